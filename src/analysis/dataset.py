@@ -1,0 +1,81 @@
+"""A data folder as one object: the three tables, their metadata, and their fingerprints.
+
+Both ``ingest`` and ``example_data`` write folders through :func:`write_tables`; every analysis
+reads them through :func:`load_dataset`, so provenance (file hashes, the synthetic flag) travels
+with the data into every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import InputFileError, InputProblem
+from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
+
+DATASET_FILE = "dataset.json"
+_FILES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
+    """Write tables as Parquet (deterministic bytes: no index, fixed row group) and dataset.json."""
+    folder = Path(folder)
+    for name, df in tables.items():
+        df.to_parquet(folder / _FILES[name], index=False, compression="zstd", row_group_size=1 << 20)
+    (folder / DATASET_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The tables of one data folder. Treat the frames as read-only."""
+
+    folder: Path
+    villages: pd.DataFrame
+    welfare: pd.DataFrame
+    partnerships: pd.DataFrame
+    meta: dict
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic", False))
+
+    @cached_property
+    def hashes(self) -> dict[str, str]:
+        """SHA-256 of every file in the folder that analyses read."""
+        return {p.name: file_sha256(p) for p in sorted(self.folder.iterdir())
+                if p.is_file() and p.suffix in (".parquet", ".json", ".csv", ".xlsx") and not p.name.startswith(".")}
+
+
+def load_dataset(folder: Path) -> Dataset:
+    """Read a processed data folder (``villages``, ``welfare``, optional ``partnerships``).
+
+    Raises
+    ------
+    InputFileError
+        When the folder or its welfare table is missing.
+    """
+    folder = Path(folder)
+    if not (folder / WELFARE_FILE).exists():
+        raise InputFileError([InputProblem(str(folder), f"no {WELFARE_FILE} in this folder",
+                                           "point --data at a folder written by 'python -m analysis ingest' or 'example-data'")])
+    meta = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8")) if (folder / DATASET_FILE).exists() else {}
+    welfare = pd.read_parquet(folder / WELFARE_FILE)
+    villages = pd.read_parquet(folder / VILLAGES_FILE) if (folder / VILLAGES_FILE).exists() else pd.DataFrame()
+    if (folder / PARTNERSHIPS_FILE).exists():
+        partnerships = pd.read_parquet(folder / PARTNERSHIPS_FILE)
+    else:
+        partnerships = pd.DataFrame(columns=["id_kerjasama", "kode_desa", "jenis_mitra", "sektor", "tanggal_mulai", "status"])
+    return Dataset(folder, villages, welfare, partnerships, meta)

@@ -1,0 +1,72 @@
+"""Named exceptions. Each carries what a researcher needs to fix the input.
+
+The command line turns any :class:`AnalysisError` into a message and exit status 2, with no
+traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AnalysisError(Exception):
+    """Base class: an error the user can act on."""
+
+    exit_code = 2
+
+
+@dataclass
+class InputProblem:
+    """One concrete problem in an input file."""
+
+    file: str
+    message: str
+    fix: str
+    row: int | None = None  # 1-based row as a spreadsheet shows it (header = row 1)
+    column: str | None = None
+    value: object = None
+
+    def render(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        text = ", ".join(where) + f": {self.message}"
+        if self.value is not None:
+            text += f" (value: {self.value!r})"
+        return text + f". Fix: {self.fix}"
+
+
+class InputFileError(AnalysisError):
+    """An input file cannot be used as it is; lists every problem found (up to a limit)."""
+
+    def __init__(self, problems: list[InputProblem], limit: int = 20):
+        self.problems = problems
+        shown = [p.render() for p in problems[:limit]]
+        more = len(problems) - len(shown)
+        if more > 0:
+            shown.append(f"... and {more} more problem(s) of the same kind")
+        super().__init__("\n".join(shown))
+
+
+class UnknownDistrictError(AnalysisError):
+    """A district name or code that is not in the official frame."""
+
+
+class CodeSystemError(AnalysisError):
+    """A village code system that is not supported, or codes that do not fit the declared one."""
+
+
+class OutputExistsError(AnalysisError):
+    """Refusing to overwrite data the user already has."""
+
+
+class ParameterError(AnalysisError):
+    """A notebook parameter that the notebook does not declare, or of the wrong type."""
+
+
+class RunFailedError(AnalysisError):
+    """One or more districts failed in a batch run (the others completed)."""
+
+    exit_code = 1

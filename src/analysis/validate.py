@@ -1,0 +1,369 @@
+"""Check a table against its contract (``schema``): types, allowed values, ranges, codes.
+
+The same checks serve ingestion (raw files) and ``python -m analysis validate`` (processed
+folders), so a table that passes one passes the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import frame as frame_mod
+from analysis.codes import compare_names, normalize_code
+from analysis.errors import InputFileError, InputProblem
+from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, idm_status
+from analysis.tables import ROW
+
+_TRUE = {"true", "1", "ya", "y", "yes", "t", "benar", "ada"}
+_FALSE = {"false", "0", "tidak", "n", "no", "f", "salah", "tidak_ada", ""}
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
+
+
+@dataclass
+class CheckOutcome:
+    """A checked table, what stops it (problems) and what the quality report counts (notes)."""
+
+    table: pd.DataFrame
+    problems: list[InputProblem] = field(default_factory=list)
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise InputFileError(self.problems)
+
+
+def _blank(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def parse_float(v: object) -> float | None:
+    """A number from a cell: ``0.7714``, ``"0,7714"``, ``"1.234,5"``; ``None`` if it is not one."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return float(v)
+    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", s):  # 1.234.567,5
+        s = s.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d+,\d+", s):
+        s = s.replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def parse_date(v: object) -> pd.Timestamp | None:
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return pd.Timestamp(v).normalize()
+    s = str(v).strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return pd.Timestamp(dt.datetime.strptime(s[:10] if fmt == "%Y-%m-%d" else s, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def canonical_category(column: str, v: object) -> str:
+    s = str(v).strip()
+    if column in ("status_idm", "status_terbitan"):
+        return re.sub(r"\s+", " ", s.upper())
+    key = re.sub(r"[\s\-/]+", "_", s.lower())
+    return ALIASES.get(column, {}).get(key, key)
+
+
+def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: bool = False,
+                today: dt.date | None = None) -> CheckOutcome:
+    """Coerce a table with canonical column names to its contract and check it.
+
+    Parameters
+    ----------
+    df
+        Canonical columns plus ``_row`` (source row numbers). Not modified.
+    table
+        The contract (``schema.VILLAGES``, ``WELFARE`` or ``PARTNERSHIPS``).
+    source
+        File name used in messages.
+    lenient_scores
+        Text in a score cell becomes missing with a reason in ``catatan`` (the official IDM
+        workbooks hold text for a few inactive desa) instead of a problem.
+    today
+        Dates after this are in the future (default: today's date).
+    """
+    today = today or dt.date.today()
+    problems: list[InputProblem] = []
+    notes: dict[str, object] = {"rows_read": int(len(df))}
+    out = pd.DataFrame(index=df.index)
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    out[ROW] = rows
+    missing_reason = pd.Series("", index=df.index, dtype=object)
+    for col in table.columns:
+        if col.name not in df.columns:
+            if col.required:
+                problems.append(InputProblem(source, f"required column '{col.name}' is missing",
+                                             "add it (see data/README.md)", column=col.name))
+            continue
+        values = df[col.name]
+        if col.dtype == "code":
+            parsed: list[object] = []
+            for i, v in values.items():
+                if _blank(v):
+                    parsed.append(pd.NA)
+                    if col.required:
+                        problems.append(InputProblem(source, "the village code is empty", "fill in the Kemendagri code", rows[i], col.name))
+                    continue
+                res = normalize_code(v, 4)
+                if res.code is None:
+                    problems.append(InputProblem(source, f"not a village code: {res.reason}",
+                                                 "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
+                                                 rows[i], col.name, v))
+                    parsed.append(pd.NA)
+                else:
+                    parsed.append(res.code)
+            out[col.name] = pd.array(parsed, dtype="string")
+        elif col.dtype in ("float", "int"):
+            parsed = []
+            for i, v in values.items():
+                if _blank(v):
+                    if col.required and not lenient_scores:
+                        problems.append(InputProblem(source, "the value is empty", "fill it in or remove the row", rows[i], col.name))
+                    parsed.append(np.nan)
+                    continue
+                x = parse_float(v)
+                if x is None or np.isnan(x):
+                    if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
+                        missing_reason[i] += f"{col.name} held text {str(v)!r} in the source; set to missing. "
+                        parsed.append(np.nan)
+                        continue
+                    problems.append(InputProblem(source, "not a number", "write a number with a dot or comma as decimal mark",
+                                                 rows[i], col.name, v))
+                    parsed.append(np.nan)
+                    continue
+                if col.dtype == "int" and not float(x).is_integer():
+                    problems.append(InputProblem(source, "not a whole number", "write a whole number", rows[i], col.name, v))
+                if (col.low is not None and x < col.low) or (col.high is not None and x > col.high):
+                    problems.append(InputProblem(source, f"outside the allowed range {col.low} to {col.high}",
+                                                 "check the value; IDM scores are between 0 and 1" if col.high == 1 else "check the value",
+                                                 rows[i], col.name, v))
+                parsed.append(x)
+            arr = np.asarray(parsed, dtype=float)
+            whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
+            if col.dtype == "int" and whole:
+                out[col.name] = pd.array([None if np.isnan(x) else int(x) for x in arr], dtype="Int64")
+            else:
+                out[col.name] = arr
+        elif col.dtype == "bool":
+            parsed = []
+            for i, v in values.items():
+                if isinstance(v, (bool, np.bool_)):
+                    parsed.append(bool(v))
+                    continue
+                key = re.sub(r"\s+", "_", str(v).strip().lower())
+                if _blank(v):
+                    parsed.append(pd.NA)
+                elif key in _TRUE:
+                    parsed.append(True)
+                elif key in _FALSE:
+                    parsed.append(False)
+                else:
+                    problems.append(InputProblem(source, "not a yes/no value", "write ya/tidak (or true/false, 1/0)", rows[i], col.name, v))
+                    parsed.append(pd.NA)
+            out[col.name] = pd.array(parsed, dtype="boolean")
+        elif col.dtype == "date":
+            parsed = []
+            for i, v in values.items():
+                if _blank(v) or v is pd.NaT:
+                    if col.required:
+                        problems.append(InputProblem(source, "the date is empty", "write the date as YYYY-MM-DD", rows[i], col.name))
+                    parsed.append(pd.NaT)
+                    continue
+                d = parse_date(v)
+                if d is None:
+                    problems.append(InputProblem(source, "not a date", "write the date as YYYY-MM-DD (e.g. 2025-08-26)", rows[i], col.name, v))
+                    parsed.append(pd.NaT)
+                else:
+                    parsed.append(d)
+            out[col.name] = pd.to_datetime(pd.Series(parsed, index=df.index, dtype="datetime64[ns]"))
+        elif col.dtype == "category":
+            parsed = []
+            for i, v in values.items():
+                if _blank(v):
+                    if col.required:
+                        problems.append(InputProblem(source, "the value is empty", f"choose one of: {', '.join(col.allowed)}", rows[i], col.name))
+                    parsed.append(pd.NA)
+                    continue
+                c = canonical_category(col.name, v)
+                if col.allowed and c not in col.allowed:
+                    problems.append(InputProblem(source, "not an allowed value", f"choose one of: {', '.join(col.allowed)}", rows[i], col.name, v))
+                    parsed.append(pd.NA)
+                else:
+                    parsed.append(c)
+            out[col.name] = pd.array(parsed, dtype="string")
+        else:  # string
+            out[col.name] = pd.array([pd.NA if _blank(v) else str(v).strip() for v in values], dtype="string")
+            if col.required:
+                for i, v in values.items():
+                    if _blank(v):
+                        problems.append(InputProblem(source, "the value is empty", "fill it in", rows[i], col.name))
+    if "catatan" in [c.name for c in table.columns]:
+        prior = out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
+        note = missing_reason.str.strip().replace("", pd.NA)
+        out["catatan"] = prior.fillna(note).astype("string") if "catatan" in out else note.astype("string")
+        notes["missing_with_reason"] = int(note.notna().sum())
+
+    _check_codes(out, table, source, problems, notes)
+    if table.name == "welfare":
+        _check_welfare(out, source, problems, notes)
+    if table.name == "partnerships":
+        _check_partnerships(out, source, problems, notes, today)
+    _check_duplicates(out, table, source, problems, notes)
+    return CheckOutcome(out.reset_index(drop=True), problems, notes)
+
+
+def _check_codes(out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict) -> None:
+    if "kode_desa" not in out:
+        return
+    f = frame_mod.load_frame().set_index("kode_desa")
+    codes = out["kode_desa"]
+    has = codes.notna()
+    system = out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
+    bps = has & (system == "bps")
+    for i in out.index[bps]:
+        problems.append(InputProblem(source, "BPS (Podes) codes cannot be joined to the Kemendagri frame: the two systems "
+                                     "share a shape but not values (Kukar is 6403 in BPS, 64.02 in Kemendagri)",
+                                     "replace the code with the Kemendagri code of the same village", out.at[i, ROW], "kode_desa", codes[i]))
+    known = has & ~bps & codes.isin(f.index)
+    for i in out.index[has & ~bps & ~known]:
+        problems.append(InputProblem(source, "the code is not a village in the 2025 Kemendagri frame",
+                                     "check the digits; if it is a BPS code, declare sistem_kode = bps and supply the Kemendagri code",
+                                     out.at[i, ROW], "kode_desa", codes[i]))
+    kinds = codes[known].map(f["jenis"])
+    if table.desa_only:
+        for i in kinds.index[kinds == "kelurahan"]:
+            problems.append(InputProblem(source, f"{codes[i]} is a kelurahan ({f.at[codes[i], 'nama_desa']}); this table holds desa only",
+                                         "remove the row: kelurahan have no IDM score and no Kerja Sama Desa", out.at[i, ROW], "kode_desa", codes[i]))
+    notes["kelurahan_rows"] = int((kinds == "kelurahan").sum())
+    notes["matched"] = int(known.sum())
+    notes["unmatched_no_code"] = int((~has).sum())
+    if (~has).any():
+        names = out.loc[~has, "nama_desa"] if "nama_desa" in out else pd.Series(dtype="string")
+        notes["unmatched_rows"] = [{"row": int(out.at[i, ROW]), "nama_desa": None if pd.isna(n) else str(n)}
+                                   for i, n in names.items()]
+    variants = []
+    if "nama_desa" in out:
+        for i in out.index[known & out["nama_desa"].notna()]:
+            given, official = out.at[i, "nama_desa"], f.at[codes[i], "nama_desa"]
+            verdict = compare_names(given, official)
+            if verdict == "variant":
+                variants.append({"row": int(out.at[i, ROW]), "kode_desa": codes[i], "given": given, "official": official})
+            elif verdict == "different":
+                problems.append(InputProblem(
+                    source, f"the name does not match the village with this code in the frame ('{official}', "
+                    f"{f.at[codes[i], 'nama_kecamatan']}, {f.at[codes[i], 'nama_kabupaten']}); a code from another system "
+                    "(BPS) or a typo points at the wrong village",
+                    "correct the code (Kemendagri system) or the name", out.at[i, ROW], "nama_desa", given))
+    seen = set()
+    notes["name_variants"] = [v for v in variants if not (v["kode_desa"] in seen or seen.add(v["kode_desa"]))]
+
+
+def _check_welfare(out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict) -> None:
+    comp = out[["iks", "ike", "ikl"]].mean(axis=1, skipna=False)
+    if "nilai_idm" not in out:
+        out["nilai_idm"] = comp.round(4)
+    else:
+        gap = (out["nilai_idm"] - comp).abs()
+        notes["idm_not_mean_of_components"] = int((gap > 0.00051).sum())
+        out["nilai_idm"] = out["nilai_idm"].where(out["nilai_idm"].notna(), comp.round(4))
+    status = out["nilai_idm"].map(idm_status).astype("string")
+    if "status_idm" in out:
+        out["status_terbitan"] = out["status_idm"]
+    out["status_idm"] = status
+    if "status_terbitan" in out:
+        pub = out["status_terbitan"]
+        dis = pub.notna() & status.notna() & (pub != status)
+        notes["status_disagreements"] = [
+            {"row": int(out.at[i, ROW]), "kode_desa": out.at[i, "kode_desa"], "published": pub[i], "recomputed": status[i],
+             "nilai_idm": float(out.at[i, "nilai_idm"])} for i in out.index[dis]]
+    if "tahun_nilai" in out:
+        out["dibawa"] = pd.array((out["tahun_nilai"] < out["tahun"]).fillna(False), dtype="boolean")
+    elif "dibawa" not in out:
+        out["dibawa"] = pd.array([False] * len(out), dtype="boolean")
+    notes["carried_forward"] = int(out["dibawa"].fillna(False).sum())
+    notes["missing_idm"] = int(out["nilai_idm"].isna().sum())
+    notes["years"] = sorted(int(y) for y in out["tahun"].dropna().unique())
+    for s in IDM_STATUSES:
+        notes.setdefault("status_counts", {})[s] = int((status == s).sum())
+
+
+def _check_partnerships(out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict, today: dt.date) -> None:
+    if "tanggal_mulai" not in out:
+        out["tanggal_mulai"] = out.get("tanggal_tanda_tangan")
+    else:
+        out["tanggal_mulai"] = out["tanggal_mulai"].fillna(out["tanggal_tanda_tangan"])
+    limit = pd.Timestamp(today)
+    for i in out.index:
+        sign = out.at[i, "tanggal_tanda_tangan"] if "tanggal_tanda_tangan" in out else pd.NaT
+        if pd.notna(sign) and sign > limit:
+            problems.append(InputProblem(source, f"the signing date is in the future (today is {today.isoformat()})",
+                                         "check the year of the signing date", out.at[i, ROW], "tanggal_tanda_tangan",
+                                         str(sign.date())))
+        if "tanggal_selesai" in out:
+            start, end = out.at[i, "tanggal_mulai"], out.at[i, "tanggal_selesai"]
+            if pd.notna(start) and pd.notna(end) and end < start:
+                problems.append(InputProblem(source, f"the end date is before the start date ({start.date()})",
+                                             "swap or correct the dates", out.at[i, ROW], "tanggal_selesai", str(end.date())))
+    if "status" in out:
+        notes["by_status"] = {k: int(v) for k, v in out["status"].value_counts().items()}
+
+
+def _check_duplicates(out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict) -> None:
+    key = list(table.key)
+    if not all(k in out for k in key):
+        return
+    sub = out.dropna(subset=key)
+    dup = sub[sub.duplicated(key, keep=False)]
+    notes["duplicate_rows"] = int(len(dup))
+    for _, grp in dup.groupby(key, sort=False):
+        first = grp.iloc[0]
+        others = ", ".join(str(r) for r in grp[ROW].iloc[1:])
+        problems.append(InputProblem(source, f"{' + '.join(key)} = {' / '.join(str(first[k]) for k in key)} appears more than once "
+                                     f"(also rows {others})", "keep one row per " + " and ".join(key), int(first[ROW]), key[0], str(first[key[0]])))
+
+
+def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
+    """Check every processed table in a data folder against its contract.
+
+    Raises
+    ------
+    InputFileError
+        With every problem found across the tables.
+    """
+    from analysis.tables import read_raw
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputFileError([InputProblem(str(data_dir), "the data folder does not exist",
+                                           "give a folder written by 'python -m analysis ingest' or 'example-data'")])
+    outcomes: dict[str, CheckOutcome] = {}
+    problems: list[InputProblem] = []
+    found = False
+    for t in TABLES.values():
+        path = data_dir / t.file
+        if not path.exists():
+            continue
+        found = True
+        df = read_raw(path)
+        oc = check_table(df, t, str(path))
+        outcomes[t.name] = oc
+        problems += oc.problems
+    if not found:
+        problems.append(InputProblem(str(data_dir), "no processed tables (villages.parquet, welfare.parquet, partnerships.parquet)",
+                                     "run 'python -m analysis ingest --out DIR' first"))
+    if problems:
+        raise InputFileError(problems)
+    return outcomes
