@@ -3,15 +3,36 @@ import pytest
 from analysis.codes import compare_names, normalize_code, normalize_name, village_kind
 
 
-@pytest.mark.parametrize("raw", ["64.02.02.2010", "6402022010", 6402022010, 6402022010.0, "6402022010.0",
-                                 " 6402022010 ", "6.40202201E9", "6402022010.00"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "64.02.02.2010",
+        "6402022010",
+        6402022010,
+        6402022010.0,
+        "6402022010.0",
+        " 6402022010 ",
+        "6.40202201E9",
+        "6402022010.00",
+    ],
+)
 def test_normalize_accepts_the_forms_codes_arrive_in(raw):
     assert normalize_code(raw).code == "64.02.02.2010"
 
 
-@pytest.mark.parametrize("raw,why", [("640202201", "9"), ("64020220100", "11"), ("64.02.2.2010", "dotted"),
-                                     ("64O2022010", "digits"), (6402022010.5, "decimals"), ("", "empty"), (None, "empty"),
-                                     (True, "true/false")])
+@pytest.mark.parametrize(
+    "raw,why",
+    [
+        ("640202201", "9"),
+        ("64020220100", "11"),
+        ("64.02.2.2010", "dotted"),
+        ("64O2022010", "digits"),
+        (6402022010.5, "decimals"),
+        ("", "empty"),
+        (None, "empty"),
+        (True, "true/false"),
+    ],
+)
 def test_normalize_rejects_what_cannot_be_a_code(raw, why):
     res = normalize_code(raw)
     assert res.code is None and why in res.reason

@@ -1,7 +1,13 @@
 import pytest
 
 from analysis.errors import UnknownDistrictError
-from analysis.frame import districts, districts_of_province, load_frame, resolve_district, villages_of
+from analysis.frame import (
+    districts,
+    districts_of_province,
+    load_frame,
+    resolve_district,
+    villages_of,
+)
 
 
 def test_frame_counts_match_the_2025_decree():
@@ -25,8 +31,18 @@ def test_east_kalimantan():
     assert villages_of(kukar)["kode_kec"].nunique() == 18
 
 
-@pytest.mark.parametrize("q", ["64.02", "6402", "Kutai Kartanegara", "Kab. Kutai Kartanegara", "kutai kartanegara",
-                               "Kabupaten Kutai Kartanegara", " KUTAI KARTANEGARA "])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "64.02",
+        "6402",
+        "Kutai Kartanegara",
+        "Kab. Kutai Kartanegara",
+        "kutai kartanegara",
+        "Kabupaten Kutai Kartanegara",
+        " KUTAI KARTANEGARA ",
+    ],
+)
 def test_district_spellings(q):
     assert resolve_district(q).code == "64.02"
 

@@ -24,53 +24,143 @@ Typical use:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    g = sub.add_parser("ingest", help="read raw IDM workbooks, registry and covariates; write checked tables",
-                       description="Read the official yearly IDM workbooks (2023/2024 layouts) or tidy welfare files, "
-                       "a partnership registry and village covariates; check them against the data contracts "
-                       "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at all.")
-    g.add_argument("--idm", nargs="+", type=Path, default=[], metavar="FILE", help="IDM workbooks (one per year) or tidy welfare CSV/XLSX")
-    g.add_argument("--welfare", nargs="+", type=Path, default=[], metavar="FILE", help="tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)")
-    g.add_argument("--partnerships", type=Path, metavar="FILE", help="partnership registry (template: data/templates/)")
+    g = sub.add_parser(
+        "ingest",
+        help="read raw IDM workbooks, registry and covariates; write checked tables",
+        description="Read the official yearly IDM workbooks (2023/2024 layouts) or tidy welfare files, "
+        "a partnership registry and village covariates; check them against the data contracts "
+        "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at all.",
+    )
+    g.add_argument(
+        "--idm",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="IDM workbooks (one per year) or tidy welfare CSV/XLSX",
+    )
+    g.add_argument(
+        "--welfare",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)",
+    )
+    g.add_argument(
+        "--partnerships",
+        type=Path,
+        metavar="FILE",
+        help="partnership registry (template: data/templates/)",
+    )
     g.add_argument("--villages", type=Path, metavar="FILE", help="village covariates CSV/XLSX")
-    g.add_argument("--code-system", default="kemendagri", choices=["kemendagri", "bps"],
-                   help="code system of the covariates file (declared, never guessed; only kemendagri can be matched)")
-    g.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to create for the processed tables")
-    g.add_argument("--force", action="store_true", help="replace DIR if an earlier ingest wrote it (never a folder of yours)")
+    g.add_argument(
+        "--code-system",
+        default="kemendagri",
+        choices=["kemendagri", "bps"],
+        help="code system of the covariates file (declared, never guessed; only kemendagri can be matched)",
+    )
+    g.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder to create for the processed tables",
+    )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR if an earlier ingest wrote it (never a folder of yours)",
+    )
     g.add_argument("--title", help="title recorded in dataset.json")
 
-    v = sub.add_parser("validate", help="check a processed data folder against the data contracts",
-                       description="Check every table in a data folder against the contracts in data/README.md. "
-                       "Prints each problem with file, row, column, value and the fix; exit status 2 when any.")
-    v.add_argument("--data", type=Path, default=paths.EXAMPLE_DIR, metavar="DIR", help="data folder (default: the example data)")
+    v = sub.add_parser(
+        "validate",
+        help="check a processed data folder against the data contracts",
+        description="Check every table in a data folder against the contracts in data/README.md. "
+        "Prints each problem with file, row, column, value and the fix; exit status 2 when any.",
+    )
+    v.add_argument(
+        "--data",
+        type=Path,
+        default=paths.EXAMPLE_DIR,
+        metavar="DIR",
+        help="data folder (default: the example data)",
+    )
 
-    e = sub.add_parser("example-data", help="write the synthetic example panel with its known true effects",
-                       description="Simulate villages, a 2018-2024 IDM panel and a partnership registry on the official "
-                       "frame, calibrated to real East Kalimantan IDM values, with the true effects in truth.json. "
-                       "Same seed, same bytes. Every table is flagged SYNTHETIC.")
-    e.add_argument("--province", default="64", help="province code (64 = East Kalimantan) or 'all' for the nation")
-    e.add_argument("--out", type=Path, default=paths.EXAMPLE_DIR, metavar="DIR", help="folder to write")
+    e = sub.add_parser(
+        "example-data",
+        help="write the synthetic example panel with its known true effects",
+        description="Simulate villages, a 2018-2024 IDM panel and a partnership registry on the official "
+        "frame, calibrated to real East Kalimantan IDM values, with the true effects in truth.json. "
+        "Same seed, same bytes. Every table is flagged SYNTHETIC.",
+    )
+    e.add_argument(
+        "--province",
+        default="64",
+        help="province code (64 = East Kalimantan) or 'all' for the nation",
+    )
+    e.add_argument(
+        "--out", type=Path, default=paths.EXAMPLE_DIR, metavar="DIR", help="folder to write"
+    )
     e.add_argument("--seed", type=int, default=20250826, help="random seed (default 20250826)")
-    e.add_argument("--force", action="store_true", help="replace DIR if example-data wrote it before")
+    e.add_argument(
+        "--force", action="store_true", help="replace DIR if example-data wrote it before"
+    )
 
-    r = sub.add_parser("run", help="run the district report notebooks and build the HTML briefs",
-                       description="Execute notebooks/district_report.ipynb for each district with papermill, export "
-                       "policy briefs as self-contained HTML, pool the districts in a synthesis, and write "
-                       "index.html and manifest.json into --out.")
+    r = sub.add_parser(
+        "run",
+        help="run the district report notebooks and build the HTML briefs",
+        description="Execute notebooks/district_report.ipynb for each district with papermill, export "
+        "policy briefs as self-contained HTML, pool the districts in a synthesis, and write "
+        "index.html and manifest.json into --out.",
+    )
     where = r.add_mutually_exclusive_group(required=True)
-    where.add_argument("--district", action="append", metavar="D", help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'")
+    where.add_argument(
+        "--district",
+        action="append",
+        metavar="D",
+        help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'",
+    )
     where.add_argument("--province", metavar="P", help="every district of a province, e.g. 64")
     where.add_argument("--all", action="store_true", help="every district with data in --data")
-    r.add_argument("--data", type=Path, default=paths.EXAMPLE_DIR, metavar="DIR", help="data folder (default: the example data)")
-    r.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: outputs/<province or run>-<lang>)")
-    r.add_argument("--lang", default="id", choices=["id", "en"], help="language of the briefs (default id)")
+    r.add_argument(
+        "--data",
+        type=Path,
+        default=paths.EXAMPLE_DIR,
+        metavar="DIR",
+        help="data folder (default: the example data)",
+    )
+    r.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default: outputs/<province or run>-<lang>)",
+    )
+    r.add_argument(
+        "--lang", default="id", choices=["id", "en"], help="language of the briefs (default id)"
+    )
     r.add_argument("--jobs", type=int, default=2, help="districts run in parallel (default 2)")
-    r.add_argument("--resume", action="store_true", help="redo only districts that are missing or failed in --out")
-    r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra notebook parameter (checked against the notebook's parameters cell)")
+    r.add_argument(
+        "--resume",
+        action="store_true",
+        help="redo only districts that are missing or failed in --out",
+    )
+    r.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra notebook parameter (checked against the notebook's parameters cell)",
+    )
     return p
 
 
@@ -80,15 +170,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             from analysis.ingest import ingest
 
-            rep = ingest(idm=args.idm, welfare=args.welfare, partnerships=args.partnerships, villages=args.villages,
-                         out=args.out, code_system=args.code_system, force=args.force, title=args.title)
+            rep = ingest(
+                idm=args.idm,
+                welfare=args.welfare,
+                partnerships=args.partnerships,
+                villages=args.villages,
+                out=args.out,
+                code_system=args.code_system,
+                force=args.force,
+                title=args.title,
+            )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")
         elif args.command == "validate":
             from analysis.validate import validate_folder
 
             res = validate_folder(args.data)
-            print(f"{args.data}: " + ", ".join(f"{k} {len(v.table)} rows" for k, v in res.items()) + " - all checks passed")
+            print(
+                f"{args.data}: "
+                + ", ".join(f"{k} {len(v.table)} rows" for k, v in res.items())
+                + " - all checks passed"
+            )
         elif args.command == "example-data":
             from analysis.example_data import write_example
 

@@ -34,8 +34,12 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> N
     """Write tables as Parquet (deterministic bytes: no index, fixed row group) and dataset.json."""
     folder = Path(folder)
     for name, df in tables.items():
-        df.to_parquet(folder / _FILES[name], index=False, compression="zstd", row_group_size=1 << 20)
-    (folder / DATASET_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        df.to_parquet(
+            folder / _FILES[name], index=False, compression="zstd", row_group_size=1 << 20
+        )
+    (folder / DATASET_FILE).write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,13 @@ class Dataset:
     @cached_property
     def hashes(self) -> dict[str, str]:
         """SHA-256 of every file in the folder that analyses read."""
-        return {p.name: file_sha256(p) for p in sorted(self.folder.iterdir())
-                if p.is_file() and p.suffix in (".parquet", ".json", ".csv", ".xlsx") and not p.name.startswith(".")}
+        return {
+            p.name: file_sha256(p)
+            for p in sorted(self.folder.iterdir())
+            if p.is_file()
+            and p.suffix in (".parquet", ".json", ".csv", ".xlsx")
+            and not p.name.startswith(".")
+        }
 
 
 def load_dataset(folder: Path) -> Dataset:
@@ -69,13 +78,37 @@ def load_dataset(folder: Path) -> Dataset:
     """
     folder = Path(folder)
     if not (folder / WELFARE_FILE).exists():
-        raise InputFileError([InputProblem(str(folder), f"no {WELFARE_FILE} in this folder",
-                                           "point --data at a folder written by 'python -m analysis ingest' or 'example-data'")])
-    meta = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8")) if (folder / DATASET_FILE).exists() else {}
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(folder),
+                    f"no {WELFARE_FILE} in this folder",
+                    "point --data at a folder written by 'python -m analysis ingest' or 'example-data'",
+                )
+            ]
+        )
+    meta = (
+        json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
+        if (folder / DATASET_FILE).exists()
+        else {}
+    )
     welfare = pd.read_parquet(folder / WELFARE_FILE)
-    villages = pd.read_parquet(folder / VILLAGES_FILE) if (folder / VILLAGES_FILE).exists() else pd.DataFrame()
+    villages = (
+        pd.read_parquet(folder / VILLAGES_FILE)
+        if (folder / VILLAGES_FILE).exists()
+        else pd.DataFrame()
+    )
     if (folder / PARTNERSHIPS_FILE).exists():
         partnerships = pd.read_parquet(folder / PARTNERSHIPS_FILE)
     else:
-        partnerships = pd.DataFrame(columns=["id_kerjasama", "kode_desa", "jenis_mitra", "sektor", "tanggal_mulai", "status"])
+        partnerships = pd.DataFrame(
+            columns=[
+                "id_kerjasama",
+                "kode_desa",
+                "jenis_mitra",
+                "sektor",
+                "tanggal_mulai",
+                "status",
+            ]
+        )
     return Dataset(folder, villages, welfare, partnerships, meta)

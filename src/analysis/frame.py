@@ -39,7 +39,9 @@ def load_frame() -> pd.DataFrame:
     """
     base, villages = _raw()
     codes = pd.Series(list(villages.keys()), dtype="string")
-    df = pd.DataFrame({"kode_desa": codes, "nama_desa": pd.array(list(villages.values()), dtype="string")})
+    df = pd.DataFrame(
+        {"kode_desa": codes, "nama_desa": pd.array(list(villages.values()), dtype="string")}
+    )
     df["kode_kec"] = codes.str.slice(0, 8)
     df["kode_kab"] = codes.str.slice(0, 5)
     df["kode_prov"] = codes.str.slice(0, 2)
@@ -47,8 +49,17 @@ def load_frame() -> pd.DataFrame:
     df["nama_kecamatan"] = df["kode_kec"].map(base).astype("string")
     df["nama_kabupaten"] = df["kode_kab"].map(base).astype("string")
     df["nama_provinsi"] = df["kode_prov"].map(base).astype("string")
-    cols = ["kode_desa", "nama_desa", "jenis", "kode_kec", "nama_kecamatan", "kode_kab",
-            "nama_kabupaten", "kode_prov", "nama_provinsi"]
+    cols = [
+        "kode_desa",
+        "nama_desa",
+        "jenis",
+        "kode_kec",
+        "nama_kecamatan",
+        "kode_kab",
+        "nama_kabupaten",
+        "kode_prov",
+        "nama_provinsi",
+    ]
     return df[cols].sort_values("kode_desa", ignore_index=True)
 
 
@@ -80,21 +91,38 @@ def districts() -> pd.DataFrame:
     base, _ = _raw()
     f = load_frame()
     is_desa = f["jenis"].isin(DESA_KINDS)
-    counts = f.assign(is_desa=is_desa).groupby("kode_kab").agg(
-        n_villages=("kode_desa", "size"), n_desa=("is_desa", "sum"), n_kecamatan=("kode_kec", "nunique")
+    counts = (
+        f.assign(is_desa=is_desa)
+        .groupby("kode_kab")
+        .agg(
+            n_villages=("kode_desa", "size"),
+            n_desa=("is_desa", "sum"),
+            n_kecamatan=("kode_kec", "nunique"),
+        )
     )
     rows = [(c, n) for c, n in base.items() if len(c) == 5]
     d = pd.DataFrame(rows, columns=["kode_kab", "nama_kabupaten"])
-    d["kind"] = ["kota" if n.lower().startswith("kota") else "kabupaten" for n in d["nama_kabupaten"]]
+    d["kind"] = [
+        "kota" if n.lower().startswith("kota") else "kabupaten" for n in d["nama_kabupaten"]
+    ]
     d["kode_prov"] = d["kode_kab"].str.slice(0, 2)
     d["nama_provinsi"] = d["kode_prov"].map(base)
     d = d.join(counts, on="kode_kab").fillna({"n_villages": 0, "n_desa": 0, "n_kecamatan": 0})
-    return d.astype({"n_villages": int, "n_desa": int, "n_kecamatan": int}).sort_values("kode_kab", ignore_index=True)
+    return d.astype({"n_villages": int, "n_desa": int, "n_kecamatan": int}).sort_values(
+        "kode_kab", ignore_index=True
+    )
 
 
 def _district_from_row(r: pd.Series) -> District:
-    return District(r.kode_kab, r.nama_kabupaten, r.kind, r.nama_provinsi, int(r.n_villages),
-                    int(r.n_desa), int(r.n_kecamatan))
+    return District(
+        r.kode_kab,
+        r.nama_kabupaten,
+        r.kind,
+        r.nama_provinsi,
+        int(r.n_villages),
+        int(r.n_desa),
+        int(r.n_kecamatan),
+    )
 
 
 def resolve_district(query: str) -> District:
@@ -116,8 +144,10 @@ def resolve_district(query: str) -> District:
         hit = d[d["kode_kab"] == code.code]
         if len(hit):
             return _district_from_row(hit.iloc[0])
-        raise UnknownDistrictError(f"District code '{query}' is not in the 2025 Kemendagri frame. "
-                                   "Use a code like 64.02 (Kutai Kartanegara), or a name.")
+        raise UnknownDistrictError(
+            f"District code '{query}' is not in the 2025 Kemendagri frame. "
+            "Use a code like 64.02 (Kutai Kartanegara), or a name."
+        )
     ql = q.lower().strip()
     wants_kota = ql.startswith("kota")
     wants_kab = ql.startswith(("kab", "kabupaten"))
@@ -132,14 +162,22 @@ def resolve_district(query: str) -> District:
         return _district_from_row(hit.iloc[0])
     if len(hit) > 1:
         options = "; ".join(f"{r.nama_kabupaten} ({r.kode_kab})" for r in hit.itertuples())
-        raise UnknownDistrictError(f"'{query}' fits more than one district: {options}. "
-                                   "Say 'Kabupaten ...' or 'Kota ...', or give the code.")
+        raise UnknownDistrictError(
+            f"'{query}' fits more than one district: {options}. "
+            "Say 'Kabupaten ...' or 'Kota ...', or give the code."
+        )
     names = list(d["nama_kabupaten"])
     close = difflib.get_close_matches(q.title(), names, n=3, cutoff=0.5)
     if not close:
-        close = [n for n, k in zip(names, keys, strict=True) if difflib.SequenceMatcher(None, target, k).ratio() > 0.6][:3]
+        close = [
+            n
+            for n, k in zip(names, keys, strict=True)
+            if difflib.SequenceMatcher(None, target, k).ratio() > 0.6
+        ][:3]
     hint = f" Closest: {', '.join(close)}." if close else ""
-    raise UnknownDistrictError(f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}")
+    raise UnknownDistrictError(
+        f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}"
+    )
 
 
 def districts_of_province(province: str) -> list[District]:
@@ -151,11 +189,15 @@ def districts_of_province(province: str) -> list[District]:
         provs = d.drop_duplicates("kode_prov")
         hit = provs[provs["nama_provinsi"].map(normalize_name) == target]
         if hit.empty:
-            raise UnknownDistrictError(f"No province called '{province}'. Use a 2-digit code like 64.")
+            raise UnknownDistrictError(
+                f"No province called '{province}'. Use a 2-digit code like 64."
+            )
         code = hit.iloc[0]["kode_prov"]
     rows = d[d["kode_prov"] == code]
     if rows.empty:
-        raise UnknownDistrictError(f"Province code '{province}' is not in the frame (codes run 11-96).")
+        raise UnknownDistrictError(
+            f"Province code '{province}' is not in the frame (codes run 11-96)."
+        )
     return [_district_from_row(r) for _, r in rows.iterrows()]
 
 
@@ -168,5 +210,13 @@ def villages_of(district: District, desa_only: bool = True) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-__all__ = ["District", "load_frame", "districts", "resolve_district", "districts_of_province",
-           "villages_of", "village_kind", "DESA_KINDS"]
+__all__ = [
+    "District",
+    "load_frame",
+    "districts",
+    "resolve_district",
+    "districts_of_province",
+    "villages_of",
+    "village_kind",
+    "DESA_KINDS",
+]

@@ -19,8 +19,16 @@ import pandas as pd
 from analysis import frame as frame_mod
 from analysis.dataset import DATASET_FILE, file_sha256, write_tables
 from analysis.errors import CodeSystemError, InputFileError, InputProblem
-from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE, Table
-from analysis.tables import ROW, closest, excel_sheets, read_raw, rename_columns, write_dir_atomically, write_json
+from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
+from analysis.tables import (
+    ROW,
+    closest,
+    excel_sheets,
+    read_raw,
+    rename_columns,
+    write_dir_atomically,
+    write_json,
+)
 from analysis.validate import CheckOutcome, check_table
 
 #: IDM workbook headers (year suffix removed) -> canonical column; alternatives per concept
@@ -37,11 +45,24 @@ IDM_HEADERS: dict[str, tuple[str, ...]] = {
 IDM_OPTIONAL = {"update": ("UPDATE", "KETERANGAN")}
 _YEAR_SUFFIX = re.compile(r"^(IKS|IKE|IKL|NILAI_IDM|STATUS_IDM)_(\d{4})$")
 
-REGISTRY_ALIASES = {"kode": "kode_desa", "village_code": "kode_desa", "desa": "nama_desa", "village": "nama_desa",
-                    "partner": "mitra", "nama_mitra": "mitra", "partner_type": "jenis_mitra", "sector": "sektor",
-                    "code_system": "sistem_kode", "tanggal_ttd": "tanggal_tanda_tangan", "signed": "tanggal_tanda_tangan",
-                    "start": "tanggal_mulai", "end": "tanggal_selesai", "nilai": "nilai_rupiah", "id": "id_kerjasama",
-                    "sumber": "sumber_dokumen"}
+REGISTRY_ALIASES = {
+    "kode": "kode_desa",
+    "village_code": "kode_desa",
+    "desa": "nama_desa",
+    "village": "nama_desa",
+    "partner": "mitra",
+    "nama_mitra": "mitra",
+    "partner_type": "jenis_mitra",
+    "sector": "sektor",
+    "code_system": "sistem_kode",
+    "tanggal_ttd": "tanggal_tanda_tangan",
+    "signed": "tanggal_tanda_tangan",
+    "start": "tanggal_mulai",
+    "end": "tanggal_selesai",
+    "nilai": "nilai_rupiah",
+    "id": "id_kerjasama",
+    "sumber": "sumber_dokumen",
+}
 
 
 @dataclass
@@ -52,7 +73,11 @@ class IngestReport:
     tables: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "inputs": self.inputs, "tables": self.tables}
+        return {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "inputs": self.inputs,
+            "tables": self.tables,
+        }
 
 
 def _idm_sheet(path: Path) -> tuple[str, pd.DataFrame, int]:
@@ -63,13 +88,28 @@ def _idm_sheet(path: Path) -> tuple[str, pd.DataFrame, int]:
         if years:
             candidates.append((name, df, years))
     if not candidates:
-        raise InputFileError([InputProblem(str(path), f"no sheet holds IDM columns (sheets: {', '.join(sheets)}); expected "
-                                           "headers like IKS_2024, IKE_2024, IKL_2024, NILAI_IDM_2024",
-                                           "give the official IDM workbook, or export the right sheet")])
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(path),
+                    f"no sheet holds IDM columns (sheets: {', '.join(sheets)}); expected "
+                    "headers like IKS_2024, IKE_2024, IKL_2024, NILAI_IDM_2024",
+                    "give the official IDM workbook, or export the right sheet",
+                )
+            ]
+        )
     name, df, years = candidates[0]
     if len(years) > 1:
-        raise InputFileError([InputProblem(str(path), f"sheet '{name}' mixes years {sorted(years)} in its headers",
-                                           "keep one year per sheet", column=None)])
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(path),
+                    f"sheet '{name}' mixes years {sorted(years)} in its headers",
+                    "keep one year per sheet",
+                    column=None,
+                )
+            ]
+        )
     return name, df, int(years.pop())
 
 
@@ -89,10 +129,16 @@ def read_idm_workbook(path: Path) -> tuple[pd.DataFrame, dict]:
         hit = next((by_header[a] for a in alts if a in by_header), None)
         if hit is None:
             guess = closest(f"{alts[0]}_{year}", [c for c in df.columns if c != ROW])
-            problems.append(InputProblem(f"{path} [sheet {sheet}]", f"IDM column {alts[0]}_{year} is missing "
-                                         f"(layouts of 2023 and 2024 are known)",
-                                         f"rename '{guess}' to '{alts[0]}_{year}'" if guess else "check that this is an official IDM workbook",
-                                         column=f"{alts[0]}_{year}"))
+            problems.append(
+                InputProblem(
+                    f"{path} [sheet {sheet}]",
+                    f"IDM column {alts[0]}_{year} is missing (layouts of 2023 and 2024 are known)",
+                    f"rename '{guess}' to '{alts[0]}_{year}'"
+                    if guess
+                    else "check that this is an official IDM workbook",
+                    column=f"{alts[0]}_{year}",
+                )
+            )
             continue
         out[canon] = df[hit]
     if problems:
@@ -115,20 +161,18 @@ def read_idm_workbook(path: Path) -> tuple[pd.DataFrame, dict]:
 def read_tidy_welfare(path: Path) -> pd.DataFrame:
     df = read_raw(path)
     wanted = [c.name for c in WELFARE.columns]
-    return rename_columns(df, path, wanted, WELFARE.required, {"kode": "kode_desa", "year": "tahun", "idm": "nilai_idm", "status": "status_idm"})
+    return rename_columns(
+        df,
+        path,
+        wanted,
+        WELFARE.required,
+        {"kode": "kode_desa", "year": "tahun", "idm": "nilai_idm", "status": "status_idm"},
+    )
 
 
-def _is_idm_workbook(path: Path) -> bool:
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return False
-    try:
-        sheets = excel_sheets(path)
-    except InputFileError:
-        return False
-    return any(_YEAR_SUFFIX.match(str(c).upper()) for df in sheets.values() for c in df.columns)
-
-
-def _record(report: IngestReport, path: Path, kind: str, oc: CheckOutcome | None, extra: dict | None = None) -> None:
+def _record(
+    report: IngestReport, path: Path, kind: str, oc: CheckOutcome | None, extra: dict | None = None
+) -> None:
     entry = {"file": str(path), "name": Path(path).name, "kind": kind, "sha256": file_sha256(path)}
     if extra:
         entry.update(extra)
@@ -137,9 +181,18 @@ def _record(report: IngestReport, path: Path, kind: str, oc: CheckOutcome | None
     report.inputs.append(entry)
 
 
-def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path | None = None,
-           villages: Path | None = None, out: Path, code_system: str = "kemendagri", force: bool = False,
-           today: dt.date | None = None, title: str | None = None) -> IngestReport:
+def ingest(
+    *,
+    idm: list[Path] = (),
+    welfare: list[Path] = (),
+    partnerships: Path | None = None,
+    villages: Path | None = None,
+    out: Path,
+    code_system: str = "kemendagri",
+    force: bool = False,
+    today: dt.date | None = None,
+    title: str | None = None,
+) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
     Parameters
@@ -165,18 +218,19 @@ def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path
         Every problem found in every input, so one run shows all that needs fixing.
     """
     if code_system != "kemendagri":
-        raise CodeSystemError(f"Code system '{code_system}' cannot be matched to the official frame without a "
-                              "crosswalk: BPS and Kemendagri codes share a shape but not values. Convert the codes to "
-                              "Kemendagri first.")
+        raise CodeSystemError(
+            f"Code system '{code_system}' cannot be matched to the official frame without a "
+            "crosswalk: BPS and Kemendagri codes share a shape but not values. Convert the codes to "
+            "Kemendagri first."
+        )
     report = IngestReport()
     problems: list[InputProblem] = []
     tables: dict[str, pd.DataFrame] = {}
 
     welfare_parts = []
-    for p in list(idm) + list(welfare):
-        p = Path(p)
+    for p, official in [(Path(x), True) for x in idm] + [(Path(x), False) for x in welfare]:
         try:
-            if _is_idm_workbook(p):
+            if official and p.suffix.lower() in (".xlsx", ".xlsm"):
                 raw, facts = read_idm_workbook(p)
                 oc = check_table(raw, WELFARE, f"{p}", lenient_scores=True, today=today)
             else:
@@ -193,14 +247,27 @@ def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path
         dup = allw.duplicated(["kode_desa", "tahun"], keep=False) & allw["kode_desa"].notna()
         if dup.any() and len(welfare_parts) > 1:
             d = allw[dup].iloc[0]
-            problems.append(InputProblem("welfare inputs", f"village {d.kode_desa} year {d.tahun} appears in more than one file",
-                                         "give each year once"))
-        tables["welfare"] = allw.drop(columns=[ROW]).sort_values(["kode_desa", "tahun"], ignore_index=True)
+            problems.append(
+                InputProblem(
+                    "welfare inputs",
+                    f"village {d.kode_desa} year {d.tahun} appears in more than one file",
+                    "give each year once",
+                )
+            )
+        tables["welfare"] = allw.drop(columns=[ROW]).sort_values(
+            ["kode_desa", "tahun"], ignore_index=True
+        )
 
     if partnerships is not None:
         p = Path(partnerships)
         try:
-            raw = rename_columns(read_raw(p), p, [c.name for c in PARTNERSHIPS.columns], PARTNERSHIPS.required, REGISTRY_ALIASES)
+            raw = rename_columns(
+                read_raw(p),
+                p,
+                [c.name for c in PARTNERSHIPS.columns],
+                PARTNERSHIPS.required,
+                REGISTRY_ALIASES,
+            )
             oc = check_table(raw, PARTNERSHIPS, str(p), today=today)
             problems += oc.problems
             _record(report, p, "partnerships", oc)
@@ -212,8 +279,13 @@ def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path
     if villages is not None:
         p = Path(villages)
         try:
-            raw = rename_columns(read_raw(p), p, [c.name for c in VILLAGES.columns], VILLAGES.required,
-                                 {"kode": "kode_desa", "population": "penduduk"})
+            raw = rename_columns(
+                read_raw(p),
+                p,
+                [c.name for c in VILLAGES.columns],
+                VILLAGES.required,
+                {"kode": "kode_desa", "population": "penduduk"},
+            )
             oc = check_table(raw, VILLAGES, str(p), today=today)
             problems += oc.problems
             _record(report, p, "villages", oc)
@@ -224,13 +296,23 @@ def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path
     if problems:
         raise InputFileError(problems)
     if not tables and cov is None:
-        raise InputFileError([InputProblem("ingest", "no input files were given",
-                                           "pass --idm, --welfare, --partnerships and/or --villages")])
+        raise InputFileError(
+            [
+                InputProblem(
+                    "ingest",
+                    "no input files were given",
+                    "pass --idm, --welfare, --partnerships and/or --villages",
+                )
+            ]
+        )
     tables["villages"] = build_villages(cov, tables)
     report.tables = {k: int(len(v)) for k, v in tables.items()}
-    meta = {"title": title or "Ingested data", "synthetic": False,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "inputs": [{k: e[k] for k in ("name", "sha256", "kind")} for e in report.inputs]}
+    meta = {
+        "title": title or "Ingested data",
+        "synthetic": False,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": [{k: e[k] for k in ("name", "sha256", "kind")} for e in report.inputs],
+    }
 
     def write(tmp: Path) -> None:
         write_tables(tmp, tables, meta)
@@ -244,8 +326,14 @@ def ingest(*, idm: list[Path] = (), welfare: list[Path] = (), partnerships: Path
 def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Frame rows of every province the inputs touch, with covariates joined where given."""
     f = frame_mod.load_frame()
-    codes = pd.concat([t["kode_desa"].dropna() for t in (*tables.values(), *([cov] if cov is not None else []))
-                       if "kode_desa" in t], ignore_index=True)
+    codes = pd.concat(
+        [
+            t["kode_desa"].dropna()
+            for t in (*tables.values(), *([cov] if cov is not None else []))
+            if "kode_desa" in t
+        ],
+        ignore_index=True,
+    )
     provinces = set(codes.str.slice(0, 2))
     base = f[f["kode_prov"].isin(provinces)].copy()
     if cov is not None:
@@ -256,8 +344,12 @@ def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) ->
 
 def quality_markdown(report: IngestReport) -> str:
     """The data-quality report as Markdown for people."""
-    lines = ["# Data-quality report", "", "| file | kind | rows read | matched | no code | kelurahan | duplicates | name variants | notes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Data-quality report",
+        "",
+        "| file | kind | rows read | matched | no code | kelurahan | duplicates | name variants | notes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for e in report.inputs:
         notes = []
         if e.get("carried_forward"):
@@ -265,23 +357,44 @@ def quality_markdown(report: IngestReport) -> str:
         if e.get("missing_with_reason"):
             notes.append(f"{e['missing_with_reason']} set missing (text in score cell)")
         if e.get("status_disagreements"):
-            notes.append(f"{len(e['status_disagreements'])} published statuses disagree with thresholds")
+            notes.append(
+                f"{len(e['status_disagreements'])} published statuses disagree with thresholds"
+            )
         if e.get("idm_not_mean_of_components"):
-            notes.append(f"{e['idm_not_mean_of_components']} IDM values differ from (IKS+IKE+IKL)/3")
-        lines.append(f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
-                     f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |")
-    lines += ["", "## Tables written", ""] + [f"- `{k}`: {v} rows" for k, v in report.tables.items()]
+            notes.append(
+                f"{e['idm_not_mean_of_components']} IDM values differ from (IKS+IKE+IKL)/3"
+            )
+        lines.append(
+            f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
+            f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |"
+        )
+    lines += ["", "## Tables written", ""] + [
+        f"- `{k}`: {v} rows" for k, v in report.tables.items()
+    ]
     for e in report.inputs:
         if e.get("unmatched_rows"):
-            lines += ["", f"## Rows without a village code in {e['name']} (not matched, e.g. preparatory desa)", ""]
+            lines += [
+                "",
+                f"## Rows without a village code in {e['name']} (not matched, e.g. preparatory desa)",
+                "",
+            ]
             lines += [f"- row {u['row']}: {u['nama_desa']}" for u in e["unmatched_rows"]]
         if e.get("name_variants"):
-            lines += ["", f"## Spelling differences in {e['name']} (code matched; name differs)", ""]
-            lines += [f"- {v['kode_desa']}: '{v['given']}' in the file, '{v['official']}' in the frame" for v in e["name_variants"]]
+            lines += [
+                "",
+                f"## Spelling differences in {e['name']} (code matched; name differs)",
+                "",
+            ]
+            lines += [
+                f"- {v['kode_desa']}: '{v['given']}' in the file, '{v['official']}' in the frame"
+                for v in e["name_variants"]
+            ]
         if e.get("status_disagreements"):
             lines += ["", f"## Published status vs thresholds in {e['name']}", ""]
-            lines += [f"- row {s['row']} {s['kode_desa']}: IDM {s['nilai_idm']:.4f} published {s['published']}, thresholds give {s['recomputed']}"
-                      for s in e["status_disagreements"][:50]]
+            lines += [
+                f"- row {s['row']} {s['kode_desa']}: IDM {s['nilai_idm']:.4f} published {s['published']}, thresholds give {s['recomputed']}"
+                for s in e["status_disagreements"][:50]
+            ]
     return "\n".join(lines) + "\n"
 
 

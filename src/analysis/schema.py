@@ -18,7 +18,16 @@ IDM_THRESHOLDS: tuple[tuple[str, float], ...] = (
 )
 IDM_STATUSES = tuple(s for s, _ in IDM_THRESHOLDS)
 
-PARTNER_TYPES = ("perusahaan", "bumn", "baznas", "yayasan", "perguruan_tinggi", "lsm", "bank", "lainnya")
+PARTNER_TYPES = (
+    "perusahaan",
+    "bumn",
+    "baznas",
+    "yayasan",
+    "perguruan_tinggi",
+    "lsm",
+    "bank",
+    "lainnya",
+)
 FIELDS = ("pemerintahan", "pembangunan", "pembinaan_kemasyarakatan", "pemberdayaan")
 SECTORS = ("ekonomi", "infrastruktur", "pendidikan", "kesehatan", "lingkungan", "sosial")
 INSTRUMENTS = ("mou", "perjanjian_bersama")
@@ -28,22 +37,59 @@ TERRAINS = ("dataran", "perbukitan", "pesisir", "tepi_sungai")
 #: Accepted spellings -> canonical value (keys are lower case, spaces/hyphens as underscores).
 ALIASES: dict[str, dict[str, str]] = {
     "jenis_mitra": {
-        "company": "perusahaan", "csr": "perusahaan", "swasta": "perusahaan", "pt": "perusahaan",
-        "perusahaan_swasta": "perusahaan", "soe": "bumn", "bumd": "bumn", "zakat": "baznas",
-        "foundation": "yayasan", "university": "perguruan_tinggi", "universitas": "perguruan_tinggi",
-        "kampus": "perguruan_tinggi", "ngo": "lsm", "other": "lainnya",
+        "company": "perusahaan",
+        "csr": "perusahaan",
+        "swasta": "perusahaan",
+        "pt": "perusahaan",
+        "perusahaan_swasta": "perusahaan",
+        "soe": "bumn",
+        "bumd": "bumn",
+        "zakat": "baznas",
+        "foundation": "yayasan",
+        "university": "perguruan_tinggi",
+        "universitas": "perguruan_tinggi",
+        "kampus": "perguruan_tinggi",
+        "ngo": "lsm",
+        "other": "lainnya",
     },
-    "sektor": {"economy": "ekonomi", "infrastructure": "infrastruktur", "education": "pendidikan",
-               "health": "kesehatan", "environment": "lingkungan", "social": "sosial"},
-    "bidang": {"government": "pemerintahan", "penyelenggaraan_pemerintahan": "pemerintahan",
-               "development": "pembangunan", "community_guidance": "pembinaan_kemasyarakatan",
-               "empowerment": "pemberdayaan", "pemberdayaan_masyarakat": "pemberdayaan"},
-    "instrumen": {"nota_kesepahaman": "mou", "memorandum_of_understanding": "mou",
-                  "pks": "perjanjian_bersama", "perjanjian_kerja_sama": "perjanjian_bersama",
-                  "agreement": "perjanjian_bersama"},
-    "status": {"planned": "direncanakan", "signed": "ditandatangani", "active": "aktif",
-               "berjalan": "aktif", "ended": "selesai", "cancelled": "dibatalkan", "batal": "dibatalkan"},
-    "topografi": {"plain": "dataran", "hills": "perbukitan", "coastal": "pesisir", "riverside": "tepi_sungai"},
+    "sektor": {
+        "economy": "ekonomi",
+        "infrastructure": "infrastruktur",
+        "education": "pendidikan",
+        "health": "kesehatan",
+        "environment": "lingkungan",
+        "social": "sosial",
+    },
+    "bidang": {
+        "government": "pemerintahan",
+        "penyelenggaraan_pemerintahan": "pemerintahan",
+        "development": "pembangunan",
+        "community_guidance": "pembinaan_kemasyarakatan",
+        "empowerment": "pemberdayaan",
+        "pemberdayaan_masyarakat": "pemberdayaan",
+    },
+    "instrumen": {
+        "nota_kesepahaman": "mou",
+        "memorandum_of_understanding": "mou",
+        "pks": "perjanjian_bersama",
+        "perjanjian_kerja_sama": "perjanjian_bersama",
+        "agreement": "perjanjian_bersama",
+    },
+    "status": {
+        "planned": "direncanakan",
+        "signed": "ditandatangani",
+        "active": "aktif",
+        "berjalan": "aktif",
+        "ended": "selesai",
+        "cancelled": "dibatalkan",
+        "batal": "dibatalkan",
+    },
+    "topografi": {
+        "plain": "dataran",
+        "hills": "perbukitan",
+        "coastal": "pesisir",
+        "riverside": "tepi_sungai",
+    },
 }
 
 
@@ -76,60 +122,173 @@ class Table:
 
 
 VILLAGES = Table(
-    "villages", "villages.parquet", ("kode_desa",), False,
+    "villages",
+    "villages.parquet",
+    ("kode_desa",),
+    False,
     "One row per village with covariates. Kelurahan may appear (marked in `jenis`); analyses use desa.",
     (
         Column("kode_desa", "code", True, "Kemendagri village code, dotted (64.02.02.2010)."),
         Column("nama_desa", "string", False, "Village name as the source spells it."),
-        Column("jenis", "category", False, "desa, desa_adat or kelurahan (from the code).", ("desa", "desa_adat", "kelurahan")),
+        Column(
+            "jenis",
+            "category",
+            False,
+            "desa, desa_adat or kelurahan (from the code).",
+            ("desa", "desa_adat", "kelurahan"),
+        ),
         Column("penduduk", "int", False, "Population (persons).", low=0),
         Column("luas_km2", "float", False, "Area in km2.", low=0),
-        Column("jarak_kecamatan_km", "float", False, "Distance to the kecamatan office, km.", low=0),
-        Column("jarak_kabupaten_km", "float", False, "Distance to the kabupaten office, km.", low=0),
+        Column(
+            "jarak_kecamatan_km", "float", False, "Distance to the kecamatan office, km.", low=0
+        ),
+        Column(
+            "jarak_kabupaten_km", "float", False, "Distance to the kabupaten office, km.", low=0
+        ),
         Column("topografi", "category", False, "Terrain.", TERRAINS),
-        Column("tambang_dekat", "bool", False, "A mine (coal, minerals) within or next to the village."),
-        Column("perkebunan_dekat", "bool", False, "A large plantation (oil palm) within or next to the village."),
-        Column("dana_desa_juta", "float", False, "Dana Desa allocation, million IDR per year.", low=0),
+        Column(
+            "tambang_dekat", "bool", False, "A mine (coal, minerals) within or next to the village."
+        ),
+        Column(
+            "perkebunan_dekat",
+            "bool",
+            False,
+            "A large plantation (oil palm) within or next to the village.",
+        ),
+        Column(
+            "dana_desa_juta", "float", False, "Dana Desa allocation, million IDR per year.", low=0
+        ),
     ),
 )
 
 WELFARE = Table(
-    "welfare", "welfare.parquet", ("kode_desa", "tahun"), True,
+    "welfare",
+    "welfare.parquet",
+    ("kode_desa", "tahun"),
+    True,
     "One row per desa per year: the IDM and its three component indices.",
     (
         Column("kode_desa", "code", True, "Kemendagri village code, dotted."),
-        Column("tahun", "int", True, "Year the index refers to (2015-2024 for IDM).", low=2015, high=2024),
-        Column("iks", "float", True, "Social resilience index (Indeks Ketahanan Sosial), 0-1.", low=0, high=1),
-        Column("ike", "float", True, "Economic resilience index (Indeks Ketahanan Ekonomi), 0-1.", low=0, high=1),
-        Column("ikl", "float", True, "Ecological resilience index (Indeks Ketahanan Lingkungan), 0-1.", low=0, high=1),
-        Column("nilai_idm", "float", False, "IDM = (IKS+IKE+IKL)/3; computed when absent.", low=0, high=1),
-        Column("status_idm", "category", False, "Status from the official thresholds (recomputed).", IDM_STATUSES),
-        Column("status_terbitan", "category", False, "Status as published in the source file, if any.", IDM_STATUSES),
-        Column("tahun_nilai", "int", False, "Year the values were measured; earlier than `tahun` = carried forward.", low=2010, high=2030),
-        Column("dibawa", "bool", False, "True when the values are carried forward from an earlier year (not a new measurement)."),
-        Column("catatan", "string", False, "Why a value is missing, or other remarks from ingestion."),
+        Column(
+            "nama_desa",
+            "string",
+            False,
+            "Village name as the source spells it (cross-checked against the frame).",
+        ),
+        Column(
+            "tahun",
+            "int",
+            True,
+            "Year the index refers to (2015-2024 for IDM).",
+            low=2015,
+            high=2024,
+        ),
+        Column(
+            "iks",
+            "float",
+            True,
+            "Social resilience index (Indeks Ketahanan Sosial), 0-1.",
+            low=0,
+            high=1,
+        ),
+        Column(
+            "ike",
+            "float",
+            True,
+            "Economic resilience index (Indeks Ketahanan Ekonomi), 0-1.",
+            low=0,
+            high=1,
+        ),
+        Column(
+            "ikl",
+            "float",
+            True,
+            "Ecological resilience index (Indeks Ketahanan Lingkungan), 0-1.",
+            low=0,
+            high=1,
+        ),
+        Column(
+            "nilai_idm",
+            "float",
+            False,
+            "IDM = (IKS+IKE+IKL)/3; computed when absent.",
+            low=0,
+            high=1,
+        ),
+        Column(
+            "status_idm",
+            "category",
+            False,
+            "Status from the official thresholds (recomputed).",
+            IDM_STATUSES,
+        ),
+        Column(
+            "status_terbitan",
+            "category",
+            False,
+            "Status as published in the source file, if any.",
+            IDM_STATUSES,
+        ),
+        Column(
+            "tahun_nilai",
+            "int",
+            False,
+            "Year the values were measured; earlier than `tahun` = carried forward.",
+            low=2010,
+            high=2030,
+        ),
+        Column(
+            "dibawa",
+            "bool",
+            False,
+            "True when the values are carried forward from an earlier year (not a new measurement).",
+        ),
+        Column(
+            "catatan", "string", False, "Why a value is missing, or other remarks from ingestion."
+        ),
     ),
 )
 
 PARTNERSHIPS = Table(
-    "partnerships", "partnerships.parquet", ("id_kerjasama",), True,
+    "partnerships",
+    "partnerships.parquet",
+    ("id_kerjasama",),
+    True,
     "One row per village per agreement (an MoU with three villages is three rows).",
     (
         Column("id_kerjasama", "string", True, "Identifier of the agreement row (unique)."),
-        Column("kode_desa", "code", False, "Village code; empty for preparatory desa (desa persiapan) without one."),
-        Column("sistem_kode", "category", True, "Code system of `kode_desa`: kemendagri or bps.", ("kemendagri", "bps")),
+        Column(
+            "kode_desa",
+            "code",
+            False,
+            "Village code; empty for preparatory desa (desa persiapan) without one.",
+        ),
+        Column(
+            "sistem_kode",
+            "category",
+            True,
+            "Code system of `kode_desa`: kemendagri or bps.",
+            ("kemendagri", "bps"),
+        ),
         Column("nama_desa", "string", True, "Village name, cross-checked against the frame."),
         Column("mitra", "string", True, "Partner name (PT ..., BAZNAS ..., Yayasan ...)."),
         Column("jenis_mitra", "category", True, "Partner type.", PARTNER_TYPES),
         Column("bidang", "category", False, "Field of cooperation (Permendagri 96/2017).", FIELDS),
         Column("sektor", "category", True, "Sector.", SECTORS),
         Column("instrumen", "category", False, "MoU or perjanjian bersama.", INSTRUMENTS),
-        Column("tanggal_tanda_tangan", "date", True, "Signing date (YYYY-MM-DD); not in the future."),
+        Column(
+            "tanggal_tanda_tangan", "date", True, "Signing date (YYYY-MM-DD); not in the future."
+        ),
         Column("tanggal_mulai", "date", False, "Start date; the signing date when empty."),
         Column("tanggal_selesai", "date", False, "End date; not before the start."),
         Column("nilai_rupiah", "float", False, "Value in IDR.", low=0),
         Column("status", "category", True, "State of the agreement.", PARTNERSHIP_STATUSES),
-        Column("sumber_dokumen", "string", False, "Where the record comes from (document number, news report)."),
+        Column(
+            "sumber_dokumen",
+            "string",
+            False,
+            "Where the record comes from (document number, news report).",
+        ),
     ),
 )
 
@@ -150,13 +309,26 @@ def contract_markdown() -> str:
     """The contracts as Markdown tables (the body of ``data/README.md``'s contract section)."""
     out: list[str] = []
     for t in TABLES.values():
-        out.append(f"### `{t.file}` ({t.name})\n\n{t.meaning} Key: {', '.join(t.key)}."
-                   + (" Desa only: kelurahan codes are an error." if t.desa_only else "") + "\n")
-        out.append("| column | type | required | allowed / range | meaning |\n|---|---|---|---|---|")
+        out.append(
+            f"### `{t.file}` ({t.name})\n\n{t.meaning} Key: {', '.join(t.key)}."
+            + (" Desa only: kelurahan codes are an error." if t.desa_only else "")
+            + "\n"
+        )
+        out.append(
+            "| column | type | required | allowed / range | meaning |\n|---|---|---|---|---|"
+        )
         for c in t.columns:
-            rng = ", ".join(c.allowed) if c.allowed else (
-                f"{'' if c.low is None else c.low} to {'' if c.high is None else c.high}".strip()
-                if (c.low is not None or c.high is not None) else "")
-            out.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} | {rng} | {c.meaning} |")
+            rng = (
+                ", ".join(c.allowed)
+                if c.allowed
+                else (
+                    f"{'' if c.low is None else c.low} to {'' if c.high is None else c.high}".strip()
+                    if (c.low is not None or c.high is not None)
+                    else ""
+                )
+            )
+            out.append(
+                f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} | {rng} | {c.meaning} |"
+            )
         out.append("")
     return "\n".join(out)

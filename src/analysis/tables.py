@@ -36,9 +36,12 @@ def read_csv_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise _fail(path, f"the file is not UTF-8 text (byte {raw[e.start]:#x} on line {line})",
-                    "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8",
-                    row=line) from None
+        raise _fail(
+            path,
+            f"the file is not UTF-8 text (byte {raw[e.start]:#x} on line {line})",
+            "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8",
+            row=line,
+        ) from None
 
 
 def read_raw(path: Path, sheet: str | None = None) -> pd.DataFrame:
@@ -58,21 +61,31 @@ def read_raw(path: Path, sheet: str | None = None) -> pd.DataFrame:
 
         text = read_csv_text(path)
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
+            df = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise _fail(path, f"the CSV cannot be parsed ({e})", "check delimiters and quotes") from None
+            raise _fail(
+                path, f"the CSV cannot be parsed ({e})", "check delimiters and quotes"
+            ) from None
     elif suffix in (".xlsx", ".xlsm"):
         if path.stat().st_size == 0:
             raise _fail(path, "the file is empty", "export the workbook again")
         try:
             sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
         except Exception as e:  # openpyxl raises several types for a broken workbook
-            raise _fail(path, f"the workbook cannot be opened ({type(e).__name__}: {e})",
-                        "save it again as .xlsx from Excel or LibreOffice") from None
+            raise _fail(
+                path,
+                f"the workbook cannot be opened ({type(e).__name__}: {e})",
+                "save it again as .xlsx from Excel or LibreOffice",
+            ) from None
         if sheet is not None:
             if sheet not in sheets:
-                raise _fail(path, f"there is no sheet '{sheet}' (sheets: {', '.join(sheets)})",
-                            "name one of the sheets listed")
+                raise _fail(
+                    path,
+                    f"there is no sheet '{sheet}' (sheets: {', '.join(sheets)})",
+                    "name one of the sheets listed",
+                )
             df = sheets[sheet]
         else:
             df = next(iter(sheets.values()))
@@ -83,7 +96,11 @@ def read_raw(path: Path, sheet: str | None = None) -> pd.DataFrame:
         raise _fail(path, f"unknown file type '{suffix}'", "give a .csv, .xlsx or .parquet file")
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
-        raise _fail(path, "the table has a header but no rows", "check that the right file and sheet were exported")
+        raise _fail(
+            path,
+            "the table has a header but no rows",
+            "check that the right file and sheet were exported",
+        )
     df = df.reset_index(drop=True)
     df[ROW] = range(2, len(df) + 2)
     return df
@@ -94,8 +111,11 @@ def excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
     except Exception as e:
-        raise _fail(path, f"the workbook cannot be opened ({type(e).__name__}: {e})",
-                    "save it again as .xlsx") from None
+        raise _fail(
+            path,
+            f"the workbook cannot be opened ({type(e).__name__}: {e})",
+            "save it again as .xlsx",
+        ) from None
     out = {}
     for name, df in sheets.items():
         df = df.astype(object).where(df.notna(), "")
@@ -113,8 +133,13 @@ def closest(name: str, candidates: list[str]) -> str | None:
     return low[hit[0]] if hit else None
 
 
-def rename_columns(df: pd.DataFrame, path: Path, wanted: list[str], required: list[str],
-                   aliases: dict[str, str] | None = None) -> pd.DataFrame:
+def rename_columns(
+    df: pd.DataFrame,
+    path: Path,
+    wanted: list[str],
+    required: list[str],
+    aliases: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Map a raw table's headers to canonical names (case-insensitive, plus aliases).
 
     Raises
@@ -137,9 +162,14 @@ def rename_columns(df: pd.DataFrame, path: Path, wanted: list[str], required: li
         problems = []
         for m in missing:
             guess = closest(m, extra)
-            fix = f"rename column '{guess}' to '{m}'" if guess else f"add a column '{m}' (see data/README.md)"
-            problems.append(InputProblem(str(path), f"required column '{m}' is missing", fix,
-                                         column=m))
+            fix = (
+                f"rename column '{guess}' to '{m}'"
+                if guess
+                else f"add a column '{m}' (see data/README.md)"
+            )
+            problems.append(
+                InputProblem(str(path), f"required column '{m}' is missing", fix, column=m)
+            )
         raise InputFileError(problems)
     out = df.rename(columns=mapping)
     keep = [c for c in out.columns if c in wanted or c == ROW]
@@ -156,11 +186,15 @@ def write_dir_atomically(out: Path, write: Callable[[Path], None], force: bool =
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not (out / OWNER_MARK).exists():
-            raise OutputExistsError(f"{out} already holds files that this workspace did not write; "
-                                    "choose an empty or new folder with --out.")
+            raise OutputExistsError(
+                f"{out} already holds files that this workspace did not write; "
+                "choose an empty or new folder with --out."
+            )
         if not force:
-            raise OutputExistsError(f"{out} already holds an earlier output; pass --force to replace it "
-                                    "or choose another folder with --out.")
+            raise OutputExistsError(
+                f"{out} already holds an earlier output; pass --force to replace it "
+                "or choose another folder with --out."
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -195,4 +229,6 @@ def write_file_atomically(path: Path, data: bytes | str) -> Path:
 
 
 def write_json(path: Path, obj: object) -> Path:
-    return write_file_atomically(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    return write_file_atomically(
+        path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+    )

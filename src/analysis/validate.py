@@ -39,7 +39,12 @@ class CheckOutcome:
 
 
 def _blank(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+    return (
+        v is None
+        or v is pd.NA
+        or (isinstance(v, float) and np.isnan(v))
+        or (isinstance(v, str) and not v.strip())
+    )
 
 
 def parse_float(v: object) -> float | None:
@@ -77,8 +82,14 @@ def canonical_category(column: str, v: object) -> str:
     return ALIASES.get(column, {}).get(key, key)
 
 
-def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: bool = False,
-                today: dt.date | None = None) -> CheckOutcome:
+def check_table(
+    df: pd.DataFrame,
+    table: Table,
+    source: str,
+    *,
+    lenient_scores: bool = False,
+    today: dt.date | None = None,
+) -> CheckOutcome:
     """Coerce a table with canonical column names to its contract and check it.
 
     Parameters
@@ -105,8 +116,14 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
     for col in table.columns:
         if col.name not in df.columns:
             if col.required:
-                problems.append(InputProblem(source, f"required column '{col.name}' is missing",
-                                             "add it (see data/README.md)", column=col.name))
+                problems.append(
+                    InputProblem(
+                        source,
+                        f"required column '{col.name}' is missing",
+                        "add it (see data/README.md)",
+                        column=col.name,
+                    )
+                )
             continue
         values = df[col.name]
         if col.dtype == "code":
@@ -115,13 +132,28 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
                 if _blank(v):
                     parsed.append(pd.NA)
                     if col.required:
-                        problems.append(InputProblem(source, "the village code is empty", "fill in the Kemendagri code", rows[i], col.name))
+                        problems.append(
+                            InputProblem(
+                                source,
+                                "the village code is empty",
+                                "fill in the Kemendagri code",
+                                rows[i],
+                                col.name,
+                            )
+                        )
                     continue
                 res = normalize_code(v, 4)
                 if res.code is None:
-                    problems.append(InputProblem(source, f"not a village code: {res.reason}",
-                                                 "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
-                                                 rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            f"not a village code: {res.reason}",
+                            "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                     parsed.append(pd.NA)
                 else:
                     parsed.append(res.code)
@@ -131,30 +163,68 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
             for i, v in values.items():
                 if _blank(v):
                     if col.required and not lenient_scores:
-                        problems.append(InputProblem(source, "the value is empty", "fill it in or remove the row", rows[i], col.name))
+                        problems.append(
+                            InputProblem(
+                                source,
+                                "the value is empty",
+                                "fill it in or remove the row",
+                                rows[i],
+                                col.name,
+                            )
+                        )
                     parsed.append(np.nan)
                     continue
                 x = parse_float(v)
                 if x is None or np.isnan(x):
                     if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
-                        missing_reason[i] += f"{col.name} held text {str(v)!r} in the source; set to missing. "
+                        missing_reason[i] += (
+                            f"{col.name} held text {str(v)!r} in the source; set to missing. "
+                        )
                         parsed.append(np.nan)
                         continue
-                    problems.append(InputProblem(source, "not a number", "write a number with a dot or comma as decimal mark",
-                                                 rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "not a number",
+                            "write a number with a dot or comma as decimal mark",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                     parsed.append(np.nan)
                     continue
                 if col.dtype == "int" and not float(x).is_integer():
-                    problems.append(InputProblem(source, "not a whole number", "write a whole number", rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "not a whole number",
+                            "write a whole number",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                 if (col.low is not None and x < col.low) or (col.high is not None and x > col.high):
-                    problems.append(InputProblem(source, f"outside the allowed range {col.low} to {col.high}",
-                                                 "check the value; IDM scores are between 0 and 1" if col.high == 1 else "check the value",
-                                                 rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            f"outside the allowed range {col.low} to {col.high}",
+                            "check the value; IDM scores are between 0 and 1"
+                            if col.high == 1
+                            else "check the value",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                 parsed.append(x)
             arr = np.asarray(parsed, dtype=float)
             whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
             if col.dtype == "int" and whole:
-                out[col.name] = pd.array([None if np.isnan(x) else int(x) for x in arr], dtype="Int64")
+                out[col.name] = pd.array(
+                    [None if np.isnan(x) else int(x) for x in arr], dtype="Int64"
+                )
             else:
                 out[col.name] = arr
         elif col.dtype == "bool":
@@ -171,7 +241,16 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
                 elif key in _FALSE:
                     parsed.append(False)
                 else:
-                    problems.append(InputProblem(source, "not a yes/no value", "write ya/tidak (or true/false, 1/0)", rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "not a yes/no value",
+                            "write ya/tidak (or true/false, 1/0)",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                     parsed.append(pd.NA)
             out[col.name] = pd.array(parsed, dtype="boolean")
         elif col.dtype == "date":
@@ -179,44 +258,93 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
             for i, v in values.items():
                 if _blank(v) or v is pd.NaT:
                     if col.required:
-                        problems.append(InputProblem(source, "the date is empty", "write the date as YYYY-MM-DD", rows[i], col.name))
+                        problems.append(
+                            InputProblem(
+                                source,
+                                "the date is empty",
+                                "write the date as YYYY-MM-DD",
+                                rows[i],
+                                col.name,
+                            )
+                        )
                     parsed.append(pd.NaT)
                     continue
                 d = parse_date(v)
                 if d is None:
-                    problems.append(InputProblem(source, "not a date", "write the date as YYYY-MM-DD (e.g. 2025-08-26)", rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "not a date",
+                            "write the date as YYYY-MM-DD (e.g. 2025-08-26)",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                     parsed.append(pd.NaT)
                 else:
                     parsed.append(d)
-            out[col.name] = pd.to_datetime(pd.Series(parsed, index=df.index, dtype="datetime64[ns]"))
+            out[col.name] = pd.to_datetime(
+                pd.Series(parsed, index=df.index, dtype="datetime64[ns]")
+            )
         elif col.dtype == "category":
             parsed = []
             for i, v in values.items():
                 if _blank(v):
                     if col.required:
-                        problems.append(InputProblem(source, "the value is empty", f"choose one of: {', '.join(col.allowed)}", rows[i], col.name))
+                        problems.append(
+                            InputProblem(
+                                source,
+                                "the value is empty",
+                                f"choose one of: {', '.join(col.allowed)}",
+                                rows[i],
+                                col.name,
+                            )
+                        )
                     parsed.append(pd.NA)
                     continue
                 c = canonical_category(col.name, v)
                 if col.allowed and c not in col.allowed:
-                    problems.append(InputProblem(source, "not an allowed value", f"choose one of: {', '.join(col.allowed)}", rows[i], col.name, v))
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "not an allowed value",
+                            f"choose one of: {', '.join(col.allowed)}",
+                            rows[i],
+                            col.name,
+                            v,
+                        )
+                    )
                     parsed.append(pd.NA)
                 else:
                     parsed.append(c)
             out[col.name] = pd.array(parsed, dtype="string")
         else:  # string
-            out[col.name] = pd.array([pd.NA if _blank(v) else str(v).strip() for v in values], dtype="string")
+            out[col.name] = pd.array(
+                [pd.NA if _blank(v) else str(v).strip() for v in values], dtype="string"
+            )
             if col.required:
                 for i, v in values.items():
                     if _blank(v):
-                        problems.append(InputProblem(source, "the value is empty", "fill it in", rows[i], col.name))
+                        problems.append(
+                            InputProblem(
+                                source, "the value is empty", "fill it in", rows[i], col.name
+                            )
+                        )
     if "catatan" in [c.name for c in table.columns]:
-        prior = out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
+        prior = (
+            out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
+        )
         note = missing_reason.str.strip().replace("", pd.NA)
-        out["catatan"] = prior.fillna(note).astype("string") if "catatan" in out else note.astype("string")
+        out["catatan"] = (
+            prior.fillna(note).astype("string") if "catatan" in out else note.astype("string")
+        )
         notes["missing_with_reason"] = int(note.notna().sum())
 
+    if "kode_desa" in df.columns:
+        out["_kode_asli"] = df["kode_desa"]
     _check_codes(out, table, source, problems, notes)
+    out = out.drop(columns=["_kode_asli"], errors="ignore")
     if table.name == "welfare":
         _check_welfare(out, source, problems, notes)
     if table.name == "partnerships":
@@ -225,53 +353,100 @@ def check_table(df: pd.DataFrame, table: Table, source: str, *, lenient_scores: 
     return CheckOutcome(out.reset_index(drop=True), problems, notes)
 
 
-def _check_codes(out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict) -> None:
+def _check_codes(
+    out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict
+) -> None:
     if "kode_desa" not in out:
         return
     f = frame_mod.load_frame().set_index("kode_desa")
     codes = out["kode_desa"]
     has = codes.notna()
-    system = out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
+    system = (
+        out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
+    )
     bps = has & (system == "bps")
     for i in out.index[bps]:
-        problems.append(InputProblem(source, "BPS (Podes) codes cannot be joined to the Kemendagri frame: the two systems "
-                                     "share a shape but not values (Kukar is 6403 in BPS, 64.02 in Kemendagri)",
-                                     "replace the code with the Kemendagri code of the same village", out.at[i, ROW], "kode_desa", codes[i]))
+        problems.append(
+            InputProblem(
+                source,
+                "BPS (Podes) codes cannot be joined to the Kemendagri frame: the two systems "
+                "share a shape but not values (Kukar is 6403 in BPS, 64.02 in Kemendagri)",
+                "replace the code with the Kemendagri code of the same village",
+                out.at[i, ROW],
+                "kode_desa",
+                codes[i],
+            )
+        )
     known = has & ~bps & codes.isin(f.index)
     for i in out.index[has & ~bps & ~known]:
-        problems.append(InputProblem(source, "the code is not a village in the 2025 Kemendagri frame",
-                                     "check the digits; if it is a BPS code, declare sistem_kode = bps and supply the Kemendagri code",
-                                     out.at[i, ROW], "kode_desa", codes[i]))
+        problems.append(
+            InputProblem(
+                source,
+                f"the code {codes[i]} is not a village in the 2025 Kemendagri frame",
+                "check the digits; a BPS (Podes) code must be replaced by the Kemendagri code",
+                out.at[i, ROW],
+                "kode_desa",
+                out.at[i, "_kode_asli"],
+            )
+        )
     kinds = codes[known].map(f["jenis"])
     if table.desa_only:
         for i in kinds.index[kinds == "kelurahan"]:
-            problems.append(InputProblem(source, f"{codes[i]} is a kelurahan ({f.at[codes[i], 'nama_desa']}); this table holds desa only",
-                                         "remove the row: kelurahan have no IDM score and no Kerja Sama Desa", out.at[i, ROW], "kode_desa", codes[i]))
+            problems.append(
+                InputProblem(
+                    source,
+                    f"{codes[i]} is a kelurahan ({f.at[codes[i], 'nama_desa']}); this table holds desa only",
+                    "remove the row: kelurahan have no IDM score and no Kerja Sama Desa",
+                    out.at[i, ROW],
+                    "kode_desa",
+                    codes[i],
+                )
+            )
     notes["kelurahan_rows"] = int((kinds == "kelurahan").sum())
     notes["matched"] = int(known.sum())
     notes["unmatched_no_code"] = int((~has).sum())
     if (~has).any():
         names = out.loc[~has, "nama_desa"] if "nama_desa" in out else pd.Series(dtype="string")
-        notes["unmatched_rows"] = [{"row": int(out.at[i, ROW]), "nama_desa": None if pd.isna(n) else str(n)}
-                                   for i, n in names.items()]
+        notes["unmatched_rows"] = [
+            {"row": int(out.at[i, ROW]), "nama_desa": None if pd.isna(n) else str(n)}
+            for i, n in names.items()
+        ]
     variants = []
     if "nama_desa" in out:
         for i in out.index[known & out["nama_desa"].notna()]:
             given, official = out.at[i, "nama_desa"], f.at[codes[i], "nama_desa"]
             verdict = compare_names(given, official)
             if verdict == "variant":
-                variants.append({"row": int(out.at[i, ROW]), "kode_desa": codes[i], "given": given, "official": official})
+                variants.append(
+                    {
+                        "row": int(out.at[i, ROW]),
+                        "kode_desa": codes[i],
+                        "given": given,
+                        "official": official,
+                    }
+                )
             elif verdict == "different":
-                problems.append(InputProblem(
-                    source, f"the name does not match the village with this code in the frame ('{official}', "
-                    f"{f.at[codes[i], 'nama_kecamatan']}, {f.at[codes[i], 'nama_kabupaten']}); a code from another system "
-                    "(BPS) or a typo points at the wrong village",
-                    "correct the code (Kemendagri system) or the name", out.at[i, ROW], "nama_desa", given))
+                problems.append(
+                    InputProblem(
+                        source,
+                        f"the name does not match the village with this code in the frame ('{official}', "
+                        f"{f.at[codes[i], 'nama_kecamatan']}, {f.at[codes[i], 'nama_kabupaten']}); a code from another system "
+                        "(BPS) or a typo points at the wrong village",
+                        "correct the code (Kemendagri system) or the name",
+                        out.at[i, ROW],
+                        "nama_desa",
+                        given,
+                    )
+                )
     seen = set()
-    notes["name_variants"] = [v for v in variants if not (v["kode_desa"] in seen or seen.add(v["kode_desa"]))]
+    notes["name_variants"] = [
+        v for v in variants if not (v["kode_desa"] in seen or seen.add(v["kode_desa"]))
+    ]
 
 
-def _check_welfare(out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict) -> None:
+def _check_welfare(
+    out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict
+) -> None:
     comp = out[["iks", "ike", "ikl"]].mean(axis=1, skipna=False)
     if "nilai_idm" not in out:
         out["nilai_idm"] = comp.round(4)
@@ -287,8 +462,15 @@ def _check_welfare(out: pd.DataFrame, source: str, problems: list[InputProblem],
         pub = out["status_terbitan"]
         dis = pub.notna() & status.notna() & (pub != status)
         notes["status_disagreements"] = [
-            {"row": int(out.at[i, ROW]), "kode_desa": out.at[i, "kode_desa"], "published": pub[i], "recomputed": status[i],
-             "nilai_idm": float(out.at[i, "nilai_idm"])} for i in out.index[dis]]
+            {
+                "row": int(out.at[i, ROW]),
+                "kode_desa": out.at[i, "kode_desa"],
+                "published": pub[i],
+                "recomputed": status[i],
+                "nilai_idm": float(out.at[i, "nilai_idm"]),
+            }
+            for i in out.index[dis]
+        ]
     if "tahun_nilai" in out:
         out["dibawa"] = pd.array((out["tahun_nilai"] < out["tahun"]).fillna(False), dtype="boolean")
     elif "dibawa" not in out:
@@ -300,7 +482,9 @@ def _check_welfare(out: pd.DataFrame, source: str, problems: list[InputProblem],
         notes.setdefault("status_counts", {})[s] = int((status == s).sum())
 
 
-def _check_partnerships(out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict, today: dt.date) -> None:
+def _check_partnerships(
+    out: pd.DataFrame, source: str, problems: list[InputProblem], notes: dict, today: dt.date
+) -> None:
     if "tanggal_mulai" not in out:
         out["tanggal_mulai"] = out.get("tanggal_tanda_tangan")
     else:
@@ -309,19 +493,36 @@ def _check_partnerships(out: pd.DataFrame, source: str, problems: list[InputProb
     for i in out.index:
         sign = out.at[i, "tanggal_tanda_tangan"] if "tanggal_tanda_tangan" in out else pd.NaT
         if pd.notna(sign) and sign > limit:
-            problems.append(InputProblem(source, f"the signing date is in the future (today is {today.isoformat()})",
-                                         "check the year of the signing date", out.at[i, ROW], "tanggal_tanda_tangan",
-                                         str(sign.date())))
+            problems.append(
+                InputProblem(
+                    source,
+                    f"the signing date is in the future (today is {today.isoformat()})",
+                    "check the year of the signing date",
+                    out.at[i, ROW],
+                    "tanggal_tanda_tangan",
+                    str(sign.date()),
+                )
+            )
         if "tanggal_selesai" in out:
             start, end = out.at[i, "tanggal_mulai"], out.at[i, "tanggal_selesai"]
             if pd.notna(start) and pd.notna(end) and end < start:
-                problems.append(InputProblem(source, f"the end date is before the start date ({start.date()})",
-                                             "swap or correct the dates", out.at[i, ROW], "tanggal_selesai", str(end.date())))
+                problems.append(
+                    InputProblem(
+                        source,
+                        f"the end date is before the start date ({start.date()})",
+                        "swap or correct the dates",
+                        out.at[i, ROW],
+                        "tanggal_selesai",
+                        str(end.date()),
+                    )
+                )
     if "status" in out:
         notes["by_status"] = {k: int(v) for k, v in out["status"].value_counts().items()}
 
 
-def _check_duplicates(out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict) -> None:
+def _check_duplicates(
+    out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict
+) -> None:
     key = list(table.key)
     if not all(k in out for k in key):
         return
@@ -331,8 +532,17 @@ def _check_duplicates(out: pd.DataFrame, table: Table, source: str, problems: li
     for _, grp in dup.groupby(key, sort=False):
         first = grp.iloc[0]
         others = ", ".join(str(r) for r in grp[ROW].iloc[1:])
-        problems.append(InputProblem(source, f"{' + '.join(key)} = {' / '.join(str(first[k]) for k in key)} appears more than once "
-                                     f"(also rows {others})", "keep one row per " + " and ".join(key), int(first[ROW]), key[0], str(first[key[0]])))
+        problems.append(
+            InputProblem(
+                source,
+                f"{' + '.join(key)} = {' / '.join(str(first[k]) for k in key)} appears more than once "
+                f"(also rows {others})",
+                "keep one row per " + " and ".join(key),
+                int(first[ROW]),
+                key[0],
+                str(first[key[0]]),
+            )
+        )
 
 
 def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
@@ -347,8 +557,15 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise InputFileError([InputProblem(str(data_dir), "the data folder does not exist",
-                                           "give a folder written by 'python -m analysis ingest' or 'example-data'")])
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(data_dir),
+                    "the data folder does not exist",
+                    "give a folder written by 'python -m analysis ingest' or 'example-data'",
+                )
+            ]
+        )
     outcomes: dict[str, CheckOutcome] = {}
     problems: list[InputProblem] = []
     found = False
@@ -362,8 +579,13 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
         outcomes[t.name] = oc
         problems += oc.problems
     if not found:
-        problems.append(InputProblem(str(data_dir), "no processed tables (villages.parquet, welfare.parquet, partnerships.parquet)",
-                                     "run 'python -m analysis ingest --out DIR' first"))
+        problems.append(
+            InputProblem(
+                str(data_dir),
+                "no processed tables (villages.parquet, welfare.parquet, partnerships.parquet)",
+                "run 'python -m analysis ingest --out DIR' first",
+            )
+        )
     if problems:
         raise InputFileError(problems)
     return outcomes
