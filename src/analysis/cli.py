@@ -197,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             info = write_example(args.out, province=args.province, seed=args.seed, force=args.force)
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
+            from analysis.frame import resolve_district
+
+            for d in args.district or []:
+                resolve_district(d)  # an unknown district fails before any work starts
             from analysis.run import run_from_args
 
             return run_from_args(args)

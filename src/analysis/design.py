@@ -1,0 +1,161 @@
+"""What is compared: the ``Design`` (outcomes, treatment, unit, time, cluster, covariates) and the
+treatment definitions built from the partnership registry.
+
+A partnership signed in year Y cannot show in the IDM of year Y unless it started early enough:
+IDM is measured once a year, so a start in the second half of the year counts from the next year
+(:func:`exposure_year`). Partnerships whose exposure year is after the last outcome year are
+*too recent to evaluate* and are reported as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+#: Outcomes of the IDM instrument; ``naik_status`` = status above its first observed status.
+OUTCOMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")
+OUTCOME_LABELS = {
+    "id": {
+        "nilai_idm": "Indeks Desa Membangun (IDM)",
+        "iks": "Indeks Ketahanan Sosial (IKS)",
+        "ike": "Indeks Ketahanan Ekonomi (IKE)",
+        "ikl": "Indeks Ketahanan Lingkungan (IKL)",
+        "naik_status": "Naik status IDM",
+    },
+    "en": {
+        "nilai_idm": "Village Development Index (IDM)",
+        "iks": "Social resilience index (IKS)",
+        "ike": "Economic resilience index (IKE)",
+        "ikl": "Ecological resilience index (IKL)",
+        "naik_status": "IDM status upgraded",
+    },
+}
+DEFAULT_COVARIATES = (
+    "penduduk_log",
+    "jarak_kabupaten_km",
+    "jarak_kecamatan_km",
+    "tambang_dekat",
+    "perkebunan_dekat",
+    "dana_desa_juta",
+)
+#: Month from which a start counts towards the next year's IDM (July: IDM is measured mid-year).
+EXPOSURE_CUTOFF_MONTH = 7
+#: Registry states that count as a partnership having happened.
+COUNTING_STATUSES = ("ditandatangani", "aktif", "selesai")
+
+
+def exposure_year(start: pd.Series, cutoff_month: int = EXPOSURE_CUTOFF_MONTH) -> pd.Series:
+    """First IDM year that can reflect a partnership starting on ``start``."""
+    s = pd.to_datetime(start)
+    return (s.dt.year + (s.dt.month >= cutoff_month).astype(int)).astype("Int64")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Column roles for one comparison, passed to every estimator.
+
+    Parameters
+    ----------
+    outcome
+        Outcome column (one of :data:`OUTCOMES`).
+    treatment
+        ``"any"``, ``"type:<jenis_mitra>"``, ``"sector:<sektor>"`` or ``"by:<year>"``
+        (partnerships counted only if exposed by that year).
+    unit, time, cluster
+        Column names: desa code, year, kecamatan code (for cluster-robust errors).
+    covariates
+        Baseline covariates used for adjustment and propensity scores.
+    """
+
+    outcome: str = "nilai_idm"
+    treatment: str = "any"
+    unit: str = "kode_desa"
+    time: str = "tahun"
+    cluster: str = "kode_kec"
+    covariates: tuple[str, ...] = DEFAULT_COVARIATES
+    baseline_outcome: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def with_outcome(self, outcome: str) -> Design:
+        return replace(self, outcome=outcome)
+
+    def with_treatment(self, treatment: str) -> Design:
+        return replace(self, treatment=treatment)
+
+
+def first_exposure(partnerships: pd.DataFrame, treatment: str = "any") -> pd.DataFrame:
+    """One row per desa: first exposure year ``g`` and the type/sector of that first partnership.
+
+    Rows without a code (preparatory desa) and cancelled or merely planned agreements are left
+    out; :func:`analysis.describe.coverage` reports them.
+    """
+    p = partnerships
+    if len(p) == 0:
+        return pd.DataFrame(columns=["kode_desa", "g", "jenis_mitra", "sektor", "tanggal_mulai"])
+    p = p[p["kode_desa"].notna() & p["status"].isin(COUNTING_STATUSES)].copy()
+    start = (
+        p["tanggal_mulai"].fillna(p["tanggal_tanda_tangan"])
+        if "tanggal_tanda_tangan" in p
+        else p["tanggal_mulai"]
+    )
+    p["g"] = exposure_year(start)
+    kind, _, value = treatment.partition(":")
+    if kind == "type":
+        p = p[p["jenis_mitra"] == value]
+    elif kind == "sector":
+        p = p[p["sektor"] == value]
+    elif kind == "by":
+        p = p[p["g"] <= int(value)]
+    elif kind != "any":
+        raise ValueError(
+            f"unknown treatment definition '{treatment}' (any, type:X, sector:X, by:YEAR)"
+        )
+    p = p.sort_values(["kode_desa", "g", "id_kerjasama"])
+    return p.drop_duplicates("kode_desa")[
+        ["kode_desa", "g", "jenis_mitra", "sektor", "tanggal_mulai"]
+    ].reset_index(drop=True)
+
+
+def analysis_panel(
+    welfare: pd.DataFrame,
+    villages: pd.DataFrame,
+    partnerships: pd.DataFrame,
+    treatment: str = "any",
+    district: str | None = None,
+) -> pd.DataFrame:
+    """Desa-year panel with covariates, ``g`` (exposure year, 0 = never) and ``naik_status``.
+
+    Desa partnered under another definition than ``treatment`` (e.g. other partner types) are
+    dropped from the comparison group rather than counted as untreated.
+    """
+    w = welfare.copy()
+    if district is not None:
+        w = w[w["kode_desa"].str.startswith(district + ".")]
+    rank = {
+        s: i
+        for i, s in enumerate(["SANGAT TERTINGGAL", "TERTINGGAL", "BERKEMBANG", "MAJU", "MANDIRI"])
+    }
+    w["status_rank"] = w["status_idm"].map(rank).astype(float)
+    w = w.sort_values(["kode_desa", "tahun"])
+    first_rank = w.groupby("kode_desa")["status_rank"].transform("first")
+    w["naik_status"] = (w["status_rank"] > first_rank).astype(float).where(w["status_rank"].notna())
+    cov_cols = [c for c in villages.columns if c not in ("nama_desa",)]
+    v = villages[cov_cols].copy()
+    if "penduduk" in v:
+        v["penduduk_log"] = np.log(v["penduduk"].astype(float).clip(lower=1))
+    for b in ("tambang_dekat", "perkebunan_dekat"):
+        if b in v:
+            v[b] = v[b].astype(float)
+    panel = w.merge(v, on="kode_desa", how="left", suffixes=("", "_v"))
+    exp_all = first_exposure(partnerships, "any")
+    exp = first_exposure(partnerships, treatment)
+    panel = panel.merge(
+        exp[["kode_desa", "g", "jenis_mitra", "sektor"]], on="kode_desa", how="left"
+    )
+    if treatment != "any":
+        other = set(exp_all["kode_desa"]) - set(exp["kode_desa"])
+        panel = panel[~panel["kode_desa"].isin(other)]
+    panel["g"] = panel["g"].fillna(0).astype(int)
+    return panel.reset_index(drop=True)

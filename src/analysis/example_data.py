@@ -1,0 +1,586 @@
+"""A synthetic panel on the real village frame, with known true effects (SYNTHETIC EXAMPLE).
+
+The data-generating process (written out for people in ``data/example/README.md``):
+
+* Villages: every village of the frame; kelurahan kept (marked) but get no IDM and no
+  partnership. Covariates drawn per district: mining and plantation presence, distances (remote
+  upriver districts far from offices), population, area, terrain, Dana Desa.
+* Untreated potential outcomes, component ``c`` in (IKS, IKE, IKL), desa ``i``, year ``t``::
+
+      eta0[c,i,t] = m[c,kab] + x_i' b_c + u[c,i] + r_c (t - 2024) + e[c,i,t]
+      Y0[c,i,t]   = round_to_grid_c( expit(eta0[c,i,t]) )
+
+  ``u`` is a desa effect (correlated across components), ``e`` yearly noise, the grids are the
+  instrument's (IKS in 1/175, IKE in 1/60, IKL in 1/15). ``m`` is calibrated per kabupaten so
+  the 2024 means match the real IDM 2024 values. The expit link gives the ceiling near 1.
+* Partnership: ``P(ever) = expit(a + 1.4 mining + 0.5 plantation - 0.012 dist_kab + 4 (IDM_2018
+  - 0.7))``; start dates 2019-2024 (earlier for mining villages). Exposure year ``g`` = start
+  year, or the next year for starts from July (IDM is measured once a year).
+* Treated potential outcomes: ``eta1 = eta0 + tau_type * load[sector, c] * min(1, (t-g+1)/3)``
+  for ``t >= g``, zero before (effects build up over three years, and the logit link keeps
+  them inside [0, 1] near the ceiling).
+* Carried-forward values (a year's values copied from the year before, flagged) and a few
+  missing desa-years, as in the real files. IDM = mean of the components; status from the
+  official thresholds.
+
+The true effects (``truth.json``) are means of ``Y1 - Y0`` over the partnered desa-years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from analysis import frame as frame_mod
+from analysis.dataset import write_tables
+from analysis.design import exposure_year
+from analysis.schema import IDM_THRESHOLDS
+from analysis.tables import write_dir_atomically, write_json
+
+SYNTHETIC_LABEL = "SYNTHETIC EXAMPLE / CONTOH DATA SINTETIS"
+YEARS = tuple(range(2018, 2025))
+COMPONENTS = ("iks", "ike", "ikl")
+GRID = {"iks": 175, "ike": 60, "ikl": 15}
+
+#: Calibration targets: real IDM 2024 component means per kabupaten (East Kalimantan, from the
+#: Ministry's release; tests recompute them from ../shared/data when it is present).
+TARGET_MEANS_2024 = {
+    "64.01": (0.8092, 0.6765, 0.8648),
+    "64.02": (0.8419, 0.7285, 0.8204),
+    "64.03": (0.8097, 0.6282, 0.7767),
+    "64.07": (0.8099, 0.6782, 0.8253),
+    "64.08": (0.7975, 0.7018, 0.7238),
+    "64.09": (0.8499, 0.7650, 0.8467),
+    "64.11": (0.7947, 0.6003, 0.7467),
+}
+#: Used for districts outside East Kalimantan (the province's 2024 means).
+TARGET_MEANS_DEFAULT = (0.8101, 0.6730, 0.7953)
+#: Real 2024 status shares in East Kalimantan, and spread of 2023->2024 changes per component.
+TARGET_STATUS_2024 = {
+    "MANDIRI": 0.3115,
+    "MAJU": 0.4518,
+    "BERKEMBANG": 0.2319,
+    "TERTINGGAL": 0.0048,
+    "SANGAT TERTINGGAL": 0.0,
+}
+TARGET_CHANGE_SD = {"iks": 0.0298, "ike": 0.0505, "ikl": 0.0683, "nilai_idm": 0.0293}
+TARGET_CROSS_SD_2024 = {"iks": 0.0730, "ike": 0.1338, "ikl": 0.1271}
+
+# Structural parameters (logit scale).
+DESA_SD = {"iks": 0.44, "ike": 0.60, "ikl": 0.72}
+NOISE_SD = {"iks": 0.13, "ike": 0.19, "ikl": 0.30}
+TREND = {"iks": 0.07, "ike": 0.08, "ikl": 0.12}
+CARRY_FORWARD_RATE = 0.12
+MISSING_DESA_RATE = 0.02
+MINING_P = {
+    "64.01": 0.30,
+    "64.02": 0.38,
+    "64.03": 0.25,
+    "64.07": 0.15,
+    "64.08": 0.32,
+    "64.09": 0.12,
+    "64.11": 0.03,
+}
+PLANTATION_P = {
+    "64.01": 0.55,
+    "64.02": 0.45,
+    "64.03": 0.40,
+    "64.07": 0.40,
+    "64.08": 0.55,
+    "64.09": 0.50,
+    "64.11": 0.10,
+}
+REMOTE_KM = {"64.07": 95.0, "64.11": 160.0, "64.03": 70.0, "64.08": 75.0}
+PARTNER_TYPE_EFFECT = {
+    "perusahaan": 0.45,
+    "bumn": 0.35,
+    "baznas": 0.20,
+    "yayasan": 0.18,
+    "perguruan_tinggi": 0.15,
+    "lsm": 0.12,
+    "bank": 0.15,
+    "lainnya": 0.08,
+}
+SECTOR_LOAD = {  # share of the partner effect reaching (IKS, IKE, IKL)
+    "ekonomi": (0.3, 1.0, 0.0),
+    "infrastruktur": (0.6, 0.6, 0.1),
+    "pendidikan": (1.0, 0.2, 0.0),
+    "kesehatan": (1.0, 0.1, 0.2),
+    "lingkungan": (0.1, 0.1, 1.0),
+    "sosial": (1.0, 0.3, 0.0),
+}
+SECTORS_BY_TYPE = {
+    "perusahaan": ("ekonomi", "infrastruktur", "lingkungan", "pendidikan"),
+    "bumn": ("ekonomi", "infrastruktur"),
+    "baznas": ("sosial", "kesehatan", "ekonomi"),
+    "yayasan": ("pendidikan", "sosial", "kesehatan"),
+    "perguruan_tinggi": ("pendidikan", "ekonomi"),
+    "lsm": ("lingkungan", "sosial"),
+    "bank": ("ekonomi",),
+    "lainnya": ("sosial", "infrastruktur"),
+}
+RAMP_YEARS = 3
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Tables as written, plus the potential outcomes behind them (for checking the truth)."""
+
+    villages: pd.DataFrame
+    welfare: pd.DataFrame
+    partnerships: pd.DataFrame
+    potential: pd.DataFrame  # desa-year: y0_*, y1_*, treated-exposed flag, present in data
+    truth: dict
+    calibration: dict
+
+
+def _round_grid(x: np.ndarray, c: str) -> np.ndarray:
+    return np.round(np.round(x * GRID[c]) / GRID[c], 4)
+
+
+def _status(v: np.ndarray) -> np.ndarray:
+    labels = np.array([s for s, _ in IDM_THRESHOLDS], dtype=object)
+    uppers = np.array([u for _, u in IDM_THRESHOLDS[:-1]])
+    return labels[np.searchsorted(uppers, v, side="left")]
+
+
+def _villages(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    n = len(frame)
+    kab = frame["kode_kab"].to_numpy()
+    pm = np.array([MINING_P.get(k, 0.06) for k in kab])
+    pp = np.array([PLANTATION_P.get(k, 0.25) for k in kab])
+    remote = np.array([REMOTE_KM.get(k, 40.0) for k in kab])
+    is_kel = (frame["jenis"] == "kelurahan").to_numpy()
+    v = frame[
+        [
+            "kode_desa",
+            "nama_desa",
+            "jenis",
+            "kode_kec",
+            "nama_kecamatan",
+            "kode_kab",
+            "nama_kabupaten",
+            "kode_prov",
+            "nama_provinsi",
+        ]
+    ].copy()
+    v["penduduk"] = np.round(
+        np.exp(rng.normal(np.log(1600), 0.7, n)) * np.where(is_kel, 4, 1)
+    ).astype("int64")
+    v["luas_km2"] = np.round(np.exp(rng.normal(np.log(45), 1.0, n)) * np.where(is_kel, 0.2, 1), 2)
+    v["jarak_kabupaten_km"] = np.round(
+        np.exp(rng.normal(np.log(remote), 0.6)) * np.where(is_kel, 0.2, 1), 1
+    )
+    v["jarak_kecamatan_km"] = np.round(np.exp(rng.normal(np.log(7), 0.8, n)), 1)
+    v["topografi"] = rng.choice(
+        np.array(["dataran", "perbukitan", "pesisir", "tepi_sungai"]), n, p=[0.4, 0.25, 0.12, 0.23]
+    )
+    v["tambang_dekat"] = rng.random(n) < pm
+    v["perkebunan_dekat"] = rng.random(n) < pp
+    v["dana_desa_juta"] = np.where(
+        is_kel, 0.0, np.round(700 + 0.08 * v["penduduk"] + rng.normal(0, 60, n), 1)
+    )
+    v["tambang_dekat"] = v["tambang_dekat"].astype("boolean")
+    v["perkebunan_dekat"] = v["perkebunan_dekat"].astype("boolean")
+    for c in (
+        "kode_desa",
+        "nama_desa",
+        "jenis",
+        "kode_kec",
+        "nama_kecamatan",
+        "kode_kab",
+        "nama_kabupaten",
+        "kode_prov",
+        "nama_provinsi",
+        "topografi",
+    ):
+        v[c] = v[c].astype("string")
+    return v.reset_index(drop=True)
+
+
+def _calibrate_intercepts(
+    kab: np.ndarray, base: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Per kabupaten and component, the intercept whose expected 2024 mean hits the target.
+
+    The expectation over the yearly noise uses 3-point Gauss-Hermite quadrature (nodes 0 and
+    +-sqrt(3) sd, weights 2/3 and 1/6); the intercept is found by bisection.
+    """
+    out: dict[str, dict[str, float]] = {c: {} for c in COMPONENTS}
+    for k in np.unique(kab):
+        target = TARGET_MEANS_2024.get(k, TARGET_MEANS_DEFAULT)
+        sel = kab == k
+        for j, c in enumerate(COMPONENTS):
+            b = base[c][sel]
+            h = NOISE_SD[c] * np.sqrt(3)
+            lo, hi = -6.0, 8.0
+            for _ in range(40):
+                m = (lo + hi) / 2
+                val = (2 / 3) * expit(m + b).mean() + (1 / 6) * (
+                    expit(m + b + h).mean() + expit(m + b - h).mean()
+                )
+                lo, hi = (m, hi) if val < target[j] else (lo, m)
+            out[c][k] = (lo + hi) / 2
+    return out
+
+
+def _partnerships(
+    desa: pd.DataFrame, idm2018: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    n = len(desa)
+    mining = desa["tambang_dekat"].to_numpy(dtype=bool)
+    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool)
+    dist = desa["jarak_kabupaten_km"].to_numpy(dtype=float)
+    score = -2.5 + 1.4 * mining + 0.5 * plant - 0.012 * (dist - 40) + 4.0 * (idm2018 - 0.70)
+    ever = rng.random(n) < expit(score)
+    idx = np.flatnonzero(ever)
+    m = mining[idx]
+    # start year 2019-2024, earlier for mining villages (CSR obligations came first)
+    years = np.arange(2019, 2025)
+    p_mine = np.array([0.24, 0.2, 0.18, 0.15, 0.13, 0.10])
+    p_other = np.array([0.08, 0.12, 0.16, 0.2, 0.22, 0.22])
+    start_year = np.where(
+        m, rng.choice(years, len(idx), p=p_mine), rng.choice(years, len(idx), p=p_other)
+    )
+    day = rng.integers(0, 365, len(idx))
+    start = pd.to_datetime(pd.Series(start_year).astype(str) + "-01-01") + pd.to_timedelta(
+        day, unit="D"
+    )
+    types = np.array(list(PARTNER_TYPE_EFFECT))
+    p_mine_t = np.array([0.62, 0.12, 0.08, 0.06, 0.04, 0.02, 0.04, 0.02])
+    p_other_t = np.array([0.22, 0.12, 0.2, 0.16, 0.12, 0.06, 0.06, 0.06])
+    jenis = np.where(
+        m, rng.choice(types, len(idx), p=p_mine_t), rng.choice(types, len(idx), p=p_other_t)
+    )
+    sektor = np.array([rng.choice(SECTORS_BY_TYPE[t]) for t in jenis])
+    sign = start - pd.to_timedelta(rng.integers(0, 60, len(idx)), unit="D")
+    end = start + pd.to_timedelta(rng.integers(2, 6, len(idx)) * 365, unit="D")
+    today = pd.Timestamp("2025-12-31")
+    mitra_names = {
+        "perusahaan": "PT Contoh Sumber Daya",
+        "bumn": "PT Contoh Persero",
+        "baznas": "BAZNAS Kabupaten Contoh",
+        "yayasan": "Yayasan Contoh Sejahtera",
+        "perguruan_tinggi": "Universitas Contoh",
+        "lsm": "LSM Contoh Lestari",
+        "bank": "Bank Contoh Daerah",
+        "lainnya": "Mitra Contoh",
+    }
+    p = pd.DataFrame(
+        {
+            "id_kerjasama": [f"SIM-{i + 1:06d}" for i in range(len(idx))],
+            "kode_desa": desa["kode_desa"].to_numpy()[idx],
+            "sistem_kode": "kemendagri",
+            "nama_desa": desa["nama_desa"].to_numpy()[idx],
+            "mitra": [
+                f"{mitra_names[t]} {k % 97 + 1} (sintetis)" for k, t in zip(idx, jenis, strict=True)
+            ],
+            "jenis_mitra": jenis,
+            "bidang": np.where(
+                np.isin(sektor, ["ekonomi"]),
+                "pemberdayaan",
+                np.where(sektor == "infrastruktur", "pembangunan", "pembinaan_kemasyarakatan"),
+            ),
+            "sektor": sektor,
+            "instrumen": rng.choice(
+                np.array(["mou", "perjanjian_bersama"]), len(idx), p=[0.7, 0.3]
+            ),
+            "tanggal_tanda_tangan": sign.to_numpy(),
+            "tanggal_mulai": start.to_numpy(),
+            "tanggal_selesai": end.to_numpy(),
+            "nilai_rupiah": np.round(np.exp(rng.normal(np.log(2.5e8), 0.8, len(idx))), -6),
+            "status": np.where(end.to_numpy() < today.to_datetime64(), "selesai", "aktif"),
+            "sumber_dokumen": SYNTHETIC_LABEL,
+        }
+    )
+    for c in (
+        "id_kerjasama",
+        "kode_desa",
+        "sistem_kode",
+        "nama_desa",
+        "mitra",
+        "jenis_mitra",
+        "bidang",
+        "sektor",
+        "instrumen",
+        "status",
+        "sumber_dokumen",
+    ):
+        p[c] = p[c].astype("string")
+    for c in ("tanggal_tanda_tangan", "tanggal_mulai", "tanggal_selesai"):
+        p[c] = pd.to_datetime(p[c]).astype("datetime64[ns]")
+    return p
+
+
+def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
+    """Simulate villages, a 2018-2024 IDM panel and a registry; compute the truth.
+
+    Parameters
+    ----------
+    province
+        Province code (``"64"``) or ``"all"`` for every desa of the nation.
+    seed
+        Seed of the local ``numpy.random.default_rng``; same seed, same tables.
+    """
+    rng = np.random.default_rng(seed)
+    f = frame_mod.load_frame()
+    if province != "all":
+        f = f[f["kode_prov"] == str(province)]
+        if f.empty:
+            raise ValueError(f"province '{province}' is not in the frame")
+    villages = _villages(f.reset_index(drop=True), rng)
+    desa = villages[villages["jenis"].isin(frame_mod.DESA_KINDS)].reset_index(drop=True)
+    n, T = len(desa), len(YEARS)
+    kab = desa["kode_kab"].to_numpy()
+    mining = desa["tambang_dekat"].to_numpy(dtype=bool).astype(float)
+    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool).astype(float)
+    far = np.log(desa["jarak_kabupaten_km"].to_numpy(dtype=float) / 40)
+    # correlated desa effects (IKS-IKE 0.6 as in the real data)
+    z = rng.standard_normal((n, 3))
+    u = {
+        "iks": DESA_SD["iks"] * z[:, 0],
+        "ike": DESA_SD["ike"] * (0.6 * z[:, 0] + 0.8 * z[:, 1]),
+        "ikl": DESA_SD["ikl"] * (0.15 * z[:, 0] + 0.99 * z[:, 2]),
+    }
+    base = {
+        "iks": u["iks"] - 0.15 * far + 0.10 * mining,
+        "ike": u["ike"] - 0.25 * far + 0.30 * mining + 0.15 * plant,
+        "ikl": u["ikl"] + 0.10 * far - 0.35 * mining,
+    }
+    intercepts = _calibrate_intercepts(kab, base)
+    t_off = np.array(YEARS) - 2024
+    eta0 = {}
+    for c in COMPONENTS:
+        m = np.array([intercepts[c][k] for k in kab])
+        eta0[c] = (
+            (m + base[c])[:, None]
+            + TREND[c] * t_off[None, :]
+            + NOISE_SD[c] * rng.standard_normal((n, T))
+        )
+    y0_pre = {c: _round_grid(expit(eta0[c]), c) for c in COMPONENTS}
+    idm2018 = np.mean([y0_pre[c][:, 0] for c in COMPONENTS], axis=0)
+
+    reg = _partnerships(desa, idm2018, rng)
+    pos = pd.Series(np.arange(n), index=desa["kode_desa"].to_numpy())
+    g = np.zeros(n, dtype=int)
+    tau_type = np.zeros(n)
+    load = np.zeros((n, 3))
+    ti = pos[reg["kode_desa"].to_numpy()].to_numpy()
+    g[ti] = exposure_year(reg["tanggal_mulai"]).to_numpy(dtype=int)
+    tau_type[ti] = reg["jenis_mitra"].map(PARTNER_TYPE_EFFECT).to_numpy(dtype=float)
+    load[ti] = np.array([SECTOR_LOAD[s] for s in reg["sektor"]])
+    years = np.array(YEARS)[None, :]
+    exposed = (g[:, None] > 0) & (years >= g[:, None])
+    ramp = np.where(exposed, np.minimum(1.0, (years - g[:, None] + 1) / RAMP_YEARS), 0.0)
+
+    carry = rng.random((n, T)) < CARRY_FORWARD_RATE
+    carry[:, 0] = False
+    y = {}
+    for j, c in enumerate(COMPONENTS):
+        y0 = y0_pre[c].copy()
+        y1 = _round_grid(expit(eta0[c] + (tau_type * load[:, j])[:, None] * ramp), c)
+        for t in range(1, T):  # carried forward: the year repeats the previous year's values
+            y0[carry[:, t], t] = y0[carry[:, t], t - 1]
+            y1[carry[:, t], t] = y1[carry[:, t], t - 1]
+        y[c] = (y0, y1)
+    idm0 = np.round(sum(y[c][0] for c in COMPONENTS) / 3, 4)
+    idm1 = np.round(sum(y[c][1] for c in COMPONENTS) / 3, 4)
+    rank = {s: i for i, (s, _) in enumerate(IDM_THRESHOLDS)}
+    r0 = np.vectorize(rank.get)(_status(idm0.ravel())).reshape(n, T)
+    r1 = np.vectorize(rank.get)(_status(idm1.ravel())).reshape(n, T)
+    up0 = (r0 > r0[:, [0]]).astype(float)
+    up1 = (r1 > r1[:, [0]]).astype(float)
+
+    present = np.ones((n, T), dtype=bool)
+    miss = rng.random(n) < MISSING_DESA_RATE
+    present[np.flatnonzero(miss), rng.integers(1, T, miss.sum())] = False
+
+    obs = {c: np.where(exposed, y[c][1], y[c][0]) for c in COMPONENTS}
+    idm = np.where(exposed, idm1, idm0)
+    codes = np.repeat(desa["kode_desa"].to_numpy(), T)
+    tahun = np.tile(np.array(YEARS), n)
+    keep = present.ravel()
+    welfare = pd.DataFrame(
+        {
+            "kode_desa": pd.array(codes, dtype="string"),
+            "nama_desa": pd.array(np.repeat(desa["nama_desa"].to_numpy(), T), dtype="string"),
+            "tahun": pd.array(tahun, dtype="Int64"),
+            "iks": obs["iks"].ravel(),
+            "ike": obs["ike"].ravel(),
+            "ikl": obs["ikl"].ravel(),
+            "nilai_idm": idm.ravel(),
+            "status_idm": pd.array(_status(idm.ravel()), dtype="string"),
+            "tahun_nilai": pd.array(np.where(carry, years - 1, years).ravel(), dtype="Int64"),
+            "dibawa": pd.array(carry.ravel(), dtype="boolean"),
+            "catatan": pd.array(
+                np.where(carry.ravel(), "nilai dibawa dari tahun sebelumnya", None), dtype="string"
+            ),
+        }
+    )[keep].reset_index(drop=True)
+    potential = pd.DataFrame(
+        {
+            "kode_desa": codes,
+            "kode_kab": np.repeat(kab, T),
+            "tahun": tahun,
+            "g": np.repeat(g, T),
+            "exposed": exposed.ravel(),
+            "present": keep,
+            "y0_iks": y["iks"][0].ravel(),
+            "y1_iks": y["iks"][1].ravel(),
+            "y0_ike": y["ike"][0].ravel(),
+            "y1_ike": y["ike"][1].ravel(),
+            "y0_ikl": y["ikl"][0].ravel(),
+            "y1_ikl": y["ikl"][1].ravel(),
+            "y0_nilai_idm": idm0.ravel(),
+            "y1_nilai_idm": idm1.ravel(),
+            "y0_naik_status": up0.ravel(),
+            "y1_naik_status": up1.ravel(),
+        }
+    )
+    potential = potential.merge(
+        reg[["kode_desa", "jenis_mitra", "sektor"]], on="kode_desa", how="left"
+    )
+    truth = compute_truth(potential, province=province, seed=seed)
+    calib = calibration_report(welfare, desa)
+    return Simulation(villages, welfare, reg, potential, truth, calib)
+
+
+OUTCOME_NAMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")
+
+
+def _att(d: pd.DataFrame, o: str) -> dict:
+    eff = d[f"y1_{o}"] - d[f"y0_{o}"]
+    return {
+        "att": round(float(eff.mean()), 6),
+        "n_desa": int(d["kode_desa"].nunique()),
+        "n_desa_years": int(len(d)),
+    }
+
+
+def compute_truth(potential: pd.DataFrame, province: str, seed: int) -> dict:
+    """True ATTs: means of Y1 - Y0 over partnered desa-years observed in the data.
+
+    ``overall`` averages over every exposed desa-year (the estimand of the Callaway-Sant'Anna
+    simple aggregation); ``cross_section`` over exposed desa in one year; the rest split
+    ``overall`` by district, partner type, sector, start cohort and year, and years since start.
+    """
+    d = potential[potential["exposed"] & potential["present"]]
+    out: dict = {
+        "label": SYNTHETIC_LABEL,
+        "province": province,
+        "seed": seed,
+        "years": list(YEARS),
+        "estimand": "ATT: mean of Y1 - Y0 over partnered desa-years with tahun >= g (exposure year), observed rows",
+        "outcomes": {},
+    }
+    for o in OUTCOME_NAMES:
+        t = {
+            "overall": _att(d, o),
+            "cross_section": {str(y): _att(dd, o) for y, dd in d.groupby("tahun")},
+            "by_district": {k: _att(dd, o) for k, dd in d.groupby("kode_kab")},
+            "by_partner_type": {k: _att(dd, o) for k, dd in d.groupby("jenis_mitra")},
+            "by_sector": {k: _att(dd, o) for k, dd in d.groupby("sektor")},
+            "by_cohort_year": {
+                str(gg): {str(y): _att(ddd, o)["att"] for y, ddd in dd.groupby("tahun")}
+                for gg, dd in d.groupby("g")
+            },
+            "by_event_time": {str(e): _att(dd, o) for e, dd in d.groupby(d["tahun"] - d["g"])},
+        }
+        t["by_district_cross_section_2024"] = {
+            k: _att(dd, o) for k, dd in d[d["tahun"] == 2024].groupby("kode_kab")
+        }
+        out["outcomes"][o] = t
+    return out
+
+
+def calibration_report(welfare: pd.DataFrame, desa: pd.DataFrame) -> dict:
+    """Achieved values next to the calibration targets."""
+    w = welfare.merge(desa[["kode_desa", "kode_kab"]], on="kode_desa")
+    w24 = w[w["tahun"] == 2024]
+    means = w24.groupby("kode_kab")[list(COMPONENTS)].mean()
+    rows = []
+    for k, r in means.iterrows():
+        tgt = TARGET_MEANS_2024.get(k, TARGET_MEANS_DEFAULT)
+        rows.append(
+            {
+                "kode_kab": k,
+                **{f"{c}_target": tgt[j] for j, c in enumerate(COMPONENTS)},
+                **{f"{c}_achieved": round(float(r[c]), 4) for c in COMPONENTS},
+            }
+        )
+    shares = w24["status_idm"].value_counts(normalize=True)
+    piv = w[w["tahun"].isin([2023, 2024])].pivot_table(
+        index="kode_desa", columns="tahun", values=list(COMPONENTS) + ["nilai_idm"]
+    )
+    change_sd = {
+        c: round(float((piv[(c, 2024)] - piv[(c, 2023)]).std()), 4)
+        for c in (*COMPONENTS, "nilai_idm")
+    }
+    return {
+        "means_2024": rows,
+        "status_2024": {
+            s: {"target": TARGET_STATUS_2024[s], "achieved": round(float(shares.get(s, 0.0)), 4)}
+            for s in TARGET_STATUS_2024
+        },
+        "change_sd_2023_2024": {
+            c: {"target": TARGET_CHANGE_SD[c], "achieved": change_sd[c]} for c in change_sd
+        },
+        "cross_sd_2024": {
+            c: {"target": TARGET_CROSS_SD_2024[c], "achieved": round(float(w24[c].std()), 4)}
+            for c in COMPONENTS
+        },
+        "carried_forward_share": round(float(welfare["dibawa"].mean()), 4),
+    }
+
+
+def write_example(
+    out: Path, province: str = "64", seed: int = 20250826, force: bool = False
+) -> str:
+    """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all."""
+    t0 = time.perf_counter()
+    sim = simulate(province, seed)
+    meta = {
+        "title": f"{SYNTHETIC_LABEL}: province {province}, seed {seed}",
+        "synthetic": True,
+        "label": SYNTHETIC_LABEL,
+        "province": province,
+        "seed": seed,
+        "generator": "analysis.example_data",
+    }
+
+    def write(tmp: Path) -> None:
+        write_tables(
+            tmp,
+            {"villages": sim.villages, "welfare": sim.welfare, "partnerships": sim.partnerships},
+            meta,
+        )
+        write_json(tmp / "truth.json", sim.truth)
+        write_json(tmp / "calibration.json", sim.calibration)
+
+    card = Path(out) / "README.md"
+    keep_card = card.read_bytes() if card.exists() else None
+    write_dir_atomically(Path(out), write, force=force)
+    if keep_card is not None:  # the data card is documentation, kept across regeneration
+        card.write_bytes(keep_card)
+    return (
+        f"{len(sim.villages)} villages, {sim.welfare['kode_desa'].nunique()} desa x {len(YEARS)} years, "
+        f"{len(sim.partnerships)} partnerships, {time.perf_counter() - t0:.1f} s"
+    )
+
+
+__all__ = [
+    "simulate",
+    "write_example",
+    "compute_truth",
+    "Simulation",
+    "SYNTHETIC_LABEL",
+    "json",
+    "dt",
+]
