@@ -13,8 +13,8 @@ The data-generating process (written out for people in ``data/example/README.md`
   ``u`` is a desa effect (correlated across components), ``e`` yearly noise, the grids are the
   instrument's (IKS in 1/175, IKE in 1/60, IKL in 1/15). ``m`` is calibrated per kabupaten so
   the 2024 means match the real IDM 2024 values. The expit link gives the ceiling near 1.
-* Partnership: ``P(ever) = expit(a + 1.4 mining + 0.5 plantation - 0.012 dist_kab + 4 (IDM_2018
-  - 0.7))``; start dates 2019-2024 (earlier for mining villages). Exposure year ``g`` = start
+* Partnership: ``P(ever) = expit(a + 1.4 mining + 0.5 plantation - 0.012 dist_kab + 4 (L_2018
+  - 0.7))`` where L_2018 is the desa's persistent 2018 level (without that year's noise); start dates 2019-2024 (earlier for mining villages). Exposure year ``g`` = start
   year, or the next year for starts from July (IDM is measured once a year).
 * Treated potential outcomes: ``eta1 = eta0 + tau_type * load[sector, c] * min(1, (t-g+1)/3)``
   for ``t >= g``, zero before (effects build up over three years, and the logit link keeps
@@ -365,9 +365,17 @@ def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
             + NOISE_SD[c] * rng.standard_normal((n, T))
         )
     y0_pre = {c: _round_grid(expit(eta0[c]), c) for c in COMPONENTS}
-    idm2018 = np.mean([y0_pre[c][:, 0] for c in COMPONENTS], axis=0)
+    # selection acts on the persistent 2018 level (desa effect and covariates), not on that
+    # year's transient noise: partners pick villages that are better off, not lucky draws
+    level2018 = np.mean(
+        [
+            expit(np.array([intercepts[c][k] for k in kab]) + base[c] + TREND[c] * (2018 - 2024))
+            for c in COMPONENTS
+        ],
+        axis=0,
+    )
 
-    reg = _partnerships(desa, idm2018, rng)
+    reg = _partnerships(desa, level2018, rng)
     pos = pd.Series(np.arange(n), index=desa["kode_desa"].to_numpy())
     g = np.zeros(n, dtype=int)
     tau_type = np.zeros(n)

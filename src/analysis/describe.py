@@ -1,0 +1,106 @@
+"""Descriptives: who is covered, who partnered (when, with whom, in which sector), how outcomes
+are distributed, and how statuses moved, by group."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.design import COUNTING_STATUSES, exposure_year
+from analysis.schema import IDM_STATUSES
+
+
+def coverage(
+    panel: pd.DataFrame,
+    partnerships: pd.DataFrame,
+    district_code: str,
+    n_desa_frame: int,
+    last_year: int,
+) -> dict:
+    """Counts a reader needs before any estimate."""
+    reg = partnerships[partnerships["kode_desa"].fillna("").str.startswith(district_code + ".")]
+    no_code = partnerships[partnerships["kode_desa"].isna()]
+    if "nama_desa" in no_code and len(no_code):
+        no_code = (
+            no_code  # unmatched rows cannot be placed in a district by code; reported province-wide
+        )
+    counting = reg[reg["status"].isin(COUNTING_STATUSES)]
+    g = (
+        exposure_year(counting["tanggal_mulai"].fillna(counting.get("tanggal_tanda_tangan")))
+        if len(counting)
+        else pd.Series(dtype="Int64")
+    )
+    units = panel.drop_duplicates("kode_desa")
+    years = sorted(int(y) for y in panel["tahun"].unique()) if len(panel) else []
+    return {
+        "n_desa_frame": int(n_desa_frame),
+        "n_desa_with_data": int(units["kode_desa"].nunique()),
+        "years": years,
+        "n_agreements": int(len(reg)),
+        "n_agreements_counting": int(len(counting)),
+        "n_agreements_not_counting": int(len(reg) - len(counting)),
+        "n_desa_partnered": int(counting["kode_desa"].nunique()),
+        "n_desa_evaluable": int(
+            ((units["g"] > (years[0] if years else 0)) & (units["g"] <= last_year)).sum()
+        ),
+        "n_desa_too_recent": int(counting.loc[(g > last_year).to_numpy(), "kode_desa"].nunique())
+        if len(counting)
+        else 0,
+        "n_desa_comparison": int((units["g"] == 0).sum()),
+        "n_registry_rows_without_code": int(len(no_code)),
+        "carried_forward_share": float(panel["dibawa"].fillna(False).astype(bool).mean())
+        if "dibawa" in panel and len(panel)
+        else 0.0,
+    }
+
+
+def partnership_counts(
+    partnerships: pd.DataFrame, district_code: str, villages: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Agreements by kecamatan, partner type, sector and start year."""
+    reg = partnerships[
+        partnerships["kode_desa"].fillna("").str.startswith(district_code + ".")
+    ].copy()
+    reg = reg.merge(villages[["kode_desa", "nama_kecamatan"]], on="kode_desa", how="left")
+    reg["tahun_mulai"] = pd.to_datetime(reg["tanggal_mulai"]).dt.year
+    out = {}
+    for key in ("nama_kecamatan", "jenis_mitra", "sektor", "tahun_mulai"):
+        out[key] = (
+            reg.groupby(key)
+            .agg(perjanjian=("id_kerjasama", "size"), desa=("kode_desa", "nunique"))
+            .reset_index()
+        )
+    return out
+
+
+def outcome_summary(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Mean, sd and quartiles of the outcome per year for partnered (ever) and other desa."""
+    p = panel.assign(kelompok=(panel["g"] > 0).map({True: "bermitra", False: "lainnya"}))
+    return (
+        p.groupby(["tahun", "kelompok"])[outcome]
+        .agg(
+            n="count",
+            mean="mean",
+            sd="std",
+            q25=lambda s: s.quantile(0.25),
+            median="median",
+            q75=lambda s: s.quantile(0.75),
+        )
+        .reset_index()
+    )
+
+
+def status_transitions(panel: pd.DataFrame, first_year: int, last_year: int) -> pd.DataFrame:
+    """Status in ``first_year`` x status in ``last_year``, counts per group (partnered / other)."""
+    a = panel[panel["tahun"] == first_year][["kode_desa", "status_idm", "g"]]
+    b = panel[panel["tahun"] == last_year][["kode_desa", "status_idm"]]
+    m = a.merge(b, on="kode_desa", suffixes=("_awal", "_akhir"))
+    m["kelompok"] = (m["g"] > 0).map({True: "bermitra", False: "lainnya"})
+    cats = [s for s in IDM_STATUSES]
+    m["status_idm_awal"] = pd.Categorical(m["status_idm_awal"], cats)
+    m["status_idm_akhir"] = pd.Categorical(m["status_idm_akhir"], cats)
+    return (
+        m.groupby(["kelompok", "status_idm_awal", "status_idm_akhir"], observed=False)
+        .size()
+        .rename("n")
+        .reset_index()
+    )

@@ -1,0 +1,139 @@
+"""Pooling district estimates: fixed- and random-effects meta-analysis with I^2 and forest-plot
+data.
+
+statsmodels 0.15 ``combine_effects(method_re="dl")`` does not truncate the DerSimonian-Laird
+between-district variance at zero: with homogeneous districts it returns a negative tau^2 and a
+meaningless pooled effect (tests/test_engine.py shows it). The fixed-effect part and Q come from
+statsmodels; tau^2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w)) is applied here, and the
+result equals statsmodels' whenever its tau^2 is positive (tested).
+
+DerSimonian, R. and Laird, N. (1986), "Meta-analysis in clinical trials", Controlled Clinical
+Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.meta_analysis import combine_effects
+
+from analysis.results import Estimate, NotEstimable, Result
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """Forest-plot rows (districts and pooled lines) and heterogeneity."""
+
+    forest: pd.DataFrame  # label, estimate, ci_low, ci_high, weight_re, kind
+    random_effects: Result
+    fixed_effects: Result
+    i2: float
+    tau2: float
+    q_p_value: float
+    n_districts: int
+
+
+def pool_districts(table: pd.DataFrame, outcome: str, method: str, method_re: str = "dl") -> Pooled:
+    """Pool one outcome/method across districts from the tidy results table.
+
+    ``table`` needs columns district, outcome, method, estimate, se, estimable, n_treated,
+    n_control. Districts that are not estimable are listed in the forest data but not pooled.
+    """
+    t = table[(table["outcome"] == outcome) & (table["method"] == method)].copy()
+    ok = t[t["estimable"] & t["se"].gt(0)]
+    est_name = "ATT, pooled across districts"
+    if len(ok) < 2:
+        ne = NotEstimable(
+            outcome,
+            "Random-effects meta-analysis",
+            est_name,
+            "too_few_treated",
+            f"{len(ok)} district(s) with an estimate; pooling needs at least 2",
+        )
+        forest = t.assign(kind="district", weight_re=np.nan)[
+            ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
+        ]
+        return Pooled(
+            forest.rename(columns={"district": "label"}), ne, ne, np.nan, np.nan, np.nan, len(ok)
+        )
+    dl = random_effects_dl(ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2)
+    n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
+    fe = Estimate(outcome, "Fixed-effect meta-analysis", est_name, dl["fe"], dl["fe_se"], n1, n0)
+    re = Estimate(
+        outcome,
+        "Random-effects meta-analysis",
+        est_name,
+        dl["re"],
+        dl["re_se"],
+        n1,
+        n0,
+        notes=f"DerSimonian-Laird; I2 {100 * dl['i2']:.0f}%; {len(ok)} districts",
+    )
+    forest = pd.DataFrame(
+        {
+            "label": list(ok["district"]),
+            "estimate": ok["estimate"].to_numpy(),
+            "ci_low": ok["ci_low"].to_numpy(),
+            "ci_high": ok["ci_high"].to_numpy(),
+            "weight_re": dl["weights_re"],
+            "kind": "district",
+            "estimable": True,
+        }
+    )
+    skipped = t[~t.index.isin(ok.index)]
+    forest = pd.concat(
+        [
+            forest,
+            pd.DataFrame(
+                {
+                    "label": list(skipped["district"]),
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "weight_re": np.nan,
+                    "kind": "district",
+                    "estimable": False,
+                }
+            ),
+            pd.DataFrame(
+                [
+                    {
+                        "label": "pooled (random effects)",
+                        "estimate": re.estimate,
+                        "ci_low": re.ci_low,
+                        "ci_high": re.ci_high,
+                        "weight_re": 1.0,
+                        "kind": "pooled",
+                        "estimable": True,
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    return Pooled(forest, re, fe, dl["i2"], dl["tau2"], dl["q_p"], len(ok))
+
+
+def random_effects_dl(effects: np.ndarray, variances: np.ndarray) -> dict:
+    """DerSimonian-Laird random effects with tau^2 truncated at zero (FE and Q from statsmodels)."""
+    res = combine_effects(effects, variances, method_re="dl")
+    w = 1 / variances
+    k = len(effects)
+    q = float(res.q)
+    tau2 = max(0.0, (q - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    wr = 1 / (variances + tau2)
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    return {
+        "fe": float(res.mean_effect_fe),
+        "fe_se": float(res.sd_eff_w_fe),
+        "re": float((wr * effects).sum() / wr.sum()),
+        "re_se": float(np.sqrt(1 / wr.sum())),
+        "tau2": tau2,
+        "i2": i2,
+        "q": q,
+        "q_p": float(stats.chi2.sf(q, k - 1)),
+        "weights_re": wr / wr.sum(),
+    }
