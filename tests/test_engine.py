@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.meta_analysis import combine_effects
 
-from analysis import district as D
+from analysis import district as dist
 from analysis import paths
 from analysis.balance import balance_table
 from analysis.dataset import load_dataset
@@ -53,23 +53,23 @@ def test_naive_comparison_misses_the_truth_adjusted_ones_do_not(example):
 
 
 def test_kota_without_desa_is_not_applicable():
-    data = D.prepare(paths.EXAMPLE_DIR, "Kota Samarinda")
+    data = dist.prepare(paths.EXAMPLE_DIR, "Kota Samarinda")
     assert not data.applicable and data.reason == "no_desa"
-    main = D.estimate_main(data)
+    main = dist.estimate_main(data)
     assert isinstance(main.headline, NotEstimable) and "no desa" in main.headline.message
 
 
 def test_few_partnered_desa_is_not_estimable_with_a_reason():
-    data = D.prepare(paths.EXAMPLE_DIR, "Mahakam Ulu")
-    main = D.estimate_main(data)
+    data = dist.prepare(paths.EXAMPLE_DIR, "Mahakam Ulu")
+    main = dist.estimate_main(data)
     assert isinstance(main.headline, NotEstimable) and main.headline.reason == "too_few_treated"
-    ev = D.judge_evidence(main, D.estimate_outcomes(data), data)
+    ev = dist.judge_evidence(main, dist.estimate_outcomes(data), data)
     assert ev.grade == "not_estimable"
 
 
 def test_partnerships_after_the_last_outcome_year_are_too_recent():
-    data = D.prepare(paths.EXAMPLE_DIR, "64.02", last_year=2018)
-    main = D.estimate_main(data)
+    data = dist.prepare(paths.EXAMPLE_DIR, "64.02", last_year=2018)
+    main = dist.estimate_main(data)
     assert isinstance(main.headline, NotEstimable) and main.headline.reason == "too_recent"
     assert data.coverage["n_desa_too_recent"] == data.coverage["n_desa_partnered"]
     assert len(data.recent) > 0
@@ -99,8 +99,8 @@ def test_treatment_definitions(example):
 
 
 def test_outcomes_are_bh_adjusted():
-    data = D.prepare(paths.EXAMPLE_DIR, "64.02")
-    t = D.estimate_outcomes(data)
+    data = dist.prepare(paths.EXAMPLE_DIR, "64.02")
+    t = dist.estimate_outcomes(data)
     assert list(t["outcome"]) == list(OUTCOMES)
     ok = t[t["estimable"]]
     assert (ok["q_value_bh"] >= ok["p_value"] - 1e-12).all()
@@ -146,8 +146,8 @@ def test_random_effects_truncates_tau2_where_statsmodels_does_not():
 def test_pooling_across_districts(example):
     rows = []
     for code in ("64.01", "64.02", "64.03", "64.07", "64.08", "64.11"):
-        data = D.prepare(paths.EXAMPLE_DIR, code)
-        rows.append(D.estimate_main(data).headline)
+        data = dist.prepare(paths.EXAMPLE_DIR, code)
+        rows.append(dist.estimate_main(data).headline)
     t = to_frame(rows)
     pooled = pool_districts(t, "nilai_idm", "Callaway-Sant'Anna DiD")
     assert pooled.n_districts == 5  # Mahakam Ulu is listed but not pooled
