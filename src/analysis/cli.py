@@ -155,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="redo only districts that are missing or failed in --out",
     )
     r.add_argument(
+        "--notebook",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="district notebook to run (default: notebooks/district_report.ipynb)",
+    )
+    r.add_argument(
         "--param",
         action="append",
         default=[],

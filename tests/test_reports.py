@@ -1,0 +1,297 @@
+"""What the reader gets: notebooks run end to end on the example data; briefs are self-contained,
+code-free, escaped, in the right language, and render with their figures in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import papermill
+import pytest
+from PIL import Image
+
+from analysis import paths
+from analysis.cli import main
+from analysis.errors import ParameterError
+from analysis.run import check_parameters
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def run_id(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "id"
+    code = main(
+        [
+            "run",
+            "--district",
+            "64.02",
+            "--district",
+            "Mahakam Ulu",
+            "--district",
+            "Kota Samarinda",
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def _html(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _visible(page: str) -> str:
+    """The page without its style sheets (the lab CSS names highlight classes like 'Error')."""
+    return re.sub(r"<style.*?</style>", "", page, flags=re.S)
+
+
+def test_run_writes_briefs_index_manifest_synthesis_and_data_report(run_id):
+    for f in ("index.html", "manifest.json", "synthesis.html", "data_report.html"):
+        assert (run_id / f).exists(), f
+    m = json.loads((run_id / "manifest.json").read_text())
+    assert set(m["districts"]) == {"64.02", "64.11", "64.72"} and all(
+        v["status"] == "ok" for v in m["districts"].values()
+    )
+    assert (
+        m["synthetic"] is True
+        and m["commit"]
+        and m["versions"]["pandas"]
+        and m["data_hashes"]["welfare.parquet"]
+    )
+    assert m["parameters"]["data_dir"] == str(paths.EXAMPLE_DIR.resolve())
+    idx = _html(run_id / "index.html")
+    for code in ("64.02", "64.11", "64.72"):
+        assert f"districts/{code}/brief.html" in idx
+    assert not list(run_id.rglob("*.tmp-*"))
+
+
+def test_brief_has_no_code_no_traceback_nothing_external(run_id):
+    for code in ("64.02", "64.11", "64.72"):
+        page = _html(run_id / "districts" / code / "brief.html")
+        text = _visible(page)
+        for bad in (
+            "steps.prepare",
+            "import ",
+            "brief.show",
+            "Traceback",
+            "Error",
+            "data_dir: str",
+            'district = "',
+            "vnd.jupyter.stderr",
+            "jp-InputArea",
+        ):
+            assert bad not in text, (code, bad)
+        assert not re.findall(r'(?:src|href)=["\']https?://', page), code
+        assert "CONTOH DATA SINTETIS" in page and '<html lang="id"' in page
+
+
+def test_brief_content_by_kind_of_district(run_id):
+    kukar = _html(run_id / "districts" / "64.02" / "brief.html")
+    assert (
+        "Ringkasan" in kukar and "rentang yang masuk akal" in kukar and "26 Agustus 2025" in kukar
+    )
+    assert (
+        len(re.findall(r'<img[^>]+src="data:image/png', kukar)) >= 4
+    )  # event study, balance, overlap, transitions
+    mahulu = _html(run_id / "districts" / "64.11" / "brief.html")
+    assert "TIDAK DAPAT DIPERKIRAKAN" in mahulu and "terlalu sedikit desa bermitra" in mahulu
+    kota = _html(run_id / "districts" / "64.72" / "brief.html")
+    assert "hanya terdiri dari kelurahan" in kota
+
+
+def test_figures_are_real_images(run_id):
+    page = _html(run_id / "districts" / "64.02" / "brief.html")
+    images = re.findall(r'<img[^>]+src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) >= 4
+    for b64 in images:
+        img = Image.open(io.BytesIO(base64.b64decode(b64)))
+        assert img.size[0] > 300 and img.size[1] > 150
+        assert len(np.unique(np.asarray(img.convert("L")))) > 10  # not blank
+
+
+@pytest.mark.browser
+def test_brief_renders_in_headless_chromium(run_id, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    page = run_id / "districts" / "64.02" / "brief.html"
+    dom = subprocess.run(
+        [
+            CHROMIUM,
+            *CHROME_FLAGS,
+            f"--user-data-dir={tmp_path / 'u1'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "Ringkasan kebijakan" in dom and dom.count("<img") >= 4
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            CHROMIUM,
+            *CHROME_FLAGS,
+            f"--user-data-dir={tmp_path / 'u2'}",
+            "--window-size=1000,3000",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    img = Image.open(shot).convert("RGB")
+    colors = img.getcolors(maxcolors=1_000_000)
+    assert colors is not None and len(colors) > 200  # text, banner and figures, not an empty page
+    assert (176, 0, 32) in {c for _, c in colors}  # the red synthetic banner is on screen
+
+
+def test_english_brief(tmp_path):
+    out = tmp_path / "en"
+    assert (
+        main(["run", "--district", "64.01", "--lang", "en", "--out", str(out), "--jobs", "1"]) == 0
+    )
+    page = _html(out / "districts" / "64.01" / "brief.html")
+    assert "Policy brief" in page and "SYNTHETIC EXAMPLE" in page and '<html lang="en"' in page
+    assert "Ringkasan" not in page and "desa bermitra" not in page
+    assert "Synthesis across districts" in _html(out / "synthesis.html")
+
+
+def test_text_from_data_is_escaped(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(paths.EXAMPLE_DIR, data)
+    p = pd.read_parquet(data / "partnerships.parquet")
+    i = p.index[p["kode_desa"].str.startswith("64.09.")][0]
+    p.loc[i, "mitra"] = "<script>alert('x')</script> PT <b>Jahat</b>"
+    p.loc[i, "tanggal_mulai"] = pd.Timestamp(
+        "2024-11-01"
+    )  # too recent: its name is printed in the brief
+    p.to_parquet(data / "partnerships.parquet", index=False)
+    out = tmp_path / "run"
+    assert (
+        main(["run", "--district", "64.09", "--data", str(data), "--out", str(out), "--jobs", "1"])
+        == 0
+    )
+    page = _html(out / "districts" / "64.09" / "brief.html")
+    assert "&lt;script&gt;alert(" in page and "&lt;/script&gt; PT &lt;b&gt;Jahat&lt;/b&gt;" in page
+    assert "<script>alert" not in page
+
+
+def test_unknown_or_mistyped_parameter_is_an_error(tmp_path, capsys):
+    with pytest.raises(ParameterError, match="Did you mean 'outcome'"):
+        check_parameters(paths.DISTRICT_NOTEBOOK, {"outcom": "iks"})
+    with pytest.raises(ParameterError, match="must be int"):
+        check_parameters(paths.DISTRICT_NOTEBOOK, {"last_year": "last"})
+    code = main(
+        ["run", "--district", "64.02", "--param", "outcom=iks", "--out", str(tmp_path / "o")]
+    )
+    assert (
+        code == 2
+        and "Did you mean 'outcome'" in capsys.readouterr().err
+        and not (tmp_path / "o").exists()
+    )
+
+
+def test_injected_failure_is_isolated_and_resume_redoes_only_it(tmp_path, capsys):
+    nb = nbformat.read(paths.DISTRICT_NOTEBOOK, as_version=4)
+    nb.cells.insert(
+        5, nbformat.v4.new_code_cell('assert district != "64.03", "injected failure for the test"')
+    )
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, broken)
+    out = tmp_path / "run"
+    args = [
+        "run",
+        "--district",
+        "64.03",
+        "--district",
+        "64.09",
+        "--district",
+        "64.74",
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+    ]
+    assert main([*args, "--notebook", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 3 districts failed" in err and "injected failure" in err
+    m = json.loads((out / "manifest.json").read_text())
+    assert (
+        m["districts"]["64.03"]["status"] == "failed" and m["districts"]["64.09"]["status"] == "ok"
+    )
+    assert (out / "failed" / "64.03.error.ipynb").exists() and not (
+        out / "districts" / "64.03"
+    ).exists()
+    assert (
+        "injected failure" in (out / "index.html").read_text()
+        and "GAGAL" in (out / "index.html").read_text()
+    )
+    assert not list(out.rglob("*.tmp-*"))
+    before = (out / "districts" / "64.09" / "brief.html").stat().st_mtime_ns
+    assert (
+        main([*args, "--notebook", str(broken), "--resume"]) == 1
+    )  # the cause is still there: fails again
+    nbformat.write(
+        nbformat.read(paths.DISTRICT_NOTEBOOK, as_version=4), broken
+    )  # the cause is fixed
+    assert main([*args, "--notebook", str(broken), "--resume"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert sorted(m["resumed"]) == ["64.09", "64.74"] and m["districts"]["64.03"]["status"] == "ok"
+    assert (out / "districts" / "64.09" / "brief.html").stat().st_mtime_ns == before
+    assert not (out / "failed" / "64.03.error.ipynb").exists()
+
+
+def test_output_folder_of_the_user_is_never_overwritten(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.docx").write_text("x")
+    assert main(["run", "--district", "64.72", "--out", str(tmp_path / "mine")]) == 2
+    assert (
+        tmp_path / "mine" / "thesis.docx"
+    ).read_text() == "x" and "did not write" in capsys.readouterr().err
+
+
+def test_explore_notebook_runs_top_to_bottom(tmp_path):
+    papermill.execute_notebook(
+        str(paths.EXPLORE_NOTEBOOK),
+        str(tmp_path / "explore.ipynb"),
+        cwd=str(paths.NOTEBOOKS_DIR),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+
+
+@pytest.mark.parametrize("nb", sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_thin_and_committed_clean(nb):
+    book = nbformat.read(nb, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for line in params[0].source.splitlines():
+        assert re.match(r"^\w+: (str|int|float|bool) = .+  # .+", line), line
+    for c in code:
+        assert not re.search(r"^\s*(def |class |for |while |try:)", c.source, re.M), c.source
+    assert papermill.inspect_notebook(str(nb))  # papermill --help-notebook documents it
