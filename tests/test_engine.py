@@ -171,3 +171,15 @@ def test_coverage_of_the_staggered_estimator_over_seeds():
         true = sim.truth["outcomes"]["nilai_idm"]["overall"]["att"]
         hits += r.ci_low <= true <= r.ci_high
     assert 0.90 <= hits / n <= 0.99, hits / n
+
+
+def test_forest_plot_draws_districts_and_pooled_line(example):
+    from analysis.plots import forest
+
+    rows = [
+        dist.estimate_main(dist.prepare(paths.EXAMPLE_DIR, c)).headline
+        for c in ("64.01", "64.02", "64.03")
+    ]
+    pooled = pool_districts(to_frame(rows), "nilai_idm", "Callaway-Sant'Anna DiD")
+    fig = forest(pooled.forest, "id", "IDM")
+    assert len(fig.axes[0].get_yticklabels()) == 4

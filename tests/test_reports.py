@@ -81,6 +81,7 @@ def test_run_writes_briefs_index_manifest_synthesis_and_data_report(run_id):
         and m["data_hashes"]["welfare.parquet"]
     )
     assert m["parameters"]["data_dir"] == str(paths.EXAMPLE_DIR.resolve())
+    assert m["synthesis"]["status"] == "ok", m["synthesis"]
     idx = _html(run_id / "index.html")
     for code in ("64.02", "64.11", "64.72"):
         assert f"districts/{code}/brief.html" in idx

@@ -38,7 +38,7 @@ CSS = """
 .grade { display: inline-block; padding: 4px 10px; border-radius: 4px; font-weight: bold; color: white; }
 .grade-strong { background: #1b7f3b; } .grade-suggestive { background: #c77700; } .grade-insufficient { background: #666; }
 .grade-not_estimable { background: #444; }
-.brief table { border-collapse: collapse; font-size: 0.9em; } .brief td, .brief th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
+.brief table { border-collapse: collapse; font-size: 0.9em; } .brief td, .brief th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left !important; }
 .brief .small { font-size: 0.85em; color: #444; } .brief .notice { background: #fff4d6; padding: 8px 12px; border-left: 4px solid #c77700; }
 </style>
 """

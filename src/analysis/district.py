@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,16 +120,17 @@ def estimate_main(data: DistrictData, control_group: str = "nevertreated") -> Ma
     """Callaway-Sant'Anna (headline; never-treated controls by default), the not-yet-treated
     variant as a check, and two-way fixed effects as the conventional benchmark."""
     y, code = data.design.outcome, data.district.code
-    if not data.applicable:
-        ne = NotEstimable(y, HEADLINE_METHOD, "ATT", data.reason, district=code)
-        return MainEstimate(ne, None, ne, ne)
-    head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year)
     other = "notyettreated" if control_group == "nevertreated" else "nevertreated"
+    if not data.applicable:
+        return MainEstimate(
+            NotEstimable(y, HEADLINE_METHOD, "ATT", data.reason, district=code),
+            None,
+            NotEstimable(y, "Two-way fixed effects", "ATT", data.reason, district=code),
+            NotEstimable(y, f"{HEADLINE_METHOD} ({other})", "ATT", data.reason, district=code),
+        )
+    head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year)
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year)
-    if isinstance(alt, Estimate):
-        from dataclasses import replace
-
-        alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
+    alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
     tw = twfe(data.panel, data.design)
     return MainEstimate(_tag(head, code), agg, _tag(tw, code), _tag(alt, code))
 

@@ -143,16 +143,17 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
     f = forest_df[forest_df["estimable"]].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(f) + 1.2))
     y = np.arange(len(f))[::-1]
-    colors = [PALETTE["partnered"] if k == "district" else "black" for k in f["kind"]]
-    ax.errorbar(
-        f["estimate"],
-        y,
-        xerr=[f["estimate"] - f["ci_low"], f["ci_high"] - f["estimate"]],
-        fmt="none",
-        ecolor=colors,
-        capsize=3,
-    )
-    ax.scatter(f["estimate"], y, c=colors, marker="s", zorder=3)
+    for yi, r in zip(y, f.itertuples(), strict=True):
+        color = PALETTE["partnered"] if r.kind == "district" else "black"
+        ax.errorbar(
+            [r.estimate],
+            [yi],
+            xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
+            fmt="s",
+            color=color,
+            capsize=3,
+            ms=7 if r.kind == "pooled" else 5,
+        )
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, f["label"])
     ax.set_xlabel(xlabel)

@@ -36,7 +36,13 @@ class Pooled:
     n_districts: int
 
 
-def pool_districts(table: pd.DataFrame, outcome: str, method: str, method_re: str = "dl") -> Pooled:
+def pool_districts(
+    table: pd.DataFrame,
+    outcome: str,
+    method: str,
+    method_re: str = "dl",
+    pooled_label: str = "pooled (random effects)",
+) -> Pooled:
     """Pool one outcome/method across districts from the tidy results table.
 
     ``table`` needs columns district, outcome, method, estimate, se, estimable, n_treated,

@@ -273,12 +273,15 @@ def run(
     write_json(manifest_path, manifest)
     write_index(out, manifest, lang)
     failed = [k for k, v in manifest["districts"].items() if v["status"] != "ok"]
-    if failed:
+    problems = [f"{k} ({manifest['districts'][k]['error'][:200]})" for k in failed]
+    if synth.get("status") != "ok":
+        problems.append(f"synthesis ({synth.get('error', '')[:200]})")
+    if problems:
         raise RunFailedError(
             f"{len(failed)} of {len(selected)} districts failed: "
-            + "; ".join(f"{k} ({manifest['districts'][k]['error'][:200]})" for k in failed)
+            + "; ".join(problems)
             + f". See {out / 'index.html'}; "
-            "fix the cause and rerun with --resume to redo only these."
+            "fix the cause and rerun with --resume to redo only what failed."
         )
     return manifest
 

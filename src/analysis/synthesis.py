@@ -67,7 +67,7 @@ def load_run(run_dir: str | Path) -> RunResults:
     return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed)
 
 
-def pool(run: RunResults, outcome: str = "nilai_idm") -> Pooled:
+def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Pooled:
     names = {s["district"]: s["name"] for s in run.summaries}
     t_ = run.results.copy()
     t_ = t_[
@@ -76,7 +76,8 @@ def pool(run: RunResults, outcome: str = "nilai_idm") -> Pooled:
         )
     ]
     t_["district"] = t_["district"].map(lambda c: f"{names.get(c, c)}")
-    return pool_districts(t_, outcome, HEADLINE_METHOD)
+    label = "gabungan (efek acak)" if lang == "id" else "pooled (random effects)"
+    return pool_districts(t_, outcome, HEADLINE_METHOD, pooled_label=label)
 
 
 def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id") -> None:
