@@ -107,7 +107,7 @@ def pool_districts(
             pd.DataFrame(
                 [
                     {
-                        "label": "pooled (random effects)",
+                        "label": pooled_label,
                         "estimate": re.estimate,
                         "ci_low": re.ci_low,
                         "ci_high": re.ci_high,
