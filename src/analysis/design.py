@@ -130,9 +130,11 @@ def analysis_panel(
     Desa partnered under another definition than ``treatment`` (e.g. other partner types) are
     dropped from the comparison group rather than counted as untreated.
     """
-    w = welfare.copy()
-    if district is not None:
-        w = w[w["kode_desa"].str.startswith(district + ".")]
+    w = (
+        welfare[welfare["kode_desa"].str.startswith(district + ".")].copy()
+        if district is not None
+        else welfare.copy()
+    )
     rank = {
         s: i
         for i, s in enumerate(["SANGAT TERTINGGAL", "TERTINGGAL", "BERKEMBANG", "MAJU", "MANDIRI"])
@@ -142,7 +144,10 @@ def analysis_panel(
     first_rank = w.groupby("kode_desa")["status_rank"].transform("first")
     w["naik_status"] = (w["status_rank"] > first_rank).astype(float).where(w["status_rank"].notna())
     cov_cols = [c for c in villages.columns if c not in ("nama_desa",)]
-    v = villages[cov_cols].copy()
+    v = villages[cov_cols]
+    if district is not None:
+        v = v[v["kode_desa"].str.startswith(district + ".")]
+    v = v.copy()
     if "penduduk" in v:
         v["penduduk_log"] = np.log(v["penduduk"].astype(float).clip(lower=1))
     for b in ("tambang_dekat", "perkebunan_dekat"):
