@@ -158,19 +158,7 @@ def _villages(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     pp = np.array([PLANTATION_P.get(k, 0.25) for k in kab])
     remote = np.array([REMOTE_KM.get(k, 40.0) for k in kab])
     is_kel = (frame["jenis"] == "kelurahan").to_numpy()
-    v = frame[
-        [
-            "kode_desa",
-            "nama_desa",
-            "jenis",
-            "kode_kec",
-            "nama_kecamatan",
-            "kode_kab",
-            "nama_kabupaten",
-            "kode_prov",
-            "nama_provinsi",
-        ]
-    ].copy()
+    v = frame[list(frame_mod.FRAME_COLUMNS)].copy()
     v["penduduk"] = np.round(
         np.exp(rng.normal(np.log(1600), 0.7, n)) * np.where(is_kel, 4, 1)
     ).astype("int64")
@@ -189,18 +177,7 @@ def _villages(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
     v["tambang_dekat"] = v["tambang_dekat"].astype("boolean")
     v["perkebunan_dekat"] = v["perkebunan_dekat"].astype("boolean")
-    for c in (
-        "kode_desa",
-        "nama_desa",
-        "jenis",
-        "kode_kec",
-        "nama_kecamatan",
-        "kode_kab",
-        "nama_kabupaten",
-        "kode_prov",
-        "nama_provinsi",
-        "topografi",
-    ):
+    for c in (*frame_mod.FRAME_COLUMNS, "topografi"):
         v[c] = v[c].astype("string")
     return v.reset_index(drop=True)
 

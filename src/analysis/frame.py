@@ -15,6 +15,18 @@ import pandas as pd
 from analysis.codes import normalize_code, normalize_name, village_kind
 from analysis.errors import UnknownDistrictError
 
+#: Columns of the frame table, in order (every table built on the frame starts with them).
+FRAME_COLUMNS = (
+    "kode_desa",
+    "nama_desa",
+    "jenis",
+    "kode_kec",
+    "nama_kecamatan",
+    "kode_kab",
+    "nama_kabupaten",
+    "kode_prov",
+    "nama_provinsi",
+)
 #: Village kinds that have a village government (and so IDM scores and Kerja Sama Desa).
 DESA_KINDS = ("desa", "desa_adat")
 
@@ -49,18 +61,7 @@ def load_frame() -> pd.DataFrame:
     df["nama_kecamatan"] = df["kode_kec"].map(base).astype("string")
     df["nama_kabupaten"] = df["kode_kab"].map(base).astype("string")
     df["nama_provinsi"] = df["kode_prov"].map(base).astype("string")
-    cols = [
-        "kode_desa",
-        "nama_desa",
-        "jenis",
-        "kode_kec",
-        "nama_kecamatan",
-        "kode_kab",
-        "nama_kabupaten",
-        "kode_prov",
-        "nama_provinsi",
-    ]
-    return df[cols].sort_values("kode_desa", ignore_index=True)
+    return df[list(FRAME_COLUMNS)].sort_values("kode_desa", ignore_index=True)
 
 
 @dataclass(frozen=True)
