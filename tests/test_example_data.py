@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from analysis import paths
@@ -53,6 +54,11 @@ def test_committed_example_is_what_the_generator_writes(tmp_path):
         )
     validate_folder(paths.EXAMPLE_DIR)
     assert json.loads((paths.EXAMPLE_DIR / "dataset.json").read_text())["synthetic"] is True
+    for name in ("villages.parquet", "welfare.parquet", "partnerships.parquet"):
+        md = pq.read_schema(paths.EXAMPLE_DIR / name).metadata
+        assert (
+            md[b"analysis.synthetic"] == b"true" and b"SYNTHETIC EXAMPLE" in md[b"analysis.label"]
+        )
 
 
 def test_every_desa_once_per_year_and_kelurahan_marked(sim):

@@ -31,12 +31,23 @@ def file_sha256(path: Path) -> str:
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
-    """Write tables as Parquet (deterministic bytes: no index, fixed row group) and dataset.json."""
+    """Write tables as Parquet and dataset.json.
+
+    Each Parquet file carries ``analysis.synthetic`` (and ``analysis.label``) in its metadata, so
+    a table copied out of its folder still says whether it is simulated. Bytes are deterministic
+    for the same data and library versions (no index, one row group).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     folder = Path(folder)
     for name, df in tables.items():
-        df.to_parquet(
-            folder / _FILES[name], index=False, compression="zstd", row_group_size=1 << 20
-        )
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        extra = {b"analysis.synthetic": str(bool(meta.get("synthetic", False))).lower().encode()}
+        if meta.get("label"):
+            extra[b"analysis.label"] = str(meta["label"]).encode()
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+        pq.write_table(table, folder / _FILES[name], compression="zstd", row_group_size=1 << 20)
     (folder / DATASET_FILE).write_text(
         json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
