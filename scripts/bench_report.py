@@ -24,6 +24,7 @@ from analysis.frame import districts_of_province
 from analysis.run import run
 
 IMPORTS = """import numpy, pandas, scipy, statsmodels.api, matplotlib.pyplot, seaborn, pyfixest
+pyfixest.feols  # pyfixest imports lazily: touch it so the floor loads what the report loads
 from analysis import brief, district, paths, plots, synthesis
 %matplotlib inline"""
 

@@ -16,6 +16,8 @@ EXAMPLE_DIR = DATA_DIR / "example"
 TEMPLATES_DIR = DATA_DIR / "templates"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 OUTPUTS_DIR = ROOT / "outputs"
+#: Rebuildable caches (the official frame as Parquet, test data); ignored by git.
+CACHE_DIR = ROOT / ".cache"
 #: Shared reference material beside the repository; optional (tests skip without it).
 SHARED_DIR = Path(os.environ.get("ANALYSIS_SHARED_DIR", ROOT.parent / "shared"))
 SHARED_IDM_CSV = SHARED_DIR / "data" / "idm_kaltim_2023_2024.csv"

@@ -238,24 +238,25 @@ def run(
     t0 = time.perf_counter()
     results = dict(done)
     jobs_list = [Job(d, params, Path(notebook), out, lang) for d in todo]
-    if jobs_list:
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    bar = None
+    if progress and jobs_list:
+        from tqdm import tqdm
 
-            bar = tqdm(total=len(jobs_list), desc="districts", unit="district", file=sys.stderr)
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list)))) as pool:
-            futures = [pool.submit(execute_district, j) for j in jobs_list]
-            for f in as_completed(futures):
-                r = f.result()
-                results[r["district"]] = r
-                if bar:
-                    bar.set_postfix_str(f"{r['district']} {r['status']}")
-                    bar.update(1)
-        if bar:
-            bar.close()
+        bar = tqdm(total=len(jobs_list), desc="districts", unit="district", file=sys.stderr)
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        # the data-quality page is built alongside the districts (it validates the whole folder)
+        report = pool.submit(_data_report_job, out, data_dir, lang)
+        futures = [pool.submit(execute_district, j) for j in jobs_list]
+        for f in as_completed(futures):
+            r = f.result()
+            results[r["district"]] = r
+            if bar:
+                bar.set_postfix_str(f"{r['district']} {r['status']}")
+                bar.update(1)
+        report.result()
+    if bar:
+        bar.close()
     synth = build_synthesis(out, lang, data_dir, results)
-    write_data_report(out, ds, lang)
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lang": lang,
@@ -419,6 +420,12 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
     return write_file_atomically(
         out / "index.html", _page(tx["title"], body, lang, manifest.get("synthetic", False))
     )
+
+
+def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
+    from analysis.dataset import load_dataset
+
+    return write_data_report(out, load_dataset(data_dir), lang)
 
 
 def write_data_report(out: Path, ds, lang: str) -> Path:

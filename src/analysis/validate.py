@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import frame as frame_mod
-from analysis.codes import compare_names, normalize_code
+from analysis.codes import compare_names, normalize_code, normalize_name
 from analysis.errors import InputFileError, InputProblem
 from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, idm_status
 from analysis.tables import ROW
@@ -377,7 +377,8 @@ def _check_codes(
                 codes[i],
             )
         )
-    known = has & ~bps & codes.isin(f.index)
+    in_frame = frozenset(f.index)  # a set: pandas' isin on Arrow strings is 100x slower here
+    known = has & ~bps & pd.Series([c in in_frame for c in codes.astype(object)], index=out.index)
     for i in out.index[has & ~bps & ~known]:
         problems.append(
             InputProblem(
@@ -413,8 +414,19 @@ def _check_codes(
         ]
     variants = []
     if "nama_desa" in out:
-        for i in out.index[known & out["nama_desa"].notna()]:
-            given, official = out.at[i, "nama_desa"], f.at[codes[i], "nama_desa"]
+        official_names = codes.astype(object).map(f["nama_desa"].to_dict())
+        check = (known & out["nama_desa"].notna()).to_numpy(dtype=bool)
+        same = np.zeros(len(out), dtype=bool)
+        same[check] = [
+            normalize_name(a) == normalize_name(b)
+            for a, b in zip(
+                out["nama_desa"].to_numpy(dtype=object)[check],
+                official_names.to_numpy(dtype=object)[check],
+                strict=True,
+            )
+        ]
+        for i in out.index[check & ~same]:
+            given, official = out.at[i, "nama_desa"], official_names[i]
             verdict = compare_names(given, official)
             if verdict == "variant":
                 variants.append(
