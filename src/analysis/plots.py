@@ -62,7 +62,8 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
             b["smd_weighted"].abs(), y, color=PALETTE["partnered"], label=t(lang, "after"), zorder=3
         )
     ax.axvline(0.1, color="grey", ls="--", lw=0.8)
-    ax.set_yticks(y, b["covariate"])
+    labels = t(lang, "covariates")
+    ax.set_yticks(y, [labels.get(c, c) for c in b["covariate"]])
     ax.set_xlabel("|SMD|")
     ax.legend(frameon=False, fontsize=8)
     sns.despine(fig)

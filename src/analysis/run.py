@@ -326,6 +326,7 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
 
 _IDX = {
     "id": {
+        "code": "Kode",
         "title": "Hasil analisis kerja sama desa",
         "district": "Kabupaten/kota",
         "status": "Status",
@@ -345,6 +346,7 @@ _IDX = {
         },
     },
     "en": {
+        "code": "Code",
         "title": "Village partnership analysis: results",
         "district": "District",
         "status": "Status",
@@ -414,7 +416,7 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
     )
     body = (
         f'<ul><li>{syn_link}</li><li><a href="data_report.html">{tx["data"]}</a></li></ul>'
-        f"<table><tr><th>Kode</th><th>{tx['district']}</th><th>{tx['status']}</th><th>{tx['evidence']}</th></tr>{''.join(rows)}</table>"
+        f"<table><tr><th>{tx['code']}</th><th>{tx['district']}</th><th>{tx['status']}</th><th>{tx['evidence']}</th></tr>{''.join(rows)}</table>"
         f"<p class='small'>commit {html.escape(manifest.get('commit', ''))}; {html.escape(manifest.get('created', ''))}</p>"
     )
     return write_file_atomically(
@@ -434,6 +436,7 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
     from analysis.validate import validate_folder
 
     title = "Laporan mutu data" if lang == "id" else "Data-quality report"
+    head = ("tabel", "baris", "catatan") if lang == "id" else ("table", "rows", "notes")
     try:
         outcomes = validate_folder(ds.folder)
         checks = "".join(
@@ -458,7 +461,7 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
         for k, v in ds.hashes.items()
     )
     body = (
-        f"<p>{html.escape(ds.meta.get('title', str(ds.folder)))}</p><p>{status}</p><table><tr><th>tabel</th><th>baris</th><th>catatan</th></tr>{checks}</table>"
+        f"<p>{html.escape(ds.meta.get('title', str(ds.folder)))}</p><p>{status}</p><table><tr><th>{head[0]}</th><th>{head[1]}</th><th>{head[2]}</th></tr>{checks}</table>"
         f"{ingest_part}<h2>SHA-256</h2><table>{hashes}</table>"
     )
     return write_file_atomically(out / "data_report.html", _page(title, body, lang, ds.synthetic))
