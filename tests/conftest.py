@@ -9,6 +9,7 @@ import pytest
 
 from analysis import paths
 from analysis.frame import load_frame
+from analysis.schema import PARTNERSHIPS
 
 
 @pytest.fixture(scope="session")
@@ -88,23 +89,7 @@ def write_official_idm(
     return path
 
 
-REGISTRY_HEADER = [
-    "id_kerjasama",
-    "kode_desa",
-    "sistem_kode",
-    "nama_desa",
-    "mitra",
-    "jenis_mitra",
-    "bidang",
-    "sektor",
-    "instrumen",
-    "tanggal_tanda_tangan",
-    "tanggal_mulai",
-    "tanggal_selesai",
-    "nilai_rupiah",
-    "status",
-    "sumber_dokumen",
-]
+REGISTRY_HEADER = [c.name for c in PARTNERSHIPS.columns]
 
 
 def registry_row(**kw) -> dict:
