@@ -368,6 +368,13 @@ def quality_markdown(report: IngestReport) -> str:
             f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
             f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |"
         )
+    lines += [
+        "",
+        "Checks that stop ingestion, all passed for these files: missing or misspelled columns, empty files, "
+        "unrecognised IDM layouts, unparseable numbers and dates, scores outside [0, 1], duplicate village-year or "
+        "agreement rows, codes of the wrong length or not in the 2025 frame, BPS codes, names that belong to another "
+        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, non-UTF-8 CSV.",
+    ]
     lines += ["", "## Tables written", ""] + [
         f"- `{k}`: {v} rows" for k, v in report.tables.items()
     ]
