@@ -14,6 +14,7 @@ from analysis.example_data import (
     TARGET_CHANGE_SD,
     TARGET_MEANS_2024,
     TARGET_STATUS_2024,
+    card_numbers,
     simulate,
     write_example,
 )
@@ -59,6 +60,15 @@ def test_committed_example_is_what_the_generator_writes(tmp_path):
         assert (
             md[b"analysis.synthetic"] == b"true" and b"SYNTHETIC EXAMPLE" in md[b"analysis.label"]
         )
+
+
+def test_data_card_numbers_are_current():
+    card = (paths.EXAMPLE_DIR / "README.md").read_text(encoding="utf-8")
+    truth = json.loads((paths.EXAMPLE_DIR / "truth.json").read_text())
+    calib = json.loads((paths.EXAMPLE_DIR / "calibration.json").read_text())
+    assert card_numbers(truth, calib) in card, (
+        "data/example/README.md is stale: run `make example-data`"
+    )
 
 
 def test_every_desa_once_per_year_and_kelurahan_marked(sim):

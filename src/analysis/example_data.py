@@ -550,14 +550,60 @@ def write_example(
         write_json(tmp / "calibration.json", sim.calibration)
 
     card = Path(out) / "README.md"
-    keep_card = card.read_bytes() if card.exists() else None
+    keep_card = card.read_text(encoding="utf-8") if card.exists() else None
     write_dir_atomically(Path(out), write, force=force)
-    if keep_card is not None:  # the data card is documentation, kept across regeneration
-        card.write_bytes(keep_card)
+    if keep_card is not None:  # the data card is documentation: kept, its numbers refreshed
+        card.write_text(refresh_card(keep_card, sim.truth, sim.calibration), encoding="utf-8")
     return (
         f"{len(sim.villages)} villages, {sim.welfare['kode_desa'].nunique()} desa x {len(YEARS)} years, "
         f"{len(sim.partnerships)} partnerships, {time.perf_counter() - t0:.1f} s"
     )
+
+
+CARD_BEGIN = "<!-- generated:begin (by `make example-data` from truth.json and calibration.json; do not edit) -->"
+CARD_END = "<!-- generated:end -->"
+
+
+def card_numbers(truth: dict, calibration: dict) -> str:
+    """The data card's generated part: headline truth and the calibration tables."""
+    o = truth["outcomes"]["nilai_idm"]
+    lines = [
+        f"With seed {truth['seed']}: overall IDM effect {o['overall']['att']:.4f} over {o['overall']['n_desa']} partnered "
+        f"desa ({o['overall']['n_desa_years']} desa-years); 2024 cross-section {o['cross_section']['2024']['att']:.4f}. "
+        "By outcome (overall): "
+        + ", ".join(f"{k} {v['overall']['att']:.4f}" for k, v in truth["outcomes"].items())
+        + ".",
+        "",
+        "| kabupaten | IKS target / achieved | IKE target / achieved | IKL target / achieved |",
+        "|---|---|---|---|",
+    ]
+    for r in calibration["means_2024"]:
+        cells = " | ".join(f"{r[c + '_target']:.4f} / {r[c + '_achieved']:.4f}" for c in COMPONENTS)
+        lines.append(f"| {r['kode_kab']} | {cells} |")
+    lines += ["", "| status 2024 | real share | simulated share |", "|---|---|---|"]
+    lines += [
+        f"| {k} | {v['target']:.4f} | {v['achieved']:.4f} |"
+        for k, v in calibration["status_2024"].items()
+    ]
+    lines += ["", "| sd of 2023-2024 change | real | simulated |", "|---|---|---|"]
+    lines += [
+        f"| {k} | {v['target']:.4f} | {v['achieved']:.4f} |"
+        for k, v in calibration["change_sd_2023_2024"].items()
+    ]
+    lines += [
+        "",
+        f"Carried-forward share: {calibration['carried_forward_share']:.3f} of desa-years.",
+    ]
+    return "\n".join(lines)
+
+
+def refresh_card(card: str, truth: dict, calibration: dict) -> str:
+    """Replace the generated part of a data card (between the markers) with current numbers."""
+    if CARD_BEGIN not in card or CARD_END not in card:
+        return card
+    head, rest = card.split(CARD_BEGIN, 1)
+    _, tail = rest.split(CARD_END, 1)
+    return f"{head}{CARD_BEGIN}\n{card_numbers(truth, calibration)}\n{CARD_END}{tail}"
 
 
 __all__ = [
