@@ -12,6 +12,7 @@ Usage: python scripts/bench_report.py [--jobs 2] [--national]
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -63,7 +64,9 @@ def floor(n: int, jobs: int) -> float:
     with tempfile.TemporaryDirectory() as d:
         nb = str(_minimal_notebook(Path(d) / "minimal.ipynb"))
         t0 = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:  # as the runner
             list(pool.map(_floor_one, [(nb, f"n{i}", d) for i in range(n)]))
         return time.perf_counter() - t0
 

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import html
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -243,7 +244,10 @@ def run(
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs_list), desc="districts", unit="district", file=sys.stderr)
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # spawn, not fork: forking a process that already runs Arrow/BLAS thread pools can deadlock
+    with ProcessPoolExecutor(
+        max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         # the data-quality page is built alongside the districts (it validates the whole folder)
         report = pool.submit(_data_report_job, out, data_dir, lang)
         futures = [pool.submit(execute_district, j) for j in jobs_list]
