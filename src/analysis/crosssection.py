@@ -170,7 +170,6 @@ def aipw_att(
     tau = r[d == 1].mean() - mu_w
     n = len(y)
     psi = d * (r - r[d == 1].mean()) / p1 - w0 * (r - mu_w) / w0.mean()
-    psi = psi + 0.0  # influence of each desa
     if groups is None:
         se = float(np.sqrt(np.sum(psi**2)) / n)
     else:

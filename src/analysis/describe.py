@@ -18,11 +18,8 @@ def coverage(
 ) -> dict:
     """Counts a reader needs before any estimate."""
     reg = partnerships[partnerships["kode_desa"].fillna("").str.startswith(district_code + ".")]
+    # rows without a code (preparatory desa) cannot be placed in a district: counted for the whole folder
     no_code = partnerships[partnerships["kode_desa"].isna()]
-    if "nama_desa" in no_code and len(no_code):
-        no_code = (
-            no_code  # unmatched rows cannot be placed in a district by code; reported province-wide
-        )
     counting = reg[reg["status"].isin(COUNTING_STATUSES)]
     g = (
         exposure_year(counting["tanggal_mulai"].fillna(counting.get("tanggal_tanda_tangan")))

@@ -292,11 +292,6 @@ def outcome_label(outcome: str, lang: str) -> str:
     return OUTCOME_LABELS.get(lang, OUTCOME_LABELS["id"]).get(outcome, outcome)
 
 
-def value_digits(outcome: str) -> int:
-    """Indices are shown with 3 decimals; the status-upgrade share as a percentage (see :func:`fmt_effect`)."""
-    return 3
-
-
 def fmt_effect(x: float, outcome: str, lang: str) -> str:
     """An effect in the outcome's unit: index points with 3 decimals, or percentage points."""
     if outcome == "naik_status":
