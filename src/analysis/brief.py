@@ -68,9 +68,8 @@ def banner(data: DistrictData, lang: str) -> str:
 
 def header(data: DistrictData, lang: str = "id") -> None:
     """Style, synthetic banner, title and district."""
-    display(HTML(CSS))
     _show(
-        f"{banner(data, lang)}<h1>{_e(t(lang, 'title'))}</h1><p><b>{_e(data.district.name)}</b>, {_e(data.district.province)} "
+        f"{CSS}{banner(data, lang)}<h1>{_e(t(lang, 'title'))}</h1><p><b>{_e(data.district.name)}</b>, {_e(data.district.province)} "
         f"({_e(data.district.code)})</p><p>{_e(t(lang, 'subtitle'))}</p>"
     )
 

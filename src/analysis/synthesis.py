@@ -82,15 +82,12 @@ def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Poole
 
 def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id") -> None:
     """Banner, pooled estimate in words, forest plot and the district table."""
-    from IPython.display import HTML, display
-
     tx = TEXT.get(lang, TEXT["id"])
-    display(HTML(CSS))
     banner = (
         f'<div class="synthetic-banner">{_e(t(lang, "synthetic"))}</div>' if run.synthetic else ""
     )
     parts = [
-        banner,
+        CSS + banner,
         f"<h1>{_e(tx['title'])}</h1><p>{_e(outcome_label(outcome, lang))}</p><p>{_e(tx['intro'])}</p>",
     ]
     re = pooled.random_effects
