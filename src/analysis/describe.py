@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.design import COUNTING_STATUSES, exposure_year
+from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
 from analysis.schema import IDM_STATUSES
 
 
@@ -17,15 +17,11 @@ def coverage(
     last_year: int,
 ) -> dict:
     """Counts a reader needs before any estimate."""
-    reg = partnerships[partnerships["kode_desa"].fillna("").str.startswith(district_code + ".")]
+    reg = rows_in_district(partnerships, district_code)
     # rows without a code (preparatory desa) cannot be placed in a district: counted for the whole folder
     no_code = partnerships[partnerships["kode_desa"].isna()]
     counting = reg[reg["status"].isin(COUNTING_STATUSES)]
-    g = (
-        exposure_year(counting["tanggal_mulai"].fillna(counting.get("tanggal_tanda_tangan")))
-        if len(counting)
-        else pd.Series(dtype="Int64")
-    )
+    g = agreement_exposure(counting) if len(counting) else pd.Series(dtype="Int64")
     units = panel.drop_duplicates("kode_desa")
     years = sorted(int(y) for y in panel["tahun"].unique()) if len(panel) else []
     return {
@@ -54,9 +50,7 @@ def partnership_counts(
     partnerships: pd.DataFrame, district_code: str, villages: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
     """Agreements by kecamatan, partner type, sector and start year."""
-    reg = partnerships[
-        partnerships["kode_desa"].fillna("").str.startswith(district_code + ".")
-    ].copy()
+    reg = rows_in_district(partnerships, district_code).copy()
     reg = reg.merge(villages[["kode_desa", "nama_kecamatan"]], on="kode_desa", how="left")
     reg["tahun_mulai"] = pd.to_datetime(reg["tanggal_mulai"]).dt.year
     out = {}

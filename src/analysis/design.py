@@ -9,7 +9,7 @@ IDM is measured once a year, so a start in the second half of the year counts fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,22 @@ def exposure_year(start: pd.Series, cutoff_month: int = EXPOSURE_CUTOFF_MONTH) -
     return (s.dt.year + (s.dt.month >= cutoff_month).astype(int)).astype("Int64")
 
 
+def rows_in_district(df: pd.DataFrame, district: str) -> pd.DataFrame:
+    """Rows whose ``kode_desa`` lies in a kabupaten/kota (``"64.02"``); rows without a code drop out."""
+    return df[df["kode_desa"].fillna("").str.startswith(district + ".")]
+
+
+def agreement_exposure(partnerships: pd.DataFrame) -> pd.Series:
+    """Exposure year of each registry row: from the start date, or the signing date when empty."""
+    p = partnerships
+    start = (
+        p["tanggal_mulai"].fillna(p["tanggal_tanda_tangan"])
+        if "tanggal_tanda_tangan" in p
+        else p["tanggal_mulai"]
+    )
+    return exposure_year(start)
+
+
 @dataclass(frozen=True)
 class Design:
     """Column roles for one comparison, passed to every estimator.
@@ -76,7 +92,6 @@ class Design:
     cluster: str = "kode_kec"
     covariates: tuple[str, ...] = DEFAULT_COVARIATES
     baseline_outcome: bool = True
-    extra: dict = field(default_factory=dict)
 
     def with_outcome(self, outcome: str) -> Design:
         return replace(self, outcome=outcome)
@@ -95,12 +110,7 @@ def first_exposure(partnerships: pd.DataFrame, treatment: str = "any") -> pd.Dat
     if len(p) == 0:
         return pd.DataFrame(columns=["kode_desa", "g", "jenis_mitra", "sektor", "tanggal_mulai"])
     p = p[p["kode_desa"].notna() & p["status"].isin(COUNTING_STATUSES)].copy()
-    start = (
-        p["tanggal_mulai"].fillna(p["tanggal_tanda_tangan"])
-        if "tanggal_tanda_tangan" in p
-        else p["tanggal_mulai"]
-    )
-    p["g"] = exposure_year(start)
+    p["g"] = agreement_exposure(p)
     kind, _, value = treatment.partition(":")
     if kind == "type":
         p = p[p["jenis_mitra"] == value]
@@ -130,11 +140,7 @@ def analysis_panel(
     Desa partnered under another definition than ``treatment`` (e.g. other partner types) are
     dropped from the comparison group rather than counted as untreated.
     """
-    w = (
-        welfare[welfare["kode_desa"].str.startswith(district + ".")].copy()
-        if district is not None
-        else welfare.copy()
-    )
+    w = rows_in_district(welfare, district).copy() if district is not None else welfare.copy()
     rank = {
         s: i
         for i, s in enumerate(["SANGAT TERTINGGAL", "TERTINGGAL", "BERKEMBANG", "MAJU", "MANDIRI"])
@@ -146,7 +152,7 @@ def analysis_panel(
     cov_cols = [c for c in villages.columns if c not in ("nama_desa",)]
     v = villages[cov_cols]
     if district is not None:
-        v = v[v["kode_desa"].str.startswith(district + ".")]
+        v = rows_in_district(v, district)
     v = v.copy()
     if "penduduk" in v:
         v["penduduk_log"] = np.log(v["penduduk"].astype(float).clip(lower=1))

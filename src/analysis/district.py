@@ -20,7 +20,7 @@ from analysis import __version__
 from analysis.crosssection import CrossSection, compare_year
 from analysis.dataset import Dataset, load_dataset
 from analysis.describe import coverage, outcome_summary, partnership_counts, status_transitions
-from analysis.design import OUTCOMES, Design, analysis_panel
+from analysis.design import OUTCOMES, Design, agreement_exposure, analysis_panel, rows_in_district
 from analysis.frame import District, resolve_district, villages_of
 from analysis.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
 from analysis.results import Estimate, NotEstimable, Result, to_frame
@@ -69,13 +69,8 @@ def prepare(
     last = int(panel["tahun"].max()) if last_year is None else int(last_year)
     panel = panel[panel["tahun"] <= last]
     cov = coverage(panel, ds.partnerships, d.code, len(frame_desa), last)
-    reg = ds.partnerships
-    reg = reg[reg["kode_desa"].fillna("").str.startswith(d.code + ".")]
-    from analysis.design import exposure_year
-
-    recent = reg[
-        (exposure_year(reg["tanggal_mulai"].fillna(reg["tanggal_tanda_tangan"])) > last).to_numpy()
-    ]
+    reg = rows_in_district(ds.partnerships, d.code)
+    recent = reg[(agreement_exposure(reg) > last).to_numpy()]
     recent = recent[
         ["kode_desa", "nama_desa", "mitra", "jenis_mitra", "tanggal_tanda_tangan"]
     ].reset_index(drop=True)
@@ -111,8 +106,6 @@ class MainEstimate:
 
 
 def _tag(r: Result, district: str) -> Result:
-    from dataclasses import replace
-
     return replace(r, district=district)
 
 

@@ -472,8 +472,6 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
 
 
 def run_from_args(args) -> int:
-    from analysis.errors import AnalysisError
-
     selected = select_districts(args.district, args.province, args.all, args.data)
     out = args.out or _default_out(args.province, args.district, args.lang)
     extra = {}
@@ -488,8 +486,6 @@ def run_from_args(args) -> int:
     except RunFailedError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
-    except AnalysisError:
-        raise
     ok = sum(v["status"] == "ok" for v in m["districts"].values())
     print(
         f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s: {out / 'index.html'}"
