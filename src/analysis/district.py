@@ -184,7 +184,18 @@ def prepare(
         spec = Specification(**options)
     elif options:
         spec = replace(spec, **options)
-    ds = load_dataset(Path(data_dir))
+    return prepare_dataset(load_dataset(Path(data_dir)), district, outcome, last_year, spec)
+
+
+def prepare_dataset(
+    ds: Dataset,
+    district: str,
+    outcome: str = "nilai_idm",
+    last_year: int | None = None,
+    spec: Specification | None = None,
+) -> DistrictData:
+    """:func:`prepare` for tables already in memory (e.g. a simulation)."""
+    spec = spec or Specification()
     d = resolve_district(district)
     design = Design(outcome=outcome)
     if spec.covariates is not None:
@@ -271,10 +282,13 @@ def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
     )
 
 
-def estimate_main(data: DistrictData, control_group: str | None = None) -> MainEstimate:
+def estimate_main(
+    data: DistrictData, control_group: str | None = None, variants: bool = True
+) -> MainEstimate:
     """Callaway-Sant'Anna (headline: ``data.spec``'s estimator with covariates; never-treated
     controls by default), the unconditional estimate beside it, the other control group as a
-    check, and two-way fixed effects as the conventional benchmark."""
+    check, and two-way fixed effects as the conventional benchmark (``variants=False``: the
+    headline only, the others left as None)."""
     y, code, spec = data.design.outcome, data.district.code, data.spec
     control_group = _control(data, control_group)
     other = "notyettreated" if control_group == "nevertreated" else "nevertreated"
@@ -288,6 +302,8 @@ def estimate_main(data: DistrictData, control_group: str | None = None) -> MainE
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
+    if not variants:
+        return MainEstimate(_tag(head, code), agg, None, None, None, _breakdown(head, agg))
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
     alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
     unc, _ = callaway_santanna(

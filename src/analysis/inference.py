@@ -55,7 +55,10 @@ def cluster_sums(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
     inf = np.atleast_2d(inf.T).T if inf.ndim == 1 else inf
     if clusters is None:
         return inf
-    return pd.DataFrame(inf).groupby(pd.factorize(clusters)[0]).sum().to_numpy()
+    codes = clusters if clusters.dtype.kind in "iu" else pd.factorize(clusters)[0]
+    S = np.zeros((int(codes.max()) + 1, inf.shape[1]))
+    np.add.at(S, codes, inf)
+    return S
 
 
 def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:

@@ -79,44 +79,63 @@ class GroupTime:
     base_period: str = "varying"
     anticipation: int = 0
     n_dropped_covariates: int = 0
+    n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
+    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
     n = inf.shape[0]
     if clusters is None:
         return float(np.sqrt(np.mean(inf**2) / n))
-    s = pd.Series(inf).groupby(clusters).sum().to_numpy()
+    codes = clusters if clusters.dtype.kind in "iu" else pd.factorize(clusters)[0]
+    s = np.bincount(codes, weights=inf)
     g = len(s)
     if g < 2:
         return np.nan
     return float(np.sqrt(g / (g - 1) * np.sum(s**2)) / n)
 
 
-def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Logit by Newton-Raphson: fitted probabilities and n x (X'WX)^-1 (DRDID's Hessian.ps)."""
+def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
+    whether it converged to an interior solution (no perfect separation)."""
     b = np.zeros(X.shape[1])
+    converged = False
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(X @ b, -35, 35)))
         W = p * (1 - p)
         H = (X * W[:, None]).T @ X
         step = np.linalg.lstsq(H, X.T @ (d - p), rcond=None)[0]
         b = b + step
-        if np.max(np.abs(step)) < 1e-10:
+        if np.max(np.abs(step)) < 1e-8:
+            converged = True
             break
     p = 1 / (1 + np.exp(-np.clip(X @ b, -35, 35)))
     W = p * (1 - p)
     H = (X * W[:, None]).T @ X
-    return p, len(d) * np.linalg.pinv(H)
+    separated = bool(np.any(p[d == 1] > 1 - 1e-6))
+    return p, len(d) * np.linalg.pinv(H), converged and not separated
 
 
-def did_2x2(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod) -> tuple[float, np.ndarray]:
+def did_2x2(
+    dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod
+) -> tuple[float, np.ndarray, str]:
     """Two-group, two-period DiD on a panel with covariates ``X`` (first column the intercept).
 
-    Returns the ATT and its influence function (one value per unit, DRDID's scaling), for
-    ``method`` "reg" (``reg_did_panel``), "ipw" (``std_ipw_did_panel``) or "dr" (``drdid_panel``).
+    Returns the ATT, its influence function (one value per unit, DRDID's scaling) and the
+    method used, for ``method`` "reg" (``reg_did_panel``), "ipw" (``std_ipw_did_panel``) or "dr"
+    (``drdid_panel``). A propensity score cannot be estimated with no more partnered units than
+    parameters, or under perfect separation; such a cell is estimated by outcome regression
+    ("reg") and the returned method says so.
     """
     n = len(dy)
     D = D.astype(float)
+    if method in ("ipw", "dr"):
+        if D.sum() <= X.shape[1]:
+            method = "reg"
+        else:
+            ps, hess, ok = _logit(X, D)
+            if not ok:
+                method = "reg"
     if method in ("reg", "dr"):
         c = D == 0
         beta = np.linalg.lstsq(X[c], dy[c], rcond=None)[0]
@@ -125,7 +144,6 @@ def did_2x2(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod) -> 
         XpX_inv = np.linalg.pinv(wols_x.T @ X / n)
         lin_ols = ((1 - D) * (dy - out))[:, None] * X @ XpX_inv
     if method in ("ipw", "dr"):
-        ps, hess = _logit(X, D)
         ps = np.minimum(ps, 1 - 1e-6)
         trim = np.where(D == 0, ps < PS_TRIM, True).astype(float)
         lin_ps = ((D - ps)[:, None] * X) @ hess
@@ -135,7 +153,7 @@ def did_2x2(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod) -> 
         eta_c = np.mean(w_t * out) / np.mean(w_t)
         inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
         inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(w_t)
-        return float(eta_t - eta_c), inf_t - inf_c
+        return float(eta_t - eta_c), inf_t - inf_c, method
     w_t = trim * D
     w_c = trim * ps * (1 - D) / (1 - ps)
     if method == "ipw":
@@ -144,7 +162,7 @@ def did_2x2(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod) -> 
         inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
         m2 = np.mean((w_c * (dy - eta_c))[:, None] * X, axis=0)
         inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / np.mean(w_c)
-        return float(eta_t - eta_c), inf_t - inf_c
+        return float(eta_t - eta_c), inf_t - inf_c, method
     r = dy - out
     eta_t = np.mean(w_t * r) / np.mean(w_t)
     eta_c = np.mean(w_c * r) / np.mean(w_c)
@@ -152,7 +170,7 @@ def did_2x2(dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod) -> 
     m2 = np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
     m3 = np.mean(w_c[:, None] * X, axis=0)
     inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / np.mean(w_c)
-    return float(eta_t - eta_c), inf_t - inf_c
+    return float(eta_t - eta_c), inf_t - inf_c, method
 
 
 def _check_options(control_group: str, est_method: str, base_period: str, anticipation: int) -> None:
@@ -225,10 +243,11 @@ def group_time_att(
     keep_units = G >= 0
     wide, G = wide[keep_units], G[keep_units]
     xw = {c: v[keep_units] for c, v in xw.items()}
-    cl = first.loc[wide.index, design.cluster].to_numpy() if use_cl else None
+    cl = pd.factorize(first.loc[wide.index, design.cluster].to_numpy())[0] if use_cl else None
     Y = wide.to_numpy(dtype=float)
     n = len(G)
     rows, infs, pgs = [], [], []
+    n_fallback = 0
     cohorts = [g for g in np.sort(np.unique(G)) if g > 0 and g <= periods[-1]]
     t_idx = range(len(periods)) if base_period == "universal" else range(1, len(periods))
     for g in cohorts:
@@ -264,8 +283,9 @@ def group_time_att(
                 X = np.column_stack([np.ones(n)] + [xw[c].to_numpy()[:, bi] for c in covs])[sub]
                 Xs = X[:, 1:]
                 varying = np.concatenate([[True], Xs.std(axis=0) > 0])
-                att, inf_sub = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
+                att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
                 inf[sub] = inf_sub * n / sub.sum()
+                n_fallback += used != est_method
             else:
                 m1, m0 = dy[treat].mean(), dy[ctrl].mean()
                 att = m1 - m0
@@ -292,6 +312,7 @@ def group_time_att(
     return GroupTime(
         table, inf, np.array(pgs), G, cl, n_dropped, control_group,
         est_method if covs else "unconditional", covs, base_period, int(anticipation), n_drop_cov,
+        n_fallback,
     )
 
 
@@ -359,6 +380,7 @@ class Staggered:
     base_period: str = "varying"
     anticipation: int = 0
     n_dropped_covariates: int = 0
+    n_cells_reg_fallback: int = 0
 
     def tidy(self) -> pd.DataFrame:
         """Aggregations (``overall``) followed by the event study, one row each."""
@@ -537,6 +559,7 @@ def aggregate(
         gt.base_period,
         gt.anticipation,
         gt.n_dropped_covariates,
+        gt.n_cells_reg_fallback,
     )
 
 
@@ -642,6 +665,9 @@ def callaway_santanna(
         for r, k in (("missing_year", agg.n_dropped_unbalanced), ("missing_covariate", agg.n_dropped_covariates))
         if k
     )
+    used = gt.est_method
+    if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
+        used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used}+reg"
     return Estimate(
         y,
         name,
@@ -653,7 +679,7 @@ def callaway_santanna(
         ci_low=float(row["ci_low"]),
         ci_high=float(row["ci_high"]),
         p_value=float(row["p_value"]),
-        est_method=gt.est_method,
+        est_method=used,
         control_group=control_group,
         se_type="influence_function",
         cluster=design.cluster if gt.clusters is not None else "",
@@ -668,12 +694,15 @@ def callaway_santanna(
         dropped_reason=why,
         facts={
             "covariates": ",".join(covs),
+            "est_method_requested": est_method,
             "aggregation": aggregation,
             "base_period": base_period,
             "anticipation": anticipation,
             "draws": agg.draws,
             "seed": agg.seed,
             "boot_weights": agg.boot_weights,
+            "n_cells": len(agg.group_time),
+            "n_cells_reg_fallback": agg.n_cells_reg_fallback,
         },
         details={"pretrend_p": agg.pretrend_p},
     ), agg
