@@ -108,7 +108,14 @@ def summarise(runs: list[dict]) -> dict:
         "default_suggestive": share(de, lambda d: d["grade"] == "suggestive"),
         "province_coverage": {
             o: round(
-                np.mean([r["province"][o]["ci_low"] <= r["province"][o]["true"] <= r["province"][o]["ci_high"] for r in runs]),
+                np.mean(
+                    [
+                        r["province"][o]["ci_low"]
+                        <= r["province"][o]["true"]
+                        <= r["province"][o]["ci_high"]
+                        for r in runs
+                    ]
+                ),
                 4,
             )
             for o in runs[0]["province"]

@@ -390,23 +390,48 @@ def compare_year(
         rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
         wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
         ra = Estimate(
-            y, "Regression adjustment", est, b, se, n1, n0,
-            ci_low=b - wb.crit * se, ci_high=b + wb.crit * se, p_value=wb.p_value,
-            ci_method="wild_cluster_bootstrap", crit_value=wb.crit,
-            **{**ra_kw, "facts": {**ra_kw["facts"], "draws": draws, "seed": seed, "boot_weights": "webb"}},
+            y,
+            "Regression adjustment",
+            est,
+            b,
+            se,
+            n1,
+            n0,
+            ci_low=b - wb.crit * se,
+            ci_high=b + wb.crit * se,
+            p_value=wb.p_value,
+            ci_method="wild_cluster_bootstrap",
+            crit_value=wb.crit,
+            **{
+                **ra_kw,
+                "facts": {**ra_kw["facts"], "draws": draws, "seed": seed, "boot_weights": "webb"},
+            },
         )
     else:
         ra = Estimate(
-            y, "Regression adjustment", est, b, se, n1, n0,
-            ci_low=b - crit * se, ci_high=b + crit * se, p_value=p_a,
-            ci_method="t" if G else "normal", crit_value=crit, **ra_kw,
+            y,
+            "Regression adjustment",
+            est,
+            b,
+            se,
+            n1,
+            n0,
+            ci_low=b - crit * se,
+            ci_high=b + crit * se,
+            p_value=p_a,
+            ci_method="t" if G else "normal",
+            crit_value=crit,
+            **ra_kw,
         )
     res.append(ra)
     # Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr)
     ols_iid = sm.OLS(yv, X).fit()
     bench = benchmark or ("baseline" if "baseline" in covs else (covs[0] if covs else None))
     robust = robustness_value(
-        float(ols_iid.tvalues["_d"]), float(ols_iid.df_resid), estimate=b, se=float(ols_iid.bse["_d"])
+        float(ols_iid.tvalues["_d"]),
+        float(ols_iid.df_resid),
+        estimate=b,
+        se=float(ols_iid.bse["_d"]),
     )
     if bench is not None and bench in X.columns:
         Xb = X.drop(columns=bench)
@@ -449,13 +474,23 @@ def compare_year(
         return CrossSection(res, bal, ps, d, robust)
     ipw_res = ipw(yv, dv, ps.weights, y, groups)
     res.append(
-        replace(ipw_res, estimand=est, cluster=design.cluster if groups is not None else "",
-                facts={**ps_facts, "covariates": ",".join(covs)}, **drop)
+        replace(
+            ipw_res,
+            estimand=est,
+            cluster=design.cluster if groups is not None else "",
+            facts={**ps_facts, "covariates": ",".join(covs)},
+            **drop,
+        )
     )
     dr = aipw_att(yv, dv, d[covs], ps, y, groups)
     res.append(
-        replace(dr, estimand=est, cluster=design.cluster if groups is not None else "",
-                facts={**ps_facts, "covariates": ",".join(covs)}, **drop)
+        replace(
+            dr,
+            estimand=est,
+            cluster=design.cluster if groups is not None else "",
+            facts={**ps_facts, "covariates": ",".join(covs)},
+            **drop,
+        )
     )
     keep = ps.kept
     m = nn_match(yv[keep], dv[keep], ps.score[keep], y, caliper_sd, min_treated)

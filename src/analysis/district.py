@@ -18,13 +18,12 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from analysis import __version__
-from analysis.crosssection import CrossSection, compare_year
+from analysis.crosssection import TRIM, CrossSection, compare_year
 from analysis.dataset import Dataset, load_dataset
 from analysis.describe import coverage, outcome_summary, partnership_counts, status_transitions
 from analysis.design import OUTCOMES, Design, agreement_exposure, analysis_panel, rows_in_district
-from analysis.frame import District, resolve_district, villages_of
-from analysis.crosssection import TRIM
 from analysis.errors import OptionError, check_option
+from analysis.frame import District, resolve_district, villages_of
 from analysis.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
 from analysis.panel import (
     MIN_TREATED,
@@ -46,6 +45,7 @@ from analysis.sensitivity import (
     mde_from_se,
     relative_magnitudes_breakdown,
 )
+from analysis.tables import write_file_atomically
 
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
@@ -109,9 +109,18 @@ class Specification:
         check_option("boot_weights", self.boot_weights, BootWeights)
         check_option("twfe_vcov", self.twfe_vcov, Vcov)
         check_option("multitest", self.multitest, MultipleTesting)
-        if isinstance(self.covariates, str):
-            cov = tuple(c.strip() for c in self.covariates.split(",") if c.strip())
+        if isinstance(self.covariates, str):  # notebook parameter: "" defaults, "none" none
+            text = self.covariates.strip()
+            cov = (
+                None
+                if text == ""
+                else ()
+                if text.lower() == "none"
+                else tuple(c.strip() for c in text.split(",") if c.strip())
+            )
             object.__setattr__(self, "covariates", cov)
+        elif self.covariates is not None:
+            object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.draws < 99:
             raise OptionError(f"draws={self.draws!r} must be at least 99")
         if not 0 <= self.trim < 0.5:
@@ -138,7 +147,7 @@ class Specification:
             boot_weights=self.boot_weights,
             min_treated=self.min_treated,
         )
-from analysis.tables import write_file_atomically
+
 
 #: The headline method: robust to staggered starts and effects that change over time.
 HEADLINE_METHOD = "Callaway-Sant'Anna DiD"
@@ -208,7 +217,15 @@ def prepare_dataset(
     panel = analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
     if panel.empty:
         return DistrictData(
-            d, ds, panel, design, 0, 0, {"n_desa_frame": len(frame_desa)}, False, "no_data",
+            d,
+            ds,
+            panel,
+            design,
+            0,
+            0,
+            {"n_desa_frame": len(frame_desa)},
+            False,
+            "no_data",
             spec=spec,
         )
     first = int(panel["tahun"].min())
@@ -298,7 +315,9 @@ def estimate_main(
             None,
             NotEstimable(y, "Two-way fixed effects", "ATT", data.reason, district=code),
             NotEstimable(y, f"{HEADLINE_METHOD} ({other})", "ATT", data.reason, district=code),
-            NotEstimable(y, f"{HEADLINE_METHOD} (unconditional)", "ATT", data.reason, district=code),
+            NotEstimable(
+                y, f"{HEADLINE_METHOD} (unconditional)", "ATT", data.reason, district=code
+            ),
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
@@ -322,7 +341,11 @@ def estimate_main(
         spec.seed,
     )
     return MainEstimate(
-        _tag(head, code), agg, _tag(tw, code), _tag(alt, code), _tag(unc, code),
+        _tag(head, code),
+        agg,
+        _tag(tw, code),
+        _tag(alt, code),
+        _tag(unc, code),
         _breakdown(head, agg),
     )
 
@@ -381,7 +404,10 @@ def estimate_outcomes(
             )
             continue
         r, _ = callaway_santanna(
-            data.panel, data.design.with_outcome(o), control_group, data.last_year,
+            data.panel,
+            data.design.with_outcome(o),
+            control_group,
+            data.last_year,
             **data.spec.cs_kwargs(),
         )
         rows.append(_tag(r, data.district.code))
@@ -400,7 +426,9 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
     rows = []
     if not data.applicable:
         return pd.DataFrame(columns=["dimension", "group", *to_frame([]).columns])
-    evaluated = data.panel[(data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)]
+    evaluated = data.panel[
+        (data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)
+    ]
     evaluated = evaluated.drop_duplicates("kode_desa")
     for dim, values in (("jenis_mitra", PARTNER_TYPES), ("sektor", SECTORS)):
         present = set(data.panel.loc[data.panel["g"] > 0, dim].dropna())
@@ -413,8 +441,12 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
             n_kec = int(sub[data.design.cluster].nunique()) if data.design.cluster in sub else 0
             if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
                 r = NotEstimable(
-                    data.design.outcome, HEADLINE_METHOD, "ATT", "too_few_treated",
-                    f"{n_desa} partnered desa in {n_kec} kecamatan", n_desa,
+                    data.design.outcome,
+                    HEADLINE_METHOD,
+                    "ATT",
+                    "too_few_treated",
+                    f"{n_desa} partnered desa in {n_kec} kecamatan",
+                    n_desa,
                     district=data.district.code,
                 )
             else:
@@ -427,14 +459,23 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
                 )
                 panel = panel[panel["tahun"] <= data.last_year]
                 r, _ = callaway_santanna(
-                    panel, data.design.with_treatment(treat), control_group, data.last_year,
+                    panel,
+                    data.design.with_treatment(treat),
+                    control_group,
+                    data.last_year,
                     **spec.cs_kwargs(),
                 )
             row = to_frame([_tag(r, data.district.code)]).iloc[0].to_dict()
             rows.append(
-                {"dimension": dim, "group": v, **row, "n_desa_subgroup": n_desa,
-                 "n_kecamatan_subgroup": n_kec, "min_desa": spec.min_subgroup_desa,
-                 "min_clusters": spec.min_subgroup_clusters}
+                {
+                    "dimension": dim,
+                    "group": v,
+                    **row,
+                    "n_desa_subgroup": n_desa,
+                    "n_kecamatan_subgroup": n_kec,
+                    "min_desa": spec.min_subgroup_desa,
+                    "min_clusters": spec.min_subgroup_clusters,
+                }
             )
     t = pd.DataFrame(rows)
     if len(t):
@@ -507,8 +548,16 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     min_eval = data.spec.min_evaluated
     if not isinstance(h, Estimate):
         return Evidence(
-            "not_estimable", (h.reason,), np.nan, EValue(np.nan, np.nan), np.nan, h.n_treated, h,
-            n_evaluated=n_eval, n_too_recent=n_recent, min_evaluated=min_eval,
+            "not_estimable",
+            (h.reason,),
+            np.nan,
+            EValue(np.nan, np.nan),
+            np.nan,
+            h.n_treated,
+            h,
+            n_evaluated=n_eval,
+            n_too_recent=n_recent,
+            min_evaluated=min_eval,
         )
     agg = main.staggered
     pre_p = agg.pretrend_p if agg is not None else np.nan
@@ -542,8 +591,22 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     else:
         grade = "insufficient"
     return Evidence(
-        grade, tuple(reasons), mde_from_se(h.se), ev, pre_p, h.n_treated, h, q, pre_max,
-        pre_det, mbar, n_eval, n_recent, min_eval, h.n_clusters, h.ci_method,
+        grade,
+        tuple(reasons),
+        mde_from_se(h.se),
+        ev,
+        pre_p,
+        h.n_treated,
+        h,
+        q,
+        pre_max,
+        pre_det,
+        mbar,
+        n_eval,
+        n_recent,
+        min_eval,
+        h.n_clusters,
+        h.ci_method,
     )
 
 
@@ -564,8 +627,17 @@ def results_table(
         h["method"] = h["method"] + " [" + h["dimension"] + "=" + h["group"] + "]"
         parts.append(
             h.drop(
-                columns=["dimension", "group", "q_value_bh", "q_value", "multitest",
-                         "n_desa_subgroup", "n_kecamatan_subgroup", "min_desa", "min_clusters"],
+                columns=[
+                    "dimension",
+                    "group",
+                    "q_value_bh",
+                    "q_value",
+                    "multitest",
+                    "n_desa_subgroup",
+                    "n_kecamatan_subgroup",
+                    "min_desa",
+                    "min_clusters",
+                ],
                 errors="ignore",
             )
         )

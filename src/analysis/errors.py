@@ -89,6 +89,5 @@ def check_option(name: str, value: object, allowed: object) -> None:
     values = get_args(allowed) or tuple(allowed)  # type: ignore[arg-type]
     if value not in values:
         raise OptionError(
-            f"{name}={value!r} is not supported; use one of: "
-            + ", ".join(repr(v) for v in values)
+            f"{name}={value!r} is not supported; use one of: " + ", ".join(repr(v) for v in values)
         )

@@ -133,7 +133,12 @@ def multiplier_bootstrap(
         sup = np.nanmax(tstar[:, ok], axis=1) if ok.any() else np.full(draws, np.nan)
         crit_u = float(np.quantile(sup, 1 - alpha)) if ok.any() else np.nan
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
-        p_t = np.array([t_p_value(e / s, G if clusters is not None else None) for e, s in zip(est, se)])
+        p_t = np.array(
+            [
+                t_p_value(e / s, G if clusters is not None else None)
+                for e, s in zip(est, se, strict=True)
+            ]
+        )
     return MultiplierBootstrap(
         se,
         np.maximum(np.atleast_1d(crit), floor),

@@ -152,7 +152,9 @@ def did_2x2(
         eta_t = np.mean(w_t * dy) / np.mean(w_t)
         eta_c = np.mean(w_t * out) / np.mean(w_t)
         inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
-        inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(w_t)
+        inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(
+            w_t
+        )
         return float(eta_t - eta_c), inf_t - inf_c, method
     w_t = trim * D
     w_c = trim * ps * (1 - D) / (1 - ps)
@@ -173,7 +175,9 @@ def did_2x2(
     return float(eta_t - eta_c), inf_t - inf_c, method
 
 
-def _check_options(control_group: str, est_method: str, base_period: str, anticipation: int) -> None:
+def _check_options(
+    control_group: str, est_method: str, base_period: str, anticipation: int
+) -> None:
     check_option("control_group", control_group, ControlGroup)
     check_option("est_method", est_method, EstMethod)
     check_option("base_period", base_period, BasePeriod)
@@ -263,8 +267,16 @@ def group_time_att(
             treat = g == G
             if base_period == "universal" and bi == ti:
                 rows.append(
-                    {"g": int(g), "t": int(tt), "base": int(base), "att": 0.0, "post": False,
-                     "n_treated": int(treat.sum()), "n_control": 0, "se": np.nan}
+                    {
+                        "g": int(g),
+                        "t": int(tt),
+                        "base": int(base),
+                        "att": 0.0,
+                        "post": False,
+                        "n_treated": int(treat.sum()),
+                        "n_control": 0,
+                        "se": np.nan,
+                    }
                 )
                 infs.append(np.zeros(n))
                 pgs.append(np.mean(g == G))
@@ -272,7 +284,7 @@ def group_time_att(
             if control_group == "nevertreated":
                 ctrl = G == 0
             else:
-                ctrl = (G == 0) | ((G > max(tt, base) + anticipation) & (g != G))
+                ctrl = (G == 0) | ((max(tt, base) + anticipation < G) & (g != G))
             n1, n0 = int(treat.sum()), int(ctrl.sum())
             if n1 == 0 or n0 == 0:
                 continue
@@ -310,8 +322,18 @@ def group_time_att(
     )
     inf = np.column_stack(infs) if infs else np.zeros((n, 0))
     return GroupTime(
-        table, inf, np.array(pgs), G, cl, n_dropped, control_group,
-        est_method if covs else "unconditional", covs, base_period, int(anticipation), n_drop_cov,
+        table,
+        inf,
+        np.array(pgs),
+        G,
+        cl,
+        n_dropped,
+        control_group,
+        est_method if covs else "unconditional",
+        covs,
+        base_period,
+        int(anticipation),
+        n_drop_cov,
         n_fallback,
     )
 
@@ -481,11 +503,14 @@ def aggregate(
     ov = pd.DataFrame({"type": names, "estimate": ests, "se_analytic": se_a})
     ov["ci_low_analytic"] = ests - crit_a * se_a
     ov["ci_high_analytic"] = ests + crit_a * se_a
-    ov["p_value_analytic"] = [t_p_value(e / s, G_cl) if s > 0 else np.nan for e, s in zip(ests, se_a)]
+    ov["p_value_analytic"] = [
+        t_p_value(e / s, G_cl) if s > 0 else np.nan for e, s in zip(ests, se_a, strict=True)
+    ]
     es["ci_low_pointwise"] = es["att"] - crit_a * es["se"]
     es["ci_high_pointwise"] = es["att"] + crit_a * es["se"]
     es["p_value"] = [
-        t_p_value(a / s, G_cl) if s > 0 else np.nan for a, s in zip(es["att"], es["se"])
+        t_p_value(a / s, G_cl) if s > 0 else np.nan
+        for a, s in zip(es["att"], es["se"], strict=True)
     ]
     es["band"] = "pointwise"
     analytic_method = "t" if G_cl else "normal"
@@ -497,7 +522,13 @@ def aggregate(
         okes = es["se"].notna().to_numpy()
         es_cols = np.column_stack([es_inf[e] for e in es["e"]])
         be = multiplier_bootstrap(
-            es["att"].to_numpy()[okes], es_cols[:, okes], gt.clusters, draws, seed, boot_weights, alpha
+            es["att"].to_numpy()[okes],
+            es_cols[:, okes],
+            gt.clusters,
+            draws,
+            seed,
+            boot_weights,
+            alpha,
         )
         es.loc[okes, "se"] = be.se
         es.loc[okes, "p_value"] = be.p_value
@@ -650,8 +681,14 @@ def callaway_santanna(
     if df[y].nunique(dropna=True) < 2:
         return NotEstimable(y, name, estimand, "constant_outcome", "", len(eligible), n_ctrl), None
     gt = group_time_att(
-        df[df[design.time] <= last], design, control_group, cluster, est_method, covs,
-        base_period, anticipation,
+        df[df[design.time] <= last],
+        design,
+        control_group,
+        cluster,
+        est_method,
+        covs,
+        base_period,
+        anticipation,
     )
     if gt.table["post"].sum() == 0:
         return NotEstimable(
@@ -662,7 +699,10 @@ def callaway_santanna(
     n_drop = agg.n_dropped_unbalanced + agg.n_dropped_covariates
     why = ",".join(
         r
-        for r, k in (("missing_year", agg.n_dropped_unbalanced), ("missing_covariate", agg.n_dropped_covariates))
+        for r, k in (
+            ("missing_year", agg.n_dropped_unbalanced),
+            ("missing_covariate", agg.n_dropped_covariates),
+        )
         if k
     )
     used = gt.est_method
@@ -717,7 +757,10 @@ def _demean_two_way(M: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float = 1e
         prev = M.copy()
         for codes, cnt, k in ((a, ca, na), (b, cb, nb)):
             means = np.column_stack(
-                [np.bincount(codes, M[:, j], minlength=k) / np.maximum(cnt, 1) for j in range(M.shape[1])]
+                [
+                    np.bincount(codes, M[:, j], minlength=k) / np.maximum(cnt, 1)
+                    for j in range(M.shape[1])
+                ]
             )
             M -= means[codes]
         if np.max(np.abs(M - prev)) < tol:
@@ -807,11 +850,23 @@ def twfe(
     p_a = t_p_value(est / se, G or None) if se > 0 else np.nan
     if inference == "analytic":
         return Estimate(
-            y, name, estimand, est, se, n1, n0,
-            ci_low=est - crit * se, ci_high=est + crit * se, p_value=p_a,
-            ci_method="t" if G else "normal", crit_value=crit,
-            se_analytic=se, ci_low_analytic=est - crit * se, ci_high_analytic=est + crit * se,
-            p_value_analytic=p_a, **kw,
+            y,
+            name,
+            estimand,
+            est,
+            se,
+            n1,
+            n0,
+            ci_low=est - crit * se,
+            ci_high=est + crit * se,
+            p_value=p_a,
+            ci_method="t" if G else "normal",
+            crit_value=crit,
+            se_analytic=se,
+            ci_low_analytic=est - crit * se,
+            ci_high_analytic=est + crit * se,
+            p_value_analytic=p_a,
+            **kw,
         )
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
@@ -826,9 +881,21 @@ def twfe(
     kw["n_clusters"], kw["cluster"] = Gb, design.cluster
     kw["facts"] = {**kw["facts"], "draws": draws, "seed": seed, "boot_weights": boot_weights}
     return Estimate(
-        y, name, estimand, est, se, n1, n0,
-        ci_low=est - wb.crit * se, ci_high=est + wb.crit * se, p_value=wb.p_value,
-        ci_method="wild_cluster_bootstrap", crit_value=wb.crit,
-        se_analytic=se, ci_low_analytic=est - crit * se, ci_high_analytic=est + crit * se,
-        p_value_analytic=p_a, **kw,
+        y,
+        name,
+        estimand,
+        est,
+        se,
+        n1,
+        n0,
+        ci_low=est - wb.crit * se,
+        ci_high=est + wb.crit * se,
+        p_value=wb.p_value,
+        ci_method="wild_cluster_bootstrap",
+        crit_value=wb.crit,
+        se_analytic=se,
+        ci_low_analytic=est - crit * se,
+        ci_high_analytic=est + crit * se,
+        p_value_analytic=p_a,
+        **kw,
     )

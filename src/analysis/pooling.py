@@ -112,16 +112,37 @@ def pool_districts(
         crit = float(stats.t.ppf(0.975, k - 1))
         p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
         re = Estimate(
-            outcome, "Random-effects meta-analysis", est_name, dl["re"], se_h, n1, n0,
-            ci_low=dl["re"] - crit * se_h, ci_high=dl["re"] + crit * se_h, p_value=p,
-            est_method=method_re, se_type="hksj", ci_method="t", crit_value=crit,
-            se_analytic=dl["re_se"], facts={**facts, "df": k - 1},
+            outcome,
+            "Random-effects meta-analysis",
+            est_name,
+            dl["re"],
+            se_h,
+            n1,
+            n0,
+            ci_low=dl["re"] - crit * se_h,
+            ci_high=dl["re"] + crit * se_h,
+            p_value=p,
+            est_method=method_re,
+            se_type="hksj",
+            ci_method="t",
+            crit_value=crit,
+            se_analytic=dl["re_se"],
+            facts={**facts, "df": k - 1},
         )
     else:
         re = Estimate(
-            outcome, "Random-effects meta-analysis", est_name, dl["re"], dl["re_se"], n1, n0,
-            est_method=method_re, se_type="inverse_variance", ci_method="normal",
-            se_analytic=dl["re_se"], facts=facts,
+            outcome,
+            "Random-effects meta-analysis",
+            est_name,
+            dl["re"],
+            dl["re_se"],
+            n1,
+            n0,
+            est_method=method_re,
+            se_type="inverse_variance",
+            ci_method="normal",
+            se_analytic=dl["re_se"],
+            facts=facts,
         )
     forest = pd.DataFrame(
         {

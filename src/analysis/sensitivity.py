@@ -132,9 +132,7 @@ def adjusted_estimate(
     adj_se = float(se * np.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * np.sqrt(dof / (dof - 1)))
     crit = stats.t.ppf(1 - alpha / 2, dof - 1)
     t_adj = adj / adj_se if adj_se > 0 else np.nan
-    return OVBBound(
-        r2dz_x, r2yz_dx, adj, adj_se, t_adj, adj - crit * adj_se, adj + crit * adj_se
-    )
+    return OVBBound(r2dz_x, r2yz_dx, adj, adj_se, t_adj, adj - crit * adj_se, adj + crit * adj_se)
 
 
 def ovb_bound(
