@@ -72,7 +72,9 @@ def one_seed(seed: int) -> dict:
         if key == "default":
             panel = analysis_panel(sim.welfare, sim.villages, sim.partnerships)
             for o in OUTCOMES:
-                r, _ = callaway_santanna(panel, Design(outcome=o))
+                r, _ = callaway_santanna(
+                    panel, Design(outcome=o), **dist.Specification().cs_kwargs()
+                )
                 t = sim.truth["outcomes"][o]["overall"]["att"]
                 out["province"][o] = {
                     "estimate": r.estimate,

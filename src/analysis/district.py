@@ -70,6 +70,9 @@ class Specification:
         TWFE standard errors: ``"cluster"`` (kecamatan), ``"HC1"`` or ``"iid"``.
     trim, caliper_sd
         Propensity-score trimming bound and matching caliper (cross-section).
+    baseline_outcome
+        Condition the staggered estimator also on the outcome's level in the first year
+        (default; the unconditional estimate beside the headline uses no covariates at all).
     min_treated
         Fewest partnered desa for any estimate.
     min_evaluated
@@ -82,6 +85,7 @@ class Specification:
     """
 
     covariates: tuple[str, ...] | None = None
+    baseline_outcome: bool = True
     est_method: EstMethod = "dr"
     control_group: ControlGroup = "nevertreated"
     base_period: BasePeriod = "varying"
@@ -146,6 +150,7 @@ class Specification:
             seed=self.seed,
             boot_weights=self.boot_weights,
             min_treated=self.min_treated,
+            baseline_outcome=self.baseline_outcome,
         )
 
 
@@ -326,7 +331,11 @@ def estimate_main(
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
     alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
     unc, _ = callaway_santanna(
-        data.panel, data.design, control_group, data.last_year, **{**kw, "covariates": ()}
+        data.panel,
+        data.design,
+        control_group,
+        data.last_year,
+        **{**kw, "covariates": (), "baseline_outcome": False},
     )
     unc = replace(unc, method=f"{HEADLINE_METHOD} (unconditional)")
     covs = tuple(c for c in data.design.covariates if c in data.panel.columns)
