@@ -59,6 +59,9 @@ def one_seed(seed: int) -> dict:
                     "district": code,
                     "grade": ev.grade,
                     "reasons": list(ev.reasons),
+                    "caveats": list(ev.caveats),
+                    "breakdown_mbar": float(ev.breakdown_mbar),
+                    "pretrend_p": float(ev.pretrend_p),
                     "estimable": bool(h.estimable),
                     "estimate": float(getattr(h, "estimate", np.nan)),
                     "ci_low": float(getattr(h, "ci_low", np.nan)),
@@ -108,6 +111,10 @@ def summarise(runs: list[dict]) -> dict:
         "default_estimable_district_briefs": len(de),
         "default_strong": share(de, lambda d: d["grade"] == "strong"),
         "default_suggestive": share(de, lambda d: d["grade"] == "suggestive"),
+        "default_district_ci_covers_truth": share(
+            [d for d in de if d["true"] is not None],
+            lambda d: d["ci_low"] <= d["true"] <= d["ci_high"],
+        ),
         "province_coverage": {
             o: round(
                 np.mean(

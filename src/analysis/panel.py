@@ -81,6 +81,15 @@ class GroupTime:
     n_dropped_covariates: int = 0
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
+    def tidy(self) -> pd.DataFrame:
+        return self.table
+
+    def __repr__(self) -> str:
+        return (
+            f"GroupTime({len(self.table)} ATT(g,t), {self.inf.shape[0]} units, "
+            f"{self.est_method}, {self.control_group})"
+        )
+
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
     """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
