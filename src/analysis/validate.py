@@ -347,7 +347,9 @@ def decide_date_order(
 def canonical_category(column: str, v: object) -> str:
     s = str(v).strip()
     up = re.sub(r"\s+", " ", s.upper())
-    if column in ("status_idm", "status_terbitan") or (column == "status" and up in IDM_STATUSES):
+    if column in ("status_idm", "status_terbitan", "dimensi") or (
+        column == "status" and up in IDM_STATUSES
+    ):
         return up
     key = re.sub(r"[\s\-/]+", "_", s.lower())
     return ALIASES.get(column, {}).get(key, key)
