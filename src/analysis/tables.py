@@ -234,17 +234,23 @@ def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None)
         parts = []
         kept = 0
         try:
+            # header=None: the header line fixes the field count, so a row with an extra field
+            # is an error instead of pandas silently taking its first field as an index
             reader = pd.read_csv(
                 fh,
                 sep=sep,
                 dtype=str,
+                header=None,
                 keep_default_na=False,
                 chunksize=100_000,
                 engine="c",
                 skip_blank_lines=False,
             )
+            names = _unique_headers(tuple(cols))
             for chunk in reader:
-                chunk[ROW] = chunk.index + 2
+                chunk[ROW] = chunk.index + 1
+                chunk = chunk[chunk[ROW] > 1]
+                chunk.columns = [*names, ROW]
                 chunk, dropped = _drop_empty(chunk)
                 facts.empty_rows_dropped += dropped
                 kept += len(chunk)
@@ -278,7 +284,7 @@ def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None)
     if parts:
         df = pd.concat(parts) if len(parts) > 1 else parts[0]
     else:
-        df = pd.DataFrame(columns=[*cols, ROW])
+        df = pd.DataFrame(columns=[*_unique_headers(tuple(cols)), ROW])
     return df.reset_index(drop=True)
 
 
