@@ -13,6 +13,7 @@ from conftest import registry_row, write_official_idm, write_registry
 
 from analysis.cli import main
 from analysis.ingest import ingest
+from analysis.validate import validate_folder
 
 
 def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path):
@@ -41,6 +42,9 @@ def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path)
     assert variants == 12  # 6 desa x 2 files
     q = json.loads((out / "data_quality.json").read_text())
     assert q["tables"]["welfare"] == 1682
+    # every folder ingest writes passes validate, and run's check
+    assert main(["validate", "--data", str(out)]) == 0
+    validate_folder(out, purpose="run")
 
 
 def _small_idm(tmp_path, year=2024, **overrides):

@@ -532,6 +532,24 @@ def quality_markdown(report: IngestReport) -> str:
             notes.append(
                 f"{e['idm_not_mean_of_components']} IDM values differ from (IKS+IKE+IKL)/3"
             )
+        if e.get("layout") and e["kind"] == "welfare":
+            notes.append(
+                f"layout: {e['layout']}"
+                + ("" if e.get("layout_verified", True) else " (unverified)")
+                + (f", year from {e['year_from']}" if e.get("year_from") else "")
+            )
+        if e.get("encoding") and e["encoding"] != "utf-8":
+            notes.append(f"encoding {e['encoding']}")
+        if e.get("hidden_sheets"):
+            notes.append(f"hidden sheets not read: {', '.join(e['hidden_sheets'])}")
+        if e.get("empty_rows_dropped"):
+            notes.append(f"{e['empty_rows_dropped']} empty rows dropped")
+        if e.get("excel_serial_dates"):
+            notes.append(f"{e['excel_serial_dates']} dates read from Excel serial numbers")
+        if e.get("not_verified"):
+            notes.append(f"{e['not_verified']} records not verified (no values)")
+        if e.get("iks31_copies_of_iks30"):
+            notes.append(f"IKS 31 equals IKS 30 in {e['iks31_copies_of_iks30']} records")
         lines.append(
             f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
             f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |"
@@ -541,7 +559,9 @@ def quality_markdown(report: IngestReport) -> str:
         "Checks that stop ingestion, all passed for these files: missing or misspelled columns, empty files, "
         "unrecognised IDM layouts, unparseable numbers and dates, scores outside [0, 1], duplicate village-year or "
         "agreement rows, codes of the wrong length or not in the 2025 frame, BPS codes, names that belong to another "
-        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, non-UTF-8 CSV.",
+        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, CSV that is "
+        "neither UTF-8 nor Windows-1252, formulas without stored values, dates or decimal marks the file leaves open, "
+        "files over the size cap; hidden sheets are never read.",
     ]
     lines += ["", "## Tables written", ""] + [
         f"- `{k}`: {v} rows" for k, v in report.tables.items()
@@ -570,7 +590,65 @@ def quality_markdown(report: IngestReport) -> str:
                 f"- row {s['row']} {s['kode_desa']}: IDM {s['nilai_idm']:.4f} published {s['published']}, thresholds give {s['recomputed']}"
                 for s in e["status_disagreements"][:50]
             ]
+    lines += _extra_sections(report)
     return "\n".join(lines) + "\n"
+
+
+def _extra_sections(report: IngestReport) -> list[str]:
+    lines: list[str] = []
+    for e in report.inputs:
+        if "differing" in e:
+            lines += [
+                "",
+                "## IDM from the API records vs the workbooks (the workbook is kept)",
+                "",
+                f"{e['compared']} desa-years in both; {e['differing']} differ beyond rounding"
+                + (
+                    f" (median IDM difference {e['median_idm_difference']:.4f})"
+                    if e.get("median_idm_difference") is not None
+                    else ""
+                )
+                + f"; {e.get('api_rows_added', 0)} desa-years only in the API records were added.",
+                "",
+            ]
+            lines += [
+                f"- {d['kode_desa']} {d['tahun']}: workbook {d['nilai_idm']:.4f}, API {d['nilai_idm_api']:.4f}"
+                for d in e["differences"][:50]
+            ]
+        x = e.get("crosswalk")
+        if x:
+            lines += [
+                "",
+                f"## Crosswalk of {e['name']} (BPS -> Kemendagri codes)",
+                "",
+                f"{x['placed']} of {x['rows']} rows placed; not placed: "
+                + ", ".join(f"{k} {v}" for k, v in x["by_fate"].items()),
+            ]
+    if report.registry:
+        r = report.registry
+        lines += [
+            "",
+            "## What happens to each registry row",
+            "",
+            f"Last IDM year: {r['last_idm_year']}. "
+            + ", ".join(f"{k} {v}" for k, v in r["counts"].items()),
+            "",
+        ]
+        lines += [
+            f"- row {x['row']} {x['id_kerjasama']} ({x['nama_desa']}): {x['fate']}, {x['reason']}"
+            for x in r["rows"]
+            if x["fate"] != "used"
+        ][:200]
+    if report.indeks_desa:
+        d = report.indeks_desa
+        lines += [
+            "",
+            "## Indeks Desa",
+            "",
+            f"{d['statement']}. Outcomes used: {', '.join(d['outcomes'])}; never used: "
+            f"{', '.join(d['never_outcomes'])} (they contain the item '{d['removed_item']['indicator']}').",
+        ]
+    return lines
 
 
 __all__ = ["ingest", "read_idm_workbook", "IngestReport", "DATASET_FILE"]
