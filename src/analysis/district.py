@@ -26,7 +26,7 @@ from analysis.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
 from analysis.results import Estimate, NotEstimable, Result, to_frame
 from analysis.schema import PARTNER_TYPES, SECTORS
 from analysis.sensitivity import EValue, e_value, mde_from_se
-from analysis.tables import write_file_atomically
+from analysis.tables import neutralise_frame, write_file_atomically
 
 #: The headline method: robust to staggered starts and effects that change over time.
 HEADLINE_METHOD = "Callaway-Sant'Anna DiD"
@@ -273,7 +273,8 @@ def save_results(
     """Write ``results.csv`` and ``summary.json`` for the synthesis (each file whole or not at all)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(out / "results.csv", table.to_csv(index=False))
+    # text that a spreadsheet would run as a formula is made inert (tables.neutralise_frame)
+    write_file_atomically(out / "results.csv", neutralise_frame(table).to_csv(index=False))
     summary = {
         "district": data.district.code,
         "name": data.district.name,

@@ -524,3 +524,18 @@ def read_idm_file(
         facts_d["layout"] = "; ".join(sorted({i["layout"] for i in infos}))
         facts_d["year"] = sorted({i["year"] for i in infos})
     return tables, facts_d
+
+
+def layouts_markdown() -> str:
+    """The documented layouts as a Markdown table (``data/README.md`` holds it; a test compares)."""
+    out = [
+        "| layout | years | header row | headers (`{Y}` = the year) | checked against a published file | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lay in load_layouts().layouts:
+        years = f"{lay.years[0]}-{lay.years[-1]}" if len(lay.years) > 1 else str(lay.years[0])
+        out.append(
+            f"| {lay.name} | {years} | {lay.header_row} | {', '.join(lay.headers)} | "
+            f"{'yes' if lay.verified else 'no (unverified)'} | {lay.source} |"
+        )
+    return "\n".join(out) + "\n"
