@@ -45,7 +45,7 @@ from analysis.sensitivity import (
     mde_from_se,
     relative_magnitudes_breakdown,
 )
-from analysis.tables import write_file_atomically
+from analysis.tables import neutralise_frame, write_file_atomically
 
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
@@ -656,7 +656,8 @@ def save_results(
     """Write ``results.csv`` and ``summary.json`` for the synthesis (each file whole or not at all)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(out / "results.csv", table.to_csv(index=False))
+    # text that a spreadsheet would run as a formula is made inert (tables.neutralise_frame)
+    write_file_atomically(out / "results.csv", neutralise_frame(table).to_csv(index=False))
     summary = {
         "district": data.district.code,
         "name": data.district.name,

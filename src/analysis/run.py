@@ -159,7 +159,9 @@ def select_districts(
     if province:
         return districts_of_province(province)
     from analysis.dataset import load_dataset
+    from analysis.validate import validate_folder
 
+    validate_folder(data_dir, purpose="run")  # --all reads the data before run() does
     ds = load_dataset(data_dir)
     codes = sorted(set(ds.welfare["kode_desa"].str.slice(0, 5)))
     if not codes:
@@ -198,8 +200,10 @@ def run(
     when any district failed.
     """
     from analysis.dataset import load_dataset
+    from analysis.validate import validate_folder
 
     data_dir = Path(data_dir).resolve()
+    validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)
