@@ -26,6 +26,7 @@ from analysis.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
 from analysis.results import Estimate, NotEstimable, Result, to_frame
 from analysis.schema import PARTNER_TYPES, SECTORS
 from analysis.sensitivity import EValue, e_value, mde_from_se
+from analysis.slices import slice_for
 from analysis.tables import write_file_atomically
 
 #: The headline method: robust to staggered starts and effects that change over time.
@@ -51,9 +52,13 @@ class DistrictData:
 def prepare(
     data_dir: str | Path, district: str, outcome: str = "nilai_idm", last_year: int | None = None
 ) -> DistrictData:
-    """Load the data folder, resolve the district and build its desa-year panel."""
-    ds = load_dataset(Path(data_dir))
+    """Load the data folder, resolve the district and build its desa-year panel.
+
+    In a batch run the kernel is given the district's slice of the folder (read once per run,
+    see :mod:`analysis.slices`) and reads that instead; the results are the same.
+    """
     d = resolve_district(district)
+    ds = load_dataset(slice_for(data_dir, d.code) or Path(data_dir))
     design = Design(outcome=outcome)
     frame_desa = villages_of(d)
     if not d.has_desa:

@@ -70,3 +70,7 @@ class RunFailedError(AnalysisError):
     """One or more districts failed in a batch run (the others completed)."""
 
     exit_code = 1
+
+
+class OutputLockedError(AnalysisError):
+    """Another run is writing into the same output folder."""
