@@ -96,13 +96,13 @@ def execute_district(job: Job) -> dict:
     """
     from analysis.export import notebook_to_html
     from analysis.kernels import execute_notebook
-    from analysis.runstate import clean_stale_temp, temp_dir
+    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp, temp_dir
     from analysis.slices import SLICE_ENV, write_slice
 
     code = job.district.code
     t0 = time.perf_counter()
     scratch = Path(tempfile.gettempdir())
-    clean_stale_temp(scratch)  # folders of this workspace's workers that were killed
+    clean_stale_temp(scratch, SYSTEM_TEMP_PREFIX)  # left by this workspace's killed workers
     tmp = temp_dir(scratch, f"{WORK_PREFIX}-{code}")
     res = tmp / "results"
     nb_in, nb_out = tmp / "notebook.ipynb", res / "report.ipynb"
@@ -246,6 +246,8 @@ def run(
     from analysis.runstate import Journal, RunLock, clean_stale_temp
 
     check_executor(executor)
+    if scheduler and executor != "dask":
+        raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
     ds = load_dataset(data_dir)
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
@@ -268,6 +270,7 @@ def _run_locked(
     executor, scheduler, kernel_memory_mb, journal, clean_stale_temp,
 ) -> dict:  # fmt: skip
     from analysis.executors import open_executor
+    from analysis.runstate import SYSTEM_TEMP_PREFIX
     from analysis.slices import Slicer
 
     header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
@@ -289,6 +292,7 @@ def _run_locked(
         shutil.rmtree(out / "failed", ignore_errors=True)
     for folder in (out, out / "districts"):
         clean_stale_temp(folder)  # left by a run that was killed
+    clean_stale_temp(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)  # its local workers'
     (out / "districts").mkdir(parents=True, exist_ok=True)
     journal.start(header, keep=resume)
     done = {

@@ -28,6 +28,8 @@ from analysis.errors import OutputLockedError
 from analysis.tables import write_json
 
 LOCK = ".run.lock"
+#: Names of this workspace's temporary folders in the system temp folder start with this.
+SYSTEM_TEMP_PREFIX = ".analysis-"
 JOURNAL = ".journal"
 _TMP = re.compile(r"^\..+\.tmp-(\d+)-[^/]+$")
 
@@ -64,13 +66,14 @@ def temp_dir(parent: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent))
 
 
-def clean_stale_temp(parent: Path) -> list[Path]:
-    """Remove the temporary folders and files in ``parent`` made by processes that are dead."""
+def clean_stale_temp(parent: Path, prefix: str = ".") -> list[Path]:
+    """Remove the temporary folders and files in ``parent`` (names starting with ``prefix``)
+    made by processes of this machine that are dead."""
     removed = []
     if not parent.is_dir():
         return removed
     for p in parent.iterdir():
-        m = _TMP.match(p.name)
+        m = _TMP.match(p.name) if p.name.startswith(prefix) else None
         if m and not pid_alive(int(m.group(1))):
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
