@@ -182,6 +182,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def test_kernels_forked_from_the_template_give_the_same_brief_as_fresh_ones(tmp_path):
+    args = ["run", "--district", "64.11", "--jobs", "1"]
+    assert main([*args, "--out", str(tmp_path / "fork")]) == 0
+    assert main([*args, "--out", str(tmp_path / "fresh"), "--fresh-kernels"]) == 0
+    fork, fresh = (
+        _strip_provenance((tmp_path / x / "districts" / "64.11" / "brief.html").read_text())
+        for x in ("fork", "fresh")
+    )
+    assert fork == fresh
+    m = json.loads((tmp_path / "fork" / "manifest.json").read_text())
+    assert m["preloaded_kernels"] is True and m["executor"] == "embedded" and m["workers"] == 1
+
+
 # --- a real Dask cluster -------------------------------------------------------------------------
 
 

@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"cap on each notebook kernel's memory in MiB (default {KERNEL_MEMORY_MB}; 0: no cap)",
     )
     r.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start every notebook kernel from scratch instead of forking it from a worker's "
+        "template process that has the libraries imported already (slower; same results)",
+    )
+    r.add_argument(
         "--notebook",
         type=Path,
         default=None,

@@ -27,6 +27,8 @@ from analysis.kernel_launcher import MEM_ENV
 
 #: Default cap on each kernel's address space, MiB (``--kernel-memory``; 0 means no cap).
 KERNEL_MEMORY_MB = 4096
+#: Fork report kernels from a template with the libraries imported (where ``fork`` exists).
+PRELOAD_DEFAULT = hasattr(os, "fork")
 #: How many times a kernel is started before the district is given up (start failures only).
 START_ATTEMPTS = 3
 
@@ -39,9 +41,13 @@ class DeadKernelError(RuntimeError):
     """The kernel died while the notebook ran (out of memory under the cap, or killed)."""
 
 
-def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None):
+def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, preload: bool = False):
     """An ``AsyncKernelManager`` that launches through :mod:`analysis.kernel_launcher` over IPC,
-    with ``env`` added to the kernel's environment and its memory capped at ``mem_mb`` MiB."""
+    with ``env`` added to the kernel's environment and its memory capped at ``mem_mb`` MiB.
+
+    With ``preload`` the kernel is forked from this process's template that has the libraries
+    imported already (:mod:`analysis.forkserver`) instead of starting Python from scratch.
+    """
     from jupyter_client import AsyncKernelManager
 
     extra = dict(env or {})
@@ -66,6 +72,18 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None):
                     cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
             return cmd
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if not preload:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            from analysis.forkserver import ForkedKernel, ForkServer
+
+            argv = kernel_cmd[kernel_cmd.index("analysis.kernel_launcher") + 1 :]
+            cwd = str(kw.get("cwd") or os.getcwd())
+            pid = ForkServer.get().spawn(argv, dict(kw["env"]), cwd)
+            prov = self.provisioner
+            prov.process, prov.pid, prov.pgid, prov.cwd = ForkedKernel(pid), pid, pid, cwd
+            self._reconcile_connection_info(prov.connection_info)
+
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
             return await super()._async_pre_start_kernel(**kw)
@@ -81,16 +99,18 @@ def execute_notebook(
     mem_mb: int = 0,
     env: dict[str, str] | None = None,
     log_output: bool = False,
+    preload: bool = False,
 ) -> None:
     """Run ``notebook`` with papermill into ``output``.
 
-    A kernel that fails to start (before the first cell) is started again, up to
+    ``preload``: fork the kernel from a template with the libraries imported (see
+    :mod:`analysis.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
     :data:`START_ATTEMPTS` times with a short random wait; errors in cells are raised as
     papermill raises them; a kernel that dies while a cell runs raises :class:`DeadKernelError`.
     """
     import papermill
 
-    km_class = kernel_manager_class(mem_mb, env)
+    km_class = kernel_manager_class(mem_mb, env, preload)
     last: BaseException | None = None
     for attempt in range(1, START_ATTEMPTS + 1):
         started = []

@@ -26,7 +26,7 @@ from pathlib import Path
 from analysis import paths
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.frame import District, districts, districts_of_province, resolve_district
-from analysis.kernels import KERNEL_MEMORY_MB
+from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.provenance import stamp
 from analysis.tables import OWNER_MARK, write_file_atomically, write_json
 
@@ -81,6 +81,7 @@ class Job:
     notebook_source: bytes = b""
     data: dict | None = None
     mem_mb: int = 0
+    preload: bool = False
 
 
 #: Prefix of a worker's temporary folder (in the system temp folder of the worker's machine).
@@ -114,7 +115,9 @@ def execute_district(job: Job) -> dict:
             env[SLICE_ENV] = str(write_slice(job.data, tmp / "data"))
         params = {**job.params, "district": code, "results_dir": str(res), "lang": job.lang}
         cwd = paths.NOTEBOOKS_DIR if paths.NOTEBOOKS_DIR.is_dir() else tmp
-        execute_notebook(nb_in, nb_out, params, cwd, mem_mb=job.mem_mb, env=env)
+        execute_notebook(
+            nb_in, nb_out, params, cwd, mem_mb=job.mem_mb, env=env, preload=job.preload
+        )
         t_exec = time.perf_counter() - t0
         notebook_to_html(nb_out, res / "brief.html", job.lang, title=f"{job.district.name}")
         summary = json.loads((res / "summary.json").read_text(encoding="utf-8"))
@@ -230,13 +233,16 @@ def run(
     executor: str = "embedded",
     scheduler: str | None = None,
     kernel_memory_mb: int = KERNEL_MEMORY_MB,
+    preload: bool = PRELOAD_DEFAULT,
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
     Districts run on ``executor`` (see :mod:`analysis.executors`): ``embedded`` worker
     processes, or Dask (``scheduler`` address, else a LocalCluster of ``jobs`` workers). The
     output folder is locked for the run; each district's outcome is journalled the moment it is
-    known, so ``resume`` after a kill redoes only unfinished or failed districts.
+    known, so ``resume`` after a kill redoes only unfinished or failed districts. With
+    ``preload`` (default where ``fork`` exists) kernels are forked from a per-worker template
+    that has imported the libraries (:mod:`analysis.forkserver`).
 
     Returns the manifest. Raises ``RunFailedError`` (exit status 1) after writing everything
     when any district failed, ``OutputLockedError`` when another run writes into ``out``.
@@ -261,13 +267,13 @@ def run(
     with RunLock(out):
         return _run_locked(
             selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
-            executor, scheduler, kernel_memory_mb, Journal(out), clean_stale_temp,
+            executor, scheduler, kernel_memory_mb, Journal(out), clean_stale_temp, preload,
         )  # fmt: skip
 
 
 def _run_locked(
     selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
-    executor, scheduler, kernel_memory_mb, journal, clean_stale_temp,
+    executor, scheduler, kernel_memory_mb, journal, clean_stale_temp, preload,
 ) -> dict:  # fmt: skip
     from analysis.executors import open_executor
     from analysis.runstate import SYSTEM_TEMP_PREFIX
@@ -326,7 +332,7 @@ def _run_locked(
             while pending and len(inflight) < slots:
                 d = pending.popleft()
                 job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
-                          kernel_memory_mb)  # fmt: skip
+                          kernel_memory_mb, preload)  # fmt: skip
                 inflight[engine.submit(execute_district, job)] = (
                     job,
                     getattr(engine, "generation", 0),
@@ -382,6 +388,7 @@ def _run_locked(
         **stamp(),
         **info,
         "kernel_memory_mb": kernel_memory_mb,
+        "preloaded_kernels": preload,
         "seconds": round(time.perf_counter() - t0, 2),
         "resumed": sorted(done),
         "synthesis": synth,
@@ -605,6 +612,7 @@ def run_from_args(args) -> int:
             executor=getattr(args, "executor", "embedded"),
             scheduler=getattr(args, "scheduler", None),
             kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
+            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
         )
     except RunFailedError as e:
         print(f"error: {e}", file=sys.stderr)
