@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from analysis import paths
@@ -193,6 +194,51 @@ def test_kernels_forked_from_the_template_give_the_same_brief_as_fresh_ones(tmp_
     assert fork == fresh
     m = json.loads((tmp_path / "fork" / "manifest.json").read_text())
     assert m["preloaded_kernels"] is True and m["executor"] == "embedded" and m["workers"] == 1
+
+
+def test_memory_cap_and_a_dead_kernel_are_reported_per_district(tmp_path):
+    nb = nbformat.read(paths.DISTRICT_NOTEBOOK, as_version=4)
+    nb.cells.insert(
+        5,
+        nbformat.v4.new_code_cell(
+            'import os\nx = bytearray(3 * 2**30) if district == "64.11" else None\n'
+            'os.kill(os.getpid(), 9) if district == "64.72" else None'
+        ),
+    )
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, broken)
+    out = tmp_path / "run"
+    args = ["run", "--district", "64.11", "--district", "64.72", "--district", "64.74"]
+    assert (
+        main([*args, "--out", str(out), "--notebook", str(broken), "--kernel-memory", "2048"]) == 1
+    )
+    m = json.loads((out / "manifest.json").read_text())
+    d = m["districts"]
+    assert d["64.11"]["status"] == "failed" and "MemoryError" in d["64.11"]["error"]
+    assert d["64.72"]["status"] == "failed" and "kernel died" in d["64.72"]["error"]
+    assert "memory cap 2048 MiB" in d["64.72"]["error"] and d["64.74"]["status"] == "ok"
+    assert m["kernel_memory_mb"] == 2048 and not _partial_files(out)
+
+
+def test_a_district_that_kills_its_worker_is_retried_once_then_reported(tmp_path):
+    # with fresh kernels JPY_PARENT_PID is the worker: the cell kills the worker mid-district
+    nb = nbformat.read(paths.DISTRICT_NOTEBOOK, as_version=4)
+    nb.cells.insert(
+        5,
+        nbformat.v4.new_code_cell(
+            "import os, signal\n"
+            'os.kill(int(os.environ["JPY_PARENT_PID"]), 9) if district == "64.11" else None'
+        ),
+    )
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, broken)
+    out = tmp_path / "run"
+    args = ["run", "--district", "64.11", "--district", "64.72"]
+    assert main([*args, "--out", str(out), "--notebook", str(broken), "--fresh-kernels"]) == 1
+    d = json.loads((out / "manifest.json").read_text())["districts"]
+    assert d["64.11"]["status"] == "failed" and "retried 1 time(s)" in d["64.11"]["error"]
+    assert d["64.72"]["status"] == "ok"  # the other worker's district is not charged
+    assert not _partial_files(out)
 
 
 # --- a real Dask cluster -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ A worker that dies mid-district: Dask's scheduler moves the task to another work
 up after ``distributed.scheduler.allowed-failures`` deaths (the runner's own ``LocalCluster``
 sets it to 1: one retry; for a cluster started by hand, start the scheduler with
 ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``; the manifest records the value in force).
-The embedded pool is rebuilt after a worker death and the district retried once the same way.
+The embedded executor replaces a worker that died and retries its district once the same way.
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ def check_executor(name: str) -> ExecutorName:
 
 
 class Embedded:
-    """Local worker processes (``jobs`` of them)."""
+    """Local worker processes (``jobs`` of them), one single-process pool per slot.
+
+    One pool per worker, not one shared pool: a worker that dies breaks only its own pool, so
+    only the district it ran is charged with the death (a shared ``ProcessPoolExecutor`` fails
+    every district in flight), and only that worker is replaced.
+    """
 
     name = "embedded"
     scheduler = None
@@ -59,32 +64,38 @@ class Embedded:
 
     def __init__(self, jobs: int):
         self.workers = self.threads = max(1, int(jobs))
-        self.generation = 0  # bumped each time the pool is rebuilt
-        self._pool = self._new_pool()
+        self._pools = [self._new_pool() for _ in range(self.workers)]
+        self._running: list[Future | None] = [None] * self.workers
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-        )
+    @staticmethod
+    def _new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, fn, *args) -> Future:
-        return self._pool.submit(fn, *args)
+        """Run ``fn(*args)`` on a free worker (the caller keeps at most ``threads`` in flight)."""
+        for i, f in enumerate(self._running):
+            if f is None or f.done():
+                f = self._running[i] = self._pools[i].submit(fn, *args)
+                return f
+        raise RuntimeError("every worker is busy: wait for a district to finish first")
 
     @staticmethod
     def is_worker_death(exc: BaseException) -> bool:
         return isinstance(exc, BrokenProcessPool)
 
-    def after_worker_death(self) -> None:
-        """A dead worker breaks the whole pool: start a new one."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
-        self.generation += 1
+    def after_worker_death(self, future: Future) -> None:
+        """Replace the worker that died running ``future``."""
+        for i, f in enumerate(self._running):
+            if f is future:
+                self._pools[i].shutdown(wait=False, cancel_futures=True)
+                self._pools[i], self._running[i] = self._new_pool(), None
 
     def resubmits_after_death(self) -> bool:
         return True
 
     def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        for p in self._pools:
+            p.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
 class Dask:
@@ -131,7 +142,7 @@ class Dask:
     def is_worker_death(exc: BaseException) -> bool:
         return type(exc).__name__ == "KilledWorker"
 
-    def after_worker_death(self) -> None:
+    def after_worker_death(self, future: Future) -> None:
         """The scheduler already retried the task on another worker: nothing to restart."""
 
     def resubmits_after_death(self) -> bool:

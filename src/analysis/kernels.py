@@ -25,8 +25,9 @@ from pathlib import Path
 
 from analysis.kernel_launcher import MEM_ENV
 
-#: Default cap on each kernel's address space, MiB (``--kernel-memory``; 0 means no cap).
-KERNEL_MEMORY_MB = 4096
+#: Default cap on each kernel's address space, MiB (``--kernel-memory``; 0 means no cap). A
+#: district kernel on the national example peaks at about 2.9 GB of address space (0.5 GB resident).
+KERNEL_MEMORY_MB = 6144
 #: Fork report kernels from a template with the libraries imported (where ``fork`` exists).
 PRELOAD_DEFAULT = hasattr(os, "fork")
 #: How many times a kernel is started before the district is given up (start failures only).

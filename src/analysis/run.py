@@ -328,18 +328,19 @@ def _run_locked(
         inflight: dict = {}
         deaths: Counter = Counter()
         slots = max(1, getattr(engine, "threads", engine.workers))
-        while pending or inflight:
-            while pending and len(inflight) < slots:
-                d = pending.popleft()
-                job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
-                          kernel_memory_mb, preload)  # fmt: skip
-                inflight[engine.submit(execute_district, job)] = (
-                    job,
-                    getattr(engine, "generation", 0),
-                )
+        retry: deque[Job] = deque()  # districts whose worker died, to run again
+        while pending or retry or inflight:
+            while (retry or pending) and len(inflight) < slots:
+                if retry:
+                    job = retry.popleft()
+                else:
+                    d = pending.popleft()
+                    job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
+                              kernel_memory_mb, preload)  # fmt: skip
+                inflight[engine.submit(execute_district, job)] = job
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:
-                job, gen = inflight.pop(f)
+                job = inflight.pop(f)
                 code = job.district.code
                 try:
                     r = f.result()
@@ -348,18 +349,17 @@ def _run_locked(
                         r = _lost(job, f"{type(e).__name__}: {e}")
                     else:
                         deaths[code] += 1
+                        engine.after_worker_death(f)
                         if (
                             engine.resubmits_after_death()
                             and deaths[code] <= engine.worker_death_retries
                         ):
-                            if gen == getattr(engine, "generation", 0):
-                                engine.after_worker_death()
-                            pending.appendleft(job)
+                            retry.append(job)
                             continue
                         r = _lost(
                             job,
                             f"the worker running this district died ({type(e).__name__}: {e}); "
-                            f"retried {engine.worker_death_retries} time(s) on another worker",
+                            f"it was retried {engine.worker_death_retries} time(s)",
                         )
                 r = store_result(out, r)
                 journal.record(r)
