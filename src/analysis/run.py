@@ -249,7 +249,7 @@ def run(
     """
     from analysis.dataset import load_dataset
     from analysis.executors import check_executor
-    from analysis.runstate import Journal, RunLock, clean_stale_temp
+    from analysis.runstate import Journal, RunLock
 
     check_executor(executor)
     if scheduler and executor != "dask":
@@ -267,16 +267,16 @@ def run(
     with RunLock(out):
         return _run_locked(
             selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
-            executor, scheduler, kernel_memory_mb, Journal(out), clean_stale_temp, preload,
+            executor, scheduler, kernel_memory_mb, Journal(out), preload,
         )  # fmt: skip
 
 
 def _run_locked(
     selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
-    executor, scheduler, kernel_memory_mb, journal, clean_stale_temp, preload,
+    executor, scheduler, kernel_memory_mb, journal, preload,
 ) -> dict:  # fmt: skip
     from analysis.executors import open_executor
-    from analysis.runstate import SYSTEM_TEMP_PREFIX
+    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
     from analysis.slices import Slicer
 
     header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
@@ -313,12 +313,12 @@ def _run_locked(
     results = dict(done)
     source = notebook.read_bytes()
     slicer = Slicer(ds)
+    engine = open_executor(executor, jobs, scheduler)
     bar = None
     if progress and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
-    engine = open_executor(executor, jobs, scheduler)
     report_pool = ThreadPoolExecutor(1)
     cancelled = True
     try:
