@@ -128,4 +128,10 @@ def load_dataset(folder: Path) -> Dataset:
                 "status",
             ]
         )
-    return Dataset(folder, villages, welfare, partnerships, meta)
+    ds = Dataset(folder, villages, welfare, partnerships, meta)
+    from analysis.slices import recorded_hashes
+
+    source = recorded_hashes(folder)
+    if source is not None:  # a run's district slice: provenance names the data it was cut from
+        ds.__dict__["hashes"] = source
+    return ds
