@@ -334,3 +334,9 @@ def test_results_are_tidy_and_short(kukar):
     ev = dist.judge_evidence(main, dist.estimate_outcomes(kukar), kukar)
     assert ev.grade in dist.GRADES and len(ev.tidy()) == 1 and len(repr(ev)) < 300
     assert "notes" in to_frame([main.headline]) and "n_clusters=" in main.headline.notes
+
+
+def test_mde_uses_t_with_few_clusters():
+    from analysis.sensitivity import mde_from_se
+
+    assert mde_from_se(1.0, df=4) > mde_from_se(1.0, df=30) > mde_from_se(1.0)

@@ -617,7 +617,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     return Evidence(
         grade,
         tuple(reasons),
-        mde_from_se(h.se),
+        mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
         ev,
         pre_p,
         h.n_treated,
