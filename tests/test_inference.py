@@ -340,3 +340,24 @@ def test_mde_uses_t_with_few_clusters():
     from analysis.sensitivity import mde_from_se
 
     assert mde_from_se(1.0, df=4) > mde_from_se(1.0, df=30) > mde_from_se(1.0)
+
+
+def test_remaining_numeric_options(kukar):
+    from analysis.sensitivity import ovb_bound
+
+    none = dist.estimate_heterogeneity(
+        dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=1, min_subgroup_clusters=50)
+    )
+    assert not none["estimable"].any() and (none["min_clusters"] == 50).all()
+    assert twfe(kukar.panel, kukar.design, min_treated=10_000).reason == "too_few_treated"
+    rng = np.random.default_rng(0)
+    inf = rng.standard_normal((500, 1))
+    a95 = multiplier_bootstrap(np.array([0.1]), inf, None, seed=1)
+    a90 = multiplier_bootstrap(np.array([0.1]), inf, None, seed=1, alpha=0.10)
+    assert a90.crit_pointwise[0] < a95.crit_pointwise[0]
+    one = ovb_bound(0.0973, 0.0233, 783, 0.009, 0.109, kd=1)
+    two = ovb_bound(0.0973, 0.0233, 783, 0.009, 0.109, kd=2)
+    assert two.adjusted_estimate < one.adjusted_estimate < 0.0973
+    y24 = compare_year(kukar.panel, kukar.design, 2024).results[1]
+    y22 = compare_year(kukar.panel, kukar.design, 2022).results[1]
+    assert y24.estimate != y22.estimate and y22.estimand == "ATT in 2022"
