@@ -361,3 +361,15 @@ def test_remaining_numeric_options(kukar):
     y24 = compare_year(kukar.panel, kukar.design, 2024).results[1]
     y22 = compare_year(kukar.panel, kukar.design, 2022).results[1]
     assert y24.estimate != y22.estimate and y22.estimand == "ATT in 2022"
+
+
+def test_specification_reads_text_parameters():
+    s = dist.Specification(baseline_outcome="False", covariates="penduduk_log, tambang_dekat")
+    assert s.baseline_outcome is False and s.covariates == ("penduduk_log", "tambang_dekat")
+    assert dist.Specification(covariates="none").covariates == ()
+    assert dist.Specification(covariates="").covariates is None
+    with pytest.raises(OptionError):
+        dist.Specification(baseline_outcome="maybe")
+    with pytest.raises(OptionError, match="not in the data"):
+        kukar = dist.prepare(paths.EXAMPLE_DIR, "64.02", covariates="no_such_column")
+        dist.estimate_main(kukar, variants=False)

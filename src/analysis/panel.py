@@ -232,7 +232,11 @@ def group_time_att(
     u, t, y = design.unit, design.time, design.outcome
     missing = [c for c in covs if c not in df.columns]
     if missing:
-        raise OptionError(f"covariates not in the data: {', '.join(missing)}")
+        numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+        raise OptionError(
+            f"covariates not in the data: {', '.join(missing)}; numeric columns available: "
+            + ", ".join(numeric)
+        )
     use_cl = cluster and design.cluster in df
     d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
