@@ -310,6 +310,8 @@ def test_an_indonesian_locale_csv_is_decided_alike_by_ingest_and_validate(tmp_pa
         ("--indeks-desa", "x.csv", b"a,b\n1,2\n"),
         ("--crosswalk", "x.csv", b"a,b\n1,2\n"),
         ("--api", "api.json", b"{not json"),
+        ("--api", "list.json", b"[1, 2]"),
+        ("--api", "rows.json", b'{"mapData": {"ROW": [1, 2], "SUMMARIES": {"TAHUN": 2024}}}'),
         ("--layout", "map.toml", b"[columns\n"),
         ("--idm", "dir", None),
     ],

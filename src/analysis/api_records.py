@@ -167,7 +167,19 @@ def read_api_records(
                 InputProblem(str(f), f"not a JSON record ({e})", "download the record again")
             )
             continue
-        w, its, why = parse_record(obj, f)
+        try:
+            if not isinstance(obj, dict):
+                raise TypeError("the file holds no JSON object")
+            w, its, why = parse_record(obj, f)
+        except (TypeError, AttributeError, ValueError, IndexError, KeyError) as e:
+            problems.append(
+                InputProblem(
+                    str(f),
+                    f"not a record of open/api/desa/rumusan ({type(e).__name__}: {e})",
+                    "download the record again, or remove the file from the folder",
+                )
+            )
+            continue
         if w is None:
             skipped.append({"file": str(f), "reason": why})
             continue

@@ -167,6 +167,10 @@ def read_indeks_desa(
             ]
         )
     t[OUTCOME_WITHOUT_ITEM] = score_without_item(t)
+    recomputed = None
+    if INDEKS_DESA_THRESHOLDS is not None and "skor" in t:
+        own = t["skor"].map(status_from_score)
+        recomputed = int((t["status"].notna() & own.notna() & (own != t["status"])).sum())
     t["sumber"] = path.name
     notes = {
         "layout": "Indeks Desa (tidy)",
@@ -174,6 +178,7 @@ def read_indeks_desa(
         "years": sorted(int(y) for y in t["tahun"].unique()),
         "removed_item": REMOVED_ITEM,
         "matched": oc.notes.get("matched"),
+        "status_disagreements": recomputed,
     }
     return t, notes
 

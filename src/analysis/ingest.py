@@ -119,7 +119,7 @@ def _record(
         "file": str(path),
         "name": path.name,
         "kind": kind,
-        "sha256": file_sha256(path) if path.is_file() else None,
+        "sha256": file_sha256(path) if path.exists() else None,
     }
     if extra:
         entry.update(extra)

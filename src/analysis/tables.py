@@ -304,6 +304,10 @@ def _open_workbook(path: Path, data_only: bool = True):
         ) from None
 
 
+#: Rows scanned for a sheet's header (and width).
+_HEAD_ROWS = 20
+
+
 def _blank_cell(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
@@ -394,8 +398,15 @@ def workbook_sheets(
                 continue
             if not hasattr(ws, "iter_rows"):
                 continue  # a chart sheet
+            # the table is as wide as its first rows: formatted empty columns to XFD are not read
+            width = 0
+            for cells in ws.iter_rows(max_row=_HEAD_ROWS, values_only=True):
+                filled = [i for i, v in enumerate(cells) if not _blank_cell(v)]
+                width = max(width, filled[-1] + 1 if filled else 0)
             numbers, rows = [], []
-            for r, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+            for r, cells in enumerate(
+                ws.iter_rows(values_only=True, max_col=max(width, 1)), start=1
+            ):
                 if all(_blank_cell(v) for v in cells):
                     continue
                 # trailing empty cells are dropped so formatted columns do not widen the table
