@@ -176,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--force", action="store_true", help="replace DIR if example-data wrote it before"
     )
+    e.add_argument(
+        "--effect-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
+    )
 
     r = sub.add_parser(
         "run",
@@ -271,7 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "example-data":
             from analysis.example_data import write_example
 
-            info = write_example(args.out, province=args.province, seed=args.seed, force=args.force)
+            info = write_example(
+                args.out,
+                province=args.province,
+                seed=args.seed,
+                force=args.force,
+                effect_scale=args.effect_scale,
+            )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
             from analysis.frame import resolve_district
