@@ -331,3 +331,21 @@ def test_no_input_of_any_kind_produces_a_traceback(tmp_path, capsys, kind, name,
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_formatted_empty_rows_below_a_workbook_table_are_not_parsed(tmp_path):
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(REGISTRY[0]))
+    ws.append(list(REGISTRY[0].values()))
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for r in range(3, 5003):  # formatted, never filled
+        for c in range(1, 16):
+            ws.cell(r, c).fill = fill
+    wb.save(tmp_path / "r.xlsx")
+    ro = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
+    assert tables._last_value_row(tmp_path / "r.xlsx", ro.worksheets[0]._worksheet_path) == 2
+    (sheet,) = tables.workbook_sheets(tmp_path / "r.xlsx")
+    assert sheet.numbers == [1, 2]

@@ -325,6 +325,37 @@ class SheetRows:
         return list(zip(self.numbers[:n], self.rows[:n], strict=True))
 
 
+_VALUE_CELL = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="[A-Z]{1,3}(\d+)"[^>]*?(?<!/)>\s*<(?:\w+:)?(?:v|is|f)\b'
+)
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _last_value_row(path: Path, member: str | None) -> int | None:
+    """The last row of a sheet with a cell that holds something, found by streaming its XML.
+
+    Formatted empty cells are written as ``<c r="A9" s="3"/>`` or ``<c r="A9" s="3"></c>``; a
+    cell with a value, inline text or a formula holds ``<v>``, ``<is>`` or ``<f>``. Reading stops there, so a sheet formatted down to row
+    1,048,576 is not parsed cell by cell. ``None`` (read everything) when the sheet's cells do
+    not carry their references.
+    """
+    if not member:
+        return None
+    last, tail, unreferenced = 0, b"", False
+    try:
+        with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                buf = tail + chunk
+                for m in _VALUE_CELL.finditer(buf):
+                    last = max(last, int(m.group(1)))
+                if not unreferenced and _ANY_CELL.search(buf) and b' r="' not in buf:
+                    unreferenced = True
+                tail = buf[-256:]
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    return None if unreferenced or last == 0 else last
+
+
 def _sheets_with_formulas(path: Path) -> bool:
     """Whether any worksheet XML in the workbook holds a formula (streamed, not loaded)."""
     try:
@@ -403,9 +434,10 @@ def workbook_sheets(
             for cells in ws.iter_rows(max_row=_HEAD_ROWS, values_only=True):
                 filled = [i for i, v in enumerate(cells) if not _blank_cell(v)]
                 width = max(width, filled[-1] + 1 if filled else 0)
+            last = _last_value_row(path, getattr(ws, "_worksheet_path", None))
             numbers, rows = [], []
             for r, cells in enumerate(
-                ws.iter_rows(values_only=True, max_col=max(width, 1)), start=1
+                ws.iter_rows(values_only=True, max_col=max(width, 1), max_row=last), start=1
             ):
                 if all(_blank_cell(v) for v in cells):
                     continue
