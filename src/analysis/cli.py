@@ -11,6 +11,8 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.errors import AnalysisError
+from analysis.executors import EXECUTORS, SCHEDULER_ENV
+from analysis.kernels import KERNEL_MEMORY_MB
 
 DESCRIPTION = """\
 Compare desa that signed third-party partnerships (Kerja Sama Desa) with comparable desa that
@@ -222,6 +224,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="redo only districts that are missing or failed in --out",
+    )
+    r.add_argument(
+        "--executor",
+        default="embedded",
+        choices=list(EXECUTORS),
+        help="where districts run: embedded (local worker processes, default) or dask "
+        "(a LocalCluster of --jobs workers, or the cluster at --scheduler)",
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask; "
+        f"default: ${SCHEDULER_ENV} if set, else a LocalCluster)",
+    )
+    r.add_argument(
+        "--kernel-memory",
+        type=int,
+        default=KERNEL_MEMORY_MB,
+        metavar="MB",
+        help=f"cap on each notebook kernel's memory in MiB (default {KERNEL_MEMORY_MB}; 0: no cap)",
+    )
+    r.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start every notebook kernel from scratch instead of forking it from a worker's "
+        "template process that has the libraries imported already (slower; same results)",
     )
     r.add_argument(
         "--notebook",

@@ -142,4 +142,10 @@ def load_dataset(folder: Path) -> Dataset:
         name: pd.read_parquet(folder / _FILES[name]) if (folder / _FILES[name]).exists() else None
         for name in ("indicators", "indeks_desa")
     }
-    return Dataset(folder, villages, welfare, partnerships, meta, **optional)
+    ds = Dataset(folder, villages, welfare, partnerships, meta, **optional)
+    from analysis.slices import recorded_hashes
+
+    source = recorded_hashes(folder)
+    if source is not None:  # a run's district slice: provenance names the data it was cut from
+        ds.__dict__["hashes"] = source
+    return ds

@@ -45,6 +45,7 @@ from analysis.sensitivity import (
     mde_from_se,
     relative_magnitudes_breakdown,
 )
+from analysis.slices import slice_for
 from analysis.tables import neutralise_frame, write_file_atomically
 
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
@@ -187,13 +188,17 @@ def prepare(
     """Load the data folder, resolve the district and build its desa-year panel.
 
     ``spec`` (or its fields as keyword ``options``, e.g. ``est_method="reg"``, ``draws=1999``)
-    holds every analysis choice; the later steps read it from the returned object.
+    holds every analysis choice; the later steps read it from the returned object. In a batch
+    run the kernel is given the district's slice of the folder (read once per run, see
+    :mod:`analysis.slices`) and reads that instead; the results are the same.
     """
     if spec is None:
         spec = Specification(**options)
     elif options:
         spec = replace(spec, **options)
-    return prepare_dataset(load_dataset(Path(data_dir)), district, outcome, last_year, spec)
+    code = resolve_district(district).code
+    ds = load_dataset(slice_for(data_dir, code) or Path(data_dir))
+    return prepare_dataset(ds, district, outcome, last_year, spec)
 
 
 def prepare_dataset(

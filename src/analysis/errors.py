@@ -91,3 +91,7 @@ def check_option(name: str, value: object, allowed: object) -> None:
         raise OptionError(
             f"{name}={value!r} is not supported; use one of: " + ", ".join(repr(v) for v in values)
         )
+
+
+class OutputLockedError(AnalysisError):
+    """Another run is writing into the same output folder."""
