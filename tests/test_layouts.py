@@ -199,3 +199,16 @@ def test_an_indeks_desa_file_given_as_idm_is_refused(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "Indeks Desa file" in err and "--indeks-desa" in err and "never spliced" in err
+
+
+def test_a_year_suffixed_idm_table_saved_as_an_indonesian_csv_reads_the_same(tmp_path):
+    f = write_layout_idm(ROWS, "IDM 2015-2022 (year-suffixed scores)", 2018, tmp_path / "x.xlsx")
+    df = pd.read_excel(f, dtype=str)
+    for c in ("IKS_2018", "IKE_2018", "IKL_2018", "NILAI_IDM_2018"):
+        df[c] = df[c].str.replace(".", ",", regex=False)
+    (tmp_path / "idm_2018.csv").write_bytes(df.to_csv(index=False, sep=";").encode("cp1252"))
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / "idm_2018.csv"], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2018), check_dtype=False)
+    e = rep.inputs[0]
+    assert e["separator"] == ";" and e["decimal_mark"] == "comma" and e["year_from"] == "headers"
