@@ -198,7 +198,8 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
         {"kode_desa": ["6402022010"], "tahun": [2025], "iks": [0.8], "ike": [0.7], "ikl": [0.8]}
     ).to_csv(w, index=False)
     assert main(["ingest", "--welfare", str(w), "--out", str(tmp_path / "o")]) == 2
-    assert "outside the allowed range 2015 to 2024" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "outside the allowed range 2015 to 2024" in err and "--indeks-desa" in err
     small = _indeks(tmp_path, "indeks-desa-2025-skala-1.xlsx")
     dims = ["Layanan Dasar", "Sosial", "Ekonomi", "Lingkungan", "Aksesibilitas"]
     pd.read_excel(small).assign(

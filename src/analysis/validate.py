@@ -521,6 +521,9 @@ def check_table(
                             f"outside the allowed range {col.low} to {col.high}",
                             "check the value; IDM scores are between 0 and 1"
                             if col.high == 1
+                            else "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a "
+                            "separate series, given with --indeks-desa"
+                            if table.name == "welfare" and col.name == "tahun" and x > 2024
                             else "check the value",
                             rows[i],
                             col.name,
