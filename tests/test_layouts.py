@@ -212,3 +212,54 @@ def test_a_year_suffixed_idm_table_saved_as_an_indonesian_csv_reads_the_same(tmp
     pd.testing.assert_frame_equal(_panel(out), _expected(2018), check_dtype=False)
     e = rep.inputs[0]
     assert e["separator"] == ";" and e["decimal_mark"] == "comma" and e["year_from"] == "headers"
+
+
+@pytest.mark.parametrize(
+    "headers, name, year_from",
+    [
+        (
+            [
+                "Kode Desa",
+                "Nama Desa",
+                "IKS 2019",
+                "IKE 2019",
+                "IKL 2019",
+                "Nilai IDM 2019",
+                "Status IDM 2019",
+            ],
+            "idm.xlsx",
+            "headers",
+        ),
+        (
+            ["KD_DESA", "NAMA_DESA", "IKS", "IKE", "IKL", "IDM", "STATUS"],
+            "status_idm_2019.xlsx",
+            "file name",
+        ),
+        (
+            [
+                "KODE_WILAYAH",
+                "DESA",
+                "IKS2019",
+                "IKE2019",
+                "IKL2019",
+                "IDM2019",
+                "KLASIFIKASI_2019",
+            ],
+            "x.xlsx",
+            "headers",
+        ),
+    ],
+)
+def test_the_usual_header_variants_are_recognised_generically(tmp_path, headers, name, year_from):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(headers)
+    for _, r in ROWS.iterrows():
+        ws.append([int(r.kode_desa), r.nama_desa, r.iks, r.ike, r.ikl, r.nilai_idm, r.status_idm])
+    wb.save(tmp_path / name)
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / name], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2019), check_dtype=False)
+    e = rep.inputs[0]
+    assert e["layout"] == "generic (headers recognised by name)" and e["year_from"] == year_from
+    assert e["status_disagreements"] == []  # the published status was read and agrees
