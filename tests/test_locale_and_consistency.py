@@ -314,6 +314,8 @@ def test_an_indonesian_locale_csv_is_decided_alike_by_ingest_and_validate(tmp_pa
         ("--api", "rows.json", b'{"mapData": {"ROW": [1, 2], "SUMMARIES": {"TAHUN": 2024}}}'),
         ("--layout", "map.toml", b"[columns\n"),
         ("--idm", "dir", None),
+        ("--layout", "mapdir", None),
+        ("--partnerships", "regdir.csv", None),
     ],
 )
 def test_no_input_of_any_kind_produces_a_traceback(tmp_path, capsys, kind, name, data):
