@@ -263,3 +263,26 @@ def test_the_usual_header_variants_are_recognised_generically(tmp_path, headers,
     e = rep.inputs[0]
     assert e["layout"] == "generic (headers recognised by name)" and e["year_from"] == year_from
     assert e["status_disagreements"] == []  # the published status was read and agrees
+
+
+def test_a_two_row_header_with_merged_cells_reads_as_one(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "REKOMENDASI STATUS DESA TAHUN 2021"
+    top = ["NO", "KODE DESA", "NAMA DESA", "NILAI", None, None, "NILAI IDM", "STATUS IDM"]
+    sub = [None, None, None, "IKS", "IKE", "IKL", None, None]
+    for j, (a, b) in enumerate(zip(top, sub, strict=True), start=1):
+        ws.cell(4, j, a)
+        ws.cell(5, j, b)
+    for j in (1, 2, 3, 7, 8):
+        ws.merge_cells(start_row=4, end_row=5, start_column=j, end_column=j)
+    ws.merge_cells(start_row=4, end_row=4, start_column=4, end_column=6)
+    for i, r in ROWS.iterrows():
+        ws.append(
+            [i + 1, int(r.kode_desa), r.nama_desa, r.iks, r.ike, r.ikl, r.nilai_idm, r.status_idm]
+        )
+    wb.save(tmp_path / "rekap.xlsx")
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / "rekap.xlsx"], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2021), check_dtype=False)
+    assert rep.inputs[0]["header_row"] == 5 and rep.inputs[0]["year_from"] == "title rows"

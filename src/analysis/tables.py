@@ -487,18 +487,22 @@ def _unique_headers(cells: tuple) -> list[str]:
 
 
 def sheet_table(
-    sheet: SheetRows, header_row: int | None = None, fill_down: tuple[str, ...] = ()
+    sheet: SheetRows,
+    header_row: int | None = None,
+    fill_down: tuple[str, ...] = (),
+    header: tuple | None = None,
 ) -> pd.DataFrame:
     """The table of a sheet below its header row (default: the first non-empty row).
 
     Cells stay as read (numbers, dates, text); empty cells become ``""``. ``fill_down`` names
     columns whose empty cells take the value above (merged identity cells of the provincial
-    workbooks); it is never used for scores.
+    workbooks); it is never used for scores. ``header`` gives the column names when they are
+    not the header row's own cells (a two-row header with merged cells).
     """
     if not sheet.rows:
         return pd.DataFrame(columns=[ROW])
     idx = 0 if header_row is None else sheet.numbers.index(header_row)
-    cols = _unique_headers(sheet.rows[idx])
+    cols = _unique_headers(header if header is not None else sheet.rows[idx])
     body = [tuple(r[: len(cols)]) + ("",) * (len(cols) - len(r)) for r in sheet.rows[idx + 1 :]]
     df = pd.DataFrame(body, columns=cols, dtype=object)
     df = df.astype(object).where(df.notna(), "")
