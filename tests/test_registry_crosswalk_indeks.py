@@ -239,3 +239,12 @@ def test_the_kukar_2025_agreements_can_only_be_judged_on_indeks_desa_with_a_foll
     assert ("Lung Anai", "too_recent") in fates and ("Jembayan Tengah", "unmatched") in fates
     too_recent = next(r for r in rows if r["fate"] == "too_recent")
     assert "Indeks Desa years present: 2025" in too_recent["reason"]
+
+
+def test_the_same_indeks_desa_year_in_two_files_names_both(tmp_path, capsys):
+    a = _indeks(tmp_path, "indeks-desa-2025.xlsx")
+    b = _indeks(tmp_path, "indeks-desa-2025-revisi.xlsx")
+    assert main(["ingest", "--indeks-desa", str(a), str(b), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "64.02.02.2010 year 2025 appears in more than one Indeks Desa row" in err
+    assert "indeks-desa-2025.xlsx, indeks-desa-2025-revisi.xlsx" in err
