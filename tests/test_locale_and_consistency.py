@@ -72,6 +72,8 @@ def _ingest_registry(tmp_path, name: str, data: bytes, *extra: str):
         ("utf8-bom.csv", lambda t: b"\xef\xbb\xbf" + t.encode()),
         ("cp1252.csv", lambda t: t.encode("cp1252")),
         ("utf8.csv", lambda t: t.encode()),
+        # Excel's "Unicode Text" export (UTF-16, tab-separated) renamed to .csv
+        ("utf16.csv", lambda t: t.replace(";", "\t").encode("utf-16")),
     ],
 )
 def test_indonesian_and_english_excel_csvs_read_to_identical_tables(tmp_path, name, encode):
@@ -86,7 +88,8 @@ def test_indonesian_and_english_excel_csvs_read_to_identical_tables(tmp_path, na
         idn.loc[0, "nilai_rupiah"] == 150000000.5 and idn.loc[1, "mitra"] == "Yayasan Peduli Désa"
     )
     q = json.loads((out_id / "data_quality.json").read_text())["inputs"][0]
-    assert q["separator"] == ";" and q["date_order"] == "dmy" and q["decimal_mark"] == "comma"
+    sep = "tab" if name == "utf16.csv" else ";"
+    assert q["separator"] == sep and q["date_order"] == "dmy" and q["decimal_mark"] == "comma"
     if name == "cp1252.csv":
         assert q["encoding"] == "cp1252 (detected)"
 

@@ -106,6 +106,10 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
             f"unknown encoding {declared!r}",
             f"use one of: {', '.join(ENCODING_CHOICES)}",
         )
+    with open(path, "rb") as fh:
+        start = fh.read(4)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16", "detected"  # Excel's "Unicode Text" export, renamed .csv
     if declared == "cp1252":
         return "cp1252", "declared"
     dec = codecs.getincrementaldecoder("utf-8")()
@@ -120,6 +124,14 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
                     dec.decode(chunk)
                 except UnicodeDecodeError as e:
                     bad = (chunk[e.start], line + chunk[: e.start].count(b"\n"))
+            if b"\x00" in chunk:
+                line_at = line + chunk[: chunk.index(b"\x00")].count(b"\n")
+                raise _fail(
+                    path,
+                    f"the file holds a NUL byte on line {line_at}: it is not a text table",
+                    "export the table again as 'CSV UTF-8 (Comma delimited)'",
+                    row=line_at,
+                )
             if any(b >= 0x80 for b in chunk):
                 utf8_multibyte = utf8_multibyte or bool(
                     re.search(rb"[\xc2-\xf4][\x80-\xbf]+", chunk)
