@@ -85,10 +85,13 @@ def _kernel_child(req: dict) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    sys.argv = [sys.argv[0], *req["argv"]]
+    # ipykernel read JPY_PARENT_PID when the template imported it: name the parent explicitly,
+    # so the kernel's parent poller stops it when the template (and so the worker) is gone
+    argv = [*req["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+    sys.argv = [sys.argv[0], *argv]
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance(argv=req["argv"])
+    kernelapp.launch_new_instance(argv=argv)
     os._exit(0)
 
 
