@@ -19,7 +19,13 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
 DATASET_FILE = "dataset.json"
-_FILES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
+_FILES = {
+    "villages": VILLAGES_FILE,
+    "welfare": WELFARE_FILE,
+    "partnerships": PARTNERSHIPS_FILE,
+    "indicators": "indicators.parquet",
+    "indeks_desa": "indeks_desa.parquet",
+}
 
 
 def file_sha256(path: Path) -> str:

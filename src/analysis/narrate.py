@@ -55,8 +55,8 @@ T = {
         "(rentang yang masuk akal: {lo} sampai {hi}).",
         "scale": "Sebagai pembanding, rata-rata {outcome} di kabupaten ini pada {last} adalah {mean}.",
         "grade_text": {
-            "strong": "Perbedaan ini jelas lebih besar daripada yang bisa muncul karena kebetulan, dan desa bermitra tidak sudah "
-            "bergerak berbeda sebelum kemitraan dimulai.",
+            "strong": "Perbedaan ini jelas lebih besar daripada yang bisa muncul karena kebetulan. Sebelum kemitraan, data cukup "
+            "peka untuk melihat selisih tren sebesar efek ini dan tidak melihatnya; itu bukan bukti bahwa tren akan sama tanpa kemitraan.",
             "suggestive": "Ada petunjuk perbedaan, tetapi belum pasti: {why}. Jangan jadikan angka ini dasar tunggal keputusan.",
             "insufficient": "Data belum dapat memastikan ada perbedaan: rentangnya mencakup nol (tidak ada beda). {why}",
             "not_estimable": "Perbandingan tidak dapat dibuat di kabupaten/kota ini: {why}.",
@@ -65,7 +65,11 @@ T = {
             "ci_includes_zero": "rentangnya mencakup nol",
             "not_significant_after_adjustment": "tidak bertahan setelah koreksi karena banyak indikator diuji sekaligus",
             "pretrend": "desa bermitra sudah bergerak berbeda sebelum bermitra",
-            "few_treated": "jumlah desa bermitra sedikit (kurang dari 10)",
+            "few_treated": "jumlah desa bermitra yang dievaluasi sedikit (kurang dari 10)",
+            "pre_period_underpowered": "data sebelum kemitraan hanya dapat mendeteksi selisih tren yang lebih besar dari efek ini",
+            "no_pre_period_test": "tidak ada cukup tahun sebelum kemitraan untuk memeriksa tren",
+            "fragile_to_trend_violation": "hasil ini tidak bertahan bila tren setelah kemitraan menyimpang sebesar "
+            "penyimpangan terbesar sebelum kemitraan",
         },
         "mde": "Dengan jumlah desa yang ada, hanya perbedaan sekitar {mde} atau lebih yang dapat terdeteksi dengan andal.",
         "no_desa": "{name} hanya terdiri dari kelurahan. Kelurahan tidak memiliki pemerintahan desa, tidak dinilai dengan Indeks Desa "
@@ -181,8 +185,9 @@ T = {
         "partnership (plausible range: {lo} to {hi}).",
         "scale": "For scale, the average {outcome} in this district in {last} was {mean}.",
         "grade_text": {
-            "strong": "The difference is clearly larger than chance would produce, and partnered villages were not already moving "
-            "differently before the partnerships began.",
+            "strong": "The difference is clearly larger than chance would produce. Before partnering, the data were sensitive enough "
+            "to see a trend gap as large as this effect and did not see one; that does not prove trends would have been the same "
+            "without the partnerships.",
             "suggestive": "There is a hint of a difference, but it is not conclusive: {why}. Do not base a decision on this number alone.",
             "insufficient": "The data cannot establish a difference: the range includes zero (no difference). {why}",
             "not_estimable": "The comparison cannot be made in this district: {why}.",
@@ -191,7 +196,11 @@ T = {
             "ci_includes_zero": "the range includes zero",
             "not_significant_after_adjustment": "it does not survive the correction for testing several indicators at once",
             "pretrend": "partnered villages were already moving differently before partnering",
-            "few_treated": "few partnered villages (fewer than 10)",
+            "few_treated": "few evaluated partnered villages (fewer than 10)",
+            "pre_period_underpowered": "the years before partnering could only have detected a trend gap larger than this effect",
+            "no_pre_period_test": "there are not enough years before partnering to check the trends",
+            "fragile_to_trend_violation": "the result does not survive trends after partnering departing as much as "
+            "the largest departure before partnering",
         },
         "mde": "With the villages available, only differences of about {mde} or more can be detected reliably.",
         "no_desa": "{name} consists only of kelurahan (urban wards). Kelurahan have no village government, are not scored by the Village "

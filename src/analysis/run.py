@@ -199,7 +199,9 @@ def select_districts(
     if province:
         return districts_of_province(province)
     from analysis.dataset import load_dataset
+    from analysis.validate import validate_folder
 
+    validate_folder(data_dir, purpose="run")  # --all reads the data before run() does
     ds = load_dataset(data_dir)
     codes = sorted(set(ds.welfare["kode_desa"].str.slice(0, 5)))
     if not codes:
@@ -251,11 +253,13 @@ def run(
     from analysis.dataset import load_dataset
     from analysis.executors import check_executor
     from analysis.runstate import Journal, RunLock
+    from analysis.validate import validate_folder
 
     check_executor(executor)
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
+    validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,6 @@ from analysis.tables import ROW
 
 _TRUE = {"true", "1", "ya", "y", "yes", "t", "benar", "ada"}
 _FALSE = {"false", "0", "tidak", "n", "no", "f", "salah", "tidak_ada", ""}
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
 
 
 @dataclass
@@ -47,37 +47,310 @@ def _blank(v: object) -> bool:
     )
 
 
-def parse_float(v: object) -> float | None:
-    """A number from a cell: ``0.7714``, ``"0,7714"``, ``"1.234,5"``; ``None`` if it is not one."""
+_SCORES = ("iks", "ike", "ikl", "nilai_idm")
+DecimalMark = Literal["dot", "comma"]
+#: Values accepted for a declared decimal mark (``auto`` decides from the file's own cells).
+DECIMAL_CHOICES = ("auto", "dot", "comma")
+
+_INT = re.compile(r"[-+]?\d+")
+_ONE_SEP = re.compile(r"[-+]?(\d+)([.,])(\d+)")
+_DOT_GROUPS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234.567 or 1.234,5
+_COMMA_GROUPS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234,567 or 1,234.5
+_SCIENTIFIC = re.compile(r"[-+]?\d*\.?\d+[eE][-+]?\d+")
+
+
+def _number_text(v: object) -> str:
+    return str(v).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+
+
+def decimal_evidence(v: object) -> str | None:
+    """What one cell says about the decimal mark of its file.
+
+    Returns ``"dot"`` or ``"comma"`` when the cell can only be read one way (``0.721``,
+    ``3.1``, ``1.234,5``, ``1,234,567``), ``"ambiguous"`` when it reads as a number both ways
+    (``3.125`` is 3.125 with a decimal dot and 3125 with a thousands dot; ``1,234`` likewise),
+    and ``None`` for cells that say nothing (whole numbers, numeric cells, blanks, text).
+    """
+    if not isinstance(v, str):
+        return None
+    s = _number_text(v)
+    if not s or _INT.fullmatch(s):
+        return None
+    if _SCIENTIFIC.fullmatch(s):
+        return "dot"
+    m = _ONE_SEP.fullmatch(s)
+    if m:
+        whole, mark, frac = m.groups()
+        grouping_possible = len(frac) == 3 and len(whole) <= 3 and not whole.startswith("0")
+        if grouping_possible:
+            return "ambiguous"
+        return "dot" if mark == "." else "comma"
+    if _DOT_GROUPS.fullmatch(s):
+        return "comma"
+    if _COMMA_GROUPS.fullmatch(s):
+        return "dot"
+    return None
+
+
+def parse_float(v: object, decimal: DecimalMark | None = None) -> float | None:
+    """A number from a cell; ``None`` if it is not one.
+
+    Parameters
+    ----------
+    v
+        A numeric cell, or text such as ``"0.7714"``, ``"0,7714"``, ``"1.234,5"``.
+    decimal
+        The file's decimal mark (decided once per file by :func:`decide_decimal_mark`):
+        ``"dot"`` reads ``3.125`` as 3.125 and ``1,234`` as 1234; ``"comma"`` reads ``3,125``
+        as 3.125 and ``1.234`` as 1234. ``None`` reads only cells that mean one thing on
+        their own and returns ``None`` for an ambiguous one (``3.125``): the thousands mark is
+        never guessed cell by cell.
+    """
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return float(v)
-    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", s):  # 1.234.567,5
+    s = _number_text(v)
+    if decimal is None:
+        decimal = decimal_evidence(s)
+        if decimal == "ambiguous":
+            return None
+    if decimal == "comma":
+        if "." in s and not _DOT_GROUPS.fullmatch(s):
+            return None
         s = s.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d+,\d+", s):
-        s = s.replace(",", ".")
+    else:
+        if "," in s and not _COMMA_GROUPS.fullmatch(s):
+            return None
+        s = s.replace(",", "")
     try:
         return float(s)
     except ValueError:
         return None
 
 
-def parse_date(v: object) -> pd.Timestamp | None:
+def decide_decimal_mark(
+    df: pd.DataFrame,
+    columns: list[str],
+    source: str,
+    declared: str = "auto",
+) -> tuple[DecimalMark, list[InputProblem]]:
+    """Decide one decimal mark for a whole file from the evidence in its numeric columns.
+
+    A file written by Excel in one locale uses one mark throughout, so the decision is taken
+    once per file: a cell that can be read only one way (``0.721``, ``2,5``, ``1.234,5``) is
+    evidence; cells such as ``3.125`` that read both ways are not. Evidence for both marks, or
+    ambiguous cells and no evidence at all, is refused with the rows to look at and the fix,
+    unless the mark is declared (``declared="dot"`` or ``"comma"``).
+
+    Returns
+    -------
+    The mark to read every cell of the file with, and the problems (empty when decided).
+    """
+    if declared not in DECIMAL_CHOICES:
+        raise ValueError(f"decimal must be one of {DECIMAL_CHOICES}, not {declared!r}")
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    first: dict[str, tuple[object, str, object]] = {}
+    for col in columns:
+        if col not in df:
+            continue
+        for i, v in df[col].items():
+            kind = decimal_evidence(v)
+            if kind is not None and kind not in first:
+                first[kind] = (rows[i], col, v)
+        if "dot" in first and "comma" in first:
+            break
+    if declared != "auto":
+        return declared, []  # type: ignore[return-value]
+    if "dot" in first and "comma" in first:
+        (r1, c1, v1), (r2, c2, v2) = first["dot"], first["comma"]
+        return "dot", [
+            InputProblem(
+                source,
+                f"the file mixes decimal marks: {v1!r} (row {r1}, column '{c1}') has a decimal dot "
+                f"and {v2!r} (row {r2}, column '{c2}') a decimal comma",
+                "save the file again from one program with one locale, or correct the odd cells",
+                r2,
+                c2,
+                v2,
+            )
+        ]
+    if "dot" in first or "comma" in first:
+        return ("dot" if "dot" in first else "comma"), []
+    if "ambiguous" in first:
+        r, c, v = first["ambiguous"]
+        return "dot", [
+            InputProblem(
+                source,
+                f"numbers such as {v!r} read as {parse_float(v, 'dot'):g} with a decimal dot and "
+                f"as {parse_float(v, 'comma'):g} with a thousands dot, and no cell of the file "
+                "settles which",
+                "declare the decimal mark (ingest --decimal dot or --decimal comma)",
+                r,
+                c,
+                v,
+            )
+        ]
+    return "dot", []
+
+
+DateOrder = Literal["dmy", "mdy"]
+#: Values accepted for a declared date order (``auto`` decides from the file's own cells).
+DATE_CHOICES = ("auto", "dmy", "mdy")
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?")
+_DMY_OR_MDY = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?: .*)?")
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+#: Excel stores a date as days since 1899-12-30; serials from 1970 to 2099 are read as dates.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL_RANGE = (25569, 73050)
+
+
+def excel_serial_date(v: object) -> pd.Timestamp | None:
+    """The date of an Excel serial day number (``45530`` -> 2024-08-26), or ``None``.
+
+    Only whole numbers from 25569 (1970-01-01) to 73050 (2099-12-31) are read as serials.
+    """
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        s = v.strip()
+        if not re.fullmatch(r"\d{5}(\.0+)?", s):
+            return None
+        v = float(s)
+    if isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer():
+        n = int(v)
+        if _SERIAL_RANGE[0] <= n <= _SERIAL_RANGE[1]:
+            return pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=n))
+    return None
+
+
+def date_evidence(v: object) -> str | None:
+    """What one date cell says about the day/month order of its file.
+
+    ``"dmy"`` for ``26/08/2025`` (no 26th month), ``"mdy"`` for ``08/26/2025``, ``"ambiguous"``
+    for ``05/08/2025`` (5 August or May 8), ``None`` for cells that say nothing (ISO dates,
+    dates stored as dates, ``05/05/2025``).
+    """
+    if not isinstance(v, str):
+        return None
+    m = _DMY_OR_MDY.fullmatch(v.strip())
+    if not m:
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if a > 12 and b <= 12:
+        return "dmy"
+    if b > 12 and a <= 12:
+        return "mdy"
+    if a <= 12 and b <= 12 and a != b:
+        return "ambiguous"
+    return None
+
+
+def parse_date(v: object, order: DateOrder | None = "dmy") -> pd.Timestamp | None:
+    """A date from a cell: a date value, ``2025-08-26``, ``26/08/2025``, ``26.08.2025``.
+
+    Parameters
+    ----------
+    v
+        The cell.
+    order
+        Order of day and month in ``05/08/2025``-style dates, decided once per file by
+        :func:`decide_date_order`: ``"dmy"`` or ``"mdy"``; ``None`` reads only dates that mean
+        one thing on their own. Excel serial numbers are not read here (see
+        :func:`excel_serial_date`).
+    """
     if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
         return pd.Timestamp(v).normalize()
     s = str(v).strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return pd.Timestamp(dt.datetime.strptime(s[:10] if fmt == "%Y-%m-%d" else s, fmt))
-        except ValueError:
-            continue
+    try:
+        m = _ISO.fullmatch(s)
+        if m:
+            return pd.Timestamp(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        m = _DOTTED.fullmatch(s)
+        if m:  # written with dots only in day-first locales
+            return pd.Timestamp(dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
+        m = _DMY_OR_MDY.fullmatch(s)
+        if m:
+            a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if order is None:
+                kind = date_evidence(s)
+                if kind == "ambiguous":
+                    return None
+                order = "mdy" if kind == "mdy" else "dmy"
+            day, month = (a, b) if order == "dmy" else (b, a)
+            return pd.Timestamp(dt.date(y, month, day))
+    except ValueError:
+        return None
     return None
+
+
+def decide_date_order(
+    df: pd.DataFrame,
+    columns: list[str],
+    source: str,
+    declared: str = "auto",
+    decimal_comma: bool = False,
+) -> tuple[DateOrder, list[InputProblem]]:
+    """Decide whether ``05/08/2025`` means 5 August or May 8, once for the whole file.
+
+    Evidence, in order: a cell that reads only one way (``26/08/2025``: day first;
+    ``08/26/2025``: month first); otherwise the file's decimal comma (Excel in an Indonesian
+    locale, like every decimal-comma locale, writes dates day first). A file with dates that
+    read both ways and no evidence, or with evidence both ways, is refused with the cells and
+    the fix (``ingest --dates dmy`` or ``--dates mdy``).
+    """
+    if declared not in DATE_CHOICES:
+        raise ValueError(f"dates must be one of {DATE_CHOICES}, not {declared!r}")
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    first: dict[str, tuple[object, str, object]] = {}
+    for col in columns:
+        if col not in df:
+            continue
+        for i, v in df[col].items():
+            kind = date_evidence(v)
+            if kind is not None and kind not in first:
+                first[kind] = (rows[i], col, v)
+    if declared != "auto":
+        return declared, []  # type: ignore[return-value]
+    if "dmy" in first and "mdy" in first:
+        (r1, c1, v1), (r2, c2, v2) = first["dmy"], first["mdy"]
+        return "dmy", [
+            InputProblem(
+                source,
+                f"the file mixes date orders: {v1!r} (row {r1}, column '{c1}') can only be day "
+                f"first and {v2!r} (row {r2}, column '{c2}') only month first",
+                "write the dates as YYYY-MM-DD, or correct the odd cells",
+                r2,
+                c2,
+                v2,
+            )
+        ]
+    if "dmy" in first or "mdy" in first:
+        return ("dmy" if "dmy" in first else "mdy"), []
+    if "ambiguous" in first:
+        if decimal_comma:
+            return "dmy", []
+        r, c, v = first["ambiguous"]
+        return "dmy", [
+            InputProblem(
+                source,
+                f"dates such as {v!r} read as day/month or as month/day and nothing in the file "
+                "settles which (no date with a day above 12, no decimal comma)",
+                "write the dates as YYYY-MM-DD, or declare the order (ingest --dates dmy for "
+                "26/08/2025-style dates, --dates mdy for 08/26/2025)",
+                r,
+                c,
+                v,
+            )
+        ]
+    return "dmy", []
 
 
 def canonical_category(column: str, v: object) -> str:
     s = str(v).strip()
-    if column in ("status_idm", "status_terbitan"):
-        return re.sub(r"\s+", " ", s.upper())
+    up = re.sub(r"\s+", " ", s.upper())
+    if column in ("status_idm", "status_terbitan", "dimensi") or (
+        column == "status" and up in IDM_STATUSES
+    ):
+        return up
     key = re.sub(r"[\s\-/]+", "_", s.lower())
     return ALIASES.get(column, {}).get(key, key)
 
@@ -89,6 +362,8 @@ def check_table(
     *,
     lenient_scores: bool = False,
     today: dt.date | None = None,
+    decimal: str = "auto",
+    dates: str = "auto",
 ) -> CheckOutcome:
     """Coerce a table with canonical column names to its contract and check it.
 
@@ -105,10 +380,41 @@ def check_table(
         workbooks hold text for a few inactive desa) instead of a problem.
     today
         Dates after this are in the future (default: today's date).
+    decimal
+        The decimal mark of the file's numbers: ``"auto"`` (decided once for the whole file
+        from its unambiguous cells, see :func:`decide_decimal_mark`), ``"dot"`` or ``"comma"``.
+    dates
+        The order of day and month in dates like ``05/08/2025``: ``"auto"`` (decided once for
+        the whole file, see :func:`decide_date_order`), ``"dmy"`` or ``"mdy"``.
     """
     today = today or dt.date.today()
     problems: list[InputProblem] = []
     notes: dict[str, object] = {"rows_read": int(len(df))}
+    if len(df) == 0:
+        problems.append(
+            InputProblem(
+                source,
+                "the table has a header but no rows",
+                "check that the right file and sheet were exported",
+            )
+        )
+    numeric = [c.name for c in table.columns if c.dtype in ("float", "int")]
+    mark, mark_problems = decide_decimal_mark(df, numeric, source, decimal)
+    problems += mark_problems
+    notes["decimal_mark"] = mark
+    date_cols = [c.name for c in table.columns if c.dtype == "date"]
+    order: DateOrder = "dmy"
+    if date_cols:
+        comma = any(
+            decimal_evidence(v) == "comma" for c in numeric if c in df for v in df[c].to_numpy()
+        )
+        order, order_problems = decide_date_order(df, date_cols, source, dates, comma)
+        problems += order_problems
+        notes["date_order"] = order
+    serial_dates = 0
+    explained_rows = (
+        set(df.index[[not _blank(v) for v in df["catatan"]]]) if "catatan" in df else set()
+    )
     out = pd.DataFrame(index=df.index)
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     out[ROW] = rows
@@ -162,7 +468,9 @@ def check_table(
             parsed = []
             for i, v in values.items():
                 if _blank(v):
-                    if col.required and not lenient_scores:
+                    # a score left empty with its reason in `catatan` (a processed folder) is fine
+                    explained = col.name in _SCORES and i in explained_rows
+                    if col.required and not lenient_scores and not explained:
                         problems.append(
                             InputProblem(
                                 source,
@@ -174,7 +482,7 @@ def check_table(
                         )
                     parsed.append(np.nan)
                     continue
-                x = parse_float(v)
+                x = parse_float(v, mark)
                 if x is None or np.isnan(x):
                     if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
                         missing_reason[i] += (
@@ -186,7 +494,7 @@ def check_table(
                         InputProblem(
                             source,
                             "not a number",
-                            "write a number with a dot or comma as decimal mark",
+                            f"write a number with a decimal {mark} like the rest of the file",
                             rows[i],
                             col.name,
                             v,
@@ -269,13 +577,20 @@ def check_table(
                         )
                     parsed.append(pd.NaT)
                     continue
-                d = parse_date(v)
+                d = parse_date(v, order)
+                if d is None and (d := excel_serial_date(v)) is not None:
+                    serial_dates += 1
                 if d is None:
+                    numeric_cell = parse_float(v, "dot") is not None
                     problems.append(
                         InputProblem(
                             source,
-                            "not a date",
-                            "write the date as YYYY-MM-DD (e.g. 2025-08-26)",
+                            "a number in a date column, and not an Excel date serial of "
+                            "1970-2099 (Excel stores dates as days since 1899-12-30)"
+                            if numeric_cell
+                            else "not a date",
+                            "format the column as a date in Excel, or write the date as "
+                            "YYYY-MM-DD (e.g. 2025-08-26)",
                             rows[i],
                             col.name,
                             v,
@@ -331,6 +646,8 @@ def check_table(
                                 source, "the value is empty", "fill it in", rows[i], col.name
                             )
                         )
+    if serial_dates:
+        notes["excel_serial_dates"] = serial_dates
     if "catatan" in [c.name for c in table.columns]:
         prior = (
             out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
@@ -557,8 +874,24 @@ def _check_duplicates(
         )
 
 
-def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
+#: What a data folder is checked for: any use (``ingest``, ``validate``) or a ``run``, which
+#: also needs the welfare table.
+FolderPurpose = Literal["any", "run"]
+
+
+def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str, CheckOutcome]:
     """Check every processed table in a data folder against its contract.
+
+    The one check that decides for ``ingest`` (run on the folder before it is moved into
+    place), ``validate`` and ``run`` (before any notebook starts): a folder refused by one is
+    refused by all three with the same messages.
+
+    Parameters
+    ----------
+    data_dir
+        The folder.
+    purpose
+        ``"any"``; ``"run"`` also requires the welfare table (the outcomes of every estimate).
 
     Raises
     ------
@@ -567,6 +900,8 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
     """
     from analysis.tables import read_raw
 
+    if purpose not in ("any", "run"):
+        raise ValueError(f"purpose must be 'any' or 'run', not {purpose!r}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputFileError(
@@ -586,7 +921,11 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
         if not path.exists():
             continue
         found = True
-        df = read_raw(path)
+        try:
+            df = read_raw(path)
+        except InputFileError as e:
+            problems += e.problems
+            continue
         oc = check_table(df, t, str(path))
         outcomes[t.name] = oc
         problems += oc.problems
@@ -594,8 +933,16 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
         problems.append(
             InputProblem(
                 str(data_dir),
-                "no processed tables (villages.parquet, welfare.parquet, partnerships.parquet)",
+                "no processed tables (" + ", ".join(t.file for t in TABLES.values()) + ")",
                 "run 'python -m analysis ingest --out DIR' first",
+            )
+        )
+    elif purpose == "run" and not (data_dir / TABLES["welfare"].file).exists():
+        problems.append(
+            InputProblem(
+                str(data_dir),
+                "no welfare.parquet: a run compares desa on IDM values and this folder has none",
+                "ingest IDM workbooks, API records or a tidy welfare file (--idm, --api, --welfare)",
             )
         )
     if problems:
