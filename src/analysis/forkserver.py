@@ -126,6 +126,19 @@ class ForkServer:
                 cls._instance = inst = cls()
             return inst
 
+    @classmethod
+    def close(cls) -> None:
+        """Stop this process's template (its running kernels are left to finish)."""
+        with cls._lock:
+            inst, cls._instance = cls._instance, None
+        if inst is not None and inst.proc.poll() is None:
+            inst.proc.stdin.close()  # the template ends its loop at end of input
+            try:
+                inst.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                inst.proc.kill()
+                inst.proc.wait()
+
     def spawn(self, argv: list[str], env: dict, cwd: str) -> int:
         """Fork a kernel running ``ipykernel`` with ``argv`` (``-f CONNECTION_FILE ...``)."""
         with self._lock:

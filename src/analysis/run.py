@@ -386,6 +386,10 @@ def _run_locked(
         if bar:
             bar.close()
     synth = build_synthesis(out, lang, data_dir, results, preload)
+    if preload:
+        from analysis.forkserver import ForkServer
+
+        ForkServer.close()  # the client's template served the synthesis: free its memory
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lang": lang,
