@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import json
 import multiprocessing
 import os
@@ -26,10 +25,15 @@ from pathlib import Path
 from analysis import paths
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.frame import District, districts, districts_of_province, resolve_district
+from analysis.parameters import check_values
 from analysis.provenance import stamp
-from analysis.tables import OWNER_MARK, write_file_atomically, write_json
+from analysis.report.pdf import print_briefs
+from analysis.tables import OWNER_MARK, shareable, write_json
 
 MANIFEST = "manifest.json"
+#: Kernel options for every run: ipykernel warns on each start that its local TCP transport is
+#: unencrypted, which is noise to the user of a batch run (kernels listen on localhost only).
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:
@@ -90,7 +94,7 @@ def execute_district(job: Job) -> dict:
     code = job.district.code
     t0 = time.perf_counter()
     final = job.out / "districts" / code
-    tmp = Path(tempfile.mkdtemp(prefix=f".{code}.tmp-", dir=job.out / "districts"))
+    tmp = shareable(Path(tempfile.mkdtemp(prefix=f".{code}.tmp-", dir=job.out / "districts")), True)
     params = {**job.params, "district": code, "results_dir": str(tmp), "lang": job.lang}
     nb_out = tmp / "report.ipynb"
     try:
@@ -107,6 +111,7 @@ def execute_district(job: Job) -> dict:
                     progress_bar=False,
                     log_output=False,
                     kernel_name="python3",
+                    extra_arguments=KERNEL_ARGS,
                 )
                 break
             except Exception as e:
@@ -114,7 +119,7 @@ def execute_district(job: Job) -> dict:
                     time.sleep(1)
                     continue
                 raise
-        notebook_to_html(nb_out, tmp / "brief.html", job.lang, title=f"{job.district.name}")
+        notebook_to_html(nb_out, tmp / "brief.html", job.lang, index_href="../../index.html")
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)
@@ -191,6 +196,7 @@ def run(
     extra: dict | None = None,
     notebook: Path = paths.DISTRICT_NOTEBOOK,
     progress: bool = True,
+    pdf: bool = False,
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
@@ -202,6 +208,9 @@ def run(
     data_dir = Path(data_dir).resolve()
     ds = load_dataset(data_dir)
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
+    # parameter values against the data, before any kernel starts (fails in well under 2 s)
+    years = sorted(int(y) for y in ds.welfare["tahun"].unique())
+    check_values({**params, "lang": lang}, years=years)
     out = Path(out)
     manifest_path = out / MANIFEST
     previous = {}
@@ -260,6 +269,7 @@ def run(
         report.result()
     if bar:
         bar.close()
+    pdf_note = print_briefs(out, results) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results)
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -273,6 +283,7 @@ def run(
         "seconds": round(time.perf_counter() - t0, 2),
         "resumed": sorted(done),
         "synthesis": synth,
+        "pdf": pdf_note,
         "districts": {d.code: results[d.code] for d in selected if d.code in results},
     }
     write_json(manifest_path, manifest)
@@ -309,12 +320,10 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
             cwd=str(paths.NOTEBOOKS_DIR),
             progress_bar=False,
             kernel_name="python3",
+            extra_arguments=KERNEL_ARGS,
         )
         notebook_to_html(
-            tmp / "synthesis.ipynb",
-            tmp / "synthesis.html",
-            lang,
-            title="Sintesis" if lang == "id" else "Synthesis",
+            tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html"
         )
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
@@ -328,104 +337,11 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-_IDX = {
-    "id": {
-        "code": "Kode",
-        "title": "Hasil analisis kerja sama desa",
-        "district": "Kabupaten/kota",
-        "status": "Status",
-        "evidence": "Kekuatan bukti",
-        "brief": "Ringkasan",
-        "ok": "selesai",
-        "failed": "GAGAL",
-        "synthesis": "Sintesis antarkabupaten",
-        "data": "Laporan mutu data",
-        "na": "tidak berlaku (tidak ada desa)",
-        "error": "Penyebab",
-        "grades": {
-            "strong": "kuat",
-            "suggestive": "indikatif",
-            "insufficient": "belum cukup",
-            "not_estimable": "tidak dapat diperkirakan",
-        },
-    },
-    "en": {
-        "code": "Code",
-        "title": "Village partnership analysis: results",
-        "district": "District",
-        "status": "Status",
-        "evidence": "Strength of evidence",
-        "brief": "Brief",
-        "ok": "done",
-        "failed": "FAILED",
-        "synthesis": "Synthesis across districts",
-        "data": "Data-quality report",
-        "na": "not applicable (no desa)",
-        "error": "Cause",
-        "grades": {
-            "strong": "strong",
-            "suggestive": "suggestive",
-            "insufficient": "insufficient",
-            "not_estimable": "not estimable",
-        },
-    },
-}
-
-
-def _page(title: str, body: str, lang: str, synthetic: bool) -> str:
-    from analysis.brief import CSS
-    from analysis.narrate import t
-
-    banner = (
-        f'<div class="synthetic-banner">{html.escape(str(t(lang, "synthetic")))}</div>'
-        if synthetic
-        else ""
-    )
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>{CSS}</head>'
-        f'<body><div class="brief">{banner}<h1>{html.escape(title)}</h1>{body}{banner}</div></body></html>'
-    )
-
-
 def write_index(out: Path, manifest: dict, lang: str) -> Path:
-    tx = _IDX.get(lang, _IDX["id"])
-    rows = []
-    for code, r in manifest["districts"].items():
-        name = html.escape(r.get("name", code))
-        if r["status"] == "ok":
-            grade = (
-                tx["na"]
-                if r.get("applicable") is False
-                else tx["grades"].get(r.get("evidence") or "", "")
-            )
-            rows.append(
-                f'<tr><td>{html.escape(code)}</td><td><a href="{html.escape(r["brief"])}">{name}</a></td><td>{tx["ok"]}</td>'
-                f"<td>{html.escape(grade)}</td></tr>"
-            )
-        else:
-            link = (
-                f' (<a href="{html.escape(r["error_notebook"])}">notebook</a>)'
-                if r.get("error_notebook")
-                else ""
-            )
-            rows.append(
-                f"<tr><td>{html.escape(code)}</td><td>{name}</td><td><b>{tx['failed']}</b>{link}</td>"
-                f"<td>{tx['error']}: {html.escape(r.get('error', ''))}</td></tr>"
-            )
-    syn = manifest.get("synthesis", {})
-    syn_link = (
-        f'<a href="synthesis.html">{tx["synthesis"]}</a>'
-        if syn.get("status") == "ok"
-        else f"{tx['synthesis']}: {tx['failed']} ({html.escape(syn.get('error', ''))})"
-    )
-    body = (
-        f'<ul><li>{syn_link}</li><li><a href="data_report.html">{tx["data"]}</a></li></ul>'
-        f"<table><tr><th>{tx['code']}</th><th>{tx['district']}</th><th>{tx['status']}</th><th>{tx['evidence']}</th></tr>{''.join(rows)}</table>"
-        f"<p class='small'>commit {html.escape(manifest.get('commit', ''))}; {html.escape(manifest.get('created', ''))}</p>"
-    )
-    return write_file_atomically(
-        out / "index.html", _page(tx["title"], body, lang, manifest.get("synthetic", False))
-    )
+    """``index.html`` of a run (see :func:`analysis.report.pages.write_index`)."""
+    from analysis.report.pages import write_index as _write
+
+    return _write(out, manifest, lang)
 
 
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
@@ -435,40 +351,10 @@ def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
 
 
 def write_data_report(out: Path, ds, lang: str) -> Path:
-    """The data-quality page: contract checks on the data folder, its ingestion report, file hashes."""
-    from analysis.errors import InputFileError
-    from analysis.validate import validate_folder
+    """The data-quality page (see :func:`analysis.report.pages.write_data_report`)."""
+    from analysis.report.pages import write_data_report as _write
 
-    title = "Laporan mutu data" if lang == "id" else "Data-quality report"
-    head = ("tabel", "baris", "catatan") if lang == "id" else ("table", "rows", "notes")
-    try:
-        outcomes = validate_folder(ds.folder)
-        checks = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{len(v.table):,}</td><td>{html.escape(json.dumps({kk: vv for kk, vv in v.notes.items() if not isinstance(vv, list)}, ensure_ascii=False))}</td></tr>"
-            for k, v in outcomes.items()
-        )
-        status = (
-            "Semua pemeriksaan kontrak data lolos."
-            if lang == "id"
-            else "All data-contract checks passed."
-        )
-    except InputFileError as e:
-        checks, status = "", html.escape(str(e))
-    md = ds.folder / paths.QUALITY_MD
-    ingest_part = (
-        f"<h2>Ingest</h2><pre>{html.escape(md.read_text(encoding='utf-8'))}</pre>"
-        if md.exists()
-        else ""
-    )
-    hashes = "".join(
-        f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
-        for k, v in ds.hashes.items()
-    )
-    body = (
-        f"<p>{html.escape(ds.meta.get('title', str(ds.folder)))}</p><p>{status}</p><table><tr><th>{head[0]}</th><th>{head[1]}</th><th>{head[2]}</th></tr>{checks}</table>"
-        f"{ingest_part}<h2>SHA-256</h2><table>{hashes}</table>"
-    )
-    return write_file_atomically(out / "data_report.html", _page(title, body, lang, ds.synthetic))
+    return _write(out, ds, lang)
 
 
 def run_from_args(args) -> int:
@@ -482,10 +368,22 @@ def run_from_args(args) -> int:
         extra[k.strip()] = v
     notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
     try:
-        m = run(selected, args.data, out, args.lang, args.jobs, args.resume, extra, notebook)
+        m = run(
+            selected,
+            args.data,
+            out,
+            args.lang,
+            args.jobs,
+            args.resume,
+            extra,
+            notebook,
+            pdf=getattr(args, "pdf", False),
+        )
     except RunFailedError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    if m.get("pdf"):
+        print(m["pdf"], file=sys.stderr)
     ok = sum(v["status"] == "ok" for v in m["districts"].values())
     print(
         f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s: {out / 'index.html'}"
