@@ -25,7 +25,7 @@ from analysis.district import (
     save_results,
 )
 from analysis.provenance import stamp
-from analysis.report import figure_html, render, result_row, words
+from analysis.report import dataset_title, figure_html, render, result_row, words
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
 from analysis.results import Estimate, Result
 
@@ -268,6 +268,7 @@ def _shown_path(value: object) -> str:
     if not value:
         return ""
     p = Path(str(value))
+    p = p if p.is_absolute() else paths.ROOT / p
     try:
         return str(p.resolve().relative_to(paths.ROOT))
     except ValueError:
@@ -284,11 +285,9 @@ def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> N
         if not w.has(key) or k in ("results_dir",):
             continue
         if k == "data_dir":
-            v = data.dataset.meta.get("title") or _shown_path(v or paths.EXAMPLE_DIR)
-        elif k == "last_year":
-            v = data.last_year
-        elif k == "cross_section_year":
-            v = v or data.last_year
+            v = dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
+        elif k in ("last_year", "cross_section_year"):
+            v = (v or data.last_year) or "-"
         elif k == "outcome":
             v = w.outcome(v)
         elif k in ("control_group", "lang"):
@@ -302,12 +301,12 @@ def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> N
         render(
             "brief/provenance.html.j2",
             lang,
-            title=data.dataset.meta.get("title") or _shown_path(data.dataset.folder),
+            title=dataset_title(w, data.dataset.meta, _shown_path(data.dataset.folder)),
             hashes=sorted(data.dataset.hashes.items()),
             params=shown,
             versions=sorted(s["versions"].items()),
             commit=s["commit"],
-            created=s["created"],
+            created=w.timestamp(s["created"]),
         )
     )
 

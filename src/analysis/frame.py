@@ -300,6 +300,10 @@ def resolve_district(query: str) -> District:
             for n, k in zip(names, keys, strict=True)
             if difflib.SequenceMatcher(None, target, k).ratio() > 0.6
         ][:3]
+    short = difflib.get_close_matches(" ".join(ql.split()), list(DISTRICT_ALIASES), n=2, cutoff=0.7)
+    close = [
+        f"{a.upper() if len(a) <= 3 else a.title()} ({DISTRICT_ALIASES[a]})" for a in short
+    ] + close
     hint = f" Closest: {', '.join(close)}." if close else ""
     raise UnknownDistrictError(
         f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}"

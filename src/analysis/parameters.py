@@ -78,8 +78,10 @@ def check_values(
         out["control_group"] = _choice("control_group", out["control_group"], CONTROL_GROUPS)
     if "lang" in out:
         out["lang"] = _choice("lang", out["lang"], languages())
-    year_params = [k for k in ("last_year", "cross_section_year") if int(out.get(k) or 0)]
-    if year_params and years is None and data_dir:
+    for k in ("last_year", "cross_section_year"):
+        if k in out:
+            out[k] = _year(k, out[k], [], "the last year of the data")  # an integer at least
+    if any(out.get(k) for k in ("last_year", "cross_section_year")) and years is None and data_dir:
         from analysis.dataset import load_dataset
 
         years = sorted(int(y) for y in load_dataset(Path(data_dir)).welfare["tahun"].unique())

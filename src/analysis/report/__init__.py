@@ -117,6 +117,18 @@ class Words:
         """A date in words (``26 Agustus 2025`` / ``August 26, 2025``)."""
         return format_date(d, format="long", locale=self.locale)
 
+    def timestamp(self, iso: str) -> str:
+        """An ISO timestamp (``2026-11-28T10:16:24+00:00``) as date and time in words (UTC)."""
+        import datetime as dt
+
+        from babel.dates import format_datetime
+
+        try:
+            when = dt.datetime.fromisoformat(str(iso))
+        except ValueError:
+            return str(iso)
+        return format_datetime(when, format="medium", tzinfo=dt.UTC, locale=self.locale) + " UTC"
+
     def effect(self, x: float, outcome: str, signed: bool = False) -> str:
         """An effect in the outcome's unit: index points (3 decimals) or percentage points."""
         if outcome == "naik_status":
@@ -209,6 +221,13 @@ def result_row(w: Words, r, label: str, with_q: bool = False, facts: dict | None
     }
 
 
+def dataset_title(w: Words, meta: dict, fallback: str) -> str:
+    """How a page names a data folder: worded for the synthetic example, else its title."""
+    if meta.get("synthetic") and meta.get("seed") is not None:
+        return w.t("prov.synthetic_data", province=meta.get("province", ""), seed=meta["seed"])
+    return str(meta.get("title") or fallback)
+
+
 @lru_cache(maxsize=8)
 def words(lang: str) -> Words:
     """The :class:`Words` of a language (cached)."""
@@ -291,6 +310,7 @@ __all__ = [
     "figure_html",
     "png_data_uri",
     "result_row",
+    "dataset_title",
     "check_lang",
     "languages",
     "MissingTextError",

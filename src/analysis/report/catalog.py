@@ -61,6 +61,9 @@ class Catalog:
     def keys(self) -> set[str]:
         return set(self._keys)
 
+    def __iter__(self):
+        return iter(sorted(self._keys))
+
     def has(self, key: str) -> bool:
         m = self._keys.get(key)
         return (
@@ -78,11 +81,15 @@ class Catalog:
         s = self.translations.gettext(key)
         return s.format(**kw) if kw else s
 
+    def is_plural(self, key: str) -> bool:
+        m = self._keys.get(key)
+        return m is not None and isinstance(m.id, tuple)
+
     def plural(self, key: str, n: int, /, **kw: object) -> str:
         """The form of ``key`` for count ``n`` (``{n}`` is filled in too)."""
-        if not self.has(key):
+        if not self.has(key) or not self.is_plural(key):
             raise MissingTextError(
-                f"'{key}' has no text in the '{self.lang}' catalog ({po_path(self.lang)})"
+                f"'{key}' has no plural entry in the '{self.lang}' catalog ({po_path(self.lang)})"
             )
         s = self.translations.ngettext(key, key + "#plural", n)
         return s.format(**{"n": n, **kw})

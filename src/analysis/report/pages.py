@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import paths
-from analysis.report import page, render, words
+from analysis.report import dataset_title, page, render, words
 from analysis.tables import write_file_atomically
 
 
@@ -36,7 +36,7 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
         rows=rows,
         synthesis=manifest.get("synthesis", {}),
         commit=manifest.get("commit", ""),
-        created=manifest.get("created", ""),
+        created=w.timestamp(manifest.get("created", "")),
     )
     return write_file_atomically(
         out / "index.html",
@@ -94,7 +94,7 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
     body = render(
         "data_report.html.j2",
         lang,
-        title=ds.meta.get("title") or ds.folder.name,
+        title=dataset_title(w, ds.meta, ds.folder.name),
         tables=tables,
         problems=problems,
         ingest=md.read_text(encoding="utf-8") if md.exists() else "",
