@@ -101,7 +101,7 @@ def test_numbers_dates_and_plurals_follow_the_language():
     assert we.n("recent.signed", 1, when="x").startswith("1 agreement in this district was")
     assert we.n("recent.signed", 3, when="x").startswith("3 agreements in this district were")
     assert wi.n("recent.signed", 3, when="x").startswith("3 perjanjian")
-    assert wi.effect(0.0321, "naik_status") == "3,2 poin persentase"
+    assert wi.effect(0.0321, "naik_status") == "3,2 poin persen"
 
 
 def test_engine_codes_are_worded_never_shown_raw():

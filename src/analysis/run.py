@@ -32,8 +32,9 @@ from analysis.tables import OWNER_MARK, shareable, write_json
 
 MANIFEST = "manifest.json"
 #: Kernel options for every run: ipykernel warns on each start that its local TCP transport is
-#: unencrypted, which is noise to the user of a batch run (kernels listen on localhost only).
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+#: unencrypted, and logs an interrupt at shutdown: noise to the user of a batch run (kernels
+#: listen on localhost only; errors of the notebook itself still reach the run and its index).
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:

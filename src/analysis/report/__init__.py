@@ -113,6 +113,12 @@ class Words:
             return "-"
         return self.t("unit.percent", value=self.num(100 * float(x), digits))
 
+    def p(self, p: float | None) -> str:
+        """A p-value: three decimals, or ``< 0,001`` below that."""
+        if p is None or (isinstance(p, float) and not math.isfinite(p)):
+            return "-"
+        return self.t("unit.p_below", value=self.num(0.001, 3)) if p < 0.001 else self.num(p, 3)
+
     def date(self, d) -> str:
         """A date in words (``26 Agustus 2025`` / ``August 26, 2025``)."""
         return format_date(d, format="long", locale=self.locale)
@@ -138,6 +144,8 @@ class Words:
 
     def interval(self, lo: float, hi: float, outcome: str) -> tuple[str, str]:
         scale, digits = (100, 1) if outcome == "naik_status" else (1, 3)
+        if lo is None or hi is None:
+            return "-", "-"
         return self.num(scale * lo, digits), self.num(scale * hi, digits)
 
     # -- engine codes --------------------------------------------------------------------------
@@ -211,12 +219,14 @@ def result_row(w: Words, r, label: str, with_q: bool = False, facts: dict | None
     """One result (object or tidy-table record) as table cells worded in ``w``'s language."""
     get = (lambda k: getattr(r, k, None)) if not isinstance(r, dict) else r.get
     est = bool(get("estimable"))
+    outcome = str(get("outcome") or "")
+    lo, hi = w.interval(get("ci_low"), get("ci_high"), outcome) if est else ("-", "-")
     return {
         "label": label,
-        "estimate": w.num(get("estimate"), 3, signed=True) if est else "-",
-        "ci": w.t("range.pair", lo=w.num(get("ci_low")), hi=w.num(get("ci_high"))) if est else "-",
+        "estimate": w.effect(get("estimate"), outcome, signed=True) if est else "-",
+        "ci": w.t("range.pair", lo=lo, hi=hi) if est else "-",
         "n": w.t("range.ratio", a=w.int(get("n_treated")), b=w.int(get("n_control"))),
-        "q": w.num(get("q_value_bh"), 3) if with_q and est else "-",
+        "q": w.p(get("q_value_bh")) if with_q and est else "-",
         "note": w.facts(facts) if est else w.reason(get("reason")),
     }
 
