@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace DIR if an earlier ingest wrote it (never a folder of yours)",
     )
+    g.add_argument(
+        "--decimal",
+        default="auto",
+        choices=["auto", "dot", "comma"],
+        help="decimal mark of numbers stored as text: auto (default) decides per file from cells "
+        "that read only one way and refuses a file that mixes marks or leaves it open",
+    )
     g.add_argument("--title", help="title recorded in dataset.json")
 
     v = sub.add_parser(
@@ -196,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 code_system=args.code_system,
                 force=args.force,
                 title=args.title,
+                decimal=args.decimal,
             )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")

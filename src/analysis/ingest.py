@@ -29,7 +29,7 @@ from analysis.tables import (
     write_dir_atomically,
     write_json,
 )
-from analysis.validate import CheckOutcome, check_table
+from analysis.validate import DECIMAL_CHOICES, CheckOutcome, check_table
 
 #: IDM workbook headers (year suffix removed) -> canonical column; alternatives per concept
 #: cover the 2023 and 2024 layouts. Earlier layouts fail with the headers that are missing.
@@ -192,6 +192,7 @@ def ingest(
     force: bool = False,
     today: dt.date | None = None,
     title: str | None = None,
+    decimal: str = "auto",
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
@@ -211,12 +212,26 @@ def ingest(
         ``force`` is set.
     code_system
         The code system of the village covariates file: only ``kemendagri`` can be matched.
+    decimal
+        Decimal mark of numbers written as text: ``"auto"`` decides once per file from the
+        cells that can be read only one way and refuses a file that mixes marks or leaves it
+        open; ``"dot"`` or ``"comma"`` declares it for every file.
 
     Raises
     ------
     InputFileError
         Every problem found in every input, so one run shows all that needs fixing.
     """
+    if decimal not in DECIMAL_CHOICES:
+        raise InputFileError(
+            [
+                InputProblem(
+                    "ingest",
+                    f"unknown decimal mark {decimal!r}",
+                    f"use one of: {', '.join(DECIMAL_CHOICES)}",
+                )
+            ]
+        )
     if code_system != "kemendagri":
         raise CodeSystemError(
             f"Code system '{code_system}' cannot be matched to the official frame without a "
@@ -232,10 +247,12 @@ def ingest(
         try:
             if official and p.suffix.lower() in (".xlsx", ".xlsm"):
                 raw, facts = read_idm_workbook(p)
-                oc = check_table(raw, WELFARE, f"{p}", lenient_scores=True, today=today)
+                oc = check_table(
+                    raw, WELFARE, f"{p}", lenient_scores=True, today=today, decimal=decimal
+                )
             else:
                 raw, facts = read_tidy_welfare(p), {"layout": "tidy"}
-                oc = check_table(raw, WELFARE, f"{p}", today=today)
+                oc = check_table(raw, WELFARE, f"{p}", today=today, decimal=decimal)
         except InputFileError as e:
             problems += e.problems
             continue
@@ -268,7 +285,7 @@ def ingest(
                 PARTNERSHIPS.required,
                 REGISTRY_ALIASES,
             )
-            oc = check_table(raw, PARTNERSHIPS, str(p), today=today)
+            oc = check_table(raw, PARTNERSHIPS, str(p), today=today, decimal=decimal)
             problems += oc.problems
             _record(report, p, "partnerships", oc)
             tables["partnerships"] = oc.table.drop(columns=[ROW])
@@ -286,7 +303,7 @@ def ingest(
                 VILLAGES.required,
                 {"kode": "kode_desa", "population": "penduduk"},
             )
-            oc = check_table(raw, VILLAGES, str(p), today=today)
+            oc = check_table(raw, VILLAGES, str(p), today=today, decimal=decimal)
             problems += oc.problems
             _record(report, p, "villages", oc)
             cov = oc.table.drop(columns=[ROW])

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -47,19 +48,148 @@ def _blank(v: object) -> bool:
     )
 
 
-def parse_float(v: object) -> float | None:
-    """A number from a cell: ``0.7714``, ``"0,7714"``, ``"1.234,5"``; ``None`` if it is not one."""
+DecimalMark = Literal["dot", "comma"]
+#: Values accepted for a declared decimal mark (``auto`` decides from the file's own cells).
+DECIMAL_CHOICES = ("auto", "dot", "comma")
+
+_INT = re.compile(r"[-+]?\d+")
+_ONE_SEP = re.compile(r"[-+]?(\d+)([.,])(\d+)")
+_DOT_GROUPS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")  # 1.234.567 or 1.234,5
+_COMMA_GROUPS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234,567 or 1,234.5
+_SCIENTIFIC = re.compile(r"[-+]?\d*\.?\d+[eE][-+]?\d+")
+
+
+def _number_text(v: object) -> str:
+    return str(v).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+
+
+def decimal_evidence(v: object) -> str | None:
+    """What one cell says about the decimal mark of its file.
+
+    Returns ``"dot"`` or ``"comma"`` when the cell can only be read one way (``0.721``,
+    ``3.1``, ``1.234,5``, ``1,234,567``), ``"ambiguous"`` when it reads as a number both ways
+    (``3.125`` is 3.125 with a decimal dot and 3125 with a thousands dot; ``1,234`` likewise),
+    and ``None`` for cells that say nothing (whole numbers, numeric cells, blanks, text).
+    """
+    if not isinstance(v, str):
+        return None
+    s = _number_text(v)
+    if not s or _INT.fullmatch(s):
+        return None
+    if _SCIENTIFIC.fullmatch(s):
+        return "dot"
+    m = _ONE_SEP.fullmatch(s)
+    if m:
+        whole, mark, frac = m.groups()
+        grouping_possible = len(frac) == 3 and len(whole) <= 3 and not whole.startswith("0")
+        if grouping_possible:
+            return "ambiguous"
+        return "dot" if mark == "." else "comma"
+    if _DOT_GROUPS.fullmatch(s):
+        return "comma"
+    if _COMMA_GROUPS.fullmatch(s):
+        return "dot"
+    return None
+
+
+def parse_float(v: object, decimal: DecimalMark | None = None) -> float | None:
+    """A number from a cell; ``None`` if it is not one.
+
+    Parameters
+    ----------
+    v
+        A numeric cell, or text such as ``"0.7714"``, ``"0,7714"``, ``"1.234,5"``.
+    decimal
+        The file's decimal mark (decided once per file by :func:`decide_decimal_mark`):
+        ``"dot"`` reads ``3.125`` as 3.125 and ``1,234`` as 1234; ``"comma"`` reads ``3,125``
+        as 3.125 and ``1.234`` as 1234. ``None`` reads only cells that mean one thing on
+        their own and returns ``None`` for an ambiguous one (``3.125``): the thousands mark is
+        never guessed cell by cell.
+    """
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return float(v)
-    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", s):  # 1.234.567,5
+    s = _number_text(v)
+    if decimal is None:
+        decimal = decimal_evidence(s)
+        if decimal == "ambiguous":
+            return None
+    if decimal == "comma":
+        if "." in s and not _DOT_GROUPS.fullmatch(s):
+            return None
         s = s.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d+,\d+", s):
-        s = s.replace(",", ".")
+    else:
+        if "," in s and not _COMMA_GROUPS.fullmatch(s):
+            return None
+        s = s.replace(",", "")
     try:
         return float(s)
     except ValueError:
         return None
+
+
+def decide_decimal_mark(
+    df: pd.DataFrame,
+    columns: list[str],
+    source: str,
+    declared: str = "auto",
+) -> tuple[DecimalMark, list[InputProblem]]:
+    """Decide one decimal mark for a whole file from the evidence in its numeric columns.
+
+    A file written by Excel in one locale uses one mark throughout, so the decision is taken
+    once per file: a cell that can be read only one way (``0.721``, ``2,5``, ``1.234,5``) is
+    evidence; cells such as ``3.125`` that read both ways are not. Evidence for both marks, or
+    ambiguous cells and no evidence at all, is refused with the rows to look at and the fix,
+    unless the mark is declared (``declared="dot"`` or ``"comma"``).
+
+    Returns
+    -------
+    The mark to read every cell of the file with, and the problems (empty when decided).
+    """
+    if declared not in DECIMAL_CHOICES:
+        raise ValueError(f"decimal must be one of {DECIMAL_CHOICES}, not {declared!r}")
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    first: dict[str, tuple[object, str, object]] = {}
+    for col in columns:
+        if col not in df:
+            continue
+        for i, v in df[col].items():
+            kind = decimal_evidence(v)
+            if kind is not None and kind not in first:
+                first[kind] = (rows[i], col, v)
+        if "dot" in first and "comma" in first:
+            break
+    if declared != "auto":
+        return declared, []  # type: ignore[return-value]
+    if "dot" in first and "comma" in first:
+        (r1, c1, v1), (r2, c2, v2) = first["dot"], first["comma"]
+        return "dot", [
+            InputProblem(
+                source,
+                f"the file mixes decimal marks: {v1!r} (row {r1}, column '{c1}') has a decimal dot "
+                f"and {v2!r} (row {r2}, column '{c2}') a decimal comma",
+                "save the file again from one program with one locale, or correct the odd cells",
+                r2,
+                c2,
+                v2,
+            )
+        ]
+    if "dot" in first or "comma" in first:
+        return ("dot" if "dot" in first else "comma"), []
+    if "ambiguous" in first:
+        r, c, v = first["ambiguous"]
+        return "dot", [
+            InputProblem(
+                source,
+                f"numbers such as {v!r} read as {parse_float(v, 'dot'):g} with a decimal dot and "
+                f"as {parse_float(v, 'comma'):g} with a thousands dot, and no cell of the file "
+                "settles which",
+                "declare the decimal mark (ingest --decimal dot or --decimal comma)",
+                r,
+                c,
+                v,
+            )
+        ]
+    return "dot", []
 
 
 def parse_date(v: object) -> pd.Timestamp | None:
@@ -89,6 +219,7 @@ def check_table(
     *,
     lenient_scores: bool = False,
     today: dt.date | None = None,
+    decimal: str = "auto",
 ) -> CheckOutcome:
     """Coerce a table with canonical column names to its contract and check it.
 
@@ -105,10 +236,17 @@ def check_table(
         workbooks hold text for a few inactive desa) instead of a problem.
     today
         Dates after this are in the future (default: today's date).
+    decimal
+        The decimal mark of the file's numbers: ``"auto"`` (decided once for the whole file
+        from its unambiguous cells, see :func:`decide_decimal_mark`), ``"dot"`` or ``"comma"``.
     """
     today = today or dt.date.today()
     problems: list[InputProblem] = []
     notes: dict[str, object] = {"rows_read": int(len(df))}
+    numeric = [c.name for c in table.columns if c.dtype in ("float", "int")]
+    mark, mark_problems = decide_decimal_mark(df, numeric, source, decimal)
+    problems += mark_problems
+    notes["decimal_mark"] = mark
     out = pd.DataFrame(index=df.index)
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     out[ROW] = rows
@@ -174,7 +312,7 @@ def check_table(
                         )
                     parsed.append(np.nan)
                     continue
-                x = parse_float(v)
+                x = parse_float(v, mark)
                 if x is None or np.isnan(x):
                     if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
                         missing_reason[i] += (
@@ -186,7 +324,7 @@ def check_table(
                         InputProblem(
                             source,
                             "not a number",
-                            "write a number with a dot or comma as decimal mark",
+                            f"write a number with a decimal {mark} like the rest of the file",
                             rows[i],
                             col.name,
                             v,
