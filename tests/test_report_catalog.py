@@ -292,3 +292,23 @@ def test_catalogs_ship_with_the_package():
         Path(SRC / "report" / "locale" / x / "LC_MESSAGES" / "messages.po").exists()
         for x in ("id", "en")
     )
+
+
+def test_data_quality_page_words_the_ingest_report(tmp_path):
+    from analysis.ingest import ingest
+    from analysis.report.pages import ingest_inputs
+
+    ingest(partnerships=paths.DATA_DIR / "real" / "kukar_mou_2025.csv", out=tmp_path / "d")
+    (f,) = ingest_inputs(tmp_path / "d", "id")
+    assert f["name"] == "kukar_mou_2025.csv" and f["kind"] == "Registri kemitraan"
+    assert ("Tanpa kode desa", "3") in f["rows"] and (
+        "Jumlah per status perjanjian",
+        "ditandatangani: 15",
+    ) in f["rows"]
+    assert [r for r, _ in f["unmatched"]] == [14, 15, 16]
+    page = str(
+        render(
+            "data_report.html.j2", "id", title="t", tables=[], problems=[], inputs=[f], hashes=[]
+        )
+    )
+    assert "baris 14: Loa Duri Seberang (desa persiapan)" in page and str(tmp_path) not in page

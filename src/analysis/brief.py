@@ -25,7 +25,7 @@ from analysis.district import (
     save_results,
 )
 from analysis.provenance import stamp
-from analysis.report import dataset_title, figure_html, render, result_row, words
+from analysis.report import METHOD_CODES, dataset_title, figure_html, render, result_row, words
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
 from analysis.results import Estimate, Result
 
@@ -165,10 +165,24 @@ def show_figures(
     _show(render("brief/figures.html.j2", lang, figures=figs))
 
 
-def _facts(r: Result, control_group: str) -> dict:
-    """The facts of a result the page can word (structured fields and details, never notes)."""
+def _facts(r: Result, control_group: str, cross: CrossSection | None = None) -> dict:
+    """The facts of a result the page can word: its structured fields and details (never its
+    English notes), the comparison group of the staggered rows and the propensity-score
+    diagnostics of the weighted rows."""
     facts = dict(getattr(r, "facts", None) or {})
     facts.update({k: v for k, v in (getattr(r, "details", None) or {}).items() if k not in facts})
+    code = METHOD_CODES.get(r.method, r.method)
+    if code == "cs_did":
+        facts.setdefault("control_group", control_group)
+    elif code.startswith("cs_did_"):
+        facts.setdefault("control_group", code.removeprefix("cs_did_"))
+    ps = cross.propensity if cross is not None else None
+    if ps is not None and code in ("ipw", "aipw", "matching") and r.estimable:
+        facts.setdefault("n_trimmed_treated", int(ps.n_trimmed_treated))
+        facts.setdefault("n_trimmed_control", int(ps.n_trimmed_control))
+        if code == "ipw":
+            facts.setdefault("weight_range", (float(ps.weight_min), float(ps.weight_max)))
+            facts.setdefault("ess_control", float(ps.ess_control))
     return facts
 
 
@@ -179,7 +193,7 @@ def method_rows(
     w = words(lang)
     rows = []
     for r in [main.headline, main.not_yet_treated, main.twfe, *cross.results]:
-        rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group)))
+        rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group, cross)))
     return rows
 
 

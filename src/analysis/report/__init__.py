@@ -188,7 +188,7 @@ class Words:
             if isinstance(value, float) and not math.isfinite(value):
                 continue
             out.append(self.t(f"fact.{key}", value=self._fact_value(key, value)))
-        return self.t("list.sep").join(out)
+        return self.t("facts.sep").join(out)
 
     def _fact_value(self, key: str, value: object) -> str:
         if isinstance(value, bool):
@@ -196,11 +196,13 @@ class Words:
         if isinstance(value, int):
             return self.int(value)
         if isinstance(value, float):
-            return self.num(value, 2)
+            return self.num(value, 0 if key.startswith(("ess", "n_")) else 2)
         if isinstance(value, (tuple, list)) and len(value) == 2:
             return self.t(
                 "range.pair", lo=self._fact_value(key, value[0]), hi=self._fact_value(key, value[1])
             )
+        if isinstance(value, (int, float)) is False and hasattr(value, "item"):
+            return self._fact_value(key, value.item())
         if isinstance(value, str) and self.has(f"{key}.{value}"):
             return self.t(f"{key}.{value}")
         if isinstance(value, str) and self.has(f"value.{value}"):

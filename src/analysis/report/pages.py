@@ -80,6 +80,35 @@ def data_quality_tables(outcomes: dict, lang: str) -> list[dict]:
     return tables
 
 
+def ingest_inputs(folder: Path, lang: str) -> list[dict]:
+    """The files ``ingest`` read (``data_quality.json``), each with its checks worded."""
+    import json
+
+    f = Path(folder) / paths.QUALITY_JSON
+    if not f.exists():
+        return []
+    w = words(lang)
+    out = []
+    for e in json.loads(f.read_text(encoding="utf-8")).get("inputs", []):
+        rows = [
+            (w.t(f"dq.note.{k}"), _note_value(w, k, v))
+            for k, v in e.items()
+            if w.has(f"dq.note.{k}")
+        ]
+        kind = e.get("kind", "")
+        out.append(
+            {
+                "name": e.get("name", ""),
+                "kind": w.t(f"dq.table.{kind}") if w.has(f"dq.table.{kind}") else kind,
+                "rows": rows,
+                "unmatched": [
+                    (u.get("row"), u.get("nama_desa")) for u in e.get("unmatched_rows", [])
+                ],
+            }
+        )
+    return out
+
+
 def write_data_report(out: Path, ds, lang: str) -> Path:
     """The data-quality page: contract checks on the data folder as tables, file fingerprints."""
     from analysis.errors import InputFileError
@@ -90,14 +119,13 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
         tables, problems = data_quality_tables(validate_folder(ds.folder), lang), []
     except InputFileError as e:
         tables, problems = [], [str(p) for p in e.problems]
-    md = ds.folder / paths.QUALITY_MD
     body = render(
         "data_report.html.j2",
         lang,
         title=dataset_title(w, ds.meta, ds.folder.name),
         tables=tables,
         problems=problems,
-        ingest=md.read_text(encoding="utf-8") if md.exists() else "",
+        inputs=ingest_inputs(ds.folder, lang),
         hashes=sorted(ds.hashes.items()),
     )
     return write_file_atomically(
