@@ -165,24 +165,53 @@ def show_figures(
     _show(render("brief/figures.html.j2", lang, figures=figs))
 
 
+#: Fact fields of a result (typed, never prose) that a note cell words, in this order.
+FACT_FIELDS = (
+    "est_method",
+    "control_group",
+    "se_type",
+    "cluster",
+    "n_clusters",
+    "ci_method",
+    "n_dropped",
+    "dropped_reason",
+)
+
+
+def _present(v: object) -> bool:
+    if v is None or v == "" or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0):
+        return False
+    return not (isinstance(v, float) and np.isnan(v))
+
+
 def _facts(r: Result, control_group: str, cross: CrossSection | None = None) -> dict:
-    """The facts of a result the page can word: its structured fields and details (never its
-    English notes), the comparison group of the staggered rows and the propensity-score
-    diagnostics of the weighted rows."""
-    facts = dict(getattr(r, "facts", None) or {})
-    facts.update({k: v for k, v in (getattr(r, "details", None) or {}).items() if k not in facts})
-    code = METHOD_CODES.get(r.method, r.method)
+    """The facts of a result the page can word: its typed fields, its ``facts`` and ``details``
+    (never its English notes), the comparison group of the staggered rows and the
+    propensity-score diagnostics of the weighted rows. Pairs (trimming bounds, weight range)
+    are joined so they read as one fact."""
+    get = r.get if isinstance(r, dict) else (lambda k: getattr(r, k, None))
+    facts = {k: get(k) for k in FACT_FIELDS if _present(get(k))}
+    for extra in (get("facts"), get("details")):
+        facts.update({k: v for k, v in (extra or {}).items() if k not in facts and _present(v)})
+    code = METHOD_CODES.get(str(get("method")), str(get("method")))
     if code == "cs_did":
         facts.setdefault("control_group", control_group)
-    elif code.startswith("cs_did_"):
+    elif code in ("cs_did_notyettreated", "cs_did_nevertreated"):
         facts.setdefault("control_group", code.removeprefix("cs_did_"))
     ps = cross.propensity if cross is not None else None
-    if ps is not None and code in ("ipw", "aipw", "matching") and r.estimable:
+    if ps is not None and code in ("ipw", "aipw", "matching") and get("estimable"):
         facts.setdefault("n_trimmed_treated", int(ps.n_trimmed_treated))
         facts.setdefault("n_trimmed_control", int(ps.n_trimmed_control))
         if code == "ipw":
-            facts.setdefault("weight_range", (float(ps.weight_min), float(ps.weight_max)))
+            facts.setdefault("weight_min", float(ps.weight_min))
+            facts.setdefault("weight_max", float(ps.weight_max))
             facts.setdefault("ess_control", float(ps.ess_control))
+    for lo, hi, joined in (
+        ("trim_low", "trim_high", "trim"),
+        ("weight_min", "weight_max", "weight_range"),
+    ):
+        if lo in facts and hi in facts:
+            facts[joined] = (facts.pop(lo), facts.pop(hi))
     return facts
 
 

@@ -9,14 +9,37 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
 
-ControlGroup = Literal["nevertreated", "notyettreated"]
+try:  # the typed options of the analysis, declared once where they are used
+    from analysis.panel import ControlGroup
+except ImportError:  # pragma: no cover - older engine without typed options
+    ControlGroup = Literal["nevertreated", "notyettreated"]
 #: Comparison groups of the staggered estimator.
 CONTROL_GROUPS: tuple[str, ...] = get_args(ControlGroup)
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """Parameter name -> allowed values: outcomes, languages (one per catalog) and every option
+    typed as a ``Literal`` in the analysis specification."""
+    from analysis.report.catalog import languages
+
+    out: dict[str, tuple[str, ...]] = {
+        "outcome": tuple(OUTCOMES),
+        "lang": languages(),
+        "control_group": CONTROL_GROUPS,
+    }
+    try:
+        from analysis.district import Specification
+    except ImportError:
+        return out
+    for name, tp in get_type_hints(Specification).items():
+        if get_origin(tp) is Literal:
+            out[name] = tuple(str(a) for a in get_args(tp))
+    return out
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...] | list[str]) -> str:
@@ -67,17 +90,13 @@ def check_values(
         A value that is not allowed, with the closest valid value and the list of valid ones.
     """
     from analysis.frame import resolve_district
-    from analysis.report.catalog import languages
 
     out = dict(params)
     if "district" in out and out["district"] not in ("", None):
         out["district"] = resolve_district(out["district"]).code
-    if "outcome" in out:
-        out["outcome"] = _choice("outcome", out["outcome"], OUTCOMES)
-    if "control_group" in out:
-        out["control_group"] = _choice("control_group", out["control_group"], CONTROL_GROUPS)
-    if "lang" in out:
-        out["lang"] = _choice("lang", out["lang"], languages())
+    for name, allowed in choices().items():
+        if name in out:
+            out[name] = _choice(name, out[name], allowed)
     for k in ("last_year", "cross_section_year"):
         if k in out:
             out[k] = _year(k, out[k], [], "the last year of the data")  # an integer at least

@@ -45,6 +45,7 @@ METHOD_CODES = {
     "Propensity weighting (IPW)": "ipw",
     "Doubly robust (AIPW)": "aipw",
     "Matching (nearest neighbour)": "matching",
+    "Callaway-Sant'Anna DiD (unconditional)": "cs_did_unconditional",
 }
 
 
@@ -203,8 +204,12 @@ class Words:
             )
         if isinstance(value, (int, float)) is False and hasattr(value, "item"):
             return self._fact_value(key, value.item())
-        if isinstance(value, str) and self.has(f"{key}.{value}"):
-            return self.t(f"{key}.{value}")
+        if (
+            isinstance(value, str)
+            and value
+            and all(self.has(f"{key}.{v}") for v in value.split(","))
+        ):
+            return self.join([self.t(f"{key}.{v}") for v in value.split(",")])
         if isinstance(value, str) and self.has(f"value.{value}"):
             return self.t(f"value.{value}")
         return str(value)
