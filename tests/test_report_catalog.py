@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pandas as pd
+import papermill
 import pytest
 
 from analysis import paths
@@ -26,7 +27,15 @@ from analysis.tables import write_dir_atomically, write_file_atomically
 
 SRC = paths.PACKAGE_DIR
 GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
-WHY = ("ci_includes_zero", "not_significant_after_adjustment", "pretrend", "few_treated")
+WHY = (
+    "ci_includes_zero",
+    "not_significant_after_adjustment",
+    "pretrend",
+    "few_treated",
+    "pre_period_underpowered",
+    "no_pre_period_test",
+    "fragile_to_trend_violation",
+)
 
 
 def _literal_keys() -> set[str]:
@@ -56,7 +65,23 @@ def _coded_keys() -> set[str]:
     keys |= {f"na.{r}" for r in ("no_desa", "no_data")}
     keys |= {f"means.settle_{k}" for k in ("idm", "first_indeks_desa", "indeks_desa")}
     keys |= {f"dimension.{d}" for d in ("partner_type", "sector")}
+    keys |= {f"caveat.naive_{c}" for c in ("larger", "not_larger")}
+    keys |= {f"param.{p}" for p in papermill.inspect_notebook(str(paths.DISTRICT_NOTEBOOK))} - {
+        "param.results_dir"
+    }
     return keys
+
+
+def test_no_catalog_entry_is_left_unused():
+    """Every key is quoted somewhere in the code or templates, or belongs to a family of codes."""
+    quoted = set()
+    for f in [*SRC.rglob("*.py"), *(SRC / "report" / "templates").rglob("*.j2")]:
+        quoted |= set(re.findall(r"""["']([a-z_]+(?:\.[a-zA-Z_0-9]+)*)["']""", f.read_text()))
+    families = ("fact.", "est_method.", "se_type.", "ci_method.", "dropped_reason.", "value.")
+    families += ("dq.note.", "dq.table.", "plot.", "covariate.")
+    coded = _coded_keys()
+    unused = sorted(k for k in load("id") if k not in quoted | coded and not k.startswith(families))
+    assert not unused, unused
 
 
 def test_every_language_has_every_key_and_the_same_plural_entries():
