@@ -8,7 +8,7 @@ LANG_ARG ?= id
 JOBS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report report-en test test-slow lint format bench lock example-data clean
+.PHONY: help setup report report-en test test-slow lint format bench bench-national lock example-data clean
 
 help: ## List the targets with what they do
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench: $(STAMP) ## Benchmarks (generation, engine scaling, province run vs floor
 	$(PY) scripts/bench_example_data.py
 	$(PY) scripts/bench_engine.py
 	$(PY) scripts/bench_report.py
+
+bench-national: $(STAMP) ## The national run (434 kabupaten/kota) on both executors: wall time, peak memory (long)
+	$(PY) scripts/bench_report.py --national --skip-province
 
 example-data: $(STAMP) ## Regenerate the committed East Kalimantan example data (seed 20250826)
 	$(PY) -m analysis example-data --province 64 --out data/example --seed 20250826 --force

@@ -1,19 +1,30 @@
-"""Benchmark: the province run against a floor measured in the same run.
+"""Benchmark: batch runs against a floor measured in the same run, where a district's time goes,
+and the national run on both executors.
 
 Floor = as many minimal notebooks as the province run executes (10 districts + the synthesis),
-each only importing the same libraries, executed by papermill and exported by the same HTML
-exporter, with the same number of parallel workers. The ratio of the two wall times is what the
-README reports (target: within 1.5x). With --national, also times the national run (all
-kabupaten/kota of the national example data; long).
+each only importing the libraries the report imports, executed by papermill and exported by the
+same HTML exporter, with the same number of parallel workers (spawned processes, as the runner).
+It is measured twice: with kernels started from scratch (the floor as first defined, what any
+papermill batch pays) and with kernels forked from a template that has the libraries imported
+(what the runner does by default), so the ratio is shown against both.
 
-Usage: python scripts/bench_report.py [--jobs 2] [--national]
+``--national`` adds the national run (every kabupaten/kota of the national example data,
+generated into a temporary folder) on the embedded executor and on a Dask LocalCluster with the
+same number of workers, each with its wall time and the peak memory of each worker's process
+tree (worker, kernel template, kernels; proportional set size, sampled every second).
+
+Usage: python scripts/bench_report.py [--jobs 2] [--national] [--skip-province]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
+import statistics
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -43,55 +54,137 @@ def _minimal_notebook(path: Path) -> Path:
     return path
 
 
-def _floor_one(args: tuple[str, str, str]) -> None:
-    import papermill
-
+def _floor_one(args: tuple[str, str, str, bool]) -> None:
     from analysis.export import notebook_to_html
+    from analysis.kernels import execute_notebook
 
-    nb, code, out = args
-    papermill.execute_notebook(
-        nb,
-        f"{out}/{code}.ipynb",
-        parameters={"district": code},
-        cwd=str(paths.NOTEBOOKS_DIR),
-        progress_bar=False,
-        kernel_name="python3",
+    nb, code, out, preload = args
+    execute_notebook(
+        Path(nb),
+        Path(f"{out}/{code}.ipynb"),
+        {"district": code},
+        paths.NOTEBOOKS_DIR,
+        preload=preload,
     )
     notebook_to_html(Path(f"{out}/{code}.ipynb"), Path(f"{out}/{code}.html"), "id")
 
 
-def floor(n: int, jobs: int) -> float:
+def floor(n: int, jobs: int, preload: bool) -> float:
     with tempfile.TemporaryDirectory() as d:
         nb = str(_minimal_notebook(Path(d) / "minimal.ipynb"))
         t0 = time.perf_counter()
         with ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
         ) as pool:  # as the runner
-            list(pool.map(_floor_one, [(nb, f"n{i}", d) for i in range(n)]))
+            list(pool.map(_floor_one, [(nb, f"n{i}", d, preload) for i in range(n)]))
         return time.perf_counter() - t0
 
 
-def province(jobs: int) -> tuple[float, int]:
+def breakdown(out: Path) -> dict[str, float]:
+    """Median seconds per district by step, from the executed notebooks and the journal."""
+    m = json.loads((out / "manifest.json").read_text())
+    steps: dict[str, list[float]] = {}
+    for code, r in m["districts"].items():
+        if r["status"] != "ok":
+            continue
+        nb = nbformat.read(out / "districts" / code / "report.ipynb", as_version=4)
+        cells = {}
+        for c in nb.cells:
+            if c.cell_type != "code":
+                continue
+            src = c.source
+            key = (
+                "imports"
+                if "import" in src
+                else "data"
+                if "steps.prepare" in src
+                else "figures"
+                if "show_figures" in src
+                else "estimation"
+                if "steps." in src
+                else "brief text, provenance, saving"
+            )
+            cells[key] = cells.get(key, 0.0) + float(c.metadata.papermill.get("duration") or 0)
+        cells["kernel start and papermill"] = r["notebook_seconds"] - sum(cells.values())
+        cells["export to HTML"] = r["seconds"] - r["notebook_seconds"]
+        for k, v in cells.items():
+            steps.setdefault(k, []).append(v)
+    return {k: statistics.median(v) for k, v in steps.items()}
+
+
+class PeakMemory:
+    """Peak proportional set size of each child process tree of this process (sampled)."""
+
+    def __init__(self, every: float = 1.0):
+        import psutil
+
+        self.me = psutil.Process()
+        self.every, self.peak_tree, self.peak_total = every, 0, 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+
+    def _pss(self, p) -> int:
+        try:
+            return p.memory_full_info().pss
+        except Exception:
+            return 0
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            total = 0
+            for child in self.me.children():
+                try:
+                    if "resource_tracker" in " ".join(child.cmdline()):
+                        continue
+                    tree = self._pss(child) + sum(
+                        self._pss(g) for g in child.children(recursive=True)
+                    )
+                except Exception:
+                    continue
+                self.peak_tree = max(self.peak_tree, tree)
+                total += tree
+            self.peak_total = max(self.peak_total, total)
+
+    def __enter__(self) -> PeakMemory:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def province(jobs: int, out: Path, preload: bool = True) -> tuple[float, int]:
     sel = districts_of_province("64")
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        run(sel, paths.EXAMPLE_DIR, Path(d) / "run", "id", jobs, progress=False)
-        return time.perf_counter() - t0, len(sel)
+    t0 = time.perf_counter()
+    run(sel, paths.EXAMPLE_DIR, out, "id", jobs, progress=False, preload=preload)
+    return time.perf_counter() - t0, len(sel)
 
 
-def national(jobs: int) -> tuple[float, int]:
+def national(jobs: int, executor: str, folder: Path) -> str:
     from analysis.example_data import write_example
     from analysis.run import select_districts
 
-    with tempfile.TemporaryDirectory() as d:
-        write_example(Path(d) / "nation", province="all", seed=1)
-        sel = select_districts(None, None, True, Path(d) / "nation")
-        t0 = time.perf_counter()
+    data = folder / "nation"
+    if not data.exists():
+        write_example(data, province="all", seed=1)
+    sel = select_districts(None, None, True, data)
+    out = folder / f"run-{executor}"
+    t0 = time.perf_counter()
+    note = ""
+    with PeakMemory() as mem:
         try:
-            run(sel, Path(d) / "nation", Path(d) / "run", "id", jobs, progress=True)
+            run(sel, data, out, "id", jobs, progress=True, executor=executor)
         except Exception as e:  # report the time even if some district fails
-            print(f"national run: {e}")
-        return time.perf_counter() - t0, len(sel)
+            note = f" ({type(e).__name__}: {str(e)[:300]})"
+    t = time.perf_counter() - t0
+    m = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
+    ok = sum(v["status"] == "ok" for v in m.get("districts", {}).values())
+    return (
+        f"national run, {executor} ({m.get('workers')} workers): {ok} of {len(sel)} districts in "
+        f"{t / 60:.1f} min; peak memory of one worker's process tree {mem.peak_tree / 2**20:.0f} MB, "
+        f"of all workers together {mem.peak_total / 2**20:.0f} MB{note}"
+    )
 
 
 def main() -> None:
@@ -100,17 +193,30 @@ def main() -> None:
     )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--national", action="store_true")
+    ap.add_argument("--skip-province", action="store_true")
     a = ap.parse_args()
-    floor(2, a.jobs)  # warm caches (imports, font cache) before either measurement
-    t_run, n = province(a.jobs)
-    t_floor = floor(n + 1, a.jobs)
-    print(
-        f"province 64 run: {t_run:.1f} s; floor ({n + 1} minimal notebooks, same execution and export): {t_floor:.1f} s; "
-        f"ratio {t_run / t_floor:.2f}"
-    )
+    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    if not a.skip_province:
+        floor(2, a.jobs, True)  # warm caches (imports, font cache) before any measurement
+        with tempfile.TemporaryDirectory() as d:
+            t_run, n = province(a.jobs, Path(d) / "run")
+            steps = breakdown(Path(d) / "run")
+        t_fresh = floor(n + 1, a.jobs, preload=False)
+        t_fork = floor(n + 1, a.jobs, preload=True)
+        print(
+            f"province 64 run: {t_run:.1f} s; floor ({n + 1} minimal notebooks, same execution "
+            f"and export): {t_fresh:.1f} s with kernels started from scratch (ratio "
+            f"{t_run / t_fresh:.2f}), {t_fork:.1f} s with kernels forked from the template "
+            f"(ratio {t_run / t_fork:.2f})"
+        )
+        print("a district's time, median seconds (province run):")
+        for k, v in steps.items():
+            print(f"  {k:32s} {v:5.2f}")
     if a.national:
-        t_nat, k = national(a.jobs)
-        print(f"national run: {k} districts in {t_nat / 60:.1f} min")
+        with tempfile.TemporaryDirectory() as d:
+            print(national(a.jobs, "embedded", Path(d)), flush=True)
+            print(national(a.jobs, "dask", Path(d)), flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

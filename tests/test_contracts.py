@@ -59,3 +59,9 @@ def test_constraints_pin_every_dependency():
         if "==" in line
     }
     assert _names(deps) <= pinned
+
+
+def test_data_readme_documents_the_idm_layouts():
+    from analysis.layouts import layouts_markdown
+
+    assert layouts_markdown() in (paths.DATA_DIR / "README.md").read_text()

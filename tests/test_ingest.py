@@ -13,6 +13,7 @@ from conftest import registry_row, write_official_idm, write_registry
 
 from analysis.cli import main
 from analysis.ingest import ingest
+from analysis.validate import validate_folder
 
 
 def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path):
@@ -41,6 +42,9 @@ def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path)
     assert variants == 12  # 6 desa x 2 files
     q = json.loads((out / "data_quality.json").read_text())
     assert q["tables"]["welfare"] == 1682
+    # every folder ingest writes passes validate, and run's check
+    assert main(["validate", "--data", str(out)]) == 0
+    validate_folder(out, purpose="run")
 
 
 def _small_idm(tmp_path, year=2024, **overrides):
@@ -190,11 +194,11 @@ def test_empty_and_header_only_files(tmp_path, capsys):
     assert code == 2 and "header but no rows" in capsys.readouterr().err and not out.exists()
 
 
-def test_non_utf8_csv(tmp_path, capsys):
+def test_non_utf8_csv_that_is_not_windows_1252_either(tmp_path, capsys):
+    # a UTF-8 'é' on line 2 and a lone Windows-1252 byte on line 3: neither encoding fits
     (tmp_path / "w.csv").write_bytes(
-        "kode_desa,tahun,iks,ike,ikl\n6402022010,2024,0.8,0.7,0.8\n6402022005,2024,0.9,0.9,0.9 \xe9\n".encode(
-            "latin-1"
-        )
+        "kode_desa,tahun,iks,ike,ikl,nama_desa\n6402022010,2024,0.8,0.7,0.8,Lung Anai é\n".encode()
+        + b"6402022005,2024,0.9,0.9,0.9,Loh Sumber \xe9\n"
     )
     code, out = _run_cli(tmp_path, "--welfare", tmp_path / "w.csv")
     err = capsys.readouterr().err

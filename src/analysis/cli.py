@@ -12,6 +12,8 @@ from pathlib import Path
 from analysis import paths
 from analysis.errors import AnalysisError
 from analysis.report.catalog import languages
+from analysis.executors import EXECUTORS, SCHEDULER_ENV
+from analysis.kernels import KERNEL_MEMORY_MB
 
 DESCRIPTION = """\
 Compare desa that signed third-party partnerships (Kerja Sama Desa) with comparable desa that
@@ -35,9 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser(
         "ingest",
         help="read raw IDM workbooks, registry and covariates; write checked tables",
-        description="Read the official yearly IDM workbooks (2023/2024 layouts) or tidy welfare files, "
-        "a partnership registry and village covariates; check them against the data contracts "
-        "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at all.",
+        description="Read the Ministry's yearly IDM workbooks (2015-2024 layouts recognised by their "
+        "headers, or any layout through a column map), its per-village JSON records, tidy welfare "
+        "files, Indeks Desa files (a separate series), a partnership registry and village covariates "
+        "(Kemendagri codes, or BPS codes through a crosswalk); check them against the data contracts "
+        "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at "
+        "all, after the folder passes the same check as 'validate' and 'run'.",
     )
     g.add_argument(
         "--idm",
@@ -66,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--code-system",
         default="kemendagri",
         choices=["kemendagri", "bps"],
-        help="code system of the covariates file (declared, never guessed; only kemendagri can be matched)",
+        help="code system of the covariates file (declared, never guessed; bps needs --crosswalk)",
     )
     g.add_argument(
         "--out",
@@ -86,6 +91,58 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "dot", "comma"],
         help="decimal mark of numbers stored as text: auto (default) decides per file from cells "
         "that read only one way and refuses a file that mixes marks or leaves it open",
+    )
+    g.add_argument(
+        "--dates",
+        default="auto",
+        choices=["auto", "dmy", "mdy"],
+        help="order of day and month in dates like 05/08/2025: auto (default) decides per file from "
+        "dates that read one way (26/08/2025) or a decimal comma, and refuses a file that leaves it open",
+    )
+    g.add_argument(
+        "--encoding",
+        default="auto",
+        choices=["auto", "utf-8", "cp1252"],
+        help="text encoding of CSV files: auto (default) reads UTF-8, or Windows-1252 when the file "
+        "cannot be anything else",
+    )
+    g.add_argument(
+        "--layout",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="MAP.toml",
+        help="column map(s) for IDM workbooks whose layout is not recognised (an unrecognised "
+        "workbook makes ingest write one to fill in)",
+    )
+    g.add_argument(
+        "--api",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder(s) of the Ministry's per-village JSON records (open/api/desa/rumusan/KODE/TAHUN)",
+    )
+    g.add_argument(
+        "--indeks-desa",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="Indeks Desa (2025+) files: kept as a separate series, never spliced onto IDM",
+    )
+    g.add_argument(
+        "--crosswalk",
+        type=Path,
+        metavar="FILE",
+        help="BPS -> Kemendagri code crosswalk (columns kode_bps, kode_kemendagri) for a --villages "
+        "file with BPS (Podes) codes; rows it cannot place are counted, never guessed",
+    )
+    g.add_argument(
+        "--map-dir",
+        type=Path,
+        metavar="DIR",
+        help="where to write a column map for an unrecognised layout (default: the folder holding --out)",
     )
     g.add_argument("--title", help="title recorded in dataset.json")
 
@@ -121,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=20250826, help="random seed (default 20250826)")
     e.add_argument(
         "--force", action="store_true", help="replace DIR if example-data wrote it before"
+    )
+    e.add_argument(
+        "--effect-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
     )
 
     r = sub.add_parser(
@@ -172,6 +236,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="redo only districts that are missing or failed in --out",
     )
     r.add_argument(
+        "--executor",
+        default="embedded",
+        choices=list(EXECUTORS),
+        help="where districts run: embedded (local worker processes, default) or dask "
+        "(a LocalCluster of --jobs workers, or the cluster at --scheduler)",
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 (with --executor dask; "
+        f"default: ${SCHEDULER_ENV} if set, else a LocalCluster)",
+    )
+    r.add_argument(
+        "--kernel-memory",
+        type=int,
+        default=KERNEL_MEMORY_MB,
+        metavar="MB",
+        help=f"cap on each notebook kernel's memory in MiB (default {KERNEL_MEMORY_MB}; 0: no cap)",
+    )
+    r.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start every notebook kernel from scratch instead of forking it from a worker's "
+        "template process that has the libraries imported already (slower; same results)",
+    )
+    r.add_argument(
         "--notebook",
         type=Path,
         default=None,
@@ -204,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 title=args.title,
                 decimal=args.decimal,
+                dates=args.dates,
+                encoding=args.encoding,
+                layout=args.layout,
+                api=args.api,
+                crosswalk=args.crosswalk,
+                indeks_desa=args.indeks_desa,
+                map_dir=args.map_dir,
             )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")
@@ -219,7 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "example-data":
             from analysis.example_data import write_example
 
-            info = write_example(args.out, province=args.province, seed=args.seed, force=args.force)
+            info = write_example(
+                args.out,
+                province=args.province,
+                seed=args.seed,
+                force=args.force,
+                effect_scale=args.effect_scale,
+            )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
             from analysis.frame import resolve_district

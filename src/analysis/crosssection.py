@@ -10,7 +10,7 @@ matching is 1:1 nearest neighbour on the logit of the propensity score with repl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,18 @@ import statsmodels.api as sm
 
 from analysis.balance import balance_table
 from analysis.design import Design
+from analysis.errors import OptionError, check_option
+from analysis.inference import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    Inference,
+    t_critical,
+    t_p_value,
+    wild_cluster_bootstrap,
+)
 from analysis.panel import MIN_TREATED
-from analysis.results import Estimate, NotEstimable, Result
+from analysis.results import Estimate, NotEstimable, Result, to_frame
+from analysis.sensitivity import ovb_bound, partial_r2, robustness_value
 
 #: Trimming rule for the propensity score (stated in every brief): desa with a score outside
 #: [TRIM, 1 - TRIM] are left out, because their weights would be extreme.
@@ -50,7 +60,8 @@ def naive_difference(
         float(fit.bse[1]),
         n1,
         n0,
-        notes=f"{se_type} SE",
+        est_method="difference_in_means",
+        se_type="iid" if se_type == "classical" else "HC1",
     )
 
 
@@ -145,7 +156,9 @@ def ipw(
         float(fit.bse[1]),
         int(d[keep].sum()),
         int((1 - d[keep]).sum()),
-        notes="weights from a logit propensity score",
+        est_method="ipw",
+        se_type=kw["cov_type"] if kw["cov_type"] != "cluster" else "CRV1",
+        n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
     )
 
 
@@ -183,14 +196,19 @@ def aipw_att(
         se,
         int(d.sum()),
         int(ctrl.sum()),
-        notes="outcome model + propensity weights; SE clustered"
-        if groups is not None
-        else "outcome model + propensity weights",
+        est_method="aipw",
+        se_type="influence_function",
+        n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
     )
 
 
 def nn_match(
-    y: np.ndarray, d: np.ndarray, score: np.ndarray, outcome: str, caliper_sd: float = 0.2
+    y: np.ndarray,
+    d: np.ndarray,
+    score: np.ndarray,
+    outcome: str,
+    caliper_sd: float = 0.2,
+    min_treated: int = MIN_TREATED,
 ) -> Result:
     """1:1 nearest neighbour on the logit propensity score, with replacement and a caliper."""
     lp = np.log(score / (1 - score))
@@ -212,7 +230,7 @@ def nn_match(
         pick = pos
     match = c_idx[order][pick]
     ok = np.abs(lp[match] - lp[t_idx]) <= caliper
-    if ok.sum() < MIN_TREATED:
+    if ok.sum() < min_treated:
         return NotEstimable(
             outcome,
             "Matching (nearest neighbour)",
@@ -234,26 +252,76 @@ def nn_match(
         float(np.sqrt(var)),
         n1,
         int(len(np.unique(match[ok]))),
-        notes=f"caliper {caliper_sd} sd of logit score; {len(t_idx) - n1} partnered desa unmatched",
+        est_method="nearest_neighbour",
+        se_type="abadie_imbens",
+        n_dropped=len(t_idx) - n1,
+        dropped_reason="outside_caliper" if len(t_idx) > n1 else "",
+        facts={"caliper_sd": caliper_sd},
     )
 
 
 @dataclass(frozen=True)
 class CrossSection:
-    """All cross-sectional results for one outcome and year."""
+    """All cross-sectional results for one outcome and year.
+
+    ``sensitivity``: Cinelli-Hazlett robustness facts of the regression adjustment
+    (:class:`analysis.sensitivity.Robustness`), or None.
+    """
 
     results: list[Result]
     balance: pd.DataFrame | None
     propensity: PropensityFit | None
     data: pd.DataFrame | None
+    sensitivity: object = None
+
+    def tidy(self) -> pd.DataFrame:
+        return to_frame(self.results)
+
+    def __repr__(self) -> str:
+        return f"CrossSection({len(self.results)} results)"
+
+    def _repr_html_(self) -> str:
+        return self.tidy().to_html(index=False, na_rep="")
 
 
-def compare_year(panel: pd.DataFrame, design: Design, year: int) -> CrossSection:
+def compare_year(
+    panel: pd.DataFrame,
+    design: Design,
+    year: int,
+    trim: float = TRIM,
+    caliper_sd: float = 0.2,
+    min_treated: int = MIN_TREATED,
+    inference: Inference = "bootstrap",
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    benchmark: str | None = None,
+) -> CrossSection:
     """Compare desa exposed by ``year`` with never-partnered desa, in ``year``.
 
     Covariates are the design's plus the outcome in the first panel year (before any start).
     Desa whose partnership starts after ``year`` are left out of both groups.
+
+    Parameters
+    ----------
+    trim
+        Propensity scores outside [trim, 1 - trim] are left out (0 <= trim < 0.5).
+    caliper_sd
+        Matching caliper in SDs of the logit score (> 0).
+    min_treated
+        Fewest partnered (and comparison) desa for an estimate.
+    inference
+        Regression adjustment: ``"bootstrap"`` = wild cluster restricted bootstrap (Webb
+        weights) or ``"analytic"`` = CRV1 with t(G-1); other estimators: analytic, clustered.
+    benchmark
+        Observed covariate for the Cinelli-Hazlett bounds (default: the baseline outcome).
     """
+    check_option("inference", inference, Inference)
+    if not 0 <= trim < 0.5:
+        raise OptionError(f"trim={trim!r} must be in [0, 0.5)")
+    if not caliper_sd > 0:
+        raise OptionError(f"caliper_sd={caliper_sd!r} must be positive")
+    if min_treated < 1:
+        raise OptionError(f"min_treated={min_treated!r} must be at least 1")
     y = design.outcome
     first_year = int(panel[design.time].min())
     d = panel[panel[design.time] == year].copy()
@@ -264,13 +332,15 @@ def compare_year(panel: pd.DataFrame, design: Design, year: int) -> CrossSection
         base = panel[panel[design.time] == first_year].set_index(design.unit)[y]
         d["baseline"] = d[design.unit].map(base)
         covs = covs + ["baseline"]
+    n_all = len(d)
     d = d.dropna(subset=[y, *covs])
+    n_missing = n_all - len(d)
     d["_d"] = (d["g"] > 0).astype(int)
     n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
     est = f"ATT in {year}"
     res: list[Result] = []
-    if n1 < MIN_TREATED or n0 < MIN_TREATED:
-        reason = "no_control" if n0 < MIN_TREATED else "too_few_treated"
+    if n1 < min_treated or n0 < min_treated:
+        reason = "no_control" if n0 < min_treated else "too_few_treated"
         for m in (
             "Naive difference",
             "Regression adjustment",
@@ -292,29 +362,98 @@ def compare_year(panel: pd.DataFrame, design: Design, year: int) -> CrossSection
         )
     yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
     groups = d[design.cluster].to_numpy() if design.cluster in d else None
+    G = int(len(np.unique(groups))) if groups is not None else 0
+    drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
     naive = naive_difference(yv, dv, y, se_type="HC1")
-    res.append(
-        Estimate(
-            y, naive.method, est, naive.estimate, naive.se, n1, n0, notes="no adjustment; HC1 SE"
-        )
-    )
+    res.append(replace(naive, estimand=est, **drop))
     X = _design_matrix(d, covs)
     X.insert(1, "_d", dv)
     ols = sm.OLS(yv, X).fit(**_cov_kwargs(groups))
-    res.append(
-        Estimate(
+    b, se = float(ols.params["_d"]), float(ols.bse["_d"])
+    crit = t_critical(G or None)
+    p_a = t_p_value(b / se, G or None)
+    ra_kw = dict(
+        est_method="ols",
+        se_type="CRV1" if groups is not None else "HC1",
+        cluster=design.cluster if groups is not None else "",
+        n_clusters=G,
+        se_analytic=se,
+        ci_low_analytic=b - crit * se,
+        ci_high_analytic=b + crit * se,
+        p_value_analytic=p_a,
+        facts={"covariates": ",".join(covs)},
+        **drop,
+    )
+    if inference == "bootstrap" and groups is not None:
+        Z = X.drop(columns="_d").to_numpy(float)
+        ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
+        rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
+        wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
+        ra = Estimate(
             y,
             "Regression adjustment",
             est,
-            float(ols.params["_d"]),
-            float(ols.bse["_d"]),
+            b,
+            se,
             n1,
             n0,
-            notes=f"OLS on {len(covs)} covariates incl. baseline; SE clustered by {design.cluster}",
+            ci_low=b - wb.crit * se,
+            ci_high=b + wb.crit * se,
+            p_value=wb.p_value,
+            ci_method="wild_cluster_bootstrap",
+            crit_value=wb.crit,
+            **{
+                **ra_kw,
+                "facts": {**ra_kw["facts"], "draws": draws, "seed": seed, "boot_weights": "webb"},
+            },
         )
+    else:
+        ra = Estimate(
+            y,
+            "Regression adjustment",
+            est,
+            b,
+            se,
+            n1,
+            n0,
+            ci_low=b - crit * se,
+            ci_high=b + crit * se,
+            p_value=p_a,
+            ci_method="t" if G else "normal",
+            crit_value=crit,
+            **ra_kw,
+        )
+    res.append(ra)
+    # Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr)
+    ols_iid = sm.OLS(yv, X).fit()
+    bench = benchmark or ("baseline" if "baseline" in covs else (covs[0] if covs else None))
+    robust = robustness_value(
+        float(ols_iid.tvalues["_d"]),
+        float(ols_iid.df_resid),
+        estimate=b,
+        se=float(ols_iid.bse["_d"]),
     )
-    ps = propensity(d, covs)
-    if int((dv[ps.kept] == 1).sum()) < MIN_TREATED or int((dv[ps.kept] == 0).sum()) < MIN_TREATED:
+    if bench is not None and bench in X.columns:
+        Xb = X.drop(columns=bench)
+        r2dz_x = _partial_r2_of(dv, Xb.drop(columns="_d"), d[bench].to_numpy(float))
+        r2yz_dx = partial_r2(float(ols_iid.tvalues[bench]), float(ols_iid.df_resid))
+        robust = replace(
+            robust,
+            benchmark=bench,
+            bound=ovb_bound(b, float(ols_iid.bse["_d"]), float(ols_iid.df_resid), r2dz_x, r2yz_dx),
+        )
+    ps = propensity(d, covs, trim=trim)
+    ps_facts = {
+        "trim_low": trim,
+        "trim_high": 1 - trim,
+        "n_trimmed_treated": ps.n_trimmed_treated,
+        "n_trimmed_control": ps.n_trimmed_control,
+        "weight_min": ps.weight_min,
+        "weight_max": ps.weight_max,
+        "ess_control": ps.ess_control,
+        "ps_converged": ps.converged,
+    }
+    if int((dv[ps.kept] == 1).sum()) < min_treated or int((dv[ps.kept] == 0).sum()) < min_treated:
         for m in (
             "Propensity weighting (IPW)",
             "Doubly robust (AIPW)",
@@ -326,35 +465,43 @@ def compare_year(panel: pd.DataFrame, design: Design, year: int) -> CrossSection
                     m,
                     est,
                     "no_overlap",
-                    f"{ps.n_trimmed_treated} partnered desa outside [{TRIM}, {1 - TRIM}]",
+                    f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]",
                     n1,
                     n0,
                 )
             )
         bal = balance_table(d, covs)
-        return CrossSection(res, bal, ps, d)
+        return CrossSection(res, bal, ps, d, robust)
     ipw_res = ipw(yv, dv, ps.weights, y, groups)
     res.append(
-        Estimate(
-            y,
-            ipw_res.method,
-            est,
-            ipw_res.estimate,
-            ipw_res.se,
-            ipw_res.n_treated,
-            ipw_res.n_control,
-            notes=f"trimmed outside [{TRIM}, {1 - TRIM}]: {ps.n_trimmed_treated} partnered, {ps.n_trimmed_control} other; "
-            f"weights {ps.weight_min:.2f}-{ps.weight_max:.2f}; effective comparison n {ps.ess_control:.0f}",
+        replace(
+            ipw_res,
+            estimand=est,
+            cluster=design.cluster if groups is not None else "",
+            facts={**ps_facts, "covariates": ",".join(covs)},
+            **drop,
         )
     )
     dr = aipw_att(yv, dv, d[covs], ps, y, groups)
     res.append(
-        Estimate(y, dr.method, est, dr.estimate, dr.se, dr.n_treated, dr.n_control, notes=dr.notes)
+        replace(
+            dr,
+            estimand=est,
+            cluster=design.cluster if groups is not None else "",
+            facts={**ps_facts, "covariates": ",".join(covs)},
+            **drop,
+        )
     )
     keep = ps.kept
-    m = nn_match(yv[keep], dv[keep], ps.score[keep], y)
+    m = nn_match(yv[keep], dv[keep], ps.score[keep], y, caliper_sd, min_treated)
     if isinstance(m, Estimate):
-        m = Estimate(y, m.method, est, m.estimate, m.se, m.n_treated, m.n_control, notes=m.notes)
+        m = replace(m, estimand=est, facts={**m.facts, "trim_low": trim, "trim_high": 1 - trim})
     res.append(m)
     bal = balance_table(d, covs, weights=ps.weights)
-    return CrossSection(res, bal, ps, d)
+    return CrossSection(res, bal, ps, d, robust)
+
+
+def _partial_r2_of(dv: np.ndarray, Z: pd.DataFrame, x: np.ndarray) -> float:
+    """Partial R2 of ``x`` in the regression of ``dv`` on ``Z`` and ``x`` (Z without x)."""
+    fit = sm.OLS(dv, pd.concat([Z, pd.Series(x, index=Z.index, name="_bench")], axis=1)).fit()
+    return partial_r2(float(fit.tvalues["_bench"]), float(fit.df_resid))

@@ -19,7 +19,13 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
 DATASET_FILE = "dataset.json"
-_FILES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
+_FILES = {
+    "villages": VILLAGES_FILE,
+    "welfare": WELFARE_FILE,
+    "partnerships": PARTNERSHIPS_FILE,
+    "indicators": "indicators.parquet",
+    "indeks_desa": "indeks_desa.parquet",
+}
 
 
 def file_sha256(path: Path) -> str:
@@ -122,4 +128,10 @@ def load_dataset(folder: Path) -> Dataset:
                 "status",
             ]
         )
-    return Dataset(folder, villages, welfare, partnerships, meta)
+    ds = Dataset(folder, villages, welfare, partnerships, meta)
+    from analysis.slices import recorded_hashes
+
+    source = recorded_hashes(folder)
+    if source is not None:  # a run's district slice: provenance names the data it was cut from
+        ds.__dict__["hashes"] = source
+    return ds

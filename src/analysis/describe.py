@@ -24,7 +24,7 @@ def coverage(
     g = agreement_exposure(counting) if len(counting) else pd.Series(dtype="Int64")
     units = panel.drop_duplicates("kode_desa")
     years = sorted(int(y) for y in panel["tahun"].unique()) if len(panel) else []
-    return {
+    out = {
         "n_desa_frame": int(n_desa_frame),
         "n_desa_with_data": int(units["kode_desa"].nunique()),
         "years": years,
@@ -32,7 +32,8 @@ def coverage(
         "n_agreements_counting": int(len(counting)),
         "n_agreements_not_counting": int(len(reg) - len(counting)),
         "n_desa_partnered": int(counting["kode_desa"].nunique()),
-        "n_desa_evaluable": int(
+        # evaluated: exposed after the first year (a pre-period exists) and by the last year
+        "n_desa_evaluated": int(
             ((units["g"] > (years[0] if years else 0)) & (units["g"] <= last_year)).sum()
         ),
         "n_desa_too_recent": int(counting.loc[(g > last_year).to_numpy(), "kode_desa"].nunique())
@@ -44,6 +45,8 @@ def coverage(
         if "dibawa" in panel and len(panel)
         else 0.0,
     }
+    out["n_desa_evaluable"] = out["n_desa_evaluated"]  # former name, kept for readers of it
+    return out
 
 
 def partnership_counts(

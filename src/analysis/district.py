@@ -9,24 +9,146 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from analysis import __version__
-from analysis.crosssection import CrossSection, compare_year
+from analysis.crosssection import TRIM, CrossSection, compare_year
 from analysis.dataset import Dataset, load_dataset
 from analysis.describe import coverage, outcome_summary, partnership_counts, status_transitions
 from analysis.design import OUTCOMES, Design, agreement_exposure, analysis_panel, rows_in_district
+from analysis.errors import OptionError, check_option
 from analysis.frame import District, resolve_district, villages_of
-from analysis.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
+from analysis.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
+from analysis.panel import (
+    MIN_TREATED,
+    Aggregation,
+    BasePeriod,
+    ControlGroup,
+    EstMethod,
+    Staggered,
+    Vcov,
+    callaway_santanna,
+    twfe,
+)
 from analysis.results import Estimate, NotEstimable, Result, to_frame
 from analysis.schema import PARTNER_TYPES, SECTORS
-from analysis.sensitivity import EValue, e_value, mde_from_se
-from analysis.tables import write_file_atomically
+from analysis.sensitivity import (
+    Breakdown,
+    EValue,
+    e_value,
+    mde_from_se,
+    relative_magnitudes_breakdown,
+)
+from analysis.slices import slice_for
+from analysis.tables import neutralise_frame, write_file_atomically
+
+MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
+
+
+@dataclass(frozen=True)
+class Specification:
+    """Every choice of the district analysis, checked when built (a wrong value is refused
+    with the supported values).
+
+    Parameters
+    ----------
+    covariates
+        Baseline covariates for the staggered estimator, TWFE and the cross-section; ``None``:
+        the design's defaults present in the data; ``()``: none (unconditional).
+    est_method, control_group, base_period, anticipation, aggregation
+        Callaway-Sant'Anna options (R ``did`` names). The headline uses ``est_method`` with the
+        covariates; the unconditional estimate is reported beside it.
+    inference, draws, seed, boot_weights
+        ``"bootstrap"``: clustered multiplier bootstrap (staggered DiD) and wild cluster
+        bootstrap (TWFE, regression adjustment); ``"analytic"``: clustered SEs with t(G-1).
+    twfe_vcov
+        TWFE standard errors: ``"cluster"`` (kecamatan), ``"HC1"`` or ``"iid"``.
+    trim, caliper_sd
+        Propensity-score trimming bound and matching caliper (cross-section).
+    min_treated
+        Fewest partnered desa for any estimate.
+    min_evaluated
+        Fewest evaluated partnered desa for a "strong" grade.
+    min_subgroup_desa, min_subgroup_clusters
+        A subgroup is estimated only with at least this many partnered desa and kecamatan.
+    multitest
+        Adjustment across outcomes and across subgroups: ``"fdr_bh"``, ``"holm"``,
+        ``"bonferroni"`` (statsmodels ``multipletests``).
+    """
+
+    covariates: tuple[str, ...] | None = None
+    est_method: EstMethod = "dr"
+    control_group: ControlGroup = "nevertreated"
+    base_period: BasePeriod = "varying"
+    anticipation: int = 0
+    aggregation: Aggregation = "simple"
+    inference: Inference = "bootstrap"
+    draws: int = DEFAULT_DRAWS
+    seed: int = DEFAULT_SEED
+    boot_weights: BootWeights = "mammen"
+    twfe_vcov: Vcov = "cluster"
+    trim: float = TRIM
+    caliper_sd: float = 0.2
+    min_treated: int = MIN_TREATED
+    min_evaluated: int = 10
+    min_subgroup_desa: int = 5
+    min_subgroup_clusters: int = 5
+    multitest: MultipleTesting = "fdr_bh"
+
+    def __post_init__(self) -> None:
+        from analysis.panel import _check_options
+
+        _check_options(self.control_group, self.est_method, self.base_period, self.anticipation)
+        check_option("aggregation", self.aggregation, Aggregation)
+        check_option("inference", self.inference, Inference)
+        check_option("boot_weights", self.boot_weights, BootWeights)
+        check_option("twfe_vcov", self.twfe_vcov, Vcov)
+        check_option("multitest", self.multitest, MultipleTesting)
+        if isinstance(self.covariates, str):  # notebook parameter: "" defaults, "none" none
+            text = self.covariates.strip()
+            cov = (
+                None
+                if text == ""
+                else ()
+                if text.lower() == "none"
+                else tuple(c.strip() for c in text.split(",") if c.strip())
+            )
+            object.__setattr__(self, "covariates", cov)
+        elif self.covariates is not None:
+            object.__setattr__(self, "covariates", tuple(self.covariates))
+        if self.draws < 99:
+            raise OptionError(f"draws={self.draws!r} must be at least 99")
+        if not 0 <= self.trim < 0.5:
+            raise OptionError(f"trim={self.trim!r} must be in [0, 0.5)")
+        if not self.caliper_sd > 0:
+            raise OptionError(f"caliper_sd={self.caliper_sd!r} must be positive")
+        for k in ("min_treated", "min_evaluated", "min_subgroup_desa", "min_subgroup_clusters"):
+            if getattr(self, k) < 1:
+                raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def cs_kwargs(self) -> dict:
+        return dict(
+            est_method=self.est_method,
+            covariates=self.covariates,
+            base_period=self.base_period,
+            anticipation=self.anticipation,
+            aggregation=self.aggregation,
+            inference=self.inference,
+            draws=self.draws,
+            seed=self.seed,
+            boot_weights=self.boot_weights,
+            min_treated=self.min_treated,
+        )
+
 
 #: The headline method: robust to staggered starts and effects that change over time.
 HEADLINE_METHOD = "Callaway-Sant'Anna DiD"
@@ -46,24 +168,70 @@ class DistrictData:
     applicable: bool
     reason: str = ""
     recent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spec: Specification = field(default_factory=Specification)
+
+    def __repr__(self) -> str:
+        return (
+            f"DistrictData({self.district.code} {self.district.name}, {len(self.panel)} desa-years "
+            f"{self.first_year}-{self.last_year}, applicable={self.applicable})"
+        )
 
 
 def prepare(
-    data_dir: str | Path, district: str, outcome: str = "nilai_idm", last_year: int | None = None
+    data_dir: str | Path,
+    district: str,
+    outcome: str = "nilai_idm",
+    last_year: int | None = None,
+    spec: Specification | None = None,
+    **options,
 ) -> DistrictData:
-    """Load the data folder, resolve the district and build its desa-year panel."""
-    ds = load_dataset(Path(data_dir))
+    """Load the data folder, resolve the district and build its desa-year panel.
+
+    ``spec`` (or its fields as keyword ``options``, e.g. ``est_method="reg"``, ``draws=1999``)
+    holds every analysis choice; the later steps read it from the returned object. In a batch
+    run the kernel is given the district's slice of the folder (read once per run, see
+    :mod:`analysis.slices`) and reads that instead; the results are the same.
+    """
+    if spec is None:
+        spec = Specification(**options)
+    elif options:
+        spec = replace(spec, **options)
+    code = resolve_district(district).code
+    ds = load_dataset(slice_for(data_dir, code) or Path(data_dir))
+    return prepare_dataset(ds, district, outcome, last_year, spec)
+
+
+def prepare_dataset(
+    ds: Dataset,
+    district: str,
+    outcome: str = "nilai_idm",
+    last_year: int | None = None,
+    spec: Specification | None = None,
+) -> DistrictData:
+    """:func:`prepare` for tables already in memory (e.g. a simulation)."""
+    spec = spec or Specification()
     d = resolve_district(district)
     design = Design(outcome=outcome)
+    if spec.covariates is not None:
+        design = replace(design, covariates=tuple(spec.covariates))
     frame_desa = villages_of(d)
     if not d.has_desa:
         return DistrictData(
-            d, ds, pd.DataFrame(), design, 0, 0, {"n_desa_frame": 0}, False, "no_desa"
+            d, ds, pd.DataFrame(), design, 0, 0, {"n_desa_frame": 0}, False, "no_desa", spec=spec
         )
     panel = analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
     if panel.empty:
         return DistrictData(
-            d, ds, panel, design, 0, 0, {"n_desa_frame": len(frame_desa)}, False, "no_data"
+            d,
+            ds,
+            panel,
+            design,
+            0,
+            0,
+            {"n_desa_frame": len(frame_desa)},
+            False,
+            "no_data",
+            spec=spec,
         )
     first = int(panel["tahun"].min())
     last = int(panel["tahun"].max()) if last_year is None else int(last_year)
@@ -74,7 +242,7 @@ def prepare(
     recent = recent[
         ["kode_desa", "nama_desa", "mitra", "jenis_mitra", "tanggal_tanda_tangan"]
     ].reset_index(drop=True)
-    return DistrictData(d, ds, panel, design, first, last, cov, True, "", recent)
+    return DistrictData(d, ds, panel, design, first, last, cov, True, "", recent, spec)
 
 
 @dataclass(frozen=True)
@@ -97,22 +265,54 @@ def describe_district(data: DistrictData) -> Description:
 
 @dataclass(frozen=True)
 class MainEstimate:
-    """The staggered DiD (headline) and the TWFE benchmark for one outcome."""
+    """The staggered DiD (headline), its unconditional and not-yet-treated variants, and TWFE."""
 
     headline: Result
     staggered: Staggered | None
     twfe: Result
     not_yet_treated: Result
+    unconditional: Result | None = None
+    breakdown: Breakdown | None = None
+
+    def tidy(self) -> pd.DataFrame:
+        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe]
+        return to_frame([r for r in rows if r is not None])
+
+    def __repr__(self) -> str:
+        return f"MainEstimate(headline={self.headline!r})"
+
+    def _repr_html_(self) -> str:
+        return self.tidy().to_html(index=False, na_rep="")
 
 
 def _tag(r: Result, district: str) -> Result:
     return replace(r, district=district)
 
 
-def estimate_main(data: DistrictData, control_group: str = "nevertreated") -> MainEstimate:
-    """Callaway-Sant'Anna (headline; never-treated controls by default), the not-yet-treated
-    variant as a check, and two-way fixed effects as the conventional benchmark."""
-    y, code = data.design.outcome, data.district.code
+def _control(data: DistrictData, control_group: str | None) -> str:
+    cg = data.spec.control_group if control_group is None else control_group
+    check_option("control_group", cg, ControlGroup)
+    return cg
+
+
+def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
+    if not isinstance(head, Estimate) or agg is None:
+        return None
+    cells = agg.group_time[agg.group_time["post"]]
+    return relative_magnitudes_breakdown(
+        agg.event_study, cells, head.ci_low, head.ci_high, agg.base_period
+    )
+
+
+def estimate_main(
+    data: DistrictData, control_group: str | None = None, variants: bool = True
+) -> MainEstimate:
+    """Callaway-Sant'Anna (headline: ``data.spec``'s estimator with covariates; never-treated
+    controls by default), the unconditional estimate beside it, the other control group as a
+    check, and two-way fixed effects as the conventional benchmark (``variants=False``: the
+    headline only, the others left as None)."""
+    y, code, spec = data.design.outcome, data.district.code, data.spec
+    control_group = _control(data, control_group)
     other = "notyettreated" if control_group == "nevertreated" else "nevertreated"
     if not data.applicable:
         return MainEstimate(
@@ -120,28 +320,87 @@ def estimate_main(data: DistrictData, control_group: str = "nevertreated") -> Ma
             None,
             NotEstimable(y, "Two-way fixed effects", "ATT", data.reason, district=code),
             NotEstimable(y, f"{HEADLINE_METHOD} ({other})", "ATT", data.reason, district=code),
+            NotEstimable(
+                y, f"{HEADLINE_METHOD} (unconditional)", "ATT", data.reason, district=code
+            ),
         )
-    head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year)
-    alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year)
+    kw = spec.cs_kwargs()
+    head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
+    if not variants:
+        return MainEstimate(_tag(head, code), agg, None, None, None, _breakdown(head, agg))
+    alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
     alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
-    tw = twfe(data.panel, data.design)
-    return MainEstimate(_tag(head, code), agg, _tag(tw, code), _tag(alt, code))
+    unc, _ = callaway_santanna(
+        data.panel, data.design, control_group, data.last_year, **{**kw, "covariates": ()}
+    )
+    unc = replace(unc, method=f"{HEADLINE_METHOD} (unconditional)")
+    covs = tuple(c for c in data.design.covariates if c in data.panel.columns)
+    tw = twfe(
+        data.panel,
+        data.design,
+        spec.min_treated,
+        covs if spec.covariates is None else tuple(spec.covariates),
+        spec.twfe_vcov,
+        spec.inference if spec.twfe_vcov == "cluster" else "analytic",
+        spec.draws,
+        spec.seed,
+    )
+    return MainEstimate(
+        _tag(head, code),
+        agg,
+        _tag(tw, code),
+        _tag(alt, code),
+        _tag(unc, code),
+        _breakdown(head, agg),
+    )
 
 
 def estimate_cross_section(data: DistrictData, year: int | None = None) -> CrossSection:
     """Naive, regression, IPW, AIPW and matching comparisons in one year (default: the last)."""
     if not data.applicable:
         return CrossSection([], None, None, None)
-    cs = compare_year(data.panel, data.design, year or data.last_year)
+    spec = data.spec
+    cs = compare_year(
+        data.panel,
+        data.design,
+        year or data.last_year,
+        trim=spec.trim,
+        caliper_sd=spec.caliper_sd,
+        min_treated=spec.min_treated,
+        inference=spec.inference,
+        draws=spec.draws,
+        seed=spec.seed,
+    )
     return CrossSection(
-        [_tag(r, data.district.code) for r in cs.results], cs.balance, cs.propensity, cs.data
+        [_tag(r, data.district.code) for r in cs.results],
+        cs.balance,
+        cs.propensity,
+        cs.data,
+        cs.sensitivity,
     )
 
 
+def _adjust(t: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Adjusted p-values across the rows (``q_value``; ``q_value_bh`` kept for readers of it)."""
+    check_option("multitest", method, MultipleTesting)
+    ok = t["estimable"] & t["p_value"].notna()
+    t["q_value"] = np.nan
+    if ok.any():
+        t.loc[ok, "q_value"] = multipletests(t.loc[ok, "p_value"], method=method)[1]
+    t["q_value_bh"] = t["q_value"]
+    t["multitest"] = method
+    return t
+
+
 def estimate_outcomes(
-    data: DistrictData, control_group: str = "nevertreated", outcomes: tuple[str, ...] = OUTCOMES
+    data: DistrictData,
+    control_group: str | None = None,
+    outcomes: tuple[str, ...] = OUTCOMES,
+    multitest: str | None = None,
 ) -> pd.DataFrame:
-    """The headline estimator on every outcome, with Benjamini-Hochberg adjusted p-values."""
+    """The headline estimator on every outcome, p-values adjusted across outcomes
+    (``data.spec.multitest``, Benjamini-Hochberg by default)."""
+    control_group = _control(data, control_group)
     rows: list[Result] = []
     for o in outcomes:
         if not data.applicable:
@@ -150,114 +409,243 @@ def estimate_outcomes(
             )
             continue
         r, _ = callaway_santanna(
-            data.panel, data.design.with_outcome(o), control_group, data.last_year
+            data.panel,
+            data.design.with_outcome(o),
+            control_group,
+            data.last_year,
+            **data.spec.cs_kwargs(),
         )
         rows.append(_tag(r, data.district.code))
-    t = to_frame(rows)
-    ok = t["estimable"] & t["p_value"].notna()
-    t["q_value_bh"] = np.nan
-    if ok.any():
-        t.loc[ok, "q_value_bh"] = multipletests(t.loc[ok, "p_value"], method="fdr_bh")[1]
-    return t
+    return _adjust(to_frame(rows), multitest or data.spec.multitest)
 
 
-def estimate_heterogeneity(data: DistrictData, control_group: str = "nevertreated") -> pd.DataFrame:
-    """The headline estimator by partner type and by sector (groups with enough desa only)."""
+def estimate_heterogeneity(data: DistrictData, control_group: str | None = None) -> pd.DataFrame:
+    """The headline estimator by partner type and by sector, adjusted across subgroups.
+
+    A subgroup is estimated only with at least ``spec.min_subgroup_desa`` evaluated partnered
+    desa in at least ``spec.min_subgroup_clusters`` kecamatan (thresholds in the columns
+    ``min_desa`` / ``min_clusters``); others are listed with ``reason`` ``"too_few_treated"``.
+    """
+    control_group = _control(data, control_group)
+    spec = data.spec
     rows = []
     if not data.applicable:
         return pd.DataFrame(columns=["dimension", "group", *to_frame([]).columns])
+    evaluated = data.panel[
+        (data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)
+    ]
+    evaluated = evaluated.drop_duplicates("kode_desa")
     for dim, values in (("jenis_mitra", PARTNER_TYPES), ("sektor", SECTORS)):
         present = set(data.panel.loc[data.panel["g"] > 0, dim].dropna())
         for v in values:
             if v not in present:
                 continue
             treat = f"{'type' if dim == 'jenis_mitra' else 'sector'}:{v}"
-            panel = analysis_panel(
-                data.dataset.welfare,
-                data.dataset.villages,
-                data.dataset.partnerships,
-                treat,
-                data.district.code,
-            )
-            panel = panel[panel["tahun"] <= data.last_year]
-            r, _ = callaway_santanna(
-                panel, data.design.with_treatment(treat), control_group, data.last_year
-            )
+            sub = evaluated[evaluated[dim] == v]
+            n_desa = len(sub)
+            n_kec = int(sub[data.design.cluster].nunique()) if data.design.cluster in sub else 0
+            if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
+                r = NotEstimable(
+                    data.design.outcome,
+                    HEADLINE_METHOD,
+                    "ATT",
+                    "too_few_treated",
+                    f"{n_desa} partnered desa in {n_kec} kecamatan",
+                    n_desa,
+                    district=data.district.code,
+                )
+            else:
+                panel = analysis_panel(
+                    data.dataset.welfare,
+                    data.dataset.villages,
+                    data.dataset.partnerships,
+                    treat,
+                    data.district.code,
+                )
+                panel = panel[panel["tahun"] <= data.last_year]
+                r, _ = callaway_santanna(
+                    panel,
+                    data.design.with_treatment(treat),
+                    control_group,
+                    data.last_year,
+                    **spec.cs_kwargs(),
+                )
             row = to_frame([_tag(r, data.district.code)]).iloc[0].to_dict()
-            rows.append({"dimension": dim, "group": v, **row})
+            rows.append(
+                {
+                    "dimension": dim,
+                    "group": v,
+                    **row,
+                    "n_desa_subgroup": n_desa,
+                    "n_kecamatan_subgroup": n_kec,
+                    "min_desa": spec.min_subgroup_desa,
+                    "min_clusters": spec.min_subgroup_clusters,
+                }
+            )
     t = pd.DataFrame(rows)
     if len(t):
-        ok = t["estimable"] & t["p_value"].notna()
-        t["q_value_bh"] = np.nan
-        if ok.any():
-            t.loc[ok, "q_value_bh"] = multipletests(t.loc[ok, "p_value"], method="fdr_bh")[1]
+        t = _adjust(t, spec.multitest)
     return t
+
+
+#: Grade codes, strongest first.
+GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """How strong the headline is, in one word, with the numbers behind the judgement."""
+    """The grade of the headline (a code) and the numbers behind it; never prose.
 
-    grade: str  # "strong", "suggestive", "insufficient", "not_estimable"
+    Reason codes: ``ci_includes_zero``, ``not_significant_after_adjustment``, ``pretrend``
+    (the pre-period test rejects), ``pre_period_underpowered`` (the pre-period could not have
+    detected a gap as large as the effect), ``no_pre_period_test``, ``fragile_to_trend_violation``
+    (relative-magnitudes breakdown Mbar < 1), ``few_treated`` (fewer evaluated desa than
+    ``min_evaluated``).
+    """
+
+    grade: str
     reasons: tuple[str, ...]
     mde: float
     e_value: EValue
     pretrend_p: float
     n_treated: int
     headline: Result
+    q_value: float = np.nan
+    pre_max_abs: float = np.nan  # largest |pre-period coefficient|
+    pre_detectable: float = np.nan  # pre-period gap detectable with 80% power
+    breakdown_mbar: float = np.nan  # Rambachan-Roth relative-magnitudes breakdown value
+    n_evaluated: int = 0
+    n_too_recent: int = 0
+    min_evaluated: int = 10
+    n_clusters: int = 0
+    ci_method: str = ""
+
+    def tidy(self) -> pd.DataFrame:
+        keep = [f.name for f in fields(self) if f.name not in ("headline", "e_value", "reasons")]
+        d = {k: getattr(self, k) for k in keep}
+        d["reasons"] = ",".join(self.reasons)
+        d["e_value"], d["e_value_ci"] = self.e_value.point, self.e_value.ci_bound
+        return pd.DataFrame([d])
+
+    def __repr__(self) -> str:
+        return f"Evidence({self.grade}, reasons={self.reasons})"
+
+    def _repr_html_(self) -> str:
+        return self.tidy().to_html(index=False, na_rep="")
 
 
 def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictData) -> Evidence:
-    """Grade the headline.
+    """Grade the headline; calibrated on placebo simulations (README, "Evidence grade").
 
-    strong: 95% CI excludes zero, BH-adjusted q < 0.05 across the outcomes, no sign of
-    diverging pre-trends (joint test p >= 0.10) and at least 10 partnered desa.
-    suggestive: p < 0.10 but one of those conditions fails. insufficient: otherwise.
+    strong: the interval (few-cluster inference) excludes zero; the p-value adjusted across
+    outcomes is below 0.05; at least ``spec.min_evaluated`` evaluated partnered desa; the
+    pre-period test does not reject (p >= 0.10) *and* could have detected a pre-period gap as
+    large as the estimate (80% power), and the effect survives post-period trend violations as
+    large as the largest pre-period one (relative-magnitudes breakdown Mbar >= 1, Rambachan &
+    Roth 2023). suggestive: p < 0.05 but a condition fails. insufficient: otherwise. The grade
+    never asserts parallel trends: it carries what the pre-period shows and the gap it could
+    have detected.
     """
     h = main.headline
+    cov = data.coverage if data.applicable else {}
+    n_eval = int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0)))
+    n_recent = int(cov.get("n_desa_too_recent", 0))
+    min_eval = data.spec.min_evaluated
     if not isinstance(h, Estimate):
         return Evidence(
-            "not_estimable", (h.reason,), np.nan, EValue(np.nan, np.nan), np.nan, h.n_treated, h
+            "not_estimable",
+            (h.reason,),
+            np.nan,
+            EValue(np.nan, np.nan),
+            np.nan,
+            h.n_treated,
+            h,
+            n_evaluated=n_eval,
+            n_too_recent=n_recent,
+            min_evaluated=min_eval,
         )
-    pre_p = main.staggered.pretrend_p if main.staggered is not None else np.nan
+    agg = main.staggered
+    pre_p = agg.pretrend_p if agg is not None else np.nan
+    pre_det = agg.pre_detectable if agg is not None else np.nan
+    pre_max = agg.pre_max_abs if agg is not None else np.nan
     row = outcomes[outcomes["outcome"] == h.outcome]
-    q = float(row["q_value_bh"].iloc[0]) if len(row) else h.p_value
+    qcol = "q_value" if "q_value" in outcomes else "q_value_bh"
+    q = float(row[qcol].iloc[0]) if len(row) else h.p_value
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
     ev = e_value(h.estimate, h.ci_low, h.ci_high, sd)
+    mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
     reasons = []
-    ci_excludes = h.ci_low > 0 or h.ci_high < 0
-    if not ci_excludes:
+    if not (h.ci_low > 0 or h.ci_high < 0):
         reasons.append("ci_includes_zero")
     if not (q < 0.05):
         reasons.append("not_significant_after_adjustment")
-    if np.isfinite(pre_p) and pre_p < 0.10:
+    if not np.isfinite(pre_p):
+        reasons.append("no_pre_period_test")
+    elif pre_p < 0.10:
         reasons.append("pretrend")
-    if h.n_treated < 10:
+    elif not (pre_det <= abs(h.estimate)):
+        reasons.append("pre_period_underpowered")
+    if not (mbar >= 1):
+        reasons.append("fragile_to_trend_violation")
+    if n_eval < min_eval:
         reasons.append("few_treated")
     if not reasons:
         grade = "strong"
-    elif h.p_value < 0.10:
+    elif h.p_value < 0.05:
         grade = "suggestive"
     else:
         grade = "insufficient"
-    return Evidence(grade, tuple(reasons), mde_from_se(h.se), ev, pre_p, h.n_treated, h)
+    return Evidence(
+        grade,
+        tuple(reasons),
+        mde_from_se(h.se),
+        ev,
+        pre_p,
+        h.n_treated,
+        h,
+        q,
+        pre_max,
+        pre_det,
+        mbar,
+        n_eval,
+        n_recent,
+        min_eval,
+        h.n_clusters,
+        h.ci_method,
+    )
 
 
 def results_table(
     main: MainEstimate, cross: CrossSection, outcomes: pd.DataFrame, het: pd.DataFrame
 ) -> pd.DataFrame:
     """Every estimate of the district in the tidy shape the synthesis reads."""
+    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
     parts = [
-        to_frame([main.headline, main.not_yet_treated, main.twfe]),
+        to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),
         outcomes[outcomes["outcome"] != main.headline.outcome].drop(
-            columns=["q_value_bh"], errors="ignore"
+            columns=["q_value_bh", "q_value", "multitest"], errors="ignore"
         ),
     ]
     if len(het):
         h = het.copy()
         h["method"] = h["method"] + " [" + h["dimension"] + "=" + h["group"] + "]"
-        parts.append(h.drop(columns=["dimension", "group", "q_value_bh"], errors="ignore"))
+        parts.append(
+            h.drop(
+                columns=[
+                    "dimension",
+                    "group",
+                    "q_value_bh",
+                    "q_value",
+                    "multitest",
+                    "n_desa_subgroup",
+                    "n_kecamatan_subgroup",
+                    "min_desa",
+                    "min_clusters",
+                ],
+                errors="ignore",
+            )
+        )
     t = pd.concat([p for p in parts if len(p)], ignore_index=True)
     t["district"] = main.headline.district
     return t
@@ -273,7 +661,8 @@ def save_results(
     """Write ``results.csv`` and ``summary.json`` for the synthesis (each file whole or not at all)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(out / "results.csv", table.to_csv(index=False))
+    # text that a spreadsheet would run as a formula is made inert (tables.neutralise_frame)
+    write_file_atomically(out / "results.csv", neutralise_frame(table).to_csv(index=False))
     summary = {
         "district": data.district.code,
         "name": data.district.name,
@@ -289,7 +678,16 @@ def save_results(
             "reasons": list(evidence.reasons),
             "mde": evidence.mde,
             "pretrend_p": evidence.pretrend_p,
+            "pre_max_abs": evidence.pre_max_abs,
+            "pre_detectable": evidence.pre_detectable,
+            "breakdown_mbar": evidence.breakdown_mbar,
+            "q_value": evidence.q_value,
+            "n_evaluated": evidence.n_evaluated,
+            "n_too_recent": evidence.n_too_recent,
+            "ci_method": evidence.ci_method,
+            "n_clusters": evidence.n_clusters,
         },
+        "specification": data.spec.as_dict(),
         "parameters": parameters,
         "data_hashes": data.dataset.hashes,
         "package_version": __version__,
@@ -312,4 +710,6 @@ __all__ = [
     "results_table",
     "save_results",
     "MIN_TREATED",
+    "Specification",
+    "GRADES",
 ]

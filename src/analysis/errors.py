@@ -70,3 +70,28 @@ class RunFailedError(AnalysisError):
     """One or more districts failed in a batch run (the others completed)."""
 
     exit_code = 1
+
+
+class OptionError(AnalysisError, ValueError):
+    """An estimator option outside its supported values (the message lists them)."""
+
+
+def check_option(name: str, value: object, allowed: object) -> None:
+    """Refuse ``value`` unless it is one of ``allowed`` (a ``typing.Literal`` or a collection).
+
+    Raises
+    ------
+    OptionError
+        Naming the option, the value given and every supported value.
+    """
+    from typing import get_args
+
+    values = get_args(allowed) or tuple(allowed)  # type: ignore[arg-type]
+    if value not in values:
+        raise OptionError(
+            f"{name}={value!r} is not supported; use one of: " + ", ".join(repr(v) for v in values)
+        )
+
+
+class OutputLockedError(AnalysisError):
+    """Another run is writing into the same output folder."""

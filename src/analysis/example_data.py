@@ -296,7 +296,7 @@ def _partnerships(
     return p
 
 
-def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
+def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1.0) -> Simulation:
     """Simulate villages, a 2018-2024 IDM panel and a registry; compute the truth.
 
     Parameters
@@ -305,7 +305,12 @@ def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
         Province code (``"64"``) or ``"all"`` for every desa of the nation.
     seed
         Seed of the local ``numpy.random.default_rng``; same seed, same tables.
+    effect_scale
+        Multiplies every partner-type effect: 0 is a placebo world (every true effect zero,
+        everything else identical draw for draw), 1 the default.
     """
+    if not np.isfinite(effect_scale):
+        raise ValueError(f"effect_scale must be a finite number (got {effect_scale!r})")
     rng = np.random.default_rng(seed)
     f = frame_mod.load_frame()
     if province != "all":
@@ -359,7 +364,7 @@ def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
     load = np.zeros((n, 3))
     ti = pos[reg["kode_desa"].to_numpy()].to_numpy()
     g[ti] = exposure_year(reg["tanggal_mulai"]).to_numpy(dtype=int)
-    tau_type[ti] = reg["jenis_mitra"].map(PARTNER_TYPE_EFFECT).to_numpy(dtype=float)
+    tau_type[ti] = reg["jenis_mitra"].map(PARTNER_TYPE_EFFECT).to_numpy(dtype=float) * effect_scale
     load[ti] = np.array([SECTOR_LOAD[s] for s in reg["sektor"]])
     years = np.array(YEARS)[None, :]
     exposed = (g[:, None] > 0) & (years >= g[:, None])
@@ -433,6 +438,8 @@ def simulate(province: str = "64", seed: int = 20250826) -> Simulation:
         reg[["kode_desa", "jenis_mitra", "sektor"]], on="kode_desa", how="left"
     )
     truth = compute_truth(potential, province=province, seed=seed)
+    if effect_scale != 1.0:  # recorded only when not the default (the default bytes stay put)
+        truth["effect_scale"] = effect_scale
     calib = calibration_report(welfare, desa)
     return Simulation(villages, welfare, reg, potential, truth, calib)
 
@@ -526,11 +533,18 @@ def calibration_report(welfare: pd.DataFrame, desa: pd.DataFrame) -> dict:
 
 
 def write_example(
-    out: Path, province: str = "64", seed: int = 20250826, force: bool = False
+    out: Path,
+    province: str = "64",
+    seed: int = 20250826,
+    force: bool = False,
+    effect_scale: float = 1.0,
 ) -> str:
-    """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all."""
+    """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all.
+
+    ``effect_scale`` 0 writes a placebo world (truth.json records the scale and zero effects).
+    """
     t0 = time.perf_counter()
-    sim = simulate(province, seed)
+    sim = simulate(province, seed, effect_scale)
     meta = {
         "title": f"{SYNTHETIC_LABEL}: province {province}, seed {seed}",
         "synthetic": True,
@@ -539,6 +553,8 @@ def write_example(
         "seed": seed,
         "generator": "analysis.example_data",
     }
+    if effect_scale != 1.0:
+        meta["effect_scale"] = effect_scale
 
     def write(tmp: Path) -> None:
         write_tables(

@@ -1,16 +1,16 @@
 """Raw files -> validated processed tables (Parquet) and a data-quality report.
 
-Reads the Ministry of Villages' yearly IDM workbooks (2023 and 2024 layouts), tidy welfare
-CSV/XLSX, a partnership registry and village covariates; checks each against its contract
-(``validate``); writes ``villages.parquet``, ``welfare.parquet``, ``partnerships.parquet``,
-``data_quality.json``, ``data_quality.md`` and ``dataset.json`` into a new folder, whole or not
-at all.
+Reads the Ministry of Villages' yearly IDM workbooks (the layouts of
+``data/idm_layouts.toml`` or a user's column map), its per-village JSON records, tidy welfare
+CSV/XLSX, Indeks Desa files, a partnership registry and village covariates (Kemendagri codes,
+or BPS codes through a crosswalk); checks each against its contract (``validate``); writes the
+Parquet tables, ``data_quality.json``, ``data_quality.md`` and ``dataset.json`` into a new
+folder, whole or not at all, after the folder passes the same check as ``validate`` and ``run``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,31 +19,19 @@ import pandas as pd
 from analysis import frame as frame_mod
 from analysis.dataset import DATASET_FILE, file_sha256, write_tables
 from analysis.errors import CodeSystemError, InputFileError, InputProblem
+from analysis.layouts import ColumnMap, read_column_map, read_idm_file
 from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
 from analysis.tables import (
+    ENCODING_CHOICES,
     ROW,
-    closest,
-    excel_sheets,
+    ReadFacts,
+    peek_headers,
     read_raw,
     rename_columns,
     write_dir_atomically,
     write_json,
 )
 from analysis.validate import DECIMAL_CHOICES, CheckOutcome, check_table
-
-#: IDM workbook headers (year suffix removed) -> canonical column; alternatives per concept
-#: cover the 2023 and 2024 layouts. Earlier layouts fail with the headers that are missing.
-IDM_HEADERS: dict[str, tuple[str, ...]] = {
-    "kode_desa": ("KODE_DESA", "KODE_DESA_DAGRI"),
-    "nama_desa": ("NAMA_DESA", "DESA"),
-    "iks": ("IKS",),
-    "ike": ("IKE",),
-    "ikl": ("IKL",),
-    "nilai_idm": ("NILAI_IDM",),
-    "status_idm": ("STATUS_IDM",),
-}
-IDM_OPTIONAL = {"update": ("UPDATE", "KETERANGAN")}
-_YEAR_SUFFIX = re.compile(r"^(IKS|IKE|IKL|NILAI_IDM|STATUS_IDM)_(\d{4})$")
 
 REGISTRY_ALIASES = {
     "kode": "kode_desa",
@@ -71,95 +59,48 @@ class IngestReport:
 
     inputs: list[dict] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
+    registry: dict | None = None
+    indeks_desa: dict | None = None
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "inputs": self.inputs,
             "tables": self.tables,
         }
+        if self.registry is not None:
+            out["registry_rows"] = self.registry
+        if self.indeks_desa is not None:
+            out["indeks_desa"] = self.indeks_desa
+        return out
 
 
-def _idm_sheet(path: Path) -> tuple[str, pd.DataFrame, int]:
-    sheets = excel_sheets(path)
-    candidates = []
-    for name, df in sheets.items():
-        years = {m.group(2) for c in df.columns if (m := _YEAR_SUFFIX.match(c.upper()))}
-        if years:
-            candidates.append((name, df, years))
-    if not candidates:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path),
-                    f"no sheet holds IDM columns (sheets: {', '.join(sheets)}); expected "
-                    "headers like IKS_2024, IKE_2024, IKL_2024, NILAI_IDM_2024",
-                    "give the official IDM workbook, or export the right sheet",
-                )
-            ]
-        )
-    name, df, years = candidates[0]
-    if len(years) > 1:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path),
-                    f"sheet '{name}' mixes years {sorted(years)} in its headers",
-                    "keep one year per sheet",
-                    column=None,
-                )
-            ]
-        )
-    return name, df, int(years.pop())
+def read_idm_workbook(
+    path: Path, maps: list[ColumnMap] = (), map_dir: Path | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """One IDM workbook (any layout of ``data/idm_layouts.toml``, or through a column map)
+    -> canonical welfare columns (unchecked) and facts.
 
-
-def read_idm_workbook(path: Path) -> tuple[pd.DataFrame, dict]:
-    """One official yearly IDM workbook -> canonical welfare columns (unchecked) and facts.
-
-    The year comes from the headers (``IKS_2024``). ``UPDATE`` (2023) or ``Keterangan`` (2024)
-    gives the year the values were measured: older than the file year means carried forward.
+    The year comes from the headers (``IKS_2024``), else the title rows, the file name or the
+    column map. ``UPDATE`` (2023) or ``Keterangan`` (2024) gives the year the values were
+    measured: older than the file year means carried forward. A workbook with one IDM table per
+    visible sheet gives them all.
     """
-    path = Path(path)
-    sheet, df, year = _idm_sheet(path)
-    stripped = {c: re.sub(rf"_{year}$", "", c.upper()) for c in df.columns if c != ROW}
-    by_header = {v: k for k, v in stripped.items()}
-    out = pd.DataFrame({ROW: df[ROW]})
-    problems = []
-    for canon, alts in IDM_HEADERS.items():
-        hit = next((by_header[a] for a in alts if a in by_header), None)
-        if hit is None:
-            guess = closest(f"{alts[0]}_{year}", [c for c in df.columns if c != ROW])
-            problems.append(
-                InputProblem(
-                    f"{path} [sheet {sheet}]",
-                    f"IDM column {alts[0]}_{year} is missing (layouts of 2023 and 2024 are known)",
-                    f"rename '{guess}' to '{alts[0]}_{year}'"
-                    if guess
-                    else "check that this is an official IDM workbook",
-                    column=f"{alts[0]}_{year}",
-                )
-            )
-            continue
-        out[canon] = df[hit]
-    if problems:
-        raise InputFileError(problems)
-    out["tahun"] = year
-    upd = next((by_header[a] for a in IDM_OPTIONAL["update"] if a in by_header), None)
-    tahun_nilai = pd.Series(year, index=df.index, dtype="Int64")
-    catatan = pd.Series(pd.NA, index=df.index, dtype="string")
-    if upd is not None:
-        text = df[upd].astype(str).str.strip()
-        yrs = text.str.extract(r"((?:19|20)\d{2})")[0]
-        tahun_nilai = pd.to_numeric(yrs, errors="coerce").astype("Int64").fillna(year)
-        other = text[(text != "") & yrs.isna()]
-        catatan.loc[other.index] = ("keterangan: " + other).astype("string")
-    out["tahun_nilai"] = tahun_nilai
-    out["catatan"] = catatan
-    return out, {"sheet": sheet, "year": year, "layout": f"IDM {year}"}
+    tables, facts = read_idm_file(Path(path), maps, map_dir)
+    return pd.concat(tables, ignore_index=True), facts
 
 
-def read_tidy_welfare(path: Path) -> pd.DataFrame:
-    df = read_raw(path)
+def _is_tidy_welfare(path: Path, encoding: str = "auto") -> bool:
+    """Whether a file has the tidy welfare columns (kode_desa, tahun, iks, ike, ikl)."""
+    low = {h.lower().replace(" ", "_") for h in peek_headers(path, encoding)}
+    return {"iks", "ike", "ikl"} <= low and bool({"tahun", "year"} & low)
+
+
+def read_tidy_welfare(
+    path: Path, encoding: str = "auto", facts: ReadFacts | None = None
+) -> pd.DataFrame:
+    """A tidy welfare file (columns of the welfare contract) with canonical names."""
+    df = read_raw(path, prefer=WELFARE.required, encoding=encoding, facts=facts)
     wanted = [c.name for c in WELFARE.columns]
     return rename_columns(
         df,
@@ -173,12 +114,28 @@ def read_tidy_welfare(path: Path) -> pd.DataFrame:
 def _record(
     report: IngestReport, path: Path, kind: str, oc: CheckOutcome | None, extra: dict | None = None
 ) -> None:
-    entry = {"file": str(path), "name": Path(path).name, "kind": kind, "sha256": file_sha256(path)}
+    path = Path(path)
+    entry = {
+        "file": str(path),
+        "name": path.name,
+        "kind": kind,
+        "sha256": file_sha256(path) if path.is_file() else None,
+    }
     if extra:
         entry.update(extra)
     if oc is not None:
         entry.update(oc.notes)
     report.inputs.append(entry)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...], flag: str) -> list[InputProblem]:
+    if value in allowed:
+        return []
+    return [
+        InputProblem(
+            "ingest", f"unknown {name} {value!r}", f"use {flag} with one of: {', '.join(allowed)}"
+        )
+    ]
 
 
 def ingest(
@@ -193,14 +150,21 @@ def ingest(
     today: dt.date | None = None,
     title: str | None = None,
     decimal: str = "auto",
+    dates: str = "auto",
+    encoding: str = "auto",
+    layout: list[Path] = (),
+    api: list[Path] = (),
+    crosswalk: Path | None = None,
+    indeks_desa: list[Path] = (),
+    map_dir: Path | None = None,
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
     Parameters
     ----------
     idm
-        Official IDM workbooks (one per year) or tidy welfare files; the kind is recognised from
-        the headers.
+        IDM workbooks (any layout of ``src/analysis/data/idm_layouts.toml``, or read through a
+        ``layout`` column map) or tidy welfare files; the kind is recognised from the headers.
     welfare
         Tidy welfare files (columns as in ``data/README.md``).
     partnerships
@@ -211,84 +175,163 @@ def ingest(
         Folder to create; an existing folder is replaced only if written by this package and
         ``force`` is set.
     code_system
-        The code system of the village covariates file: only ``kemendagri`` can be matched.
+        The code system of the village covariates file: ``kemendagri``, or ``bps`` with a
+        ``crosswalk``.
     decimal
         Decimal mark of numbers written as text: ``"auto"`` decides once per file from the
         cells that can be read only one way and refuses a file that mixes marks or leaves it
         open; ``"dot"`` or ``"comma"`` declares it for every file.
+    dates
+        Order of day and month in dates like ``05/08/2025``: ``"auto"`` decides per file from
+        its evidence and refuses a file that leaves it open; ``"dmy"`` or ``"mdy"`` declares it.
+    encoding
+        Encoding of CSV files: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``
+        or ``"cp1252"``.
+    layout
+        Column maps (TOML) for IDM workbooks whose layout is not recognised.
+    api
+        Folders (or files) of the Ministry's per-village JSON records
+        (``open/api/desa/rumusan/{kode_desa}/{tahun}``).
+    crosswalk
+        A BPS -> Kemendagri code crosswalk for a ``villages`` file with BPS (Podes) codes.
+    indeks_desa
+        Indeks Desa (2025 onwards) files: a separate series, never spliced onto IDM.
+    map_dir
+        Where a ready-to-edit column map is written for an unrecognised layout (default: the
+        folder that holds ``out``).
 
     Raises
     ------
     InputFileError
         Every problem found in every input, so one run shows all that needs fixing.
     """
-    if decimal not in DECIMAL_CHOICES:
+    from analysis.api_records import merge_api, read_api_records
+    from analysis.crosswalk import apply_crosswalk
+    from analysis.indeks_desa import read_indeks_desa
+    from analysis.validate import DATE_CHOICES, validate_folder
+
+    out = Path(out)
+    map_dir = Path(map_dir) if map_dir is not None else out.resolve().parent
+    bad = (
+        _choice("decimal mark", decimal, DECIMAL_CHOICES, "--decimal")
+        + _choice("date order", dates, DATE_CHOICES, "--dates")
+        + _choice("encoding", encoding, ENCODING_CHOICES, "--encoding")
+    )
+    if bad:
+        raise InputFileError(bad)
+    if crosswalk is not None:
+        code_system = "bps"  # giving a crosswalk declares the covariates' codes BPS codes
+    if code_system not in ("kemendagri", "bps"):
+        raise CodeSystemError(f"unknown code system {code_system!r}: use kemendagri or bps")
+    if code_system == "bps" and crosswalk is None:
+        raise CodeSystemError(
+            f"Code system '{code_system}' cannot be matched to the official frame without a "
+            "crosswalk: BPS and Kemendagri codes share a shape but not values. Give the BPS -> "
+            "Kemendagri crosswalk with --crosswalk, or convert the codes to Kemendagri first."
+        )
+    if crosswalk is not None and villages is None:
         raise InputFileError(
             [
                 InputProblem(
-                    "ingest",
-                    f"unknown decimal mark {decimal!r}",
-                    f"use one of: {', '.join(DECIMAL_CHOICES)}",
+                    str(crosswalk),
+                    "a crosswalk was given but no villages file to translate",
+                    "give the BPS-coded covariates with --villages",
                 )
             ]
         )
-    if code_system != "kemendagri":
-        raise CodeSystemError(
-            f"Code system '{code_system}' cannot be matched to the official frame without a "
-            "crosswalk: BPS and Kemendagri codes share a shape but not values. Convert the codes to "
-            "Kemendagri first."
-        )
+    kw = {"today": today, "decimal": decimal, "dates": dates}
     report = IngestReport()
     problems: list[InputProblem] = []
     tables: dict[str, pd.DataFrame] = {}
+    maps = []
+    for m in layout:
+        try:
+            maps.append(read_column_map(Path(m)))
+        except InputFileError as e:
+            problems += e.problems
 
     welfare_parts = []
     for p, official in [(Path(x), True) for x in idm] + [(Path(x), False) for x in welfare]:
         try:
-            if official and p.suffix.lower() in (".xlsx", ".xlsm"):
-                raw, facts = read_idm_workbook(p)
-                oc = check_table(
-                    raw, WELFARE, f"{p}", lenient_scores=True, today=today, decimal=decimal
+            if not p.exists():
+                raise InputFileError(
+                    [InputProblem(str(p), "the file does not exist", "check the path")]
                 )
+            facts = ReadFacts()
+            if official and not _is_tidy_welfare(p, encoding):
+                raw, info = read_idm_workbook(p, maps, map_dir)
+                oc = check_table(raw, WELFARE, f"{p}", lenient_scores=True, **kw)
             else:
-                raw, facts = read_tidy_welfare(p), {"layout": "tidy"}
-                oc = check_table(raw, WELFARE, f"{p}", today=today, decimal=decimal)
+                raw = read_tidy_welfare(p, encoding, facts)
+                info = {"layout": "tidy", **facts.to_dict()}
+                oc = check_table(raw, WELFARE, f"{p}", **kw)
         except InputFileError as e:
             problems += e.problems
             continue
         problems += oc.problems
-        _record(report, p, "welfare", oc, facts)
-        welfare_parts.append(oc.table)
-    if welfare_parts:
-        allw = pd.concat(welfare_parts, ignore_index=True)
-        dup = allw.duplicated(["kode_desa", "tahun"], keep=False) & allw["kode_desa"].notna()
-        if dup.any() and len(welfare_parts) > 1:
-            d = allw[dup].iloc[0]
+        _record(report, p, "welfare", oc, info)
+        welfare_parts.append(oc.table.assign(sumber=p.name, _file=str(p)))
+    for m in maps:
+        if not m.used_by:
             problems.append(
                 InputProblem(
-                    "welfare inputs",
-                    f"village {d.kode_desa} year {d.tahun} appears in more than one file",
-                    "give each year once",
+                    str(m.path),
+                    "the column map fits none of the --idm files (its headers were not found "
+                    + (f"on row {m.header_row} " if m.header_row else "")
+                    + (f"of sheet '{m.sheet}'" if m.sheet else "")
+                    + ")",
+                    "write the headers exactly as in the file, or leave --layout out",
                 )
             )
-        tables["welfare"] = allw.drop(columns=[ROW]).sort_values(
+    if welfare_parts:
+        allw = pd.concat(welfare_parts, ignore_index=True)
+        problems += _cross_file_duplicates(allw)
+    else:
+        allw = None
+
+    indicators = None
+    if api:
+        try:
+            api_w, indicators, api_notes = read_api_records([Path(a) for a in api], **kw)
+        except InputFileError as e:
+            problems += e.problems
+        else:
+            allw, merge_notes = merge_api(allw, api_w)
+            api_notes.update(merge_notes)
+            _record(report, Path(api[0]), "api_records", None, api_notes)
+    if allw is not None and len(allw):
+        tables["welfare"] = allw.drop(columns=[ROW, "_file"], errors="ignore").sort_values(
             ["kode_desa", "tahun"], ignore_index=True
         )
+    if indicators is not None and len(indicators):
+        tables["indicators"] = indicators
+
+    for p in indeks_desa:
+        try:
+            idx, notes = read_indeks_desa(Path(p), encoding=encoding, **kw)
+        except InputFileError as e:
+            problems += e.problems
+            continue
+        _record(report, Path(p), "indeks_desa", None, notes)
+        prev = tables.get("indeks_desa")
+        tables["indeks_desa"] = idx if prev is None else pd.concat([prev, idx], ignore_index=True)
 
     if partnerships is not None:
         p = Path(partnerships)
         try:
+            facts = ReadFacts()
             raw = rename_columns(
-                read_raw(p),
+                read_raw(p, prefer=PARTNERSHIPS.required, encoding=encoding, facts=facts),
                 p,
                 [c.name for c in PARTNERSHIPS.columns],
                 PARTNERSHIPS.required,
                 REGISTRY_ALIASES,
             )
-            oc = check_table(raw, PARTNERSHIPS, str(p), today=today, decimal=decimal)
+            oc = check_table(raw, PARTNERSHIPS, str(p), **kw)
             problems += oc.problems
-            _record(report, p, "partnerships", oc)
+            _record(report, p, "partnerships", oc, facts.to_dict())
             tables["partnerships"] = oc.table.drop(columns=[ROW])
+            registry_rows = oc.table
         except InputFileError as e:
             problems += e.problems
 
@@ -296,16 +339,21 @@ def ingest(
     if villages is not None:
         p = Path(villages)
         try:
+            facts = ReadFacts()
             raw = rename_columns(
-                read_raw(p),
+                read_raw(p, prefer=VILLAGES.required, encoding=encoding, facts=facts),
                 p,
                 [c.name for c in VILLAGES.columns],
                 VILLAGES.required,
-                {"kode": "kode_desa", "population": "penduduk"},
+                {"kode": "kode_desa", "population": "penduduk", "kode_bps": "kode_desa"},
             )
-            oc = check_table(raw, VILLAGES, str(p), today=today, decimal=decimal)
+            extra = facts.to_dict()
+            if crosswalk is not None:
+                raw, xw_notes = apply_crosswalk(raw, Path(crosswalk), p, encoding=encoding)
+                extra["crosswalk"] = xw_notes
+            oc = check_table(raw, VILLAGES, str(p), **kw)
             problems += oc.problems
-            _record(report, p, "villages", oc)
+            _record(report, p, "villages", oc, extra)
             cov = oc.table.drop(columns=[ROW])
         except InputFileError as e:
             problems += e.problems
@@ -318,10 +366,16 @@ def ingest(
                 InputProblem(
                     "ingest",
                     "no input files were given",
-                    "pass --idm, --welfare, --partnerships and/or --villages",
+                    "pass --idm, --welfare, --api, --indeks-desa, --partnerships and/or --villages",
                 )
             ]
         )
+    if "partnerships" in tables:
+        report.registry = registry_fates(
+            registry_rows, tables.get("welfare"), tables.get("indeks_desa")
+        )
+    if "indeks_desa" in tables:
+        report.indeks_desa = indeks_desa_facts(tables["indeks_desa"])
     tables["villages"] = build_villages(cov, tables)
     report.tables = {k: int(len(v)) for k, v in tables.items()}
     meta = {
@@ -335,9 +389,106 @@ def ingest(
         write_tables(tmp, tables, meta)
         write_json(tmp / "data_quality.json", report.to_json())
         (tmp / "data_quality.md").write_text(quality_markdown(report), encoding="utf-8")
+        try:  # the folder must pass the same check as validate and run
+            validate_folder(tmp)
+        except InputFileError as e:
+            for pr in e.problems:
+                pr.file = pr.file.replace(str(tmp), str(out))
+            raise InputFileError(e.problems) from None
 
-    write_dir_atomically(Path(out), write, force=force)
+    write_dir_atomically(out, write, force=force)
     return report
+
+
+def _cross_file_duplicates(allw: pd.DataFrame) -> list[InputProblem]:
+    """The same desa-year in two files: one problem naming both files and rows."""
+    has = allw["kode_desa"].notna()
+    dup = allw[has & allw.duplicated(["kode_desa", "tahun"], keep=False)]
+    problems = []
+    for (code, year), grp in dup.groupby(["kode_desa", "tahun"], sort=True):
+        files = grp["_file"].unique()
+        if len(files) < 2:
+            continue  # within one file: reported by that file's own check
+        where = " and ".join(f"{f} (row {r})" for f, r in zip(grp["_file"], grp[ROW], strict=True))
+        problems.append(
+            InputProblem(
+                str(files[1]),
+                f"village {code} year {int(year)} appears in more than one file: {where}",
+                "give each desa-year once (drop the year from one of the files)",
+                int(grp[ROW].iloc[1]),
+                "kode_desa",
+                code,
+            )
+        )
+    return problems
+
+
+def registry_fates(
+    registry: pd.DataFrame,
+    welfare: pd.DataFrame | None,
+    indeks_desa: pd.DataFrame | None = None,
+) -> dict:
+    """What happens to each registry row in the analysis, for the data-quality report.
+
+    Fates: ``used`` (a signed, active or ended agreement of a desa with IDM values, exposed by
+    the last IDM year), ``too_recent`` (exposed after the last IDM year: a partnership counts
+    from its start year's IDM, or the next year's for starts from July), ``unmatched`` (no
+    village code, or no IDM values for the desa), ``cancelled``, ``planned`` (not signed).
+    """
+    from analysis.design import COUNTING_STATUSES, agreement_exposure
+
+    exp = agreement_exposure(registry)
+    last = int(welfare["tahun"].max()) if welfare is not None and len(welfare) else None
+    with_idm = set(welfare["kode_desa"]) if welfare is not None else set()
+    id_years = (
+        sorted(int(y) for y in indeks_desa["tahun"].unique()) if indeks_desa is not None else []
+    )
+    rows = []
+    for i in registry.index:
+        r = registry.loc[i]
+        code = r.get("kode_desa")
+        status = r.get("status")
+        e = exp.get(i)
+        e = None if pd.isna(e) else int(e)
+        if status == "dibatalkan":
+            fate, why = "cancelled", "agreement cancelled"
+        elif status not in COUNTING_STATUSES:
+            fate, why = "planned", f"status '{status}': not signed yet"
+        elif pd.isna(code):
+            fate, why = "unmatched", "no village code (e.g. desa persiapan)"
+        elif code not in with_idm:
+            fate, why = "unmatched", "no IDM values for this desa in the data"
+        elif last is None or e is None or e > last:
+            fate = "too_recent"
+            why = f"counts from {e}; the last IDM year is {last}" + (
+                f"; Indeks Desa years present: {', '.join(map(str, id_years))}" if id_years else ""
+            )
+        else:
+            fate, why = "used", f"counts from IDM {e}"
+        rows.append(
+            {
+                "row": int(r[ROW]),
+                "id_kerjasama": r.get("id_kerjasama"),
+                "kode_desa": None if pd.isna(code) else code,
+                "nama_desa": r.get("nama_desa"),
+                "exposure_year": e,
+                "fate": fate,
+                "reason": why,
+            }
+        )
+    counts = {f: sum(x["fate"] == f for x in rows) for f in FATES}
+    return {"last_idm_year": last, "counts": counts, "rows": rows}
+
+
+#: Fates of registry rows, in report order.
+FATES = ("used", "too_recent", "unmatched", "cancelled", "planned")
+
+
+def indeks_desa_facts(idx: pd.DataFrame) -> dict:
+    """Facts on the Indeks Desa series for the data-quality report and the engine's hook."""
+    from analysis.indeks_desa import facts
+
+    return facts(idx)
 
 
 def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -381,6 +532,24 @@ def quality_markdown(report: IngestReport) -> str:
             notes.append(
                 f"{e['idm_not_mean_of_components']} IDM values differ from (IKS+IKE+IKL)/3"
             )
+        if e.get("layout") and e["kind"] == "welfare":
+            notes.append(
+                f"layout: {e['layout']}"
+                + ("" if e.get("layout_verified", True) else " (unverified)")
+                + (f", year from {e['year_from']}" if e.get("year_from") else "")
+            )
+        if e.get("encoding") and e["encoding"] != "utf-8":
+            notes.append(f"encoding {e['encoding']}")
+        if e.get("hidden_sheets"):
+            notes.append(f"hidden sheets not read: {', '.join(e['hidden_sheets'])}")
+        if e.get("empty_rows_dropped"):
+            notes.append(f"{e['empty_rows_dropped']} empty rows dropped")
+        if e.get("excel_serial_dates"):
+            notes.append(f"{e['excel_serial_dates']} dates read from Excel serial numbers")
+        if e.get("not_verified"):
+            notes.append(f"{e['not_verified']} records not verified (no values)")
+        if e.get("iks31_copies_of_iks30"):
+            notes.append(f"IKS 31 equals IKS 30 in {e['iks31_copies_of_iks30']} records")
         lines.append(
             f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
             f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |"
@@ -390,7 +559,9 @@ def quality_markdown(report: IngestReport) -> str:
         "Checks that stop ingestion, all passed for these files: missing or misspelled columns, empty files, "
         "unrecognised IDM layouts, unparseable numbers and dates, scores outside [0, 1], duplicate village-year or "
         "agreement rows, codes of the wrong length or not in the 2025 frame, BPS codes, names that belong to another "
-        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, non-UTF-8 CSV.",
+        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, CSV that is "
+        "neither UTF-8 nor Windows-1252, formulas without stored values, dates or decimal marks the file leaves open, "
+        "files over the size cap; hidden sheets are never read.",
     ]
     lines += ["", "## Tables written", ""] + [
         f"- `{k}`: {v} rows" for k, v in report.tables.items()
@@ -419,7 +590,65 @@ def quality_markdown(report: IngestReport) -> str:
                 f"- row {s['row']} {s['kode_desa']}: IDM {s['nilai_idm']:.4f} published {s['published']}, thresholds give {s['recomputed']}"
                 for s in e["status_disagreements"][:50]
             ]
+    lines += _extra_sections(report)
     return "\n".join(lines) + "\n"
+
+
+def _extra_sections(report: IngestReport) -> list[str]:
+    lines: list[str] = []
+    for e in report.inputs:
+        if "differing" in e:
+            lines += [
+                "",
+                "## IDM from the API records vs the workbooks (the workbook is kept)",
+                "",
+                f"{e['compared']} desa-years in both; {e['differing']} differ beyond rounding"
+                + (
+                    f" (median IDM difference {e['median_idm_difference']:.4f})"
+                    if e.get("median_idm_difference") is not None
+                    else ""
+                )
+                + f"; {e.get('api_rows_added', 0)} desa-years only in the API records were added.",
+                "",
+            ]
+            lines += [
+                f"- {d['kode_desa']} {d['tahun']}: workbook {d['nilai_idm']:.4f}, API {d['nilai_idm_api']:.4f}"
+                for d in e["differences"][:50]
+            ]
+        x = e.get("crosswalk")
+        if x:
+            lines += [
+                "",
+                f"## Crosswalk of {e['name']} (BPS -> Kemendagri codes)",
+                "",
+                f"{x['placed']} of {x['rows']} rows placed; not placed: "
+                + ", ".join(f"{k} {v}" for k, v in x["by_fate"].items()),
+            ]
+    if report.registry:
+        r = report.registry
+        lines += [
+            "",
+            "## What happens to each registry row",
+            "",
+            f"Last IDM year: {r['last_idm_year']}. "
+            + ", ".join(f"{k} {v}" for k, v in r["counts"].items()),
+            "",
+        ]
+        lines += [
+            f"- row {x['row']} {x['id_kerjasama']} ({x['nama_desa']}): {x['fate']}, {x['reason']}"
+            for x in r["rows"]
+            if x["fate"] != "used"
+        ][:200]
+    if report.indeks_desa:
+        d = report.indeks_desa
+        lines += [
+            "",
+            "## Indeks Desa",
+            "",
+            f"{d['statement']}. Outcomes used: {', '.join(d['outcomes'])}; never used: "
+            f"{', '.join(d['never_outcomes'])} (they contain the item '{d['removed_item']['indicator']}').",
+        ]
+    return lines
 
 
 __all__ = ["ingest", "read_idm_workbook", "IngestReport", "DATASET_FILE"]

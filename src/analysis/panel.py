@@ -1,23 +1,50 @@
-"""Panel comparisons: two-way fixed effects (pyfixest) and the Callaway-Sant'Anna staggered
-difference-in-differences with its event study and pre-trend test.
+"""Panel comparisons: the Callaway-Sant'Anna staggered difference-in-differences (with covariates,
+its aggregations, event study and pre-period facts) and two-way fixed effects (pyfixest).
 
 Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time
-periods", Journal of Econometrics 225(2), 200-230. The implementation here is the unconditional
-(no covariates) outcome-regression case on a balanced panel with analytic, influence-function
-standard errors, following the R package ``did`` (``att_gt`` with ``base_period = "varying"``,
-``aggte`` with the weight-estimation correction). It reproduces the published mpdta numbers
-(tests/test_known_answers.py).
+periods", Journal of Econometrics 225(2), 200-230. Each ATT(g, t) is a two-period, two-group
+DiD estimated, as R ``did``'s ``att_gt`` does, with
+
+* ``est_method="reg"``: outcome regression (Heckman, Ichimura and Todd 1997; DRDID's
+  ``reg_did_panel``),
+* ``est_method="ipw"``: normalised inverse probability weighting (Abadie 2005; DRDID's
+  ``std_ipw_did_panel``),
+* ``est_method="dr"``: the doubly robust estimator of Sant'Anna, P. H. C. and Zhao, J. (2020),
+  "Doubly robust difference-in-differences estimators", Journal of Econometrics 219(1), 101-122
+  (DRDID's ``drdid_panel``, R ``did``'s default),
+
+on baseline covariates (values in the base period), a logit propensity score and a linear
+outcome model for the comparison group; their influence functions include the estimation
+effect of both nuisance models. Aggregations (simple, dynamic = event study, group, calendar)
+follow ``did::aggte`` including the influence of estimating the weights. ``base_period``
+("varying"/"universal"), ``anticipation`` and ``control_group`` ("nevertreated"/
+"notyettreated") are those of ``att_gt``. Inference: analytic (influence function, clustered,
+t(G-1) critical values) or the clustered multiplier bootstrap with uniform event-study bands
+(:mod:`analysis.inference`). The package reproduces R ``did``'s mpdta results, unconditional and
+with ``xformla = ~lpop`` (tests/test_known_answers.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.design import Design
+from analysis.errors import OptionError, check_option
+from analysis.inference import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    BootWeights,
+    Inference,
+    multiplier_bootstrap,
+    t_critical,
+    t_p_value,
+    wild_cluster_bootstrap,
+)
 from analysis.results import Estimate, NotEstimable, Result
 
 #: Minimum number of partnered desa for any comparison; below it the result is "not estimable".
@@ -25,6 +52,15 @@ MIN_TREATED = 3
 #: Event-study coefficients resting on fewer partnered desa are shown as too thin and left out of
 #: the pre-trend test: with one or two desa the influence-function variance understates the noise.
 MIN_EVENT_DESA = 5
+
+ControlGroup = Literal["nevertreated", "notyettreated"]
+EstMethod = Literal["dr", "reg", "ipw"]
+BasePeriod = Literal["varying", "universal"]
+Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+Vcov = Literal["cluster", "HC1", "iid"]
+
+#: Propensity scores of comparison units above this are trimmed (DRDID's ``trim.level``).
+PS_TRIM = 0.995
 
 
 @dataclass(frozen=True)
@@ -38,19 +74,126 @@ class GroupTime:
     clusters: np.ndarray | None
     n_dropped_unbalanced: int
     control_group: str
+    est_method: str = "reg"
+    covariates: tuple[str, ...] = ()
+    base_period: str = "varying"
+    anticipation: int = 0
+    n_dropped_covariates: int = 0
+    n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
+    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
     n = inf.shape[0]
     if clusters is None:
         return float(np.sqrt(np.mean(inf**2) / n))
-    s = pd.Series(inf).groupby(clusters).sum().to_numpy()
+    codes = clusters if clusters.dtype.kind in "iu" else pd.factorize(clusters)[0]
+    s = np.bincount(codes, weights=inf)
     g = len(s)
+    if g < 2:
+        return np.nan
     return float(np.sqrt(g / (g - 1) * np.sum(s**2)) / n)
 
 
+def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
+    whether it converged to an interior solution (no perfect separation)."""
+    b = np.zeros(X.shape[1])
+    converged = False
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(X @ b, -35, 35)))
+        W = p * (1 - p)
+        H = (X * W[:, None]).T @ X
+        step = np.linalg.lstsq(H, X.T @ (d - p), rcond=None)[0]
+        b = b + step
+        if np.max(np.abs(step)) < 1e-8:
+            converged = True
+            break
+    p = 1 / (1 + np.exp(-np.clip(X @ b, -35, 35)))
+    W = p * (1 - p)
+    H = (X * W[:, None]).T @ X
+    separated = bool(np.any(p[d == 1] > 1 - 1e-6))
+    return p, len(d) * np.linalg.pinv(H), converged and not separated
+
+
+def did_2x2(
+    dy: np.ndarray, D: np.ndarray, X: np.ndarray, method: EstMethod
+) -> tuple[float, np.ndarray, str]:
+    """Two-group, two-period DiD on a panel with covariates ``X`` (first column the intercept).
+
+    Returns the ATT, its influence function (one value per unit, DRDID's scaling) and the
+    method used, for ``method`` "reg" (``reg_did_panel``), "ipw" (``std_ipw_did_panel``) or "dr"
+    (``drdid_panel``). A propensity score cannot be estimated with no more partnered units than
+    parameters, or under perfect separation; such a cell is estimated by outcome regression
+    ("reg") and the returned method says so.
+    """
+    n = len(dy)
+    D = D.astype(float)
+    if method in ("ipw", "dr"):
+        if D.sum() <= X.shape[1]:
+            method = "reg"
+        else:
+            ps, hess, ok = _logit(X, D)
+            if not ok:
+                method = "reg"
+    if method in ("reg", "dr"):
+        c = D == 0
+        beta = np.linalg.lstsq(X[c], dy[c], rcond=None)[0]
+        out = X @ beta
+        wols_x = (1 - D)[:, None] * X
+        XpX_inv = np.linalg.pinv(wols_x.T @ X / n)
+        lin_ols = ((1 - D) * (dy - out))[:, None] * X @ XpX_inv
+    if method in ("ipw", "dr"):
+        ps = np.minimum(ps, 1 - 1e-6)
+        trim = np.where(D == 0, ps < PS_TRIM, True).astype(float)
+        lin_ps = ((D - ps)[:, None] * X) @ hess
+    if method == "reg":
+        w_t = D
+        eta_t = np.mean(w_t * dy) / np.mean(w_t)
+        eta_c = np.mean(w_t * out) / np.mean(w_t)
+        inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
+        inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(
+            w_t
+        )
+        return float(eta_t - eta_c), inf_t - inf_c, method
+    w_t = trim * D
+    w_c = trim * ps * (1 - D) / (1 - ps)
+    if method == "ipw":
+        eta_t = np.mean(w_t * dy) / np.mean(w_t)
+        eta_c = np.mean(w_c * dy) / np.mean(w_c)
+        inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
+        m2 = np.mean((w_c * (dy - eta_c))[:, None] * X, axis=0)
+        inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / np.mean(w_c)
+        return float(eta_t - eta_c), inf_t - inf_c, method
+    r = dy - out
+    eta_t = np.mean(w_t * r) / np.mean(w_t)
+    eta_c = np.mean(w_c * r) / np.mean(w_c)
+    inf_t = (w_t * r - w_t * eta_t - lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(w_t)
+    m2 = np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
+    m3 = np.mean(w_c[:, None] * X, axis=0)
+    inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / np.mean(w_c)
+    return float(eta_t - eta_c), inf_t - inf_c, method
+
+
+def _check_options(
+    control_group: str, est_method: str, base_period: str, anticipation: int
+) -> None:
+    check_option("control_group", control_group, ControlGroup)
+    check_option("est_method", est_method, EstMethod)
+    check_option("base_period", base_period, BasePeriod)
+    if int(anticipation) != anticipation or anticipation < 0:
+        raise OptionError(f"anticipation={anticipation!r} must be a whole number of periods >= 0")
+
+
 def group_time_att(
-    df: pd.DataFrame, design: Design, control_group: str = "nevertreated", cluster: bool = True
+    df: pd.DataFrame,
+    design: Design,
+    control_group: ControlGroup = "nevertreated",
+    cluster: bool = True,
+    est_method: EstMethod = "reg",
+    covariates: tuple[str, ...] | None = None,
+    base_period: BasePeriod = "varying",
+    anticipation: int = 0,
 ) -> GroupTime:
     """ATT(g, t) for every treated cohort g and period t (Callaway & Sant'Anna 2021, eq. 2.8).
 
@@ -60,61 +203,113 @@ def group_time_att(
         Long panel with ``design.unit``, ``design.time``, ``design.outcome`` and ``g`` (first
         exposure year; 0 = never). Units not observed in every period are dropped (counted).
     control_group
-        ``"nevertreated"`` or ``"notyettreated"``.
+        ``"nevertreated"`` or ``"notyettreated"`` (R ``did``'s ``control_group``).
     cluster
         Cluster the standard errors by ``design.cluster`` (if the column exists).
+    est_method
+        ``"dr"``, ``"reg"`` or ``"ipw"`` (R ``did``'s ``est_method``). Without covariates the
+        three coincide (the unconditional DiD).
+    covariates
+        Baseline covariates (taken in each comparison's base period); ``None`` or ``()``: none.
+        Units with a missing covariate are dropped (counted in ``n_dropped_covariates``).
+    base_period
+        ``"varying"`` (pre-periods compare consecutive years) or ``"universal"`` (every period
+        against g - 1 - anticipation), as in R ``did``.
+    anticipation
+        Periods before g in which partnered desa may already react (the base period moves back).
     """
+    _check_options(control_group, est_method, base_period, anticipation)
+    covs = tuple(covariates or ())
     u, t, y = design.unit, design.time, design.outcome
-    d = df[[u, t, y, "g"] + ([design.cluster] if cluster and design.cluster in df else [])].dropna(
-        subset=[y]
-    )
+    missing = [c for c in covs if c not in df.columns]
+    if missing:
+        raise OptionError(f"covariates not in the data: {', '.join(missing)}")
+    use_cl = cluster and design.cluster in df
+    d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
     wide = d.pivot(index=u, columns=t, values=y)
     complete = wide.notna().all(axis=1)
     n_dropped = int((~complete).sum())
     wide = wide[complete]
+    n_drop_cov = 0
+    xw = {}
+    if covs:
+        for c in covs:
+            xw[c] = d.pivot(index=u, columns=t, values=c).reindex(index=wide.index, columns=periods)
+        okx = np.logical_and.reduce([xw[c].notna().all(axis=1).to_numpy() for c in covs])
+        n_drop_cov = int((~okx).sum())
+        wide = wide[okx]
+        xw = {c: v[okx] for c, v in xw.items()}
     first = d.drop_duplicates(u).set_index(u)
     G = first.loc[wide.index, "g"].to_numpy(dtype=int)
-    # cohorts exposed in or before the first period have no pre-period: left out, as in R did
-    G = np.where((G > 0) & (periods[0] >= G), -1, G)
+    # cohorts exposed (or anticipating) in the first period have no pre-period: left out, as R did
+    G = np.where((G > 0) & (periods[0] + anticipation >= G), -1, G)
     keep_units = G >= 0
     wide, G = wide[keep_units], G[keep_units]
-    cl = (
-        first.loc[wide.index, design.cluster].to_numpy()
-        if cluster and design.cluster in first
-        else None
-    )
+    xw = {c: v[keep_units] for c, v in xw.items()}
+    cl = pd.factorize(first.loc[wide.index, design.cluster].to_numpy())[0] if use_cl else None
     Y = wide.to_numpy(dtype=float)
     n = len(G)
-    col = {p: i for i, p in enumerate(periods)}
     rows, infs, pgs = [], [], []
+    n_fallback = 0
     cohorts = [g for g in np.sort(np.unique(G)) if g > 0 and g <= periods[-1]]
+    t_idx = range(len(periods)) if base_period == "universal" else range(1, len(periods))
     for g in cohorts:
-        for tt in periods[1:]:
-            base = g - 1 if tt >= g else tt - 1
-            if base not in col:
-                continue
+        before = np.flatnonzero(periods + anticipation < g)
+        if len(before) == 0:
+            continue
+        pre_g = int(before[-1])  # base period of the post cells (and of every cell if universal)
+        for ti in t_idx:
+            tt = periods[ti]
+            post = tt >= g
+            bi = pre_g if (base_period == "universal" or post) else ti - 1
+            base = periods[bi]
             treat = g == G
+            if base_period == "universal" and bi == ti:
+                rows.append(
+                    {
+                        "g": int(g),
+                        "t": int(tt),
+                        "base": int(base),
+                        "att": 0.0,
+                        "post": False,
+                        "n_treated": int(treat.sum()),
+                        "n_control": 0,
+                        "se": np.nan,
+                    }
+                )
+                infs.append(np.zeros(n))
+                pgs.append(np.mean(g == G))
+                continue
             if control_group == "nevertreated":
                 ctrl = G == 0
             else:
-                ctrl = (G == 0) | ((max(tt, base) < G) & (g != G))
+                ctrl = (G == 0) | ((max(tt, base) + anticipation < G) & (g != G))
             n1, n0 = int(treat.sum()), int(ctrl.sum())
             if n1 == 0 or n0 == 0:
                 continue
-            dy = Y[:, col[tt]] - Y[:, col[base]]
-            m1, m0 = dy[treat].mean(), dy[ctrl].mean()
-            att = m1 - m0
+            dy = Y[:, ti] - Y[:, bi]
             inf = np.zeros(n)
-            inf[treat] = (dy[treat] - m1) / (n1 / n)
-            inf[ctrl] = -(dy[ctrl] - m0) / (n0 / n)
+            sub = treat | ctrl
+            if covs and n1 + n0 > len(covs) + 2:
+                X = np.column_stack([np.ones(n)] + [xw[c].to_numpy()[:, bi] for c in covs])[sub]
+                Xs = X[:, 1:]
+                varying = np.concatenate([[True], Xs.std(axis=0) > 0])
+                att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
+                inf[sub] = inf_sub * n / sub.sum()
+                n_fallback += used != est_method
+            else:
+                m1, m0 = dy[treat].mean(), dy[ctrl].mean()
+                att = m1 - m0
+                inf[treat] = (dy[treat] - m1) / (n1 / n)
+                inf[ctrl] = -(dy[ctrl] - m0) / (n0 / n)
             rows.append(
                 {
                     "g": int(g),
                     "t": int(tt),
                     "base": int(base),
-                    "att": att,
-                    "post": bool(tt >= g),
+                    "att": float(att),
+                    "post": bool(post),
                     "n_treated": n1,
                     "n_control": n0,
                     "se": _se(inf, cl),
@@ -126,7 +321,21 @@ def group_time_att(
         rows, columns=["g", "t", "base", "att", "post", "n_treated", "n_control", "se"]
     )
     inf = np.column_stack(infs) if infs else np.zeros((n, 0))
-    return GroupTime(table, inf, np.array(pgs), G, cl, n_dropped, control_group)
+    return GroupTime(
+        table,
+        inf,
+        np.array(pgs),
+        G,
+        cl,
+        n_dropped,
+        control_group,
+        est_method if covs else "unconditional",
+        covs,
+        base_period,
+        int(anticipation),
+        n_drop_cov,
+        n_fallback,
+    )
 
 
 def _wif(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, gcol: np.ndarray) -> np.ndarray:
@@ -152,12 +361,23 @@ def _aggregate(gt: GroupTime, keepers: np.ndarray) -> tuple[float, np.ndarray]:
 
 @dataclass(frozen=True)
 class Staggered:
-    """Aggregations of ATT(g, t): simple, by cohort, by event time, and the pre-trend test."""
+    """Aggregations of ATT(g, t) with analytic and (optionally) bootstrap inference.
+
+    ``simple``, ``group``, ``dynamic``, ``calendar``: (estimate, analytic SE) as R ``aggte``.
+    ``overall``: one row per aggregation with both inferences (columns ``estimate``,
+    ``se_analytic``, ``ci_low_analytic``, ``ci_high_analytic``, ``p_value_analytic``, ``se``,
+    ``crit_value``, ``ci_low``, ``ci_high``, ``p_value``, ``ci_method``).
+    ``event_study``: e, att, se, pointwise interval (``ci_low_pointwise``/``ci_high_pointwise``)
+    and the interval drawn (``ci_low``/``ci_high``: uniform band when bootstrapped, ``band``).
+    Pre-period facts: ``pretrend_p`` (Bonferroni over reliable pre-period coefficients),
+    ``pre_max_abs`` (largest |pre-period coefficient|), ``pre_detectable`` (smallest pre-period
+    gap the test would detect with 80% power).
+    """
 
     simple: tuple[float, float]
     group: tuple[float, float]
     dynamic: tuple[float, float]
-    event_study: pd.DataFrame  # e, att, se, ci_low, ci_high, n_groups
+    event_study: pd.DataFrame
     by_group: pd.DataFrame  # g, att, se
     pretrend_chi2: float  # sum of squared pre-period t statistics (descriptive)
     pretrend_df: int
@@ -166,12 +386,56 @@ class Staggered:
     n_treated: int
     n_control: int
     n_dropped_unbalanced: int
+    calendar: tuple[float, float] = (np.nan, np.nan)
+    by_calendar: pd.DataFrame = field(default_factory=pd.DataFrame)
+    overall: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pre_max_abs: float = np.nan
+    pre_detectable: float = np.nan
+    n_clusters: int = 0
+    inference: str = "analytic"
+    draws: int = 0
+    seed: int = 0
+    boot_weights: str = ""
+    est_method: str = ""
+    control_group: str = ""
+    covariates: tuple[str, ...] = ()
+    base_period: str = "varying"
+    anticipation: int = 0
+    n_dropped_covariates: int = 0
+    n_cells_reg_fallback: int = 0
+
+    def tidy(self) -> pd.DataFrame:
+        """Aggregations (``overall``) followed by the event study, one row each."""
+        es = self.event_study.assign(type="event_time").rename(columns={"att": "estimate"})
+        return pd.concat([self.overall.assign(e=np.nan), es], ignore_index=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"Staggered({self.est_method}, {self.control_group}, simple ATT {self.simple[0]:.4g} "
+            f"(SE {self.simple[1]:.3g}), {len(self.group_time)} ATT(g,t), "
+            f"{self.n_treated} treated / {self.n_control} comparison units, {self.inference})"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.overall.to_html(index=False, na_rep="")
 
 
-def aggregate(gt: GroupTime) -> Staggered:
-    """Simple, group and dynamic aggregation with analytic standard errors (R ``did::aggte``)."""
+def aggregate(
+    gt: GroupTime,
+    inference: Inference = "analytic",
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    boot_weights: BootWeights = "mammen",
+    alpha: float = 0.05,
+) -> Staggered:
+    """Simple, group, dynamic and calendar aggregations (R ``did::aggte``), analytic standard
+    errors always, and with ``inference="bootstrap"`` the clustered multiplier bootstrap
+    (pointwise intervals for the aggregates, a uniform sup-t band for the event study)."""
+    check_option("inference", inference, Inference)
     tab = gt.table
     se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
+    G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
+    crit_a = t_critical(G_cl, alpha)
     post = np.flatnonzero(tab["post"].to_numpy())
     simple, inf_s = _aggregate(gt, post)
     # by event time e = t - g
@@ -182,32 +446,32 @@ def aggregate(gt: GroupTime) -> Staggered:
         est, inf = _aggregate(gt, k)
         es_inf[e] = inf
         n_e = int(tab["n_treated"].to_numpy()[k].sum())
+        s_e = se(inf)
         es_rows.append(
             {
                 "e": int(e),
                 "att": est,
-                "se": se(inf),
+                "se": s_e if s_e > 0 else np.nan,
                 "n_groups": len(k),
                 "n_desa": n_e,
                 "reliable": n_e >= MIN_EVENT_DESA,
             }
         )
     es = pd.DataFrame(es_rows)
-    z = stats.norm.ppf(0.975)
-    es["ci_low"], es["ci_high"] = es["att"] - z * es["se"], es["att"] + z * es["se"]
+    es["se_analytic"] = es["se"]
     epos = [e for e in es_inf if e >= 0]
     dyn = float(np.mean([es.loc[es["e"] == e, "att"].iloc[0] for e in epos]))
     dyn_inf = np.mean([es_inf[e] for e in epos], axis=0)
     # by cohort, then overall weighted by cohort size among the treated
     g_rows, g_inf = [], []
-    gl = np.sort(tab["g"].unique())
+    gl = np.sort(tab.loc[tab["post"], "g"].unique())
     for g in gl:
         k = np.flatnonzero((tab["g"] == g).to_numpy() & tab["post"].to_numpy())
         att_k = tab["att"].to_numpy()[k]
         inf = gt.inf[:, k].mean(axis=1)
         g_rows.append({"g": int(g), "att": float(att_k.mean()), "se": se(inf)})
         g_inf.append(inf)
-    bg = pd.DataFrame(g_rows)
+    bg = pd.DataFrame(g_rows, columns=["g", "att", "se"])
     pg_g = np.array([np.mean(gt.groups == g) for g in gl])
     wg = pg_g / pg_g.sum()
     grp = float(wg @ bg["att"].to_numpy())
@@ -216,18 +480,87 @@ def aggregate(gt: GroupTime) -> Staggered:
     )
     wif_g = ind / pg_g.sum() - ind.sum(axis=1, keepdims=True) * (pg_g / pg_g.sum() ** 2)[None, :]
     grp_inf = np.column_stack(g_inf) @ wg + wif_g @ bg["att"].to_numpy()
-    # joint test that the pre-period event-study coefficients (e < 0) are all zero. A Wald test
-    # needs their full covariance, which a district's 10-20 kecamatan clusters estimate too
-    # poorly (it over-rejects); the Bonferroni test on the individual t statistics is valid
-    # with any dependence: p = min(1, k x smallest p).
+    # by calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort size)
+    c_rows, c_inf = [], []
+    for tt in np.sort(tab["t"].unique()):
+        k = np.flatnonzero(tab["post"].to_numpy() & (tab["t"] == tt).to_numpy())
+        if len(k) == 0:
+            continue
+        est, inf = _aggregate(gt, k)
+        c_rows.append({"t": int(tt), "att": est, "se": se(inf)})
+        c_inf.append(inf)
+    bc = pd.DataFrame(c_rows, columns=["t", "att", "se"])
+    cal = float(bc["att"].mean())
+    cal_inf = np.mean(c_inf, axis=0)
+    for t_ in (bg, bc):
+        t_["ci_low"] = t_["att"] - crit_a * t_["se"]
+        t_["ci_high"] = t_["att"] + crit_a * t_["se"]
+    # overall table: analytic beside bootstrap
+    names = ["simple", "dynamic", "group", "calendar"]
+    ests = np.array([simple, dyn, grp, cal])
+    infs = np.column_stack([inf_s, dyn_inf, grp_inf, cal_inf])
+    se_a = np.array([se(infs[:, i]) for i in range(4)])
+    ov = pd.DataFrame({"type": names, "estimate": ests, "se_analytic": se_a})
+    ov["ci_low_analytic"] = ests - crit_a * se_a
+    ov["ci_high_analytic"] = ests + crit_a * se_a
+    ov["p_value_analytic"] = [
+        t_p_value(e / s, G_cl) if s > 0 else np.nan for e, s in zip(ests, se_a, strict=True)
+    ]
+    es["ci_low_pointwise"] = es["att"] - crit_a * es["se"]
+    es["ci_high_pointwise"] = es["att"] + crit_a * es["se"]
+    es["p_value"] = [
+        t_p_value(a / s, G_cl) if s > 0 else np.nan
+        for a, s in zip(es["att"], es["se"], strict=True)
+    ]
+    es["band"] = "pointwise"
+    analytic_method = "t" if G_cl else "normal"
+    if inference == "bootstrap":
+        bo = multiplier_bootstrap(ests, infs, gt.clusters, draws, seed, boot_weights, alpha)
+        ov["se"], ov["crit_value"] = bo.se, bo.crit_pointwise
+        ov["p_value"] = bo.p_value
+        ov["ci_method"] = "multiplier_bootstrap"
+        okes = es["se"].notna().to_numpy()
+        es_cols = np.column_stack([es_inf[e] for e in es["e"]])
+        be = multiplier_bootstrap(
+            es["att"].to_numpy()[okes],
+            es_cols[:, okes],
+            gt.clusters,
+            draws,
+            seed,
+            boot_weights,
+            alpha,
+        )
+        es.loc[okes, "se"] = be.se
+        es.loc[okes, "p_value"] = be.p_value
+        es.loc[okes, "ci_low_pointwise"] = es.loc[okes, "att"] - be.crit_pointwise * be.se
+        es.loc[okes, "ci_high_pointwise"] = es.loc[okes, "att"] + be.crit_pointwise * be.se
+        es["crit_uniform"] = be.crit_uniform
+        es["ci_low"] = es["att"] - be.crit_uniform * es["se"]
+        es["ci_high"] = es["att"] + be.crit_uniform * es["se"]
+        es["band"] = "uniform"
+        n_cl = bo.n_clusters
+    else:
+        ov["se"], ov["crit_value"] = se_a, crit_a
+        ov["p_value"] = ov["p_value_analytic"]
+        ov["ci_method"] = analytic_method
+        es["ci_low"], es["ci_high"] = es["ci_low_pointwise"], es["ci_high_pointwise"]
+        n_cl = G_cl or 0
+    ov["ci_low"] = ov["estimate"] - ov["crit_value"] * ov["se"]
+    ov["ci_high"] = ov["estimate"] + ov["crit_value"] * ov["se"]
+    # pre-period facts: Bonferroni over reliable pre-period coefficients (valid under any
+    # dependence; a Wald test needs a covariance that 10-20 clusters estimate too poorly), the
+    # largest pre-period deviation and the smallest pre-period gap the test could detect.
     pre = es[(es["e"] < 0) & es["reliable"] & (es["se"] > 0)]
     if len(pre):
         z_pre = (pre["att"] / pre["se"]).to_numpy()
         chi2 = float(np.sum(z_pre**2))
         dfree = len(pre)
-        p = float(min(1.0, dfree * 2 * stats.norm.sf(np.abs(z_pre).max())))
+        p = float(min(1.0, dfree * pre["p_value"].min()))
+        crit_b = t_critical(G_cl, alpha / dfree)
+        pre_det = float((crit_b + stats.norm.ppf(0.8)) * pre["se"].min())
+        pre_max = float(pre["att"].abs().max())
     else:
-        chi2, dfree, p = np.nan, 0, np.nan
+        chi2, dfree, p, pre_det, pre_max = np.nan, 0, np.nan, np.nan, np.nan
     return Staggered(
         (simple, se(inf_s)),
         (grp, se(grp_inf)),
@@ -238,32 +571,92 @@ def aggregate(gt: GroupTime) -> Staggered:
         dfree,
         p,
         tab,
-        int((gt.groups > 0).sum()),
+        int(np.isin(gt.groups, tab["g"].unique()).sum()),
         int((gt.groups == 0).sum()),
         gt.n_dropped_unbalanced,
+        (cal, se(cal_inf)),
+        bc,
+        ov,
+        pre_max,
+        pre_det,
+        n_cl,
+        inference,
+        draws if inference == "bootstrap" else 0,
+        seed if inference == "bootstrap" else 0,
+        boot_weights if inference == "bootstrap" else "",
+        gt.est_method,
+        gt.control_group,
+        gt.covariates,
+        gt.base_period,
+        gt.anticipation,
+        gt.n_dropped_covariates,
+        gt.n_cells_reg_fallback,
     )
+
+
+CS_NAME = "Callaway-Sant'Anna DiD"
+ESTIMANDS = {
+    "simple": "ATT, partnered desa-years (simple aggregation)",
+    "dynamic": "ATT, average over years since partnering (dynamic aggregation)",
+    "group": "ATT, average over start cohorts (group aggregation)",
+    "calendar": "ATT, average over calendar years (calendar aggregation)",
+}
 
 
 def callaway_santanna(
     df: pd.DataFrame,
     design: Design,
-    control_group: str = "nevertreated",
+    control_group: ControlGroup = "nevertreated",
     last_year: int | None = None,
     cluster: bool = True,
+    est_method: EstMethod = "dr",
+    covariates: tuple[str, ...] | None = None,
+    base_period: BasePeriod = "varying",
+    anticipation: int = 0,
+    aggregation: Aggregation = "simple",
+    inference: Inference = "bootstrap",
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    boot_weights: BootWeights = "mammen",
+    min_treated: int = MIN_TREATED,
 ) -> tuple[Result, Staggered | None]:
-    """Staggered DiD for a design: the simple ATT as a tidy result, plus all aggregations.
+    """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
+
+    Parameters
+    ----------
+    covariates
+        ``None``: the design's covariates present in ``df`` (none present: unconditional);
+        ``()``: unconditional.
+    est_method, base_period, anticipation, control_group
+        As :func:`group_time_att`.
+    aggregation
+        Which aggregation the returned :class:`Estimate` reports (all are in the ``Staggered``).
+    inference
+        ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
+        ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
+        function SE, t(G-1) critical value). The other one is reported beside it
+        (``*_analytic`` fields).
 
     Returns ``NotEstimable`` (with the reason) when there are too few partnered desa with a
     pre-period, no comparison desa, or the outcome is constant.
     """
+    _check_options(control_group, est_method, base_period, anticipation)
+    check_option("aggregation", aggregation, Aggregation)
+    check_option("inference", inference, Inference)
+    check_option("boot_weights", boot_weights, BootWeights)
+    covs = (
+        tuple(c for c in design.covariates if c in df.columns)
+        if covariates is None
+        else tuple(covariates)
+    )
     y = design.outcome
     last = int(df[design.time].max()) if last_year is None else last_year
     first = int(df[design.time].min())
     units = df.drop_duplicates(design.unit)
-    eligible = units[(units["g"] > first) & (units["g"] <= last)]
+    eligible = units[(units["g"] > first + anticipation) & (units["g"] <= last)]
     n_ctrl = int((units["g"] == 0).sum())
-    name, estimand = "Callaway-Sant'Anna DiD", "ATT, partnered desa-years (simple aggregation)"
-    if len(eligible) < MIN_TREATED:
+    name, estimand = CS_NAME, ESTIMANDS[aggregation]
+    if len(eligible) < min_treated:
         recent = int((units["g"] > last).sum())
         reason = (
             "too_recent"
@@ -287,43 +680,130 @@ def callaway_santanna(
         return NotEstimable(y, name, estimand, "no_control", "", len(eligible), 0), None
     if df[y].nunique(dropna=True) < 2:
         return NotEstimable(y, name, estimand, "constant_outcome", "", len(eligible), n_ctrl), None
-    gt = group_time_att(df[df[design.time] <= last], design, control_group, cluster)
+    gt = group_time_att(
+        df[df[design.time] <= last],
+        design,
+        control_group,
+        cluster,
+        est_method,
+        covs,
+        base_period,
+        anticipation,
+    )
     if gt.table["post"].sum() == 0:
         return NotEstimable(
             y, name, estimand, "too_few_treated", "no post-period cohort with comparison desa"
         ), None
-    agg = aggregate(gt)
-    att, se = agg.simple
-    notes = (
-        f"{control_group} controls; SE clustered by {design.cluster}"
-        if gt.clusters is not None
-        else f"{control_group} controls"
+    agg = aggregate(gt, inference, draws, seed, boot_weights)
+    row = agg.overall.set_index("type").loc[aggregation]
+    n_drop = agg.n_dropped_unbalanced + agg.n_dropped_covariates
+    why = ",".join(
+        r
+        for r, k in (
+            ("missing_year", agg.n_dropped_unbalanced),
+            ("missing_covariate", agg.n_dropped_covariates),
+        )
+        if k
     )
-    if agg.n_dropped_unbalanced:
-        notes += f"; {agg.n_dropped_unbalanced} desa with a missing year left out"
+    used = gt.est_method
+    if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
+        used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used}+reg"
     return Estimate(
         y,
         name,
         estimand,
-        att,
-        se,
+        float(row["estimate"]),
+        float(row["se"]),
         agg.n_treated,
         agg.n_control,
-        notes=notes,
+        ci_low=float(row["ci_low"]),
+        ci_high=float(row["ci_high"]),
+        p_value=float(row["p_value"]),
+        est_method=used,
+        control_group=control_group,
+        se_type="influence_function",
+        cluster=design.cluster if gt.clusters is not None else "",
+        n_clusters=agg.n_clusters,
+        ci_method=str(row["ci_method"]),
+        crit_value=float(row["crit_value"]),
+        se_analytic=float(row["se_analytic"]),
+        ci_low_analytic=float(row["ci_low_analytic"]),
+        ci_high_analytic=float(row["ci_high_analytic"]),
+        p_value_analytic=float(row["p_value_analytic"]),
+        n_dropped=n_drop,
+        dropped_reason=why,
+        facts={
+            "covariates": ",".join(covs),
+            "est_method_requested": est_method,
+            "aggregation": aggregation,
+            "base_period": base_period,
+            "anticipation": anticipation,
+            "draws": agg.draws,
+            "seed": agg.seed,
+            "boot_weights": agg.boot_weights,
+            "n_cells": len(agg.group_time),
+            "n_cells_reg_fallback": agg.n_cells_reg_fallback,
+        },
         details={"pretrend_p": agg.pretrend_p},
     ), agg
 
 
-def twfe(df: pd.DataFrame, design: Design, min_treated: int = MIN_TREATED) -> Result:
-    """Two-way fixed effects (desa and year) with cluster-robust errors, via pyfixest ``feols``.
+def _demean_two_way(M: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> np.ndarray:
+    """Residuals of the columns of ``M`` on two sets of fixed effects (alternating projections)."""
+    M = M.astype(float).copy()
+    na, nb = a.max() + 1, b.max() + 1
+    ca, cb = np.bincount(a, minlength=na), np.bincount(b, minlength=nb)
+    for _ in range(10_000):
+        prev = M.copy()
+        for codes, cnt, k in ((a, ca, na), (b, cb, nb)):
+            means = np.column_stack(
+                [
+                    np.bincount(codes, M[:, j], minlength=k) / np.maximum(cnt, 1)
+                    for j in range(M.shape[1])
+                ]
+            )
+            M -= means[codes]
+        if np.max(np.abs(M - prev)) < tol:
+            break
+    return M
+
+
+def twfe(
+    df: pd.DataFrame,
+    design: Design,
+    min_treated: int = MIN_TREATED,
+    covariates: tuple[str, ...] = (),
+    vcov: Vcov = "cluster",
+    inference: Inference = "analytic",
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    boot_weights: BootWeights = "webb",
+) -> Result:
+    """Two-way fixed effects (desa and year) via pyfixest ``feols``.
 
     Biased under staggered adoption with heterogeneous effects (Goodman-Bacon 2021); shown as
     the conventional benchmark next to :func:`callaway_santanna`.
+
+    Parameters
+    ----------
+    covariates
+        Time-invariant baseline covariates enter interacted with year dummies (a time-invariant
+        covariate alone is absorbed by the desa effects).
+    vcov
+        ``"cluster"`` (CRV1 by ``design.cluster``; refused if that column is missing), ``"HC1"``
+        or ``"iid"``. The label ``se_type`` is what pyfixest computed.
+    inference
+        ``"analytic"`` (t(G-1) critical value when clustered) or ``"bootstrap"``: wild cluster
+        restricted bootstrap (Webb weights by default) for the p-value and interval.
     """
     import pyfixest as pf
 
+    check_option("vcov", vcov, Vcov)
+    check_option("inference", inference, Inference)
+    check_option("boot_weights", boot_weights, BootWeights)
     y = design.outcome
-    d = df.dropna(subset=[y]).copy()
+    covs = tuple(covariates)
+    d = df.dropna(subset=[y, *covs]).copy()
     d["_treated"] = ((d["g"] > 0) & (d[design.time] >= d["g"])).astype(float)
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
@@ -331,11 +811,91 @@ def twfe(df: pd.DataFrame, design: Design, min_treated: int = MIN_TREATED) -> Re
         "Two-way fixed effects",
         "weighted average of partnered desa-year effects (TWFE)",
     )
+    if inference == "bootstrap" and vcov != "cluster":
+        raise OptionError(
+            "inference='bootstrap' for TWFE is the wild cluster bootstrap; it needs vcov='cluster'"
+        )
+    if vcov == "cluster" and design.cluster not in d:
+        raise OptionError(
+            f"vcov='cluster' or inference='bootstrap' needs the cluster column "
+            f"'{design.cluster}', which the data lack; use vcov='HC1' or 'iid'"
+        )
     if n1 < min_treated:
         return NotEstimable(y, name, estimand, "too_few_treated", "", n1, n0)
     if d[y].nunique() < 2:
         return NotEstimable(y, name, estimand, "constant_outcome", "", n1, n0)
-    vcov = {"CRV1": design.cluster} if design.cluster in d else "hetero"
-    fit = pf.feols(f"{y} ~ _treated | {design.unit} + {design.time}", data=d, vcov=vcov)
+    years = sorted(d[design.time].unique())
+    inter = []
+    for c in covs:
+        if d[c].std() == 0:
+            continue
+        for yr in years[1:]:
+            col = f"_x_{len(inter)}"
+            d[col] = d[c].astype(float) * (d[design.time] == yr)
+            inter.append(col)
+    rhs = " + ".join(["_treated", *inter])
+    pf_vcov = {"cluster": {"CRV1": design.cluster}, "HC1": "hetero", "iid": "iid"}[vcov]
+    fit = pf.feols(f"{y} ~ {rhs} | {design.unit} + {design.time}", data=d, vcov=pf_vcov)
     est, se = float(fit.coef()["_treated"]), float(fit.se()["_treated"])
-    return Estimate(y, name, estimand, est, se, n1, n0, notes=f"SE clustered by {design.cluster}")
+    se_type = {"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov]
+    G = int(d[design.cluster].nunique()) if vcov == "cluster" else 0
+    crit = t_critical(G or None)
+    kw = dict(
+        est_method="ols",
+        se_type=se_type,
+        cluster=design.cluster if vcov == "cluster" else "",
+        n_clusters=G,
+        facts={"covariates": ",".join(covs), "vcov": vcov},
+    )
+    p_a = t_p_value(est / se, G or None) if se > 0 else np.nan
+    if inference == "analytic":
+        return Estimate(
+            y,
+            name,
+            estimand,
+            est,
+            se,
+            n1,
+            n0,
+            ci_low=est - crit * se,
+            ci_high=est + crit * se,
+            p_value=p_a,
+            ci_method="t" if G else "normal",
+            crit_value=crit,
+            se_analytic=se,
+            ci_low_analytic=est - crit * se,
+            ci_high_analytic=est + crit * se,
+            p_value_analytic=p_a,
+            **kw,
+        )
+    unit = pd.factorize(d[design.unit])[0]
+    time = pd.factorize(d[design.time])[0]
+    M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
+    yv, xv = M[:, 0], M[:, 1]
+    if inter:
+        Z = M[:, 2:]
+        yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
+        xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
+    wb = wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), draws, seed, boot_weights)
+    Gb = wb.n_clusters
+    kw["n_clusters"], kw["cluster"] = Gb, design.cluster
+    kw["facts"] = {**kw["facts"], "draws": draws, "seed": seed, "boot_weights": boot_weights}
+    return Estimate(
+        y,
+        name,
+        estimand,
+        est,
+        se,
+        n1,
+        n0,
+        ci_low=est - wb.crit * se,
+        ci_high=est + wb.crit * se,
+        p_value=wb.p_value,
+        ci_method="wild_cluster_bootstrap",
+        crit_value=wb.crit,
+        se_analytic=se,
+        ci_low_analytic=est - crit * se,
+        ci_high_analytic=est + crit * se,
+        p_value_analytic=p_a,
+        **kw,
+    )

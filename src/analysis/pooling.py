@@ -7,6 +7,13 @@ meaningless pooled effect (tests/test_engine.py shows it). The fixed-effect part
 statsmodels; tau^2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w)) is applied here, and the
 result equals statsmodels' whenever its tau^2 is positive (tested).
 
+Paule-Mandel (``method_re="pm"``) is statsmodels' iterated estimator (Paule, R. C. and Mandel,
+J. 1982, "Consensus values and weighting factors", J. Res. Natl. Bur. Stand. 87(5), 377-385).
+REML is not offered by statsmodels 0.15 and is refused rather than silently replaced.
+Hartung-Knapp-Sidik-Jonkman intervals (Hartung and Knapp 2001; Sidik and Jonkman 2002): the
+variance of the pooled effect scaled by the weighted residual dispersion, with t(k - 1)
+critical values; used by default when fewer than :data:`HKSJ_BELOW` districts are pooled.
+
 DerSimonian, R. and Laird, N. (1986), "Meta-analysis in clinical trials", Controlled Clinical
 Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
 """
@@ -14,13 +21,20 @@ Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
+from analysis.errors import OptionError, check_option
 from analysis.results import Estimate, NotEstimable, Result
+
+MethodRE = Literal["dl", "pm"]
+PoolInterval = Literal["auto", "hksj", "normal"]
+#: With fewer districts than this, ``interval="auto"`` uses Hartung-Knapp-Sidik-Jonkman.
+HKSJ_BELOW = 20
 
 
 @dataclass(frozen=True)
@@ -40,14 +54,31 @@ def pool_districts(
     table: pd.DataFrame,
     outcome: str,
     method: str,
-    method_re: str = "dl",
+    method_re: MethodRE = "dl",
     pooled_label: str = "pooled (random effects)",
+    interval: PoolInterval = "auto",
 ) -> Pooled:
     """Pool one outcome/method across districts from the tidy results table.
 
     ``table`` needs columns district, outcome, method, estimate, se, estimable, n_treated,
     n_control. Districts that are not estimable are listed in the forest data but not pooled.
+
+    Parameters
+    ----------
+    method_re
+        Between-district variance: ``"dl"`` (DerSimonian-Laird, truncated at 0) or ``"pm"``
+        (Paule-Mandel). ``"reml"`` is refused (statsmodels does not offer it).
+    interval
+        ``"hksj"`` (Hartung-Knapp-Sidik-Jonkman, t(k-1)), ``"normal"``, or ``"auto"``: HKSJ
+        with fewer than :data:`HKSJ_BELOW` districts.
     """
+    if method_re == "reml":
+        raise OptionError(
+            "method_re='reml' is not supported: statsmodels 0.15 offers DerSimonian-Laird "
+            "('dl') and Paule-Mandel ('pm') only"
+        )
+    check_option("method_re", method_re, MethodRE)
+    check_option("interval", interval, PoolInterval)
     t = table[(table["outcome"] == outcome) & (table["method"] == method)].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
     est_name = "ATT, pooled across districts"
@@ -65,19 +96,54 @@ def pool_districts(
         return Pooled(
             forest.rename(columns={"district": "label"}), ne, ne, np.nan, np.nan, np.nan, len(ok)
         )
-    dl = random_effects_dl(ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2)
+    effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
+    dl = (
+        random_effects_dl(effects, variances)
+        if method_re == "dl"
+        else random_effects_pm(effects, variances)
+    )
+    k = len(ok)
+    use_hksj = interval == "hksj" or (interval == "auto" and k < HKSJ_BELOW)
     n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
     fe = Estimate(outcome, "Fixed-effect meta-analysis", est_name, dl["fe"], dl["fe_se"], n1, n0)
-    re = Estimate(
-        outcome,
-        "Random-effects meta-analysis",
-        est_name,
-        dl["re"],
-        dl["re_se"],
-        n1,
-        n0,
-        notes=f"DerSimonian-Laird; I2 {100 * dl['i2']:.0f}%; {len(ok)} districts",
-    )
+    facts = {"i2": dl["i2"], "tau2": dl["tau2"], "q_p_value": dl["q_p"], "n_districts": k}
+    if use_hksj:
+        se_h = float(np.sqrt(dl["var_hksj"]))
+        crit = float(stats.t.ppf(0.975, k - 1))
+        p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
+        re = Estimate(
+            outcome,
+            "Random-effects meta-analysis",
+            est_name,
+            dl["re"],
+            se_h,
+            n1,
+            n0,
+            ci_low=dl["re"] - crit * se_h,
+            ci_high=dl["re"] + crit * se_h,
+            p_value=p,
+            est_method=method_re,
+            se_type="hksj",
+            ci_method="t",
+            crit_value=crit,
+            se_analytic=dl["re_se"],
+            facts={**facts, "df": k - 1},
+        )
+    else:
+        re = Estimate(
+            outcome,
+            "Random-effects meta-analysis",
+            est_name,
+            dl["re"],
+            dl["re_se"],
+            n1,
+            n0,
+            est_method=method_re,
+            se_type="inverse_variance",
+            ci_method="normal",
+            se_analytic=dl["re_se"],
+            facts=facts,
+        )
     forest = pd.DataFrame(
         {
             "label": list(ok["district"]),
@@ -142,4 +208,34 @@ def random_effects_dl(effects: np.ndarray, variances: np.ndarray) -> dict:
         "q": q,
         "q_p": float(stats.chi2.sf(q, k - 1)),
         "weights_re": wr / wr.sum(),
+        "var_hksj": _hksj_var(effects, variances, tau2),
+    }
+
+
+def _hksj_var(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
+    """Hartung-Knapp-Sidik-Jonkman variance of the random-effects mean."""
+    wr = 1 / (variances + tau2)
+    mu = (wr * effects).sum() / wr.sum()
+    k = len(effects)
+    return float((wr * (effects - mu) ** 2).sum() / (k - 1) / wr.sum())
+
+
+def random_effects_pm(effects: np.ndarray, variances: np.ndarray) -> dict:
+    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``)."""
+    res = combine_effects(effects, variances, method_re="pm")
+    k = len(effects)
+    q = float(res.q)
+    tau2 = max(0.0, float(res.tau2))
+    wr = 1 / (variances + tau2)
+    return {
+        "fe": float(res.mean_effect_fe),
+        "fe_se": float(res.sd_eff_w_fe),
+        "re": float((wr * effects).sum() / wr.sum()),
+        "re_se": float(np.sqrt(1 / wr.sum())),
+        "tau2": tau2,
+        "i2": max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0,
+        "q": q,
+        "q_p": float(stats.chi2.sf(q, k - 1)),
+        "weights_re": wr / wr.sum(),
+        "var_hksj": _hksj_var(effects, variances, tau2),
     }

@@ -27,6 +27,20 @@ COLUMNS = [
     "reason",
     "notes",
     "district",
+    # facts about how the estimate was computed (no prose: the report layer words them)
+    "est_method",
+    "control_group",
+    "se_type",
+    "cluster",
+    "n_clusters",
+    "ci_method",
+    "crit_value",
+    "se_analytic",
+    "ci_low_analytic",
+    "ci_high_analytic",
+    "p_value_analytic",
+    "n_dropped",
+    "dropped_reason",
 ]
 
 #: Reasons a comparison is not estimable, in plain words (English; ``narrate`` translates).
@@ -44,7 +58,17 @@ REASONS = {
 
 @dataclass(frozen=True)
 class Estimate:
-    """One estimate with its uncertainty."""
+    """One estimate with its uncertainty and the facts of how it was computed.
+
+    Fact fields (typed, never prose): ``est_method`` (e.g. ``"dr"``, ``"reg"``, ``"ipw"``,
+    ``"ols"``), ``control_group``, ``se_type`` (``"influence_function"``, ``"CRV1"``, ``"HC1"``,
+    ``"iid"``, ``"abadie_imbens"``), ``cluster`` and ``n_clusters``, ``ci_method``
+    (``"normal"``, ``"t"`` = Student t with G - 1 df, ``"multiplier_bootstrap"``,
+    ``"wild_cluster_bootstrap"``), ``crit_value`` (the critical value the interval used),
+    the analytic results beside a bootstrap headline (``*_analytic``), ``n_dropped`` /
+    ``dropped_reason`` and ``facts`` (estimator-specific numbers: trimming bounds, weight range,
+    effective sample size, bootstrap draws and seed, ...).
+    """
 
     outcome: str
     method: str
@@ -56,22 +80,80 @@ class Estimate:
     ci_low: float = np.nan
     ci_high: float = np.nan
     p_value: float = np.nan
-    notes: str = ""
     district: str = ""
+    est_method: str = ""
+    control_group: str = ""
+    se_type: str = ""
+    cluster: str = ""
+    n_clusters: int = 0
+    ci_method: str = "normal"
+    crit_value: float = np.nan
+    se_analytic: float = np.nan
+    ci_low_analytic: float = np.nan
+    ci_high_analytic: float = np.nan
+    p_value_analytic: float = np.nan
+    n_dropped: int = 0
+    dropped_reason: str = ""
+    facts: dict = field(default_factory=dict, compare=False, repr=False)
     details: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if np.isnan(self.crit_value):
+            if self.ci_method == "t" and self.n_clusters > 1:
+                crit = float(stats.t.ppf(0.975, self.n_clusters - 1))
+            else:
+                crit = float(stats.norm.ppf(0.975))
+            if np.isnan(self.ci_low):
+                object.__setattr__(self, "crit_value", crit)
         if np.isnan(self.ci_low) and np.isfinite(self.se):
-            z = stats.norm.ppf(0.975)
-            object.__setattr__(self, "ci_low", self.estimate - z * self.se)
-            object.__setattr__(self, "ci_high", self.estimate + z * self.se)
+            object.__setattr__(self, "ci_low", self.estimate - self.crit_value * self.se)
+            object.__setattr__(self, "ci_high", self.estimate + self.crit_value * self.se)
         if np.isnan(self.p_value) and np.isfinite(self.se) and self.se > 0:
-            object.__setattr__(
-                self, "p_value", float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+            z = abs(self.estimate / self.se)
+            p = (
+                2 * stats.t.sf(z, self.n_clusters - 1)
+                if self.ci_method == "t" and self.n_clusters > 1
+                else 2 * stats.norm.sf(z)
             )
+            object.__setattr__(self, "p_value", float(p))
 
     estimable = True
     reason = ""
+
+    @property
+    def notes(self) -> str:
+        """Compact ``key=value`` rendering of the fact fields (for tables; not prose)."""
+        parts = [
+            f"{k}={getattr(self, k)}"
+            for k in ("est_method", "control_group", "se_type", "cluster", "ci_method")
+            if getattr(self, k)
+        ]
+        if self.n_clusters:
+            parts.append(f"n_clusters={self.n_clusters}")
+        if self.n_dropped:
+            parts.append(f"n_dropped={self.n_dropped} ({self.dropped_reason})")
+        parts += [f"{k}={_short(v)}" for k, v in self.facts.items()]
+        return "; ".join(parts)
+
+    def tidy(self) -> pd.DataFrame:
+        """One-row table (``COLUMNS``)."""
+        return to_frame([self])
+
+    def __repr__(self) -> str:
+        return (
+            f"Estimate({self.method} [{self.est_method or '-'}], {self.outcome}: "
+            f"{self.estimate:.4g} ({self.ci_low:.4g}, {self.ci_high:.4g}), p={self.p_value:.3g}, "
+            f"{self.ci_method}, n_treated={self.n_treated}, n_control={self.n_control})"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.tidy().to_html(index=False, na_rep="")
+
+
+def _short(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
 
 
 @dataclass(frozen=True)
@@ -93,6 +175,13 @@ class NotEstimable:
     def message(self) -> str:
         return REASONS.get(self.reason, self.reason) + (f" ({self.detail})" if self.detail else "")
 
+    def tidy(self) -> pd.DataFrame:
+        """One-row table (``COLUMNS``)."""
+        return to_frame([self])
+
+    def _repr_html_(self) -> str:
+        return self.tidy().to_html(index=False, na_rep="")
+
 
 Result = Estimate | NotEstimable
 
@@ -103,6 +192,7 @@ def to_frame(results: list[Result]) -> pd.DataFrame:
     for r in results:
         d = {k: v for k, v in asdict(r).items() if k in COLUMNS}
         d["estimable"] = r.estimable
+        d["notes"] = r.notes if isinstance(r, Estimate) else ""
         if isinstance(r, NotEstimable):
             d.update(
                 estimate=np.nan,

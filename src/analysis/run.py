@@ -11,30 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import paths
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.frame import District, districts, districts_of_province, resolve_district
+from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.parameters import check_values
 from analysis.provenance import stamp
 from analysis.report.pdf import print_briefs
-from analysis.tables import OWNER_MARK, shareable, write_json
+from analysis.tables import OWNER_MARK, write_json
 
 MANIFEST = "manifest.json"
-#: Kernel options for every run: ipykernel warns on each start that its local TCP transport is
-#: unencrypted, and logs an interrupt at shutdown: noise to the user of a batch run (kernels
-#: listen on localhost only; errors of the notebook itself still reach the run and its index).
-KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:
@@ -71,77 +68,71 @@ def check_parameters(notebook: Path, params: dict) -> dict:
 
 @dataclass(frozen=True)
 class Job:
+    """One district to run: everything a worker needs, with no shared filesystem.
+
+    ``notebook_source`` is the notebook's bytes and ``data`` the district's slice of the data
+    (file name -> bytes); a worker writes both into its own temporary folder.
+    """
+
     district: District
     params: dict
     notebook: Path
     out: Path
     lang: str
+    notebook_source: bytes = b""
+    data: dict | None = None
+    mem_mb: int = 0
+    preload: bool = False
 
 
-def _is_kernel_start_error(e: BaseException) -> bool:
-    from papermill.exceptions import PapermillExecutionError
-
-    return (
-        not isinstance(e, PapermillExecutionError) and "kernel" in f"{type(e).__name__} {e}".lower()
-    )
+#: Prefix of a worker's temporary folder (in the system temp folder of the worker's machine).
+WORK_PREFIX = "analysis-district"
 
 
 def execute_district(job: Job) -> dict:
-    """Run one district in a temporary folder, then move its outputs into place (worker process)."""
-    import papermill
+    """Run one district in a temporary folder of the worker and return its files as bytes.
 
+    Runs in a worker process (embedded pool or Dask worker). Nothing is written into the output
+    folder here: the client stores the returned files (``files``: name -> bytes, or
+    ``error_notebook_bytes`` for a failure). A failure of the district is returned, not raised.
+    """
     from analysis.export import notebook_to_html
+    from analysis.kernels import execute_notebook
+    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp, temp_dir
+    from analysis.slices import SLICE_ENV, write_slice
 
     code = job.district.code
     t0 = time.perf_counter()
-    final = job.out / "districts" / code
-    tmp = shareable(Path(tempfile.mkdtemp(prefix=f".{code}.tmp-", dir=job.out / "districts")), True)
-    params = {**job.params, "district": code, "results_dir": str(tmp), "lang": job.lang}
-    nb_out = tmp / "report.ipynb"
+    scratch = Path(tempfile.gettempdir())
+    clean_stale_temp(scratch, SYSTEM_TEMP_PREFIX)  # left by this workspace's killed workers
+    tmp = temp_dir(scratch, f"{WORK_PREFIX}-{code}")
+    res = tmp / "results"
+    nb_in, nb_out = tmp / "notebook.ipynb", res / "report.ipynb"
+    res.mkdir()
     try:
-        for attempt in (
-            1,
-            2,
-        ):  # one retry when a kernel fails to start (port races under parallel runs)
-            try:
-                papermill.execute_notebook(
-                    str(job.notebook),
-                    str(nb_out),
-                    parameters=params,
-                    cwd=str(paths.NOTEBOOKS_DIR),
-                    progress_bar=False,
-                    log_output=False,
-                    kernel_name="python3",
-                    extra_arguments=KERNEL_ARGS,
-                )
-                break
-            except Exception as e:
-                if attempt == 1 and _is_kernel_start_error(e):
-                    time.sleep(1)
-                    continue
-                raise
-        notebook_to_html(nb_out, tmp / "brief.html", job.lang, index_href="../../index.html")
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-        (job.out / "failed" / f"{code}.error.ipynb").unlink(missing_ok=True)
-        summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))
+        nb_in.write_bytes(job.notebook_source or Path(job.notebook).read_bytes())
+        env = {}
+        if job.data:
+            env[SLICE_ENV] = str(write_slice(job.data, tmp / "data"))
+        params = {**job.params, "district": code, "results_dir": str(res), "lang": job.lang}
+        cwd = paths.NOTEBOOKS_DIR if paths.NOTEBOOKS_DIR.is_dir() else tmp
+        execute_notebook(
+            nb_in, nb_out, params, cwd, mem_mb=job.mem_mb, env=env, preload=job.preload
+        )
+        t_exec = time.perf_counter() - t0
+        notebook_to_html(nb_out, res / "brief.html", job.lang, index_href="../../index.html")
+        summary = json.loads((res / "summary.json").read_text(encoding="utf-8"))
         return {
             "district": code,
             "name": job.district.name,
             "status": "ok",
             "seconds": round(time.perf_counter() - t0, 2),
-            "brief": f"districts/{code}/brief.html",
+            "notebook_seconds": round(t_exec, 2),
             "evidence": (summary.get("evidence") or {}).get("grade"),
             "applicable": summary.get("applicable"),
+            "files": {p.name: p.read_bytes() for p in sorted(res.iterdir()) if p.is_file()},
         }
     except Exception as e:  # isolate: any failure of one district is recorded, the batch goes on
-        failed_dir = job.out / "failed"
-        failed_dir.mkdir(exist_ok=True)
-        kept = None
-        if nb_out.exists():
-            kept = failed_dir / f"{code}.error.ipynb"
-            os.replace(nb_out, kept)
         msg = getattr(e, "evalue", None) or str(e)
         ename = getattr(e, "ename", None) or type(e).__name__
         return {
@@ -150,11 +141,54 @@ def execute_district(job: Job) -> dict:
             "status": "failed",
             "seconds": round(time.perf_counter() - t0, 2),
             "error": f"{ename}: {msg}".strip()[:2000],
-            "error_notebook": f"failed/{code}.error.ipynb" if kept else None,
+            "error_notebook_bytes": nb_out.read_bytes() if nb_out.exists() else None,
             "traceback": traceback.format_exc()[-4000:],
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def store_result(out: Path, r: dict) -> dict:
+    """Write a district's returned files into ``out`` (whole folder or nothing) and return the
+    record without the bytes (client side)."""
+    from analysis.runstate import temp_dir
+
+    code = r["district"]
+    r = dict(r)
+    files = r.pop("files", None)
+    err_nb = r.pop("error_notebook_bytes", None)
+    if r["status"] == "ok":
+        final = out / "districts" / code
+        tmp = temp_dir(out / "districts", code)
+        for name, data in files.items():
+            (tmp / Path(name).name).write_bytes(data)
+        old = None
+        if final.exists():
+            old = temp_dir(out / "districts", f"{code}-old")
+            os.replace(final, old / code)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        (out / "failed" / f"{code}.error.ipynb").unlink(missing_ok=True)
+        r["brief"] = f"districts/{code}/brief.html"
+    else:
+        r["error_notebook"] = None
+        if err_nb:
+            write_file_atomically(out / "failed" / f"{code}.error.ipynb", err_nb)
+            r["error_notebook"] = f"failed/{code}.error.ipynb"
+    return r
+
+
+def _lost(job: Job, why: str, seconds: float = 0.0) -> dict:
+    return {
+        "district": job.district.code,
+        "name": job.district.name,
+        "status": "failed",
+        "seconds": round(seconds, 2),
+        "error": why[:2000],
+        "error_notebook_bytes": None,
+        "traceback": "",
+    }
 
 
 def select_districts(
@@ -165,7 +199,9 @@ def select_districts(
     if province:
         return districts_of_province(province)
     from analysis.dataset import load_dataset
+    from analysis.validate import validate_folder
 
+    validate_folder(data_dir, purpose="run")  # --all reads the data before run() does
     ds = load_dataset(data_dir)
     codes = sorted(set(ds.welfare["kode_desa"].str.slice(0, 5)))
     if not codes:
@@ -197,80 +233,160 @@ def run(
     extra: dict | None = None,
     notebook: Path = paths.DISTRICT_NOTEBOOK,
     progress: bool = True,
+    executor: str = "embedded",
+    scheduler: str | None = None,
+    kernel_memory_mb: int = KERNEL_MEMORY_MB,
+    preload: bool = PRELOAD_DEFAULT,
     pdf: bool = False,
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
+    Districts run on ``executor`` (see :mod:`analysis.executors`): ``embedded`` worker
+    processes, or Dask (``scheduler`` address, else a LocalCluster of ``jobs`` workers). The
+    output folder is locked for the run; each district's outcome is journalled the moment it is
+    known, so ``resume`` after a kill redoes only unfinished or failed districts. With
+    ``preload`` (default where ``fork`` exists) kernels are forked from a per-worker template
+    that has imported the libraries (:mod:`analysis.forkserver`). With ``pdf`` each brief is also
+    printed to ``brief.pdf`` (headless Chromium; skipped with a message when none is installed).
+
     Returns the manifest. Raises ``RunFailedError`` (exit status 1) after writing everything
-    when any district failed.
+    when any district failed, ``OutputLockedError`` when another run writes into ``out``.
     """
     from analysis.dataset import load_dataset
+    from analysis.executors import check_executor
+    from analysis.runstate import Journal, RunLock
+    from analysis.validate import validate_folder
 
+    check_executor(executor)
+    if scheduler and executor != "dask":
+        raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
+    # parameter values first (a typo fails in about a second, before papermill is even imported),
+    # the years once the data are loaded
+    check_values({**(extra or {}), "lang": lang})
+    validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
-    # parameter values against the data first: a typo fails in well under 2 s (before papermill,
-    # whose import alone takes over a second)
-    years = sorted(int(y) for y in ds.welfare["tahun"].unique())
-    check_values({**(extra or {}), "lang": lang}, years=years)
+    check_values({**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"].unique())))
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)
-    manifest_path = out / MANIFEST
-    previous = {}
-    if out.exists() and any(out.iterdir()):
-        if not (out / OWNER_MARK).exists():
-            raise OutputExistsError(
-                f"{out} holds files this workspace did not write; choose another --out."
-            )
-        if resume and manifest_path.exists():
-            previous = json.loads(manifest_path.read_text())
-            if (
-                previous.get("lang") != lang
-                or previous.get("data_hashes") != ds.hashes
-                or previous.get("parameters") != params
-            ):
-                raise ParameterError(
-                    f"--resume needs the same data, language and parameters as the run in {out}; "
-                    "run without --resume or choose another --out."
-                )
-        elif not resume:
-            shutil.rmtree(out / "districts", ignore_errors=True)
-            shutil.rmtree(out / "failed", ignore_errors=True)
-    (out / "districts").mkdir(parents=True, exist_ok=True)
+    if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
+        raise OutputExistsError(
+            f"{out} holds files this workspace did not write; choose another --out."
+        )
+    out.mkdir(parents=True, exist_ok=True)
     (out / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
-    done = (
-        {
-            k: v
-            for k, v in previous.get("districts", {}).items()
-            if v.get("status") == "ok" and (out / v.get("brief", "")).exists()
-        }
-        if resume
-        else {}
-    )
+    with RunLock(out):
+        return _run_locked(
+            selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
+            executor, scheduler, kernel_memory_mb, Journal(out), preload, pdf,
+        )  # fmt: skip
+
+
+def _run_locked(
+    selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
+    executor, scheduler, kernel_memory_mb, journal, preload, pdf=False,
+) -> dict:  # fmt: skip
+    from analysis.executors import open_executor
+    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
+    from analysis.slices import Slicer
+
+    header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
+    manifest_path = out / MANIFEST
+    previous: dict = {}
+    if resume:
+        jh = journal.header()
+        if jh is not None:
+            previous = {**jh, "districts": journal.records()}
+        elif manifest_path.exists():
+            previous = json.loads(manifest_path.read_text())
+        if previous and any(previous.get(k) != v for k, v in header.items()):
+            raise ParameterError(
+                f"--resume needs the same data, language and parameters as the run in {out}; "
+                "run without --resume or choose another --out."
+            )
+    else:
+        shutil.rmtree(out / "districts", ignore_errors=True)
+        shutil.rmtree(out / "failed", ignore_errors=True)
+    for folder in (out, out / "districts"):
+        clean_stale_temp(folder)  # left by a run that was killed
+    clean_stale_temp(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)  # its local workers'
+    (out / "districts").mkdir(parents=True, exist_ok=True)
+    journal.start(header, keep=resume)
+    done = {
+        k: v
+        for k, v in previous.get("districts", {}).items()
+        if v.get("status") == "ok" and (out / v.get("brief", "")).exists()
+    }
+    for r in done.values():
+        journal.record(r)  # a run resumed from an older manifest journals what it keeps
     todo = [d for d in selected if d.code not in done]
     t0 = time.perf_counter()
     results = dict(done)
-    jobs_list = [Job(d, params, Path(notebook), out, lang) for d in todo]
+    source = notebook.read_bytes()
+    slicer = Slicer(ds)
+    engine = open_executor(executor, jobs, scheduler)
     bar = None
-    if progress and jobs_list:
+    if progress and todo:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs_list), desc="districts", unit="district", file=sys.stderr)
-    # spawn, not fork: forking a process that already runs Arrow/BLAS thread pools can deadlock
-    with ProcessPoolExecutor(
-        max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+        bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
+    report_pool = ThreadPoolExecutor(1)
+    cancelled = True
+    try:
         # the data-quality page is built alongside the districts (it validates the whole folder)
-        report = pool.submit(_data_report_job, out, data_dir, lang)
-        futures = [pool.submit(execute_district, j) for j in jobs_list]
-        for f in as_completed(futures):
-            r = f.result()
-            results[r["district"]] = r
-            if bar:
-                bar.set_postfix_str(f"{r['district']} {r['status']}")
-                bar.update(1)
+        report = report_pool.submit(_data_report_job, out, data_dir, lang)
+        pending = deque(todo)
+        inflight: dict = {}
+        deaths: Counter = Counter()
+        slots = max(1, getattr(engine, "threads", engine.workers))
+        retry: deque[Job] = deque()  # districts whose worker died, to run again
+        while pending or retry or inflight:
+            while (retry or pending) and len(inflight) < slots:
+                if retry:
+                    job = retry.popleft()
+                else:
+                    d = pending.popleft()
+                    job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
+                              kernel_memory_mb, preload)  # fmt: skip
+                inflight[engine.submit(execute_district, job)] = job
+            finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            for f in finished:
+                job = inflight.pop(f)
+                code = job.district.code
+                try:
+                    r = f.result()
+                except Exception as e:
+                    if not engine.is_worker_death(e):
+                        r = _lost(job, f"{type(e).__name__}: {e}")
+                    else:
+                        deaths[code] += 1
+                        engine.after_worker_death(f)
+                        if (
+                            engine.resubmits_after_death()
+                            and deaths[code] <= engine.worker_death_retries
+                        ):
+                            retry.append(job)
+                            continue
+                        r = _lost(
+                            job,
+                            f"the worker running this district died ({type(e).__name__}: {e}); "
+                            f"it was retried {engine.worker_death_retries} time(s)",
+                        )
+                r = store_result(out, r)
+                journal.record(r)
+                results[code] = r
+                if bar:
+                    bar.set_postfix_str(f"{code} {r['status']}")
+                    bar.update(1)
         report.result()
-    if bar:
-        bar.close()
+        cancelled = False
+    finally:
+        info = {"executor": engine.name, "scheduler": engine.scheduler, "workers": engine.workers,
+                "worker_death_retries": engine.worker_death_retries}  # fmt: skip
+        engine.close(cancel=cancelled)
+        report_pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
+        if bar:
+            bar.close()
     pdf_note = print_briefs(out, results) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results)
     manifest = {
@@ -282,6 +398,9 @@ def run(
         "parameters": params,
         "notebook": str(notebook),
         **stamp(),
+        **info,
+        "kernel_memory_mb": kernel_memory_mb,
+        "preloaded_kernels": preload,
         "seconds": round(time.perf_counter() - t0, 2),
         "resumed": sorted(done),
         "synthesis": synth,
@@ -306,27 +425,23 @@ def run(
 
 def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict:
     """Run the synthesis notebook over the run folder and export it (failures recorded, not raised)."""
-    import papermill
-
     from analysis.export import notebook_to_html
+    from analysis.kernels import execute_notebook
 
     write_json(
         out / MANIFEST, {"lang": lang, "districts": results}
     )  # lets the synthesis list failed districts
-    tmp = Path(tempfile.mkdtemp(prefix=".synthesis.tmp-", dir=out))
+    from analysis.runstate import temp_dir
+
+    tmp = temp_dir(out, "synthesis")
     try:
-        papermill.execute_notebook(
-            str(paths.SYNTHESIS_NOTEBOOK),
-            str(tmp / "synthesis.ipynb"),
-            parameters={"run_dir": str(out), "lang": lang},
-            cwd=str(paths.NOTEBOOKS_DIR),
-            progress_bar=False,
-            kernel_name="python3",
-            extra_arguments=KERNEL_ARGS,
+        execute_notebook(
+            paths.SYNTHESIS_NOTEBOOK,
+            tmp / "synthesis.ipynb",
+            {"run_dir": str(out), "lang": lang},
+            paths.NOTEBOOKS_DIR,
         )
-        notebook_to_html(
-            tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html"
-        )
+        notebook_to_html(tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html")
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
         return {"status": "ok", "html": "synthesis.html"}
@@ -379,6 +494,10 @@ def run_from_args(args) -> int:
             args.resume,
             extra,
             notebook,
+            executor=getattr(args, "executor", "embedded"),
+            scheduler=getattr(args, "scheduler", None),
+            kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
+            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
             pdf=getattr(args, "pdf", False),
         )
     except RunFailedError as e:
@@ -387,7 +506,9 @@ def run_from_args(args) -> int:
     if m.get("pdf"):
         print(m["pdf"], file=sys.stderr)
     ok = sum(v["status"] == "ok" for v in m["districts"].values())
+    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
     print(
-        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s: {out / 'index.html'}"
+        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
+        f"{out / 'index.html'}"
     )
     return 0

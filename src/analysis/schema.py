@@ -246,6 +246,12 @@ WELFARE = Table(
         Column(
             "catatan", "string", False, "Why a value is missing, or other remarks from ingestion."
         ),
+        Column(
+            "sumber",
+            "string",
+            False,
+            "Source of the row: the file name, or `api` for the Ministry's per-village records.",
+        ),
     ),
 )
 
@@ -292,7 +298,126 @@ PARTNERSHIPS = Table(
     ),
 )
 
-TABLES = {t.name: t for t in (VILLAGES, WELFARE, PARTNERSHIPS)}
+#: Dimensions of the Indeks Desa (Permendesa 9/2024), in the regulation's order.
+INDEKS_DESA_DIMENSIONS = (
+    "layanan_dasar",
+    "sosial",
+    "ekonomi",
+    "lingkungan",
+    "aksesibilitas",
+    "tata_kelola",
+)
+#: The dimension that holds the partnership item (indicator "Kerjasama Desa", aspect "with
+#: third parties"): the treatment leaks into it, so it and the total score are never outcomes.
+INDEKS_DESA_TREATED_DIMENSION = "ekonomi"
+#: Indeks Desa status labels (Kepmendesa 343/2025 counts desa in these five classes).
+INDEKS_DESA_STATUSES = IDM_STATUSES
+#: Status cut-offs of the 0-100 Indeks Desa score: not published where we looked (see
+#: data/README.md); ``None`` keeps the published status and recomputes none. Set to a tuple
+#: like :data:`IDM_THRESHOLDS` (upper bounds, inclusive) with its source to recompute.
+INDEKS_DESA_THRESHOLDS: tuple[tuple[str, float], ...] | None = None
+
+INDICATORS = Table(
+    "indicators",
+    "indicators.parquet",
+    ("kode_desa", "tahun", "dimensi", "nomor"),
+    True,
+    "One row per desa, year and IDM indicator, from the Ministry's per-village records "
+    "(open/api/desa/rumusan): 50 scores 0-5 with the actors expected to act.",
+    (
+        Column("kode_desa", "code", True, "Kemendagri village code, dotted."),
+        Column("tahun", "int", True, "IDM year.", low=2015, high=2024),
+        Column("dimensi", "category", True, "Index the indicator feeds.", ("IKS", "IKE", "IKL")),
+        Column("nomor", "int", True, "Indicator number within its index (IKS 1-35 ...).", low=1),
+        Column("indikator", "string", True, "Indicator name as the record gives it."),
+        Column("skor", "float", False, "Score 0-5; empty when the record has none.", low=0, high=5),
+        Column(
+            "pelaksana",
+            "string",
+            False,
+            "Actors expected to act, as `level: actor` joined by `; ` (PUSAT, PROV, KAB, DESA, CSR, LAINNYA).",
+        ),
+        Column("csr", "bool", False, "The record names company CSR among the actors."),
+        Column(
+            "salinan",
+            "bool",
+            False,
+            "True for IKS 31 when it equals IKS 30 (a known copy in the records): not an independent score.",
+        ),
+    ),
+)
+
+INDEKS_DESA = Table(
+    "indeks_desa",
+    "indeks_desa.parquet",
+    ("kode_desa", "tahun"),
+    True,
+    "One row per desa per year of the Indeks Desa (2025 onwards, Permendesa 9/2024): a separate "
+    "outcome series, never spliced onto IDM. Its Ekonomi dimension scores cooperation with third "
+    "parties, so `skor` and `ekonomi` contain the treatment; `skor_tanpa_ekonomi` does not.",
+    (
+        Column("kode_desa", "code", True, "Kemendagri village code, dotted."),
+        Column("nama_desa", "string", False, "Village name as the source spells it."),
+        Column("tahun", "int", True, "Year of the Indeks Desa.", low=2025, high=2045),
+        Column(
+            "skor",
+            "float",
+            False,
+            "Indeks Desa score as published, 0-100 (contains the partnership item).",
+            low=0,
+            high=100,
+        ),
+        Column(
+            "layanan_dasar",
+            "float",
+            False,
+            "Dimension score: basic services, 0-100.",
+            low=0,
+            high=100,
+        ),
+        Column("sosial", "float", False, "Dimension score: social, 0-100.", low=0, high=100),
+        Column(
+            "ekonomi",
+            "float",
+            False,
+            "Dimension score: economy, 0-100 (contains the partnership item).",
+            low=0,
+            high=100,
+        ),
+        Column(
+            "lingkungan", "float", False, "Dimension score: environment, 0-100.", low=0, high=100
+        ),
+        Column(
+            "aksesibilitas",
+            "float",
+            False,
+            "Dimension score: accessibility, 0-100.",
+            low=0,
+            high=100,
+        ),
+        Column(
+            "tata_kelola",
+            "float",
+            False,
+            "Dimension score: village governance, 0-100.",
+            low=0,
+            high=100,
+        ),
+        Column(
+            "skor_tanpa_ekonomi",
+            "float",
+            False,
+            "Unweighted mean of the five dimensions without Ekonomi (not an official score; "
+            "the item weights needed to drop only the partnership item are not published).",
+            low=0,
+            high=100,
+        ),
+        Column("status", "category", False, "Status as published.", INDEKS_DESA_STATUSES),
+        Column("sumber", "string", False, "Source file name."),
+    ),
+)
+
+TABLES = {t.name: t for t in (VILLAGES, WELFARE, PARTNERSHIPS, INDICATORS, INDEKS_DESA)}
 
 
 def idm_status(value: float) -> str | None:

@@ -58,3 +58,176 @@ def mde_two_groups(
         return np.inf
     se = sd * np.sqrt(1 / n_treated + 1 / n_control) * np.sqrt(design_effect)
     return mde_from_se(se, alpha, power)
+
+
+# --- Cinelli & Hazlett (2020) -------------------------------------------------------------
+# Cinelli, C. and Hazlett, C. (2020), "Making sense of sensitivity: extending omitted variable
+# bias", Journal of the Royal Statistical Society B 82(1), 39-67; formulas as in R/Python
+# ``sensemakr`` (robustness_value, partial_r2, ovb_partial_r2_bound, adjusted_estimate).
+
+
+def partial_r2(t_stat: float, dof: float) -> float:
+    """Partial R2 of a regressor with the outcome, from its t statistic: t^2 / (t^2 + dof)."""
+    return float(t_stat**2 / (t_stat**2 + dof))
+
+
+def _rv(f: float) -> float:
+    return float(0.5 * (np.sqrt(f**4 + 4 * f**2) - f**2))
+
+
+def rv_q(t_stat: float, dof: float, q: float = 1.0, alpha: float | None = None) -> float:
+    """Robustness value: the partial R2 that confounders would need with both treatment and
+    outcome to reduce the estimate by 100q% (``alpha``: to make it not significant at alpha)."""
+    fq = q * abs(t_stat) / np.sqrt(dof)
+    if alpha is None:
+        return _rv(fq)
+    f_crit = abs(stats.t.ppf(alpha / 2, dof - 1)) / np.sqrt(dof - 1)
+    fqa = fq - f_crit
+    if fqa < 0:
+        return 0.0
+    if fq > 1 / f_crit:
+        return float((fq**2 - f_crit**2) / (1 + fq**2))
+    return _rv(fqa)
+
+
+@dataclass(frozen=True)
+class OVBBound:
+    """Confounders as strong as ``kd``/``ky`` times an observed benchmark covariate."""
+
+    r2dz_x: float
+    r2yz_dx: float
+    adjusted_estimate: float
+    adjusted_se: float
+    adjusted_t: float
+    adjusted_ci_low: float
+    adjusted_ci_high: float
+    kd: float = 1.0
+    ky: float = 1.0
+
+
+def bound_from_benchmark(
+    r2dxj_x: float, r2yxj_dx: float, kd: float = 1.0, ky: float = 1.0
+) -> tuple[float, float]:
+    """Partial R2 bounds of a confounder ``kd``/``ky`` times as strong as a benchmark covariate
+    (sensemakr's ``ovb_partial_r2_bound``): returns (r2dz_x, r2yz_dx)."""
+    r2dz_x = kd * r2dxj_x / (1 - r2dxj_x)
+    if r2dz_x >= 1:
+        return np.nan, np.nan
+    r2zxj_xd = kd * r2dxj_x**2 / ((1 - kd * r2dxj_x) * (1 - r2dxj_x))
+    r2yz_dx = ((np.sqrt(ky) + np.sqrt(r2zxj_xd)) / np.sqrt(1 - r2zxj_xd)) ** 2 * (
+        r2yxj_dx / (1 - r2yxj_dx)
+    )
+    return float(r2dz_x), float(min(r2yz_dx, 1.0))
+
+
+def adjusted_estimate(
+    estimate: float, se: float, dof: float, r2dz_x: float, r2yz_dx: float, alpha: float = 0.05
+) -> OVBBound:
+    """Estimate, SE, t and interval after removing the bias of a confounder with the given
+    partial R2s (moved towards zero, sensemakr's ``reduce = TRUE``)."""
+    if not (np.isfinite(r2dz_x) and np.isfinite(r2yz_dx)) or r2dz_x >= 1:
+        return OVBBound(r2dz_x, r2yz_dx, np.nan, np.nan, np.nan, np.nan, np.nan)
+    bias = se * np.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * np.sqrt(dof)
+    adj = float(np.sign(estimate) * (abs(estimate) - bias))
+    adj_se = float(se * np.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * np.sqrt(dof / (dof - 1)))
+    crit = stats.t.ppf(1 - alpha / 2, dof - 1)
+    t_adj = adj / adj_se if adj_se > 0 else np.nan
+    return OVBBound(r2dz_x, r2yz_dx, adj, adj_se, t_adj, adj - crit * adj_se, adj + crit * adj_se)
+
+
+def ovb_bound(
+    estimate: float, se: float, dof: float, r2dxj_x: float, r2yxj_dx: float, kd: float = 1.0
+) -> OVBBound:
+    """Adjusted estimate if a confounder were ``kd`` times as strong as the benchmark covariate
+    (partial R2 ``r2dxj_x`` with treatment, ``r2yxj_dx`` with the outcome)."""
+    r2dz, r2yz = bound_from_benchmark(r2dxj_x, r2yxj_dx, kd, kd)
+    b = adjusted_estimate(estimate, se, dof, r2dz, r2yz)
+    return OVBBound(**{**b.__dict__, "kd": kd, "ky": kd})
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Cinelli-Hazlett facts for one regression coefficient."""
+
+    estimate: float
+    se: float
+    t_stat: float
+    dof: float
+    partial_r2: float  # of the treatment with the outcome
+    rv: float  # RV_{q=1}
+    rv_alpha: float  # RV_{q=1, alpha=0.05}
+    benchmark: str = ""
+    bound: OVBBound | None = None
+
+
+def robustness_value(
+    t_stat: float, dof: float, estimate: float = np.nan, se: float = np.nan, alpha: float = 0.05
+) -> Robustness:
+    """Partial R2, RV_q=1 and RV_{q=1,alpha} of a coefficient (Cinelli & Hazlett 2020)."""
+    return Robustness(
+        estimate,
+        se,
+        t_stat,
+        dof,
+        partial_r2(t_stat, dof),
+        rv_q(t_stat, dof),
+        rv_q(t_stat, dof, 1.0, alpha),
+    )
+
+
+# --- Rambachan & Roth (2023), relative magnitudes ------------------------------------------
+# Rambachan, A. and Roth, J. (2023), "A more credible approach to parallel trends", Review of
+# Economic Studies 90(5), 2555-2591. Restriction Delta^RM(Mbar): each post-period change of the
+# trend difference is at most Mbar times the largest pre-period change. Here in its simple,
+# transparent form: the post-period bias of an aggregated ATT is bounded by
+# Mbar x (largest pre-period change) x sum_k w_k (e_k + 1) (changes accumulate from the base
+# period), the robust interval is the estimate's interval widened by that bound on each side,
+# and the breakdown value is the largest Mbar for which it still excludes zero. The pre-period
+# maximum is treated as known (RR's conditional/hybrid intervals also account for its sampling
+# error, so this breakdown value is an upper bound on theirs).
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Relative-magnitudes breakdown value of an aggregated post-period effect."""
+
+    mbar: float  # largest Mbar with the robust interval excluding zero (0 if it never does)
+    pre_max_change: float  # largest |change| between consecutive pre-period coefficients
+    horizon_factor: float  # sum_k w_k (e_k + 1)
+    n_pre: int
+
+
+def relative_magnitudes_breakdown(
+    event_study, post_cells, ci_low: float, ci_high: float, base_period: str = "varying"
+) -> Breakdown:
+    """Breakdown Mbar for an aggregated effect with interval (ci_low, ci_high).
+
+    Parameters
+    ----------
+    event_study
+        Rows with ``e``, ``att`` and ``reliable`` (pre-period coefficients with too few desa are
+        left out).
+    post_cells
+        ATT(g, t) rows entering the aggregate, with ``g``, ``t`` and ``n_treated`` (weights).
+    base_period
+        "varying": pre-period coefficients are already consecutive changes; "universal": they
+        are levels relative to e = -1, so consecutive differences are taken.
+    """
+    pre = event_study[(event_study["e"] < 0) & event_study["reliable"]].sort_values("e")
+    if base_period == "universal":
+        lv = pre.set_index("e")["att"]
+        lv.loc[-1] = 0.0
+        lv = lv.sort_index()
+        changes = np.abs(np.diff(lv.to_numpy()))
+    else:
+        changes = pre["att"].abs().to_numpy()
+    if len(changes) == 0 or len(post_cells) == 0:
+        return Breakdown(np.nan, np.nan, np.nan, 0)
+    m0 = float(changes.max())
+    w = post_cells["n_treated"].to_numpy(dtype=float)
+    e = (post_cells["t"] - post_cells["g"]).to_numpy(dtype=float)
+    factor = float((w * (e + 1)).sum() / w.sum())
+    if ci_low <= 0 <= ci_high:
+        return Breakdown(0.0, m0, factor, len(changes))
+    dist = min(abs(ci_low), abs(ci_high))
+    return Breakdown(float(dist / (m0 * factor)) if m0 > 0 else np.inf, m0, factor, len(changes))

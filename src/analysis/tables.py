@@ -2,17 +2,35 @@
 
 Every raw table keeps ``_row``: the row number a spreadsheet shows (header = row 1), so any
 message can point at the cell to fix.
+
+Reading is locale-proof and bounded:
+
+- CSV: UTF-8 (with or without BOM) or Windows-1252 (declared, or detected when the file is not
+  UTF-8 and every byte is a Windows-1252 character); the separator (``,`` ``;`` tab ``|``) is
+  decided from the header line; rows are read in chunks and rows with no value are dropped
+  (their row numbers are kept), so a file of mostly empty rows does not fill memory.
+- XLSX: openpyxl in read-only mode; only visible sheets are read (a hidden sheet never stands
+  in for the visible one); formula cells without a stored value are refused; only non-empty
+  rows are kept.
+- Both: files over :data:`MAX_INPUT_BYTES` or with more than :data:`MAX_ROWS` non-empty rows
+  are refused with their size.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import difflib
 import json
 import os
+import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -21,77 +39,504 @@ from analysis.errors import InputFileError, InputProblem, OutputExistsError
 ROW = "_row"
 #: File written into every output folder this package creates: it may replace such a folder.
 OWNER_MARK = ".analysis-output"
+#: Largest input file read (bytes); bigger files are refused with their size.
+MAX_INPUT_BYTES = 512 * 2**20
+#: Most non-empty rows read from one file or sheet.
+MAX_ROWS = 1_000_000
+Encoding = Literal["auto", "utf-8", "cp1252"]
+#: Values accepted for a declared CSV encoding (``auto``: UTF-8, else Windows-1252 if certain).
+ENCODING_CHOICES = ("auto", "utf-8", "cp1252")
+_SEPARATORS = (",", ";", "\t", "|")
+#: Bytes that Windows-1252 leaves undefined: a file holding one is not Windows-1252 text.
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
 def _fail(path: Path, message: str, fix: str, **kw) -> InputFileError:
     return InputFileError([InputProblem(str(path), message, fix, **kw)])
 
 
-def read_csv_text(path: Path) -> str:
-    """The text of a CSV file, insisting on UTF-8 (a BOM is fine)."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise _fail(path, "the file is empty", "export the table again, with its header row")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
+@dataclass
+class ReadFacts:
+    """How a file was read: reported in the data-quality report."""
+
+    encoding: str | None = None
+    separator: str | None = None
+    sheet: str | None = None
+    hidden_sheets: list[str] = field(default_factory=list)
+    empty_rows_dropped: int = 0
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, [], 0)}
+        if self.separator:
+            out["separator"] = {"\t": "tab"}.get(self.separator, self.separator)
+        return out
+
+
+def check_size(path: Path) -> int:
+    """The size of an input file, refusing one over :data:`MAX_INPUT_BYTES`."""
+    size = path.stat().st_size
+    if size > MAX_INPUT_BYTES:
         raise _fail(
             path,
-            f"the file is not UTF-8 text (byte {raw[e.start]:#x} on line {line})",
-            "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8",
-            row=line,
+            f"the file is {size / 2**20:,.0f} MiB, more than the {MAX_INPUT_BYTES / 2**20:,.0f} MiB "
+            "this workspace reads (a registry or covariates table is a few MiB; a large size "
+            "usually means formatted empty rows or columns)",
+            "delete the empty rows and columns below and right of the table (or copy the table "
+            "into a new file) and save again",
+        )
+    return size
+
+
+def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
+    """The text encoding of a CSV file and how it was decided.
+
+    UTF-8 (a BOM is fine) is read as such. A file that is not UTF-8 is read as Windows-1252
+    (what Excel's plain "CSV (Comma delimited)" writes on an Indonesian or English Windows)
+    when that is declared, or when it holds no UTF-8 multi-byte sequence at all and no byte
+    that Windows-1252 leaves undefined; anything else is refused with the fix.
+
+    Returns
+    -------
+    The codec name for :func:`open` (``utf-8-sig`` or ``cp1252``) and ``"declared"``,
+    ``"utf-8"`` or ``"detected"``.
+    """
+    if declared not in ENCODING_CHOICES:
+        raise _fail(
+            path,
+            f"unknown encoding {declared!r}",
+            f"use one of: {', '.join(ENCODING_CHOICES)}",
+        )
+    if declared == "cp1252":
+        return "cp1252", "declared"
+    dec = codecs.getincrementaldecoder("utf-8")()
+    utf8_multibyte = False
+    bad: tuple[int, int] | None = None  # (byte, line)
+    undefined = False
+    line = 1
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if bad is None:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as e:
+                    bad = (chunk[e.start], line + chunk[: e.start].count(b"\n"))
+            if any(b >= 0x80 for b in chunk):
+                utf8_multibyte = utf8_multibyte or bool(
+                    re.search(rb"[\xc2-\xf4][\x80-\xbf]+", chunk)
+                )
+                undefined = undefined or any(b in _CP1252_UNDEFINED for b in chunk)
+            line += chunk.count(b"\n")
+    if bad is None:
+        try:
+            dec.decode(b"", final=True)
+            return "utf-8-sig", "utf-8"
+        except UnicodeDecodeError:
+            bad = (0, line)
+    byte, at = bad
+    if declared == "utf-8" or utf8_multibyte or undefined:
+        why = (
+            "it mixes UTF-8 characters with other bytes"
+            if utf8_multibyte
+            else "it is not Windows-1252 either"
+            if undefined
+            else "it was declared UTF-8"
+        )
+        raise _fail(
+            path,
+            f"the file is not UTF-8 text (byte {byte:#x} on line {at}) and {why}",
+            "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8"
+            + ("" if declared == "utf-8" or undefined else "; or declare --encoding cp1252"),
+            row=at,
+        )
+    return "cp1252", "detected"
+
+
+def _separator(header: str, path: Path) -> str:
+    counts = {}
+    for sep in _SEPARATORS:
+        try:
+            counts[sep] = len(next(csv.reader([header], delimiter=sep))) - 1
+        except (csv.Error, StopIteration):
+            counts[sep] = 0
+    best = max(counts.values())
+    if best == 0:
+        return ","
+    winners = [s for s, n in counts.items() if n == best]
+    if len(winners) > 1:
+        raise _fail(
+            path,
+            "the header line separates its columns with both "
+            + " and ".join(repr(s) for s in winners)
+            + " equally often, so the separator cannot be told",
+            "save the file again from Excel (CSV UTF-8) so one separator is used",
+            row=1,
+        )
+    return winners[0]
+
+
+def read_csv_text(path: Path) -> str:
+    """The text of a small CSV file, UTF-8 or Windows-1252 as :func:`detect_encoding` decides."""
+    raw = Path(path).read_bytes()
+    if not raw.strip():
+        raise _fail(path, "the file is empty", "export the table again, with its header row")
+    codec, _ = detect_encoding(Path(path))
+    return raw.decode(codec)
+
+
+def _drop_empty(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    cols = [c for c in df.columns if c != ROW]
+    if not cols or len(df) == 0:
+        return df, 0
+    empty = pd.Series(True, index=df.index)
+    for c in cols:
+        v = df[c]
+        empty &= v.isna() | (v.astype(str).str.strip() == "")
+        if not empty.any():
+            break
+    return df[~empty], int(empty.sum())
+
+
+def _too_many_rows(path: Path, where: str = "") -> InputFileError:
+    return _fail(
+        path,
+        f"the {where or 'file'} has more than {MAX_ROWS:,} rows with values; this workspace "
+        "reads tables up to that size",
+        "split the file (one province or year per file) or remove rows that are not data",
+    )
+
+
+def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None) -> pd.DataFrame:
+    """A CSV as text cells with ``_row``, read in chunks (bounded memory), empty rows dropped."""
+    path = Path(path)
+    facts = facts if facts is not None else ReadFacts()
+    check_size(path)
+    codec, how = detect_encoding(path, encoding)
+    facts.encoding = {"utf-8-sig": "utf-8"}.get(codec, codec) + (
+        f" ({how})" if how != "utf-8" else ""
+    )
+    with open(path, encoding=codec, newline="") as fh:
+        header = fh.readline()
+        if not header.strip():
+            if not fh.read(1 << 16).strip():
+                raise _fail(
+                    path, "the file is empty", "export the table again, with its header row"
+                )
+            raise _fail(
+                path,
+                "the first line is empty, so there is no header",
+                "delete the empty lines above the header",
+                row=1,
+            )
+        sep = _separator(header.rstrip("\r\n"), path)
+        facts.separator = sep
+        cols = next(csv.reader([header.rstrip("\r\n")], delimiter=sep))
+        fh.seek(0)
+        parts = []
+        kept = 0
+        try:
+            # header=None: the header line fixes the field count, so a row with an extra field
+            # is an error instead of pandas silently taking its first field as an index
+            reader = pd.read_csv(
+                fh,
+                sep=sep,
+                dtype=str,
+                header=None,
+                keep_default_na=False,
+                chunksize=100_000,
+                engine="c",
+                skip_blank_lines=False,
+            )
+            names = _unique_headers(tuple(cols))
+            for chunk in reader:
+                chunk[ROW] = chunk.index + 1
+                chunk = chunk[chunk[ROW] > 1]
+                chunk.columns = [*names, ROW]
+                chunk, dropped = _drop_empty(chunk)
+                facts.empty_rows_dropped += dropped
+                kept += len(chunk)
+                if kept > MAX_ROWS:
+                    raise _too_many_rows(path)
+                if len(chunk):
+                    parts.append(chunk)
+        except pd.errors.ParserError as e:
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+            if m:
+                n, line, saw = m.groups()
+                raise _fail(
+                    path,
+                    f"line {line} has {saw} fields where the header has {n}"
+                    + (
+                        "; with ',' as separator a decimal comma (0,75) splits a number in two"
+                        if sep == ","
+                        else ""
+                    ),
+                    "save the file from Excel again (an Indonesian-locale Excel separates with ';'), "
+                    "or put quotes around values that contain the separator",
+                    row=int(line),
+                ) from None
+            raise _fail(
+                path, f"the CSV cannot be parsed ({e})", "check separators and quotes"
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise _fail(
+                path, "the file is empty", "export the table again, with its header row"
+            ) from None
+    if parts:
+        df = pd.concat(parts) if len(parts) > 1 else parts[0]
+    else:
+        df = pd.DataFrame(columns=[*_unique_headers(tuple(cols)), ROW])
+    return df.reset_index(drop=True)
+
+
+# ---- workbooks ----------------------------------------------------------------------------
+
+
+def _open_workbook(path: Path, data_only: bool = True):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    except Exception as e:  # openpyxl raises several types for a broken workbook
+        raise _fail(
+            path,
+            f"the workbook cannot be opened ({type(e).__name__}: {e})",
+            "save it again as .xlsx from Excel or LibreOffice",
         ) from None
 
 
-def read_raw(path: Path, sheet: str | None = None) -> pd.DataFrame:
-    """Read a CSV, XLSX or Parquet file as text cells (no type guessing), with ``_row``.
+def _blank_cell(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+@dataclass
+class SheetRows:
+    """The non-empty rows of one visible sheet: ``rows[i]`` is the cells of spreadsheet row
+    ``numbers[i]`` (1-based), read in read-only mode."""
+
+    name: str
+    numbers: list[int]
+    rows: list[tuple]
+
+    def head(self, n: int = 12) -> list[tuple[int, tuple]]:
+        return list(zip(self.numbers[:n], self.rows[:n], strict=True))
+
+
+def _sheets_with_formulas(path: Path) -> bool:
+    """Whether any worksheet XML in the workbook holds a formula (streamed, not loaded)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
+                    continue
+                tail = b""
+                with z.open(name) as fh:
+                    for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                        if re.search(rb"<(?:\w+:)?f[ >/]", tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    except zipfile.BadZipFile:
+        return False
+    return False
+
+
+def _uncached_formulas(path: Path, sheet: str, numbers: list[int], rows: list[tuple]) -> list[str]:
+    """Cells of ``sheet`` holding a formula whose value the file does not store."""
+    from openpyxl.utils import get_column_letter
+
+    wanted = dict(zip(numbers, rows, strict=True))
+    wb = _open_workbook(path, data_only=False)
+    found = []
+    try:
+        for r, cells in enumerate(wb[sheet].iter_rows(values_only=True), start=1):
+            for c, v in enumerate(cells, start=1):
+                is_formula = (isinstance(v, str) and v.startswith("=")) or type(v).__name__ in (
+                    "ArrayFormula",
+                    "DataTableFormula",
+                )
+                if not is_formula:
+                    continue
+                have = wanted.get(r)
+                if have is None or c > len(have) or have[c - 1] is None:
+                    found.append(f"{get_column_letter(c)}{r}")
+                    if len(found) >= 5:
+                        return found
+    finally:
+        wb.close()
+    return found
+
+
+def workbook_sheets(
+    path: Path, facts: ReadFacts | None = None, max_rows: int = MAX_ROWS
+) -> list[SheetRows]:
+    """The visible sheets of a workbook, each as its non-empty rows (read-only, bounded).
+
+    Hidden and very hidden sheets are never read (their names go to ``facts.hidden_sheets``).
+    Formula cells without a stored value (a file written by a program that does not compute
+    formulas) are refused: they would otherwise read as empty.
 
     Raises
     ------
     InputFileError
-        Missing, empty or undecodable file, or an unknown sheet.
+        Missing, empty, oversized or broken workbook; no visible sheet; uncomputed formulas.
     """
     path = Path(path)
+    facts = facts if facts is not None else ReadFacts()
+    if not path.exists():
+        raise _fail(path, "the file does not exist", "check the path")
+    if check_size(path) == 0:
+        raise _fail(path, "the file is empty", "export the workbook again")
+    wb = _open_workbook(path)
+    out: list[SheetRows] = []
+    try:
+        for ws in wb.worksheets:
+            if getattr(ws, "sheet_state", "visible") != "visible":
+                facts.hidden_sheets.append(ws.title)
+                continue
+            if not hasattr(ws, "iter_rows"):
+                continue  # a chart sheet
+            numbers, rows = [], []
+            for r, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+                if all(_blank_cell(v) for v in cells):
+                    continue
+                # trailing empty cells are dropped so formatted columns do not widen the table
+                last = max(i for i, v in enumerate(cells) if not _blank_cell(v))
+                numbers.append(r)
+                rows.append(tuple(cells[: last + 1]))
+                if len(rows) > max_rows:
+                    raise _too_many_rows(path, f"sheet '{ws.title}'")
+            out.append(SheetRows(ws.title, numbers, rows))
+    finally:
+        wb.close()
+    if not out:
+        raise _fail(
+            path,
+            "the workbook has no visible sheet"
+            + (f" (hidden: {', '.join(facts.hidden_sheets)})" if facts.hidden_sheets else ""),
+            "unhide the sheet that holds the table (right-click a sheet tab, Unhide) and save",
+        )
+    if _sheets_with_formulas(path):
+        for s in out:
+            cells = _uncached_formulas(path, s.name, s.numbers, s.rows)
+            if cells:
+                raise _fail(
+                    path,
+                    f"sheet '{s.name}' has formula cells without a stored value ({', '.join(cells)}"
+                    + (", ..." if len(cells) >= 5 else "")
+                    + "): the file was written by a program that does not compute formulas, so "
+                    "these cells would read as empty",
+                    "open the workbook in Excel or LibreOffice and save it (that stores the "
+                    "computed values), or replace the formulas by their values",
+                )
+    return out
+
+
+def _unique_headers(cells: tuple) -> list[str]:
+    names, seen = [], {}
+    for i, v in enumerate(cells):
+        name = f"Unnamed: {i}" if _blank_cell(v) else str(v).strip()
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def sheet_table(
+    sheet: SheetRows, header_row: int | None = None, fill_down: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The table of a sheet below its header row (default: the first non-empty row).
+
+    Cells stay as read (numbers, dates, text); empty cells become ``""``. ``fill_down`` names
+    columns whose empty cells take the value above (merged identity cells of the provincial
+    workbooks); it is never used for scores.
+    """
+    if not sheet.rows:
+        return pd.DataFrame(columns=[ROW])
+    idx = 0 if header_row is None else sheet.numbers.index(header_row)
+    cols = _unique_headers(sheet.rows[idx])
+    body = [tuple(r[: len(cols)]) + ("",) * (len(cols) - len(r)) for r in sheet.rows[idx + 1 :]]
+    df = pd.DataFrame(body, columns=cols, dtype=object)
+    df = df.astype(object).where(df.notna(), "")
+    df[ROW] = sheet.numbers[idx + 1 :]
+    for c in fill_down:
+        if c in df:
+            col = df[c].replace("", None)
+            df[c] = col.ffill().fillna("")
+    df, _ = _drop_empty(df)
+    return df.reset_index(drop=True)
+
+
+def read_raw(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    prefer: list[str] | tuple[str, ...] = (),
+    encoding: str = "auto",
+    facts: ReadFacts | None = None,
+) -> pd.DataFrame:
+    """Read a CSV, XLSX or Parquet file as cells (no type guessing), with ``_row``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    sheet
+        The workbook sheet to read; by default the only visible sheet, or among several the
+        visible one whose header holds most of ``prefer``. Hidden sheets are never read.
+    prefer
+        Column names that identify the wanted sheet of a workbook.
+    encoding
+        CSV text encoding: ``auto`` (UTF-8, else Windows-1252 when certain), ``utf-8`` or
+        ``cp1252``.
+    facts
+        Filled with how the file was read (encoding, separator, sheet, hidden sheets).
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, oversized or undecodable file, an unknown or hidden sheet, or a table
+        with a header and no rows.
+    """
+    path = Path(path)
+    facts = facts if facts is not None else ReadFacts()
     if not path.exists():
         raise _fail(path, "the file does not exist", "check the path")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        import io
-
-        text = read_csv_text(path)
-        try:
-            df = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python"
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise _fail(
-                path, f"the CSV cannot be parsed ({e})", "check delimiters and quotes"
-            ) from None
+        df = read_csv(path, encoding, facts)
     elif suffix in (".xlsx", ".xlsm"):
-        if path.stat().st_size == 0:
-            raise _fail(path, "the file is empty", "export the workbook again")
-        try:
-            sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
-        except Exception as e:  # openpyxl raises several types for a broken workbook
-            raise _fail(
-                path,
-                f"the workbook cannot be opened ({type(e).__name__}: {e})",
-                "save it again as .xlsx from Excel or LibreOffice",
-            ) from None
+        sheets = workbook_sheets(path, facts)
+        by_name = {s.name: s for s in sheets}
         if sheet is not None:
-            if sheet not in sheets:
+            if sheet in facts.hidden_sheets:
                 raise _fail(
                     path,
-                    f"there is no sheet '{sheet}' (sheets: {', '.join(sheets)})",
+                    f"sheet '{sheet}' is hidden; hidden sheets are never read",
+                    "unhide it in Excel if it is the table to read, and save",
+                )
+            if sheet not in by_name:
+                raise _fail(
+                    path,
+                    f"there is no sheet '{sheet}' (sheets: {', '.join(by_name)})",
                     "name one of the sheets listed",
                 )
-            df = sheets[sheet]
+            chosen = by_name[sheet]
         else:
-            df = next(iter(sheets.values()))
-        df = df.astype(object).where(df.notna(), "")
+            wanted = {p.lower() for p in prefer}
+
+            def score(s: SheetRows) -> int:
+                head = s.rows[0] if s.rows else ()
+                return sum(str(v).strip().lower() in wanted for v in head if v is not None)
+
+            chosen = max(sheets, key=score) if wanted else sheets[0]
+        facts.sheet = chosen.name
+        df = sheet_table(chosen)
     elif suffix == ".parquet":
+        check_size(path)
         df = pd.read_parquet(path)
+        df[ROW] = range(2, len(df) + 2)
     else:
         raise _fail(path, f"unknown file type '{suffix}'", "give a .csv, .xlsx or .parquet file")
     df.columns = [str(c).strip() for c in df.columns]
@@ -101,28 +546,64 @@ def read_raw(path: Path, sheet: str | None = None) -> pd.DataFrame:
             "the table has a header but no rows",
             "check that the right file and sheet were exported",
         )
-    df = df.reset_index(drop=True)
-    df[ROW] = range(2, len(df) + 2)
-    return df
+    return df.reset_index(drop=True)
+
+
+def peek_headers(path: Path, encoding: str = "auto") -> list[str]:
+    """The header cells of a CSV (its first line) or of a workbook's visible sheets (their
+    first non-empty rows), read without loading the table; ``[]`` when unreadable."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            codec, _ = detect_encoding(path, encoding)
+            with open(path, encoding=codec, newline="") as fh:
+                line = fh.readline().rstrip("\r\n")
+            return [c.strip() for c in next(csv.reader([line], delimiter=_separator(line, path)))]
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            wb = _open_workbook(path)
+            out = []
+            try:
+                for ws in wb.worksheets:
+                    if getattr(ws, "sheet_state", "visible") != "visible":
+                        continue
+                    for cells in ws.iter_rows(values_only=True, max_row=20):
+                        if not all(_blank_cell(v) for v in cells):
+                            out += [str(v).strip() for v in cells if not _blank_cell(v)]
+                            break
+            finally:
+                wb.close()
+            return out
+    except (InputFileError, StopIteration, OSError):
+        return []
+    return []
 
 
 def excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
-    """All sheets of a workbook as text cells, each with ``_row``."""
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
-    except Exception as e:
-        raise _fail(
-            path,
-            f"the workbook cannot be opened ({type(e).__name__}: {e})",
-            "save it again as .xlsx",
-        ) from None
-    out = {}
-    for name, df in sheets.items():
-        df = df.astype(object).where(df.notna(), "")
-        df.columns = [str(c).strip() for c in df.columns]
-        df = df.reset_index(drop=True)
-        df[ROW] = range(2, len(df) + 2)
-        out[name] = df
+    """All visible sheets of a workbook as cells, each with ``_row`` (header = first row)."""
+    return {s.name: sheet_table(s) for s in workbook_sheets(Path(path))}
+
+
+#: First characters that make a spreadsheet program run a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(v: object) -> object:
+    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``), made inert.
+
+    A leading apostrophe makes Excel and LibreOffice show the text as typed (OWASP's advice on
+    CSV injection). Numbers and other values are returned unchanged.
+    """
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells are safe to open in a spreadsheet (:func:`neutralise_cell`)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutralise_cell)
     return out
 
 

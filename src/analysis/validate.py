@@ -23,7 +23,6 @@ from analysis.tables import ROW
 
 _TRUE = {"true", "1", "ya", "y", "yes", "t", "benar", "ada"}
 _FALSE = {"false", "0", "tidak", "n", "no", "f", "salah", "tidak_ada", ""}
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
 
 
 @dataclass
@@ -48,6 +47,7 @@ def _blank(v: object) -> bool:
     )
 
 
+_SCORES = ("iks", "ike", "ikl", "nilai_idm")
 DecimalMark = Literal["dot", "comma"]
 #: Values accepted for a declared decimal mark (``auto`` decides from the file's own cells).
 DECIMAL_CHOICES = ("auto", "dot", "comma")
@@ -192,22 +192,165 @@ def decide_decimal_mark(
     return "dot", []
 
 
-def parse_date(v: object) -> pd.Timestamp | None:
+DateOrder = Literal["dmy", "mdy"]
+#: Values accepted for a declared date order (``auto`` decides from the file's own cells).
+DATE_CHOICES = ("auto", "dmy", "mdy")
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?")
+_DMY_OR_MDY = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?: .*)?")
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+#: Excel stores a date as days since 1899-12-30; serials from 1970 to 2099 are read as dates.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL_RANGE = (25569, 73050)
+
+
+def excel_serial_date(v: object) -> pd.Timestamp | None:
+    """The date of an Excel serial day number (``45530`` -> 2024-08-26), or ``None``.
+
+    Only whole numbers from 25569 (1970-01-01) to 73050 (2099-12-31) are read as serials.
+    """
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        s = v.strip()
+        if not re.fullmatch(r"\d{5}(\.0+)?", s):
+            return None
+        v = float(s)
+    if isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer():
+        n = int(v)
+        if _SERIAL_RANGE[0] <= n <= _SERIAL_RANGE[1]:
+            return pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=n))
+    return None
+
+
+def date_evidence(v: object) -> str | None:
+    """What one date cell says about the day/month order of its file.
+
+    ``"dmy"`` for ``26/08/2025`` (no 26th month), ``"mdy"`` for ``08/26/2025``, ``"ambiguous"``
+    for ``05/08/2025`` (5 August or May 8), ``None`` for cells that say nothing (ISO dates,
+    dates stored as dates, ``05/05/2025``).
+    """
+    if not isinstance(v, str):
+        return None
+    m = _DMY_OR_MDY.fullmatch(v.strip())
+    if not m:
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if a > 12 and b <= 12:
+        return "dmy"
+    if b > 12 and a <= 12:
+        return "mdy"
+    if a <= 12 and b <= 12 and a != b:
+        return "ambiguous"
+    return None
+
+
+def parse_date(v: object, order: DateOrder | None = "dmy") -> pd.Timestamp | None:
+    """A date from a cell: a date value, ``2025-08-26``, ``26/08/2025``, ``26.08.2025``.
+
+    Parameters
+    ----------
+    v
+        The cell.
+    order
+        Order of day and month in ``05/08/2025``-style dates, decided once per file by
+        :func:`decide_date_order`: ``"dmy"`` or ``"mdy"``; ``None`` reads only dates that mean
+        one thing on their own. Excel serial numbers are not read here (see
+        :func:`excel_serial_date`).
+    """
     if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
         return pd.Timestamp(v).normalize()
     s = str(v).strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return pd.Timestamp(dt.datetime.strptime(s[:10] if fmt == "%Y-%m-%d" else s, fmt))
-        except ValueError:
-            continue
+    try:
+        m = _ISO.fullmatch(s)
+        if m:
+            return pd.Timestamp(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        m = _DOTTED.fullmatch(s)
+        if m:  # written with dots only in day-first locales
+            return pd.Timestamp(dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
+        m = _DMY_OR_MDY.fullmatch(s)
+        if m:
+            a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if order is None:
+                kind = date_evidence(s)
+                if kind == "ambiguous":
+                    return None
+                order = "mdy" if kind == "mdy" else "dmy"
+            day, month = (a, b) if order == "dmy" else (b, a)
+            return pd.Timestamp(dt.date(y, month, day))
+    except ValueError:
+        return None
     return None
+
+
+def decide_date_order(
+    df: pd.DataFrame,
+    columns: list[str],
+    source: str,
+    declared: str = "auto",
+    decimal_comma: bool = False,
+) -> tuple[DateOrder, list[InputProblem]]:
+    """Decide whether ``05/08/2025`` means 5 August or May 8, once for the whole file.
+
+    Evidence, in order: a cell that reads only one way (``26/08/2025``: day first;
+    ``08/26/2025``: month first); otherwise the file's decimal comma (Excel in an Indonesian
+    locale, like every decimal-comma locale, writes dates day first). A file with dates that
+    read both ways and no evidence, or with evidence both ways, is refused with the cells and
+    the fix (``ingest --dates dmy`` or ``--dates mdy``).
+    """
+    if declared not in DATE_CHOICES:
+        raise ValueError(f"dates must be one of {DATE_CHOICES}, not {declared!r}")
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    first: dict[str, tuple[object, str, object]] = {}
+    for col in columns:
+        if col not in df:
+            continue
+        for i, v in df[col].items():
+            kind = date_evidence(v)
+            if kind is not None and kind not in first:
+                first[kind] = (rows[i], col, v)
+    if declared != "auto":
+        return declared, []  # type: ignore[return-value]
+    if "dmy" in first and "mdy" in first:
+        (r1, c1, v1), (r2, c2, v2) = first["dmy"], first["mdy"]
+        return "dmy", [
+            InputProblem(
+                source,
+                f"the file mixes date orders: {v1!r} (row {r1}, column '{c1}') can only be day "
+                f"first and {v2!r} (row {r2}, column '{c2}') only month first",
+                "write the dates as YYYY-MM-DD, or correct the odd cells",
+                r2,
+                c2,
+                v2,
+            )
+        ]
+    if "dmy" in first or "mdy" in first:
+        return ("dmy" if "dmy" in first else "mdy"), []
+    if "ambiguous" in first:
+        if decimal_comma:
+            return "dmy", []
+        r, c, v = first["ambiguous"]
+        return "dmy", [
+            InputProblem(
+                source,
+                f"dates such as {v!r} read as day/month or as month/day and nothing in the file "
+                "settles which (no date with a day above 12, no decimal comma)",
+                "write the dates as YYYY-MM-DD, or declare the order (ingest --dates dmy for "
+                "26/08/2025-style dates, --dates mdy for 08/26/2025)",
+                r,
+                c,
+                v,
+            )
+        ]
+    return "dmy", []
 
 
 def canonical_category(column: str, v: object) -> str:
     s = str(v).strip()
-    if column in ("status_idm", "status_terbitan"):
-        return re.sub(r"\s+", " ", s.upper())
+    up = re.sub(r"\s+", " ", s.upper())
+    if column in ("status_idm", "status_terbitan", "dimensi") or (
+        column == "status" and up in IDM_STATUSES
+    ):
+        return up
     key = re.sub(r"[\s\-/]+", "_", s.lower())
     return ALIASES.get(column, {}).get(key, key)
 
@@ -220,6 +363,7 @@ def check_table(
     lenient_scores: bool = False,
     today: dt.date | None = None,
     decimal: str = "auto",
+    dates: str = "auto",
 ) -> CheckOutcome:
     """Coerce a table with canonical column names to its contract and check it.
 
@@ -239,14 +383,38 @@ def check_table(
     decimal
         The decimal mark of the file's numbers: ``"auto"`` (decided once for the whole file
         from its unambiguous cells, see :func:`decide_decimal_mark`), ``"dot"`` or ``"comma"``.
+    dates
+        The order of day and month in dates like ``05/08/2025``: ``"auto"`` (decided once for
+        the whole file, see :func:`decide_date_order`), ``"dmy"`` or ``"mdy"``.
     """
     today = today or dt.date.today()
     problems: list[InputProblem] = []
     notes: dict[str, object] = {"rows_read": int(len(df))}
+    if len(df) == 0:
+        problems.append(
+            InputProblem(
+                source,
+                "the table has a header but no rows",
+                "check that the right file and sheet were exported",
+            )
+        )
     numeric = [c.name for c in table.columns if c.dtype in ("float", "int")]
     mark, mark_problems = decide_decimal_mark(df, numeric, source, decimal)
     problems += mark_problems
     notes["decimal_mark"] = mark
+    date_cols = [c.name for c in table.columns if c.dtype == "date"]
+    order: DateOrder = "dmy"
+    if date_cols:
+        comma = any(
+            decimal_evidence(v) == "comma" for c in numeric if c in df for v in df[c].to_numpy()
+        )
+        order, order_problems = decide_date_order(df, date_cols, source, dates, comma)
+        problems += order_problems
+        notes["date_order"] = order
+    serial_dates = 0
+    explained_rows = (
+        set(df.index[[not _blank(v) for v in df["catatan"]]]) if "catatan" in df else set()
+    )
     out = pd.DataFrame(index=df.index)
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     out[ROW] = rows
@@ -300,7 +468,9 @@ def check_table(
             parsed = []
             for i, v in values.items():
                 if _blank(v):
-                    if col.required and not lenient_scores:
+                    # a score left empty with its reason in `catatan` (a processed folder) is fine
+                    explained = col.name in _SCORES and i in explained_rows
+                    if col.required and not lenient_scores and not explained:
                         problems.append(
                             InputProblem(
                                 source,
@@ -407,13 +577,20 @@ def check_table(
                         )
                     parsed.append(pd.NaT)
                     continue
-                d = parse_date(v)
+                d = parse_date(v, order)
+                if d is None and (d := excel_serial_date(v)) is not None:
+                    serial_dates += 1
                 if d is None:
+                    numeric_cell = parse_float(v, "dot") is not None
                     problems.append(
                         InputProblem(
                             source,
-                            "not a date",
-                            "write the date as YYYY-MM-DD (e.g. 2025-08-26)",
+                            "a number in a date column, and not an Excel date serial of "
+                            "1970-2099 (Excel stores dates as days since 1899-12-30)"
+                            if numeric_cell
+                            else "not a date",
+                            "format the column as a date in Excel, or write the date as "
+                            "YYYY-MM-DD (e.g. 2025-08-26)",
                             rows[i],
                             col.name,
                             v,
@@ -469,6 +646,8 @@ def check_table(
                                 source, "the value is empty", "fill it in", rows[i], col.name
                             )
                         )
+    if serial_dates:
+        notes["excel_serial_dates"] = serial_dates
     if "catatan" in [c.name for c in table.columns]:
         prior = (
             out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
@@ -695,8 +874,24 @@ def _check_duplicates(
         )
 
 
-def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
+#: What a data folder is checked for: any use (``ingest``, ``validate``) or a ``run``, which
+#: also needs the welfare table.
+FolderPurpose = Literal["any", "run"]
+
+
+def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str, CheckOutcome]:
     """Check every processed table in a data folder against its contract.
+
+    The one check that decides for ``ingest`` (run on the folder before it is moved into
+    place), ``validate`` and ``run`` (before any notebook starts): a folder refused by one is
+    refused by all three with the same messages.
+
+    Parameters
+    ----------
+    data_dir
+        The folder.
+    purpose
+        ``"any"``; ``"run"`` also requires the welfare table (the outcomes of every estimate).
 
     Raises
     ------
@@ -705,6 +900,8 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
     """
     from analysis.tables import read_raw
 
+    if purpose not in ("any", "run"):
+        raise ValueError(f"purpose must be 'any' or 'run', not {purpose!r}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputFileError(
@@ -724,7 +921,11 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
         if not path.exists():
             continue
         found = True
-        df = read_raw(path)
+        try:
+            df = read_raw(path)
+        except InputFileError as e:
+            problems += e.problems
+            continue
         oc = check_table(df, t, str(path))
         outcomes[t.name] = oc
         problems += oc.problems
@@ -732,8 +933,16 @@ def validate_folder(data_dir: Path) -> dict[str, CheckOutcome]:
         problems.append(
             InputProblem(
                 str(data_dir),
-                "no processed tables (villages.parquet, welfare.parquet, partnerships.parquet)",
+                "no processed tables (" + ", ".join(t.file for t in TABLES.values()) + ")",
                 "run 'python -m analysis ingest --out DIR' first",
+            )
+        )
+    elif purpose == "run" and not (data_dir / TABLES["welfare"].file).exists():
+        problems.append(
+            InputProblem(
+                str(data_dir),
+                "no welfare.parquet: a run compares desa on IDM values and this folder has none",
+                "ingest IDM workbooks, API records or a tidy welfare file (--idm, --api, --welfare)",
             )
         )
     if problems:

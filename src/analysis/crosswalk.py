@@ -1,0 +1,158 @@
+"""BPS (Podes) village codes to Kemendagri codes through a crosswalk: placed or reported, never guessed.
+
+BPS and Kemendagri codes share a shape but not values (Kutai Kartanegara is 6403 in BPS, 64.02
+in Kemendagri), and splits and new villages break a one-to-one correspondence. A crosswalk file
+has one row per pair:
+
+=================  ==============================================================
+``kode_bps``       BPS village code (10 digits, dotted or not)
+``kode_kemendagri`` Kemendagri village code (dotted or not)
+=================  ==============================================================
+
+(aliases: ``bps``, ``kode_desa_bps``; ``kemendagri``, ``kode_desa_kemendagri``, ``kode_dagri``).
+A row of the covariates file is placed only when its BPS code maps to exactly one Kemendagri
+code that no other BPS code maps to. Everything else is counted and listed: ``unmatched`` (not
+in the crosswalk), ``one_to_many`` (a split: one BPS code, several Kemendagri villages),
+``many_to_one`` (a merge: several BPS codes, one Kemendagri village), ``bad_code``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.codes import normalize_code
+from analysis.errors import InputFileError, InputProblem
+from analysis.tables import ROW, read_raw, rename_columns
+
+CROSSWALK_ALIASES = {
+    "bps": "kode_bps",
+    "kode_desa_bps": "kode_bps",
+    "kemendagri": "kode_kemendagri",
+    "kode_desa_kemendagri": "kode_kemendagri",
+    "kode_dagri": "kode_kemendagri",
+}
+#: Fates of covariate rows that are not placed, in report order.
+NOT_PLACED = ("unmatched", "one_to_many", "many_to_one", "bad_code")
+
+
+def _digits(v: object) -> str | None:
+    s = re.sub(r"[.\s]", "", str(v or "").strip())
+    s = re.sub(r"\.0+$", "", s)
+    return s if re.fullmatch(r"\d{10}", s) else None
+
+
+def read_crosswalk(path: Path, encoding: str = "auto") -> pd.DataFrame:
+    """The crosswalk as ``kode_bps`` (10 digits) and ``kode_kemendagri`` (dotted) columns.
+
+    Raises
+    ------
+    InputFileError
+        Missing columns, or codes that are not village codes (file, row and value named).
+    """
+    raw = rename_columns(
+        read_raw(path, encoding=encoding),
+        path,
+        ["kode_bps", "kode_kemendagri"],
+        ["kode_bps", "kode_kemendagri"],
+        CROSSWALK_ALIASES,
+    )
+    problems = []
+    bps, dagri = [], []
+    for _, r in raw.iterrows():
+        b = _digits(r["kode_bps"])
+        k = normalize_code(r["kode_kemendagri"]).code
+        if b is None:
+            problems.append(
+                InputProblem(
+                    str(path),
+                    "not a 10-digit BPS village code",
+                    "correct the code",
+                    int(r[ROW]),
+                    "kode_bps",
+                    r["kode_bps"],
+                )
+            )
+        if k is None:
+            problems.append(
+                InputProblem(
+                    str(path),
+                    "not a Kemendagri village code",
+                    "correct the code",
+                    int(r[ROW]),
+                    "kode_kemendagri",
+                    r["kode_kemendagri"],
+                )
+            )
+        bps.append(b)
+        dagri.append(k)
+    if problems:
+        raise InputFileError(problems)
+    return pd.DataFrame({"kode_bps": bps, "kode_kemendagri": dagri}).drop_duplicates()
+
+
+def apply_crosswalk(
+    villages: pd.DataFrame, crosswalk: Path, source: Path, encoding: str = "auto"
+) -> tuple[pd.DataFrame, dict]:
+    """Replace the BPS codes of a covariates table by Kemendagri codes where the crosswalk is
+    one-to-one; drop (and report) the rows it cannot place.
+
+    Returns
+    -------
+    The placed rows (``kode_desa`` now Kemendagri) and the facts for ``data_quality.json``:
+    counts per fate and the rows not placed.
+    """
+    xw = read_crosswalk(Path(crosswalk), encoding)
+    per_bps = xw.groupby("kode_bps")["kode_kemendagri"].agg(list)
+    per_dagri = xw.groupby("kode_kemendagri")["kode_bps"].agg(list)
+    placed_codes, fates, lost = [], [], []
+    for _, r in villages.iterrows():
+        b = _digits(r["kode_desa"])
+        if b is None:
+            fate, target = "bad_code", None
+        elif b not in per_bps.index:
+            fate, target = "unmatched", None
+        elif len(per_bps[b]) > 1:
+            fate, target = "one_to_many", per_bps[b]
+        elif len(per_dagri[per_bps[b][0]]) > 1:
+            fate, target = "many_to_one", per_dagri[per_bps[b][0]]
+        else:
+            fate, target = "placed", per_bps[b][0]
+        fates.append(fate)
+        placed_codes.append(target if fate == "placed" else None)
+        if fate != "placed":
+            lost.append(
+                {
+                    "row": int(r[ROW]),
+                    "kode_bps": str(r["kode_desa"]),
+                    "nama_desa": r.get("nama_desa"),
+                    "fate": fate,
+                    "candidates": target,
+                }
+            )
+    fates_s = pd.Series(fates, index=villages.index)
+    out = villages[fates_s == "placed"].copy()
+    out["kode_desa"] = [c for c, f in zip(placed_codes, fates, strict=True) if f == "placed"]
+    notes = {
+        "crosswalk": str(crosswalk),
+        "rows": int(len(villages)),
+        "placed": int((fates_s == "placed").sum()),
+        "not_placed": int((fates_s != "placed").sum()),
+        "by_fate": {f: int((fates_s == f).sum()) for f in NOT_PLACED},
+        "not_placed_rows": lost[:2000],
+        "rule": "placed only when one BPS code maps to one Kemendagri code and back; never guessed",
+    }
+    if len(out) == 0:
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(source),
+                    f"none of the {len(villages)} rows could be placed through {crosswalk} "
+                    f"({', '.join(f'{k} {v}' for k, v in notes['by_fate'].items() if v)})",
+                    "check that the file holds BPS codes and the crosswalk covers its villages",
+                )
+            ]
+        )
+    return out.reset_index(drop=True), notes

@@ -1,0 +1,147 @@
+"""Notebook kernels for batch runs: no port races, a memory cap, start retried, deaths named.
+
+Two hazards of running many papermill kernels side by side, on one machine or on a cluster:
+
+- **Port races.** jupyter_client picks free TCP ports by binding and releasing them, so kernels
+  started at the same moment can pick the same port (``ZMQError: Address already in use``, a
+  long-standing jupyter_client issue). Report kernels here talk over IPC (Unix sockets in the
+  kernel's own runtime files), so there are no ports to race for, and a kernel that still fails
+  to start is started again (up to :data:`START_ATTEMPTS` times).
+- **Memory.** A kernel is a child process of the worker, invisible to a Dask worker's memory
+  limit. Each kernel is started through :mod:`analysis.kernel_launcher`, which caps its address
+  space (``mem_mb``); a kernel that dies while a cell runs is reported as a dead kernel, with
+  the cap, not as an opaque error.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from analysis.kernel_launcher import MEM_ENV
+
+#: Default cap on each kernel's address space, MiB (``--kernel-memory``; 0 means no cap). A
+#: district kernel on the national example peaks at about 2.9 GB of address space (0.5 GB resident).
+KERNEL_MEMORY_MB = 6144
+#: Fork report kernels from a template with the libraries imported (where ``fork`` exists).
+PRELOAD_DEFAULT = hasattr(os, "fork")
+#: How many times a kernel is started before the district is given up (start failures only).
+START_ATTEMPTS = 3
+
+
+class KernelStartError(RuntimeError):
+    """The kernel could not be started (after :data:`START_ATTEMPTS` attempts)."""
+
+
+class DeadKernelError(RuntimeError):
+    """The kernel died while the notebook ran (out of memory under the cap, or killed)."""
+
+
+def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, preload: bool = False):
+    """An ``AsyncKernelManager`` that launches through :mod:`analysis.kernel_launcher` over IPC,
+    with ``env`` added to the kernel's environment and its memory capped at ``mem_mb`` MiB.
+
+    With ``preload`` the kernel is forked from this process's template that has the libraries
+    imported already (:mod:`analysis.forkserver`) instead of starting Python from scratch.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    extra = dict(env or {})
+    if mem_mb:
+        extra[MEM_ENV] = str(int(mem_mb))
+
+    class ReportKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            # Unix sockets named after this process and a fresh id: no two kernels can collide
+            self.transport = "ipc"
+            self.ip = os.path.join(
+                tempfile.gettempdir(), f".analysis-kernel.tmp-{os.getpid()}-{uuid.uuid4().hex}"
+            )
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            if "ipykernel_launcher" in cmd:
+                i = cmd.index("ipykernel_launcher")
+                if i > 0 and cmd[i - 1] == "-m":
+                    cmd[i] = "analysis.kernel_launcher"
+                    cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
+            return cmd
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if not preload:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            from analysis.forkserver import ForkedKernel, ForkServer
+
+            argv = kernel_cmd[kernel_cmd.index("analysis.kernel_launcher") + 1 :]
+            cwd = str(kw.get("cwd") or os.getcwd())
+            pid = ForkServer.get().spawn(argv, dict(kw["env"]), cwd)
+            prov = self.provisioner
+            prov.process, prov.pid, prov.pgid, prov.cwd = ForkedKernel(pid), pid, pid, cwd
+            self._reconcile_connection_info(prov.connection_info)
+
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ReportKernelManager
+
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: dict,
+    cwd: Path,
+    mem_mb: int = 0,
+    env: dict[str, str] | None = None,
+    log_output: bool = False,
+    preload: bool = False,
+) -> None:
+    """Run ``notebook`` with papermill into ``output``.
+
+    ``preload``: fork the kernel from a template with the libraries imported (see
+    :mod:`analysis.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
+    :data:`START_ATTEMPTS` times with a short random wait; errors in cells are raised as
+    papermill raises them; a kernel that dies while a cell runs raises :class:`DeadKernelError`.
+    """
+    import papermill
+
+    km_class = kernel_manager_class(mem_mb, env, preload)
+    last: BaseException | None = None
+    for attempt in range(1, START_ATTEMPTS + 1):
+        started = []
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=parameters,
+                cwd=str(cwd),
+                progress_bar=False,
+                log_output=log_output,
+                kernel_name="python3",
+                kernel_manager_class=km_class,
+                on_notebook_start=lambda started=started, **_: started.append(True),
+            )
+            return
+        except Exception as e:
+            if started:
+                if _is_dead_kernel(e):
+                    cap = f" (memory cap {mem_mb} MiB)" if mem_mb else ""
+                    raise DeadKernelError(
+                        f"the kernel died while the notebook ran{cap}: {type(e).__name__}: {e}"
+                    ) from e
+                raise
+            last = e
+            time.sleep(0.5 * attempt + random.random())
+    raise KernelStartError(
+        f"the kernel did not start in {START_ATTEMPTS} attempts: {type(last).__name__}: {last}"
+    ) from last
+
+
+def _is_dead_kernel(e: BaseException) -> bool:
+    return type(e).__name__ == "DeadKernelError" or "kernel died" in str(e).lower()

@@ -1,0 +1,100 @@
+"""A run's data, loaded once and cut into one small slice per district.
+
+A batch run reads the data folder once, cuts it by district (the rows
+:func:`analysis.design.rows_in_district` would select) and hands each district job its slice as
+Parquet bytes. The worker writes the slice into its own temporary folder and tells the kernel
+where it is (environment variable :data:`SLICE_ENV`); :func:`analysis.district.prepare` reads
+the slice instead of the whole folder when the slice says it was cut from that folder, with the
+same data hashes, for that district. Opened alone (JupyterLab, plain papermill) the notebook
+has no slice and reads the folder itself: the results are the same (tested), only faster.
+
+The slice records the source folder's hashes, so provenance in the brief names the data the
+run was given, not the slice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.dataset import DATASET_FILE, Dataset
+from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
+
+SLICE_ENV = "ANALYSIS_DATA_SLICE"
+SLICE_FILE = "slice.json"
+_TABLES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
+
+
+def _key(df: pd.DataFrame) -> pd.Series:
+    # "64.02." for every code of kabupaten 64.02: the prefix rows_in_district matches on
+    return df["kode_desa"].fillna("").astype(str).str.slice(0, 6)
+
+
+class Slicer:
+    """Cuts a loaded :class:`Dataset` into per-district slices (grouping done once)."""
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+        self._groups = {
+            name: getattr(ds, name).groupby(_key(getattr(ds, name)), sort=False).indices
+            for name in _TABLES
+            if len(getattr(ds, name).columns) and "kode_desa" in getattr(ds, name).columns
+        }
+        self._meta = {**ds.meta, "title": ds.meta.get("title", ds.folder.name)}
+
+    def files(self, district: str) -> dict[str, bytes]:
+        """The slice of ``district`` (code like ``"64.02"``) as file name -> bytes."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = {}
+        for name, fname in _TABLES.items():
+            df = getattr(self.ds, name)
+            if name in self._groups:
+                rows = self._groups[name].get(district + ".")
+                df = df.iloc[rows] if rows is not None else df.iloc[0:0]
+            buf = io.BytesIO()
+            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+            out[fname] = buf.getvalue()
+        out[DATASET_FILE] = json.dumps(self._meta, ensure_ascii=False).encode()
+        out[SLICE_FILE] = json.dumps(
+            {
+                "district": district,
+                "source": str(self.ds.folder.resolve()),
+                "hashes": self.ds.hashes,
+            }
+        ).encode()
+        return out
+
+
+def write_slice(files: dict[str, bytes], folder: Path) -> Path:
+    """Write a slice's files into ``folder`` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def slice_for(data_dir: str | Path, district: str) -> Path | None:
+    """The slice folder this kernel was given for ``district`` cut from ``data_dir``, if any."""
+    where = os.environ.get(SLICE_ENV)
+    if not where:
+        return None
+    try:
+        info = json.loads((Path(where) / SLICE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same = info.get("district") == district and info.get("source") == str(Path(data_dir).resolve())
+    return Path(where) if same else None
+
+
+def recorded_hashes(folder: Path) -> dict[str, str] | None:
+    """The source data hashes a slice folder records (None for an ordinary data folder)."""
+    p = Path(folder) / SLICE_FILE
+    if not p.exists():
+        return None
+    return json.loads(p.read_text(encoding="utf-8"))["hashes"]
