@@ -15,9 +15,10 @@ import pytest
 
 from analysis import paths
 from analysis.design import DEFAULT_COVARIATES, OUTCOMES
+from analysis.district import Specification
 from analysis.errors import ParameterError, UnknownDistrictError
 from analysis.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
-from analysis.parameters import CONTROL_GROUPS, check_values
+from analysis.parameters import CONTROL_GROUPS, check_values, choices
 from analysis.report import METHOD_CODES, render, words
 from analysis.report.agreements import IDM_LAST_EDITION, read_agreements, recent_agreements
 from analysis.report.catalog import MissingTextError, languages, load
@@ -66,6 +67,8 @@ def _coded_keys() -> set[str]:
     keys |= {f"means.settle_{k}" for k in ("idm", "first_indeks_desa", "indeks_desa")}
     keys |= {f"dimension.{d}" for d in ("partner_type", "sector")}
     keys |= {f"caveat.naive_{c}" for c in ("larger", "not_larger")}
+    keys |= {f"param.{k}" for k in Specification().as_dict()}
+    keys |= {f"{k}.{v}" for k, vs in choices().items() if k not in ("outcome", "lang") for v in vs}
     keys |= {f"param.{p}" for p in papermill.inspect_notebook(str(paths.DISTRICT_NOTEBOOK))} - {
         "param.results_dir"
     }
@@ -78,6 +81,7 @@ def test_no_catalog_entry_is_left_unused():
     for f in [*SRC.rglob("*.py"), *(SRC / "report" / "templates").rglob("*.j2")]:
         quoted |= set(re.findall(r"""["']([a-z_]+(?:\.[a-zA-Z_0-9]+)*)["']""", f.read_text()))
     families = ("fact.", "est_method.", "se_type.", "ci_method.", "dropped_reason.", "value.")
+    families += tuple(f"{k}." for k in choices())
     families += ("dq.note.", "dq.table.", "plot.", "covariate.")
     coded = _coded_keys()
     unused = sorted(k for k in load("id") if k not in quoted | coded and not k.startswith(families))

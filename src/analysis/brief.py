@@ -318,28 +318,43 @@ def _shown_path(value: object) -> str:
         return p.name
 
 
+def _setting(w, data: DistrictData, k: str, v: object) -> str:
+    """One setting of the analysis as a reader may see it (codes worded, paths shortened)."""
+    if k == "data_dir":
+        return dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
+    if k in ("last_year", "cross_section_year"):
+        return str((v or data.last_year) or "-")
+    if k == "outcome":
+        return w.outcome(v)
+    if k == "district":
+        return f"{data.district.name} ({data.district.code})"
+    if k == "agreements":
+        return ", ".join(_shown_path(x.strip()) for x in str(v).split(",") if x.strip()) or "-"
+    if k == "covariates":
+        if v is None:
+            return w.t("param.default")
+        return w.join([w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in v]) or "-"
+    if isinstance(v, bool):
+        return w.t("word.yes" if v else "word.no")
+    if isinstance(v, float):
+        return w.num(v, 2)
+    if isinstance(v, str) and w.has(f"{k}.{v}"):
+        return w.t(f"{k}.{v}")
+    return str(v)
+
+
 def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> None:
     """Footer: dataset title and file fingerprints, the parameters in effect, versions, commit."""
     w = words(lang)
     s = stamp()
     shown = []
-    for k, v in parameters.items():
+    spec = getattr(data, "spec", None)
+    settings = {**parameters, **(spec.as_dict() if spec is not None else {})}
+    for k, v in settings.items():
         key = f"param.{k}"
-        if not w.has(key) or k in ("results_dir",):
+        if not w.has(key):
             continue
-        if k == "data_dir":
-            v = dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
-        elif k in ("last_year", "cross_section_year"):
-            v = (v or data.last_year) or "-"
-        elif k == "outcome":
-            v = w.outcome(v)
-        elif k in ("control_group", "lang"):
-            v = w.code(k, v)
-        elif k == "district":
-            v = f"{data.district.name} ({data.district.code})"
-        elif k == "agreements":
-            v = ", ".join(_shown_path(x.strip()) for x in str(v).split(",") if x.strip()) or "-"
-        shown.append((w.t(key), str(v)))
+        shown.append((w.t(key), _setting(w, data, k, v)))
     _show(
         render(
             "brief/provenance.html.j2",

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.errors import AnalysisError
-from analysis.report.catalog import languages
 from analysis.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.kernels import KERNEL_MEMORY_MB
+from analysis.report.catalog import languages
 
 DESCRIPTION = """\
 Compare desa that signed third-party partnerships (Kerja Sama Desa) with comparable desa that

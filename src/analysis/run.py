@@ -29,7 +29,7 @@ from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.parameters import check_values
 from analysis.provenance import stamp
 from analysis.report.pdf import print_briefs
-from analysis.tables import OWNER_MARK, write_json
+from analysis.tables import OWNER_MARK, write_file_atomically, write_json
 
 MANIFEST = "manifest.json"
 
@@ -266,7 +266,9 @@ def run(
     check_values({**(extra or {}), "lang": lang})
     validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
-    check_values({**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"].unique())))
+    check_values(
+        {**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"].unique()))
+    )
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
@@ -441,7 +443,9 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
             {"run_dir": str(out), "lang": lang},
             paths.NOTEBOOKS_DIR,
         )
-        notebook_to_html(tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html")
+        notebook_to_html(
+            tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html"
+        )
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
         return {"status": "ok", "html": "synthesis.html"}
