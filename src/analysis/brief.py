@@ -364,7 +364,7 @@ def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> N
             params=shown,
             versions=sorted(s["versions"].items()),
             commit=s["commit"],
-            created=w.timestamp(s["created"]),
+            created=s["created"],
         )
     )
 

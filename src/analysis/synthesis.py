@@ -107,7 +107,7 @@ def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str 
                         ).items()
                     ),
                     commit=m.get("commit") or s["commit"],
-                    created=w.timestamp(s["created"]),
+                    created=s["created"],
                 )
             )
         ),

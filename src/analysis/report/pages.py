@@ -36,7 +36,7 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
         rows=rows,
         synthesis=manifest.get("synthesis", {}),
         commit=manifest.get("commit", ""),
-        created=w.timestamp(manifest.get("created", "")),
+        created=manifest.get("created", ""),
     )
     return write_file_atomically(
         out / "index.html",
