@@ -472,7 +472,7 @@ def test_printed_brief_summary_on_one_a4_page_banner_on_every_page(run_id, tmp_p
     assert re.search(r"Yang (akan memperkuat|dapat memastikan|dapat memungkinkan)", one)
     assert "dengan Indeks Desa 2025, tanpa butir" in one
     assert "Perjanjian yang belum dapat dinilai" not in one and "Gambar" not in one
-    assert len(pages) <= 8
+    assert len(pages) <= 12
     assert stat.S_IMODE(pdf.stat().st_mode) & 0o044 == 0o044
 
 
