@@ -182,6 +182,24 @@ class Words:
         """
         if not facts:
             return ""
+        facts = dict(facts)
+        # pairs that read as one fact: clusters with their number, desa left out with the reason
+        if "cluster" in facts:
+            unit = self._fact_value("cluster", facts["cluster"])
+            n = facts.pop("n_clusters", None)
+            facts["cluster"] = (
+                self.t("fact.cluster_n", unit=unit, n=self.int(n))
+                if n
+                else self.t("fact.cluster_only", unit=unit)
+            )
+        if "n_dropped" in facts:
+            why = facts.pop("dropped_reason", None)
+            n = self.int(facts["n_dropped"])
+            facts["n_dropped"] = (
+                self.t("fact.dropped_because", n=n, why=self._fact_value("dropped_reason", why))
+                if why
+                else self.t("fact.dropped_plain", n=n)
+            )
         out = []
         for key, value in facts.items():
             if not self.has(f"fact.{key}") or value is None:
