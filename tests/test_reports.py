@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -296,3 +298,207 @@ def test_notebooks_are_thin_and_committed_clean(nb):
     for c in code:
         assert not re.search(r"^\s*(def |class |for |while |try:)", c.source, re.M), c.source
     assert papermill.inspect_notebook(str(nb))  # papermill --help-notebook documents it
+
+
+# --- one language, true sentences, pages that share and print ------------------------------------
+
+
+def _pages(run: Path) -> list[Path]:
+    return sorted(run.glob("*.html")) + sorted(run.glob("districts/*/brief.html"))
+
+
+def _text(page: str) -> str:
+    """What a reader reads: no style sheets, images, tags, or identifiers (file names, commits) in <code>."""
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
+    page = re.sub(r'src="data:[^"]*"', " ", page)
+    page = re.sub(r"<[^>]+>", " ", page)
+    import html as _h
+
+    return re.sub(r"\s+", " ", _h.unescape(page))
+
+
+def _english_vocabulary() -> set[str]:
+    """Words of the English catalog and engine labels that Indonesian never uses."""
+    from analysis.report import METHOD_CODES
+    from analysis.report.catalog import load
+    from analysis.results import REASONS
+
+    def vocab(texts):
+        return {w for t in texts for w in re.findall(r"[A-Za-z]{4,}", t)}
+
+    en, idn = load("en"), load("id")
+    en_words = vocab(en.translations.gettext(k) for k in en if not en.is_plural(k))
+    en_words |= vocab(list(METHOD_CODES) + list(REASONS.values()))
+    en_words |= {"nevertreated", "notyettreated", "clustered", "controls", "description"}
+    id_words = vocab(idn.translations.gettext(k) for k in idn if not idn.is_plural(k))
+    return {w for w in en_words - id_words if w.lower() not in {"analysis"}}
+
+
+RAW_CODES = re.compile(
+    r"\b(perguruan_tinggi|naik_status|nilai_idm|not_estimable|ci_includes_zero|too_few_treated|"
+    r"no_overlap|kode_kec|kode_desa|jenis_mitra|nevertreated|notyettreated|lsm|bumn|baznas|"
+    r"pemberdayaan|pembinaan_kemasyarakatan|dibatalkan|direncanakan)\b"
+)
+
+
+def test_no_english_and_no_raw_codes_in_the_indonesian_pages(run_id):
+    vocab = _english_vocabulary()
+    assert {"Naive", "weighting", "matching", "partnered"} <= vocab
+    for p in _pages(run_id):
+        text = _text(_html(p))
+        english = sorted({w for w in re.findall(r"[A-Za-z]{4,}", text) if w in vocab})
+        assert not english, (p.relative_to(run_id), english)
+        assert not RAW_CODES.findall(text), (p.relative_to(run_id), RAW_CODES.findall(text))
+        assert "No description has been provided" not in _html(p)
+
+
+def test_pages_share_link_back_and_hold_no_machine_path(run_id):
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in run_id.rglob("*"):
+        mode = stat.S_IMODE(f.stat().st_mode)
+        assert mode == (0o777 if f.is_dir() else 0o666) & ~umask, (f, oct(mode))
+    for p in _pages(run_id):
+        page = _html(p)
+        for path in {str(paths.ROOT), str(paths.EXAMPLE_DIR.resolve()), str(run_id)}:
+            assert path not in page, (p, path)
+        assert '<meta name="viewport"' in page and page.count('class="banner"') == 1
+        if p.name != "index.html":
+            assert re.search(r'href="(\.\./\.\./)?index\.html"', page), p
+    for img in re.findall(r"<img[^>]*>", _html(run_id / "districts" / "64.02" / "brief.html")):
+        alt = re.search(r'alt="([^"]*)"', img)
+        assert alt and len(alt.group(1)) > 20, img
+
+
+def test_page_sizes(run_id):
+    kukar = (run_id / "districts" / "64.02" / "brief.html").stat().st_size
+    kota = (run_id / "districts" / "64.72" / "brief.html").stat().st_size
+    assert kukar < 250_000 and kota < 30_000, (kukar, kota)
+
+
+def test_too_recent_sentences_match_the_registry_rows(run_id):
+    from analysis.dataset import load_dataset
+    from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
+    from analysis.report import words
+
+    w = words("id")
+    page = _text(_html(run_id / "districts" / "64.02" / "brief.html"))
+    reg = rows_in_district(load_dataset(paths.EXAMPLE_DIR).partnerships, "64.02")
+    reg = reg[reg["status"].isin(COUNTING_STATUSES)]
+    late = reg[(agreement_exposure(reg) > 2024).to_numpy()]
+    start = pd.to_datetime(late["tanggal_mulai"])
+    assert (start.dt.year == 2024).all() and (start.dt.month >= 7).all()  # the July rule at work
+    first, last = w.date(start.min()), w.date(start.max())
+    assert f"{len(late)} perjanjian di kabupaten ini dimulai antara {first} dan {last}." in page
+    assert "dimulai setelah 2024" not in page
+    for r in late.itertuples():
+        assert re.search(re.escape(r.nama_desa) + r"\s*:", page) and r.mitra in page
+    kukar = pd.read_csv(paths.DATA_DIR / "real" / "kukar_mou_2025.csv").dropna(subset=["kode_desa"])
+    assert f"{len(kukar)} perjanjian di kabupaten ini ditandatangani pada 26 Agustus 2025." in page
+    assert "dihitung mulai 2025" in page and "dihitung mulai 2026" in page
+    assert (
+        page.count("Desa dan mitranya") == 2
+        and page.count("Perjanjian yang belum dapat dinilai") == 1
+    )
+    assert page.count("IDM terakhir diterbitkan untuk tahun 2024") == 1
+    assert "Indeks Desa 2026" in page
+
+
+def test_naive_caveat_follows_the_page_numbers(run_id):
+    res = pd.read_csv(run_id / "districts" / "64.02" / "results.csv")
+    head = res.loc[(res["method"] == "Callaway-Sant'Anna DiD") & (res["outcome"] == "nilai_idm")]
+    naive = res.loc[res["method"] == "Naive difference"]
+    larger = float(naive["estimate"].iloc[0]) > float(head["estimate"].iloc[0])
+    page = _text(_html(run_id / "districts" / "64.02" / "brief.html"))
+    assert ("memang lebih besar daripada hasil utama" in page) == larger
+    assert ("tidak lebih besar daripada hasil utama" in page) == (not larger)
+
+
+def test_data_quality_page_is_tables_not_json(run_id):
+    page = _html(run_id / "data_report.html")
+    assert "{&#34;" not in page and '{"' not in _text(page)
+    assert "Baris dibaca" in page and "Registri kemitraan" in page and page.count("<table>") >= 4
+
+
+def test_plain_papermill_with_a_numeric_district_code(tmp_path):
+    """``papermill ... -p district 32.10`` passes the float 32.1: read as 32.10 (Majalengka)."""
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(paths.DISTRICT_NOTEBOOK),
+        str(out),
+        parameters={"district": 32.1},
+        cwd=str(paths.NOTEBOOKS_DIR),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    html = json.dumps(nbformat.read(out, as_version=4).cells[-1].outputs)
+    shown = " ".join(
+        "".join(o.get("data", {}).get("text/html", ""))
+        for c in nbformat.read(out, as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+    assert "Kabupaten Majalengka" in shown and "(32.10)" in shown
+    assert "Tidak ada data indeks untuk desa di Kabupaten Majalengka" in shown
+    assert "Majalengka (32.10)" in html
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, *CHROME_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.browser
+def test_printed_brief_summary_on_one_a4_page_banner_on_every_page(run_id, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    from pypdf import PdfReader
+
+    from analysis.report.pdf import html_to_pdf
+
+    pdf = html_to_pdf(run_id / "districts" / "64.02" / "brief.html", tmp_path / "kukar.pdf")
+    reader = PdfReader(pdf)
+    pages = [p.extract_text() for p in reader.pages]
+    w, h = (float(x) for x in reader.pages[0].mediabox[2:])
+    assert abs(w - 595.3) < 2 and abs(h - 841.9) < 2  # A4 in points
+    assert all("CONTOH DATA SINTETIS" in t for t in pages), [i for i, t in enumerate(pages)]
+    one = " ".join(pages[0].split())
+    assert "Ringkasan" in one and "Apa artinya bagi Kutai Kartanegara" in one
+    # the summary's last item (what would settle it, whatever the grade) is still on page 1
+    assert re.search(r"Yang (akan memperkuat|dapat memastikan|dapat memungkinkan)", one)
+    assert "dengan Indeks Desa 2025, tanpa butir" in one
+    assert "Perjanjian yang belum dapat dinilai" not in one and "Gambar" not in one
+    assert len(pages) <= 12
+    assert stat.S_IMODE(pdf.stat().st_mode) & 0o044 == 0o044
+
+
+@pytest.mark.browser
+def test_no_horizontal_scroll_on_a_phone(run_id, tmp_path):
+    """Each page in a 390 px wide frame (headless windows are at least 500 px wide)."""
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    for p in _pages(run_id):
+        frame = tmp_path / f"frame-{p.parent.name}-{p.name}"
+        frame.write_text(
+            f'<html><body><iframe id="f" src="{p.as_uri()}" width="390" height="844"></iframe>'
+            "<script>window.addEventListener('load',()=>{const f=document.getElementById('f');"
+            "const d=f.contentDocument.documentElement;"
+            "document.body.setAttribute('data-probe',d.scrollWidth+'x'+f.contentWindow.innerWidth);"
+            "});</script></body></html>",
+            encoding="utf-8",
+        )
+        dom = _chromium(
+            tmp_path,
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            frame.as_uri(),
+        ).stdout
+        m = re.search(r'data-probe="(\d+)x(\d+)"', dom)
+        assert m, (p, dom[:300])
+        scroll, width = int(m.group(1)), int(m.group(2))
+        assert width == 390 and scroll <= width, (p.relative_to(run_id), scroll, width)

@@ -1,22 +1,21 @@
-"""The policy brief, section by section, as notebook output (HTML and figures).
+"""The policy brief, section by section, as notebook output.
 
-Each ``show_*`` function displays one section; the district report notebook calls them in
-order, and nbconvert (inputs removed) turns the outputs into the brief. Every text that comes
-from data (names of villages, partners, districts) is escaped.
+Each ``show_*`` function renders one section from the report package's templates (every word from
+the language catalog, every number formatted by Babel) and displays it; the district report
+notebook calls them in order and :mod:`analysis.export` puts the outputs into the shared page
+shell. Text from data (names of villages, partners, districts) is escaped by the templates.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
-from analysis import plots
-from analysis.crosssection import CrossSection
+from analysis import paths, plots
+from analysis.crosssection import TRIM, CrossSection
 from analysis.district import (
     Description,
     DistrictData,
@@ -25,171 +24,221 @@ from analysis.district import (
     results_table,
     save_results,
 )
-from analysis.narrate import fmt, fmt_effect, fmt_int, fmt_range, outcome_label, pct, t
 from analysis.provenance import stamp
-from analysis.results import Estimate
+from analysis.report import METHOD_CODES, dataset_title, figure_html, render, result_row, words
+from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
+from analysis.results import Estimate, Result
 
-CSS = """
-<style>
-.brief { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 860px; line-height: 1.5; color: #1a1a1a; }
-.brief h1 { font-size: 1.6em; margin-bottom: 0.1em; } .brief h2 { font-size: 1.25em; border-bottom: 2px solid #1b6ca8; padding-bottom: 2px; }
-.synthetic-banner { position: sticky; top: 0; z-index: 10; background: #b00020; color: white; font-weight: bold; padding: 8px 12px;
-  text-align: center; letter-spacing: 0.03em; }
-.grade { display: inline-block; padding: 4px 10px; border-radius: 4px; font-weight: bold; color: white; }
-.grade-strong { background: #1b7f3b; } .grade-suggestive { background: #c77700; } .grade-insufficient { background: #666; }
-.grade-not_estimable { background: #444; }
-.brief table { border-collapse: collapse; font-size: 0.9em; } .brief td, .brief th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left !important; }
-.brief .small { font-size: 0.85em; color: #444; } .brief .notice { background: #fff4d6; padding: 8px 12px; border-left: 4px solid #c77700; }
-</style>
-"""
+#: Output metadata key the exporter reads (page title, language, synthetic flag, role).
+META = "analysis_page"
 
 
-def _e(x: object) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def _show(body: str) -> None:
-    display(HTML(f'<div class="brief">{body}</div>'))
-
-
-def _fig(fig: plt.Figure, caption: str) -> None:
-    display(fig)
-    plt.close(fig)
-    _show(f'<p class="small">{_e(caption)}</p>')
-
-
-def banner(data: DistrictData, lang: str) -> str:
-    return (
-        f'<div class="synthetic-banner">{_e(t(lang, "synthetic"))}</div>'
-        if data.dataset.synthetic
-        else ""
-    )
+def _show(html: str, **meta: object) -> None:
+    display(HTML(str(html)), metadata={META: meta} if meta else None)
 
 
 def header(data: DistrictData, lang: str = "id") -> None:
-    """Style, synthetic banner, title and district."""
+    """Banner (in the notebook; the exported page has its own), title and district."""
+    w = words(lang)
+    if data.dataset.synthetic:
+        _show(render("brief/banner.html.j2", lang), role="banner")
     _show(
-        f"{CSS}{banner(data, lang)}<h1>{_e(t(lang, 'title'))}</h1><p><b>{_e(data.district.name)}</b>, {_e(data.district.province)} "
-        f"({_e(data.district.code)})</p><p>{_e(t(lang, 'subtitle'))}</p>"
+        render("brief/header.html.j2", lang, district=data.district),
+        role="header",
+        title=f"{data.district.name}: {w.t('brief.title')}",
+        lang=lang,
+        synthetic=bool(data.dataset.synthetic),
     )
 
 
-def show_summary(
-    data: DistrictData, main: MainEstimate, evidence: Evidence, lang: str = "id"
-) -> None:
-    """What was compared, the headline with its range in plain words, and the strength of evidence."""
-    name = data.district.name
-    parts = [f"<h2>{_e(t(lang, 'summary'))}</h2>"]
-    if not data.applicable:
-        key = "no_desa" if data.reason == "no_desa" else "no_data"
-        parts.append(f'<p class="notice">{_e(t(lang, key).format(name=name))}</p>')
-        _show("".join(parts))
-        return
-    grade = evidence.grade
-    parts.append(f'<p><span class="grade grade-{grade}">{_e(t(lang, "grade")[grade])}</span></p>')
+def recent(data: DistrictData, agreements: str = "") -> Recent:
+    """Agreements of the district too recent for its last outcome year (data registry + ``agreements``).
+
+    ``agreements``: further registry files, separated by commas (relative to the repository).
+    """
+    extra = [read_agreements(p.strip()) for p in str(agreements).split(",") if p.strip()]
+    last = data.last_year or IDM_LAST_EDITION
+    return recent_agreements(
+        data.dataset.partnerships,
+        data.district.code,
+        last,
+        pd.concat(extra, ignore_index=True) if extra else None,
+    )
+
+
+def _headline_context(data: DistrictData, main: MainEstimate, evidence: Evidence) -> dict:
     h = main.headline
-    olabel = outcome_label(h.outcome, lang)
-    if isinstance(h, Estimate):
-        parts.append(
-            f"<p>{_e(t(lang, 'compared').format(n1=fmt_int(h.n_treated, lang), n0=fmt_int(h.n_control, lang), name=name, outcome=olabel, first=data.first_year, last=data.last_year))}</p>"
-        )
-        lo, hi = fmt_range(h.ci_low, h.ci_high, h.outcome, lang)
-        key = "headline_pos" if h.estimate >= 0 else "headline_neg"
-        parts.append(
-            f"<p><b>{_e(t(lang, key).format(outcome=olabel, est=fmt_effect(h.estimate, h.outcome, lang), lo=lo, hi=hi))}</b></p>"
-        )
-        mean = data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].mean()
-        if h.outcome != "naik_status":
-            parts.append(
-                f"<p>{_e(t(lang, 'scale').format(outcome=olabel, last=data.last_year, mean=fmt(mean, lang, 3)))}</p>"
-            )
-        why = "; ".join(t(lang, "why")[r] for r in evidence.reasons if r in t(lang, "why"))
-        parts.append(f"<p>{_e(t(lang, 'grade_text')[grade].format(why=why))}</p>")
-        parts.append(
-            f"<p>{_e(t(lang, 'mde').format(mde=fmt_effect(evidence.mde, h.outcome, lang)))}</p>"
-        )
-    else:
-        why = t(lang, "reasons").get(h.reason, h.reason)
-        parts.append(f"<p>{_e(t(lang, 'grade_text')['not_estimable'].format(why=why))}</p>")
-    parts.append(_recent_html(data, lang))
-    _show("".join(parts))
+    if not isinstance(h, Estimate):
+        return {"estimable": False, "reason": h.reason}
+    mean = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].mean())
+    return {
+        "estimable": True,
+        "h": h,
+        "positive": h.estimate >= 0,
+        "mean": mean,
+        "ev": evidence,
+    }
 
 
-def _recent_html(data: DistrictData, lang: str) -> str:
-    out = []
-    if len(data.recent):
-        names = ", ".join(sorted({f"{r.nama_desa} ({r.mitra})" for r in data.recent.itertuples()}))
-        out.append(
-            f'<p class="notice">{_e(t(lang, "recent").format(n=len(data.recent), last=data.last_year, names=names))}</p>'
+def show_summary(
+    data: DistrictData,
+    main: MainEstimate,
+    evidence: Evidence,
+    lang: str = "id",
+    agreements: str = "",
+) -> None:
+    """Key message first (grade and headline), what was compared, then what it means for the district."""
+    rec = recent(data, agreements) if data.applicable else None
+    w = words(lang)
+    _show(
+        render(
+            "brief/summary.html.j2",
+            lang,
+            data=data,
+            grade=evidence.grade,
+            why=[w.t(f"why.{r}") for r in evidence.reasons]
+            if evidence.grade != "not_estimable"
+            else [],
+            recent=rec,
+            last_idm=IDM_LAST_EDITION,
+            **_headline_context(data, main, evidence),
         )
-    if data.district.code == "64.02":
-        out.append(f'<p class="notice">{_e(t(lang, "kukar_2025"))}</p>')
-    return "".join(out)
+    )
+
+
+def _alt_event(es: pd.DataFrame, w) -> str:
+    pre, post = es[es["e"] < 0], es[es["e"] >= 0]
+    return w.t(
+        "alt.event",
+        n_pre=w.int(len(pre)),
+        n_post=w.int(len(post)),
+        lo=w.num(float(post["att"].min()) if len(post) else np.nan),
+        hi=w.num(float(post["att"].max()) if len(post) else np.nan),
+    )
 
 
 def show_figures(
     data: DistrictData, main: MainEstimate, cross: CrossSection, desc: Description, lang: str = "id"
 ) -> None:
-    """Event study, balance (love plot), overlap and status transitions."""
+    """Event study, balance (love plot), overlap and status transitions, each with alt text."""
     if not data.applicable:
         return
-    _show(f"<h2>{_e(t(lang, 'figures'))}</h2>")
+    w = words(lang)
+    figs = []
+    olabel = w.outcome(data.design.outcome)
     if main.staggered is not None and len(main.staggered.event_study):
-        _fig(
-            plots.event_study(
-                main.staggered.event_study, lang, outcome_label(data.design.outcome, lang)
-            ),
-            t(lang, "fig_event"),
+        es = main.staggered.event_study
+        figs.append(
+            figure_html(
+                plots.event_study(es, lang, olabel), _alt_event(es, w), w.t("fig.event"), lang
+            )
         )
     if cross.balance is not None and len(cross.balance):
-        _fig(plots.love_plot(cross.balance, lang), t(lang, "fig_balance"))
-    if cross.propensity is not None and cross.data is not None:
-        _fig(
-            plots.overlap(cross.propensity.score, cross.data["_d"].to_numpy(), lang),
-            t(lang, "fig_overlap"),
+        b = cross.balance
+        after = b["smd_weighted"].abs() if "smd_weighted" in b else b["smd"].abs()
+        alt = w.t(
+            "alt.balance",
+            n=w.int(len(b)),
+            before=w.int(int((b["smd"].abs() > 0.1).sum())),
+            after=w.int(int((after > 0.1).sum())),
         )
+        figs.append(figure_html(plots.love_plot(b, lang), alt, w.t("fig.balance"), lang))
+    if cross.propensity is not None and cross.data is not None:
+        d = cross.data["_d"].to_numpy()
+        s = cross.propensity.score
+        alt = w.t(
+            "alt.overlap",
+            med1=w.num(float(np.median(s[d == 1])), 2),
+            med0=w.num(float(np.median(s[d == 0])), 2),
+        )
+        figs.append(figure_html(plots.overlap(s, d, lang), alt, w.t("fig.overlap"), lang))
     if len(desc.transitions):
-        _fig(plots.transitions(desc.transitions, lang), t(lang, "fig_transitions"))
+        tr = desc.transitions
+        alt = w.t(
+            "alt.transitions",
+            n1=w.int(int(tr.loc[tr["kelompok"] == "bermitra", "n"].sum())),
+            n0=w.int(int(tr.loc[tr["kelompok"] == "lainnya", "n"].sum())),
+            first=data.first_year,
+            last=data.last_year,
+        )
+        figs.append(figure_html(plots.transitions(tr, lang), alt, w.t("fig.transitions"), lang))
+    _show(render("brief/figures.html.j2", lang, figures=figs))
 
 
-def _results_rows(
-    rows: pd.DataFrame, lang: str, with_q: bool = False, label_col: str = "method"
-) -> str:
-    head = [
-        t(lang, "col_method") if label_col == "method" else t(lang, "col_outcome"),
-        t(lang, "col_est"),
-        t(lang, "col_ci"),
-        t(lang, "col_n"),
-    ]
-    if with_q:
-        head.append(t(lang, "col_q"))
-    head.append(t(lang, "col_note"))
-    out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
-    reasons = t(lang, "reasons")
-    for r in rows.itertuples():
-        label = outcome_label(r.outcome, lang) if label_col == "outcome" else getattr(r, label_col)
-        if r.estimable:
-            cells = [
-                label,
-                fmt(r.estimate, lang, 3, signed=True),
-                f"{fmt(r.ci_low, lang, 3)} ; {fmt(r.ci_high, lang, 3)}",
-                f"{fmt_int(r.n_treated, lang)} / {fmt_int(r.n_control, lang)}",
-            ]
-            if with_q:
-                cells.append(fmt(getattr(r, "q_value_bh", np.nan), lang, 3))
-            cells.append(r.notes)
+#: Fact fields of a result (typed, never prose) that a note cell words, in this order.
+FACT_FIELDS = (
+    "est_method",
+    "control_group",
+    "se_type",
+    "cluster",
+    "n_clusters",
+    "ci_method",
+    "n_dropped",
+    "dropped_reason",
+)
+
+
+def _present(v: object) -> bool:
+    if v is None or v == "" or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0):
+        return False
+    return not (isinstance(v, float) and np.isnan(v))
+
+
+def _facts(r: Result, control_group: str, cross: CrossSection | None = None) -> dict:
+    """The facts of a result the page can word: its typed fields, its ``facts`` and ``details``
+    (never its English notes), the comparison group of the staggered rows and the
+    propensity-score diagnostics of the weighted rows. Pairs (trimming bounds, weight range)
+    are joined so they read as one fact."""
+    get = r.get if isinstance(r, dict) else (lambda k: getattr(r, k, None))
+    facts = {k: get(k) for k in FACT_FIELDS if _present(get(k))}
+    for extra in (get("facts"), get("details")):
+        facts.update({k: v for k, v in (extra or {}).items() if k not in facts and _present(v)})
+    code = METHOD_CODES.get(str(get("method")), str(get("method")))
+    if code == "cs_did":
+        facts.setdefault("control_group", control_group)
+    elif code in ("cs_did_notyettreated", "cs_did_nevertreated"):
+        facts.setdefault("control_group", code.removeprefix("cs_did_"))
+    ps = cross.propensity if cross is not None else None
+    if ps is not None and code in ("ipw", "aipw", "matching") and get("estimable"):
+        facts.setdefault("n_trimmed_treated", int(ps.n_trimmed_treated))
+        facts.setdefault("n_trimmed_control", int(ps.n_trimmed_control))
+        if code == "ipw":
+            facts.setdefault("weight_min", float(ps.weight_min))
+            facts.setdefault("weight_max", float(ps.weight_max))
+            facts.setdefault("ess_control", float(ps.ess_control))
+    for lo, hi, joined in (
+        ("trim_low", "trim_high", "trim"),
+        ("weight_min", "weight_max", "weight_range"),
+    ):
+        if lo in facts and hi in facts:
+            facts[joined] = (facts.pop(lo), facts.pop(hi))
+    return facts
+
+
+def method_rows(
+    main: MainEstimate, cross: CrossSection, lang: str, control_group: str
+) -> list[dict]:
+    """Every method of the headline outcome, worded (method names and facts from the catalog)."""
+    w = words(lang)
+    rows = []
+    for r in [main.headline, main.not_yet_treated, main.twfe, *cross.results]:
+        rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group, cross)))
+    return rows
+
+
+def frame_rows(table: pd.DataFrame, lang: str, label: str) -> list[dict]:
+    """Rows of a results frame (outcomes or subgroups) worded for a table."""
+    w = words(lang)
+    out = []
+    for r in table.to_dict("records"):
+        if label == "outcome":
+            text = w.outcome(r["outcome"])
+        elif label == "group":
+            text = w.group(r["dimension"], r["group"])
         else:
-            cells = [
-                label,
-                "-",
-                "-",
-                f"{fmt_int(r.n_treated, lang)} / {fmt_int(r.n_control, lang)}",
-            ]
-            if with_q:
-                cells.append("-")
-            cells.append(reasons.get(r.reason, r.reason))
-        out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
-    return "".join(out) + "</table>"
+            text = str(r[label])
+        out.append(result_row(w, r, text, with_q=True, facts={}))
+    return out
 
 
 def show_details(
@@ -200,79 +249,123 @@ def show_details(
     het: pd.DataFrame,
     evidence: Evidence,
     lang: str = "id",
+    control_group: str = "nevertreated",
 ) -> None:
-    """Coverage, every method side by side, all outcomes (BH), heterogeneity, sensitivity."""
+    """Coverage, every method side by side, all outcomes (BH), subgroups, sensitivity."""
     if not data.applicable:
         return
-    c = data.coverage
-    cov_rows = [
-        ("desa_frame", fmt_int(c["n_desa_frame"], lang)),
-        ("desa_data", fmt_int(c["n_desa_with_data"], lang)),
-        ("partnered", fmt_int(c["n_desa_partnered"], lang)),
-        ("evaluable", fmt_int(c["n_desa_evaluable"], lang)),
-        ("too_recent_n", fmt_int(c["n_desa_too_recent"], lang)),
-        ("comparison", fmt_int(c["n_desa_comparison"], lang)),
-        ("no_code", fmt_int(c["n_registry_rows_without_code"], lang)),
-        ("carried", pct(c["carried_forward_share"], lang)),
-    ]
-    parts = [f"<h2>{_e(t(lang, 'details'))}</h2><h3>{_e(t(lang, 'coverage'))}</h3><table>"]
-    parts += [f"<tr><td>{_e(t(lang, k))}</td><td>{_e(v)}</td></tr>" for k, v in cov_rows]
-    parts.append("</table>")
-    from analysis.results import to_frame
-
-    table = to_frame([main.headline, main.not_yet_treated, main.twfe] + list(cross.results))
-    parts.append(
-        f"<h3>{_e(outcome_label(data.design.outcome, lang))}</h3>{_results_rows(table, lang)}"
-    )
-    parts.append(f"<p class='small'>{_e(t(lang, 'trim'))}</p>")
-    parts.append(
-        f"<h3>{_e(t(lang, 'outcomes_title'))}</h3>{_results_rows(outcomes, lang, with_q=True, label_col='outcome')}"
-    )
-    if len(het):
-        h = het.assign(
-            method=het["dimension"].map({"jenis_mitra": "mitra", "sektor": "sektor"})
-            + ": "
-            + het["group"]
-        )
-        parts.append(f"<h3>{_e(t(lang, 'het_title'))}</h3>{_results_rows(h, lang, with_q=True)}")
-    if isinstance(main.headline, Estimate):
-        parts.append(f"<h3>{_e(t(lang, 'sens_title'))}</h3>")
-        parts.append(
-            f"<p>{_e(t(lang, 'evalue').format(ev=fmt(evidence.e_value.point, lang, 2), evb=fmt(evidence.e_value.ci_bound, lang, 2)))}</p>"
-        )
-        parts.append(
-            f"<p>{_e(t(lang, 'pretrend').format(p=fmt(evidence.pretrend_p, lang, 3)))}</p>"
-        )
-        parts.append(
-            f"<p>{_e(t(lang, 'mde').format(mde=fmt_effect(evidence.mde, main.headline.outcome, lang)))}</p>"
-        )
-    _show("".join(parts))
-
-
-def show_caveats(data: DistrictData, evidence: Evidence, lang: str = "id") -> None:
-    """Methods in plain words and the limits a reader must keep in mind."""
-    if not data.applicable:
-        return
-    items = "".join(f"<li>{_e(c)}</li>" for c in t(lang, "caveat_list"))
     _show(
-        f"<h2>{_e(t(lang, 'caveats'))}</h2><p>{_e(t(lang, 'method_text'))}</p><ul>{items}</ul>{_recent_html(data, lang)}"
+        render(
+            "brief/details.html.j2",
+            lang,
+            data=data,
+            c=data.coverage,
+            methods=method_rows(main, cross, lang, control_group),
+            outcomes=frame_rows(outcomes, lang, "outcome"),
+            het=frame_rows(het, lang, "group") if len(het) else [],
+            ev=evidence,
+            h=main.headline if isinstance(main.headline, Estimate) else None,
+        )
     )
+
+
+def _naive(cross: CrossSection) -> Result | None:
+    return next((r for r in cross.results if r.method in ("Naive difference", "naive")), None)
+
+
+def show_caveats(
+    data: DistrictData, evidence: Evidence, lang: str = "id", cross: CrossSection | None = None
+) -> None:
+    """Methods in plain words and the limits that apply to this page's own numbers."""
+    if not data.applicable:
+        return
+    h = evidence.headline
+    naive = _naive(cross) if cross is not None else None
+    compare = None
+    if isinstance(h, Estimate) and isinstance(naive, Estimate):
+        compare = "larger" if naive.estimate > h.estimate else "not_larger"
+    last = data.panel[data.panel["tahun"] == data.last_year]
+    mandiri = (
+        float((last["status_idm"] == "MANDIRI").mean())
+        if "status_idm" in last and len(last)
+        else 0.0
+    )
+    _show(
+        render(
+            "brief/caveats.html.j2",
+            lang,
+            data=data,
+            h=h,
+            naive=naive,
+            compare=compare,
+            mandiri=mandiri,
+            carried=float(data.coverage.get("carried_forward_share", 0.0)),
+            ev=evidence,
+            trim=TRIM,
+        )
+    )
+
+
+def _shown_path(value: object) -> str:
+    """A path as a reader may see it: relative to the repository, or just its last part."""
+    if not value:
+        return ""
+    p = Path(str(value))
+    p = p if p.is_absolute() else paths.ROOT / p
+    try:
+        return str(p.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return p.name
+
+
+def _setting(w, data: DistrictData, k: str, v: object) -> str:
+    """One setting of the analysis as a reader may see it (codes worded, paths shortened)."""
+    if k == "data_dir":
+        return dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
+    if k in ("last_year", "cross_section_year"):
+        return str((v or data.last_year) or "-")
+    if k == "outcome":
+        return w.outcome(v)
+    if k == "district":
+        return f"{data.district.name} ({data.district.code})"
+    if k == "agreements":
+        return ", ".join(_shown_path(x.strip()) for x in str(v).split(",") if x.strip()) or "-"
+    if k == "covariates":
+        if v is None:
+            return w.t("param.default")
+        return w.join([w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in v]) or "-"
+    if isinstance(v, bool):
+        return w.t("word.yes" if v else "word.no")
+    if isinstance(v, float):
+        return w.num(v, 2)
+    if isinstance(v, str) and w.has(f"{k}.{v}"):
+        return w.t(f"{k}.{v}")
+    return str(v)
 
 
 def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> None:
-    """Footer: data folder and file hashes, parameters, package versions, code commit."""
+    """Footer: dataset title and file fingerprints, the parameters in effect, versions, commit."""
+    w = words(lang)
     s = stamp()
-    hashes = "".join(
-        f"<tr><td>{_e(k)}</td><td><code>{_e(v[:16])}...</code></td></tr>"
-        for k, v in data.dataset.hashes.items()
-    )
-    params = ", ".join(f"{_e(k)} = {_e(v)}" for k, v in parameters.items())
-    vers = ", ".join(f"{_e(k)} {_e(v)}" for k, v in s["versions"].items())
+    shown = []
+    spec = getattr(data, "spec", None)
+    settings = {**parameters, **(spec.as_dict() if spec is not None else {})}
+    for k, v in settings.items():
+        key = f"param.{k}"
+        if not w.has(key):
+            continue
+        shown.append((w.t(key), _setting(w, data, k, v)))
     _show(
-        f"<h2>{_e(t(lang, 'provenance'))}</h2><p class='small'>{_e(t(lang, 'prov_data'))}: {_e(data.dataset.meta.get('title', data.dataset.folder.name))}"
-        f"</p><table class='small'>{hashes}</table><p class='small'>{_e(t(lang, 'prov_params'))}: {params}</p>"
-        f"<p class='small'>{_e(t(lang, 'prov_versions'))}: {vers}</p><p class='small'>{_e(t(lang, 'prov_commit'))}: {_e(s['commit'])}; "
-        f"{_e(t(lang, 'prov_created'))}: {_e(s['created'])}</p>{banner(data, lang)}"
+        render(
+            "brief/provenance.html.j2",
+            lang,
+            title=dataset_title(w, data.dataset.meta, _shown_path(data.dataset.folder)),
+            hashes=sorted(data.dataset.hashes.items()),
+            params=shown,
+            versions=sorted(s["versions"].items()),
+            commit=s["commit"],
+            created=s["created"],
+        )
     )
 
 

@@ -13,6 +13,7 @@ from analysis import paths
 from analysis.errors import AnalysisError
 from analysis.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.kernels import KERNEL_MEMORY_MB
+from analysis.report.catalog import languages
 
 DESCRIPTION = """\
 Compare desa that signed third-party partnerships (Kerja Sama Desa) with comparable desa that
@@ -217,7 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: outputs/<province or run>-<lang>)",
     )
     r.add_argument(
-        "--lang", default="id", choices=["id", "en"], help="language of the briefs (default id)"
+        "--lang",
+        default="id",
+        choices=languages(),
+        help="language of the briefs (default id; one per catalog in src/analysis/report/locale)",
+    )
+    r.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each brief to brief.pdf (A4) with headless Chromium; skipped with a "
+        "message when no Chromium is installed",
     )
     r.add_argument("--jobs", type=int, default=2, help="districts run in parallel (default 2)")
     r.add_argument(

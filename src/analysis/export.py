@@ -1,39 +1,74 @@
-"""Executed notebook -> self-contained HTML brief (no code, no parameters cell, nothing fetched)."""
+"""Executed notebook -> self-contained HTML page in the report package's page shell.
+
+Only the outputs of cells meant for readers are kept (no code, no parameters, no cells tagged
+``remove-cell``, no stream or error text): HTML sections rendered by :mod:`analysis.brief` and
+figures. The page gets the shared stylesheet, one synthetic-data banner, a viewport for phones
+and a link back to the run's index; nothing is fetched from the network.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import nbformat
+from markupsafe import Markup, escape
 
-from analysis.paths import PACKAGE_DIR
+from analysis.brief import META
+from analysis.report import page
 from analysis.tables import write_file_atomically
 
-TEMPLATE_DIR = PACKAGE_DIR / "templates"
+HIDDEN_TAGS = {"remove-cell", "injected-parameters", "parameters", "remove-output"}
 
 
-@lru_cache(maxsize=4)
-def _exporter(lang: str):
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
+def notebook_body(nb) -> tuple[str, dict]:
+    """The reader-facing HTML of an executed notebook and the page facts its header declared."""
+    parts: list[str] = []
+    info: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            meta = (out.get("metadata") or {}).get(META) or {}
+            if meta.get("role") == "banner":
+                continue  # the page shell has its own banner
+            if meta.get("role") == "header":
+                info = dict(meta)
+            data = out.get("data", {})
+            if "text/html" in data:
+                html = data["text/html"]
+                parts.append("".join(html) if isinstance(html, list) else html)
+            elif "image/png" in data:
+                alt = (out.get("metadata") or {}).get("alt", "")
+                b64 = data["image/png"].replace("\n", "")
+                parts.append(
+                    Markup('<figure><img src="data:image/png;base64,{}" alt="{}"></figure>').format(
+                        b64, escape(alt)
+                    )
+                )
+    return "\n".join(parts), info
 
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "injected-parameters", "parameters"}
-    c.HTMLExporter.exclude_input = True
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
-    c.HTMLExporter.template_name = "brief"
-    c.HTMLExporter.language_code = lang
-    return HTMLExporter(config=c)
 
+def notebook_to_html(
+    nb_path: Path,
+    html_path: Path,
+    lang: str = "id",
+    title: str = "",
+    index_href: str | None = None,
+    synthetic: bool | None = None,
+) -> Path:
+    """Export an executed notebook as a page: outputs only, figures embedded, offline.
 
-def notebook_to_html(nb_path: Path, html_path: Path, lang: str = "id", title: str = "") -> Path:
-    """Export an executed notebook as a brief: outputs only, figures embedded, offline."""
+    ``title``, ``lang`` and ``synthetic`` default to what the notebook's header output declared.
+    """
     nb = nbformat.read(nb_path, as_version=4)
-    if title:
-        nb.metadata["title"] = title
-    body, _ = _exporter(lang).from_notebook_node(nb)
-    return write_file_atomically(html_path, body)
+    body, info = notebook_body(nb)
+    html = page(
+        title or info.get("title", ""),
+        body,
+        info.get("lang", lang),
+        bool(info.get("synthetic")) if synthetic is None else synthetic,
+        index_href,
+    )
+    return write_file_atomically(html_path, html)

@@ -161,6 +161,93 @@ def _district_from_row(r: pd.Series) -> District:
     )
 
 
+#: Short names in everyday use (lower case, as typed) -> the official name in the frame.
+DISTRICT_ALIASES = {
+    "kukar": "Kabupaten Kutai Kartanegara",
+    "kutim": "Kabupaten Kutai Timur",
+    "kubar": "Kabupaten Kutai Barat",
+    "ppu": "Kabupaten Penajam Paser Utara",
+    "mahulu": "Kabupaten Mahakam Ulu",
+    "kobar": "Kabupaten Kotawaringin Barat",
+    "kotim": "Kabupaten Kotawaringin Timur",
+    "inhu": "Kabupaten Indragiri Hulu",
+    "inhil": "Kabupaten Indragiri Hilir",
+    "kuansing": "Kabupaten Kuantan Singingi",
+    "rohul": "Kabupaten Rokan Hulu",
+    "rohil": "Kabupaten Rokan Hilir",
+    "tapteng": "Kabupaten Tapanuli Tengah",
+    "taput": "Kabupaten Tapanuli Utara",
+    "tapsel": "Kabupaten Tapanuli Selatan",
+    "labusel": "Kabupaten Labuhanbatu Selatan",
+    "labura": "Kabupaten Labuhanbatu Utara",
+    "hss": "Kabupaten Hulu Sungai Selatan",
+    "hst": "Kabupaten Hulu Sungai Tengah",
+    "hsu": "Kabupaten Hulu Sungai Utara",
+    "oku": "Kabupaten Ogan Komering Ulu",
+    "oki": "Kabupaten Ogan Komering Ilir",
+    "oku timur": "Kabupaten Ogan Komering Ulu Timur",
+    "oku selatan": "Kabupaten Ogan Komering Ulu Selatan",
+    "muba": "Kabupaten Musi Banyuasin",
+    "mura": "Kabupaten Musi Rawas",
+    "muratara": "Kabupaten Musi Rawas Utara",
+    "kbb": "Kabupaten Bandung Barat",
+    "tanjabbar": "Kabupaten Tanjung Jabung Barat",
+    "tanjabtim": "Kabupaten Tanjung Jabung Timur",
+    "lobar": "Kabupaten Lombok Barat",
+    "loteng": "Kabupaten Lombok Tengah",
+    "lotim": "Kabupaten Lombok Timur",
+    "klu": "Kabupaten Lombok Utara",
+}
+#: Province short names -> province code.
+PROVINCE_ALIASES = {
+    "kaltim": "64",
+    "kalbar": "61",
+    "kalteng": "62",
+    "kalsel": "63",
+    "kaltara": "65",
+    "jabar": "32",
+    "jateng": "33",
+    "jatim": "35",
+    "diy": "34",
+    "dki": "31",
+    "sumut": "12",
+    "sumbar": "13",
+    "sumsel": "16",
+    "babel": "19",
+    "kepri": "21",
+    "ntb": "52",
+    "ntt": "53",
+    "sulut": "71",
+    "sulteng": "72",
+    "sulsel": "73",
+    "sultra": "74",
+    "sulbar": "76",
+    "malut": "82",
+}
+
+
+def code_from_number(value: float | int) -> str:
+    """A district code given as a number (papermill's ``-p district 32.10`` arrives as 32.1).
+
+    Codes have two digits after the dot, so a number with at most two decimals has one reading:
+    ``32.1`` -> ``"32.10"``, ``64.02`` -> ``"64.02"``; an integer like ``3210`` is read as
+    ``"32.10"``. Anything else raises ``UnknownDistrictError`` naming ``-r district 32.10``
+    (papermill's raw, text parameter).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    if isinstance(value, int):
+        text = str(value)
+        return f"{text[:2]}.{text[2:]}" if len(text) == 4 else text
+    text = f"{value:.2f}"
+    if abs(float(text) - value) > 1e-9 or not (10 <= value < 100):
+        raise UnknownDistrictError(
+            f"District {value!r} arrived as a number and is not a code like 32.10. Give the code "
+            "as text: papermill ... -r district 32.10 (not -p), or a name like 'Majalengka'."
+        )
+    return text
+
+
 def resolve_district(query: str) -> District:
     """Find a kabupaten/kota from a code or a name, however the user writes it.
 
@@ -174,7 +261,10 @@ def resolve_district(query: str) -> District:
         and a kota (e.g. ``Bogor``).
     """
     d = districts()
+    if isinstance(query, (int, float)) and not isinstance(query, bool):
+        query = code_from_number(query)
     q = str(query).strip()
+    q = DISTRICT_ALIASES.get(" ".join(q.lower().split()), q)
     code = normalize_code(q, level=2)
     if code.code is not None:
         hit = d[d["kode_kab"] == code.code]
@@ -210,6 +300,10 @@ def resolve_district(query: str) -> District:
             for n, k in zip(names, keys, strict=True)
             if difflib.SequenceMatcher(None, target, k).ratio() > 0.6
         ][:3]
+    short = difflib.get_close_matches(" ".join(ql.split()), list(DISTRICT_ALIASES), n=2, cutoff=0.7)
+    close = [
+        f"{a.upper() if len(a) <= 3 else a.title()} ({DISTRICT_ALIASES[a]})" for a in short
+    ] + close
     hint = f" Closest: {', '.join(close)}." if close else ""
     raise UnknownDistrictError(
         f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}"
@@ -219,6 +313,7 @@ def resolve_district(query: str) -> District:
 def districts_of_province(province: str) -> list[District]:
     """Every kabupaten/kota of a province (code ``64`` or a name like ``Kalimantan Timur``)."""
     d = districts()
+    province = PROVINCE_ALIASES.get(str(province).strip().lower(), province)
     code = normalize_code(province, level=1).code
     if code is None:
         target = normalize_name(province)
@@ -251,6 +346,9 @@ __all__ = [
     "load_frame",
     "districts",
     "resolve_district",
+    "code_from_number",
+    "DISTRICT_ALIASES",
+    "PROVINCE_ALIASES",
     "districts_of_province",
     "villages_of",
     "village_kind",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.narrate import fmt, t
+from analysis.report import words
 from analysis.schema import IDM_STATUSES
 
 PALETTE = {"partnered": "#1b6ca8", "other": "#a0a0a0"}
@@ -17,6 +17,7 @@ PALETTE = {"partnered": "#1b6ca8", "other": "#a0a0a0"}
 
 def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> plt.Figure:
     """Event-study coefficients with 95% intervals; thin event times drawn hollow."""
+    w = words(lang)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ok, thin = es[es["reliable"]], es[~es["reliable"]]
     ax.axhline(0, color="black", lw=0.8)
@@ -38,14 +39,14 @@ def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> 
             mfc="white",
             color="#7fa7c9",
             capsize=3,
-            label=t(lang, "thin"),
+            label=w.t("plot.thin"),
         )
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_xlabel(t(lang, "years_since"))
-    ax.set_ylabel(
-        f"{t(lang, 'difference')}: {outcome_label}" if outcome_label else t(lang, "difference")
-    )
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt(v, lang, 3)))
+    ax.set_xlabel(w.t("plot.years_since"))
+    ax.set_ylabel(w.t("plot.difference"))
+    if outcome_label:
+        ax.set_title(outcome_label, fontsize=10, loc="left")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))
     sns.despine(fig)
     fig.tight_layout()
     return fig
@@ -53,18 +54,23 @@ def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> 
 
 def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """|SMD| per covariate before and after weighting, with the 0.1 threshold."""
+    w = words(lang)
     b = balance.sort_values("smd", key=np.abs)
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(b) + 1.2))
     y = np.arange(len(b))
-    ax.scatter(b["smd"].abs(), y, color=PALETTE["other"], label=t(lang, "before"), zorder=3)
+    ax.scatter(b["smd"].abs(), y, color=PALETTE["other"], label=w.t("plot.before"), zorder=3)
     if "smd_weighted" in b:
         ax.scatter(
-            b["smd_weighted"].abs(), y, color=PALETTE["partnered"], label=t(lang, "after"), zorder=3
+            b["smd_weighted"].abs(),
+            y,
+            color=PALETTE["partnered"],
+            label=w.t("plot.after"),
+            zorder=3,
         )
     ax.axvline(0.1, color="grey", ls="--", lw=0.8)
-    labels = t(lang, "covariates")
-    ax.set_yticks(y, [labels.get(c, c) for c in b["covariate"]])
-    ax.set_xlabel("|SMD|")
+    ax.set_yticks(y, [w.code("covariate", c) for c in b["covariate"]])
+    ax.set_xlabel(w.t("plot.smd"))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 2)))
     ax.legend(frameon=False, fontsize=8)
     sns.despine(fig)
     fig.tight_layout()
@@ -73,10 +79,11 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
 
 def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """Status at start x status at end, as row shares, side by side for the two groups."""
+    w = words(lang)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]
     for ax, group, key in zip(
-        axes, ("bermitra", "lainnya"), ("partnered_g", "other_g"), strict=True
+        axes, ("bermitra", "lainnya"), ("plot.partnered", "plot.other"), strict=True
     ):
         m = (
             tr[tr["kelompok"] == group]
@@ -102,9 +109,9 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
             fmt="d",
             annot_kws={"size": 8},
         )
-        ax.set_title(f"{t(lang, key)} (n = {int(m.to_numpy().sum())})", fontsize=10)
-        ax.set_xlabel(t(lang, "status_end"))
-        ax.set_ylabel(t(lang, "status_start"))
+        ax.set_title(f"{w.t(key)} (n = {w.int(int(m.to_numpy().sum()))})", fontsize=10)
+        ax.set_xlabel(w.t("plot.status_end"))
+        ax.set_ylabel(w.t("plot.status_start"))
         ax.set_xticklabels(short, rotation=30, ha="right", fontsize=8)
         ax.set_yticklabels(short, rotation=0, fontsize=8)
         ax.tick_params(axis="y", labelleft=True)
@@ -113,6 +120,8 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
 
 
 def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Figure:
+    """Propensity-score histograms of partnered and other desa (density scale)."""
+    w = words(lang)
     fig, ax = plt.subplots(figsize=(7, 3))
     bins = np.linspace(0, 1, 26)
     ax.hist(
@@ -121,7 +130,7 @@ def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Fig
         alpha=0.6,
         density=True,
         color=PALETTE["other"],
-        label=t(lang, "other_g"),
+        label=w.t("plot.other"),
     )
     ax.hist(
         score[treated == 1],
@@ -129,10 +138,10 @@ def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Fig
         alpha=0.6,
         density=True,
         color=PALETTE["partnered"],
-        label=t(lang, "partnered_g"),
+        label=w.t("plot.partnered"),
     )
-    ax.set_xlabel(t(lang, "score"))
-    ax.set_ylabel(t(lang, "density"))
+    ax.set_xlabel(w.t("plot.score"))
+    ax.set_ylabel(w.t("plot.density"))
     ax.legend(frameon=False)
     sns.despine(fig)
     fig.tight_layout()
@@ -141,6 +150,7 @@ def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Fig
 
 def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.Figure:
     """District estimates and the pooled estimate with 95% intervals."""
+    w = words(lang)
     f = forest_df[forest_df["estimable"]].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(f) + 1.2))
     y = np.arange(len(f))[::-1]
@@ -158,7 +168,7 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, f["label"])
     ax.set_xlabel(xlabel)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt(v, lang, 3)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))
     sns.despine(fig)
     fig.tight_layout()
     return fig

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter, deque
@@ -27,7 +27,9 @@ from analysis import paths
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.frame import District, districts, districts_of_province, resolve_district
 from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
+from analysis.parameters import check_values
 from analysis.provenance import stamp
+from analysis.report.pdf import print_briefs
 from analysis.tables import OWNER_MARK, write_file_atomically, write_json
 
 MANIFEST = "manifest.json"
@@ -119,7 +121,7 @@ def execute_district(job: Job) -> dict:
             nb_in, nb_out, params, cwd, mem_mb=job.mem_mb, env=env, preload=job.preload
         )
         t_exec = time.perf_counter() - t0
-        notebook_to_html(nb_out, res / "brief.html", job.lang, title=f"{job.district.name}")
+        notebook_to_html(nb_out, res / "brief.html", job.lang, index_href="../../index.html")
         summary = json.loads((res / "summary.json").read_text(encoding="utf-8"))
         return {
             "district": code,
@@ -236,6 +238,7 @@ def run(
     scheduler: str | None = None,
     kernel_memory_mb: int = KERNEL_MEMORY_MB,
     preload: bool = PRELOAD_DEFAULT,
+    pdf: bool = False,
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
@@ -244,7 +247,8 @@ def run(
     output folder is locked for the run; each district's outcome is journalled the moment it is
     known, so ``resume`` after a kill redoes only unfinished or failed districts. With
     ``preload`` (default where ``fork`` exists) kernels are forked from a per-worker template
-    that has imported the libraries (:mod:`analysis.forkserver`).
+    that has imported the libraries (:mod:`analysis.forkserver`). With ``pdf`` each brief is also
+    printed to ``brief.pdf`` (headless Chromium; skipped with a message when none is installed).
 
     Returns the manifest. Raises ``RunFailedError`` (exit status 1) after writing everything
     when any district failed, ``OutputLockedError`` when another run writes into ``out``.
@@ -258,8 +262,14 @@ def run(
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
+    # parameter values first (a typo fails in about a second, before papermill is even imported),
+    # the years once the data are loaded
+    check_values({**(extra or {}), "lang": lang})
     validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
+    check_values(
+        {**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"].unique()))
+    )
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
@@ -271,13 +281,13 @@ def run(
     with RunLock(out):
         return _run_locked(
             selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
-            executor, scheduler, kernel_memory_mb, Journal(out), preload,
+            executor, scheduler, kernel_memory_mb, Journal(out), preload, pdf,
         )  # fmt: skip
 
 
 def _run_locked(
     selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
-    executor, scheduler, kernel_memory_mb, journal, preload,
+    executor, scheduler, kernel_memory_mb, journal, preload, pdf=False,
 ) -> dict:  # fmt: skip
     from analysis.executors import open_executor
     from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
@@ -317,6 +327,10 @@ def _run_locked(
     results = dict(done)
     source = notebook.read_bytes()
     slicer = Slicer(ds)
+    if preload:  # the synthesis kernel, at the end, is forked from a template started now
+        from analysis.forkserver import ForkServer
+
+        threading.Thread(target=ForkServer.get, daemon=True).start()
     engine = open_executor(executor, jobs, scheduler)
     bar = None
     if progress and todo:
@@ -380,7 +394,12 @@ def _run_locked(
         report_pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
         if bar:
             bar.close()
-    synth = build_synthesis(out, lang, data_dir, results)
+    pdf_note = print_briefs(out, results) if pdf else ""
+    synth = build_synthesis(out, lang, data_dir, results, preload)
+    if preload:
+        from analysis.forkserver import ForkServer
+
+        ForkServer.close()  # the client's template served the synthesis: free its memory
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lang": lang,
@@ -396,6 +415,7 @@ def _run_locked(
         "seconds": round(time.perf_counter() - t0, 2),
         "resumed": sorted(done),
         "synthesis": synth,
+        "pdf": pdf_note,
         "districts": {d.code: results[d.code] for d in selected if d.code in results},
     }
     write_json(manifest_path, manifest)
@@ -414,8 +434,13 @@ def _run_locked(
     return manifest
 
 
-def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict:
-    """Run the synthesis notebook over the run folder and export it (failures recorded, not raised)."""
+def build_synthesis(
+    out: Path, lang: str, data_dir: Path, results: dict, preload: bool = False
+) -> dict:
+    """Run the synthesis notebook over the run folder and export it (failures recorded, not raised).
+
+    ``preload``: fork its kernel from this process's template (started when the run began).
+    """
     from analysis.export import notebook_to_html
     from analysis.kernels import execute_notebook
 
@@ -431,12 +456,10 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
             tmp / "synthesis.ipynb",
             {"run_dir": str(out), "lang": lang},
             paths.NOTEBOOKS_DIR,
+            preload=preload,
         )
         notebook_to_html(
-            tmp / "synthesis.ipynb",
-            tmp / "synthesis.html",
-            lang,
-            title="Sintesis" if lang == "id" else "Synthesis",
+            tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html"
         )
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
@@ -450,104 +473,11 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-_IDX = {
-    "id": {
-        "code": "Kode",
-        "title": "Hasil analisis kerja sama desa",
-        "district": "Kabupaten/kota",
-        "status": "Status",
-        "evidence": "Kekuatan bukti",
-        "brief": "Ringkasan",
-        "ok": "selesai",
-        "failed": "GAGAL",
-        "synthesis": "Sintesis antarkabupaten",
-        "data": "Laporan mutu data",
-        "na": "tidak berlaku (tidak ada desa)",
-        "error": "Penyebab",
-        "grades": {
-            "strong": "kuat",
-            "suggestive": "indikatif",
-            "insufficient": "belum cukup",
-            "not_estimable": "tidak dapat diperkirakan",
-        },
-    },
-    "en": {
-        "code": "Code",
-        "title": "Village partnership analysis: results",
-        "district": "District",
-        "status": "Status",
-        "evidence": "Strength of evidence",
-        "brief": "Brief",
-        "ok": "done",
-        "failed": "FAILED",
-        "synthesis": "Synthesis across districts",
-        "data": "Data-quality report",
-        "na": "not applicable (no desa)",
-        "error": "Cause",
-        "grades": {
-            "strong": "strong",
-            "suggestive": "suggestive",
-            "insufficient": "insufficient",
-            "not_estimable": "not estimable",
-        },
-    },
-}
-
-
-def _page(title: str, body: str, lang: str, synthetic: bool) -> str:
-    from analysis.brief import CSS
-    from analysis.narrate import t
-
-    banner = (
-        f'<div class="synthetic-banner">{html.escape(str(t(lang, "synthetic")))}</div>'
-        if synthetic
-        else ""
-    )
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>{CSS}</head>'
-        f'<body><div class="brief">{banner}<h1>{html.escape(title)}</h1>{body}{banner}</div></body></html>'
-    )
-
-
 def write_index(out: Path, manifest: dict, lang: str) -> Path:
-    tx = _IDX.get(lang, _IDX["id"])
-    rows = []
-    for code, r in manifest["districts"].items():
-        name = html.escape(r.get("name", code))
-        if r["status"] == "ok":
-            grade = (
-                tx["na"]
-                if r.get("applicable") is False
-                else tx["grades"].get(r.get("evidence") or "", "")
-            )
-            rows.append(
-                f'<tr><td>{html.escape(code)}</td><td><a href="{html.escape(r["brief"])}">{name}</a></td><td>{tx["ok"]}</td>'
-                f"<td>{html.escape(grade)}</td></tr>"
-            )
-        else:
-            link = (
-                f' (<a href="{html.escape(r["error_notebook"])}">notebook</a>)'
-                if r.get("error_notebook")
-                else ""
-            )
-            rows.append(
-                f"<tr><td>{html.escape(code)}</td><td>{name}</td><td><b>{tx['failed']}</b>{link}</td>"
-                f"<td>{tx['error']}: {html.escape(r.get('error', ''))}</td></tr>"
-            )
-    syn = manifest.get("synthesis", {})
-    syn_link = (
-        f'<a href="synthesis.html">{tx["synthesis"]}</a>'
-        if syn.get("status") == "ok"
-        else f"{tx['synthesis']}: {tx['failed']} ({html.escape(syn.get('error', ''))})"
-    )
-    body = (
-        f'<ul><li>{syn_link}</li><li><a href="data_report.html">{tx["data"]}</a></li></ul>'
-        f"<table><tr><th>{tx['code']}</th><th>{tx['district']}</th><th>{tx['status']}</th><th>{tx['evidence']}</th></tr>{''.join(rows)}</table>"
-        f"<p class='small'>commit {html.escape(manifest.get('commit', ''))}; {html.escape(manifest.get('created', ''))}</p>"
-    )
-    return write_file_atomically(
-        out / "index.html", _page(tx["title"], body, lang, manifest.get("synthetic", False))
-    )
+    """``index.html`` of a run (see :func:`analysis.report.pages.write_index`)."""
+    from analysis.report.pages import write_index as _write
+
+    return _write(out, manifest, lang)
 
 
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
@@ -557,40 +487,10 @@ def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
 
 
 def write_data_report(out: Path, ds, lang: str) -> Path:
-    """The data-quality page: contract checks on the data folder, its ingestion report, file hashes."""
-    from analysis.errors import InputFileError
-    from analysis.validate import validate_folder
+    """The data-quality page (see :func:`analysis.report.pages.write_data_report`)."""
+    from analysis.report.pages import write_data_report as _write
 
-    title = "Laporan mutu data" if lang == "id" else "Data-quality report"
-    head = ("tabel", "baris", "catatan") if lang == "id" else ("table", "rows", "notes")
-    try:
-        outcomes = validate_folder(ds.folder)
-        checks = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{len(v.table):,}</td><td>{html.escape(json.dumps({kk: vv for kk, vv in v.notes.items() if not isinstance(vv, list)}, ensure_ascii=False))}</td></tr>"
-            for k, v in outcomes.items()
-        )
-        status = (
-            "Semua pemeriksaan kontrak data lolos."
-            if lang == "id"
-            else "All data-contract checks passed."
-        )
-    except InputFileError as e:
-        checks, status = "", html.escape(str(e))
-    md = ds.folder / paths.QUALITY_MD
-    ingest_part = (
-        f"<h2>Ingest</h2><pre>{html.escape(md.read_text(encoding='utf-8'))}</pre>"
-        if md.exists()
-        else ""
-    )
-    hashes = "".join(
-        f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
-        for k, v in ds.hashes.items()
-    )
-    body = (
-        f"<p>{html.escape(ds.meta.get('title', str(ds.folder)))}</p><p>{status}</p><table><tr><th>{head[0]}</th><th>{head[1]}</th><th>{head[2]}</th></tr>{checks}</table>"
-        f"{ingest_part}<h2>SHA-256</h2><table>{hashes}</table>"
-    )
-    return write_file_atomically(out / "data_report.html", _page(title, body, lang, ds.synthetic))
+    return _write(out, ds, lang)
 
 
 def run_from_args(args) -> int:
@@ -617,10 +517,13 @@ def run_from_args(args) -> int:
             scheduler=getattr(args, "scheduler", None),
             kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
             preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
+            pdf=getattr(args, "pdf", False),
         )
     except RunFailedError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    if m.get("pdf"):
+        print(m["pdf"], file=sys.stderr)
     ok = sum(v["status"] == "ok" for v in m["districts"].values())
     where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
     print(

@@ -62,8 +62,11 @@ def pid_alive(pid: int, started: float | None = None) -> bool:
 
 def temp_dir(parent: Path, name: str) -> Path:
     """A new temporary folder ``parent/.NAME.tmp-PID-XXXX`` (provably this process's)."""
+    from analysis.tables import shareable
+
     parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent))
+    # mkdtemp makes it 0700: folders moved into place from here must open for colleagues too
+    return shareable(Path(tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)), True)
 
 
 def clean_stale_temp(parent: Path, prefix: str = ".") -> list[Path]:

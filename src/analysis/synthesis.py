@@ -7,34 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import HTML, display
 
 from analysis import plots
-from analysis.brief import CSS, _e, _fig, _results_rows, _show
+from analysis.brief import META
 from analysis.district import HEADLINE_METHOD
-from analysis.narrate import fmt, outcome_label, t
 from analysis.pooling import Pooled, pool_districts
+from analysis.provenance import stamp
+from analysis.report import figure_html, render, result_row, words
 from analysis.results import Estimate
-
-TEXT = {
-    "id": {
-        "title": "Sintesis antarkabupaten",
-        "intro": "Perkiraan utama setiap kabupaten/kota digabung dengan meta-analisis efek acak "
-        "(DerSimonian-Laird). I2 menunjukkan berapa bagian perbedaan antarkabupaten yang lebih dari sekadar kebetulan.",
-        "pooled": "Gabungan {k} kabupaten: {est} (rentang 95%: {lo} sampai {hi}); I2 = {i2}.",
-        "none": "Belum ada cukup kabupaten dengan perkiraan untuk digabung.",
-        "table": "Perkiraan per kabupaten/kota",
-        "failed": "Kabupaten/kota yang gagal dijalankan: {names}.",
-    },
-    "en": {
-        "title": "Synthesis across districts",
-        "intro": "Each district's main estimate is pooled with a random-effects meta-analysis "
-        "(DerSimonian-Laird). I2 says how much of the spread between districts is more than chance.",
-        "pooled": "Pooled over {k} districts: {est} (95% range: {lo} to {hi}); I2 = {i2}.",
-        "none": "Not enough districts with an estimate to pool yet.",
-        "table": "Estimates by district",
-        "failed": "Districts that failed to run: {names}.",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -43,6 +24,7 @@ class RunResults:
     summaries: list[dict]
     synthetic: bool
     failed: list[str]
+    manifest: dict
 
 
 def load_run(run_dir: str | Path) -> RunResults:
@@ -64,49 +46,77 @@ def load_run(run_dir: str | Path) -> RunResults:
     )
     if len(res):
         res["estimable"] = res["estimable"].astype(bool)
-    return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed)
+    return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed, manifest)
 
 
 def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Pooled:
+    """Random-effects pooling of the districts' headline estimates of ``outcome``."""
     names = {s["district"]: s["name"] for s in run.summaries}
-    t_ = run.results.copy()
-    t_ = t_[
-        t_["district"].map(
-            lambda c: any(s["district"] == c and s["applicable"] for s in run.summaries)
-        )
+    applicable = {s["district"] for s in run.summaries if s["applicable"]}
+    t_ = run.results[run.results["district"].isin(applicable)].copy()
+    t_["district"] = t_["district"].map(lambda c: names.get(c, c))
+    return pool_districts(t_, outcome, HEADLINE_METHOD, pooled_label=words(lang).t("plot.pooled"))
+
+
+def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
+    w = words(lang)
+    head = run.results[
+        (run.results["method"] == HEADLINE_METHOD) & (run.results["outcome"] == outcome)
     ]
-    t_["district"] = t_["district"].map(lambda c: f"{names.get(c, c)}")
-    label = "gabungan (efek acak)" if lang == "id" else "pooled (random effects)"
-    return pool_districts(t_, outcome, HEADLINE_METHOD, pooled_label=label)
+    names = {s["district"]: s["name"] for s in run.summaries}
+    rows = []
+    for r in head.to_dict("records"):
+        row = result_row(w, r, names.get(r["district"], r["district"]), facts={})
+        row["href"] = f"districts/{r['district']}/brief.html"
+        rows.append(row)
+    return rows
 
 
 def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id") -> None:
-    """Banner, pooled estimate in words, forest plot and the district table."""
-    tx = TEXT.get(lang, TEXT["id"])
-    banner = (
-        f'<div class="synthetic-banner">{_e(t(lang, "synthetic"))}</div>' if run.synthetic else ""
-    )
-    parts = [
-        CSS + banner,
-        f"<h1>{_e(tx['title'])}</h1><p>{_e(outcome_label(outcome, lang))}</p><p>{_e(tx['intro'])}</p>",
-    ]
+    """Pooled estimate in words, forest plot, the district table with links, and provenance."""
+    w = words(lang)
     re = pooled.random_effects
+    fig = None
     if isinstance(re, Estimate):
-        parts.append(
-            f"<p><b>{_e(tx['pooled'].format(k=pooled.n_districts, est=fmt(re.estimate, lang, 3, signed=True), lo=fmt(re.ci_low, lang, 3), hi=fmt(re.ci_high, lang, 3), i2=fmt(100 * pooled.i2, lang, 0) + '%'))}</b></p>"
+        fig = figure_html(
+            plots.forest(pooled.forest, lang, w.outcome(outcome)),
+            w.t("alt.forest", k=w.int(pooled.n_districts), est=w.num(re.estimate, 3, signed=True)),
+            w.t("fig.forest"),
+            lang,
         )
-    else:
-        parts.append(f"<p>{_e(tx['none'])}</p>")
-    if run.failed:
-        parts.append(
-            f'<p class="notice">{_e(tx["failed"].format(names=", ".join(run.failed)))}</p>'
-        )
-    _show("".join(parts))
-    if isinstance(re, Estimate):
-        _fig(plots.forest(pooled.forest, lang, outcome_label(outcome, lang)), tx["intro"])
-    head = run.results[
-        (run.results["method"] == HEADLINE_METHOD) & (run.results["outcome"] == outcome)
-    ].copy()
-    names = {s["district"]: s["name"] for s in run.summaries}
-    head["method"] = head["district"].map(names)
-    _show(f"<h2>{_e(tx['table'])}</h2>{_results_rows(head, lang)}{banner}")
+    m = run.manifest
+    s = stamp()
+    display(
+        HTML(
+            str(
+                render(
+                    "synthesis.html.j2",
+                    lang,
+                    outcome=outcome,
+                    re=re if isinstance(re, Estimate) else None,
+                    pooled=pooled,
+                    failed=[m.get("districts", {}).get(c, {}).get("name", c) for c in run.failed],
+                    figure=fig,
+                    rows=_rows(run, outcome, lang),
+                    n_sources=len(run.summaries),
+                    hashes=sorted(
+                        (
+                            m.get("data_hashes")
+                            or (run.summaries[0].get("data_hashes") if run.summaries else {})
+                            or {}
+                        ).items()
+                    ),
+                    commit=m.get("commit") or s["commit"],
+                    created=s["created"],
+                )
+            )
+        ),
+        metadata={
+            META: {
+                "role": "header",
+                "title": w.t("synthesis.title"),
+                "lang": lang,
+                "synthetic": bool(run.synthetic),
+            }
+        },
+    )

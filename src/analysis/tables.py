@@ -716,6 +716,24 @@ def rename_columns(
     return out[keep]
 
 
+def _umask() -> int:
+    """The process umask (read without changing it for longer than the call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shareable(path: Path, directory: bool = False) -> Path:
+    """Give a file 0666 or a folder 0777 less the umask (usually 0644 / 0755).
+
+    ``tempfile.mkstemp`` and ``mkdtemp`` create private entries (0600 / 0700) whatever the
+    umask; outputs moved into place from them must be readable by colleagues and web servers
+    like any file the user writes.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+    return Path(path)
+
+
 def write_dir_atomically(out: Path, write: Callable[[Path], None], force: bool = False) -> Path:
     """Build a folder completely in a temporary sibling, then move it into place.
 
@@ -736,7 +754,7 @@ def write_dir_atomically(out: Path, write: Callable[[Path], None], force: bool =
                 "or choose another folder with --out."
             )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = shareable(Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)), True)
     try:
         write(tmp)
         (tmp / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
@@ -761,6 +779,7 @@ def write_file_atomically(path: Path, data: bytes | str) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        shareable(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

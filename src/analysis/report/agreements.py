@@ -1,0 +1,139 @@
+"""Agreements too recent for the outcome data, as facts a sentence can state exactly.
+
+A partnership counts from the first IDM year that can reflect it: its start year, or the next
+year for starts from July (:func:`analysis.design.exposure_year`). Agreements whose exposure year
+is after the last outcome year cannot be evaluated yet. They come from the data folder's
+registry and, optionally, from further registries of recent agreements (e.g.
+``data/real/kukar_mou_2025.csv``) read with the same contract as any registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+from analysis.design import (
+    COUNTING_STATUSES,
+    EXPOSURE_CUTOFF_MONTH,
+    agreement_exposure,
+    rows_in_district,
+)
+
+#: The IDM was last published for 2024; from 2025 the Indeks Desa (Permendesa 9/2024) replaces it
+#: and scores village cooperation itself, so the two series must not be spliced.
+IDM_LAST_EDITION = 2024
+
+
+def read_agreements(path: str | Path) -> pd.DataFrame:
+    """Read a registry file (CSV/XLSX, registry template columns) checked against its contract.
+
+    Relative paths are taken from the repository root. Raises ``InputFileError`` with file, row,
+    column and value for bad rows, like ``ingest``.
+    """
+    from analysis.errors import InputFileError
+    from analysis.ingest import REGISTRY_ALIASES
+    from analysis.schema import PARTNERSHIPS
+    from analysis.tables import ROW, read_raw, rename_columns
+    from analysis.validate import check_table
+
+    p = Path(path)
+    if not p.is_absolute():
+        p = paths.ROOT / p
+    raw = rename_columns(
+        read_raw(p),
+        p,
+        [c.name for c in PARTNERSHIPS.columns],
+        PARTNERSHIPS.required,
+        REGISTRY_ALIASES,
+    )
+    oc = check_table(raw, PARTNERSHIPS, p.name)
+    if oc.problems:
+        raise InputFileError(oc.problems)
+    return oc.table.drop(columns=[ROW])
+
+
+@dataclass(frozen=True)
+class RecentGroup:
+    """Agreements of one district that count from the same IDM year for the same reason."""
+
+    exposure_year: int
+    july_rule: bool  # started in July or later: counted from the next year
+    signed_only: bool  # the start date is the signing date (no separate start recorded)
+    first: pd.Timestamp
+    last: pd.Timestamp
+    n_agreements: int
+    desa: tuple[tuple[str, tuple[str, ...]], ...]  # (desa name, partners)
+    new_instrument: bool  # the exposure year is after the last IDM edition
+
+    @property
+    def settle(self) -> str:
+        """Which data would evaluate these agreements: ``idm`` (a later IDM year in the data),
+        ``first_indeks_desa`` (the first Indeks Desa, with the last IDM as the starting point) or
+        ``indeks_desa`` (a later Indeks Desa year against the year before)."""
+        if self.exposure_year <= IDM_LAST_EDITION:
+            return "idm"
+        return "first_indeks_desa" if self.exposure_year == IDM_LAST_EDITION + 1 else "indeks_desa"
+
+
+@dataclass(frozen=True)
+class Recent:
+    groups: tuple[RecentGroup, ...]
+    last_year: int
+    uncoded_rows: int  # rows of the extra registries without a desa code (e.g. desa persiapan)
+    uncoded_names: tuple[str, ...]
+
+    @property
+    def n_agreements(self) -> int:
+        return sum(g.n_agreements for g in self.groups)
+
+
+def recent_agreements(
+    registry: pd.DataFrame, district: str, last_year: int, extra: pd.DataFrame | None = None
+) -> Recent:
+    """Counting agreements of ``district`` whose exposure year is after ``last_year``, grouped.
+
+    Rows of ``extra`` that repeat an ``id_kerjasama`` of ``registry`` are counted once.
+    """
+    frames = [registry]
+    uncoded = pd.DataFrame(columns=["nama_desa"])
+    if extra is not None and len(extra):
+        extra = extra[~extra["id_kerjasama"].isin(set(registry.get("id_kerjasama", [])))]
+        frames.append(extra)
+        if len(rows_in_district(extra, district)):
+            uncoded = extra[extra["kode_desa"].isna()]
+    reg = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True)
+        if any(len(f) for f in frames)
+        else registry
+    )
+    reg = rows_in_district(reg, district)
+    reg = reg[reg["status"].isin(COUNTING_STATUSES)].copy()
+    groups: list[RecentGroup] = []
+    if len(reg):
+        reg["g"] = agreement_exposure(reg).to_numpy()
+        reg["start"] = pd.to_datetime(reg["tanggal_mulai"].fillna(reg["tanggal_tanda_tangan"]))
+        reg["sign"] = pd.to_datetime(reg["tanggal_tanda_tangan"])
+        reg = reg[reg["g"] > last_year]
+        reg["july"] = reg["start"].dt.month >= EXPOSURE_CUTOFF_MONTH
+        for (g, july), rows in reg.groupby(["g", "july"], sort=True):
+            desa = tuple(
+                (str(name), tuple(sorted(set(map(str, r["mitra"])))))
+                for name, r in rows.groupby("nama_desa", sort=True)
+            )
+            groups.append(
+                RecentGroup(
+                    int(g),
+                    bool(july),
+                    bool((rows["start"] == rows["sign"]).all()),
+                    rows["start"].min(),
+                    rows["start"].max(),
+                    len(rows),
+                    desa,
+                    int(g) > IDM_LAST_EDITION,
+                )
+            )
+    names = tuple(sorted(set(map(str, uncoded["nama_desa"].dropna()))))
+    return Recent(tuple(groups), int(last_year), int(len(uncoded)), names)

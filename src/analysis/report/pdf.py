@@ -1,0 +1,89 @@
+"""PDF copies of the briefs for offices that forward attachments: headless Chromium's print-to-PDF
+(Debian's ``chromium``; the page's print stylesheet sets A4, the banner on every page and page
+breaks)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from analysis.tables import write_file_atomically
+
+#: Command names tried in order (``ANALYSIS_CHROMIUM`` overrides).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-pdf-header-footer",
+)
+
+
+def browser() -> str | None:
+    """Path of a Chromium to print with, or ``None``."""
+    own = os.environ.get("ANALYSIS_CHROMIUM")
+    if own:
+        return shutil.which(own) or (own if Path(own).exists() else None)
+    return next((p for p in map(shutil.which, BROWSERS) if p), None)
+
+
+def html_to_pdf(html: Path, pdf: Path, timeout: float = 120) -> Path:
+    """Print ``html`` to ``pdf`` (written whole or not at all).
+
+    Raises
+    ------
+    RuntimeError
+        No Chromium was found, or it produced no PDF (its message is included).
+    """
+    exe = browser()
+    if exe is None:
+        raise RuntimeError(
+            "no Chromium found for --pdf: install Debian's 'chromium' (apt-get install chromium) "
+            "or set ANALYSIS_CHROMIUM to a Chrome/Chromium executable"
+        )
+    with tempfile.TemporaryDirectory(prefix="analysis-pdf-") as tmp:
+        target = Path(tmp) / "out.pdf"
+        proc = subprocess.run(
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={Path(tmp) / 'profile'}",
+                f"--print-to-pdf={target}",
+                Path(html).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if not target.exists() or target.stat().st_size == 0:
+            raise RuntimeError(f"Chromium printed no PDF for {html}: {proc.stderr.strip()[-500:]}")
+        return write_file_atomically(pdf, target.read_bytes())
+
+
+def print_briefs(out: Path, results: dict) -> str:
+    """A ``brief.pdf`` beside every brief of a run that succeeded; records ``pdf`` in ``results``.
+
+    Returns a one-line message for the user (how many were printed, or why none were).
+    """
+    if browser() is None:
+        return (
+            "--pdf: skipped, no Chromium found (install Debian's 'chromium' or set "
+            "ANALYSIS_CHROMIUM); the HTML briefs are complete"
+        )
+    n = 0
+    for r in results.values():
+        if r.get("status") != "ok" or not r.get("brief"):
+            continue
+        html = Path(out) / r["brief"]
+        pdf = html.with_suffix(".pdf")
+        html_to_pdf(html, pdf)
+        r["pdf"] = str(Path(r["brief"]).with_suffix(".pdf"))
+        n += 1
+    return f"--pdf: {n} PDF brief(s) written beside the HTML briefs"
