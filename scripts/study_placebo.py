@@ -59,6 +59,9 @@ def one_seed(seed: int) -> dict:
                     "district": code,
                     "grade": ev.grade,
                     "reasons": list(ev.reasons),
+                    "caveats": list(ev.caveats),
+                    "breakdown_mbar": float(ev.breakdown_mbar),
+                    "pretrend_p": float(ev.pretrend_p),
                     "estimable": bool(h.estimable),
                     "estimate": float(getattr(h, "estimate", np.nan)),
                     "ci_low": float(getattr(h, "ci_low", np.nan)),
@@ -72,7 +75,9 @@ def one_seed(seed: int) -> dict:
         if key == "default":
             panel = analysis_panel(sim.welfare, sim.villages, sim.partnerships)
             for o in OUTCOMES:
-                r, _ = callaway_santanna(panel, Design(outcome=o))
+                r, _ = callaway_santanna(
+                    panel, Design(outcome=o), **dist.Specification().cs_kwargs()
+                )
                 t = sim.truth["outcomes"][o]["overall"]["att"]
                 out["province"][o] = {
                     "estimate": r.estimate,
@@ -106,6 +111,10 @@ def summarise(runs: list[dict]) -> dict:
         "default_estimable_district_briefs": len(de),
         "default_strong": share(de, lambda d: d["grade"] == "strong"),
         "default_suggestive": share(de, lambda d: d["grade"] == "suggestive"),
+        "default_district_ci_covers_truth": share(
+            [d for d in de if d["true"] is not None],
+            lambda d: d["ci_low"] <= d["true"] <= d["ci_high"],
+        ),
         "province_coverage": {
             o: round(
                 np.mean(

@@ -192,6 +192,10 @@ def test_kernels_forked_from_the_template_give_the_same_brief_as_fresh_ones(tmp_
         for x in ("fork", "fresh")
     )
     assert fork == fresh
+    fork, fresh = (
+        _strip_provenance((tmp_path / x / "synthesis.html").read_text()) for x in ("fork", "fresh")
+    )
+    assert fork == fresh
     m = json.loads((tmp_path / "fork" / "manifest.json").read_text())
     assert m["preloaded_kernels"] is True and m["executor"] == "embedded" and m["workers"] == 1
 
@@ -330,11 +334,10 @@ def test_a_worker_killed_mid_district_is_retried_and_nothing_partial_is_left(clu
         err = run.stderr.read().decode()
     finally:
         _stop(run)
-    assert code in (0, 1), err[-3000:]
     m = json.loads((out / "manifest.json").read_text())
     assert sorted(m["districts"]) == sorted(THREE)
-    for k, v in m["districts"].items():
-        assert v["status"] == "ok" or "worker" in v["error"], (k, v)
-    assert code == 0 or "failed" in err
+    # one death is within the scheduler's one retry: the district moves to the other worker
+    assert code == 0, err[-3000:]
+    assert all(v["status"] == "ok" for v in m["districts"].values()), m["districts"]
     assert not _partial_files(out)
     _district_folders_whole(out)

@@ -135,9 +135,11 @@ def test_draws_seed_and_weights_change_the_bootstrap(kukar):
     base = callaway_santanna(kukar.panel, kukar.design)[0]
     for kw in ({"draws": 199}, {"seed": 7}, {"boot_weights": "rademacher"}):
         other = callaway_santanna(kukar.panel, kukar.design, **kw)[0]
-        assert other.estimate == base.estimate and other.se != base.se, kw
+        assert other.estimate == base.estimate, kw
+        assert other.facts["se_bootstrap"] != base.facts["se_bootstrap"], kw
     again = callaway_santanna(kukar.panel, kukar.design)[0]
-    assert again.se == base.se  # seeded
+    assert again.facts["se_bootstrap"] == base.facts["se_bootstrap"]  # seeded
+    assert (again.ci_low, again.p_value) == (base.ci_low, base.p_value)
 
 
 def test_estimator_options_change_the_estimate(kukar):
@@ -332,3 +334,42 @@ def test_results_are_tidy_and_short(kukar):
     ev = dist.judge_evidence(main, dist.estimate_outcomes(kukar), kukar)
     assert ev.grade in dist.GRADES and len(ev.tidy()) == 1 and len(repr(ev)) < 300
     assert "notes" in to_frame([main.headline]) and "n_clusters=" in main.headline.notes
+
+
+def test_mde_uses_t_with_few_clusters():
+    from analysis.sensitivity import mde_from_se
+
+    assert mde_from_se(1.0, df=4) > mde_from_se(1.0, df=30) > mde_from_se(1.0)
+
+
+def test_remaining_numeric_options(kukar):
+    from analysis.sensitivity import ovb_bound
+
+    none = dist.estimate_heterogeneity(
+        dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=1, min_subgroup_clusters=50)
+    )
+    assert not none["estimable"].any() and (none["min_clusters"] == 50).all()
+    assert twfe(kukar.panel, kukar.design, min_treated=10_000).reason == "too_few_treated"
+    rng = np.random.default_rng(0)
+    inf = rng.standard_normal((500, 1))
+    a95 = multiplier_bootstrap(np.array([0.1]), inf, None, seed=1)
+    a90 = multiplier_bootstrap(np.array([0.1]), inf, None, seed=1, alpha=0.10)
+    assert a90.crit_pointwise[0] < a95.crit_pointwise[0]
+    one = ovb_bound(0.0973, 0.0233, 783, 0.009, 0.109, kd=1)
+    two = ovb_bound(0.0973, 0.0233, 783, 0.009, 0.109, kd=2)
+    assert two.adjusted_estimate < one.adjusted_estimate < 0.0973
+    y24 = compare_year(kukar.panel, kukar.design, 2024).results[1]
+    y22 = compare_year(kukar.panel, kukar.design, 2022).results[1]
+    assert y24.estimate != y22.estimate and y22.estimand == "ATT in 2022"
+
+
+def test_specification_reads_text_parameters():
+    s = dist.Specification(baseline_outcome="False", covariates="penduduk_log, tambang_dekat")
+    assert s.baseline_outcome is False and s.covariates == ("penduduk_log", "tambang_dekat")
+    assert dist.Specification(covariates="none").covariates == ()
+    assert dist.Specification(covariates="").covariates is None
+    with pytest.raises(OptionError):
+        dist.Specification(baseline_outcome="maybe")
+    with pytest.raises(OptionError, match="not in the data"):
+        kukar = dist.prepare(paths.EXAMPLE_DIR, "64.02", covariates="no_such_column")
+        dist.estimate_main(kukar, variants=False)

@@ -199,3 +199,90 @@ def test_an_indeks_desa_file_given_as_idm_is_refused(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "Indeks Desa file" in err and "--indeks-desa" in err and "never spliced" in err
+
+
+def test_a_year_suffixed_idm_table_saved_as_an_indonesian_csv_reads_the_same(tmp_path):
+    f = write_layout_idm(ROWS, "IDM 2015-2022 (year-suffixed scores)", 2018, tmp_path / "x.xlsx")
+    df = pd.read_excel(f, dtype=str)
+    for c in ("IKS_2018", "IKE_2018", "IKL_2018", "NILAI_IDM_2018"):
+        df[c] = df[c].str.replace(".", ",", regex=False)
+    (tmp_path / "idm_2018.csv").write_bytes(df.to_csv(index=False, sep=";").encode("cp1252"))
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / "idm_2018.csv"], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2018), check_dtype=False)
+    e = rep.inputs[0]
+    assert e["separator"] == ";" and e["decimal_mark"] == "comma" and e["year_from"] == "headers"
+
+
+@pytest.mark.parametrize(
+    "headers, name, year_from",
+    [
+        (
+            [
+                "Kode Desa",
+                "Nama Desa",
+                "IKS 2019",
+                "IKE 2019",
+                "IKL 2019",
+                "Nilai IDM 2019",
+                "Status IDM 2019",
+            ],
+            "idm.xlsx",
+            "headers",
+        ),
+        (
+            ["KD_DESA", "NAMA_DESA", "IKS", "IKE", "IKL", "IDM", "STATUS"],
+            "status_idm_2019.xlsx",
+            "file name",
+        ),
+        (
+            [
+                "KODE_WILAYAH",
+                "DESA",
+                "IKS2019",
+                "IKE2019",
+                "IKL2019",
+                "IDM2019",
+                "KLASIFIKASI_2019",
+            ],
+            "x.xlsx",
+            "headers",
+        ),
+    ],
+)
+def test_the_usual_header_variants_are_recognised_generically(tmp_path, headers, name, year_from):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(headers)
+    for _, r in ROWS.iterrows():
+        ws.append([int(r.kode_desa), r.nama_desa, r.iks, r.ike, r.ikl, r.nilai_idm, r.status_idm])
+    wb.save(tmp_path / name)
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / name], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2019), check_dtype=False)
+    e = rep.inputs[0]
+    assert e["layout"] == "generic (headers recognised by name)" and e["year_from"] == year_from
+    assert e["status_disagreements"] == []  # the published status was read and agrees
+
+
+def test_a_two_row_header_with_merged_cells_reads_as_one(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "REKOMENDASI STATUS DESA TAHUN 2021"
+    top = ["NO", "KODE DESA", "NAMA DESA", "NILAI", None, None, "NILAI IDM", "STATUS IDM"]
+    sub = [None, None, None, "IKS", "IKE", "IKL", None, None]
+    for j, (a, b) in enumerate(zip(top, sub, strict=True), start=1):
+        ws.cell(4, j, a)
+        ws.cell(5, j, b)
+    for j in (1, 2, 3, 7, 8):
+        ws.merge_cells(start_row=4, end_row=5, start_column=j, end_column=j)
+    ws.merge_cells(start_row=4, end_row=4, start_column=4, end_column=6)
+    for i, r in ROWS.iterrows():
+        ws.append(
+            [i + 1, int(r.kode_desa), r.nama_desa, r.iks, r.ike, r.ikl, r.nilai_idm, r.status_idm]
+        )
+    wb.save(tmp_path / "rekap.xlsx")
+    out = tmp_path / "o"
+    rep = ingest(idm=[tmp_path / "rekap.xlsx"], out=out)
+    pd.testing.assert_frame_equal(_panel(out), _expected(2021), check_dtype=False)
+    assert rep.inputs[0]["header_row"] == 5 and rep.inputs[0]["year_from"] == "title rows"

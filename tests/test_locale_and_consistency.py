@@ -72,6 +72,8 @@ def _ingest_registry(tmp_path, name: str, data: bytes, *extra: str):
         ("utf8-bom.csv", lambda t: b"\xef\xbb\xbf" + t.encode()),
         ("cp1252.csv", lambda t: t.encode("cp1252")),
         ("utf8.csv", lambda t: t.encode()),
+        # Excel's "Unicode Text" export (UTF-16, tab-separated) renamed to .csv
+        ("utf16.csv", lambda t: t.replace(";", "\t").encode("utf-16")),
     ],
 )
 def test_indonesian_and_english_excel_csvs_read_to_identical_tables(tmp_path, name, encode):
@@ -86,7 +88,8 @@ def test_indonesian_and_english_excel_csvs_read_to_identical_tables(tmp_path, na
         idn.loc[0, "nilai_rupiah"] == 150000000.5 and idn.loc[1, "mitra"] == "Yayasan Peduli Désa"
     )
     q = json.loads((out_id / "data_quality.json").read_text())["inputs"][0]
-    assert q["separator"] == ";" and q["date_order"] == "dmy" and q["decimal_mark"] == "comma"
+    sep = "tab" if name == "utf16.csv" else ";"
+    assert q["separator"] == sep and q["date_order"] == "dmy" and q["decimal_mark"] == "comma"
     if name == "cp1252.csv":
         assert q["encoding"] == "cp1252 (detected)"
 
@@ -310,8 +313,12 @@ def test_an_indonesian_locale_csv_is_decided_alike_by_ingest_and_validate(tmp_pa
         ("--indeks-desa", "x.csv", b"a,b\n1,2\n"),
         ("--crosswalk", "x.csv", b"a,b\n1,2\n"),
         ("--api", "api.json", b"{not json"),
+        ("--api", "list.json", b"[1, 2]"),
+        ("--api", "rows.json", b'{"mapData": {"ROW": [1, 2], "SUMMARIES": {"TAHUN": 2024}}}'),
         ("--layout", "map.toml", b"[columns\n"),
         ("--idm", "dir", None),
+        ("--layout", "mapdir", None),
+        ("--partnerships", "regdir.csv", None),
     ],
 )
 def test_no_input_of_any_kind_produces_a_traceback(tmp_path, capsys, kind, name, data):
@@ -329,3 +336,21 @@ def test_no_input_of_any_kind_produces_a_traceback(tmp_path, capsys, kind, name,
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_formatted_empty_rows_below_a_workbook_table_are_not_parsed(tmp_path):
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(REGISTRY[0]))
+    ws.append(list(REGISTRY[0].values()))
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for r in range(3, 5003):  # formatted, never filled
+        for c in range(1, 16):
+            ws.cell(r, c).fill = fill
+    wb.save(tmp_path / "r.xlsx")
+    ro = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
+    assert tables._last_value_row(tmp_path / "r.xlsx", ro.worksheets[0]._worksheet_path) == 2
+    (sheet,) = tables.workbook_sheets(tmp_path / "r.xlsx")
+    assert sheet.numbers == [1, 2]

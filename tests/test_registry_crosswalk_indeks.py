@@ -198,7 +198,8 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
         {"kode_desa": ["6402022010"], "tahun": [2025], "iks": [0.8], "ike": [0.7], "ikl": [0.8]}
     ).to_csv(w, index=False)
     assert main(["ingest", "--welfare", str(w), "--out", str(tmp_path / "o")]) == 2
-    assert "outside the allowed range 2015 to 2024" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "outside the allowed range 2015 to 2024" in err and "--indeks-desa" in err
     small = _indeks(tmp_path, "indeks-desa-2025-skala-1.xlsx")
     dims = ["Layanan Dasar", "Sosial", "Ekonomi", "Lingkungan", "Aksesibilitas"]
     pd.read_excel(small).assign(
@@ -209,3 +210,41 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
     noyear = _indeks(tmp_path, "indeks.xlsx")
     assert main(["ingest", "--indeks-desa", str(noyear), "--out", str(tmp_path / "o")]) == 2
     assert "year cannot be told" in capsys.readouterr().err
+
+
+def test_the_kukar_2025_agreements_can_only_be_judged_on_indeks_desa_with_a_follow_up(tmp_path):
+    from analysis.dataset import load_dataset
+    from analysis.indeks_desa import plan
+
+    idm = [write_official_idm(ROWS, y, tmp_path / f"idm{y}.xlsx") for y in (2023, 2024)]
+    kukar = paths.DATA_DIR / "real" / "kukar_mou_2025.csv"
+    f = _indeks(tmp_path)
+    out = tmp_path / "o"
+    ingest(idm=idm, indeks_desa=[f], partnerships=kukar, out=out)
+    ds = load_dataset(out)
+    p = plan(ds.partnerships, ds.indeks_desa, district="64.02")
+    # signed 26 August 2025: they count from 2026, after the last IDM year
+    assert p["agreements_idm_era"] == 0 and p["agreements_indeks_desa_era"] == 12
+    assert p["first_exposure_year"] == 2026 and p["baseline_year"] == 2025
+    assert p["follow_up_years"] == [] and not p["estimable"] and p["reason"] == "no_follow_up_year"
+    later = pd.read_excel(f).assign(**{"Layanan Dasar": [72.0, 83.0]})
+    later.to_excel(tmp_path / "indeks-desa-2026.xlsx", index=False)
+    out2 = tmp_path / "o2"
+    ingest(idm=idm, indeks_desa=[f, tmp_path / "indeks-desa-2026.xlsx"], out=out2)
+    p2 = plan(ds.partnerships, load_dataset(out2).indeks_desa, district="64.02")
+    assert p2["follow_up_years"] == [2026] and p2["estimable"] and p2["reason"] == "ok"
+    assert plan(ds.partnerships, None)["reason"] == "no_indeks_desa_data"
+    rows = json.loads((out / "data_quality.json").read_text())["registry_rows"]["rows"]
+    fates = {(r["nama_desa"], r["fate"]) for r in rows}
+    assert ("Lung Anai", "too_recent") in fates and ("Jembayan Tengah", "unmatched") in fates
+    too_recent = next(r for r in rows if r["fate"] == "too_recent")
+    assert "Indeks Desa years present: 2025" in too_recent["reason"]
+
+
+def test_the_same_indeks_desa_year_in_two_files_names_both(tmp_path, capsys):
+    a = _indeks(tmp_path, "indeks-desa-2025.xlsx")
+    b = _indeks(tmp_path, "indeks-desa-2025-revisi.xlsx")
+    assert main(["ingest", "--indeks-desa", str(a), str(b), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "64.02.02.2010 year 2025 appears in more than one Indeks Desa row" in err
+    assert "indeks-desa-2025.xlsx, indeks-desa-2025-revisi.xlsx" in err

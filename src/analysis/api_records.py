@@ -167,7 +167,19 @@ def read_api_records(
                 InputProblem(str(f), f"not a JSON record ({e})", "download the record again")
             )
             continue
-        w, its, why = parse_record(obj, f)
+        try:
+            if not isinstance(obj, dict):
+                raise TypeError("the file holds no JSON object")
+            w, its, why = parse_record(obj, f)
+        except (TypeError, AttributeError, ValueError, IndexError, KeyError) as e:
+            problems.append(
+                InputProblem(
+                    str(f),
+                    f"not a record of open/api/desa/rumusan ({type(e).__name__}: {e})",
+                    "download the record again, or remove the file from the folder",
+                )
+            )
+            continue
         if w is None:
             skipped.append({"file": str(f), "reason": why})
             continue
@@ -234,27 +246,24 @@ def merge_api(workbook: pd.DataFrame | None, api: pd.DataFrame) -> tuple[pd.Data
         return api.assign(_file="api"), {"api_rows_added": int(len(api)), "compared": 0}
     key = ["kode_desa", "tahun"]
     both = workbook.merge(api, on=key, suffixes=("", "_api"))
-    diffs = []
     cols = ("iks", "ike", "ikl", "nilai_idm")
-    for _, r in both.iterrows():
-        bad = [
-            c
-            for c in cols
-            if pd.notna(r[c])
-            and pd.notna(r[f"{c}_api"])
-            and abs(round(float(r[f"{c}_api"]), 4) - float(r[c])) > ROUNDING
-        ]
-        if bad:
-            diffs.append(
-                {
-                    "kode_desa": r["kode_desa"],
-                    "tahun": int(r["tahun"]),
-                    "file": r.get("sumber"),
-                    **{c: float(r[c]) for c in cols},
-                    **{f"{c}_api": float(r[f"{c}_api"]) for c in cols},
-                    "differs_in": bad,
-                }
-            )
+    off = {
+        c: (both[c].notna() & both[f"{c}_api"].notna())
+        & ((both[f"{c}_api"].astype(float).round(4) - both[c].astype(float)).abs() > ROUNDING)
+        for c in cols
+    }
+    any_off = np.logical_or.reduce([off[c].to_numpy(dtype=bool) for c in cols])
+    diffs = [
+        {
+            "kode_desa": both.at[i, "kode_desa"],
+            "tahun": int(both.at[i, "tahun"]),
+            "file": both.at[i, "sumber"] if "sumber" in both else None,
+            **{c: float(both.at[i, c]) for c in cols},
+            **{f"{c}_api": float(both.at[i, f"{c}_api"]) for c in cols},
+            "differs_in": [c for c in cols if bool(off[c][i])],
+        }
+        for i in both.index[any_off]
+    ]
     seen = set(map(tuple, workbook[key].astype(str).to_numpy()))
     extra = api[[tuple(x) not in seen for x in api[key].astype(str).to_numpy()]]
     gaps = [abs(d["nilai_idm"] - d["nilai_idm_api"]) for d in diffs]

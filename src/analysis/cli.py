@@ -336,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # a path that is a folder, unreadable, or on a full disk
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(
+            f"error: {where}{e.strerror or e}. Fix: check the path and its permissions",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was kept", file=sys.stderr)
         return 130

@@ -107,27 +107,33 @@ def apply_crosswalk(
     xw = read_crosswalk(Path(crosswalk), encoding)
     per_bps = xw.groupby("kode_bps")["kode_kemendagri"].agg(list)
     per_dagri = xw.groupby("kode_kemendagri")["kode_bps"].agg(list)
+    per_bps_d, per_dagri_d = per_bps.to_dict(), per_dagri.to_dict()
     placed_codes, fates, lost = [], [], []
-    for _, r in villages.iterrows():
-        b = _digits(r["kode_desa"])
+    for row, raw_code, name in zip(
+        villages[ROW].tolist(),
+        villages["kode_desa"].tolist(),
+        villages["nama_desa"].tolist() if "nama_desa" in villages else [None] * len(villages),
+        strict=True,
+    ):
+        b = _digits(raw_code)
         if b is None:
             fate, target = "bad_code", None
-        elif b not in per_bps.index:
+        elif b not in per_bps_d:
             fate, target = "unmatched", None
-        elif len(per_bps[b]) > 1:
-            fate, target = "one_to_many", per_bps[b]
-        elif len(per_dagri[per_bps[b][0]]) > 1:
-            fate, target = "many_to_one", per_dagri[per_bps[b][0]]
+        elif len(per_bps_d[b]) > 1:
+            fate, target = "one_to_many", per_bps_d[b]
+        elif len(per_dagri_d[per_bps_d[b][0]]) > 1:
+            fate, target = "many_to_one", per_dagri_d[per_bps_d[b][0]]
         else:
-            fate, target = "placed", per_bps[b][0]
+            fate, target = "placed", per_bps_d[b][0]
         fates.append(fate)
         placed_codes.append(target if fate == "placed" else None)
         if fate != "placed":
             lost.append(
                 {
-                    "row": int(r[ROW]),
-                    "kode_bps": str(r["kode_desa"]),
-                    "nama_desa": r.get("nama_desa"),
+                    "row": int(row),
+                    "kode_bps": str(raw_code),
+                    "nama_desa": name,
                     "fate": fate,
                     "candidates": target,
                 }

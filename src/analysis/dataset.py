@@ -29,10 +29,16 @@ _FILES = {
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file; of a folder, over its files' relative paths and contents (sorted)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -68,6 +74,10 @@ class Dataset:
     welfare: pd.DataFrame
     partnerships: pd.DataFrame
     meta: dict
+    #: Indicator scores from the Ministry's per-village records (``None`` when not ingested).
+    indicators: pd.DataFrame | None = None
+    #: The Indeks Desa series (2025 onwards; never mixed with ``welfare``), ``None`` when absent.
+    indeks_desa: pd.DataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -128,7 +138,11 @@ def load_dataset(folder: Path) -> Dataset:
                 "status",
             ]
         )
-    ds = Dataset(folder, villages, welfare, partnerships, meta)
+    optional = {
+        name: pd.read_parquet(folder / _FILES[name]) if (folder / _FILES[name]).exists() else None
+        for name in ("indicators", "indeks_desa")
+    }
+    ds = Dataset(folder, villages, welfare, partnerships, meta, **optional)
     from analysis.slices import recorded_hashes
 
     source = recorded_hashes(folder)

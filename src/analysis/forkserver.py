@@ -85,10 +85,13 @@ def _kernel_child(req: dict) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    sys.argv = [sys.argv[0], *req["argv"]]
+    # ipykernel read JPY_PARENT_PID when the template imported it: name the parent explicitly,
+    # so the kernel's parent poller stops it when the template (and so the worker) is gone
+    argv = [*req["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+    sys.argv = [sys.argv[0], *argv]
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance(argv=req["argv"])
+    kernelapp.launch_new_instance(argv=argv)
     os._exit(0)
 
 
@@ -122,6 +125,19 @@ class ForkServer:
             if inst is None or inst.proc.poll() is not None:
                 cls._instance = inst = cls()
             return inst
+
+    @classmethod
+    def close(cls) -> None:
+        """Stop this process's template (its running kernels are left to finish)."""
+        with cls._lock:
+            inst, cls._instance = cls._instance, None
+        if inst is not None and inst.proc.poll() is None:
+            inst.proc.stdin.close()  # the template ends its loop at end of input
+            try:
+                inst.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                inst.proc.kill()
+                inst.proc.wait()
 
     def spawn(self, argv: list[str], env: dict, cwd: str) -> int:
         """Fork a kernel running ``ipykernel`` with ``argv`` (``-f CONNECTION_FILE ...``)."""

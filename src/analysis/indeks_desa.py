@@ -167,6 +167,10 @@ def read_indeks_desa(
             ]
         )
     t[OUTCOME_WITHOUT_ITEM] = score_without_item(t)
+    recomputed = None
+    if INDEKS_DESA_THRESHOLDS is not None and "skor" in t:
+        own = t["skor"].map(status_from_score)
+        recomputed = int((t["status"].notna() & own.notna() & (own != t["status"])).sum())
     t["sumber"] = path.name
     notes = {
         "layout": "Indeks Desa (tidy)",
@@ -174,6 +178,7 @@ def read_indeks_desa(
         "years": sorted(int(y) for y in t["tahun"].unique()),
         "removed_item": REMOVED_ITEM,
         "matched": oc.notes.get("matched"),
+        "status_disagreements": recomputed,
     }
     return t, notes
 
@@ -201,4 +206,78 @@ def facts(idx: pd.DataFrame) -> dict:
         "status_thresholds": "as published (no cut-offs configured)"
         if INDEKS_DESA_THRESHOLDS is None
         else [list(x) for x in INDEKS_DESA_THRESHOLDS],
+    }
+
+
+#: First year of the Indeks Desa; agreements that count from this year on cannot show in IDM.
+FIRST_YEAR = 2025
+
+
+def plan(
+    partnerships: pd.DataFrame,
+    indeks_desa: pd.DataFrame | None,
+    district: str | None = None,
+) -> dict:
+    """Which series can judge a registry's agreements: the engine's and the brief's hook.
+
+    Agreements that count from 2025 or later (start year, or the next year for starts from
+    July) can only be judged on the Indeks Desa: the last year before they count is their
+    baseline, the years from then on their follow-up. Returns facts, never prose.
+
+    Parameters
+    ----------
+    partnerships
+        Registry rows (``tanggal_mulai``/``tanggal_tanda_tangan``, ``status``, ``kode_desa``).
+    indeks_desa
+        The ``indeks_desa`` table, or ``None`` when the folder has none.
+    district
+        Kabupaten code (``"64.02"``) to restrict both tables to; ``None`` for all rows.
+
+    Returns
+    -------
+    dict
+        ``agreements_idm_era`` and ``agreements_indeks_desa_era`` (counted agreements by the
+        year they count from), ``first_exposure_year`` (earliest such year from 2025),
+        ``indeks_desa_years``, ``baseline_year`` (last year before it), ``follow_up_years``
+        (years from it on), ``estimable``, ``reason`` (a code: ``no_agreements_2025_on``,
+        ``no_indeks_desa_data``, ``no_baseline_year``, ``no_follow_up_year``, ``ok``) and
+        ``outcomes`` (:data:`OUTCOMES`).
+    """
+    from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
+
+    p = partnerships
+    if district is not None and len(p):
+        p = rows_in_district(p, district)
+    counted = p[p["status"].isin(COUNTING_STATUSES) & p["kode_desa"].notna()] if len(p) else p
+    exp = agreement_exposure(counted) if len(counted) else pd.Series(dtype="Int64")
+    late = int((exp >= FIRST_YEAR).sum())
+    idx = indeks_desa
+    if idx is not None and district is not None:
+        idx = rows_in_district(idx, district)
+    years = sorted(int(y) for y in idx["tahun"].unique()) if idx is not None and len(idx) else []
+    first = int(exp[exp >= FIRST_YEAR].min()) if late else None
+    before = [y for y in years if first is not None and y < first]
+    baseline = before[-1] if before else None
+    follow = [y for y in years if first is not None and y >= first]
+    if late == 0:
+        reason = "no_agreements_2025_on"
+    elif not years:
+        reason = "no_indeks_desa_data"
+    elif baseline is None:
+        reason = "no_baseline_year"
+    elif not follow:
+        reason = "no_follow_up_year"
+    else:
+        reason = "ok"
+    return {
+        "agreements_idm_era": int((exp < FIRST_YEAR).sum()),
+        "agreements_indeks_desa_era": late,
+        "first_exposure_year": first,
+        "indeks_desa_years": years,
+        "baseline_year": baseline,
+        "follow_up_years": follow,
+        "estimable": reason == "ok",
+        "reason": reason,
+        "outcomes": list(OUTCOMES),
+        "removed_item": REMOVED_ITEM,
     }

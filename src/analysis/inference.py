@@ -98,8 +98,14 @@ def multiplier_bootstrap(
     seed: int = DEFAULT_SEED,
     weights: BootWeights = "mammen",
     alpha: float = 0.05,
+    studentize: np.ndarray | None = None,
 ) -> MultiplierBootstrap:
     """Clustered multiplier bootstrap of influence functions (Callaway & Sant'Anna 2021, R ``did``).
+
+    With ``studentize`` (e.g. the analytic CRV1 standard errors), critical values are quantiles
+    of |theta*| / studentize instead of |theta*| / bootstrap SE, so that an interval
+    estimate +- crit x studentize has the bootstrap's coverage with the analytic SE's
+    small-cluster factor G / (G - 1).
 
     Parameters
     ----------
@@ -126,17 +132,18 @@ def multiplier_bootstrap(
     se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
     se = np.where(se > 0, se, np.nan)
     floor = t_critical(G if clusters is not None else None, alpha)
+    denom = se if studentize is None else np.where(np.asarray(studentize) > 0, studentize, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        tstar = np.abs(dev / se)
+        tstar = np.abs(dev / denom)
         crit = np.nanquantile(tstar, 1 - alpha, axis=0) if np.isfinite(se).any() else np.nan
-        ok = np.isfinite(se)
+        ok = np.isfinite(denom)
         sup = np.nanmax(tstar[:, ok], axis=1) if ok.any() else np.full(draws, np.nan)
         crit_u = float(np.quantile(sup, 1 - alpha)) if ok.any() else np.nan
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
         p_t = np.array(
             [
                 t_p_value(e / s, G if clusters is not None else None)
-                for e, s in zip(est, se, strict=True)
+                for e, s in zip(est, denom, strict=True)
             ]
         )
     return MultiplierBootstrap(

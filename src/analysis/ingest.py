@@ -119,7 +119,7 @@ def _record(
         "file": str(path),
         "name": path.name,
         "kind": kind,
-        "sha256": file_sha256(path) if path.is_file() else None,
+        "sha256": file_sha256(path) if path.exists() else None,
     }
     if extra:
         entry.update(extra)
@@ -315,6 +315,20 @@ def ingest(
         _record(report, Path(p), "indeks_desa", None, notes)
         prev = tables.get("indeks_desa")
         tables["indeks_desa"] = idx if prev is None else pd.concat([prev, idx], ignore_index=True)
+    if "indeks_desa" in tables:
+        idx = tables["indeks_desa"]
+        dup = idx[idx.duplicated(["kode_desa", "tahun"], keep=False)]
+        for (code, year), grp in dup.groupby(["kode_desa", "tahun"], sort=True):
+            problems.append(
+                InputProblem(
+                    " and ".join(grp["sumber"].unique()),
+                    f"village {code} year {int(year)} appears in more than one Indeks Desa row "
+                    f"({', '.join(grp['sumber'])})",
+                    "give each desa-year once",
+                    column="kode_desa",
+                    value=code,
+                )
+            )
 
     if partnerships is not None:
         p = Path(partnerships)

@@ -219,13 +219,35 @@ class Recognised:
     year: int | None = None
     year_source: str | None = None
     fill_down: tuple[str, ...] = ()
+    header: tuple | None = None
+
+
+def _blank(v: object) -> bool:
+    return v is None or not str(v).strip()
+
+
+def _header_cells(sheet: SheetRows) -> list[tuple[int, tuple]]:
+    """The first rows as header candidates. A row directly below another takes that row's text
+    where its own cells are empty: a two-row header whose top cells are merged (``NO`` over
+    two rows, ``NILAI`` over IKS, IKE and IKL) reads as one row of names."""
+    out = []
+    prev_n, prev = None, ()
+    for n, row in sheet.head(_SCAN_ROWS):
+        cells = tuple(row)
+        if prev_n == n - 1 and (
+            any(_blank(v) for v in cells[: len(prev)]) or len(prev) > len(cells)
+        ):
+            padded = cells + (None,) * (len(prev) - len(cells))
+            cells = tuple(
+                v if not _blank(v) or j >= len(prev) else prev[j] for j, v in enumerate(padded)
+            )
+        out.append((n, cells))
+        prev_n, prev = n, tuple(row)
+    return out
 
 
 def _header_rows(sheet: SheetRows) -> list[tuple[int, list[str]]]:
-    return [
-        (n, [str(v).strip() for v in row if v is not None and str(v).strip()])
-        for n, row in sheet.head(_SCAN_ROWS)
-    ]
+    return [(n, [str(v).strip() for v in row if not _blank(v)]) for n, row in _header_cells(sheet)]
 
 
 def _generic(headers: list[str]) -> set[str]:
@@ -487,7 +509,8 @@ def read_idm_file(
             )
             continue
         problems += _near_misses(rec, year, src)
-        df = sheet_table(rec.sheet, rec.header_row, rec.fill_down)
+        header = dict(_header_cells(rec.sheet)).get(rec.header_row)
+        df = sheet_table(rec.sheet, rec.header_row, rec.fill_down, header)
         out = pd.DataFrame({ROW: df[ROW]})
         for concept, header in rec.columns.items():
             if concept != "keterangan" and header in df:

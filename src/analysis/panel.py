@@ -81,6 +81,15 @@ class GroupTime:
     n_dropped_covariates: int = 0
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
+    def tidy(self) -> pd.DataFrame:
+        return self.table
+
+    def __repr__(self) -> str:
+        return (
+            f"GroupTime({len(self.table)} ATT(g,t), {self.inf.shape[0]} units, "
+            f"{self.est_method}, {self.control_group})"
+        )
+
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
     """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
@@ -223,7 +232,11 @@ def group_time_att(
     u, t, y = design.unit, design.time, design.outcome
     missing = [c for c in covs if c not in df.columns]
     if missing:
-        raise OptionError(f"covariates not in the data: {', '.join(missing)}")
+        numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+        raise OptionError(
+            f"covariates not in the data: {', '.join(missing)}; numeric columns available: "
+            + ", ".join(numeric)
+        )
     use_cl = cluster and design.cluster in df
     d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
@@ -292,7 +305,9 @@ def group_time_att(
             inf = np.zeros(n)
             sub = treat | ctrl
             if covs and n1 + n0 > len(covs) + 2:
-                X = np.column_stack([np.ones(n)] + [xw[c].to_numpy()[:, bi] for c in covs])[sub]
+                X = np.column_stack(
+                    [np.ones(n)] + [xw[c].to_numpy(dtype=float)[:, bi] for c in covs]
+                )[sub]
                 Xs = X[:, 1:]
                 varying = np.concatenate([[True], Xs.std(axis=0) > 0])
                 att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
@@ -515,12 +530,17 @@ def aggregate(
     es["band"] = "pointwise"
     analytic_method = "t" if G_cl else "normal"
     if inference == "bootstrap":
-        bo = multiplier_bootstrap(ests, infs, gt.clusters, draws, seed, boot_weights, alpha)
-        ov["se"], ov["crit_value"] = bo.se, bo.crit_pointwise
+        # bootstrap critical values for the estimate studentised by its analytic (CRV1) SE
+        bo = multiplier_bootstrap(
+            ests, infs, gt.clusters, draws, seed, boot_weights, alpha, studentize=se_a
+        )
+        ov["se"], ov["crit_value"] = se_a, bo.crit_pointwise
+        ov["se_bootstrap"] = bo.se
         ov["p_value"] = bo.p_value
         ov["ci_method"] = "multiplier_bootstrap"
         okes = es["se"].notna().to_numpy()
         es_cols = np.column_stack([es_inf[e] for e in es["e"]])
+        se_es = es["se"].to_numpy()[okes]
         be = multiplier_bootstrap(
             es["att"].to_numpy()[okes],
             es_cols[:, okes],
@@ -529,11 +549,13 @@ def aggregate(
             seed,
             boot_weights,
             alpha,
+            studentize=se_es,
         )
-        es.loc[okes, "se"] = be.se
+        es["se_bootstrap"] = np.nan
+        es.loc[okes, "se_bootstrap"] = be.se
         es.loc[okes, "p_value"] = be.p_value
-        es.loc[okes, "ci_low_pointwise"] = es.loc[okes, "att"] - be.crit_pointwise * be.se
-        es.loc[okes, "ci_high_pointwise"] = es.loc[okes, "att"] + be.crit_pointwise * be.se
+        es.loc[okes, "ci_low_pointwise"] = es.loc[okes, "att"] - be.crit_pointwise * se_es
+        es.loc[okes, "ci_high_pointwise"] = es.loc[okes, "att"] + be.crit_pointwise * se_es
         es["crit_uniform"] = be.crit_uniform
         es["ci_low"] = es["att"] - be.crit_uniform * es["se"]
         es["ci_high"] = es["att"] + be.crit_uniform * es["se"]
@@ -619,6 +641,7 @@ def callaway_santanna(
     seed: int = DEFAULT_SEED,
     boot_weights: BootWeights = "mammen",
     min_treated: int = MIN_TREATED,
+    baseline_outcome: bool = False,
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
@@ -631,6 +654,11 @@ def callaway_santanna(
         As :func:`group_time_att`.
     aggregation
         Which aggregation the returned :class:`Estimate` reports (all are in the ``Staggered``).
+    baseline_outcome
+        Add the outcome's level in the first panel year (before every evaluated start) to the
+        covariates: parallel trends are then assumed only among desa that started at the same
+        level. On the example data this removes most of the bias that the index's ceiling
+        creates (desa near the top rise less), README "Evidence grade".
     inference
         ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
         ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
@@ -652,6 +680,11 @@ def callaway_santanna(
     y = design.outcome
     last = int(df[design.time].max()) if last_year is None else last_year
     first = int(df[design.time].min())
+    if baseline_outcome:
+        base_col = f"baseline_{y}"
+        level = df[df[design.time] == first].set_index(design.unit)[y].astype(float)
+        df = df.assign(**{base_col: df[design.unit].map(level).astype(float)})
+        covs = (*covs, base_col)
     units = df.drop_duplicates(design.unit)
     eligible = units[(units["g"] > first + anticipation) & (units["g"] <= last)]
     n_ctrl = int((units["g"] == 0).sum())
@@ -743,6 +776,8 @@ def callaway_santanna(
             "boot_weights": agg.boot_weights,
             "n_cells": len(agg.group_time),
             "n_cells_reg_fallback": agg.n_cells_reg_fallback,
+            "baseline_outcome": baseline_outcome,
+            "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
         },
         details={"pretrend_p": agg.pretrend_p},
     ), agg

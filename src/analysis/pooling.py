@@ -49,6 +49,19 @@ class Pooled:
     q_p_value: float
     n_districts: int
 
+    def tidy(self) -> pd.DataFrame:
+        """The forest rows (districts and the pooled line)."""
+        return self.forest
+
+    def __repr__(self) -> str:
+        return (
+            f"Pooled({self.n_districts} districts, random effects {self.random_effects!r}, "
+            f"I2={self.i2:.2f}, tau2={self.tau2:.3g})"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.forest.to_html(index=False, na_rep="")
+
 
 def pool_districts(
     table: pd.DataFrame,

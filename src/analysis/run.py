@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter, deque
@@ -329,6 +330,10 @@ def _run_locked(
     results = dict(done)
     source = notebook.read_bytes()
     slicer = Slicer(ds)
+    if preload:  # the synthesis kernel, at the end, is forked from a template started now
+        from analysis.forkserver import ForkServer
+
+        threading.Thread(target=ForkServer.get, daemon=True).start()
     engine = open_executor(executor, jobs, scheduler)
     bar = None
     if progress and todo:
@@ -393,7 +398,11 @@ def _run_locked(
         if bar:
             bar.close()
     pdf_note = print_briefs(out, results) if pdf else ""
-    synth = build_synthesis(out, lang, data_dir, results)
+    synth = build_synthesis(out, lang, data_dir, results, preload)
+    if preload:
+        from analysis.forkserver import ForkServer
+
+        ForkServer.close()  # the client's template served the synthesis: free its memory
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lang": lang,
@@ -428,8 +437,13 @@ def _run_locked(
     return manifest
 
 
-def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict:
-    """Run the synthesis notebook over the run folder and export it (failures recorded, not raised)."""
+def build_synthesis(
+    out: Path, lang: str, data_dir: Path, results: dict, preload: bool = False
+) -> dict:
+    """Run the synthesis notebook over the run folder and export it (failures recorded, not raised).
+
+    ``preload``: fork its kernel from this process's template (started when the run began).
+    """
     from analysis.export import notebook_to_html
     from analysis.kernels import execute_notebook
 
@@ -445,6 +459,7 @@ def build_synthesis(out: Path, lang: str, data_dir: Path, results: dict) -> dict
             tmp / "synthesis.ipynb",
             {"run_dir": str(out), "lang": lang},
             paths.NOTEBOOKS_DIR,
+            preload=preload,
         )
         notebook_to_html(
             tmp / "synthesis.ipynb", tmp / "synthesis.html", lang, index_href="index.html"

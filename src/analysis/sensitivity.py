@@ -40,8 +40,13 @@ def e_value(estimate: float, ci_low: float, ci_high: float, sd_outcome: float) -
     return EValue(point, bound)
 
 
-def mde_from_se(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest true effect the design detects with the given power (two-sided test)."""
+def mde_from_se(
+    se: float, alpha: float = 0.05, power: float = 0.8, df: float | None = None
+) -> float:
+    """Smallest true effect the design detects with the given power (two-sided test); with
+    ``df`` (e.g. clusters - 1) Student t quantiles replace the normal ones."""
+    if df is not None and df > 0:
+        return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
 
 

@@ -106,6 +106,10 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
             f"unknown encoding {declared!r}",
             f"use one of: {', '.join(ENCODING_CHOICES)}",
         )
+    with open(path, "rb") as fh:
+        start = fh.read(4)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16", "detected"  # Excel's "Unicode Text" export, renamed .csv
     if declared == "cp1252":
         return "cp1252", "declared"
     dec = codecs.getincrementaldecoder("utf-8")()
@@ -120,6 +124,14 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
                     dec.decode(chunk)
                 except UnicodeDecodeError as e:
                     bad = (chunk[e.start], line + chunk[: e.start].count(b"\n"))
+            if b"\x00" in chunk:
+                line_at = line + chunk[: chunk.index(b"\x00")].count(b"\n")
+                raise _fail(
+                    path,
+                    f"the file holds a NUL byte on line {line_at}: it is not a text table",
+                    "export the table again as 'CSV UTF-8 (Comma delimited)'",
+                    row=line_at,
+                )
             if any(b >= 0x80 for b in chunk):
                 utf8_multibyte = utf8_multibyte or bool(
                     re.search(rb"[\xc2-\xf4][\x80-\xbf]+", chunk)
@@ -304,6 +316,10 @@ def _open_workbook(path: Path, data_only: bool = True):
         ) from None
 
 
+#: Rows scanned for a sheet's header (and width).
+_HEAD_ROWS = 20
+
+
 def _blank_cell(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
@@ -319,6 +335,37 @@ class SheetRows:
 
     def head(self, n: int = 12) -> list[tuple[int, tuple]]:
         return list(zip(self.numbers[:n], self.rows[:n], strict=True))
+
+
+_VALUE_CELL = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="[A-Z]{1,3}(\d+)"[^>]*?(?<!/)>\s*<(?:\w+:)?(?:v|is|f)\b'
+)
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _last_value_row(path: Path, member: str | None) -> int | None:
+    """The last row of a sheet with a cell that holds something, found by streaming its XML.
+
+    Formatted empty cells are written as ``<c r="A9" s="3"/>`` or ``<c r="A9" s="3"></c>``; a
+    cell with a value, inline text or a formula holds ``<v>``, ``<is>`` or ``<f>``. Reading stops there, so a sheet formatted down to row
+    1,048,576 is not parsed cell by cell. ``None`` (read everything) when the sheet's cells do
+    not carry their references.
+    """
+    if not member:
+        return None
+    last, tail, unreferenced = 0, b"", False
+    try:
+        with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                buf = tail + chunk
+                for m in _VALUE_CELL.finditer(buf):
+                    last = max(last, int(m.group(1)))
+                if not unreferenced and _ANY_CELL.search(buf) and b' r="' not in buf:
+                    unreferenced = True
+                tail = buf[-256:]
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    return None if unreferenced or last == 0 else last
 
 
 def _sheets_with_formulas(path: Path) -> bool:
@@ -394,8 +441,16 @@ def workbook_sheets(
                 continue
             if not hasattr(ws, "iter_rows"):
                 continue  # a chart sheet
+            # the table is as wide as its first rows: formatted empty columns to XFD are not read
+            width = 0
+            for cells in ws.iter_rows(max_row=_HEAD_ROWS, values_only=True):
+                filled = [i for i, v in enumerate(cells) if not _blank_cell(v)]
+                width = max(width, filled[-1] + 1 if filled else 0)
+            last = _last_value_row(path, getattr(ws, "_worksheet_path", None))
             numbers, rows = [], []
-            for r, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+            for r, cells in enumerate(
+                ws.iter_rows(values_only=True, max_col=max(width, 1), max_row=last), start=1
+            ):
                 if all(_blank_cell(v) for v in cells):
                     continue
                 # trailing empty cells are dropped so formatted columns do not widen the table
@@ -444,18 +499,22 @@ def _unique_headers(cells: tuple) -> list[str]:
 
 
 def sheet_table(
-    sheet: SheetRows, header_row: int | None = None, fill_down: tuple[str, ...] = ()
+    sheet: SheetRows,
+    header_row: int | None = None,
+    fill_down: tuple[str, ...] = (),
+    header: tuple | None = None,
 ) -> pd.DataFrame:
     """The table of a sheet below its header row (default: the first non-empty row).
 
     Cells stay as read (numbers, dates, text); empty cells become ``""``. ``fill_down`` names
     columns whose empty cells take the value above (merged identity cells of the provincial
-    workbooks); it is never used for scores.
+    workbooks); it is never used for scores. ``header`` gives the column names when they are
+    not the header row's own cells (a two-row header with merged cells).
     """
     if not sheet.rows:
         return pd.DataFrame(columns=[ROW])
     idx = 0 if header_row is None else sheet.numbers.index(header_row)
-    cols = _unique_headers(sheet.rows[idx])
+    cols = _unique_headers(header if header is not None else sheet.rows[idx])
     body = [tuple(r[: len(cols)]) + ("",) * (len(cols) - len(r)) for r in sheet.rows[idx + 1 :]]
     df = pd.DataFrame(body, columns=cols, dtype=object)
     df = df.astype(object).where(df.notna(), "")

@@ -7,6 +7,7 @@ folders), so a table that passes one passes the other.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -520,6 +521,9 @@ def check_table(
                             f"outside the allowed range {col.low} to {col.high}",
                             "check the value; IDM scores are between 0 and 1"
                             if col.high == 1
+                            else "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a "
+                            "separate series, given with --indeks-desa"
+                            if table.name == "welfare" and col.name == "tahun" and x > 2024
                             else "check the value",
                             rows[i],
                             col.name,
@@ -670,12 +674,20 @@ def check_table(
     return CheckOutcome(out.reset_index(drop=True), problems, notes)
 
 
+@functools.cache
+def _frame_lookup() -> tuple[pd.DataFrame, frozenset, dict]:
+    """The official frame by code, its codes as a set (pandas' isin on Arrow strings is 100x
+    slower) and its names as a dict: built once per process."""
+    f = frame_mod.load_frame().set_index("kode_desa")
+    return f, frozenset(f.index), f["nama_desa"].to_dict()
+
+
 def _check_codes(
     out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict
 ) -> None:
     if "kode_desa" not in out:
         return
-    f = frame_mod.load_frame().set_index("kode_desa")
+    f, in_frame, frame_names = _frame_lookup()
     codes = out["kode_desa"]
     has = codes.notna()
     system = (
@@ -694,7 +706,6 @@ def _check_codes(
                 codes[i],
             )
         )
-    in_frame = frozenset(f.index)  # a set: pandas' isin on Arrow strings is 100x slower here
     known = has & ~bps & pd.Series([c in in_frame for c in codes.astype(object)], index=out.index)
     for i in out.index[has & ~bps & ~known]:
         problems.append(
@@ -731,7 +742,7 @@ def _check_codes(
         ]
     variants = []
     if "nama_desa" in out:
-        official_names = codes.astype(object).map(f["nama_desa"].to_dict())
+        official_names = codes.astype(object).map(frame_names)
         check = (known & out["nama_desa"].notna()).to_numpy(dtype=bool)
         same = np.zeros(len(out), dtype=bool)
         same[check] = [
