@@ -358,3 +358,11 @@ def test_parameter_choices_read_from_source_match_the_engine_types():
     }
     got = choices()
     assert typed and all(got[k] == v for k, v in typed.items()), (typed, got)
+
+
+def test_no_catalog_key_is_defined_twice():
+    # a second definition would silently replace the first (merges of two branches did this)
+    for po in sorted((SRC / "report" / "locale").glob("*/LC_MESSAGES/messages.po")):
+        ids = re.findall(r'^msgid "(.+)"$', po.read_text(encoding="utf-8"), flags=re.M)
+        twice = sorted({k for k in ids if ids.count(k) > 1})
+        assert not twice, (po.parent.parent.name, twice)
