@@ -168,7 +168,7 @@ def test_estimator_options_change_the_estimate(kukar):
         covariates=("penduduk_log",),
         inference="analytic",
     )[0]
-    assert ipw.estimate != reg.estimate and ipw.est_method in ("ipw", "ipw+reg")
+    assert ipw.estimate != reg.estimate and ipw.est_method in ("ipw", "ipw,reg")
     uni = callaway_santanna(
         kukar.panel, kukar.design, base_period="universal", inference="analytic"
     )[1]

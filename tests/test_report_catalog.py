@@ -302,6 +302,11 @@ def test_a_value_typo_stops_the_runner_before_any_kernel(tmp_path, capsys, monke
     )
     err = capsys.readouterr().err
     assert "Did you mean 'iks'" in err and "Traceback" not in err and not out.exists()
+    for args, said in ((["--param", "est_method=drr"], "Did you mean 'dr'"),
+                       (["--param", "last_year=2030"], "Closest: 2024"),
+                       (["--param", "lang=en"], "use --lang")):  # fmt: skip
+        assert main(["run", "--district", "Kukar", *args, "--out", str(out)]) == 2
+        assert said in capsys.readouterr().err and not out.exists()
 
 
 def test_no_language_branches_in_the_source():
@@ -341,3 +346,23 @@ def test_data_quality_page_words_the_ingest_report(tmp_path):
         )
     )
     assert "baris 14: Loa Duri Seberang (desa persiapan)" in page and str(tmp_path) not in page
+
+
+def test_parameter_choices_read_from_source_match_the_engine_types():
+    from typing import Literal, get_args, get_origin, get_type_hints
+
+    typed = {
+        k: tuple(str(a) for a in get_args(t))
+        for k, t in get_type_hints(Specification).items()
+        if get_origin(t) is Literal
+    }
+    got = choices()
+    assert typed and all(got[k] == v for k, v in typed.items()), (typed, got)
+
+
+def test_no_catalog_key_is_defined_twice():
+    # a second definition would silently replace the first (merges of two branches did this)
+    for po in sorted((SRC / "report" / "locale").glob("*/LC_MESSAGES/messages.po")):
+        ids = re.findall(r'^msgid "(.+)"$', po.read_text(encoding="utf-8"), flags=re.M)
+        twice = sorted({k for k in ids if ids.count(k) > 1})
+        assert not twice, (po.parent.parent.name, twice)

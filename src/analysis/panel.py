@@ -344,7 +344,7 @@ def group_time_att(
         cl,
         n_dropped,
         control_group,
-        est_method if covs else "unconditional",
+        est_method if covs else "difference_in_means",
         covs,
         base_period,
         int(anticipation),
@@ -740,7 +740,7 @@ def callaway_santanna(
     )
     used = gt.est_method
     if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
-        used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used}+reg"
+        used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used},reg"
     return Estimate(
         y,
         name,

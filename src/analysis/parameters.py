@@ -7,24 +7,83 @@ plain ``papermill`` run stops with the same message.
 
 from __future__ import annotations
 
+import ast
 import difflib
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args, get_origin, get_type_hints
 
+from analysis import paths
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
 
-try:  # the typed options of the analysis, declared once where they are used
-    from analysis.panel import ControlGroup
-except ImportError:  # pragma: no cover - older engine without typed options
-    ControlGroup = Literal["nevertreated", "notyettreated"]
+#: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
+_TYPED_MODULES = ("panel", "inference", "district")
+
+
+@lru_cache(maxsize=1)
+def _literal_aliases() -> dict[str, tuple[str, ...]]:
+    """``Literal`` aliases of the engine modules, read from their source.
+
+    The values stay declared once, where the engine uses them; reading the source instead of
+    importing keeps a parameter typo from waiting seconds for statsmodels and pyfixest to load.
+    ``tests/test_report_catalog.py`` checks the result against the imported types.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for mod in _TYPED_MODULES:
+        f = paths.PACKAGE_DIR / f"{mod}.py"
+        if not f.exists():
+            continue
+        for node in ast.parse(f.read_text(encoding="utf-8")).body:
+            v = getattr(node, "value", None)
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(v, ast.Subscript)
+                and getattr(v.value, "id", "") == "Literal"
+            ):
+                vals = ast.literal_eval(v.slice)
+                vals = vals if isinstance(vals, tuple) else (vals,)
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        out[t.id] = tuple(str(x) for x in vals)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _specification_fields() -> dict[str, str]:
+    """Field name -> ``Literal`` alias name of the analysis ``Specification`` (from the source)."""
+    f = paths.PACKAGE_DIR / "district.py"
+    fields: dict[str, str] = {}
+    if not f.exists():
+        return fields
+    for node in ast.parse(f.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef) and node.name == "Specification":
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.annotation, ast.Name):
+                    fields[item.target.id] = item.annotation.id
+    return fields
+
+
 #: Comparison groups of the staggered estimator.
-CONTROL_GROUPS: tuple[str, ...] = get_args(ControlGroup)
+CONTROL_GROUPS: tuple[str, ...] = _literal_aliases().get(
+    "ControlGroup", ("nevertreated", "notyettreated")
+)
+
+
+def data_years(data_dir: str | Path) -> list[int] | None:
+    """The outcome years of a data folder, read from its welfare table's one column (fast), or
+    ``None`` when it cannot be read (the folder's validation then says why)."""
+    import pandas as pd
+
+    try:
+        t = pd.read_parquet(Path(data_dir) / paths.WELFARE_FILE, columns=["tahun"])
+        return sorted(int(y) for y in t["tahun"].dropna().unique())
+    except Exception:
+        return None
 
 
 def choices() -> dict[str, tuple[str, ...]]:
     """Parameter name -> allowed values: outcomes, languages (one per catalog) and every option
-    typed as a ``Literal`` in the analysis specification."""
+    of the analysis specification typed as a ``Literal``."""
     from analysis.report.catalog import languages
 
     out: dict[str, tuple[str, ...]] = {
@@ -32,13 +91,10 @@ def choices() -> dict[str, tuple[str, ...]]:
         "lang": languages(),
         "control_group": CONTROL_GROUPS,
     }
-    try:
-        from analysis.district import Specification
-    except ImportError:
-        return out
-    for name, tp in get_type_hints(Specification).items():
-        if get_origin(tp) is Literal:
-            out[name] = tuple(str(a) for a in get_args(tp))
+    aliases = _literal_aliases()
+    for name, alias in _specification_fields().items():
+        if alias in aliases:
+            out[name] = aliases[alias]
     return out
 
 

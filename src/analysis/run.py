@@ -27,7 +27,7 @@ from analysis import paths
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.frame import District, districts, districts_of_province, resolve_district
 from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
-from analysis.parameters import check_values
+from analysis.parameters import check_values, data_years
 from analysis.provenance import stamp
 from analysis.report.pdf import print_briefs
 from analysis.tables import OWNER_MARK, write_file_atomically, write_json
@@ -262,14 +262,17 @@ def run(
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
-    # parameter values first (a typo fails in about a second, before papermill is even imported),
-    # the years once the data are loaded
-    check_values({**(extra or {}), "lang": lang})
+    # parameter values first (a typo fails in about a second, before papermill is even imported;
+    # the years from the welfare table's year column)
+    own = {"district": "--district", "lang": "--lang", "data_dir": "--data", "results_dir": "--out"}
+    for k in set(extra or {}) & set(own):
+        raise ParameterError(f"--param {k}=... is set by the runner; use {own[k]} instead.")
+    years = data_years(data_dir)
+    check_values({**(extra or {}), "lang": lang}, years=years)
     validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
     ds = load_dataset(data_dir)
-    check_values(
-        {**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"].unique()))
-    )
+    if years is None:
+        check_values({**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"])))
     params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():

@@ -49,6 +49,25 @@ def _blank(v: object) -> bool:
 
 
 _SCORES = ("iks", "ike", "ikl", "nilai_idm")
+_DOTTED_CODE = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"
+
+
+def _numeric_column(values: pd.Series) -> bool:
+    """A column stored as numbers (not text, not yes/no)."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _range_fix(table: Table, col, x: float) -> str:
+    if col.high == 1:
+        return "check the value; IDM scores are between 0 and 1"
+    if table.name == "welfare" and col.name == "tahun" and x > 2024:
+        return (
+            "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a separate series, "
+            "given with --indeks-desa"
+        )
+    return "check the value"
+
+
 DecimalMark = Literal["dot", "comma"]
 #: Values accepted for a declared decimal mark (``auto`` decides from the file's own cells).
 DECIMAL_CHOICES = ("auto", "dot", "comma")
@@ -435,7 +454,13 @@ def check_table(
         values = df[col.name]
         if col.dtype == "code":
             parsed: list[object] = []
-            for i, v in values.items():
+            # codes already in the dotted form (every processed table) need no parsing
+            text = values.astype("string")
+            dotted = text.str.fullmatch(_DOTTED_CODE).fillna(False).to_numpy(dtype=bool)
+            for pos, (i, v) in enumerate(values.items()):
+                if dotted[pos]:
+                    parsed.append(text.iat[pos])
+                    continue
                 if _blank(v):
                     parsed.append(pd.NA)
                     if col.required:
@@ -465,6 +490,60 @@ def check_table(
                 else:
                     parsed.append(res.code)
             out[col.name] = pd.array(parsed, dtype="string")
+        elif col.dtype in ("float", "int") and _numeric_column(values):
+            # numbers stored as numbers (Parquet, numeric Excel cells): checked column-wise
+            arr = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+            for pos in np.flatnonzero(np.isnan(arr)):
+                i = values.index[pos]
+                explained = col.name in _SCORES and i in explained_rows
+                if col.required and not lenient_scores and not explained:
+                    problems.append(
+                        InputProblem(
+                            source,
+                            "the value is empty",
+                            "fill it in or remove the row",
+                            rows[i],
+                            col.name,
+                        )
+                    )
+            with np.errstate(invalid="ignore"):
+                if col.dtype == "int":
+                    for pos in np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0)):
+                        i = values.index[pos]
+                        problems.append(
+                            InputProblem(
+                                source,
+                                "not a whole number",
+                                "write a whole number",
+                                rows[i],
+                                col.name,
+                                values.iat[pos],
+                            )
+                        )
+                bad = np.zeros(len(arr), dtype=bool)
+                if col.low is not None:
+                    bad |= arr < col.low
+                if col.high is not None:
+                    bad |= arr > col.high
+            for pos in np.flatnonzero(bad):
+                i = values.index[pos]
+                problems.append(
+                    InputProblem(
+                        source,
+                        f"outside the allowed range {col.low} to {col.high}",
+                        _range_fix(table, col, arr[pos]),
+                        rows[i],
+                        col.name,
+                        values.iat[pos],
+                    )
+                )
+            whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
+            if col.dtype == "int" and whole:
+                out[col.name] = pd.array(
+                    [None if np.isnan(x) else int(x) for x in arr], dtype="Int64"
+                )
+            else:
+                out[col.name] = arr
         elif col.dtype in ("float", "int"):
             parsed = []
             for i, v in values.items():
@@ -519,12 +598,7 @@ def check_table(
                         InputProblem(
                             source,
                             f"outside the allowed range {col.low} to {col.high}",
-                            "check the value; IDM scores are between 0 and 1"
-                            if col.high == 1
-                            else "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a "
-                            "separate series, given with --indeks-desa"
-                            if table.name == "welfare" and col.name == "tahun" and x > 2024
-                            else "check the value",
+                            _range_fix(table, col, x),
                             rows[i],
                             col.name,
                             v,
