@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -147,6 +148,26 @@ def parse_float(v: object, decimal: DecimalMark | None = None) -> float | None:
         return None
 
 
+def first_evidence(
+    df: pd.DataFrame, columns: list[str], classify: Callable[[object], str | None]
+) -> dict[str, tuple[object, str, object]]:
+    """The first cell of each kind ``classify`` finds in ``columns``: kind -> (row, column, value).
+
+    Serves every per-file decision (decimal mark, date order): the file's cells are the
+    evidence, and the first cell of each kind is what a message points at.
+    """
+    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
+    first: dict[str, tuple[object, str, object]] = {}
+    for col in columns:
+        if col not in df:
+            continue
+        for i, v in df[col].items():
+            kind = classify(v)
+            if kind is not None and kind not in first:
+                first[kind] = (rows[i], col, v)
+    return first
+
+
 def decide_decimal_mark(
     df: pd.DataFrame,
     columns: list[str],
@@ -167,17 +188,7 @@ def decide_decimal_mark(
     """
     if declared not in DECIMAL_CHOICES:
         raise ValueError(f"decimal must be one of {DECIMAL_CHOICES}, not {declared!r}")
-    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
-    first: dict[str, tuple[object, str, object]] = {}
-    for col in columns:
-        if col not in df:
-            continue
-        for i, v in df[col].items():
-            kind = decimal_evidence(v)
-            if kind is not None and kind not in first:
-                first[kind] = (rows[i], col, v)
-        if "dot" in first and "comma" in first:
-            break
+    first = first_evidence(df, columns, decimal_evidence)
     if declared != "auto":
         return declared, []  # type: ignore[return-value]
     if "dot" in first and "comma" in first:
@@ -319,15 +330,7 @@ def decide_date_order(
     """
     if declared not in DATE_CHOICES:
         raise ValueError(f"dates must be one of {DATE_CHOICES}, not {declared!r}")
-    rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
-    first: dict[str, tuple[object, str, object]] = {}
-    for col in columns:
-        if col not in df:
-            continue
-        for i, v in df[col].items():
-            kind = date_evidence(v)
-            if kind is not None and kind not in first:
-                first[kind] = (rows[i], col, v)
+    first = first_evidence(df, columns, date_evidence)
     if declared != "auto":
         return declared, []  # type: ignore[return-value]
     if "dmy" in first and "mdy" in first:
