@@ -75,6 +75,23 @@ def test_partnerships_after_the_last_outcome_year_are_too_recent():
     assert len(data.recent) > 0
 
 
+def test_description_counts_the_same_desa_as_the_coverage_table():
+    # Kutai Kartanegara's example registry has 3 desa first exposed after the last IDM year:
+    # they are neither "partnered" nor "other" in any table or figure of the page
+    data = dist.prepare(paths.EXAMPLE_DIR, "64.02")
+    desc = dist.describe_district(data)
+    cov = data.coverage
+    assert cov["n_desa_too_recent"] > 0
+    moved = desc.transitions.groupby("kelompok")["n"].sum()
+    assert moved["bermitra"] == cov["n_desa_evaluated"]
+    assert moved["lainnya"] == cov["n_desa_comparison"]
+    last = desc.outcome_summary[desc.outcome_summary["tahun"] == data.last_year]
+    assert last.set_index("kelompok")["n"].to_dict() == {
+        "bermitra": cov["n_desa_evaluated"],
+        "lainnya": cov["n_desa_comparison"],
+    }
+
+
 def test_exposure_year_rule():
     s = pd.Series(pd.to_datetime(["2025-08-26", "2024-03-01", "2024-07-01"]))
     assert list(exposure_year(s)) == [2026, 2024, 2025]

@@ -66,9 +66,35 @@ def partnership_counts(
     return out
 
 
-def outcome_summary(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Mean, sd and quartiles of the outcome per year for partnered (ever) and other desa."""
-    p = panel.assign(kelompok=(panel["g"] > 0).map({True: "bermitra", False: "lainnya"}))
+def comparison_group(g: pd.Series, first_year: int, last_year: int) -> pd.Series:
+    """``bermitra`` (evaluated: exposed after ``first_year`` and by ``last_year``), ``lainnya``
+    (never partnered) or missing (exposed from the first year, or too recent to evaluate).
+
+    The same split as :func:`coverage`'s ``n_desa_evaluated`` and ``n_desa_comparison``, so every
+    table and figure of a page counts the same desa.
+    """
+    evaluated = (g > first_year) & (g <= last_year)
+    out = pd.Series(pd.NA, index=g.index, dtype="string")
+    out[evaluated.fillna(False).to_numpy(dtype=bool)] = "bermitra"
+    out[(g == 0).fillna(False).to_numpy(dtype=bool)] = "lainnya"
+    return out
+
+
+def outcome_summary(
+    panel: pd.DataFrame,
+    outcome: str,
+    first_year: int | None = None,
+    last_year: int | None = None,
+) -> pd.DataFrame:
+    """Mean, sd and quartiles of the outcome per year for evaluated partnered and other desa.
+
+    ``first_year``/``last_year`` default to the panel's; desa that are neither evaluated nor
+    comparison desa (see :func:`comparison_group`) are left out.
+    """
+    first_year = int(panel["tahun"].min()) if first_year is None else first_year
+    last_year = int(panel["tahun"].max()) if last_year is None else last_year
+    p = panel.assign(kelompok=comparison_group(panel["g"], first_year, last_year))
+    p = p[p["kelompok"].notna()]
     return (
         p.groupby(["tahun", "kelompok"])[outcome]
         .agg(
@@ -84,11 +110,13 @@ def outcome_summary(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 
 def status_transitions(panel: pd.DataFrame, first_year: int, last_year: int) -> pd.DataFrame:
-    """Status in ``first_year`` x status in ``last_year``, counts per group (partnered / other)."""
+    """Status in ``first_year`` x status in ``last_year``, counts per group (evaluated partnered /
+    never partnered, as :func:`comparison_group`)."""
     a = panel[panel["tahun"] == first_year][["kode_desa", "status_idm", "g"]]
     b = panel[panel["tahun"] == last_year][["kode_desa", "status_idm"]]
     m = a.merge(b, on="kode_desa", suffixes=("_awal", "_akhir"))
-    m["kelompok"] = (m["g"] > 0).map({True: "bermitra", False: "lainnya"})
+    m["kelompok"] = comparison_group(m["g"], first_year, last_year)
+    m = m[m["kelompok"].notna()]
     cats = [s for s in IDM_STATUSES]
     m["status_idm_awal"] = pd.Categorical(m["status_idm_awal"], cats)
     m["status_idm_akhir"] = pd.Categorical(m["status_idm_akhir"], cats)

@@ -276,7 +276,7 @@ def describe_district(data: DistrictData) -> Description:
         return Description({}, pd.DataFrame(), pd.DataFrame())
     return Description(
         partnership_counts(data.dataset.partnerships, data.district.code, data.dataset.villages),
-        outcome_summary(data.panel, data.design.outcome),
+        outcome_summary(data.panel, data.design.outcome, data.first_year, data.last_year),
         status_transitions(data.panel, data.first_year, data.last_year),
     )
 
