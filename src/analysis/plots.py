@@ -1,6 +1,14 @@
-"""Figures for briefs and notebooks (matplotlib/seaborn), labelled in the brief's language."""
+"""Figures for briefs and notebooks (matplotlib/seaborn), labelled in the brief's language.
+
+Figures are drawn at :data:`DPI`, the resolution :func:`analysis.report.png_data_uri` embeds
+them at (about the width a brief shows them), and laid out by :func:`fit_margins`: margins
+computed from the extents of the labels each side carries, measured once per process, instead
+of ``tight_layout`` (which renders every text of the figure once more to measure it).
+"""
 
 from __future__ import annotations
+
+import functools
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -8,17 +16,158 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 
 from analysis.report import words
 from analysis.schema import IDM_STATUSES
 
 PALETTE = {"partnered": "#1b6ca8", "other": "#a0a0a0"}
 
+#: Resolution figures are built and embedded at (pixels per inch).
+DPI = 96
+
+#: Space kept around the outermost labels and between panels, in font sizes (as
+#: ``tight_layout``'s default ``pad``).
+PAD = 1.08
+
+
+def _figure(figsize: tuple[float, float], ncols: int = 1, **kw):
+    return plt.subplots(1, ncols, figsize=figsize, dpi=DPI, **kw)
+
+
+@functools.cache
+def _measuring_figure() -> Figure:
+    fig = Figure(figsize=(1, 1), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_box(
+    text: str, font: FontProperties, rotation: float, ha: str, va: str, mode: str, dpi: float
+) -> tuple[float, float, float, float]:
+    """Box (x0, y0, x1, y1; inches from the anchor) of a text as Agg draws it at ``dpi``
+    (hinting makes the size in inches depend a little on the resolution), cached."""
+    fig = _measuring_figure()
+    t = Text(0, 0, text, fontproperties=font, rotation=rotation, ha=ha, va=va, rotation_mode=mode)
+    t.set_figure(fig)
+    bb = t.get_window_extent(fig.canvas.get_renderer(), dpi=dpi)
+    return bb.x0 / dpi, bb.y0 / dpi, bb.x1 / dpi, bb.y1 / dpi
+
+
+def _box(t: Text) -> tuple[float, float, float, float]:
+    if not t.get_visible() or not t.get_text():
+        return 0.0, 0.0, 0.0, 0.0
+    return _text_box(
+        t.get_text(),
+        t.get_fontproperties().copy(),
+        t.get_rotation(),
+        t.get_horizontalalignment(),
+        t.get_verticalalignment(),
+        t.get_rotation_mode(),
+        t.get_figure(root=True).dpi,
+    )
+
+
+def _tick_labels(axis) -> list[tuple[float, Text]]:
+    """(position along the axis as a fraction of its length, label) of the labels drawn."""
+    locs = axis.get_majorticklocs()
+    labels = axis.get_major_formatter().format_ticks(locs)
+    lo, hi = axis.get_view_interval()
+    out = []
+    for tick, loc, label in zip(axis.get_major_ticks(len(locs)), locs, labels, strict=True):
+        if min(lo, hi) <= loc <= max(lo, hi) and tick.label1.get_visible():
+            tick.label1.set_text(label)
+            out.append(((loc - lo) / (hi - lo), tick.label1))
+    return out
+
+
+def _needs(ax, axw: float, axh: float) -> dict[str, float]:
+    """Inches each side of an axes (``axw`` x ``axh``) its labels and titles reach out."""
+    pt = 1 / 72
+    need = dict.fromkeys(("left", "right", "bottom", "top"), 0.0)
+
+    def reach(side: str, inches: float) -> None:
+        need[side] = max(need[side], inches)
+
+    xt, yt = _tick_labels(ax.xaxis), _tick_labels(ax.yaxis)
+    if xt:  # anchored below the axes at each tick
+        tick = ax.xaxis.get_major_ticks()[0]
+        off = (tick.get_tick_padding() + tick.get_pad()) * pt
+        for f, t in xt:
+            x0, y0, x1, _ = _box(t)
+            reach("bottom", off - y0)
+            reach("left", -x0 - f * axw)
+            reach("right", x1 - (1 - f) * axw)
+    if ax.xaxis.label.get_text():  # below the tick labels
+        _, y0, _, y1 = _box(ax.xaxis.label)
+        need["bottom"] += ax.xaxis.labelpad * pt + (y1 - y0)
+    if yt:  # anchored left of the axes at each tick
+        tick = ax.yaxis.get_major_ticks()[0]
+        off = (tick.get_tick_padding() + tick.get_pad()) * pt
+        for f, t in yt:
+            x0, y0, _, y1 = _box(t)
+            reach("left", off - x0)
+            reach("top", y1 - (1 - f) * axh)
+            reach("bottom", -y0 - f * axh)
+    if ax.yaxis.label.get_text():  # left of the tick labels
+        x0, _, x1, _ = _box(ax.yaxis.label)
+        need["left"] += ax.yaxis.labelpad * pt + (x1 - x0)
+    # titles: anchored above the axes (left, centre or right) at the title pad
+    titles = [c for c in ax.get_children() if isinstance(c, Text) and c not in ax.texts]
+    for t in titles:
+        if t.get_text():
+            x0, _, x1, y1 = _box(t)
+            at = {"left": 0.0, "center": axw / 2, "right": axw}[t.get_horizontalalignment()]
+            reach("top", matplotlib.rcParams["axes.titlepad"] * pt + y1)
+            reach("left", -(at + x0))
+            reach("right", at + x1 - axw)
+    return need
+
+
+def fit_margins(fig: Figure) -> None:
+    """Place a figure's row of axes so every label fits inside the canvas, with padding.
+
+    The margins are the extents of the labels each side carries (tick labels, axis labels,
+    titles; legends are drawn inside the axes) plus :data:`PAD` font sizes, measured with the
+    renderer the figure is drawn with and cached per text, so a figure is laid out without
+    being drawn (``tight_layout`` draws it once more to measure every text).
+    """
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    figw, figh = fig.get_size_inches()
+    pad = PAD * matplotlib.rcParams["font.size"] / 72
+    n = len(axes)
+    last = None
+    # The tick locator picks its ticks for the axes' size, and labels overhanging an axis end
+    # depend on it: place, re-measure, until the margins stop moving (two passes as a rule).
+    for _ in range(4):
+        box = axes[0].get_position()
+        needs = [_needs(ax, box.width * figw, box.height * figh) for ax in axes]
+        gap = max((needs[i]["right"] + pad + needs[i + 1]["left"] for i in range(n - 1)), default=0)
+        left, right = pad + needs[0]["left"], pad + needs[-1]["right"]
+        bottom = pad + max(nd["bottom"] for nd in needs)
+        top = pad + max(nd["top"] for nd in needs)
+        axw = (figw - left - right - (n - 1) * gap) / n
+        fig.subplots_adjust(
+            left=left / figw,
+            right=1 - right / figw,
+            bottom=bottom / figh,
+            top=1 - top / figh,
+            wspace=gap / axw,
+        )
+        margins = np.array([left, right, bottom, top, gap])
+        if last is not None and np.abs(margins - last).max() < 0.5 / fig.dpi:
+            break
+        last = margins
+
 
 def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> plt.Figure:
     """Event-study coefficients with 95% intervals; thin event times drawn hollow."""
     w = words(lang)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = _figure((7, 3.6))
     ok, thin = es[es["reliable"]], es[~es["reliable"]]
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
@@ -48,7 +197,7 @@ def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> 
         ax.set_title(outcome_label, fontsize=10, loc="left")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))
     sns.despine(fig)
-    fig.tight_layout()
+    fit_margins(fig)
     return fig
 
 
@@ -56,7 +205,7 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """|SMD| per covariate before and after weighting, with the 0.1 threshold."""
     w = words(lang)
     b = balance.sort_values("smd", key=np.abs)
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(b) + 1.2))
+    fig, ax = _figure((7, 0.35 * len(b) + 1.2))
     y = np.arange(len(b))
     ax.scatter(b["smd"].abs(), y, color=PALETTE["other"], label=w.t("plot.before"), zorder=3)
     if "smd_weighted" in b:
@@ -73,78 +222,86 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 2)))
     ax.legend(frameon=False, fontsize=8)
     sns.despine(fig)
-    fig.tight_layout()
+    fit_margins(fig)
     return fig
+
+
+def _transition_counts(tr: pd.DataFrame, group: str) -> np.ndarray:
+    """Desa per (status at start, status at end) of one group, in the order of IDM_STATUSES."""
+    pos = {status: i for i, status in enumerate(IDM_STATUSES)}
+    g = tr[tr["kelompok"] == group]
+    rows = np.array([pos.get(v, -1) for v in g["status_idm_awal"]], dtype=int)
+    cols = np.array([pos.get(v, -1) for v in g["status_idm_akhir"]], dtype=int)
+    n = np.nan_to_num(g["n"].to_numpy(dtype=float))
+    keep = (rows >= 0) & (cols >= 0)
+    m = np.zeros((len(IDM_STATUSES), len(IDM_STATUSES)))
+    np.add.at(m, (rows[keep], cols[keep]), n[keep])
+    return m
+
+
+def _heatmap(ax, counts: np.ndarray, labels: list[str]) -> None:
+    """Row shares coloured (Blues, 0 to 1), counts written in the cells, as seaborn's heatmap.
+
+    Drawn with matplotlib directly: ``seaborn.heatmap`` renders the whole figure once to
+    decide whether its tick labels overlap, which these labels, set explicitly, never need.
+    Rows without desa are left blank, the text colour follows the cell's luminance (W3C), as
+    seaborn does.
+    """
+    totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.ma.masked_invalid(np.where(totals > 0, counts / totals, np.nan))
+    mesh = ax.pcolormesh(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set(xlim=(0, share.shape[1]), ylim=(0, share.shape[0]))
+    ax.invert_yaxis()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ticks = np.arange(len(labels)) + 0.5
+    ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(ticks, labels, rotation=0, va="center", fontsize=8)
+    rgb = mesh.cmap(mesh.norm(share.filled(0)))[..., :3]
+    lum = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [
+        0.2126,
+        0.7152,
+        0.0722,
+    ]
+    masked = np.ma.getmaskarray(share)
+    for (i, j), n in np.ndenumerate(counts):
+        if not masked[i, j]:
+            color = ".15" if lum[i, j] > 0.408 else "w"
+            ax.text(j + 0.5, i + 0.5, f"{int(n):d}", ha="center", va="center", size=8, color=color)
 
 
 def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """Status at start x status at end, as row shares, side by side for the two groups."""
     w = words(lang)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    fig, axes = _figure((9, 3.4), 2, sharey=True)
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]
     for ax, group, key in zip(
         axes, ("bermitra", "lainnya"), ("plot.partnered", "plot.other"), strict=True
     ):
-        m = (
-            tr[tr["kelompok"] == group]
-            .pivot_table(
-                index="status_idm_awal",
-                columns="status_idm_akhir",
-                values="n",
-                aggfunc="sum",
-                observed=False,
-            )
-            .reindex(index=list(IDM_STATUSES), columns=list(IDM_STATUSES))
-            .fillna(0)
-        )
-        share = m.div(m.sum(axis=1).replace(0, np.nan), axis=0)
-        sns.heatmap(
-            share,
-            ax=ax,
-            vmin=0,
-            vmax=1,
-            cmap="Blues",
-            cbar=False,
-            annot=m.astype(int),
-            fmt="d",
-            annot_kws={"size": 8},
-        )
-        ax.set_title(f"{w.t(key)} (n = {w.int(int(m.to_numpy().sum()))})", fontsize=10)
+        m = _transition_counts(tr, group)
+        _heatmap(ax, m, short)
+        ax.set_title(f"{w.t(key)} (n = {w.int(int(m.sum()))})", fontsize=10)
         ax.set_xlabel(w.t("plot.status_end"))
         ax.set_ylabel(w.t("plot.status_start"))
-        ax.set_xticklabels(short, rotation=30, ha="right", fontsize=8)
-        ax.set_yticklabels(short, rotation=0, fontsize=8)
         ax.tick_params(axis="y", labelleft=True)
-    fig.tight_layout()
+    fit_margins(fig)
     return fig
 
 
 def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Figure:
     """Propensity-score histograms of partnered and other desa (density scale)."""
     w = words(lang)
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = _figure((7, 3))
     bins = np.linspace(0, 1, 26)
-    ax.hist(
-        score[treated == 0],
-        bins=bins,
-        alpha=0.6,
-        density=True,
-        color=PALETTE["other"],
-        label=w.t("plot.other"),
-    )
-    ax.hist(
-        score[treated == 1],
-        bins=bins,
-        alpha=0.6,
-        density=True,
-        color=PALETTE["partnered"],
-        label=w.t("plot.partnered"),
-    )
+    for group, key in ((0, "other"), (1, "partnered")):
+        heights, _ = np.histogram(score[treated == group], bins=bins, density=True)
+        ax.stairs(heights, bins, fill=True, alpha=0.6, color=PALETTE[key], label=w.t(f"plot.{key}"))
     ax.set_xlabel(w.t("plot.score"))
     ax.set_ylabel(w.t("plot.density"))
     ax.legend(frameon=False)
     sns.despine(fig)
-    fig.tight_layout()
+    fit_margins(fig)
     return fig
 
 
@@ -152,7 +309,7 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
     """District estimates and the pooled estimate with 95% intervals."""
     w = words(lang)
     f = forest_df[forest_df["estimable"]].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(f) + 1.2))
+    fig, ax = _figure((7, 0.45 * len(f) + 1.2))
     y = np.arange(len(f))[::-1]
     for yi, r in zip(y, f.itertuples(), strict=True):
         color = PALETTE["partnered"] if r.kind == "district" else "black"
@@ -170,5 +327,5 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
     ax.set_xlabel(xlabel)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))
     sns.despine(fig)
-    fig.tight_layout()
+    fit_margins(fig)
     return fig

@@ -315,15 +315,24 @@ def page(title: str, body: str, lang: str, synthetic: bool, index_href: str | No
 
 
 def png_data_uri(fig, dpi: int = 96, colors: int = 96) -> str:
-    """A matplotlib figure as a palette PNG data URI (small enough to embed several in a page)."""
+    """A matplotlib figure as a palette PNG data URI (small enough to embed several in a page).
+
+    The figure is rendered once by Agg into raw RGBA pixels (the whole figure at ``dpi``,
+    whatever ``savefig.bbox`` says), reduced to ``colors`` colours by median cut and written
+    with zlib level 8: within 1% of the size ``optimize=True`` (zlib level 9) gives, in a third
+    of its time. The rendering is not compressed to PNG and decoded again in between.
+    """
+    import matplotlib
     from PIL import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    raw = io.BytesIO()
+    with matplotlib.rc_context({"savefig.bbox": "standard"}):
+        fig.savefig(raw, format="rgba", dpi=dpi)
+    width, height = (int(size * dpi) for size in fig.get_size_inches())
+    img = Image.frombuffer("RGBA", (width, height), raw.getbuffer(), "raw", "RGBA", 0, 1)
     out = io.BytesIO()
-    img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(
-        out, format="PNG", optimize=True
+    img.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(
+        out, format="PNG", compress_level=8
     )
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
