@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 
 import matplotlib
 
@@ -206,4 +207,14 @@ def test_png_is_the_whole_figure_at_the_resolution_asked_for():
         rgb = np.asarray(img.convert("RGB"))
         assert len(np.unique(rgb.reshape(-1, 3), axis=0)) <= 96
         assert (rgb[0, 0] == 255).all()  # the background stays white, not a near-white
+    plt.close(fig)
+
+
+def test_labels_too_long_for_the_canvas_fall_back_instead_of_failing():
+    fig, ax = plt.subplots(figsize=(4, 2), dpi=plots.DPI)
+    ax.set_yticks([0, 1], ["a label far longer than the whole figure is wide, " * 2, "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tight_layout says it cannot fit them either
+        plots.fit_margins(fig)
+    fig.canvas.draw()
     plt.close(fig)

@@ -132,11 +132,16 @@ def fit_margins(fig: Figure) -> None:
     """Place a figure's row of axes so every label fits inside the canvas, with padding.
 
     The margins are the extents of the labels each side carries (tick labels, axis labels,
-    titles; legends are drawn inside the axes) plus :data:`PAD` font sizes, measured with the
-    renderer the figure is drawn with and cached per text, so a figure is laid out without
-    being drawn (``tight_layout`` draws it once more to measure every text).
+    titles; legends are drawn inside the axes) plus :data:`PAD` font sizes, as
+    ``Figure.tight_layout`` leaves them, but measured per text with the renderer the figure is
+    drawn with and cached for the process, so the figure is laid out without being drawn
+    (``tight_layout`` renders every text once more to measure it). For a single row of axes
+    on linear scales, as the figures of this module; labels too long to leave the axes any
+    room fall back to ``tight_layout``.
     """
     axes = [ax for ax in fig.axes if ax.get_visible()]
+    if not axes:
+        return
     figw, figh = fig.get_size_inches()
     pad = PAD * matplotlib.rcParams["font.size"] / 72
     n = len(axes)
@@ -151,6 +156,9 @@ def fit_margins(fig: Figure) -> None:
         bottom = pad + max(nd["bottom"] for nd in needs)
         top = pad + max(nd["top"] for nd in needs)
         axw = (figw - left - right - (n - 1) * gap) / n
+        if axw < 0.1 * figw or figh - bottom - top < 0.1 * figh:
+            fig.tight_layout()
+            return
         fig.subplots_adjust(
             left=left / figw,
             right=1 - right / figw,
