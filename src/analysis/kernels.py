@@ -34,6 +34,10 @@ PRELOAD_DEFAULT = hasattr(os, "fork")
 START_ATTEMPTS = 3
 
 
+#: papermill engine of the report notebooks (see :func:`_register_engine`).
+ENGINE = "analysis-report"
+
+
 class KernelStartError(RuntimeError):
     """The kernel could not be started (after :data:`START_ATTEMPTS` attempts)."""
 
@@ -92,6 +96,36 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, pre
     return ReportKernelManager
 
 
+def _register_engine() -> None:
+    """Register papermill's nbclient engine without a save per cell, as :data:`ENGINE`.
+
+    papermill writes the whole output notebook (validated, with its figures) when each cell
+    starts and ends: 40-odd writes for a district notebook, about a tenth of the client's time
+    per district. A batch needs the notebook once, at the end (papermill writes it then, and on
+    a cell error before raising). The only time the intermediate saves help is when the kernel
+    dies or the run is stopped mid-notebook, so this engine writes the partly executed notebook
+    to ``partial_output`` then, before the error propagates.
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    if ENGINE in papermill_engines._engines:
+        return
+
+    class ReportEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, partial_output=None, **kwargs):
+            try:
+                return super().execute_notebook(nb, kernel_name, **kwargs)
+            except BaseException:
+                if partial_output:
+                    import nbformat
+
+                    nbformat.write(nb, partial_output)
+                raise
+
+    papermill_engines.register(ENGINE, ReportEngine)
+
+
 def execute_notebook(
     notebook: Path,
     output: Path,
@@ -108,9 +142,12 @@ def execute_notebook(
     :mod:`analysis.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
     :data:`START_ATTEMPTS` times with a short random wait; errors in cells are raised as
     papermill raises them; a kernel that dies while a cell runs raises :class:`DeadKernelError`.
+    ``output`` is written once, at the end (or with what ran, when a cell fails or the kernel
+    dies), not after every cell: see :func:`_register_engine`.
     """
     import papermill
 
+    _register_engine()
     km_class = kernel_manager_class(mem_mb, env, preload)
     last: BaseException | None = None
     for attempt in range(1, START_ATTEMPTS + 1):
@@ -125,6 +162,9 @@ def execute_notebook(
                 log_output=log_output,
                 kernel_name="python3",
                 kernel_manager_class=km_class,
+                engine_name=ENGINE,
+                request_save_on_cell_execute=False,
+                partial_output=str(output),
                 on_notebook_start=lambda started=started, **_: started.append(True),
             )
             return
