@@ -263,7 +263,11 @@ def cluster():
     dask_cli = str(Path(PY).with_name("dask"))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    env = {
+        **os.environ,
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+    }
     procs = [
         _start(
             [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port)]
