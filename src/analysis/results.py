@@ -53,6 +53,7 @@ REASONS = {
     "too_recent": "the partnerships started after the last outcome year",
     "no_desa": "the district has no desa (only kelurahan)",
     "no_data": "no outcome data for this district",
+    "too_few_districts": "too few districts with an estimate to pool",
 }
 
 
