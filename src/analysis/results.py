@@ -54,6 +54,7 @@ REASONS = {
     "no_desa": "the district has no desa (only kelurahan)",
     "no_data": "no outcome data for this district",
     "too_few_districts": "too few districts with an estimate to pool",
+    "too_few_clusters": "the partnered desa lie in too few kecamatan to compare",
 }
 
 
