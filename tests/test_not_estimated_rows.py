@@ -51,7 +51,7 @@ def test_subgroup_below_the_thresholds_says_not_estimated_and_why(het_small, lan
     assert set(het_small["reason"]) == {"too_few_treated"}  # a code, not prose
     cells = _cells(brief.frame_rows(het_small, lang, "group"), lang)
     assert len(cells) == len(het_small)
-    for label, est, ci, n, q, note in cells:
+    for _label, est, ci, n, q, note in cells:
         assert (est, ci, n, q) == ("-", "-", "-", "-")  # never "2 / 0"
         assert re.fullmatch(says, note), note
 
