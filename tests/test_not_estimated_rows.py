@@ -81,3 +81,16 @@ def test_no_comparison_desa_reads_not_estimated(lang, note):
     for r in (ne, rec):
         row = result_row(words(lang), r, "x", with_q=True, facts={})
         assert (row["n"], row["note"]) == ("-", note)
+
+
+def test_engine_prose_never_reaches_a_reader():
+    """``results.REASONS`` / ``NotEstimable.message`` and ``design.OUTCOME_LABELS`` are English
+    glosses for researchers: the modules that write pages and reader files word codes from the
+    catalogs instead."""
+    readers = [paths.PACKAGE_DIR / f for f in ("brief.py", "synthesis.py", "ingest.py")]
+    readers += list((paths.PACKAGE_DIR / "report").rglob("*.py"))
+    readers += list((paths.PACKAGE_DIR / "report" / "templates").rglob("*.j2"))
+    for f in readers:
+        text = f.read_text(encoding="utf-8")
+        for name in (r"\bREASONS\b", r"\bOUTCOME_LABELS\b", r"\.message\b(?!s)"):
+            assert not re.search(name, text), (f.name, name)
