@@ -49,6 +49,7 @@ format: $(STAMP) ## Format the code with ruff
 bench: $(STAMP) ## Benchmarks (generation, engine scaling, province run vs floor); figures go in the README
 	$(PY) scripts/bench_example_data.py
 	$(PY) scripts/bench_engine.py
+	$(PY) scripts/bench_figures.py
 	$(PY) scripts/bench_report.py
 
 bench-national: $(STAMP) ## The national run (434 kabupaten/kota) on both executors: wall time, peak memory (long)
