@@ -6,9 +6,12 @@ folders), so a table that passes one passes the other.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,12 @@ class CheckOutcome:
     def raise_if_problems(self) -> None:
         if self.problems:
             raise InputFileError(self.problems)
+
+    def copy(self) -> CheckOutcome:
+        """An independent copy (table, problems and notes), safe to change."""
+        return CheckOutcome(
+            self.table.copy(), copy.deepcopy(self.problems), copy.deepcopy(self.notes)
+        )
 
 
 def _blank(v: object) -> bool:
@@ -1063,6 +1072,12 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     place), ``validate`` and ``run`` (before any notebook starts): a folder refused by one is
     refused by all three with the same messages.
 
+    A folder is checked once per process: the outcome is kept under the folder's resolved
+    path, the SHA-256 of each table file and the date (signing dates are checked against
+    today), so a run that validates a folder for ``--all``, before its notebooks and for its
+    data-quality page reads it once, and a table whose content changed is checked again.
+    Every call returns its own copies.
+
     Parameters
     ----------
     data_dir
@@ -1075,8 +1090,6 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     InputFileError
         With every problem found across the tables.
     """
-    from analysis.tables import read_raw
-
     if purpose not in ("any", "run"):
         raise ValueError(f"purpose must be 'any' or 'run', not {purpose!r}")
     data_dir = Path(data_dir)
@@ -1090,23 +1103,8 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
                 )
             ]
         )
-    outcomes: dict[str, CheckOutcome] = {}
-    problems: list[InputProblem] = []
-    found = False
-    for t in TABLES.values():
-        path = data_dir / t.file
-        if not path.exists():
-            continue
-        found = True
-        try:
-            df = read_raw(path)
-        except InputFileError as e:
-            problems += e.problems
-            continue
-        oc = check_table(df, t, str(path))
-        outcomes[t.name] = oc
-        problems += oc.problems
-    if not found:
+    outcomes, problems = _checked_folder(data_dir)
+    if not outcomes and not problems:
         problems.append(
             InputProblem(
                 str(data_dir),
@@ -1125,3 +1123,49 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     if problems:
         raise InputFileError(problems)
     return outcomes
+
+
+#: Folder checks kept by :func:`_checked_folder` (the few most recent; each holds the tables).
+_FOLDER_CACHE: OrderedDict[tuple, tuple[dict[str, CheckOutcome], list[InputProblem]]] = (
+    OrderedDict()
+)
+_FOLDER_CACHE_SIZE = 2
+_FOLDER_CACHE_LOCK = threading.Lock()
+
+
+def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[InputProblem]]:
+    """The outcome and problems of every table file in ``data_dir`` (copies of a kept check
+    when the folder's table files are unchanged); both empty when it holds no table file."""
+    from analysis.dataset import file_sha256
+    from analysis.tables import read_raw
+
+    files = [(t, data_dir / t.file) for t in TABLES.values()]
+    files = [(t, path) for t, path in files if path.exists()]
+    key = (
+        str(data_dir.resolve()),
+        dt.date.today(),
+        tuple((t.name, file_sha256(path)) for t, path in files),
+    )
+    with _FOLDER_CACHE_LOCK:
+        kept = _FOLDER_CACHE.get(key)
+        if kept is not None:
+            _FOLDER_CACHE.move_to_end(key)
+    if kept is None:
+        outcomes: dict[str, CheckOutcome] = {}
+        problems: list[InputProblem] = []
+        for t, path in files:
+            try:
+                df = read_raw(path)
+            except InputFileError as e:
+                problems += e.problems
+                continue
+            oc = check_table(df, t, str(path))
+            outcomes[t.name] = oc
+            problems += oc.problems
+        kept = (outcomes, problems)
+        with _FOLDER_CACHE_LOCK:
+            _FOLDER_CACHE[key] = kept
+            while len(_FOLDER_CACHE) > _FOLDER_CACHE_SIZE:
+                _FOLDER_CACHE.popitem(last=False)
+    outcomes, problems = kept
+    return {name: oc.copy() for name, oc in outcomes.items()}, copy.deepcopy(problems)
