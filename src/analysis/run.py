@@ -484,6 +484,8 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
 
 
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
+    """The data-quality page, built while the districts run; its folder check is the one
+    ``run`` made (kept by ``validate_folder`` while the table files are unchanged)."""
     from analysis.dataset import load_dataset
 
     return write_data_report(out, load_dataset(data_dir), lang)
