@@ -174,3 +174,13 @@ def test_scores_as_text_keep_their_reasons():
         "",
     ]
     assert oc.problems == []
+
+
+def test_a_run_and_its_data_page_check_the_folder_once(folder, counted, tmp_path):
+    from analysis.run import _data_report_job, select_districts
+
+    assert select_districts(None, None, True, folder)  # --all validates the folder first
+    validate.validate_folder(folder.resolve(), purpose="run")  # run() before the notebooks
+    page = _data_report_job(tmp_path / "out", folder.resolve(), "id")
+    assert counted == {"read_raw": 3, "check_table": 3}
+    assert page.exists()
