@@ -348,7 +348,7 @@ def _run_locked(
         pending = deque(todo)
         inflight: dict = {}
         deaths: Counter = Counter()
-        slots = max(1, getattr(engine, "threads", engine.workers))
+        slots = max(1, engine.slots)
         retry: deque[Job] = deque()  # districts whose worker died, to run again
         while pending or retry or inflight:
             while (retry or pending) and len(inflight) < slots:
@@ -453,6 +453,7 @@ def build_synthesis(
     from analysis.runstate import temp_dir
 
     tmp = temp_dir(out, "synthesis")
+    t0 = time.perf_counter()
     try:
         execute_notebook(
             paths.SYNTHESIS_NOTEBOOK,
@@ -466,11 +467,16 @@ def build_synthesis(
         )
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
-        return {"status": "ok", "html": "synthesis.html"}
+        return {
+            "status": "ok",
+            "html": "synthesis.html",
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
     except Exception as e:
         return {
             "status": "failed",
             "error": f"{type(e).__name__}: {getattr(e, 'evalue', e)}"[:1000],
+            "seconds": round(time.perf_counter() - t0, 2),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
