@@ -104,7 +104,9 @@ def _blank_column(values: pd.Series) -> np.ndarray:
 
 def _cell(values: pd.Series, pos: int) -> object:
     """The cell at ``pos`` as iterating the column yields it (what messages quote)."""
-    return next(iter(values.iloc[[pos]]))
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        return values.iat[pos]
+    return next(iter(values.iloc[[pos]]))  # a Python scalar, not a NumPy one
 
 
 _SCORES = ("iks", "ike", "ikl", "nilai_idm")
@@ -213,7 +215,8 @@ def first_evidence(
 
     Serves every per-file decision (decimal mark, date order): the file's cells are the
     evidence, and the first cell of each kind is what a message points at. ``classify`` must
-    depend on the cell alone: it is called once per distinct value.
+    depend on the cell alone and give equal cells of one type the same kind: it is called once
+    per distinct value.
     """
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     first: dict[str, tuple[object, str, object]] = {}
@@ -225,7 +228,7 @@ def first_evidence(
         for kind in pd.unique(kinds):
             if kind is not None and kind not in first:
                 pos = int(np.argmax(kinds == kind))
-                first[kind] = (rows.iat[pos], col, next(iter(values.iloc[[pos]])))
+                first[kind] = (rows.iat[pos], col, _cell(values, pos))
     return first
 
 
@@ -587,8 +590,7 @@ def check_table(
                     parsed_codes[pos] = pd.NA
                 else:
                     parsed_codes[pos] = res.code
-            parsed = parsed_codes
-            out[col.name] = pd.array(parsed, dtype="string")
+            out[col.name] = pd.array(parsed_codes, dtype="string")
         elif col.dtype in ("float", "int") and _numeric_column(values):
             # numbers stored as numbers (Parquet, numeric Excel cells): checked column-wise
             arr = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
