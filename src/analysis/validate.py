@@ -859,7 +859,7 @@ def _check_codes(
     system = (
         out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
     )
-    bps = has & (system == "bps")
+    bps = has & (system == "bps").fillna(False)  # an empty system is reported as empty
     for i in out.index[bps]:
         problems.append(
             InputProblem(
