@@ -963,7 +963,7 @@ def _check_welfare(
         gap = (out["nilai_idm"] - comp).abs()
         notes["idm_not_mean_of_components"] = int((gap > 0.00051).sum())
         out["nilai_idm"] = out["nilai_idm"].where(out["nilai_idm"].notna(), comp.round(4))
-    status = out["nilai_idm"].map(idm_status).astype("string")
+    status = pd.Series(_map_column(out["nilai_idm"], idm_status), index=out.index).astype("string")
     if "status_idm" in out:
         out["status_terbitan"] = out["status_idm"]
     out["status_idm"] = status
