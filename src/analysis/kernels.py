@@ -130,7 +130,9 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, pre
                 if i > 0 and cmd[i - 1] == "-m":
                     cmd[i] = "analysis.kernel_launcher"
                     cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
-            return cmd
+            # a batch kernel has no use for IPython's input history: without this every cell
+            # is also written to one SQLite file that all the run's kernels share (and lock)
+            return [*cmd, "--HistoryManager.enabled=False"]
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             if not preload:

@@ -58,6 +58,9 @@ def check_parameters(notebook: Path, params: dict) -> dict:
                 f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
             )
         typ = declared[k].get("inferred_type_name", "None")
+        if typ == "bool":
+            out[k] = _as_bool(k, v, notebook)
+            continue
         try:
             out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
         except (TypeError, ValueError):
@@ -65,6 +68,22 @@ def check_parameters(notebook: Path, params: dict) -> dict:
                 f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
             ) from None
     return out
+
+
+#: Text accepted for a true/false notebook parameter (``--param baseline_outcome=false``).
+BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
+             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
+
+
+def _as_bool(name: str, v: object, notebook: Path) -> bool:
+    if isinstance(v, bool):
+        return v
+    b = BOOL_TEXT.get(str(v).strip().lower())
+    if b is None:
+        raise ParameterError(
+            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
+        )
+    return b
 
 
 @dataclass(frozen=True)
