@@ -362,7 +362,8 @@ def _run_locked(
     report_pool = ThreadPoolExecutor(1)
     cancelled = True
     try:
-        # the data-quality page is built alongside the districts (it validates the whole folder)
+        # the data-quality page is built alongside the districts (from the folder check kept
+        # by validate_folder: the folder is not checked again)
         report = report_pool.submit(_data_report_job, out, data_dir, lang)
         pending = deque(todo)
         inflight: dict = {}
