@@ -240,29 +240,41 @@ def group_time_att(
     use_cl = cluster and design.cluster in df
     d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
-    wide = d.pivot(index=u, columns=t, values=y)
-    complete = wide.notna().all(axis=1)
+    # one unit x period matrix per column, built once (the unit and period order of a pivot)
+    ucodes, units = pd.factorize(d[u], sort=True)
+    tcodes, _ = pd.factorize(d[t], sort=True)
+    n_units, n_periods = len(units), len(periods)
+    cell = ucodes.astype(np.int64) * n_periods + tcodes
+    if len(np.unique(cell)) < len(cell):
+        raise ValueError("Index contains duplicate entries, cannot reshape")
+
+    def _wide(col: str) -> np.ndarray:
+        m = np.full(n_units * n_periods, np.nan)
+        m[cell] = d[col].to_numpy(dtype=float, na_value=np.nan)
+        return m.reshape(n_units, n_periods)
+
+    Y = _wide(y)
+    complete = ~np.isnan(Y).any(axis=1)
     n_dropped = int((~complete).sum())
-    wide = wide[complete]
+    rows_kept = np.flatnonzero(complete)
     n_drop_cov = 0
-    xw = {}
+    Xc = np.empty((len(rows_kept), 0, n_periods))
     if covs:
-        for c in covs:
-            xw[c] = d.pivot(index=u, columns=t, values=c).reindex(index=wide.index, columns=periods)
-        okx = np.logical_and.reduce([xw[c].notna().all(axis=1).to_numpy() for c in covs])
+        Xc = np.stack([_wide(c)[rows_kept] for c in covs], axis=1)  # units x covs x periods
+        okx = ~np.isnan(Xc).any(axis=(1, 2))
         n_drop_cov = int((~okx).sum())
-        wide = wide[okx]
-        xw = {c: v[okx] for c, v in xw.items()}
-    first = d.drop_duplicates(u).set_index(u)
-    G = first.loc[wide.index, "g"].to_numpy(dtype=int)
+        rows_kept, Xc = rows_kept[okx], Xc[okx]
+    first_row = np.unique(ucodes, return_index=True)[1]  # each unit's first row, as drop_duplicates
+    G = d["g"].to_numpy()[first_row][rows_kept].astype(int)
     # cohorts exposed (or anticipating) in the first period have no pre-period: left out, as R did
     G = np.where((G > 0) & (periods[0] + anticipation >= G), -1, G)
     keep_units = G >= 0
-    wide, G = wide[keep_units], G[keep_units]
-    xw = {c: v[keep_units] for c, v in xw.items()}
-    cl = pd.factorize(first.loc[wide.index, design.cluster].to_numpy())[0] if use_cl else None
-    Y = wide.to_numpy(dtype=float)
+    rows_kept, G, Xc = rows_kept[keep_units], G[keep_units], Xc[keep_units]
+    cl = pd.factorize(d[design.cluster].to_numpy()[first_row][rows_kept])[0] if use_cl else None
+    Y = Y[rows_kept]
     n = len(G)
+    # design matrix (intercept, covariates in the period) for each possible base period
+    X_by_period = [np.column_stack([np.ones(n), Xc[:, :, bi]]) for bi in range(n_periods)]
     rows, infs, pgs = [], [], []
     n_fallback = 0
     cohorts = [g for g in np.sort(np.unique(G)) if g > 0 and g <= periods[-1]]
@@ -305,9 +317,7 @@ def group_time_att(
             inf = np.zeros(n)
             sub = treat | ctrl
             if covs and n1 + n0 > len(covs) + 2:
-                X = np.column_stack(
-                    [np.ones(n)] + [xw[c].to_numpy(dtype=float)[:, bi] for c in covs]
-                )[sub]
+                X = X_by_period[bi][sub]
                 Xs = X[:, 1:]
                 varying = np.concatenate([[True], Xs.std(axis=0) > 0])
                 att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
