@@ -20,6 +20,7 @@ bootstrap critical value is never allowed below it: the interval uses max(bootst
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,11 +62,17 @@ def cluster_sums(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
     return S
 
 
-def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
-    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering."""
+@functools.lru_cache(maxsize=256)
+def _t_critical(n_clusters: int | None, alpha: float) -> float:
     if n_clusters is None or n_clusters <= 1:
         return float(stats.norm.ppf(1 - alpha / 2))
     return float(stats.t.ppf(1 - alpha / 2, n_clusters - 1))
+
+
+def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
+    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering
+    (remembered per (G, alpha): a district asks for the same few values many times)."""
+    return _t_critical(None if n_clusters is None else int(n_clusters), float(alpha))
 
 
 def t_p_value(tstat: float, n_clusters: int | None) -> float:
@@ -74,6 +81,19 @@ def t_p_value(tstat: float, n_clusters: int | None) -> float:
     if n_clusters is None or n_clusters <= 1:
         return float(2 * stats.norm.sf(abs(tstat)))
     return float(2 * stats.t.sf(abs(tstat), n_clusters - 1))
+
+
+def t_p_values(tstats: np.ndarray, n_clusters: int | None) -> np.ndarray:
+    """:func:`t_p_value` for an array of t statistics (NaN where a statistic is not finite)."""
+    t = np.abs(np.asarray(tstats, dtype=float))
+    out = np.full(t.shape, np.nan)
+    ok = np.isfinite(t)
+    if ok.any():
+        if n_clusters is None or n_clusters <= 1:
+            out[ok] = 2 * stats.norm.sf(t[ok])
+        else:
+            out[ok] = 2 * stats.t.sf(t[ok], n_clusters - 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,12 +160,7 @@ def multiplier_bootstrap(
         sup = np.nanmax(tstar[:, ok], axis=1) if ok.any() else np.full(draws, np.nan)
         crit_u = float(np.quantile(sup, 1 - alpha)) if ok.any() else np.nan
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
-        p_t = np.array(
-            [
-                t_p_value(e / s, G if clusters is not None else None)
-                for e, s in zip(est, denom, strict=True)
-            ]
-        )
+        p_t = t_p_values(est / denom, G if clusters is not None else None)
     return MultiplierBootstrap(
         se,
         np.maximum(np.atleast_1d(crit), floor),
@@ -235,5 +250,6 @@ __all__ = [
     "wild_cluster_bootstrap",
     "t_critical",
     "t_p_value",
+    "t_p_values",
     "draw_weights",
 ]

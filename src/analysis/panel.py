@@ -43,6 +43,7 @@ from analysis.inference import (
     multiplier_bootstrap,
     t_critical,
     t_p_value,
+    t_p_values,
     wild_cluster_bootstrap,
 )
 from analysis.results import Estimate, NotEstimable, Result
@@ -366,21 +367,20 @@ def group_time_att(
 def _wif(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, gcol: np.ndarray) -> np.ndarray:
     """Influence of estimating the aggregation weights (R did's ``wif``)."""
     s = pg[keepers].sum()
-    ind = np.column_stack([(gcol[k] == G).astype(float) - pg[k] for k in keepers])
+    ind = (G[:, None] == gcol[keepers][None, :]).astype(float) - pg[keepers][None, :]
     if1 = ind / s
     if2 = ind.sum(axis=1, keepdims=True) * (pg[keepers] / s**2)[None, :]
     return if1 - if2
 
 
-def _aggregate(gt: GroupTime, keepers: np.ndarray) -> tuple[float, np.ndarray]:
-    atts = gt.table["att"].to_numpy()
+def _aggregate(
+    gt: GroupTime, keepers: np.ndarray, atts: np.ndarray, gcol: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Cells ``keepers`` weighted by cohort size; ``atts``/``gcol``: the table's att and g."""
     pg = gt.pg
     w = pg[keepers] / pg[keepers].sum()
     est = float(w @ atts[keepers])
-    inf = (
-        gt.inf[:, keepers] @ w
-        + _wif(keepers, pg, gt.groups, gt.table["g"].to_numpy()) @ atts[keepers]
-    )
+    inf = gt.inf[:, keepers] @ w + _wif(keepers, pg, gt.groups, gcol) @ atts[keepers]
     return est, inf
 
 
@@ -461,38 +461,38 @@ def aggregate(
     se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
     G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
     crit_a = t_critical(G_cl, alpha)
-    post = np.flatnonzero(tab["post"].to_numpy())
-    simple, inf_s = _aggregate(gt, post)
+    # the cell table as arrays, read once
+    att_c = tab["att"].to_numpy()
+    g_c = tab["g"].to_numpy()
+    t_c = tab["t"].to_numpy()
+    post_c = tab["post"].to_numpy()
+    n_treated_c = tab["n_treated"].to_numpy()
+    post = np.flatnonzero(post_c)
+    simple, inf_s = _aggregate(gt, post, att_c, g_c)
     # by event time e = t - g
-    e_all = (tab["t"] - tab["g"]).to_numpy()
-    es_rows, es_inf = [], {}
-    for e in np.sort(np.unique(e_all)):
+    e_all = t_c - g_c
+    e_vals = np.sort(np.unique(e_all))
+    es_att, es_se, es_ng, es_nd, es_inf = [], [], [], [], []
+    for e in e_vals:
         k = np.flatnonzero(e_all == e)
-        est, inf = _aggregate(gt, k)
-        es_inf[e] = inf
-        n_e = int(tab["n_treated"].to_numpy()[k].sum())
+        est, inf = _aggregate(gt, k, att_c, g_c)
+        es_inf.append(inf)
         s_e = se(inf)
-        es_rows.append(
-            {
-                "e": int(e),
-                "att": est,
-                "se": s_e if s_e > 0 else np.nan,
-                "n_groups": len(k),
-                "n_desa": n_e,
-                "reliable": n_e >= MIN_EVENT_DESA,
-            }
-        )
-    es = pd.DataFrame(es_rows)
-    es["se_analytic"] = es["se"]
-    epos = [e for e in es_inf if e >= 0]
-    dyn = float(np.mean([es.loc[es["e"] == e, "att"].iloc[0] for e in epos]))
-    dyn_inf = np.mean([es_inf[e] for e in epos], axis=0)
+        es_att.append(est)
+        es_se.append(s_e if s_e > 0 else np.nan)
+        es_ng.append(len(k))
+        es_nd.append(int(n_treated_c[k].sum()))
+    es_att, es_se = np.array(es_att, dtype=float), np.array(es_se, dtype=float)
+    es_nd = np.array(es_nd, dtype=np.int64)
+    epos = np.flatnonzero(e_vals >= 0)
+    dyn = float(np.mean([es_att[i] for i in epos]))
+    dyn_inf = np.mean([es_inf[i] for i in epos], axis=0)
     # by cohort, then overall weighted by cohort size among the treated
     g_rows, g_inf = [], []
-    gl = np.sort(tab.loc[tab["post"], "g"].unique())
+    gl = np.sort(np.unique(g_c[post_c]))
     for g in gl:
-        k = np.flatnonzero((tab["g"] == g).to_numpy() & tab["post"].to_numpy())
-        att_k = tab["att"].to_numpy()[k]
+        k = np.flatnonzero((g_c == g) & post_c)
+        att_k = att_c[k]
         inf = gt.inf[:, k].mean(axis=1)
         g_rows.append({"g": int(g), "att": float(att_k.mean()), "se": se(inf)})
         g_inf.append(inf)
@@ -507,11 +507,11 @@ def aggregate(
     grp_inf = np.column_stack(g_inf) @ wg + wif_g @ bg["att"].to_numpy()
     # by calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort size)
     c_rows, c_inf = [], []
-    for tt in np.sort(tab["t"].unique()):
-        k = np.flatnonzero(tab["post"].to_numpy() & (tab["t"] == tt).to_numpy())
+    for tt in np.sort(np.unique(t_c)):
+        k = np.flatnonzero(post_c & (t_c == tt))
         if len(k) == 0:
             continue
-        est, inf = _aggregate(gt, k)
+        est, inf = _aggregate(gt, k, att_c, g_c)
         c_rows.append({"t": int(tt), "att": est, "se": se(inf)})
         c_inf.append(inf)
     bc = pd.DataFrame(c_rows, columns=["t", "att", "se"])
@@ -525,19 +525,30 @@ def aggregate(
     ests = np.array([simple, dyn, grp, cal])
     infs = np.column_stack([inf_s, dyn_inf, grp_inf, cal_inf])
     se_a = np.array([se(infs[:, i]) for i in range(4)])
-    ov = pd.DataFrame({"type": names, "estimate": ests, "se_analytic": se_a})
-    ov["ci_low_analytic"] = ests - crit_a * se_a
-    ov["ci_high_analytic"] = ests + crit_a * se_a
-    ov["p_value_analytic"] = [
-        t_p_value(e / s, G_cl) if s > 0 else np.nan for e, s in zip(ests, se_a, strict=True)
-    ]
-    es["ci_low_pointwise"] = es["att"] - crit_a * es["se"]
-    es["ci_high_pointwise"] = es["att"] + crit_a * es["se"]
-    es["p_value"] = [
-        t_p_value(a / s, G_cl) if s > 0 else np.nan
-        for a, s in zip(es["att"], es["se"], strict=True)
-    ]
-    es["band"] = "pointwise"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_a = np.where(se_a > 0, t_p_values(ests / se_a, G_cl), np.nan)
+        p_es = np.where(es_se > 0, t_p_values(es_att / es_se, G_cl), np.nan)
+    ov = {
+        "type": names,
+        "estimate": ests,
+        "se_analytic": se_a,
+        "ci_low_analytic": ests - crit_a * se_a,
+        "ci_high_analytic": ests + crit_a * se_a,
+        "p_value_analytic": p_a,
+    }
+    es = {
+        "e": e_vals.astype(np.int64),
+        "att": es_att,
+        "se": es_se,
+        "n_groups": np.array(es_ng, dtype=np.int64),
+        "n_desa": es_nd,
+        "reliable": es_nd >= MIN_EVENT_DESA,
+        "se_analytic": es_se.copy(),
+        "ci_low_pointwise": es_att - crit_a * es_se,
+        "ci_high_pointwise": es_att + crit_a * es_se,
+        "p_value": p_es,
+        "band": "pointwise",
+    }
     analytic_method = "t" if G_cl else "normal"
     if inference == "bootstrap":
         # bootstrap critical values for the estimate studentised by its analytic (CRV1) SE
@@ -548,11 +559,11 @@ def aggregate(
         ov["se_bootstrap"] = bo.se
         ov["p_value"] = bo.p_value
         ov["ci_method"] = "multiplier_bootstrap"
-        okes = es["se"].notna().to_numpy()
-        es_cols = np.column_stack([es_inf[e] for e in es["e"]])
-        se_es = es["se"].to_numpy()[okes]
+        okes = ~np.isnan(es_se)
+        es_cols = np.column_stack(es_inf)
+        se_es = es_se[okes]
         be = multiplier_bootstrap(
-            es["att"].to_numpy()[okes],
+            es_att[okes],
             es_cols[:, okes],
             gt.clusters,
             draws,
@@ -561,24 +572,26 @@ def aggregate(
             alpha,
             studentize=se_es,
         )
-        es["se_bootstrap"] = np.nan
-        es.loc[okes, "se_bootstrap"] = be.se
-        es.loc[okes, "p_value"] = be.p_value
-        es.loc[okes, "ci_low_pointwise"] = es.loc[okes, "att"] - be.crit_pointwise * se_es
-        es.loc[okes, "ci_high_pointwise"] = es.loc[okes, "att"] + be.crit_pointwise * se_es
+        es["se_bootstrap"] = np.full(len(es_se), np.nan)
+        es["se_bootstrap"][okes] = be.se
+        es["p_value"][okes] = be.p_value
+        es["ci_low_pointwise"][okes] = es_att[okes] - be.crit_pointwise * se_es
+        es["ci_high_pointwise"][okes] = es_att[okes] + be.crit_pointwise * se_es
         es["crit_uniform"] = be.crit_uniform
-        es["ci_low"] = es["att"] - be.crit_uniform * es["se"]
-        es["ci_high"] = es["att"] + be.crit_uniform * es["se"]
+        es["ci_low"] = es_att - be.crit_uniform * es_se
+        es["ci_high"] = es_att + be.crit_uniform * es_se
         es["band"] = "uniform"
         n_cl = bo.n_clusters
     else:
         ov["se"], ov["crit_value"] = se_a, crit_a
-        ov["p_value"] = ov["p_value_analytic"]
+        ov["p_value"] = p_a.copy()
         ov["ci_method"] = analytic_method
         es["ci_low"], es["ci_high"] = es["ci_low_pointwise"], es["ci_high_pointwise"]
         n_cl = G_cl or 0
-    ov["ci_low"] = ov["estimate"] - ov["crit_value"] * ov["se"]
-    ov["ci_high"] = ov["estimate"] + ov["crit_value"] * ov["se"]
+    ov["ci_low"] = ests - ov["crit_value"] * se_a
+    ov["ci_high"] = ests + ov["crit_value"] * se_a
+    ov = pd.DataFrame(ov)
+    es = pd.DataFrame(es)
     # pre-period facts: Bonferroni over reliable pre-period coefficients (valid under any
     # dependence; a Wald test needs a covariance that 10-20 clusters estimate too poorly), the
     # largest pre-period deviation and the smallest pre-period gap the test could detect.
