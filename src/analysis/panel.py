@@ -701,6 +701,10 @@ def callaway_santanna(
         else tuple(covariates)
     )
     y = design.outcome
+    if all(c in df.columns for c in covs):
+        # only the columns the estimator reads: every later copy and filter is then cheap
+        needed = [design.unit, design.time, y, "g", *covs, design.cluster]
+        df = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
     last = int(df[design.time].max()) if last_year is None else last_year
     first = int(df[design.time].min())
     if baseline_outcome:
@@ -861,7 +865,9 @@ def twfe(
     check_option("boot_weights", boot_weights, BootWeights)
     y = design.outcome
     covs = tuple(covariates)
-    d = df.dropna(subset=[y, *covs]).copy()
+    needed = [design.unit, design.time, y, "g", *covs, design.cluster]
+    d = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
+    d = d.dropna(subset=[y, *covs]).copy()
     d["_treated"] = ((d["g"] > 0) & (d[design.time] >= d["g"])).astype(float)
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
@@ -883,14 +889,15 @@ def twfe(
     if d[y].nunique() < 2:
         return NotEstimable(y, name, estimand, "constant_outcome", "", n1, n0)
     years = sorted(d[design.time].unique())
-    inter = []
+    inter = {}
     for c in covs:
         if d[c].std() == 0:
             continue
         for yr in years[1:]:
-            col = f"_x_{len(inter)}"
-            d[col] = d[c].astype(float) * (d[design.time] == yr)
-            inter.append(col)
+            inter[f"_x_{len(inter)}"] = d[c].astype(float) * (d[design.time] == yr)
+    if inter:
+        d = pd.concat([d, pd.DataFrame(inter, index=d.index)], axis=1)
+    inter = list(inter)
     rhs = " + ".join(["_treated", *inter])
     pf_vcov = {"cluster": {"CRV1": design.cluster}, "HC1": "hetero", "iid": "iid"}[vcov]
     fit = pf.feols(f"{y} ~ {rhs} | {design.unit} + {design.time}", data=d, vcov=pf_vcov)
