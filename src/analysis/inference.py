@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import OptionError, check_option
+from analysis.results import Estimate
 
 BootWeights = Literal["mammen", "rademacher", "webb"]
 Inference = Literal["bootstrap", "analytic"]
@@ -243,7 +244,64 @@ def wild_cluster_bootstrap(
     )
 
 
+def coefficient_estimate(
+    outcome: str,
+    method: str,
+    estimand: str,
+    estimate: float,
+    se: float,
+    n_treated: int,
+    n_control: int,
+    n_clusters: int,
+    wild: WildBootstrap | None = None,
+    facts: dict | None = None,
+    **fields,
+) -> Estimate:
+    """A regression coefficient as an :class:`~analysis.results.Estimate`, with the analytic
+    inference (t(G-1) with ``n_clusters`` clusters, the normal without) always beside it.
+
+    ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or
+    "normal"). With a :class:`WildBootstrap` of the same coefficient they are the bootstrap's
+    (``ci_method`` "wild_cluster_bootstrap", estimate +- bootstrap critical value x ``se``),
+    ``n_clusters`` is the bootstrap's and its draws, seed and weights are added to ``facts``.
+    Other :class:`Estimate` fields (``est_method``, ``se_type``, ``cluster``, ...) pass through.
+    """
+    crit = t_critical(n_clusters or None)
+    p_a = t_p_value(estimate / se, n_clusters or None) if se > 0 else np.nan
+    analytic = dict(
+        se_analytic=se,
+        ci_low_analytic=estimate - crit * se,
+        ci_high_analytic=estimate + crit * se,
+        p_value_analytic=p_a,
+    )
+    facts = dict(facts or {})
+    if wild is None:
+        ci_method, c, p, G = "t" if n_clusters else "normal", crit, p_a, n_clusters
+    else:
+        ci_method, c, p, G = "wild_cluster_bootstrap", wild.crit, wild.p_value, wild.n_clusters
+        facts.update(draws=wild.draws, seed=wild.seed, boot_weights=wild.weights)
+    return Estimate(
+        outcome,
+        method,
+        estimand,
+        estimate,
+        se,
+        n_treated,
+        n_control,
+        ci_low=estimate - c * se,
+        ci_high=estimate + c * se,
+        p_value=p,
+        ci_method=ci_method,
+        crit_value=c,
+        n_clusters=G,
+        facts=facts,
+        **analytic,
+        **fields,
+    )
+
+
 __all__ = [
+    "coefficient_estimate",
     "BootWeights",
     "Inference",
     "multiplier_bootstrap",

@@ -40,9 +40,9 @@ from analysis.inference import (
     DEFAULT_SEED,
     BootWeights,
     Inference,
+    coefficient_estimate,
     multiplier_bootstrap,
     t_critical,
-    t_p_value,
     t_p_values,
     wild_cluster_bootstrap,
 )
@@ -904,35 +904,14 @@ def twfe(
     est, se = float(fit.coef()["_treated"]), float(fit.se()["_treated"])
     se_type = {"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov]
     G = int(d[design.cluster].nunique()) if vcov == "cluster" else 0
-    crit = t_critical(G or None)
     kw = dict(
         est_method="ols",
         se_type=se_type,
         cluster=design.cluster if vcov == "cluster" else "",
-        n_clusters=G,
         facts={"covariates": ",".join(covs), "vcov": vcov},
     )
-    p_a = t_p_value(est / se, G or None) if se > 0 else np.nan
     if inference == "analytic":
-        return Estimate(
-            y,
-            name,
-            estimand,
-            est,
-            se,
-            n1,
-            n0,
-            ci_low=est - crit * se,
-            ci_high=est + crit * se,
-            p_value=p_a,
-            ci_method="t" if G else "normal",
-            crit_value=crit,
-            se_analytic=se,
-            ci_low_analytic=est - crit * se,
-            ci_high_analytic=est + crit * se,
-            p_value_analytic=p_a,
-            **kw,
-        )
+        return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, **kw)
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
     M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
@@ -942,25 +921,4 @@ def twfe(
         yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
     wb = wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), draws, seed, boot_weights)
-    Gb = wb.n_clusters
-    kw["n_clusters"], kw["cluster"] = Gb, design.cluster
-    kw["facts"] = {**kw["facts"], "draws": draws, "seed": seed, "boot_weights": boot_weights}
-    return Estimate(
-        y,
-        name,
-        estimand,
-        est,
-        se,
-        n1,
-        n0,
-        ci_low=est - wb.crit * se,
-        ci_high=est + wb.crit * se,
-        p_value=wb.p_value,
-        ci_method="wild_cluster_bootstrap",
-        crit_value=wb.crit,
-        se_analytic=se,
-        ci_low_analytic=est - crit * se,
-        ci_high_analytic=est + crit * se,
-        p_value_analytic=p_a,
-        **kw,
-    )
+    return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, wb, **kw)
