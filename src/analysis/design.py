@@ -181,7 +181,7 @@ def with_exposure(
     panel = base.merge(exp[["kode_desa", "g", "jenis_mitra", "sektor"]], on="kode_desa", how="left")
     if treatment != "any":
         exp_all = first_exposure(partnerships, "any")
-        other = set(exp_all["kode_desa"]) - set(exp["kode_desa"])
+        other = exp_all.loc[~exp_all["kode_desa"].isin(exp["kode_desa"]), "kode_desa"]
         panel = panel[~panel["kode_desa"].isin(other)]
     panel["g"] = panel["g"].fillna(0).astype(int)
     return panel.reset_index(drop=True)

@@ -465,7 +465,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
         (data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)
     ]
     evaluated = evaluated.drop_duplicates("kode_desa")
-    base = None
+    base = registry = None
     for dim, values in (("jenis_mitra", PARTNER_TYPES), ("sektor", SECTORS)):
         present = set(data.panel.loc[data.panel["g"] > 0, dim].dropna())
         for v in values:
@@ -486,10 +486,11 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
                     district=data.district.code,
                 )
             else:
-                if base is None:  # the desa-years are the same for every subgroup
-                    ds = data.dataset
-                    base = desa_years(ds.welfare, ds.villages, data.district.code)
-                panel = with_exposure(base, data.dataset.partnerships, treat)
+                if base is None:  # the desa-years (and the registry rows) of every subgroup
+                    ds, code = data.dataset, data.district.code
+                    base = desa_years(ds.welfare, ds.villages, code)
+                    registry = rows_in_district(ds.partnerships, code)
+                panel = with_exposure(base, registry, treat)
                 panel = panel[panel["tahun"] <= data.last_year]
                 r, _ = callaway_santanna(
                     panel,
