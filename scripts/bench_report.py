@@ -168,11 +168,11 @@ def national(jobs: int, executor: str, folder: Path) -> str:
     data = folder / "nation"
     if not data.exists():
         write_example(data, province="all", seed=1)
-    sel = select_districts(None, None, True, data)
     out = folder / f"run-{executor}"
     t0 = time.perf_counter()
     note = ""
     with PeakMemory() as mem:
+        sel = select_districts(None, None, True, data)  # as `run --all` (it reads the data)
         try:
             run(sel, data, out, "id", jobs, progress=True, executor=executor)
         except Exception as e:  # report the time even if some district fails
@@ -180,11 +180,18 @@ def national(jobs: int, executor: str, folder: Path) -> str:
     t = time.perf_counter() - t0
     m = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     ok = sum(v["status"] == "ok" for v in m.get("districts", {}).values())
-    return (
+    steps = breakdown(out) if m else {}
+    synth = (m.get("synthesis") or {}).get("seconds")
+    lines = [
         f"national run, {executor} ({m.get('workers')} workers): {ok} of {len(sel)} districts in "
         f"{t / 60:.1f} min; peak memory of one worker's process tree {mem.peak_tree / 2**20:.0f} MB, "
-        f"of all workers together {mem.peak_total / 2**20:.0f} MB{note}"
-    )
+        f"of all workers together {mem.peak_total / 2**20:.0f} MB{note}",
+        f"  before the first district (selection, data check, reading): "
+        f"{t - m.get('seconds', t):.1f} s; synthesis of {ok} districts: {synth} s",
+        "  a district's time, median seconds: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()),
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -222,6 +222,9 @@ def test_memory_cap_and_a_dead_kernel_are_reported_per_district(tmp_path):
     assert d["64.72"]["status"] == "failed" and "kernel died" in d["64.72"]["error"]
     assert "memory cap 2048 MiB" in d["64.72"]["error"] and d["64.74"]["status"] == "ok"
     assert m["kernel_memory_mb"] == 2048 and not _partial_files(out)
+    # the notebook is saved once at the end, but a kernel that dies leaves what ran until then
+    died = nbformat.read(out / "failed" / "64.72.error.ipynb", as_version=4)
+    assert any(c.get("execution_count") for c in died.cells if c.cell_type == "code")
 
 
 def test_a_district_that_kills_its_worker_is_retried_once_then_reported(tmp_path):
@@ -260,7 +263,11 @@ def cluster():
     dask_cli = str(Path(PY).with_name("dask"))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    env = {
+        **os.environ,
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+    }
     procs = [
         _start(
             [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port)]

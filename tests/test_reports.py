@@ -207,6 +207,12 @@ def test_unknown_or_mistyped_parameter_is_an_error(tmp_path, capsys):
         check_parameters(paths.DISTRICT_NOTEBOOK, {"outcom": "iks"})
     with pytest.raises(ParameterError, match="must be int"):
         check_parameters(paths.DISTRICT_NOTEBOOK, {"last_year": "last"})
+    # a yes/no parameter given as text arrives as a bool ("false" would be true as text)
+    for text, value in (("false", False), ("True", True), ("0", False), ("tidak", False)):
+        got = check_parameters(paths.DISTRICT_NOTEBOOK, {"baseline_outcome": text})
+        assert got == {"baseline_outcome": value}
+    with pytest.raises(ParameterError, match="must be true or false, got 'maybe'"):
+        check_parameters(paths.DISTRICT_NOTEBOOK, {"baseline_outcome": "maybe"})
     code = main(
         ["run", "--district", "64.02", "--param", "outcom=iks", "--out", str(tmp_path / "o")]
     )

@@ -25,7 +25,15 @@ from analysis.district import (
     save_results,
 )
 from analysis.provenance import stamp
-from analysis.report import METHOD_CODES, dataset_title, figure_html, render, result_row, words
+from analysis.report import (
+    METHOD_CODES,
+    dataset_title,
+    figure_html,
+    not_estimated,
+    render,
+    result_row,
+    words,
+)
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
 from analysis.results import Estimate, Result
 
@@ -369,6 +377,23 @@ def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> N
     )
 
 
+def word_notes(table: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """``table`` with its ``notes`` column worded in ``lang`` from the catalogs.
+
+    An estimate's note words its fact columns (:data:`FACT_FIELDS`); a result that was not
+    estimated reads "not estimated: <reason>" from its ``reason`` code. The machine-readable
+    columns (``reason``, ``facts``, ``detail`` and the fact columns) are left as they are.
+    """
+    w = words(lang)
+    notes = []
+    for r in table.to_dict("records"):
+        if bool(r.get("estimable")):
+            notes.append(w.facts({k: r.get(k) for k in FACT_FIELDS if _present(r.get(k))}))
+        else:
+            notes.append(not_estimated(w, r))
+    return table.assign(notes=notes)
+
+
 def save(
     results_dir: str,
     data: DistrictData,
@@ -378,14 +403,20 @@ def save(
     het: pd.DataFrame,
     evidence: Evidence,
     parameters: dict,
+    lang: str | None = None,
 ) -> Path | None:
-    """Write results.csv and summary.json for the synthesis (nothing when ``results_dir`` is empty)."""
+    """Write results.csv and summary.json for the synthesis (nothing when ``results_dir`` is empty).
+
+    The ``notes`` column of results.csv is worded in ``lang`` (default: ``parameters["lang"]``,
+    else Indonesian) by :func:`word_notes`; its ``reason`` column keeps the code.
+    """
     if not results_dir:
         return None
+    lang = lang or str(parameters.get("lang") or "id")
     return save_results(
         results_dir,
         data,
-        results_table(main, cross, outcomes, het),
+        word_notes(results_table(main, cross, outcomes, het), lang),
         evidence,
         {**parameters, **stamp()},
     )

@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         "all, after the folder passes the same check as 'validate' and 'run'.",
     )
     g.add_argument(
+        "--lang",
+        default="id",
+        choices=languages(),
+        help="language of data_quality.md (default id; one per catalog in "
+        "src/analysis/report/locale)",
+    )
+    g.add_argument(
         "--idm",
         nargs="+",
         type=Path,
@@ -302,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 crosswalk=args.crosswalk,
                 indeks_desa=args.indeks_desa,
                 map_dir=args.map_dir,
+                lang=args.lang,
             )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")

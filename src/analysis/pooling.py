@@ -35,6 +35,8 @@ MethodRE = Literal["dl", "pm"]
 PoolInterval = Literal["auto", "hksj", "normal"]
 #: With fewer districts than this, ``interval="auto"`` uses Hartung-Knapp-Sidik-Jonkman.
 HKSJ_BELOW = 20
+#: Fewest districts with an estimate that are pooled; with fewer the pooled result is refused.
+MIN_DISTRICTS = 2
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,13 @@ def pool_districts(
     t = table[(table["outcome"] == outcome) & (table["method"] == method)].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
     est_name = "ATT, pooled across districts"
-    if len(ok) < 2:
+    if len(ok) < MIN_DISTRICTS:
         ne = NotEstimable(
             outcome,
             "Random-effects meta-analysis",
             est_name,
-            "too_few_treated",
-            f"{len(ok)} district(s) with an estimate; pooling needs at least 2",
+            "too_few_districts",
+            f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
         )
         forest = t.assign(kind="district", weight_re=np.nan)[
             ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]

@@ -41,9 +41,16 @@ COLUMNS = [
     "p_value_analytic",
     "n_dropped",
     "dropped_reason",
+    # for researchers (English identifiers, stable): the facts of an estimate as key=value, and
+    # the estimator's detail of a result that was not estimated
+    "facts",
+    "detail",
 ]
 
-#: Reasons a comparison is not estimable, in plain words (English; ``narrate`` translates).
+#: Reasons a comparison is not estimable: the codes (``reason`` column, ``NotEstimable.reason``)
+#: with an English gloss for researchers' logs and ``NotEstimable.message``. Pages and the
+#: ``notes`` column of a run's ``results.csv`` word the codes from the language catalogs
+#: (``reason.<code>`` in ``analysis/report/locale``), never from this dict.
 REASONS = {
     "too_few_treated": "too few partnered desa to compare",
     "no_control": "no comparison desa",
@@ -53,6 +60,8 @@ REASONS = {
     "too_recent": "the partnerships started after the last outcome year",
     "no_desa": "the district has no desa (only kelurahan)",
     "no_data": "no outcome data for this district",
+    "too_few_districts": "too few districts with an estimate to pool",
+    "too_few_clusters": "the partnered desa lie in too few kecamatan to compare",
 }
 
 
@@ -193,6 +202,8 @@ def to_frame(results: list[Result]) -> pd.DataFrame:
         d = {k: v for k, v in asdict(r).items() if k in COLUMNS}
         d["estimable"] = r.estimable
         d["notes"] = r.notes if isinstance(r, Estimate) else ""
+        d["facts"] = r.notes if isinstance(r, Estimate) else ""
+        d["detail"] = r.detail if isinstance(r, NotEstimable) else ""
         if isinstance(r, NotEstimable):
             d.update(
                 estimate=np.nan,

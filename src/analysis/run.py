@@ -58,6 +58,9 @@ def check_parameters(notebook: Path, params: dict) -> dict:
                 f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
             )
         typ = declared[k].get("inferred_type_name", "None")
+        if typ == "bool":
+            out[k] = _as_bool(k, v, notebook)
+            continue
         try:
             out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
         except (TypeError, ValueError):
@@ -65,6 +68,22 @@ def check_parameters(notebook: Path, params: dict) -> dict:
                 f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
             ) from None
     return out
+
+
+#: Text accepted for a true/false notebook parameter (``--param baseline_outcome=false``).
+BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
+             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
+
+
+def _as_bool(name: str, v: object, notebook: Path) -> bool:
+    if isinstance(v, bool):
+        return v
+    b = BOOL_TEXT.get(str(v).strip().lower())
+    if b is None:
+        raise ParameterError(
+            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
+        )
+    return b
 
 
 @dataclass(frozen=True)
@@ -348,7 +367,7 @@ def _run_locked(
         pending = deque(todo)
         inflight: dict = {}
         deaths: Counter = Counter()
-        slots = max(1, getattr(engine, "threads", engine.workers))
+        slots = max(1, engine.slots)
         retry: deque[Job] = deque()  # districts whose worker died, to run again
         while pending or retry or inflight:
             while (retry or pending) and len(inflight) < slots:
@@ -453,6 +472,7 @@ def build_synthesis(
     from analysis.runstate import temp_dir
 
     tmp = temp_dir(out, "synthesis")
+    t0 = time.perf_counter()
     try:
         execute_notebook(
             paths.SYNTHESIS_NOTEBOOK,
@@ -466,11 +486,16 @@ def build_synthesis(
         )
         for name in ("synthesis.ipynb", "synthesis.html"):
             os.replace(tmp / name, out / name)
-        return {"status": "ok", "html": "synthesis.html"}
+        return {
+            "status": "ok",
+            "html": "synthesis.html",
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
     except Exception as e:
         return {
             "status": "failed",
             "error": f"{type(e).__name__}: {getattr(e, 'evalue', e)}"[:1000],
+            "seconds": round(time.perf_counter() - t0, 2),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

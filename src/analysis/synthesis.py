@@ -12,10 +12,11 @@ from IPython.display import HTML, display
 from analysis import plots
 from analysis.brief import META
 from analysis.district import HEADLINE_METHOD
+from analysis.pooling import MIN_DISTRICTS as MIN_POOLED
 from analysis.pooling import Pooled, pool_districts
 from analysis.provenance import stamp
 from analysis.report import figure_html, render, result_row, words
-from analysis.results import Estimate
+from analysis.results import COLUMNS, Estimate
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,7 @@ def load_run(run_dir: str | Path) -> RunResults:
         json.loads((run / "manifest.json").read_text()) if (run / "manifest.json").exists() else {}
     )
     failed = [k for k, v in manifest.get("districts", {}).items() if v.get("status") == "failed"]
-    res = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["district", "outcome", "method", "estimable"])
-    )
+    res = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if len(res):
         res["estimable"] = res["estimable"].astype(bool)
     return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed, manifest)
@@ -72,8 +69,24 @@ def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
     return rows
 
 
-def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id") -> None:
-    """Pooled estimate in words, forest plot, the district table with links, and provenance."""
+def state(run: RunResults, pooled: Pooled) -> str:
+    """What the synthesis can say, as a code (the page words it).
+
+    ``"pooled"``: at least :data:`MIN_POOLED` districts have an estimate and they were pooled;
+    ``"no_results"``: no district of the run produced results (all failed, or none ran);
+    ``"no_estimates"``: districts produced results but none has an estimate to pool;
+    ``"too_few"``: fewer than :data:`MIN_POOLED` districts have an estimate.
+    """
+    if isinstance(pooled.random_effects, Estimate):
+        return "pooled"
+    if not run.summaries:
+        return "no_results"
+    return "no_estimates" if pooled.n_districts == 0 else "too_few"
+
+
+def page_html(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id"):
+    """The synthesis page body: the pooled estimate in words (or why there is none), forest plot,
+    the district table with links, and provenance."""
     w = words(lang)
     re = pooled.random_effects
     fig = None
@@ -86,31 +99,36 @@ def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str 
         )
     m = run.manifest
     s = stamp()
-    display(
-        HTML(
-            str(
-                render(
-                    "synthesis.html.j2",
-                    lang,
-                    outcome=outcome,
-                    re=re if isinstance(re, Estimate) else None,
-                    pooled=pooled,
-                    failed=[m.get("districts", {}).get(c, {}).get("name", c) for c in run.failed],
-                    figure=fig,
-                    rows=_rows(run, outcome, lang),
-                    n_sources=len(run.summaries),
-                    hashes=sorted(
-                        (
-                            m.get("data_hashes")
-                            or (run.summaries[0].get("data_hashes") if run.summaries else {})
-                            or {}
-                        ).items()
-                    ),
-                    commit=m.get("commit") or s["commit"],
-                    created=s["created"],
-                )
-            )
+    return render(
+        "synthesis.html.j2",
+        lang,
+        outcome=outcome,
+        re=re if isinstance(re, Estimate) else None,
+        state=state(run, pooled),
+        pooled=pooled,
+        min_pooled=MIN_POOLED,
+        n_run=max(len(m.get("districts", {})), len(run.summaries) + len(run.failed)),
+        failed=[m.get("districts", {}).get(c, {}).get("name", c) for c in run.failed],
+        figure=fig,
+        rows=_rows(run, outcome, lang),
+        n_sources=len(run.summaries),
+        hashes=sorted(
+            (
+                m.get("data_hashes")
+                or (run.summaries[0].get("data_hashes") if run.summaries else {})
+                or {}
+            ).items()
         ),
+        commit=m.get("commit") or s["commit"],
+        created=s["created"],
+    )
+
+
+def show(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id") -> None:
+    """Display :func:`page_html` with the page metadata the exporter reads."""
+    w = words(lang)
+    display(
+        HTML(str(page_html(run, pooled, outcome, lang))),
         metadata={
             META: {
                 "role": "header",

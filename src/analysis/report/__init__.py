@@ -250,10 +250,45 @@ def result_row(w: Words, r, label: str, with_q: bool = False, facts: dict | None
         "label": label,
         "estimate": w.effect(get("estimate"), outcome, signed=True) if est else "-",
         "ci": w.t("range.pair", lo=lo, hi=hi) if est else "-",
-        "n": w.t("range.ratio", a=w.int(get("n_treated")), b=w.int(get("n_control"))),
+        # a comparison that was not made used no desa: its counts are in the note, not here
+        "n": w.t("range.ratio", a=w.int(get("n_treated")), b=w.int(get("n_control")))
+        if est
+        else "-",
         "q": w.p(get("q_value_bh")) if with_q and est else "-",
-        "note": w.facts(facts) if est else w.reason(get("reason")),
+        "note": w.facts(facts) if est else not_estimated(w, r),
     }
+
+
+def _count(v: object) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if math.isfinite(f) else None
+
+
+def not_estimated(w: Words, r) -> str:
+    """Why a result was not estimated, in words: ``not estimated: <reason>``.
+
+    ``r`` is a result or a tidy-table record; its ``reason`` code is worded by the catalog. A
+    subgroup row (``estimate_heterogeneity``: ``n_desa_subgroup``, ``n_kecamatan_subgroup``,
+    ``min_desa``, ``min_clusters``) also says how many partnered desa and kecamatan it had
+    against the thresholds.
+    """
+    get = (lambda k: getattr(r, k, None)) if not isinstance(r, dict) else r.get
+    why = w.reason(get("reason"))
+    n, k = _count(get("n_desa_subgroup")), _count(get("n_kecamatan_subgroup"))
+    min_n, min_k = _count(get("min_desa")), _count(get("min_clusters"))
+    if None not in (n, k, min_n, min_k):
+        why = w.t(
+            "note.subgroup_counts",
+            why=why,
+            n=w.int(n),
+            k=w.int(k),
+            min_n=w.int(min_n),
+            min_k=w.int(min_k),
+        )
+    return w.t("note.not_estimated", why=why)
 
 
 def dataset_title(w: Words, meta: dict, fallback: str) -> str:
@@ -345,6 +380,7 @@ __all__ = [
     "figure_html",
     "png_data_uri",
     "result_row",
+    "not_estimated",
     "dataset_title",
     "check_lang",
     "languages",
