@@ -1,14 +1,18 @@
-"""Benchmark: reading a registry padded with formatted empty rows stays bounded in memory.
+"""Benchmarks of reading input: padded registries, and the check of a national data folder.
 
 A CSV of one agreement followed by 1,000,000 empty rows (what a sheet formatted to its last row
 exports) and a workbook of one agreement with 200,000 formatted empty rows (with the
 ``<dimension>`` element Excel writes), each read in a fresh
-process: wall time and peak RSS. Run with ``python scripts/bench_reading.py``; the figures go
-into the README.
+process: wall time and peak RSS. Then the national example folder (every province, seed 1) is
+checked by ``validate_folder`` in a fresh process: the frame lookup it builds once, the first
+check, and the same check asked again with the folder unchanged (a national run asks three
+times). Run with ``python scripts/bench_reading.py`` (``--only folder-check`` for the second
+part); the figures go into the README.
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,21 @@ df = read_raw(sys.argv[1], facts=facts)
 dt = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"{len(df)} row(s) kept, {facts.empty_rows_dropped:,} empty rows dropped, {dt:.1f} s, peak RSS {rss:.0f} MB")
+"""
+
+CHECK = """
+import sys, time
+from analysis.validate import _frame_lookup, validate_folder
+t0 = time.perf_counter()
+_frame_lookup()
+t1 = time.perf_counter()
+outcomes = validate_folder(sys.argv[1], purpose="run")
+t2 = time.perf_counter()
+validate_folder(sys.argv[1], purpose="run")
+t3 = time.perf_counter()
+rows = " / ".join(f"{len(oc.table):,}" for oc in outcomes.values())
+print(f"{rows} rows ({', '.join(outcomes)}): frame lookup {t1 - t0:.2f} s, "
+      f"first check {t2 - t1:.2f} s, asked again unchanged {t3 - t2:.3f} s")
 """
 
 HEADER = [
@@ -53,7 +72,36 @@ def _add_dimension(path: Path, ref: str) -> None:
     tmp.replace(path)
 
 
+def folder_check() -> None:
+    """The national example folder checked once, then asked again unchanged."""
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "nation"
+        subprocess.run(
+            [sys.executable, "-m", "analysis", "example-data", "--province", "all"]
+            + ["--out", str(folder), "--seed", "1"],
+            check=True,
+            capture_output=True,
+        )
+        res = subprocess.run(
+            [sys.executable, "-c", CHECK, str(folder)], capture_output=True, text=True, check=True
+        )
+        print(f"national folder check: {res.stdout.strip()}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only", choices=("padded", "folder-check"), help="run one of the two benchmarks"
+    )
+    args = parser.parse_args()
+    if args.only != "folder-check":
+        padded()
+    if args.only != "padded":
+        folder_check()
+
+
+def padded() -> None:
+    """Registries padded with formatted empty rows, read in fresh processes."""
     import openpyxl
     from openpyxl.styles import PatternFill
 

@@ -298,6 +298,13 @@ def test_validate_folder(tmp_path, capsys):
     )
 
 
+def test_an_empty_code_system_is_reported_not_a_crash(tmp_path, capsys):
+    reg = write_registry(tmp_path / "reg.csv", [registry_row(sistem_kode="")])
+    assert main(["ingest", "--partnerships", str(reg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "row 2, column 'sistem_kode': the value is empty" in err and "Traceback" not in err
+
+
 def test_unknown_district_on_the_command_line(capsys):
     code = main(["run", "--district", "Kutai Kartanegra", "--out", "/nonexistent/never"])
     err = capsys.readouterr().err

@@ -23,8 +23,7 @@ from analysis.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     Inference,
-    t_critical,
-    t_p_value,
+    coefficient_estimate,
     wild_cluster_bootstrap,
 )
 from analysis.panel import MIN_TREATED
@@ -370,59 +369,28 @@ def compare_year(
     X.insert(1, "_d", dv)
     ols = sm.OLS(yv, X).fit(**_cov_kwargs(groups))
     b, se = float(ols.params["_d"]), float(ols.bse["_d"])
-    crit = t_critical(G or None)
-    p_a = t_p_value(b / se, G or None)
-    ra_kw = dict(
-        est_method="ols",
-        se_type="CRV1" if groups is not None else "HC1",
-        cluster=design.cluster if groups is not None else "",
-        n_clusters=G,
-        se_analytic=se,
-        ci_low_analytic=b - crit * se,
-        ci_high_analytic=b + crit * se,
-        p_value_analytic=p_a,
-        facts={"covariates": ",".join(covs)},
-        **drop,
-    )
+    wb = None
     if inference == "bootstrap" and groups is not None:
         Z = X.drop(columns="_d").to_numpy(float)
         ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
         wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
-        ra = Estimate(
-            y,
-            "Regression adjustment",
-            est,
-            b,
-            se,
-            n1,
-            n0,
-            ci_low=b - wb.crit * se,
-            ci_high=b + wb.crit * se,
-            p_value=wb.p_value,
-            ci_method="wild_cluster_bootstrap",
-            crit_value=wb.crit,
-            **{
-                **ra_kw,
-                "facts": {**ra_kw["facts"], "draws": draws, "seed": seed, "boot_weights": "webb"},
-            },
-        )
-    else:
-        ra = Estimate(
-            y,
-            "Regression adjustment",
-            est,
-            b,
-            se,
-            n1,
-            n0,
-            ci_low=b - crit * se,
-            ci_high=b + crit * se,
-            p_value=p_a,
-            ci_method="t" if G else "normal",
-            crit_value=crit,
-            **ra_kw,
-        )
+    ra = coefficient_estimate(
+        y,
+        "Regression adjustment",
+        est,
+        b,
+        se,
+        n1,
+        n0,
+        G,
+        wb,
+        est_method="ols",
+        se_type="CRV1" if groups is not None else "HC1",
+        cluster=design.cluster if groups is not None else "",
+        facts={"covariates": ",".join(covs)},
+        **drop,
+    )
     res.append(ra)
     # Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr)
     ols_iid = sm.OLS(yv, X).fit()

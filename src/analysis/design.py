@@ -138,8 +138,18 @@ def analysis_panel(
     """Desa-year panel with covariates, ``g`` (exposure year, 0 = never) and ``naik_status``.
 
     Desa partnered under another definition than ``treatment`` (e.g. other partner types) are
-    dropped from the comparison group rather than counted as untreated.
+    dropped from the comparison group rather than counted as untreated. The same as
+    ``with_exposure(desa_years(welfare, villages, district), partnerships, treatment)``: build
+    :func:`desa_years` once to compare several treatment definitions.
     """
+    return with_exposure(desa_years(welfare, villages, district), partnerships, treatment)
+
+
+def desa_years(
+    welfare: pd.DataFrame, villages: pd.DataFrame, district: str | None = None
+) -> pd.DataFrame:
+    """The part of :func:`analysis_panel` that does not depend on the treatment definition:
+    desa-years (of a district) with ``status_rank``, ``naik_status`` and the covariates."""
     w = rows_in_district(welfare, district).copy() if district is not None else welfare.copy()
     rank = {
         s: i
@@ -159,14 +169,19 @@ def analysis_panel(
     for b in ("tambang_dekat", "perkebunan_dekat"):
         if b in v:
             v[b] = v[b].astype(float)
-    panel = w.merge(v, on="kode_desa", how="left", suffixes=("", "_v"))
-    exp_all = first_exposure(partnerships, "any")
+    return w.merge(v, on="kode_desa", how="left", suffixes=("", "_v"))
+
+
+def with_exposure(
+    base: pd.DataFrame, partnerships: pd.DataFrame, treatment: str = "any"
+) -> pd.DataFrame:
+    """Add ``g``, ``jenis_mitra`` and ``sektor`` of ``treatment`` to :func:`desa_years` (the rest
+    of :func:`analysis_panel`; the input is not changed)."""
     exp = first_exposure(partnerships, treatment)
-    panel = panel.merge(
-        exp[["kode_desa", "g", "jenis_mitra", "sektor"]], on="kode_desa", how="left"
-    )
+    panel = base.merge(exp[["kode_desa", "g", "jenis_mitra", "sektor"]], on="kode_desa", how="left")
     if treatment != "any":
-        other = set(exp_all["kode_desa"]) - set(exp["kode_desa"])
+        exp_all = first_exposure(partnerships, "any")
+        other = exp_all.loc[~exp_all["kode_desa"].isin(exp["kode_desa"]), "kode_desa"]
         panel = panel[~panel["kode_desa"].isin(other)]
     panel["g"] = panel["g"].fillna(0).astype(int)
     return panel.reset_index(drop=True)

@@ -21,7 +21,15 @@ from analysis import __version__
 from analysis.crosssection import TRIM, CrossSection, compare_year
 from analysis.dataset import Dataset, load_dataset
 from analysis.describe import coverage, outcome_summary, partnership_counts, status_transitions
-from analysis.design import OUTCOMES, Design, agreement_exposure, analysis_panel, rows_in_district
+from analysis.design import (
+    OUTCOMES,
+    Design,
+    agreement_exposure,
+    analysis_panel,
+    desa_years,
+    rows_in_district,
+    with_exposure,
+)
 from analysis.errors import OptionError, check_option
 from analysis.frame import District, resolve_district, villages_of
 from analysis.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
@@ -459,6 +467,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
         (data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)
     ]
     evaluated = evaluated.drop_duplicates("kode_desa")
+    base = registry = None
     for dim, values in (("jenis_mitra", PARTNER_TYPES), ("sektor", SECTORS)):
         present = set(data.panel.loc[data.panel["g"] > 0, dim].dropna())
         for v in values:
@@ -479,13 +488,11 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
                     district=data.district.code,
                 )
             else:
-                panel = analysis_panel(
-                    data.dataset.welfare,
-                    data.dataset.villages,
-                    data.dataset.partnerships,
-                    treat,
-                    data.district.code,
-                )
+                if base is None:  # the desa-years (and the registry rows) of every subgroup
+                    ds, code = data.dataset, data.district.code
+                    base = desa_years(ds.welfare, ds.villages, code)
+                    registry = rows_in_district(ds.partnerships, code)
+                panel = with_exposure(base, registry, treat)
                 panel = panel[panel["tahun"] <= data.last_year]
                 r, _ = callaway_santanna(
                     panel,

@@ -20,6 +20,7 @@ bootstrap critical value is never allowed below it: the interval uses max(bootst
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import OptionError, check_option
+from analysis.results import Estimate
 
 BootWeights = Literal["mammen", "rademacher", "webb"]
 Inference = Literal["bootstrap", "analytic"]
@@ -61,11 +63,17 @@ def cluster_sums(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
     return S
 
 
-def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
-    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering."""
+@functools.lru_cache(maxsize=256)
+def _t_critical(n_clusters: int | None, alpha: float) -> float:
     if n_clusters is None or n_clusters <= 1:
         return float(stats.norm.ppf(1 - alpha / 2))
     return float(stats.t.ppf(1 - alpha / 2, n_clusters - 1))
+
+
+def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
+    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering
+    (remembered per (G, alpha): a district asks for the same few values many times)."""
+    return _t_critical(None if n_clusters is None else int(n_clusters), float(alpha))
 
 
 def t_p_value(tstat: float, n_clusters: int | None) -> float:
@@ -74,6 +82,19 @@ def t_p_value(tstat: float, n_clusters: int | None) -> float:
     if n_clusters is None or n_clusters <= 1:
         return float(2 * stats.norm.sf(abs(tstat)))
     return float(2 * stats.t.sf(abs(tstat), n_clusters - 1))
+
+
+def t_p_values(tstats: np.ndarray, n_clusters: int | None) -> np.ndarray:
+    """:func:`t_p_value` for an array of t statistics (NaN where a statistic is not finite)."""
+    t = np.abs(np.asarray(tstats, dtype=float))
+    out = np.full(t.shape, np.nan)
+    ok = np.isfinite(t)
+    if ok.any():
+        if n_clusters is None or n_clusters <= 1:
+            out[ok] = 2 * stats.norm.sf(t[ok])
+        else:
+            out[ok] = 2 * stats.t.sf(t[ok], n_clusters - 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,12 +161,7 @@ def multiplier_bootstrap(
         sup = np.nanmax(tstar[:, ok], axis=1) if ok.any() else np.full(draws, np.nan)
         crit_u = float(np.quantile(sup, 1 - alpha)) if ok.any() else np.nan
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
-        p_t = np.array(
-            [
-                t_p_value(e / s, G if clusters is not None else None)
-                for e, s in zip(est, denom, strict=True)
-            ]
-        )
+        p_t = t_p_values(est / denom, G if clusters is not None else None)
     return MultiplierBootstrap(
         se,
         np.maximum(np.atleast_1d(crit), floor),
@@ -228,12 +244,70 @@ def wild_cluster_bootstrap(
     )
 
 
+def coefficient_estimate(
+    outcome: str,
+    method: str,
+    estimand: str,
+    estimate: float,
+    se: float,
+    n_treated: int,
+    n_control: int,
+    n_clusters: int,
+    wild: WildBootstrap | None = None,
+    facts: dict | None = None,
+    **fields,
+) -> Estimate:
+    """A regression coefficient as an :class:`~analysis.results.Estimate`, with the analytic
+    inference (t(G-1) with ``n_clusters`` clusters, the normal without) always beside it.
+
+    ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or
+    "normal"). With a :class:`WildBootstrap` of the same coefficient they are the bootstrap's
+    (``ci_method`` "wild_cluster_bootstrap", estimate +- bootstrap critical value x ``se``),
+    ``n_clusters`` is the bootstrap's and its draws, seed and weights are added to ``facts``.
+    Other :class:`Estimate` fields (``est_method``, ``se_type``, ``cluster``, ...) pass through.
+    """
+    crit = t_critical(n_clusters or None)
+    p_a = t_p_value(estimate / se, n_clusters or None) if se > 0 else np.nan
+    analytic = dict(
+        se_analytic=se,
+        ci_low_analytic=estimate - crit * se,
+        ci_high_analytic=estimate + crit * se,
+        p_value_analytic=p_a,
+    )
+    facts = dict(facts or {})
+    if wild is None:
+        ci_method, c, p, G = "t" if n_clusters else "normal", crit, p_a, n_clusters
+    else:
+        ci_method, c, p, G = "wild_cluster_bootstrap", wild.crit, wild.p_value, wild.n_clusters
+        facts.update(draws=wild.draws, seed=wild.seed, boot_weights=wild.weights)
+    return Estimate(
+        outcome,
+        method,
+        estimand,
+        estimate,
+        se,
+        n_treated,
+        n_control,
+        ci_low=estimate - c * se,
+        ci_high=estimate + c * se,
+        p_value=p,
+        ci_method=ci_method,
+        crit_value=c,
+        n_clusters=G,
+        facts=facts,
+        **analytic,
+        **fields,
+    )
+
+
 __all__ = [
+    "coefficient_estimate",
     "BootWeights",
     "Inference",
     "multiplier_bootstrap",
     "wild_cluster_bootstrap",
     "t_critical",
     "t_p_value",
+    "t_p_values",
     "draw_weights",
 ]

@@ -40,9 +40,10 @@ from analysis.inference import (
     DEFAULT_SEED,
     BootWeights,
     Inference,
+    coefficient_estimate,
     multiplier_bootstrap,
     t_critical,
-    t_p_value,
+    t_p_values,
     wild_cluster_bootstrap,
 )
 from analysis.results import Estimate, NotEstimable, Result
@@ -240,29 +241,41 @@ def group_time_att(
     use_cl = cluster and design.cluster in df
     d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
-    wide = d.pivot(index=u, columns=t, values=y)
-    complete = wide.notna().all(axis=1)
+    # one unit x period matrix per column, built once (the unit and period order of a pivot)
+    ucodes, units = pd.factorize(d[u], sort=True)
+    tcodes, _ = pd.factorize(d[t], sort=True)
+    n_units, n_periods = len(units), len(periods)
+    cell = ucodes.astype(np.int64) * n_periods + tcodes
+    if len(np.unique(cell)) < len(cell):
+        raise ValueError("Index contains duplicate entries, cannot reshape")
+
+    def _wide(col: str) -> np.ndarray:
+        m = np.full(n_units * n_periods, np.nan)
+        m[cell] = d[col].to_numpy(dtype=float, na_value=np.nan)
+        return m.reshape(n_units, n_periods)
+
+    Y = _wide(y)
+    complete = ~np.isnan(Y).any(axis=1)
     n_dropped = int((~complete).sum())
-    wide = wide[complete]
+    rows_kept = np.flatnonzero(complete)
     n_drop_cov = 0
-    xw = {}
+    Xc = np.empty((len(rows_kept), 0, n_periods))
     if covs:
-        for c in covs:
-            xw[c] = d.pivot(index=u, columns=t, values=c).reindex(index=wide.index, columns=periods)
-        okx = np.logical_and.reduce([xw[c].notna().all(axis=1).to_numpy() for c in covs])
+        Xc = np.stack([_wide(c)[rows_kept] for c in covs], axis=1)  # units x covs x periods
+        okx = ~np.isnan(Xc).any(axis=(1, 2))
         n_drop_cov = int((~okx).sum())
-        wide = wide[okx]
-        xw = {c: v[okx] for c, v in xw.items()}
-    first = d.drop_duplicates(u).set_index(u)
-    G = first.loc[wide.index, "g"].to_numpy(dtype=int)
+        rows_kept, Xc = rows_kept[okx], Xc[okx]
+    first_row = np.unique(ucodes, return_index=True)[1]  # each unit's first row, as drop_duplicates
+    G = d["g"].to_numpy()[first_row][rows_kept].astype(int)
     # cohorts exposed (or anticipating) in the first period have no pre-period: left out, as R did
     G = np.where((G > 0) & (periods[0] + anticipation >= G), -1, G)
     keep_units = G >= 0
-    wide, G = wide[keep_units], G[keep_units]
-    xw = {c: v[keep_units] for c, v in xw.items()}
-    cl = pd.factorize(first.loc[wide.index, design.cluster].to_numpy())[0] if use_cl else None
-    Y = wide.to_numpy(dtype=float)
+    rows_kept, G, Xc = rows_kept[keep_units], G[keep_units], Xc[keep_units]
+    cl = pd.factorize(d[design.cluster].to_numpy()[first_row][rows_kept])[0] if use_cl else None
+    Y = Y[rows_kept]
     n = len(G)
+    # design matrix (intercept, covariates in the period) for each possible base period
+    X_by_period = [np.column_stack([np.ones(n), Xc[:, :, bi]]) for bi in range(n_periods)]
     rows, infs, pgs = [], [], []
     n_fallback = 0
     cohorts = [g for g in np.sort(np.unique(G)) if g > 0 and g <= periods[-1]]
@@ -305,9 +318,7 @@ def group_time_att(
             inf = np.zeros(n)
             sub = treat | ctrl
             if covs and n1 + n0 > len(covs) + 2:
-                X = np.column_stack(
-                    [np.ones(n)] + [xw[c].to_numpy(dtype=float)[:, bi] for c in covs]
-                )[sub]
+                X = X_by_period[bi][sub]
                 Xs = X[:, 1:]
                 varying = np.concatenate([[True], Xs.std(axis=0) > 0])
                 att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
@@ -356,21 +367,20 @@ def group_time_att(
 def _wif(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, gcol: np.ndarray) -> np.ndarray:
     """Influence of estimating the aggregation weights (R did's ``wif``)."""
     s = pg[keepers].sum()
-    ind = np.column_stack([(gcol[k] == G).astype(float) - pg[k] for k in keepers])
+    ind = (G[:, None] == gcol[keepers][None, :]).astype(float) - pg[keepers][None, :]
     if1 = ind / s
     if2 = ind.sum(axis=1, keepdims=True) * (pg[keepers] / s**2)[None, :]
     return if1 - if2
 
 
-def _aggregate(gt: GroupTime, keepers: np.ndarray) -> tuple[float, np.ndarray]:
-    atts = gt.table["att"].to_numpy()
+def _aggregate(
+    gt: GroupTime, keepers: np.ndarray, atts: np.ndarray, gcol: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Cells ``keepers`` weighted by cohort size; ``atts``/``gcol``: the table's att and g."""
     pg = gt.pg
     w = pg[keepers] / pg[keepers].sum()
     est = float(w @ atts[keepers])
-    inf = (
-        gt.inf[:, keepers] @ w
-        + _wif(keepers, pg, gt.groups, gt.table["g"].to_numpy()) @ atts[keepers]
-    )
+    inf = gt.inf[:, keepers] @ w + _wif(keepers, pg, gt.groups, gcol) @ atts[keepers]
     return est, inf
 
 
@@ -451,38 +461,38 @@ def aggregate(
     se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
     G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
     crit_a = t_critical(G_cl, alpha)
-    post = np.flatnonzero(tab["post"].to_numpy())
-    simple, inf_s = _aggregate(gt, post)
+    # the cell table as arrays, read once
+    att_c = tab["att"].to_numpy()
+    g_c = tab["g"].to_numpy()
+    t_c = tab["t"].to_numpy()
+    post_c = tab["post"].to_numpy()
+    n_treated_c = tab["n_treated"].to_numpy()
+    post = np.flatnonzero(post_c)
+    simple, inf_s = _aggregate(gt, post, att_c, g_c)
     # by event time e = t - g
-    e_all = (tab["t"] - tab["g"]).to_numpy()
-    es_rows, es_inf = [], {}
-    for e in np.sort(np.unique(e_all)):
+    e_all = t_c - g_c
+    e_vals = np.sort(np.unique(e_all))
+    es_att, es_se, es_ng, es_nd, es_inf = [], [], [], [], []
+    for e in e_vals:
         k = np.flatnonzero(e_all == e)
-        est, inf = _aggregate(gt, k)
-        es_inf[e] = inf
-        n_e = int(tab["n_treated"].to_numpy()[k].sum())
+        est, inf = _aggregate(gt, k, att_c, g_c)
+        es_inf.append(inf)
         s_e = se(inf)
-        es_rows.append(
-            {
-                "e": int(e),
-                "att": est,
-                "se": s_e if s_e > 0 else np.nan,
-                "n_groups": len(k),
-                "n_desa": n_e,
-                "reliable": n_e >= MIN_EVENT_DESA,
-            }
-        )
-    es = pd.DataFrame(es_rows)
-    es["se_analytic"] = es["se"]
-    epos = [e for e in es_inf if e >= 0]
-    dyn = float(np.mean([es.loc[es["e"] == e, "att"].iloc[0] for e in epos]))
-    dyn_inf = np.mean([es_inf[e] for e in epos], axis=0)
+        es_att.append(est)
+        es_se.append(s_e if s_e > 0 else np.nan)
+        es_ng.append(len(k))
+        es_nd.append(int(n_treated_c[k].sum()))
+    es_att, es_se = np.array(es_att, dtype=float), np.array(es_se, dtype=float)
+    es_nd = np.array(es_nd, dtype=np.int64)
+    epos = np.flatnonzero(e_vals >= 0)
+    dyn = float(np.mean([es_att[i] for i in epos]))
+    dyn_inf = np.mean([es_inf[i] for i in epos], axis=0)
     # by cohort, then overall weighted by cohort size among the treated
     g_rows, g_inf = [], []
-    gl = np.sort(tab.loc[tab["post"], "g"].unique())
+    gl = np.sort(np.unique(g_c[post_c]))
     for g in gl:
-        k = np.flatnonzero((tab["g"] == g).to_numpy() & tab["post"].to_numpy())
-        att_k = tab["att"].to_numpy()[k]
+        k = np.flatnonzero((g_c == g) & post_c)
+        att_k = att_c[k]
         inf = gt.inf[:, k].mean(axis=1)
         g_rows.append({"g": int(g), "att": float(att_k.mean()), "se": se(inf)})
         g_inf.append(inf)
@@ -497,11 +507,11 @@ def aggregate(
     grp_inf = np.column_stack(g_inf) @ wg + wif_g @ bg["att"].to_numpy()
     # by calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort size)
     c_rows, c_inf = [], []
-    for tt in np.sort(tab["t"].unique()):
-        k = np.flatnonzero(tab["post"].to_numpy() & (tab["t"] == tt).to_numpy())
+    for tt in np.sort(np.unique(t_c)):
+        k = np.flatnonzero(post_c & (t_c == tt))
         if len(k) == 0:
             continue
-        est, inf = _aggregate(gt, k)
+        est, inf = _aggregate(gt, k, att_c, g_c)
         c_rows.append({"t": int(tt), "att": est, "se": se(inf)})
         c_inf.append(inf)
     bc = pd.DataFrame(c_rows, columns=["t", "att", "se"])
@@ -515,19 +525,30 @@ def aggregate(
     ests = np.array([simple, dyn, grp, cal])
     infs = np.column_stack([inf_s, dyn_inf, grp_inf, cal_inf])
     se_a = np.array([se(infs[:, i]) for i in range(4)])
-    ov = pd.DataFrame({"type": names, "estimate": ests, "se_analytic": se_a})
-    ov["ci_low_analytic"] = ests - crit_a * se_a
-    ov["ci_high_analytic"] = ests + crit_a * se_a
-    ov["p_value_analytic"] = [
-        t_p_value(e / s, G_cl) if s > 0 else np.nan for e, s in zip(ests, se_a, strict=True)
-    ]
-    es["ci_low_pointwise"] = es["att"] - crit_a * es["se"]
-    es["ci_high_pointwise"] = es["att"] + crit_a * es["se"]
-    es["p_value"] = [
-        t_p_value(a / s, G_cl) if s > 0 else np.nan
-        for a, s in zip(es["att"], es["se"], strict=True)
-    ]
-    es["band"] = "pointwise"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_a = np.where(se_a > 0, t_p_values(ests / se_a, G_cl), np.nan)
+        p_es = np.where(es_se > 0, t_p_values(es_att / es_se, G_cl), np.nan)
+    ov = {
+        "type": names,
+        "estimate": ests,
+        "se_analytic": se_a,
+        "ci_low_analytic": ests - crit_a * se_a,
+        "ci_high_analytic": ests + crit_a * se_a,
+        "p_value_analytic": p_a,
+    }
+    es = {
+        "e": e_vals.astype(np.int64),
+        "att": es_att,
+        "se": es_se,
+        "n_groups": np.array(es_ng, dtype=np.int64),
+        "n_desa": es_nd,
+        "reliable": es_nd >= MIN_EVENT_DESA,
+        "se_analytic": es_se.copy(),
+        "ci_low_pointwise": es_att - crit_a * es_se,
+        "ci_high_pointwise": es_att + crit_a * es_se,
+        "p_value": p_es,
+        "band": "pointwise",
+    }
     analytic_method = "t" if G_cl else "normal"
     if inference == "bootstrap":
         # bootstrap critical values for the estimate studentised by its analytic (CRV1) SE
@@ -538,11 +559,11 @@ def aggregate(
         ov["se_bootstrap"] = bo.se
         ov["p_value"] = bo.p_value
         ov["ci_method"] = "multiplier_bootstrap"
-        okes = es["se"].notna().to_numpy()
-        es_cols = np.column_stack([es_inf[e] for e in es["e"]])
-        se_es = es["se"].to_numpy()[okes]
+        okes = ~np.isnan(es_se)
+        es_cols = np.column_stack(es_inf)
+        se_es = es_se[okes]
         be = multiplier_bootstrap(
-            es["att"].to_numpy()[okes],
+            es_att[okes],
             es_cols[:, okes],
             gt.clusters,
             draws,
@@ -551,24 +572,26 @@ def aggregate(
             alpha,
             studentize=se_es,
         )
-        es["se_bootstrap"] = np.nan
-        es.loc[okes, "se_bootstrap"] = be.se
-        es.loc[okes, "p_value"] = be.p_value
-        es.loc[okes, "ci_low_pointwise"] = es.loc[okes, "att"] - be.crit_pointwise * se_es
-        es.loc[okes, "ci_high_pointwise"] = es.loc[okes, "att"] + be.crit_pointwise * se_es
+        es["se_bootstrap"] = np.full(len(es_se), np.nan)
+        es["se_bootstrap"][okes] = be.se
+        es["p_value"][okes] = be.p_value
+        es["ci_low_pointwise"][okes] = es_att[okes] - be.crit_pointwise * se_es
+        es["ci_high_pointwise"][okes] = es_att[okes] + be.crit_pointwise * se_es
         es["crit_uniform"] = be.crit_uniform
-        es["ci_low"] = es["att"] - be.crit_uniform * es["se"]
-        es["ci_high"] = es["att"] + be.crit_uniform * es["se"]
+        es["ci_low"] = es_att - be.crit_uniform * es_se
+        es["ci_high"] = es_att + be.crit_uniform * es_se
         es["band"] = "uniform"
         n_cl = bo.n_clusters
     else:
         ov["se"], ov["crit_value"] = se_a, crit_a
-        ov["p_value"] = ov["p_value_analytic"]
+        ov["p_value"] = p_a.copy()
         ov["ci_method"] = analytic_method
         es["ci_low"], es["ci_high"] = es["ci_low_pointwise"], es["ci_high_pointwise"]
         n_cl = G_cl or 0
-    ov["ci_low"] = ov["estimate"] - ov["crit_value"] * ov["se"]
-    ov["ci_high"] = ov["estimate"] + ov["crit_value"] * ov["se"]
+    ov["ci_low"] = ests - ov["crit_value"] * se_a
+    ov["ci_high"] = ests + ov["crit_value"] * se_a
+    ov = pd.DataFrame(ov)
+    es = pd.DataFrame(es)
     # pre-period facts: Bonferroni over reliable pre-period coefficients (valid under any
     # dependence; a Wald test needs a covariance that 10-20 clusters estimate too poorly), the
     # largest pre-period deviation and the smallest pre-period gap the test could detect.
@@ -678,6 +701,10 @@ def callaway_santanna(
         else tuple(covariates)
     )
     y = design.outcome
+    if all(c in df.columns for c in covs):
+        # only the columns the estimator reads: every later copy and filter is then cheap
+        needed = [design.unit, design.time, y, "g", *covs, design.cluster]
+        df = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
     last = int(df[design.time].max()) if last_year is None else last_year
     first = int(df[design.time].min())
     if baseline_outcome:
@@ -838,7 +865,9 @@ def twfe(
     check_option("boot_weights", boot_weights, BootWeights)
     y = design.outcome
     covs = tuple(covariates)
-    d = df.dropna(subset=[y, *covs]).copy()
+    needed = [design.unit, design.time, y, "g", *covs, design.cluster]
+    d = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
+    d = d.dropna(subset=[y, *covs]).copy()
     d["_treated"] = ((d["g"] > 0) & (d[design.time] >= d["g"])).astype(float)
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
@@ -860,49 +889,29 @@ def twfe(
     if d[y].nunique() < 2:
         return NotEstimable(y, name, estimand, "constant_outcome", "", n1, n0)
     years = sorted(d[design.time].unique())
-    inter = []
+    inter = {}
     for c in covs:
         if d[c].std() == 0:
             continue
         for yr in years[1:]:
-            col = f"_x_{len(inter)}"
-            d[col] = d[c].astype(float) * (d[design.time] == yr)
-            inter.append(col)
+            inter[f"_x_{len(inter)}"] = d[c].astype(float) * (d[design.time] == yr)
+    if inter:
+        d = pd.concat([d, pd.DataFrame(inter, index=d.index)], axis=1)
+    inter = list(inter)
     rhs = " + ".join(["_treated", *inter])
     pf_vcov = {"cluster": {"CRV1": design.cluster}, "HC1": "hetero", "iid": "iid"}[vcov]
     fit = pf.feols(f"{y} ~ {rhs} | {design.unit} + {design.time}", data=d, vcov=pf_vcov)
     est, se = float(fit.coef()["_treated"]), float(fit.se()["_treated"])
     se_type = {"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov]
     G = int(d[design.cluster].nunique()) if vcov == "cluster" else 0
-    crit = t_critical(G or None)
     kw = dict(
         est_method="ols",
         se_type=se_type,
         cluster=design.cluster if vcov == "cluster" else "",
-        n_clusters=G,
         facts={"covariates": ",".join(covs), "vcov": vcov},
     )
-    p_a = t_p_value(est / se, G or None) if se > 0 else np.nan
     if inference == "analytic":
-        return Estimate(
-            y,
-            name,
-            estimand,
-            est,
-            se,
-            n1,
-            n0,
-            ci_low=est - crit * se,
-            ci_high=est + crit * se,
-            p_value=p_a,
-            ci_method="t" if G else "normal",
-            crit_value=crit,
-            se_analytic=se,
-            ci_low_analytic=est - crit * se,
-            ci_high_analytic=est + crit * se,
-            p_value_analytic=p_a,
-            **kw,
-        )
+        return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, **kw)
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
     M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
@@ -912,25 +921,4 @@ def twfe(
         yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
     wb = wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), draws, seed, boot_weights)
-    Gb = wb.n_clusters
-    kw["n_clusters"], kw["cluster"] = Gb, design.cluster
-    kw["facts"] = {**kw["facts"], "draws": draws, "seed": seed, "boot_weights": boot_weights}
-    return Estimate(
-        y,
-        name,
-        estimand,
-        est,
-        se,
-        n1,
-        n0,
-        ci_low=est - wb.crit * se,
-        ci_high=est + wb.crit * se,
-        p_value=wb.p_value,
-        ci_method="wild_cluster_bootstrap",
-        crit_value=wb.crit,
-        se_analytic=se,
-        ci_low_analytic=est - crit * se,
-        ci_high_analytic=est + crit * se,
-        p_value_analytic=p_a,
-        **kw,
-    )
+    return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, wb, **kw)

@@ -362,7 +362,8 @@ def _run_locked(
     report_pool = ThreadPoolExecutor(1)
     cancelled = True
     try:
-        # the data-quality page is built alongside the districts (it validates the whole folder)
+        # the data-quality page is built alongside the districts (from the folder check kept
+        # by validate_folder: the folder is not checked again)
         report = report_pool.submit(_data_report_job, out, data_dir, lang)
         pending = deque(todo)
         inflight: dict = {}
@@ -509,6 +510,8 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
 
 
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
+    """The data-quality page, built while the districts run; its folder check is the one
+    ``run`` made (kept by ``validate_folder`` while the table files are unchanged)."""
     from analysis.dataset import load_dataset
 
     return write_data_report(out, load_dataset(data_dir), lang)

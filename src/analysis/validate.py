@@ -6,9 +6,12 @@ folders), so a table that passes one passes the other.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +42,12 @@ class CheckOutcome:
         if self.problems:
             raise InputFileError(self.problems)
 
+    def copy(self) -> CheckOutcome:
+        """An independent copy (table, problems and notes), safe to change."""
+        return CheckOutcome(
+            self.table.copy(), copy.deepcopy(self.problems), copy.deepcopy(self.notes)
+        )
+
 
 def _blank(v: object) -> bool:
     return (
@@ -47,6 +56,57 @@ def _blank(v: object) -> bool:
         or (isinstance(v, float) and np.isnan(v))
         or (isinstance(v, str) and not v.strip())
     )
+
+
+def _cells(values: pd.Series) -> np.ndarray:
+    """The cells of a column as the objects iterating it yields (str, float, Timestamp, NA)."""
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object)
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    return arr
+
+
+def _map_cells(cells: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
+    """``fn`` of every cell, called once per distinct text (``fn`` must be pure).
+
+    Text cells are grouped by value (equal strings are the same cell for any pure ``fn``);
+    other cells (numbers, dates, blanks) are few in text columns and passed one by one, so
+    ``1``, ``1.0`` and ``True``, which compare equal, are never confused.
+    """
+    out = np.empty(len(cells), dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
+    if is_text.any():
+        codes, uniques = pd.factorize(cells[is_text])
+        results = np.empty(len(uniques), dtype=object)
+        results[:] = [fn(u) for u in uniques]
+        out[is_text] = results[codes]
+    for pos in np.flatnonzero(~is_text):
+        out[pos] = fn(cells[pos])
+    return out
+
+
+def _map_column(values: pd.Series, fn: Callable[[object], object]) -> np.ndarray:
+    """``fn`` of every cell of a column (see :func:`_map_cells`); a typed column (numbers,
+    dates, text, yes/no: one type throughout, nothing to confuse) is grouped by value whole."""
+    if values.dtype != object:  # one type throughout (numbers, dates, text or yes/no)
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        results = np.empty(len(uniques), dtype=object)
+        results[:] = [fn(u) for u in uniques]
+        return results[codes]
+    return _map_cells(_cells(values), fn)
+
+
+def _blank_column(values: pd.Series) -> np.ndarray:
+    """:func:`_blank` of every cell of a column, as a boolean array."""
+    return _map_column(values, _blank).astype(bool)
+
+
+def _cell(values: pd.Series, pos: int) -> object:
+    """The cell at ``pos`` as iterating the column yields it (what messages quote)."""
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        return values.iat[pos]
+    return next(iter(values.iloc[[pos]]))  # a Python scalar, not a NumPy one
 
 
 _SCORES = ("iks", "ike", "ikl", "nilai_idm")
@@ -154,17 +214,21 @@ def first_evidence(
     """The first cell of each kind ``classify`` finds in ``columns``: kind -> (row, column, value).
 
     Serves every per-file decision (decimal mark, date order): the file's cells are the
-    evidence, and the first cell of each kind is what a message points at.
+    evidence, and the first cell of each kind is what a message points at. ``classify`` must
+    depend on the cell alone and give equal cells of one type the same kind: it is called once
+    per distinct value.
     """
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     first: dict[str, tuple[object, str, object]] = {}
     for col in columns:
         if col not in df:
             continue
-        for i, v in df[col].items():
-            kind = classify(v)
+        values = df[col]
+        kinds = _map_column(values, classify)
+        for kind in pd.unique(kinds):
             if kind is not None and kind not in first:
-                first[kind] = (rows[i], col, v)
+                pos = int(np.argmax(kinds == kind))
+                first[kind] = (rows.iat[pos], col, _cell(values, pos))
     return first
 
 
@@ -188,7 +252,13 @@ def decide_decimal_mark(
     """
     if declared not in DECIMAL_CHOICES:
         raise ValueError(f"decimal must be one of {DECIMAL_CHOICES}, not {declared!r}")
-    first = first_evidence(df, columns, decimal_evidence)
+    return _decide_decimal(first_evidence(df, columns, decimal_evidence), source, declared)
+
+
+def _decide_decimal(
+    first: dict[str, tuple[object, str, object]], source: str, declared: str
+) -> tuple[DecimalMark, list[InputProblem]]:
+    """:func:`decide_decimal_mark` from the file's evidence already gathered."""
     if declared != "auto":
         return declared, []  # type: ignore[return-value]
     if "dot" in first and "comma" in first:
@@ -367,6 +437,37 @@ def decide_date_order(
     return "dmy", []
 
 
+_NOT_YES_NO = "not yes/no"
+
+
+def _yes_no(v: object) -> object:
+    """A yes/no cell as True, False, ``pd.NA`` (blank) or ``_NOT_YES_NO``."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if _blank(v):
+        return pd.NA
+    key = re.sub(r"\s+", "_", str(v).strip().lower())
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    return _NOT_YES_NO
+
+
+def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
+    """A date cell as (kind, date): kind ``date``, ``serial`` (an Excel day number),
+    ``empty`` or ``bad``; the date is ``pd.NaT`` unless one was read."""
+    if _blank(v) or v is pd.NaT:
+        return "empty", pd.NaT
+    d = parse_date(v, order)
+    if d is not None:
+        return "date", d
+    d = excel_serial_date(v)
+    if d is not None:
+        return "serial", d
+    return "bad", pd.NaT
+
+
 def canonical_category(column: str, v: object) -> str:
     s = str(v).strip()
     up = re.sub(r"\s+", " ", s.upper())
@@ -422,22 +523,21 @@ def check_table(
             )
         )
     numeric = [c.name for c in table.columns if c.dtype in ("float", "int")]
-    mark, mark_problems = decide_decimal_mark(df, numeric, source, decimal)
+    if decimal not in DECIMAL_CHOICES:
+        raise ValueError(f"decimal must be one of {DECIMAL_CHOICES}, not {decimal!r}")
+    evidence = first_evidence(df, numeric, decimal_evidence)
+    mark, mark_problems = _decide_decimal(evidence, source, decimal)
     problems += mark_problems
     notes["decimal_mark"] = mark
     date_cols = [c.name for c in table.columns if c.dtype == "date"]
     order: DateOrder = "dmy"
     if date_cols:
-        comma = any(
-            decimal_evidence(v) == "comma" for c in numeric if c in df for v in df[c].to_numpy()
-        )
+        comma = "comma" in evidence  # some numeric cell of the file has a decimal comma
         order, order_problems = decide_date_order(df, date_cols, source, dates, comma)
         problems += order_problems
         notes["date_order"] = order
     serial_dates = 0
-    explained_rows = (
-        set(df.index[[not _blank(v) for v in df["catatan"]]]) if "catatan" in df else set()
-    )
+    explained_rows = set(df.index[~_blank_column(df["catatan"])]) if "catatan" in df else set()
     out = pd.DataFrame(index=df.index)
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     out[ROW] = rows
@@ -456,23 +556,21 @@ def check_table(
             continue
         values = df[col.name]
         if col.dtype == "code":
-            parsed: list[object] = []
             # codes already in the dotted form (every processed table) need no parsing
             text = values.astype("string")
             dotted = text.str.fullmatch(_DOTTED_CODE).fillna(False).to_numpy(dtype=bool)
-            for pos, (i, v) in enumerate(values.items()):
-                if dotted[pos]:
-                    parsed.append(text.iat[pos])
-                    continue
+            parsed_codes = text.to_numpy(dtype=object, na_value=pd.NA)
+            for pos in np.flatnonzero(~dotted):
+                v = _cell(values, pos)
                 if _blank(v):
-                    parsed.append(pd.NA)
+                    parsed_codes[pos] = pd.NA
                     if col.required:
                         problems.append(
                             InputProblem(
                                 source,
                                 "the village code is empty",
                                 "fill in the Kemendagri code",
-                                rows[i],
+                                rows.iat[pos],
                                 col.name,
                             )
                         )
@@ -484,15 +582,15 @@ def check_table(
                             source,
                             f"not a village code: {res.reason}",
                             "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
-                            rows[i],
+                            rows.iat[pos],
                             col.name,
                             v,
                         )
                     )
-                    parsed.append(pd.NA)
+                    parsed_codes[pos] = pd.NA
                 else:
-                    parsed.append(res.code)
-            out[col.name] = pd.array(parsed, dtype="string")
+                    parsed_codes[pos] = res.code
+            out[col.name] = pd.array(parsed_codes, dtype="string")
         elif col.dtype in ("float", "int") and _numeric_column(values):
             # numbers stored as numbers (Parquet, numeric Excel cells): checked column-wise
             arr = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
@@ -542,15 +640,25 @@ def check_table(
                 )
             whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
             if col.dtype == "int" and whole:
-                out[col.name] = pd.array(
-                    [None if np.isnan(x) else int(x) for x in arr], dtype="Int64"
-                )
+                out[col.name] = pd.array(arr, dtype="Int64")  # NaN -> <NA>
             else:
                 out[col.name] = arr
         elif col.dtype in ("float", "int"):
-            parsed = []
-            for i, v in values.items():
-                if _blank(v):
+            # each distinct cell is read once; the loop visits only the rows with a problem
+            read = _map_column(values, lambda v: None if _blank(v) else parse_float(v, mark))
+            blank = _blank_column(values)
+            arr = np.array([np.nan if x is None else x for x in read], dtype=float)
+            act = np.isnan(arr)
+            with np.errstate(invalid="ignore"):
+                if col.dtype == "int":
+                    act |= np.mod(arr, 1) != 0
+                if col.low is not None:
+                    act |= arr < col.low
+                if col.high is not None:
+                    act |= arr > col.high
+            for pos in np.flatnonzero(act):
+                i, v, x = values.index[pos], _cell(values, pos), read[pos]
+                if blank[pos]:
                     # a score left empty with its reason in `catatan` (a processed folder) is fine
                     explained = col.name in _SCORES and i in explained_rows
                     if col.required and not lenient_scores and not explained:
@@ -559,31 +667,28 @@ def check_table(
                                 source,
                                 "the value is empty",
                                 "fill it in or remove the row",
-                                rows[i],
+                                rows.iat[pos],
                                 col.name,
                             )
                         )
-                    parsed.append(np.nan)
                     continue
-                x = parse_float(v, mark)
                 if x is None or np.isnan(x):
+                    arr[pos] = np.nan
                     if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
                         missing_reason[i] += (
                             f"{col.name} held text {str(v)!r} in the source; set to missing. "
                         )
-                        parsed.append(np.nan)
                         continue
                     problems.append(
                         InputProblem(
                             source,
                             "not a number",
                             f"write a number with a decimal {mark} like the rest of the file",
-                            rows[i],
+                            rows.iat[pos],
                             col.name,
                             v,
                         )
                     )
-                    parsed.append(np.nan)
                     continue
                 if col.dtype == "int" and not float(x).is_integer():
                     problems.append(
@@ -591,7 +696,7 @@ def check_table(
                             source,
                             "not a whole number",
                             "write a whole number",
-                            rows[i],
+                            rows.iat[pos],
                             col.name,
                             v,
                         )
@@ -602,131 +707,115 @@ def check_table(
                             source,
                             f"outside the allowed range {col.low} to {col.high}",
                             _range_fix(table, col, x),
-                            rows[i],
+                            rows.iat[pos],
                             col.name,
                             v,
                         )
                     )
-                parsed.append(x)
-            arr = np.asarray(parsed, dtype=float)
             whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
             if col.dtype == "int" and whole:
-                out[col.name] = pd.array(
-                    [None if np.isnan(x) else int(x) for x in arr], dtype="Int64"
-                )
+                out[col.name] = pd.array(arr, dtype="Int64")  # NaN -> <NA>
             else:
                 out[col.name] = arr
         elif col.dtype == "bool":
-            parsed = []
-            for i, v in values.items():
-                if isinstance(v, (bool, np.bool_)):
-                    parsed.append(bool(v))
-                    continue
-                key = re.sub(r"\s+", "_", str(v).strip().lower())
-                if _blank(v):
-                    parsed.append(pd.NA)
-                elif key in _TRUE:
-                    parsed.append(True)
-                elif key in _FALSE:
-                    parsed.append(False)
-                else:
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "not a yes/no value",
-                            "write ya/tidak (or true/false, 1/0)",
-                            rows[i],
-                            col.name,
-                            v,
-                        )
+            parsed = _map_column(values, _yes_no)
+            not_yes_no = np.fromiter((p is _NOT_YES_NO for p in parsed), bool, len(parsed))
+            for pos in np.flatnonzero(not_yes_no):
+                problems.append(
+                    InputProblem(
+                        source,
+                        "not a yes/no value",
+                        "write ya/tidak (or true/false, 1/0)",
+                        rows.iat[pos],
+                        col.name,
+                        _cell(values, pos),
                     )
-                    parsed.append(pd.NA)
+                )
+                parsed[pos] = pd.NA
             out[col.name] = pd.array(parsed, dtype="boolean")
         elif col.dtype == "date":
-            parsed = []
-            for i, v in values.items():
-                if _blank(v) or v is pd.NaT:
+            read = _map_column(values, functools.partial(_read_date, order=order))
+            parsed = [d for _, d in read]
+            kinds = np.array([kind for kind, _ in read], dtype=object)
+            serial_dates += int((kinds == "serial").sum())
+            for pos in np.flatnonzero((kinds == "empty") | (kinds == "bad")):
+                v = _cell(values, pos)
+                if kinds[pos] == "empty":
                     if col.required:
                         problems.append(
                             InputProblem(
                                 source,
                                 "the date is empty",
                                 "write the date as YYYY-MM-DD",
-                                rows[i],
+                                rows.iat[pos],
                                 col.name,
                             )
                         )
-                    parsed.append(pd.NaT)
                     continue
-                d = parse_date(v, order)
-                if d is None and (d := excel_serial_date(v)) is not None:
-                    serial_dates += 1
-                if d is None:
-                    numeric_cell = parse_float(v, "dot") is not None
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "a number in a date column, and not an Excel date serial of "
-                            "1970-2099 (Excel stores dates as days since 1899-12-30)"
-                            if numeric_cell
-                            else "not a date",
-                            "format the column as a date in Excel, or write the date as "
-                            "YYYY-MM-DD (e.g. 2025-08-26)",
-                            rows[i],
-                            col.name,
-                            v,
-                        )
+                numeric_cell = parse_float(v, "dot") is not None
+                problems.append(
+                    InputProblem(
+                        source,
+                        "a number in a date column, and not an Excel date serial of "
+                        "1970-2099 (Excel stores dates as days since 1899-12-30)"
+                        if numeric_cell
+                        else "not a date",
+                        "format the column as a date in Excel, or write the date as "
+                        "YYYY-MM-DD (e.g. 2025-08-26)",
+                        rows.iat[pos],
+                        col.name,
+                        v,
                     )
-                    parsed.append(pd.NaT)
-                else:
-                    parsed.append(d)
+                )
             out[col.name] = pd.to_datetime(
                 pd.Series(parsed, index=df.index, dtype="datetime64[ns]")
             )
         elif col.dtype == "category":
-            parsed = []
-            for i, v in values.items():
-                if _blank(v):
+            blank = _blank_column(values)
+            parsed = _map_column(values, functools.partial(canonical_category, col.name))
+            parsed[blank] = pd.NA
+            bad = ~blank
+            if col.allowed:
+                allowed = set(col.allowed)
+                bad &= np.fromiter((c not in allowed for c in parsed), bool, len(parsed))
+            else:
+                bad[:] = False
+            for pos in np.flatnonzero(blank | bad):
+                if blank[pos]:
                     if col.required:
                         problems.append(
                             InputProblem(
                                 source,
                                 "the value is empty",
                                 f"choose one of: {', '.join(col.allowed)}",
-                                rows[i],
+                                rows.iat[pos],
                                 col.name,
                             )
                         )
-                    parsed.append(pd.NA)
                     continue
-                c = canonical_category(col.name, v)
-                if col.allowed and c not in col.allowed:
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "not an allowed value",
-                            f"choose one of: {', '.join(col.allowed)}",
-                            rows[i],
-                            col.name,
-                            v,
-                        )
+                problems.append(
+                    InputProblem(
+                        source,
+                        "not an allowed value",
+                        f"choose one of: {', '.join(col.allowed)}",
+                        rows.iat[pos],
+                        col.name,
+                        _cell(values, pos),
                     )
-                    parsed.append(pd.NA)
-                else:
-                    parsed.append(c)
+                )
+                parsed[pos] = pd.NA
             out[col.name] = pd.array(parsed, dtype="string")
         else:  # string
-            out[col.name] = pd.array(
-                [pd.NA if _blank(v) else str(v).strip() for v in values], dtype="string"
-            )
+            blank = _blank_column(values)
+            text = _map_column(values, lambda v: pd.NA if _blank(v) else str(v).strip())
+            out[col.name] = pd.array(text, dtype="string")
             if col.required:
-                for i, v in values.items():
-                    if _blank(v):
-                        problems.append(
-                            InputProblem(
-                                source, "the value is empty", "fill it in", rows[i], col.name
-                            )
+                for pos in np.flatnonzero(blank):
+                    problems.append(
+                        InputProblem(
+                            source, "the value is empty", "fill it in", rows.iat[pos], col.name
                         )
+                    )
     if serial_dates:
         notes["excel_serial_dates"] = serial_dates
     if "catatan" in [c.name for c in table.columns]:
@@ -770,7 +859,7 @@ def _check_codes(
     system = (
         out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
     )
-    bps = has & (system == "bps")
+    bps = has & (system == "bps").fillna(False)  # an empty system is reported as empty
     for i in out.index[bps]:
         problems.append(
             InputProblem(
@@ -783,7 +872,10 @@ def _check_codes(
                 codes[i],
             )
         )
-    known = has & ~bps & pd.Series([c in in_frame for c in codes.astype(object)], index=out.index)
+    in_frame_mask = np.fromiter(
+        (c in in_frame for c in codes.to_numpy(dtype=object)), dtype=bool, count=len(codes)
+    )
+    known = has & ~bps & pd.Series(in_frame_mask, index=out.index)
     for i in out.index[has & ~bps & ~known]:
         problems.append(
             InputProblem(
@@ -821,14 +913,14 @@ def _check_codes(
     if "nama_desa" in out:
         official_names = codes.astype(object).map(frame_names)
         check = (known & out["nama_desa"].notna()).to_numpy(dtype=bool)
+        given_names = out["nama_desa"].to_numpy(dtype=object)
+        official = official_names.to_numpy(dtype=object)
         same = np.zeros(len(out), dtype=bool)
-        same[check] = [
-            normalize_name(a) == normalize_name(b)
-            for a, b in zip(
-                out["nama_desa"].to_numpy(dtype=object)[check],
-                official_names.to_numpy(dtype=object)[check],
-                strict=True,
-            )
+        # a name spelled exactly as the frame spells it needs no normalising
+        same[check] = given_names[check] == official[check]
+        differ = np.flatnonzero(check & ~same)
+        same[differ] = [
+            normalize_name(given_names[k]) == normalize_name(official[k]) for k in differ
         ]
         for i in out.index[check & ~same]:
             given, official = out.at[i, "nama_desa"], official_names[i]
@@ -871,7 +963,7 @@ def _check_welfare(
         gap = (out["nilai_idm"] - comp).abs()
         notes["idm_not_mean_of_components"] = int((gap > 0.00051).sum())
         out["nilai_idm"] = out["nilai_idm"].where(out["nilai_idm"].notna(), comp.round(4))
-    status = out["nilai_idm"].map(idm_status).astype("string")
+    status = pd.Series(_map_column(out["nilai_idm"], idm_status), index=out.index).astype("string")
     if "status_idm" in out:
         out["status_terbitan"] = out["status_idm"]
     out["status_idm"] = status
@@ -907,9 +999,19 @@ def _check_partnerships(
     else:
         out["tanggal_mulai"] = out["tanggal_mulai"].fillna(out["tanggal_tanda_tangan"])
     limit = pd.Timestamp(today)
-    for i in out.index:
-        sign = out.at[i, "tanggal_tanda_tangan"] if "tanggal_tanda_tangan" in out else pd.NaT
-        if pd.notna(sign) and sign > limit:
+    sign = out.get("tanggal_tanda_tangan")
+    future = (
+        (sign.notna() & (sign > limit)).to_numpy(dtype=bool)
+        if sign is not None
+        else np.zeros(len(out), dtype=bool)
+    )
+    backwards = np.zeros(len(out), dtype=bool)
+    if "tanggal_selesai" in out:
+        start, end = out["tanggal_mulai"], out["tanggal_selesai"]
+        backwards = (start.notna() & end.notna() & (end < start)).to_numpy(dtype=bool)
+    for pos in np.flatnonzero(future | backwards):  # row by row, as a reader checks them
+        i = out.index[pos]
+        if future[pos]:
             problems.append(
                 InputProblem(
                     source,
@@ -917,22 +1019,20 @@ def _check_partnerships(
                     "check the year of the signing date",
                     out.at[i, ROW],
                     "tanggal_tanda_tangan",
-                    str(sign.date()),
+                    str(out.at[i, "tanggal_tanda_tangan"].date()),
                 )
             )
-        if "tanggal_selesai" in out:
-            start, end = out.at[i, "tanggal_mulai"], out.at[i, "tanggal_selesai"]
-            if pd.notna(start) and pd.notna(end) and end < start:
-                problems.append(
-                    InputProblem(
-                        source,
-                        f"the end date is before the start date ({start.date()})",
-                        "swap or correct the dates",
-                        out.at[i, ROW],
-                        "tanggal_selesai",
-                        str(end.date()),
-                    )
+        if backwards[pos]:
+            problems.append(
+                InputProblem(
+                    source,
+                    f"the end date is before the start date ({out.at[i, 'tanggal_mulai'].date()})",
+                    "swap or correct the dates",
+                    out.at[i, ROW],
+                    "tanggal_selesai",
+                    str(out.at[i, "tanggal_selesai"].date()),
                 )
+            )
     if "status" in out:
         notes["by_status"] = {k: int(v) for k, v in out["status"].value_counts().items()}
 
@@ -974,6 +1074,12 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     place), ``validate`` and ``run`` (before any notebook starts): a folder refused by one is
     refused by all three with the same messages.
 
+    A folder is checked once per process: the outcome is kept under the folder's resolved
+    path, the SHA-256 of each table file and the date (signing dates are checked against
+    today), so a run that validates a folder for ``--all``, before its notebooks and for its
+    data-quality page reads it once, and a table whose content changed is checked again.
+    Every call returns its own copies.
+
     Parameters
     ----------
     data_dir
@@ -986,8 +1092,6 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     InputFileError
         With every problem found across the tables.
     """
-    from analysis.tables import read_raw
-
     if purpose not in ("any", "run"):
         raise ValueError(f"purpose must be 'any' or 'run', not {purpose!r}")
     data_dir = Path(data_dir)
@@ -1001,23 +1105,8 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
                 )
             ]
         )
-    outcomes: dict[str, CheckOutcome] = {}
-    problems: list[InputProblem] = []
-    found = False
-    for t in TABLES.values():
-        path = data_dir / t.file
-        if not path.exists():
-            continue
-        found = True
-        try:
-            df = read_raw(path)
-        except InputFileError as e:
-            problems += e.problems
-            continue
-        oc = check_table(df, t, str(path))
-        outcomes[t.name] = oc
-        problems += oc.problems
-    if not found:
+    outcomes, problems = _checked_folder(data_dir)
+    if not outcomes and not problems:
         problems.append(
             InputProblem(
                 str(data_dir),
@@ -1036,3 +1125,49 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     if problems:
         raise InputFileError(problems)
     return outcomes
+
+
+#: Folder checks kept by :func:`_checked_folder` (the few most recent; each holds the tables).
+_FOLDER_CACHE: OrderedDict[tuple, tuple[dict[str, CheckOutcome], list[InputProblem]]] = (
+    OrderedDict()
+)
+_FOLDER_CACHE_SIZE = 2
+_FOLDER_CACHE_LOCK = threading.Lock()
+
+
+def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[InputProblem]]:
+    """The outcome and problems of every table file in ``data_dir`` (copies of a kept check
+    when the folder's table files are unchanged); both empty when it holds no table file."""
+    from analysis.dataset import file_sha256
+    from analysis.tables import read_raw
+
+    files = [(t, data_dir / t.file) for t in TABLES.values()]
+    files = [(t, path) for t, path in files if path.exists()]
+    key = (
+        str(data_dir.resolve()),
+        dt.date.today(),
+        tuple((t.name, file_sha256(path)) for t, path in files),
+    )
+    with _FOLDER_CACHE_LOCK:
+        kept = _FOLDER_CACHE.get(key)
+        if kept is not None:
+            _FOLDER_CACHE.move_to_end(key)
+    if kept is None:
+        outcomes: dict[str, CheckOutcome] = {}
+        problems: list[InputProblem] = []
+        for t, path in files:
+            try:
+                df = read_raw(path)
+            except InputFileError as e:
+                problems += e.problems
+                continue
+            oc = check_table(df, t, str(path))
+            outcomes[t.name] = oc
+            problems += oc.problems
+        kept = (outcomes, problems)
+        with _FOLDER_CACHE_LOCK:
+            _FOLDER_CACHE[key] = kept
+            while len(_FOLDER_CACHE) > _FOLDER_CACHE_SIZE:
+                _FOLDER_CACHE.popitem(last=False)
+    outcomes, problems = kept
+    return {name: oc.copy() for name, oc in outcomes.items()}, copy.deepcopy(problems)
