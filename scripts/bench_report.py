@@ -184,7 +184,7 @@ def national(jobs: int, executor: str, folder: Path) -> str:
     synth = (m.get("synthesis") or {}).get("seconds")
     lines = [
         f"national run, {executor} ({m.get('workers')} workers): {ok} of {len(sel)} districts in "
-        f"{t / 60:.1f} min; peak memory of one worker's process tree {mem.peak_tree / 2**20:.0f} MB, "
+        f"{t / 60:.1f} min ({t:.0f} s); peak memory of one worker's process tree {mem.peak_tree / 2**20:.0f} MB, "
         f"of all workers together {mem.peak_total / 2**20:.0f} MB{note}",
         f"  before the first district (selection, data check, reading): "
         f"{t - m.get('seconds', t):.1f} s; synthesis of {ok} districts: {synth} s",

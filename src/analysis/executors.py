@@ -48,6 +48,12 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": WORKER_DEATH_RETRIES,
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.worker.profile.enabled": False,
+    # Dask's own health checks, sized for tasks of milliseconds, run in every worker and the
+    # scheduler: an event-loop check every 20 ms, system and memory readings every 0.1-0.5 s.
+    # A district takes seconds and its kernel (a child process) is invisible to them anyway.
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
