@@ -140,7 +140,8 @@ def test_fit_margins_fits_long_rotated_labels_on_panels_side_by_side():
 
 def test_transitions_heatmap_shows_what_seaborn_showed():
     """Same cell colours, same counts written in the same text colours, same blank rows, same
-    tick labels as ``seaborn.heatmap(share, cmap="Blues", vmin=0, vmax=1, annot=counts, fmt="d")``."""
+    tick labels as ``seaborn.heatmap(share, cmap="Blues", vmin=0, vmax=1, annot=counts)`` with
+    the counts written in the brief's notation (1.234 in Bahasa Indonesia)."""
     tr = _transitions_frame(np.random.default_rng(5))
     fig = plots.transitions(tr, "id")
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]
@@ -166,8 +167,8 @@ def test_transitions_heatmap_shows_what_seaborn_showed():
             vmax=1,
             cmap="Blues",
             cbar=False,
-            annot=m.astype(int),
-            fmt="d",
+            annot=m.astype(int).map(lambda v: words("id").int(int(v))),
+            fmt="",
             annot_kws={"size": 8},
         )
         ours, theirs = ax.collections[0], ref.collections[0]
@@ -218,3 +219,25 @@ def test_labels_too_long_for_the_canvas_fall_back_instead_of_failing():
         plots.fit_margins(fig)
     fig.canvas.draw()
     plt.close(fig)
+
+
+def test_overlap_axes_and_transition_counts_follow_the_briefs_notation():
+    rng = np.random.default_rng(1)
+    score, treated = rng.uniform(0.05, 0.9, 300), (rng.uniform(size=300) < 0.2).astype(int)
+    for lang, mark in (("id", "0,4"), ("en", "0.4")):
+        fig = plots.overlap(score, treated, lang)
+        fig.canvas.draw()
+        assert mark in [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        plt.close(fig)
+    tr = pd.DataFrame(
+        {
+            "kelompok": ["lainnya", "bermitra"],
+            "status_idm_awal": ["MAJU", "MAJU"],
+            "status_idm_akhir": ["MANDIRI", "MAJU"],
+            "n": [1234, 3],
+        }
+    )
+    for lang, count in (("id", "1.234"), ("en", "1,234")):
+        fig = plots.transitions(tr, lang)
+        assert count in [t.get_text() for t in fig.axes[1].texts]
+        plt.close(fig)

@@ -247,14 +247,15 @@ def _transition_counts(tr: pd.DataFrame, group: str) -> np.ndarray:
     return m
 
 
-def _heatmap(ax, counts: np.ndarray, labels: list[str]) -> None:
+def _heatmap(ax, counts: np.ndarray, labels: list[str], w=None) -> None:
     """Row shares coloured (Blues, 0 to 1), counts written in the cells, as seaborn's heatmap.
 
     Drawn with matplotlib directly: ``seaborn.heatmap`` renders the whole figure once to
     decide whether its tick labels overlap, which these labels, set explicitly, never need.
     Rows without desa are left blank, the text colour follows the cell's luminance (W3C), as
-    seaborn does.
+    seaborn does. Counts are written in the notation of ``w`` (thousands grouped).
     """
+    w = w or words("id")
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.ma.masked_invalid(np.where(totals > 0, counts / totals, np.nan))
@@ -276,7 +277,7 @@ def _heatmap(ax, counts: np.ndarray, labels: list[str]) -> None:
     for (i, j), n in np.ndenumerate(counts):
         if not masked[i, j]:
             color = ".15" if lum[i, j] > 0.408 else "w"
-            ax.text(j + 0.5, i + 0.5, f"{int(n):d}", ha="center", va="center", size=8, color=color)
+            ax.text(j + 0.5, i + 0.5, w.int(int(n)), ha="center", va="center", size=8, color=color)
 
 
 def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
@@ -288,7 +289,7 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
         axes, ("bermitra", "lainnya"), ("plot.partnered", "plot.other"), strict=True
     ):
         m = _transition_counts(tr, group)
-        _heatmap(ax, m, short)
+        _heatmap(ax, m, short, w)
         ax.set_title(f"{w.t(key)} (n = {w.int(int(m.sum()))})", fontsize=10)
         ax.set_xlabel(w.t("plot.status_end"))
         ax.set_ylabel(w.t("plot.status_start"))
@@ -307,6 +308,11 @@ def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Fig
         ax.stairs(heights, bins, fill=True, alpha=0.6, color=PALETTE[key], label=w.t(f"plot.{key}"))
     ax.set_xlabel(w.t("plot.score"))
     ax.set_ylabel(w.t("plot.density"))
+    # numbers in the brief's notation (0,2 in Bahasa Indonesia), as the other figures
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 1)))
+    ax.yaxis.set_major_formatter(
+        matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 1) if v % 1 else w.int(int(v)))
+    )
     ax.legend(frameon=False)
     sns.despine(fig)
     fit_margins(fig)
