@@ -109,3 +109,14 @@ def test_a_language_without_catalog_is_refused(tmp_path, capsys):
         main(["ingest", "--welfare", "x.csv", "--out", str(tmp_path / "o"), "--lang", "fr"])
     assert e.value.code == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_file_name_with_a_bar_keeps_its_table_row():
+    report = _rich_report()
+    report.inputs[0]["name"] = "IDM 2024 | hasil\npemutakhiran.xlsx"
+    md = quality_markdown(report, "id")
+    row = next(line for line in md.splitlines() if line.startswith("| IDM 2024"))
+    header = next(line for line in md.splitlines() if line.startswith("| "))
+    # as many unescaped cell separators as the header has
+    assert row.replace("\\|", "").count("|") == header.count("|")
+    assert "IDM 2024 \\| hasil pemutakhiran.xlsx" in row

@@ -576,6 +576,11 @@ MD_CROSSWALK_FATES = {
 }
 
 
+def _md_cell(v: object) -> str:
+    """A Markdown table cell: a file name or sheet with ``|`` or a line break keeps its row."""
+    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def quality_markdown(report: IngestReport, lang: str = "id") -> str:
     """The data-quality report as Markdown for people, worded in ``lang`` from the catalogs
     (``dq.md.*`` in ``analysis/report/locale``); numbers in the language's notation."""
@@ -631,7 +636,7 @@ def quality_markdown(report: IngestReport, lang: str = "id") -> str:
             w.int(len(e.get("name_variants", []))),
             "; ".join(notes),
         ]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     lines += ["", w.t("dq.md.checks")]
     lines += ["", f"## {w.t('dq.md.tables')}", ""] + [
         f"- `{k}`: {w.n('dq.rows', v)}" for k, v in report.tables.items()
