@@ -348,3 +348,26 @@ def test_a_worker_killed_mid_district_is_retried_and_nothing_partial_is_left(clu
     assert all(v["status"] == "ok" for v in m["districts"].values()), m["districts"]
     assert not _partial_files(out)
     _district_folders_whole(out)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_report_kernels_hash_strings_the_same_way_in_every_run(tmp_path, preload):
+    # set and dict orders inside libraries follow string hashes: with a random seed per process
+    # pyfixest's standard errors moved in the 8th digit from one run to the next
+    from analysis.kernels import execute_notebook
+
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+    nb.cells = [nbformat.v4.new_code_cell('print(hash("Kutai Kartanegara"))')]
+    nbformat.write(nb, tmp_path / "h.ipynb")
+    expected = subprocess.run(
+        [PY, "-c", 'print(hash("Kutai Kartanegara"))'],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    execute_notebook(tmp_path / "h.ipynb", tmp_path / "out.ipynb", {}, tmp_path, preload=preload)
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"] == expected

@@ -115,7 +115,9 @@ class ForkServer:
     _instance: ForkServer | None = None
 
     def __init__(self, timeout: float = 180):
-        env = {**os.environ}
+        from analysis.kernels import REPRODUCIBLE_ENV
+
+        env = {**os.environ, **REPRODUCIBLE_ENV}  # forked kernels inherit the hash seed
         for v in _THREAD_ENV:
             env.setdefault(v, "1")
         self.proc = subprocess.Popen(

@@ -34,6 +34,11 @@ PRELOAD_DEFAULT = hasattr(os, "fork")
 START_ATTEMPTS = 3
 
 
+#: Environment of every report kernel (and of the template the kernels are forked from):
+#: Python's string hashing with a fixed seed, so that set and dict orders inside libraries are
+#: the same in every run (pyfixest's standard errors moved in the 8th significant digit from
+#: one process to the next without it).
+REPRODUCIBLE_ENV = {"PYTHONHASHSEED": "0"}
 #: papermill engine of the report notebooks (see :func:`_register_engine`).
 ENGINE = "analysis-report"
 
@@ -107,7 +112,7 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, pre
     """
     from jupyter_client import AsyncKernelManager
 
-    extra = dict(env or {})
+    extra = {**REPRODUCIBLE_ENV, **(env or {})}
     if mem_mb:
         extra[MEM_ENV] = str(int(mem_mb))
 
