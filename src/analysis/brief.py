@@ -35,7 +35,7 @@ from analysis.report import (
     words,
 )
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
-from analysis.results import Estimate, Result
+from analysis.results import FACT_FIELDS, Estimate, Result
 
 #: Output metadata key the exporter reads (page title, language, synthetic flag, role).
 META = "analysis_page"
@@ -171,19 +171,6 @@ def show_figures(
         )
         figs.append(figure_html(plots.transitions(tr, lang), alt, w.t("fig.transitions"), lang))
     _show(render("brief/figures.html.j2", lang, figures=figs))
-
-
-#: Fact fields of a result (typed, never prose) that a note cell words, in this order.
-FACT_FIELDS = (
-    "est_method",
-    "control_group",
-    "se_type",
-    "cluster",
-    "n_clusters",
-    "ci_method",
-    "n_dropped",
-    "dropped_reason",
-)
 
 
 def _present(v: object) -> bool:

@@ -47,6 +47,19 @@ COLUMNS = [
     "detail",
 ]
 
+#: The fact columns of :data:`COLUMNS` that a result's note words (typed, never prose), in
+#: the order the note gives them.
+FACT_FIELDS = (
+    "est_method",
+    "control_group",
+    "se_type",
+    "cluster",
+    "n_clusters",
+    "ci_method",
+    "n_dropped",
+    "dropped_reason",
+)
+
 #: Reasons a comparison is not estimable: the codes (``reason`` column, ``NotEstimable.reason``)
 #: with an English gloss for researchers' logs and ``NotEstimable.message``. Pages and the
 #: ``notes`` column of a run's ``results.csv`` word the codes from the language catalogs
