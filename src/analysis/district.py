@@ -123,12 +123,14 @@ class Specification:
         check_option("twfe_vcov", self.twfe_vcov, Vcov)
         check_option("multitest", self.multitest, MultipleTesting)
         if isinstance(self.baseline_outcome, str):  # a runner may pass parameters as text
-            text = self.baseline_outcome.strip().lower()
-            if text not in ("true", "false", "1", "0", "yes", "no"):
+            from analysis.parameters import bool_from_text
+
+            b = bool_from_text(self.baseline_outcome)
+            if b is None:
                 raise OptionError(
                     f"baseline_outcome={self.baseline_outcome!r} must be true or false"
                 )
-            object.__setattr__(self, "baseline_outcome", text in ("true", "1", "yes"))
+            object.__setattr__(self, "baseline_outcome", b)
         if isinstance(self.covariates, str):  # notebook parameter: "" defaults, "none" none
             text = self.covariates.strip()
             cov = (

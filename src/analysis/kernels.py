@@ -15,6 +15,7 @@ Two hazards of running many papermill kernels side by side, on one machine or on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -187,7 +188,9 @@ def _register_engine() -> None:
                 if partial_output:
                     import nbformat
 
-                    nbformat.write(nb, partial_output)
+                    # what ran, for the failed/ folder; the run's own error is what propagates
+                    with contextlib.suppress(Exception):
+                        nbformat.write(nb, partial_output)
                 raise
 
     papermill_engines.register(ENGINE, ReportEngine)

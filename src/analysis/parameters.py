@@ -16,6 +16,19 @@ from analysis import paths
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
 
+#: Text accepted for a yes/no notebook parameter given as text (a runner's ``--param
+#: baseline_outcome=false``, papermill's ``-r``): read by the runner and by the notebook alike.
+BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
+             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
+
+
+def bool_from_text(value: object) -> bool | None:
+    """``value`` as a bool: a bool as it is, text of :data:`BOOL_TEXT` (any case), else None."""
+    if isinstance(value, bool):
+        return value
+    return BOOL_TEXT.get(str(value).strip().lower())
+
+
 #: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
 _TYPED_MODULES = ("panel", "inference", "district")
 

@@ -70,15 +70,10 @@ def check_parameters(notebook: Path, params: dict) -> dict:
     return out
 
 
-#: Text accepted for a true/false notebook parameter (``--param baseline_outcome=false``).
-BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
-             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
-
-
 def _as_bool(name: str, v: object, notebook: Path) -> bool:
-    if isinstance(v, bool):
-        return v
-    b = BOOL_TEXT.get(str(v).strip().lower())
+    from analysis.parameters import bool_from_text
+
+    b = bool_from_text(v)
     if b is None:
         raise ParameterError(
             f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
