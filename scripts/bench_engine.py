@@ -28,11 +28,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from analysis import district as steps  # noqa: E402
-from analysis.crosssection import compare_year  # noqa: E402
-from analysis.dataset import load_dataset  # noqa: E402
 from analysis.design import Design, analysis_panel  # noqa: E402
-from analysis.example_data import simulate, write_example  # noqa: E402
-from analysis.panel import callaway_santanna, twfe  # noqa: E402
+from analysis.inputs.dataset import load_dataset  # noqa: E402
+from analysis.inputs.example_data import simulate, write_example  # noqa: E402
+from analysis.methods.crosssection import compare_year  # noqa: E402
+from analysis.methods.panel import callaway_santanna, twfe  # noqa: E402
 
 #: Districts of the national example timed for the per-district figure (small to large).
 DISTRICTS = ("14.05", "35.12", "64.02", "33.06", "11.08", "32.05", "36.01")

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.example_data import simulate, write_example
+from analysis.inputs.example_data import simulate, write_example
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 For a few districts of a national example folder (written into a temporary folder from seed 1
 when ``--data`` is not given), each district is prepared and estimated once (not timed), then
 its figures (event study, love plot, overlap, status transitions) are built by
-:mod:`analysis.plots` and embedded by :func:`analysis.report.figure_html`, as
-:func:`analysis.brief.show_figures` does, ``--repeat`` times. Printed: the median milliseconds
+:mod:`analysis.report.figures` and embedded by :func:`analysis.report.figure_html`, as
+:func:`analysis.report.brief.show_figures` does, ``--repeat`` times. Printed: the median milliseconds
 per figure and per district (the sum of a district's four figures), and the bytes the images
 add to a page (the ``<figure>`` blocks with their base64 PNGs). ``--save DIR`` writes the PNGs
 to look at. Run with `make bench`; the figures go into the README.
@@ -27,18 +27,18 @@ matplotlib.use("Agg")  # what the notebook's inline backend renders with
 
 import numpy as np  # noqa: E402
 
-from analysis import brief, plots  # noqa: E402
 from analysis import district as steps  # noqa: E402
-from analysis.dataset import load_dataset  # noqa: E402
-from analysis.example_data import write_example  # noqa: E402
-from analysis.report import figure_html, words  # noqa: E402
+from analysis.inputs.dataset import load_dataset  # noqa: E402
+from analysis.inputs.example_data import write_example  # noqa: E402
+from analysis.report import brief, figure_html, words  # noqa: E402  # noqa: E402
+from analysis.report import figures as plots
 
 DISTRICTS = ("64.02", "14.05", "35.12", "32.04", "73.13")
 KINDS = ("event_study", "love_plot", "overlap", "transitions")
 
 
 def builders(data, main, cross, desc, lang: str) -> dict:
-    """The figures of :func:`analysis.brief.show_figures`, as (build, alt, caption) per kind."""
+    """The figures of :func:`analysis.report.brief.show_figures`, as (build, alt, caption) per kind."""
     w = words(lang)
     out = {}
     if main.staggered is not None and len(main.staggered.event_study):
@@ -94,7 +94,7 @@ def main() -> None:
 
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-    # as in a report kernel (analysis.forkserver): what is loaded before the figures is kept out
+    # as in a report kernel (analysis.batch.forkserver): what is loaded before the figures is kept out
     # of the collector's reach, so its collections walk only what the figures allocate
     gc.collect()
     gc.freeze()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 READ = """
 import resource, sys, time
-from analysis.tables import ReadFacts, read_raw
+from analysis.inputs.reading import ReadFacts, read_raw
 t0 = time.perf_counter()
 facts = ReadFacts()
 df = read_raw(sys.argv[1], facts=facts)
@@ -31,7 +31,7 @@ print(f"{len(df)} row(s) kept, {facts.empty_rows_dropped:,} empty rows dropped, 
 
 CHECK = """
 import sys, time
-from analysis.validate import _frame_lookup, validate_folder
+from analysis.inputs.validate import _frame_lookup, validate_folder
 t0 = time.perf_counter()
 _frame_lookup()
 t1 = time.perf_counter()

@@ -32,12 +32,13 @@ from pathlib import Path
 import nbformat
 
 from analysis import paths
-from analysis.frame import districts_of_province
-from analysis.run import run
+from analysis.batch.run import run
+from analysis.inputs.frame import districts_of_province
 
 IMPORTS = """import numpy, pandas, scipy, statsmodels.api, matplotlib.pyplot, seaborn, pyfixest
 pyfixest.feols  # pyfixest imports lazily: touch it so the floor loads what the report loads
-from analysis import brief, district, paths, plots, synthesis
+from analysis.report import brief, figures as plots, synthesis
+from analysis import district, paths
 %matplotlib inline"""
 
 
@@ -55,8 +56,8 @@ def _minimal_notebook(path: Path) -> Path:
 
 
 def _floor_one(args: tuple[str, str, str, bool]) -> None:
-    from analysis.export import notebook_to_html
-    from analysis.kernels import execute_notebook
+    from analysis.batch.kernels import execute_notebook
+    from analysis.report.export import notebook_to_html
 
     nb, code, out, preload = args
     execute_notebook(
@@ -162,8 +163,8 @@ def province(jobs: int, out: Path, preload: bool = True) -> tuple[float, int]:
 
 
 def national(jobs: int, executor: str, folder: Path) -> str:
-    from analysis.example_data import write_example
-    from analysis.run import select_districts
+    from analysis.batch.run import select_districts
+    from analysis.inputs.example_data import write_example
 
     data = folder / "nation"
     if not data.exists():

@@ -29,11 +29,11 @@ FIRST_SEED = 1000
 
 def one_seed(seed: int) -> dict:
     from analysis import district as dist
-    from analysis.dataset import Dataset
     from analysis.design import OUTCOMES, Design, analysis_panel
-    from analysis.example_data import simulate
-    from analysis.frame import load_frame
-    from analysis.panel import callaway_santanna
+    from analysis.inputs.dataset import Dataset
+    from analysis.inputs.example_data import simulate
+    from analysis.inputs.frame import load_frame
+    from analysis.methods.panel import callaway_santanna
 
     f = load_frame()
     kab = sorted(f.loc[f["kode_prov"] == "64", "kode_kab"].unique())

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.frame import load_frame
+from analysis.inputs.frame import load_frame
 from analysis.schema import PARTNERSHIPS
 
 
@@ -143,7 +143,7 @@ def write_layout_idm(df: pd.DataFrame, layout_name: str, year: int, path: Path) 
     where the layout says so, codes stored as numbers."""
     import openpyxl
 
-    from analysis.layouts import load_layouts, match_concepts
+    from analysis.inputs.layouts import load_layouts, match_concepts
 
     lay = next(x for x in load_layouts().layouts if x.name == layout_name)
     headers = [h.replace("{Y}", str(year)) for h in lay.headers]

@@ -1,6 +1,6 @@
 import pytest
 
-from analysis.codes import compare_names, normalize_code, normalize_name, village_kind
+from analysis.inputs.codes import compare_names, normalize_code, normalize_name, village_kind
 
 
 @pytest.mark.parametrize(

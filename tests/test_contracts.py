@@ -6,7 +6,7 @@ import tomllib
 import pandas as pd
 
 from analysis import paths
-from analysis.ingest import ingest
+from analysis.inputs.ingest import ingest
 from analysis.schema import PARTNERSHIPS, contract_markdown
 
 
@@ -62,6 +62,6 @@ def test_constraints_pin_every_dependency():
 
 
 def test_data_readme_documents_the_idm_layouts():
-    from analysis.layouts import layouts_markdown
+    from analysis.inputs.layouts import layouts_markdown
 
     assert layouts_markdown() in (paths.DATA_DIR / "README.md").read_text()

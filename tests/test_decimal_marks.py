@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.ingest import ingest
-from analysis.validate import decimal_evidence, parse_float
+from analysis.inputs.ingest import ingest
+from analysis.inputs.validate import decimal_evidence, parse_float
 
 WELFARE_DOT = {
     "kode_desa": ["6402022010", "6402022005"],

@@ -12,14 +12,14 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis import district as dist
 from analysis import paths
-from analysis.balance import balance_table
-from analysis.dataset import load_dataset
 from analysis.design import OUTCOMES, Design, analysis_panel, exposure_year, first_exposure
-from analysis.example_data import simulate
-from analysis.panel import callaway_santanna
-from analysis.pooling import pool_districts, random_effects_dl
-from analysis.results import NotEstimable, to_frame
-from analysis.sensitivity import e_value, mde_from_se, mde_two_groups
+from analysis.inputs.dataset import load_dataset
+from analysis.inputs.example_data import simulate
+from analysis.methods.balance import balance_table
+from analysis.methods.panel import callaway_santanna
+from analysis.methods.pooling import pool_districts, random_effects_dl
+from analysis.methods.results import NotEstimable, to_frame
+from analysis.methods.sensitivity import e_value, mde_from_se, mde_two_groups
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_province_staggered_estimate_covers_the_truth(example, outcome):
 
 def test_naive_comparison_misses_the_truth_adjusted_ones_do_not(example):
     ds, panel, truth = example
-    from analysis.crosssection import compare_year
+    from analysis.methods.crosssection import compare_year
 
     cs = compare_year(panel, Design(), 2024)
     res = {r.method: r for r in cs.results}
@@ -192,7 +192,7 @@ def test_coverage_of_the_staggered_estimator_over_seeds():
 
 
 def test_forest_plot_draws_districts_and_pooled_line(example):
-    from analysis.plots import forest
+    from analysis.report.figures import forest
 
     rows = [
         dist.estimate_main(dist.prepare(paths.EXAMPLE_DIR, c)).headline
@@ -206,7 +206,7 @@ def test_forest_plot_draws_districts_and_pooled_line(example):
 def test_cross_section_estimators_recover_a_simulated_att():
     """Selection on one observed confounder, constant effect 2: naive is biased; regression,
     IPW, AIPW and matching land within 4 standard errors of the truth (seeded, 4,000 desa)."""
-    from analysis.crosssection import aipw_att, ipw, naive_difference, nn_match, propensity
+    from analysis.methods.crosssection import aipw_att, ipw, naive_difference, nn_match, propensity
 
     rng = np.random.default_rng(11)
     n = 4000

@@ -10,7 +10,7 @@ import pytest
 
 from analysis import paths
 from analysis.design import analysis_panel
-from analysis.example_data import (
+from analysis.inputs.example_data import (
     TARGET_CHANGE_SD,
     TARGET_MEANS_2024,
     TARGET_STATUS_2024,
@@ -18,9 +18,9 @@ from analysis.example_data import (
     simulate,
     write_example,
 )
-from analysis.frame import DESA_KINDS, load_frame
+from analysis.inputs.frame import DESA_KINDS, load_frame
+from analysis.inputs.validate import validate_folder
 from analysis.schema import idm_status
-from analysis.validate import validate_folder
 
 SEED = 20250826
 

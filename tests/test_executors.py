@@ -22,12 +22,12 @@ import nbformat
 import pytest
 
 from analysis import paths
+from analysis.batch.executors import check_executor
+from analysis.batch.runstate import LOCK, Journal, RunLock, clean_stale_temp, temp_dir
+from analysis.batch.slices import Slicer, write_slice
 from analysis.cli import main
-from analysis.dataset import load_dataset
 from analysis.errors import OutputLockedError, ParameterError
-from analysis.executors import check_executor
-from analysis.runstate import LOCK, Journal, RunLock, clean_stale_temp, temp_dir
-from analysis.slices import SLICE_ENV, Slicer, write_slice
+from analysis.inputs.dataset import SLICE_ENV, load_dataset
 
 PY = sys.executable
 # three districts that are quick on the example data: a small one with desa, two cities
@@ -354,7 +354,7 @@ def test_a_worker_killed_mid_district_is_retried_and_nothing_partial_is_left(clu
 def test_report_kernels_hash_strings_the_same_way_in_every_run(tmp_path, preload):
     # set and dict orders inside libraries follow string hashes: with a random seed per process
     # pyfixest's standard errors moved in the 8th digit from one run to the next
-    from analysis.kernels import execute_notebook
+    from analysis.batch.kernels import execute_notebook
 
     nb = nbformat.v4.new_notebook(
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}

@@ -9,14 +9,14 @@ import pytest
 from analysis import district as dist
 from analysis import paths
 from analysis.design import Design, desa_years, rows_in_district, with_exposure
-from analysis.inference import (
+from analysis.methods.inference import (
     WildBootstrap,
     coefficient_estimate,
     t_critical,
     t_p_value,
     t_p_values,
 )
-from analysis.panel import group_time_att
+from analysis.methods.panel import group_time_att
 
 
 @pytest.fixture(scope="module")

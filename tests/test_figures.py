@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 import seaborn as sns  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from analysis import plots  # noqa: E402
+from analysis.report import figures as plots  # noqa: E402
 from analysis.report import png_data_uri, words  # noqa: E402
 from analysis.schema import IDM_STATUSES  # noqa: E402
 

@@ -1,7 +1,7 @@
 import pytest
 
 from analysis.errors import UnknownDistrictError
-from analysis.frame import (
+from analysis.inputs.frame import (
     districts,
     districts_of_province,
     load_frame,

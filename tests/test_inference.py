@@ -13,15 +13,15 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis import district as dist
 from analysis import paths
-from analysis.crosssection import compare_year
 from analysis.design import Design
 from analysis.errors import OptionError
-from analysis.example_data import simulate
-from analysis.inference import multiplier_bootstrap, t_critical, wild_cluster_bootstrap
-from analysis.panel import callaway_santanna, twfe
-from analysis.pooling import pool_districts, random_effects_pm
-from analysis.results import Estimate, to_frame
-from analysis.sensitivity import (
+from analysis.inputs.example_data import simulate
+from analysis.methods.crosssection import compare_year
+from analysis.methods.inference import multiplier_bootstrap, t_critical, wild_cluster_bootstrap
+from analysis.methods.panel import callaway_santanna, twfe
+from analysis.methods.pooling import pool_districts, random_effects_pm
+from analysis.methods.results import Estimate, to_frame
+from analysis.methods.sensitivity import (
     adjusted_estimate,
     relative_magnitudes_breakdown,
     robustness_value,
@@ -337,13 +337,13 @@ def test_results_are_tidy_and_short(kukar):
 
 
 def test_mde_uses_t_with_few_clusters():
-    from analysis.sensitivity import mde_from_se
+    from analysis.methods.sensitivity import mde_from_se
 
     assert mde_from_se(1.0, df=4) > mde_from_se(1.0, df=30) > mde_from_se(1.0)
 
 
 def test_remaining_numeric_options(kukar):
-    from analysis.sensitivity import ovb_bound
+    from analysis.methods.sensitivity import ovb_bound
 
     none = dist.estimate_heterogeneity(
         dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=1, min_subgroup_clusters=50)

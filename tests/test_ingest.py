@@ -12,8 +12,8 @@ import pytest
 from conftest import registry_row, write_official_idm, write_registry
 
 from analysis.cli import main
-from analysis.ingest import ingest
-from analysis.validate import validate_folder
+from analysis.inputs.ingest import ingest
+from analysis.inputs.validate import validate_folder
 
 
 def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path):

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.crosssection import ipw, naive_difference, propensity
 from analysis.design import Design
-from analysis.panel import aggregate, group_time_att, twfe
+from analysis.methods.crosssection import ipw, naive_difference, propensity
+from analysis.methods.panel import aggregate, group_time_att, twfe
 
 causaldata = pytest.importorskip("causaldata")
 

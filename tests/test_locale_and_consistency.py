@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 from conftest import registry_row, write_official_idm
 
-from analysis import tables
 from analysis.cli import main
-from analysis.dataset import write_tables
-from analysis.ingest import ingest
-from analysis.tables import OWNER_MARK, neutralise_cell, neutralise_frame, read_raw
-from analysis.validate import validate_folder
+from analysis.files import OWNER_MARK, neutralise_cell, neutralise_frame
+from analysis.inputs import reading as tables
+from analysis.inputs.dataset import write_tables
+from analysis.inputs.ingest import ingest
+from analysis.inputs.reading import read_raw
+from analysis.inputs.validate import validate_folder
 
 REGISTRY = [
     registry_row(

@@ -11,8 +11,8 @@ from conftest import registry_row, write_official_idm, write_registry
 
 from analysis import paths
 from analysis.cli import main
-from analysis.ingest import ingest
-from analysis.registry_template import instructions, write_registry_template
+from analysis.inputs.ingest import ingest
+from analysis.inputs.registry_template import instructions, write_registry_template
 from analysis.schema import PARTNERSHIPS
 
 ROWS = pd.DataFrame(
@@ -213,8 +213,8 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
 
 
 def test_the_kukar_2025_agreements_can_only_be_judged_on_indeks_desa_with_a_follow_up(tmp_path):
-    from analysis.dataset import load_dataset
-    from analysis.indeks_desa import plan
+    from analysis.inputs.dataset import load_dataset
+    from analysis.inputs.indeks_desa import plan
 
     idm = [write_official_idm(ROWS, y, tmp_path / f"idm{y}.xlsx") for y in (2023, 2024)]
     kukar = paths.DATA_DIR / "real" / "kukar_mou_2025.csv"

@@ -17,14 +17,14 @@ from analysis import paths
 from analysis.design import DEFAULT_COVARIATES, OUTCOMES
 from analysis.district import Specification
 from analysis.errors import ParameterError, UnknownDistrictError
-from analysis.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
+from analysis.files import write_dir_atomically, write_file_atomically
+from analysis.inputs.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
+from analysis.methods.results import REASONS
 from analysis.parameters import CONTROL_GROUPS, check_values, choices
 from analysis.report import METHOD_CODES, render, words
 from analysis.report.agreements import IDM_LAST_EDITION, read_agreements, recent_agreements
 from analysis.report.catalog import MissingTextError, languages, load
-from analysis.results import REASONS
 from analysis.schema import PARTNER_TYPES, PARTNERSHIP_STATUSES, SECTORS
-from analysis.tables import write_dir_atomically, write_file_atomically
 
 SRC = paths.PACKAGE_DIR
 GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
@@ -288,7 +288,7 @@ def test_parameter_values_are_checked_with_the_closest_valid_value():
 
 
 def test_a_value_typo_stops_the_runner_before_any_kernel(tmp_path, capsys, monkeypatch):
-    from analysis import run as run_mod
+    from analysis.batch import run as run_mod
     from analysis.cli import main
 
     def no_kernel(*a, **k):
@@ -329,7 +329,7 @@ def test_catalogs_ship_with_the_package():
 
 
 def test_data_quality_page_words_the_ingest_report(tmp_path):
-    from analysis.ingest import ingest
+    from analysis.inputs.ingest import ingest
     from analysis.report.pages import ingest_inputs
 
     ingest(partnerships=paths.DATA_DIR / "real" / "kukar_mou_2025.csv", out=tmp_path / "d")

@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 
 from analysis import paths
+from analysis.batch.run import check_parameters
 from analysis.cli import main
 from analysis.errors import ParameterError
-from analysis.run import check_parameters
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROME_FLAGS = [
@@ -326,9 +326,9 @@ def _text(page: str) -> str:
 
 def _english_vocabulary() -> set[str]:
     """Words of the English catalog and engine labels that Indonesian never uses."""
+    from analysis.methods.results import REASONS
     from analysis.report import METHOD_CODES
     from analysis.report.catalog import load
-    from analysis.results import REASONS
 
     def vocab(texts):
         return {w for t in texts for w in re.findall(r"[A-Za-z]{4,}", t)}
@@ -384,8 +384,8 @@ def test_page_sizes(run_id):
 
 
 def test_too_recent_sentences_match_the_registry_rows(run_id):
-    from analysis.dataset import load_dataset
     from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
+    from analysis.inputs.dataset import load_dataset
     from analysis.report import words
 
     w = words("id")

@@ -16,8 +16,8 @@ import pandas as pd
 from conftest import write_api_records, write_layout_idm, write_official_idm
 
 from analysis import paths
-from analysis.ingest import ingest
-from analysis.validate import validate_folder
+from analysis.inputs.ingest import ingest
+from analysis.inputs.validate import validate_folder
 
 
 def _undotted(w: pd.DataFrame) -> pd.DataFrame:

@@ -11,10 +11,10 @@ import nbformat
 import pytest
 
 from analysis import paths
+from analysis.batch.run import build_synthesis
 from analysis.cli import main
-from analysis.results import Estimate, NotEstimable, to_frame
-from analysis.run import build_synthesis
-from analysis.synthesis import load_run, page_html, pool, state
+from analysis.methods.results import Estimate, NotEstimable, to_frame
+from analysis.report.synthesis import load_run, page_html, pool, state
 
 
 def _text(html: str) -> str:

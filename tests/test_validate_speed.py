@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import analysis.tables
-import analysis.validate as validate
+import analysis.inputs.reading
+import analysis.inputs.validate as validate
 from analysis import paths
 from analysis.errors import InputFileError
+from analysis.inputs.reading import ROW
 from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
-from analysis.tables import ROW
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def folder(tmp_path):
 def counted(monkeypatch):
     """Counts of read_raw and check_table calls made by validate_folder."""
     calls = {"read_raw": 0, "check_table": 0}
-    read_raw, check_table = analysis.tables.read_raw, validate.check_table
+    read_raw, check_table = analysis.inputs.reading.read_raw, validate.check_table
 
     def counting_read(*a, **kw):
         calls["read_raw"] += 1
@@ -39,7 +39,7 @@ def counted(monkeypatch):
         calls["check_table"] += 1
         return check_table(*a, **kw)
 
-    monkeypatch.setattr(analysis.tables, "read_raw", counting_read)
+    monkeypatch.setattr(analysis.inputs.reading, "read_raw", counting_read)
     monkeypatch.setattr(validate, "check_table", counting_check)
     return calls
 
@@ -177,7 +177,7 @@ def test_scores_as_text_keep_their_reasons():
 
 
 def test_a_run_and_its_data_page_check_the_folder_once(folder, counted, tmp_path):
-    from analysis.run import _data_report_job, select_districts
+    from analysis.batch.run import _data_report_job, select_districts
 
     assert select_districts(None, None, True, folder)  # --all validates the folder first
     validate.validate_folder(folder.resolve(), purpose="run")  # run() before the notebooks

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from analysis import paths
+from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
+from analysis.batch.kernels import KERNEL_MEMORY_MB
 from analysis.errors import AnalysisError
-from analysis.executors import EXECUTORS, SCHEDULER_ENV
-from analysis.kernels import KERNEL_MEMORY_MB
 from analysis.report.catalog import languages
 
 DESCRIPTION = """\
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":
-            from analysis.ingest import ingest
+            from analysis.inputs.ingest import ingest
 
             rep = ingest(
                 idm=args.idm,
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")
         elif args.command == "validate":
-            from analysis.validate import validate_folder
+            from analysis.inputs.validate import validate_folder
 
             res = validate_folder(args.data)
             print(
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                 + " - all checks passed"
             )
         elif args.command == "example-data":
-            from analysis.example_data import write_example
+            from analysis.inputs.example_data import write_example
 
             info = write_example(
                 args.out,
@@ -334,11 +334,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
-            from analysis.frame import resolve_district
+            from analysis.inputs.frame import resolve_district
 
             for d in args.district or []:
                 resolve_district(d)  # an unknown district fails before any work starts
-            from analysis.run import run_from_args
+            from analysis.batch.run import run_from_args
 
             return run_from_args(args)
     except AnalysisError as e:

@@ -104,7 +104,7 @@ def first_exposure(partnerships: pd.DataFrame, treatment: str = "any") -> pd.Dat
     """One row per desa: first exposure year ``g`` and the type/sector of that first partnership.
 
     Rows without a code (preparatory desa) and cancelled or merely planned agreements are left
-    out; :func:`analysis.describe.coverage` reports them.
+    out; :func:`analysis.methods.describe.coverage` reports them.
     """
     p = partnerships
     if len(p) == 0:

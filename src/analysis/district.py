@@ -18,9 +18,6 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from analysis import __version__
-from analysis.crosssection import TRIM, CrossSection, compare_year
-from analysis.dataset import Dataset, load_dataset
-from analysis.describe import coverage, outcome_summary, partnership_counts, status_transitions
 from analysis.design import (
     OUTCOMES,
     Design,
@@ -31,9 +28,18 @@ from analysis.design import (
     with_exposure,
 )
 from analysis.errors import OptionError, check_option
-from analysis.frame import District, resolve_district, villages_of
-from analysis.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
-from analysis.panel import (
+from analysis.files import neutralise_frame, write_file_atomically
+from analysis.inputs.dataset import Dataset, load_dataset, slice_for
+from analysis.inputs.frame import District, resolve_district, villages_of
+from analysis.methods.crosssection import TRIM, CrossSection, compare_year
+from analysis.methods.describe import (
+    coverage,
+    outcome_summary,
+    partnership_counts,
+    status_transitions,
+)
+from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
+from analysis.methods.panel import (
     MIN_TREATED,
     Aggregation,
     BasePeriod,
@@ -44,17 +50,15 @@ from analysis.panel import (
     callaway_santanna,
     twfe,
 )
-from analysis.results import Estimate, NotEstimable, Result, to_frame
-from analysis.schema import PARTNER_TYPES, SECTORS
-from analysis.sensitivity import (
+from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
+from analysis.methods.sensitivity import (
     Breakdown,
     EValue,
     e_value,
     mde_from_se,
     relative_magnitudes_breakdown,
 )
-from analysis.slices import slice_for
-from analysis.tables import neutralise_frame, write_file_atomically
+from analysis.schema import PARTNER_TYPES, SECTORS
 
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
@@ -114,7 +118,7 @@ class Specification:
     multitest: MultipleTesting = "fdr_bh"
 
     def __post_init__(self) -> None:
-        from analysis.panel import _check_options
+        from analysis.methods.panel import _check_options
 
         _check_options(self.control_group, self.est_method, self.base_period, self.anticipation)
         check_option("aggregation", self.aggregation, Aggregation)
@@ -212,7 +216,7 @@ def prepare(
     ``spec`` (or its fields as keyword ``options``, e.g. ``est_method="reg"``, ``draws=1999``)
     holds every analysis choice; the later steps read it from the returned object. In a batch
     run the kernel is given the district's slice of the folder (read once per run, see
-    :mod:`analysis.slices`) and reads that instead; the results are the same.
+    :mod:`analysis.batch.slices`) and reads that instead; the results are the same.
     """
     if spec is None:
         spec = Specification(**options)

@@ -30,7 +30,7 @@ def bool_from_text(value: object) -> bool | None:
 
 
 #: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
-_TYPED_MODULES = ("panel", "inference", "district")
+_TYPED_MODULES = ("methods/panel", "methods/inference", "district")
 
 
 @lru_cache(maxsize=1)
@@ -146,7 +146,7 @@ def check_values(
     Parameters
     ----------
     params
-        Notebook parameters (unknown names are left to :func:`analysis.run.check_parameters`).
+        Notebook parameters (unknown names are left to :func:`analysis.batch.run.check_parameters`).
     data_dir
         Data folder whose years bound ``last_year`` and ``cross_section_year`` (read only when
         ``years`` is not given and a year parameter is set).
@@ -158,7 +158,7 @@ def check_values(
     ParameterError
         A value that is not allowed, with the closest valid value and the list of valid ones.
     """
-    from analysis.frame import resolve_district
+    from analysis.inputs.frame import resolve_district
 
     out = dict(params)
     if "district" in out and out["district"] not in ("", None):
@@ -170,7 +170,7 @@ def check_values(
         if k in out:
             out[k] = _year(k, out[k], [], "the last year of the data")  # an integer at least
     if any(out.get(k) for k in ("last_year", "cross_section_year")) and years is None and data_dir:
-        from analysis.dataset import load_dataset
+        from analysis.inputs.dataset import load_dataset
 
         years = sorted(int(y) for y in load_dataset(Path(data_dir)).welfare["tahun"].unique())
     for k in ("last_year", "cross_section_year"):

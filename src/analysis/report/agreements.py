@@ -34,10 +34,10 @@ def read_agreements(path: str | Path) -> pd.DataFrame:
     column and value for bad rows, like ``ingest``.
     """
     from analysis.errors import InputFileError
-    from analysis.ingest import REGISTRY_ALIASES
+    from analysis.inputs.ingest import REGISTRY_ALIASES
+    from analysis.inputs.reading import ROW, read_raw, rename_columns
+    from analysis.inputs.validate import check_table
     from analysis.schema import PARTNERSHIPS
-    from analysis.tables import ROW, read_raw, rename_columns
-    from analysis.validate import check_table
 
     p = Path(path)
     if not p.is_absolute():

@@ -1,13 +1,13 @@
 """Whole pages of a run: the index and the data-quality page (the briefs and the synthesis are
-notebook outputs put into the same shell by :mod:`analysis.export`)."""
+notebook outputs put into the same shell by :mod:`analysis.report.export`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from analysis import paths
+from analysis.files import write_file_atomically
 from analysis.report import dataset_title, page, render, words
-from analysis.tables import write_file_atomically
 
 
 def write_index(out: Path, manifest: dict, lang: str) -> Path:
@@ -112,7 +112,7 @@ def ingest_inputs(folder: Path, lang: str) -> list[dict]:
 def write_data_report(out: Path, ds, lang: str) -> Path:
     """The data-quality page: contract checks on the data folder as tables, file fingerprints."""
     from analysis.errors import InputFileError
-    from analysis.validate import validate_folder
+    from analysis.inputs.validate import validate_folder
 
     w = words(lang)
     try:

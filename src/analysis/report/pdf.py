@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from analysis.tables import write_file_atomically
+from analysis.files import write_file_atomically
 
 #: Command names tried in order (``ANALYSIS_CHROMIUM`` overrides).
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -22,15 +22,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem
-from analysis.layouts import norm
+from analysis.inputs.layouts import norm
+from analysis.inputs.reading import ROW, read_raw
+from analysis.inputs.validate import check_table
 from analysis.schema import (
     INDEKS_DESA,
     INDEKS_DESA_DIMENSIONS,
     INDEKS_DESA_THRESHOLDS,
     INDEKS_DESA_TREATED_DIMENSION,
 )
-from analysis.tables import ROW, read_raw
-from analysis.validate import check_table
 
 #: The outcome without the partnership item (five dimensions, unweighted mean; not official).
 OUTCOME_WITHOUT_ITEM = "skor_tanpa_ekonomi"

@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML, display
 
-from analysis import plots
-from analysis.brief import META
 from analysis.district import HEADLINE_METHOD
-from analysis.pooling import MIN_DISTRICTS as MIN_POOLED
-from analysis.pooling import Pooled, pool_districts
+from analysis.methods.pooling import MIN_DISTRICTS as MIN_POOLED
+from analysis.methods.pooling import Pooled, pool_districts
+from analysis.methods.results import COLUMNS, Estimate
 from analysis.provenance import stamp
 from analysis.report import figure_html, render, result_row, words
-from analysis.results import COLUMNS, Estimate
+from analysis.report import figures as plots
+from analysis.report.brief import META
 
 
 @dataclass(frozen=True)

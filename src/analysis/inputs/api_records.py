@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem
+from analysis.inputs.reading import MAX_INPUT_BYTES, ROW
+from analysis.inputs.validate import check_table
 from analysis.schema import INDICATORS, WELFARE
-from analysis.tables import MAX_INPUT_BYTES, ROW
-from analysis.validate import check_table
 
 #: Actor columns of a record's indicator rows, in the record's order.
 ACTORS = ("PUSAT", "PROV", "KAB", "DESA", "CSR", "LAINNYA")

@@ -8,7 +8,7 @@ Two hazards of running many papermill kernels side by side, on one machine or on
   kernel's own runtime files), so there are no ports to race for, and a kernel that still fails
   to start is started again (up to :data:`START_ATTEMPTS` times).
 - **Memory.** A kernel is a child process of the worker, invisible to a Dask worker's memory
-  limit. Each kernel is started through :mod:`analysis.kernel_launcher`, which caps its address
+  limit. Each kernel is started through :mod:`analysis.batch.kernel_launcher`, which caps its address
   space (``mem_mb``); a kernel that dies while a cell runs is reported as a dead kernel, with
   the cap, not as an opaque error.
 """
@@ -24,7 +24,8 @@ import time
 import uuid
 from pathlib import Path
 
-from analysis.kernel_launcher import MEM_ENV
+from analysis.batch.forkserver import ForkedKernel, ForkServer
+from analysis.batch.kernel_launcher import MEM_ENV, REPRODUCIBLE_ENV
 
 #: Default cap on each kernel's address space, MiB (``--kernel-memory``; 0 means no cap). A
 #: district kernel on the national example peaks at about 2.9 GB of address space (0.5 GB resident).
@@ -35,11 +36,6 @@ PRELOAD_DEFAULT = hasattr(os, "fork")
 START_ATTEMPTS = 3
 
 
-#: Environment of every report kernel (and of the template the kernels are forked from):
-#: Python's string hashing with a fixed seed, so that set and dict orders inside libraries are
-#: the same in every run (pyfixest's standard errors moved in the 8th significant digit from
-#: one process to the next without it).
-REPRODUCIBLE_ENV = {"PYTHONHASHSEED": "0"}
 #: papermill engine of the report notebooks (see :func:`_register_engine`).
 ENGINE = "analysis-report"
 
@@ -105,11 +101,11 @@ def kernel_client_class():
 
 
 def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, preload: bool = False):
-    """An ``AsyncKernelManager`` that launches through :mod:`analysis.kernel_launcher` over IPC,
+    """An ``AsyncKernelManager`` that launches through :mod:`analysis.batch.kernel_launcher` over IPC,
     with ``env`` added to the kernel's environment and its memory capped at ``mem_mb`` MiB.
 
     With ``preload`` the kernel is forked from this process's template that has the libraries
-    imported already (:mod:`analysis.forkserver`) instead of starting Python from scratch.
+    imported already (:mod:`analysis.batch.forkserver`) instead of starting Python from scratch.
     """
     from jupyter_client import AsyncKernelManager
 
@@ -134,7 +130,7 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, pre
             if "ipykernel_launcher" in cmd:
                 i = cmd.index("ipykernel_launcher")
                 if i > 0 and cmd[i - 1] == "-m":
-                    cmd[i] = "analysis.kernel_launcher"
+                    cmd[i] = "analysis.batch.kernel_launcher"
                     cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
             # a batch kernel has no use for IPython's input history: without this every cell
             # is also written to one SQLite file that all the run's kernels share (and lock)
@@ -143,9 +139,7 @@ def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, pre
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             if not preload:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
-            from analysis.forkserver import ForkedKernel, ForkServer
-
-            argv = kernel_cmd[kernel_cmd.index("analysis.kernel_launcher") + 1 :]
+            argv = kernel_cmd[kernel_cmd.index("analysis.batch.kernel_launcher") + 1 :]
             cwd = str(kw.get("cwd") or os.getcwd())
             pid = ForkServer.get().spawn(argv, dict(kw["env"]), cwd)
             prov = self.provisioner
@@ -209,7 +203,7 @@ def execute_notebook(
     """Run ``notebook`` with papermill into ``output``.
 
     ``preload``: fork the kernel from a template with the libraries imported (see
-    :mod:`analysis.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
+    :mod:`analysis.batch.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
     :data:`START_ATTEMPTS` times with a short random wait; errors in cells are raised as
     papermill raises them; a kernel that dies while a cell runs raises :class:`DeadKernelError`.
     ``output`` is written once, at the end (or with what ran, when a cell fails or the kernel

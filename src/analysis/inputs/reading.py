@@ -1,4 +1,4 @@
-"""Reading CSV/XLSX/Parquet files into raw tables, and writing outputs whole or not at all.
+"""Reading CSV/XLSX/Parquet files into raw tables (writing outputs is :mod:`analysis.files`).
 
 Every raw table keeps ``_row``: the row number a spreadsheet shows (header = row 1), so any
 message can point at the cell to fix.
@@ -21,24 +21,17 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import json
-import os
 import re
-import shutil
-import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem, OutputExistsError
+from analysis.errors import InputFileError, InputProblem
 
 ROW = "_row"
-#: File written into every output folder this package creates: it may replace such a folder.
-OWNER_MARK = ".analysis-output"
 #: Largest input file read (bytes); bigger files are refused with their size.
 MAX_INPUT_BYTES = 512 * 2**20
 #: Most non-empty rows read from one file or sheet.
@@ -642,30 +635,6 @@ def excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
     return {s.name: sheet_table(s) for s in workbook_sheets(Path(path))}
 
 
-#: First characters that make a spreadsheet program run a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(v: object) -> object:
-    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``), made inert.
-
-    A leading apostrophe makes Excel and LibreOffice show the text as typed (OWASP's advice on
-    CSV injection). Numbers and other values are returned unchanged.
-    """
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
-
-
-def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells are safe to open in a spreadsheet (:func:`neutralise_cell`)."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(neutralise_cell)
-    return out
-
-
 def closest(name: str, candidates: list[str]) -> str | None:
     """The most similar candidate (case-insensitive), or None."""
     low = {c.lower(): c for c in candidates}
@@ -714,80 +683,3 @@ def rename_columns(
     out = df.rename(columns=mapping)
     keep = [c for c in out.columns if c in wanted or c == ROW]
     return out[keep]
-
-
-def _umask() -> int:
-    """The process umask (read without changing it for longer than the call)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def shareable(path: Path, directory: bool = False) -> Path:
-    """Give a file 0666 or a folder 0777 less the umask (usually 0644 / 0755).
-
-    ``tempfile.mkstemp`` and ``mkdtemp`` create private entries (0600 / 0700) whatever the
-    umask; outputs moved into place from them must be readable by colleagues and web servers
-    like any file the user writes.
-    """
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-    return Path(path)
-
-
-def write_dir_atomically(out: Path, write: Callable[[Path], None], force: bool = False) -> Path:
-    """Build a folder completely in a temporary sibling, then move it into place.
-
-    ``write(tmp)`` fills the temporary folder. If it raises, nothing at ``out`` changes. An
-    existing ``out`` is replaced only if this package created it (it holds ``OWNER_MARK``) and
-    ``force`` is true; a folder of the user's is never overwritten.
-    """
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not (out / OWNER_MARK).exists():
-            raise OutputExistsError(
-                f"{out} already holds files that this workspace did not write; "
-                "choose an empty or new folder with --out."
-            )
-        if not force:
-            raise OutputExistsError(
-                f"{out} already holds an earlier output; pass --force to replace it "
-                "or choose another folder with --out."
-            )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = shareable(Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)), True)
-    try:
-        write(tmp)
-        (tmp / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def write_file_atomically(path: Path, data: bytes | str) -> Path:
-    """Write one file via a temporary sibling and ``os.replace`` (whole or not at all)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        shareable(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json(path: Path, obj: object) -> Path:
-    return write_file_atomically(
-        path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
-    )

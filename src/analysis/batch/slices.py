@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.dataset import DATASET_FILE, Dataset
+from analysis.inputs.dataset import DATASET_FILE, SLICE_FILE, Dataset
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
-SLICE_ENV = "ANALYSIS_DATA_SLICE"
-SLICE_FILE = "slice.json"
 _TABLES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
 
 
@@ -77,24 +74,3 @@ def write_slice(files: dict[str, bytes], folder: Path) -> Path:
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return folder
-
-
-def slice_for(data_dir: str | Path, district: str) -> Path | None:
-    """The slice folder this kernel was given for ``district`` cut from ``data_dir``, if any."""
-    where = os.environ.get(SLICE_ENV)
-    if not where:
-        return None
-    try:
-        info = json.loads((Path(where) / SLICE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    same = info.get("district") == district and info.get("source") == str(Path(data_dir).resolve())
-    return Path(where) if same else None
-
-
-def recorded_hashes(folder: Path) -> dict[str, str] | None:
-    """The source data hashes a slice folder records (None for an ordinary data folder)."""
-    p = Path(folder) / SLICE_FILE
-    if not p.exists():
-        return None
-    return json.loads(p.read_text(encoding="utf-8"))["hashes"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,10 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
 DATASET_FILE = "dataset.json"
+#: Environment variable naming the folder of a district slice a batch run gave this kernel
+#: (written by :mod:`analysis.batch.slices`, read here).
+SLICE_ENV = "ANALYSIS_DATA_SLICE"
+SLICE_FILE = "slice.json"
 _FILES = {
     "villages": VILLAGES_FILE,
     "welfare": WELFARE_FILE,
@@ -143,9 +148,28 @@ def load_dataset(folder: Path) -> Dataset:
         for name in ("indicators", "indeks_desa")
     }
     ds = Dataset(folder, villages, welfare, partnerships, meta, **optional)
-    from analysis.slices import recorded_hashes
-
     source = recorded_hashes(folder)
     if source is not None:  # a run's district slice: provenance names the data it was cut from
         ds.__dict__["hashes"] = source
     return ds
+
+
+def slice_for(data_dir: str | Path, district: str) -> Path | None:
+    """The slice folder this kernel was given for ``district`` cut from ``data_dir``, if any."""
+    where = os.environ.get(SLICE_ENV)
+    if not where:
+        return None
+    try:
+        info = json.loads((Path(where) / SLICE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same = info.get("district") == district and info.get("source") == str(Path(data_dir).resolve())
+    return Path(where) if same else None
+
+
+def recorded_hashes(folder: Path) -> dict[str, str] | None:
+    """The source data hashes a slice folder records (None for an ordinary data folder)."""
+    p = Path(folder) / SLICE_FILE
+    if not p.exists():
+        return None
+    return json.loads(p.read_text(encoding="utf-8"))["hashes"]

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import OptionError, check_option
-from analysis.results import Estimate
+from analysis.methods.results import Estimate
 
 BootWeights = Literal["mammen", "rademacher", "webb"]
 Inference = Literal["bootstrap", "analytic"]
@@ -257,7 +257,7 @@ def coefficient_estimate(
     facts: dict | None = None,
     **fields,
 ) -> Estimate:
-    """A regression coefficient as an :class:`~analysis.results.Estimate`, with the analytic
+    """A regression coefficient as an :class:`~analysis.methods.results.Estimate`, with the analytic
     inference (t(G-1) with ``n_clusters`` clusters, the normal without) always beside it.
 
     ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or

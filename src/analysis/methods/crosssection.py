@@ -16,19 +16,19 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from analysis.balance import balance_table
 from analysis.design import Design
 from analysis.errors import OptionError, check_option
-from analysis.inference import (
+from analysis.methods.balance import balance_table
+from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     Inference,
     coefficient_estimate,
     wild_cluster_bootstrap,
 )
-from analysis.panel import MIN_TREATED
-from analysis.results import Estimate, NotEstimable, Result, to_frame
-from analysis.sensitivity import ovb_bound, partial_r2, robustness_value
+from analysis.methods.panel import MIN_TREATED
+from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
+from analysis.methods.sensitivity import ovb_bound, partial_r2, robustness_value
 
 #: Trimming rule for the propensity score (stated in every brief): desa with a score outside
 #: [TRIM, 1 - TRIM] are left out, because their weights would be extreme.
@@ -264,7 +264,7 @@ class CrossSection:
     """All cross-sectional results for one outcome and year.
 
     ``sensitivity``: Cinelli-Hazlett robustness facts of the regression adjustment
-    (:class:`analysis.sensitivity.Robustness`), or None.
+    (:class:`analysis.methods.sensitivity.Robustness`), or None.
     """
 
     results: list[Result]

@@ -20,7 +20,7 @@ follow ``did::aggte`` including the influence of estimating the weights. ``base_
 ("varying"/"universal"), ``anticipation`` and ``control_group`` ("nevertreated"/
 "notyettreated") are those of ``att_gt``. Inference: analytic (influence function, clustered,
 t(G-1) critical values) or the clustered multiplier bootstrap with uniform event-study bands
-(:mod:`analysis.inference`). The package reproduces R ``did``'s mpdta results, unconditional and
+(:mod:`analysis.methods.inference`). The package reproduces R ``did``'s mpdta results, unconditional and
 with ``xformla = ~lpop`` (tests/test_known_answers.py).
 """
 
@@ -35,7 +35,7 @@ from scipy import stats
 
 from analysis.design import Design
 from analysis.errors import OptionError, check_option
-from analysis.inference import (
+from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     BootWeights,
@@ -46,7 +46,7 @@ from analysis.inference import (
     t_p_values,
     wild_cluster_bootstrap,
 )
-from analysis.results import Estimate, NotEstimable, Result
+from analysis.methods.results import Estimate, NotEstimable, Result
 
 #: Minimum number of partnered desa for any comparison; below it the result is "not estimable".
 MIN_TREATED = 3

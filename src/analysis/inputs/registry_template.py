@@ -3,7 +3,7 @@
 ``data/templates/registry_template.xlsx`` has an instructions sheet (``petunjuk``), the sheet to
 fill (``registry``: the contract's columns, drop-down lists for every category, dates and codes
 formatted so Excel keeps them) and ``registry_template.csv`` the same header. Regenerate with
-``python -m analysis.registry_template``.
+``python -m analysis.inputs.registry_template``.
 """
 
 from __future__ import annotations

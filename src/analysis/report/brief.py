@@ -2,7 +2,7 @@
 
 Each ``show_*`` function renders one section from the report package's templates (every word from
 the language catalog, every number formatted by Babel) and displays it; the district report
-notebook calls them in order and :mod:`analysis.export` puts the outputs into the shared page
+notebook calls them in order and :mod:`analysis.report.export` puts the outputs into the shared page
 shell. Text from data (names of villages, partners, districts) is escaped by the templates.
 """
 
@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
-from analysis import paths, plots
-from analysis.crosssection import TRIM, CrossSection
+from analysis import paths
 from analysis.district import (
     Description,
     DistrictData,
@@ -24,6 +23,8 @@ from analysis.district import (
     results_table,
     save_results,
 )
+from analysis.methods.crosssection import TRIM, CrossSection
+from analysis.methods.results import FACT_FIELDS, Estimate, Result
 from analysis.provenance import stamp
 from analysis.report import (
     METHOD_CODES,
@@ -34,8 +35,8 @@ from analysis.report import (
     result_row,
     words,
 )
+from analysis.report import figures as plots
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
-from analysis.results import FACT_FIELDS, Estimate, Result
 
 #: Output metadata key the exporter reads (page title, language, synthetic flag, role).
 META = "analysis_page"

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import paths
+from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
-from analysis.frame import District, districts, districts_of_province, resolve_district
-from analysis.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
+from analysis.files import OWNER_MARK, write_file_atomically, write_json
+from analysis.inputs.frame import District, districts, districts_of_province, resolve_district
 from analysis.parameters import check_values, data_years
 from analysis.provenance import stamp
 from analysis.report.pdf import print_briefs
-from analysis.tables import OWNER_MARK, write_file_atomically, write_json
 
 MANIFEST = "manifest.json"
 
@@ -111,10 +111,11 @@ def execute_district(job: Job) -> dict:
     folder here: the client stores the returned files (``files``: name -> bytes, or
     ``error_notebook_bytes`` for a failure). A failure of the district is returned, not raised.
     """
-    from analysis.export import notebook_to_html
-    from analysis.kernels import execute_notebook
-    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp, temp_dir
-    from analysis.slices import SLICE_ENV, write_slice
+    from analysis.batch.kernels import execute_notebook
+    from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp, temp_dir
+    from analysis.batch.slices import write_slice
+    from analysis.inputs.dataset import SLICE_ENV
+    from analysis.report.export import notebook_to_html
 
     code = job.district.code
     t0 = time.perf_counter()
@@ -166,7 +167,7 @@ def execute_district(job: Job) -> dict:
 def store_result(out: Path, r: dict) -> dict:
     """Write a district's returned files into ``out`` (whole folder or nothing) and return the
     record without the bytes (client side)."""
-    from analysis.runstate import temp_dir
+    from analysis.batch.runstate import temp_dir
 
     code = r["district"]
     r = dict(r)
@@ -213,8 +214,8 @@ def select_districts(
         return [resolve_district(d) for d in district]
     if province:
         return districts_of_province(province)
-    from analysis.dataset import load_dataset
-    from analysis.validate import validate_folder
+    from analysis.inputs.dataset import load_dataset
+    from analysis.inputs.validate import validate_folder
 
     validate_folder(data_dir, purpose="run")  # --all reads the data before run() does
     ds = load_dataset(data_dir)
@@ -256,21 +257,21 @@ def run(
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
-    Districts run on ``executor`` (see :mod:`analysis.executors`): ``embedded`` worker
+    Districts run on ``executor`` (see :mod:`analysis.batch.executors`): ``embedded`` worker
     processes, or Dask (``scheduler`` address, else a LocalCluster of ``jobs`` workers). The
     output folder is locked for the run; each district's outcome is journalled the moment it is
     known, so ``resume`` after a kill redoes only unfinished or failed districts. With
     ``preload`` (default where ``fork`` exists) kernels are forked from a per-worker template
-    that has imported the libraries (:mod:`analysis.forkserver`). With ``pdf`` each brief is also
+    that has imported the libraries (:mod:`analysis.batch.forkserver`). With ``pdf`` each brief is also
     printed to ``brief.pdf`` (headless Chromium; skipped with a message when none is installed).
 
     Returns the manifest. Raises ``RunFailedError`` (exit status 1) after writing everything
     when any district failed, ``OutputLockedError`` when another run writes into ``out``.
     """
-    from analysis.dataset import load_dataset
-    from analysis.executors import check_executor
-    from analysis.runstate import Journal, RunLock
-    from analysis.validate import validate_folder
+    from analysis.batch.executors import check_executor
+    from analysis.batch.runstate import Journal, RunLock
+    from analysis.inputs.dataset import load_dataset
+    from analysis.inputs.validate import validate_folder
 
     check_executor(executor)
     if scheduler and executor != "dask":
@@ -306,9 +307,9 @@ def _run_locked(
     selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
     executor, scheduler, kernel_memory_mb, journal, preload, pdf=False,
 ) -> dict:  # fmt: skip
-    from analysis.executors import open_executor
-    from analysis.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
-    from analysis.slices import Slicer
+    from analysis.batch.executors import open_executor
+    from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
+    from analysis.batch.slices import Slicer
 
     header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
     manifest_path = out / MANIFEST
@@ -345,7 +346,7 @@ def _run_locked(
     source = notebook.read_bytes()
     slicer = Slicer(ds)
     if preload:  # the synthesis kernel, at the end, is forked from a template started now
-        from analysis.forkserver import ForkServer
+        from analysis.batch.forkserver import ForkServer
 
         threading.Thread(target=ForkServer.get, daemon=True).start()
     engine = open_executor(executor, jobs, scheduler)
@@ -415,7 +416,7 @@ def _run_locked(
     pdf_note = print_briefs(out, results) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results, preload)
     if preload:
-        from analysis.forkserver import ForkServer
+        from analysis.batch.forkserver import ForkServer
 
         ForkServer.close()  # the client's template served the synthesis: free its memory
     manifest = {
@@ -459,13 +460,13 @@ def build_synthesis(
 
     ``preload``: fork its kernel from this process's template (started when the run began).
     """
-    from analysis.export import notebook_to_html
-    from analysis.kernels import execute_notebook
+    from analysis.batch.kernels import execute_notebook
+    from analysis.report.export import notebook_to_html
 
     write_json(
         out / MANIFEST, {"lang": lang, "districts": results}
     )  # lets the synthesis list failed districts
-    from analysis.runstate import temp_dir
+    from analysis.batch.runstate import temp_dir
 
     tmp = temp_dir(out, "synthesis")
     t0 = time.perf_counter()
@@ -507,7 +508,7 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
     """The data-quality page, built while the districts run; its folder check is the one
     ``run`` made (kept by ``validate_folder`` while the table files are unchanged)."""
-    from analysis.dataset import load_dataset
+    from analysis.inputs.dataset import load_dataset
 
     return write_data_report(out, load_dataset(data_dir), lang)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.codes import normalize_code
 from analysis.errors import InputFileError, InputProblem
-from analysis.tables import ROW, read_raw, rename_columns
+from analysis.inputs.codes import normalize_code
+from analysis.inputs.reading import ROW, read_raw, rename_columns
 
 CROSSWALK_ALIASES = {
     "bps": "kode_bps",

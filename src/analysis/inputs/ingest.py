@@ -16,22 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import frame as frame_mod
-from analysis.dataset import DATASET_FILE, file_sha256, write_tables
 from analysis.errors import CodeSystemError, InputFileError, InputProblem
-from analysis.layouts import ColumnMap, read_column_map, read_idm_file
-from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
-from analysis.tables import (
+from analysis.files import write_dir_atomically, write_json
+from analysis.inputs import frame as frame_mod
+from analysis.inputs.dataset import DATASET_FILE, file_sha256, write_tables
+from analysis.inputs.layouts import ColumnMap, read_column_map, read_idm_file
+from analysis.inputs.reading import (
     ENCODING_CHOICES,
     ROW,
     ReadFacts,
     peek_headers,
     read_raw,
     rename_columns,
-    write_dir_atomically,
-    write_json,
 )
-from analysis.validate import DECIMAL_CHOICES, CheckOutcome, check_table
+from analysis.inputs.validate import DECIMAL_CHOICES, CheckOutcome, check_table
+from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
 
 REGISTRY_ALIASES = {
     "kode": "kode_desa",
@@ -211,12 +210,12 @@ def ingest(
     OptionError
         ``lang`` has no catalog (the message lists the languages there are).
     """
-    from analysis.api_records import merge_api, read_api_records
-    from analysis.crosswalk import apply_crosswalk
     from analysis.errors import check_option
-    from analysis.indeks_desa import read_indeks_desa
+    from analysis.inputs.api_records import merge_api, read_api_records
+    from analysis.inputs.crosswalk import apply_crosswalk
+    from analysis.inputs.indeks_desa import read_indeks_desa
+    from analysis.inputs.validate import DATE_CHOICES, validate_folder
     from analysis.report.catalog import languages
-    from analysis.validate import DATE_CHOICES, validate_folder
 
     check_option("lang", lang, languages())
     out = Path(out)
@@ -509,7 +508,7 @@ FATES = ("used", "too_recent", "unmatched", "cancelled", "planned")
 
 def indeks_desa_facts(idx: pd.DataFrame) -> dict:
     """Facts on the Indeks Desa series for the data-quality report and the engine's hook."""
-    from analysis.indeks_desa import facts
+    from analysis.inputs.indeks_desa import facts
 
     return facts(idx)
 

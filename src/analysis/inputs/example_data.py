@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from analysis import frame as frame_mod
-from analysis.dataset import write_tables
 from analysis.design import exposure_year
+from analysis.files import write_dir_atomically, write_json
+from analysis.inputs import frame as frame_mod
+from analysis.inputs.dataset import write_tables
 from analysis.schema import IDM_THRESHOLDS
-from analysis.tables import write_dir_atomically, write_json
 
 SYNTHETIC_LABEL = "SYNTHETIC EXAMPLE / CONTOH DATA SINTETIS"
 YEARS = tuple(range(2018, 2025))
@@ -551,7 +551,7 @@ def write_example(
         "label": SYNTHETIC_LABEL,
         "province": province,
         "seed": seed,
-        "generator": "analysis.example_data",
+        "generator": "analysis.inputs.example_data",
     }
     if effect_scale != 1.0:
         meta["effect_scale"] = effect_scale

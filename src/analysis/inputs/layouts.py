@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem
-from analysis.tables import (
+from analysis.inputs.reading import (
     ROW,
     ReadFacts,
     SheetRows,
@@ -38,7 +38,7 @@ from analysis.tables import (
     workbook_sheets,
 )
 
-LAYOUTS_FILE = Path(__file__).parent / "data" / "idm_layouts.toml"
+LAYOUTS_FILE = Path(__file__).parent / "idm_layouts.toml"
 #: Concepts a column map may name, in the order of the welfare contract.
 CONCEPTS = ("kode_desa", "nama_desa", "iks", "ike", "ikl", "nilai_idm", "status_idm", "keterangan")
 #: IDM years (the index was replaced by the Indeks Desa in 2025).

