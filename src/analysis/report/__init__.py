@@ -1,385 +1,40 @@
 """The presentation layer: every word, number and page a reader sees.
 
-- :mod:`analysis.report.catalog`: keyed gettext catalogs per language (``locale/*/messages.po``);
-- :class:`Words`: the catalog of one language plus Babel's number and date formats
-  (``0,123`` in Indonesian, ``0.123`` in English) and the wording of engine facts (methods,
-  reasons, grades, partner types, sectors, covariates, estimator facts) by their codes;
-- :func:`render` / :func:`page`: Jinja2 templates (autoescaped) in one page shell with one
-  stylesheet and one synthetic-data banner, used by the brief sections, the synthesis, the index
-  and the data-quality page;
-- :func:`figure_html`: a figure as an embedded, compressed PNG with alt text and caption.
+This module is the layer's face; the work is done in its modules:
+
+- :mod:`~analysis.report.catalog`: keyed gettext catalogs per language (``locale/*/messages.po``);
+- :mod:`~analysis.report.words`: :class:`Words`, the catalog of one language plus Babel's number
+  and date formats and the wording of engine facts by their codes, and result rows worded with it;
+- :mod:`~analysis.report.render`: Jinja2 templates (autoescaped) in one page shell with one
+  stylesheet and one synthetic-data banner, and figures embedded as compressed PNGs;
+- :mod:`~analysis.report.figures`, :mod:`~analysis.report.brief`,
+  :mod:`~analysis.report.synthesis`, :mod:`~analysis.report.pages` (index and data-quality page),
+  :mod:`~analysis.report.export` (notebook to page) and :mod:`~analysis.report.pdf`.
 
 Estimators return facts (codes and numbers); this package words them. A new language is one
 ``.po`` file; nothing here branches on the language.
 """
 
-from __future__ import annotations
-
-import base64
-import io
-import math
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from pathlib import Path
-
-import jinja2
-from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_decimal
-from markupsafe import Markup
-
-from analysis.report.catalog import MissingTextError, languages, load
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-MINUS = "\u2212"
-
-#: Today's estimator labels -> catalog codes (``method.<code>``); a result whose method is already
-#: a code is looked up directly.
-METHOD_CODES = {
-    "Callaway-Sant'Anna DiD": "cs_did",
-    "Callaway-Sant'Anna DiD (notyettreated)": "cs_did_notyettreated",
-    "Callaway-Sant'Anna DiD (nevertreated)": "cs_did_nevertreated",
-    "Two-way fixed effects": "twfe",
-    "Naive difference": "naive",
-    "Regression adjustment": "regression",
-    "Propensity weighting (IPW)": "ipw",
-    "Doubly robust (AIPW)": "aipw",
-    "Matching (nearest neighbour)": "matching",
-    "Callaway-Sant'Anna DiD (unconditional)": "cs_did_unconditional",
-}
-
-
-def check_lang(lang: str) -> str:
-    """``lang`` if it has a catalog; otherwise ``ValueError`` naming the languages there are."""
-    if lang not in languages():
-        raise ValueError(f"language '{lang}' has no catalog; available: {', '.join(languages())}")
-    return lang
-
-
-@dataclass(frozen=True)
-class Words:
-    """The texts and formats of one language.
-
-    Parameters
-    ----------
-    lang
-        A language with a catalog (``id``, ``en``).
-    """
-
-    lang: str
-
-    @cached_property
-    def catalog(self):
-        return load(check_lang(self.lang))
-
-    @cached_property
-    def locale(self) -> Locale:
-        return Locale.parse(self.lang)
-
-    # -- texts ---------------------------------------------------------------------------------
-    def t(self, key: str, /, **kw: object) -> str:
-        """The text of ``key`` (``MissingTextError`` when the catalog lacks it)."""
-        return self.catalog.text(key, **kw)
-
-    def n(self, key: str, count: int, /, **kw: object) -> str:
-        """The plural form of ``key`` for ``count``; ``{n}`` is the formatted count."""
-        return self.catalog.plural(key, int(count), **{"n": self.int(count), **kw})
-
-    def has(self, key: str) -> bool:
-        return self.catalog.has(key)
-
-    def code(self, kind: str, code: object) -> str:
-        """A category code worded: ``code("partner_type", "lsm")`` -> catalog ``partner_type.lsm``."""
-        return self.t(f"{kind}.{code}")
-
-    # -- numbers and dates (Babel locale data) -------------------------------------------------
-    def num(self, x: float | None, digits: int = 3, signed: bool = False) -> str:
-        """``x`` with ``digits`` decimals in the language's notation; ``-`` when missing."""
-        if x is None or (isinstance(x, float) and not math.isfinite(x)):
-            return "-"
-        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        s = format_decimal(abs(float(x)), format=pattern, locale=self.locale)
-        if float(x) < 0 and s.strip("0.,") != "":
-            return MINUS + s
-        return ("+" + s) if signed and s.strip("0.,") != "" else s
-
-    def int(self, n: int | float | None) -> str:
-        if n is None or (isinstance(n, float) and not math.isfinite(n)):
-            return "-"
-        return self.num(int(n), 0)
-
-    def pct(self, x: float | None, digits: int = 0) -> str:
-        """A share as a percentage in the language's notation (``12,5%`` / ``12.5%``)."""
-        if x is None or (isinstance(x, float) and not math.isfinite(x)):
-            return "-"
-        return self.t("unit.percent", value=self.num(100 * float(x), digits))
-
-    def p(self, p: float | None) -> str:
-        """A p-value: three decimals, or ``< 0,001`` below that."""
-        if p is None or (isinstance(p, float) and not math.isfinite(p)):
-            return "-"
-        return self.t("unit.p_below", value=self.num(0.001, 3)) if p < 0.001 else self.num(p, 3)
-
-    def date(self, d) -> str:
-        """A date in words (``26 Agustus 2025`` / ``August 26, 2025``)."""
-        return format_date(d, format="long", locale=self.locale)
-
-    def timestamp(self, iso: str) -> str:
-        """An ISO timestamp (``2026-11-28T10:16:24+00:00``) as date and time in words (UTC)."""
-        import datetime as dt
-
-        from babel.dates import format_datetime
-
-        try:
-            when = dt.datetime.fromisoformat(str(iso))
-        except ValueError:
-            return str(iso)
-        return format_datetime(when, format="medium", tzinfo=dt.UTC, locale=self.locale) + " UTC"
-
-    def effect(self, x: float, outcome: str, signed: bool = False) -> str:
-        """An effect in the outcome's unit: index points (3 decimals) or percentage points."""
-        if outcome == "naik_status":
-            v = self.num(100 * (x if signed else abs(x)), 1, signed)
-            return self.t("unit.pp", value=v)
-        return self.num(x if signed else abs(x), 3, signed)
-
-    def interval(self, lo: float, hi: float, outcome: str) -> tuple[str, str]:
-        scale, digits = (100, 1) if outcome == "naik_status" else (1, 3)
-        if lo is None or hi is None:
-            return "-", "-"
-        return self.num(scale * lo, digits), self.num(scale * hi, digits)
-
-    # -- engine codes --------------------------------------------------------------------------
-    def outcome(self, code: str) -> str:
-        return self.t(f"outcome.{code}")
-
-    def method(self, label: str) -> str:
-        """A method (estimator) name; heterogeneity rows ``"<method> [dim=group]"`` word the group."""
-        base, _, group = str(label).partition(" [")
-        code = METHOD_CODES.get(base, base)
-        text = self.t(f"method.{code}")
-        if group:
-            dim, _, value = group.rstrip("]").partition("=")
-            text += f" ({self.group(dim, value)})"
-        return text
-
-    def group(self, dimension: str, value: str) -> str:
-        """A subgroup such as ``jenis_mitra = perguruan_tinggi`` in words."""
-        kind = {"jenis_mitra": "partner_type", "sektor": "sector"}.get(dimension, dimension)
-        return self.t(f"dimension.{kind}", value=self.code(kind, value))
-
-    def reason(self, code: str) -> str:
-        return self.t(f"reason.{code}")
-
-    def grade(self, code: str) -> str:
-        return self.t(f"grade.{code}")
-
-    def facts(self, facts: dict | None) -> str:
-        """Estimator facts worded and joined: every key with a ``fact.<key>`` entry, in catalog order.
-
-        Keys without an entry are not shown (an English note is never printed raw); the catalog
-        test lists the keys the estimators produce, so a new fact needs only a new entry.
-        """
-        if not facts:
-            return ""
-        facts = dict(facts)
-        # pairs that read as one fact: clusters with their number, desa left out with the reason
-        if "cluster" in facts:
-            unit = self._fact_value("cluster", facts["cluster"])
-            n = facts.pop("n_clusters", None)
-            facts["cluster"] = (
-                self.t("fact.cluster_n", unit=unit, n=self.int(n))
-                if n
-                else self.t("fact.cluster_only", unit=unit)
-            )
-        if "n_dropped" in facts:
-            why = facts.pop("dropped_reason", None)
-            n = self.int(facts["n_dropped"])
-            facts["n_dropped"] = (
-                self.t("fact.dropped_because", n=n, why=self._fact_value("dropped_reason", why))
-                if why
-                else self.t("fact.dropped_plain", n=n)
-            )
-        out = []
-        for key, value in facts.items():
-            if not self.has(f"fact.{key}") or value is None:
-                continue
-            if isinstance(value, float) and not math.isfinite(value):
-                continue
-            out.append(self.t(f"fact.{key}", value=self._fact_value(key, value)))
-        return self.t("facts.sep").join(out)
-
-    def _fact_value(self, key: str, value: object) -> str:
-        if isinstance(value, bool):
-            return self.t("word.yes" if value else "word.no")
-        if isinstance(value, int):
-            return self.int(value)
-        if isinstance(value, float):
-            return self.num(value, 0 if key.startswith(("ess", "n_")) else 2)
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            return self.t(
-                "range.pair", lo=self._fact_value(key, value[0]), hi=self._fact_value(key, value[1])
-            )
-        if isinstance(value, (int, float)) is False and hasattr(value, "item"):
-            return self._fact_value(key, value.item())
-        if (
-            isinstance(value, str)
-            and value
-            and all(self.has(f"{key}.{v}") for v in value.split(","))
-        ):
-            return self.join([self.t(f"{key}.{v}") for v in value.split(",")])
-        if isinstance(value, str) and self.has(f"value.{value}"):
-            return self.t(f"value.{value}")
-        return str(value)
-
-    def join(self, items: list[str]) -> str:
-        """``a, b dan c`` / ``a, b and c``."""
-        items = list(items)
-        if len(items) <= 1:
-            return "".join(items)
-        return self.t("list.last", head=self.t("list.sep").join(items[:-1]), last=items[-1])
-
-
-def result_row(w: Words, r, label: str, with_q: bool = False, facts: dict | None = None) -> dict:
-    """One result (object or tidy-table record) as table cells worded in ``w``'s language."""
-    get = (lambda k: getattr(r, k, None)) if not isinstance(r, dict) else r.get
-    est = bool(get("estimable"))
-    outcome = str(get("outcome") or "")
-    lo, hi = w.interval(get("ci_low"), get("ci_high"), outcome) if est else ("-", "-")
-    return {
-        "label": label,
-        "estimate": w.effect(get("estimate"), outcome, signed=True) if est else "-",
-        "ci": w.t("range.pair", lo=lo, hi=hi) if est else "-",
-        # a comparison that was not made used no desa: its counts are in the note, not here
-        "n": w.t("range.ratio", a=w.int(get("n_treated")), b=w.int(get("n_control")))
-        if est
-        else "-",
-        "q": w.p(get("q_value_bh")) if with_q and est else "-",
-        "note": w.facts(facts) if est else not_estimated(w, r),
-    }
-
-
-def _count(v: object) -> int | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return int(f) if math.isfinite(f) else None
-
-
-def not_estimated(w: Words, r) -> str:
-    """Why a result was not estimated, in words: ``not estimated: <reason>``.
-
-    ``r`` is a result or a tidy-table record; its ``reason`` code is worded by the catalog. A
-    subgroup row (``estimate_heterogeneity``: ``n_desa_subgroup``, ``n_kecamatan_subgroup``,
-    ``min_desa``, ``min_clusters``) also says how many partnered desa and kecamatan it had
-    against the thresholds.
-    """
-    get = (lambda k: getattr(r, k, None)) if not isinstance(r, dict) else r.get
-    why = w.reason(get("reason"))
-    n, k = _count(get("n_desa_subgroup")), _count(get("n_kecamatan_subgroup"))
-    min_n, min_k = _count(get("min_desa")), _count(get("min_clusters"))
-    if None not in (n, k, min_n, min_k):
-        why = w.t(
-            "note.subgroup_counts",
-            why=why,
-            n=w.int(n),
-            k=w.int(k),
-            min_n=w.int(min_n),
-            min_k=w.int(min_k),
-        )
-    return w.t("note.not_estimated", why=why)
-
-
-def dataset_title(w: Words, meta: dict, fallback: str) -> str:
-    """How a page names a data folder: worded for the synthetic example, else its title."""
-    if meta.get("synthetic") and meta.get("seed") is not None:
-        return w.t("prov.synthetic_data", province=meta.get("province", ""), seed=meta["seed"])
-    return str(meta.get("title") or fallback)
-
-
-@lru_cache(maxsize=8)
-def words(lang: str) -> Words:
-    """The :class:`Words` of a language (cached)."""
-    return Words(check_lang(lang))
-
-
-def _css_string(s: str) -> Markup:
-    return Markup(str(s).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c "))
-
-
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["css_string"] = _css_string
-    return env
-
-
-@lru_cache(maxsize=1)
-def stylesheet() -> str:
-    return (TEMPLATES / "style.css").read_text(encoding="utf-8")
-
-
-def render(template: str, lang: str, /, **ctx: object) -> Markup:
-    """Render ``templates/<template>`` with ``w`` (the language's :class:`Words`) and ``ctx``."""
-    return Markup(environment().get_template(template).render(w=words(lang), **ctx))
-
-
-def page(title: str, body: str, lang: str, synthetic: bool, index_href: str | None = None) -> str:
-    """A whole HTML page: the shared shell, stylesheet, banner (synthetic data) and index link.
-
-    ``body`` must already be HTML (rendered from a template, so escaped); ``title`` is text.
-    """
-    return str(
-        render(
-            "shell.html.j2",
-            lang,
-            title=title,
-            body=Markup(body),
-            synthetic=synthetic,
-            index_href=index_href,
-            css=Markup(stylesheet()),
-        )
-    )
-
-
-def png_data_uri(fig, dpi: int = 96, colors: int = 96) -> str:
-    """A matplotlib figure as a palette PNG data URI (small enough to embed several in a page).
-
-    The figure is rendered once by Agg into raw RGBA pixels (the whole figure at ``dpi``,
-    whatever ``savefig.bbox`` says), reduced to ``colors`` colours by median cut and written
-    with zlib level 8: within 1% of the size ``optimize=True`` (zlib level 9) gives, in a third
-    of its time. The rendering is not compressed to PNG and decoded again in between.
-    """
-    import matplotlib
-    from PIL import Image
-
-    raw = io.BytesIO()
-    with matplotlib.rc_context({"savefig.bbox": "standard"}):
-        fig.savefig(raw, format="rgba", dpi=dpi)
-    width, height = (int(size * dpi) for size in fig.get_size_inches())
-    img = Image.frombuffer("RGBA", (width, height), raw.getbuffer(), "raw", "RGBA", 0, 1)
-    out = io.BytesIO()
-    img.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(
-        out, format="PNG", compress_level=8
-    )
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def figure_html(fig, alt: str, caption: str, lang: str) -> Markup:
-    """``<figure>`` with the image embedded, its alt text and its caption (closes the figure)."""
-    import matplotlib.pyplot as plt
-
-    uri = png_data_uri(fig)
-    plt.close(fig)
-    return render("figure.html.j2", lang, src=uri, alt=alt, caption=caption)
-
+from analysis.report.catalog import MissingTextError, languages
+from analysis.report.render import (
+    TEMPLATES,
+    environment,
+    figure_html,
+    page,
+    png_data_uri,
+    render,
+    stylesheet,
+)
+from analysis.report.words import (
+    METHOD_CODES,
+    MINUS,
+    Words,
+    check_lang,
+    dataset_title,
+    not_estimated,
+    result_row,
+    words,
+)
 
 __all__ = [
     "Words",
@@ -395,4 +50,8 @@ __all__ = [
     "languages",
     "MissingTextError",
     "METHOD_CODES",
+    "MINUS",
+    "TEMPLATES",
+    "environment",
+    "stylesheet",
 ]
