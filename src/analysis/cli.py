@@ -11,8 +11,8 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
-from analysis.batch.kernels import KERNEL_MEMORY_MB
-from analysis.errors import AnalysisError
+from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
+from analysis.errors import AnalysisError, ParameterError, RunFailedError
 from analysis.report.catalog import languages
 
 DESCRIPTION = """\
@@ -334,12 +334,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
-            from analysis.inputs.frame import resolve_district
-
-            for d in args.district or []:
-                resolve_district(d)  # an unknown district fails before any work starts
-            from analysis.batch.run import run_from_args
-
             return run_from_args(args)
     except AnalysisError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -355,3 +349,90 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
     return 0
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the batch that the ``run`` sub-command's arguments ask for and say where it is.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``python -m analysis run``.
+
+    Returns
+    -------
+    int
+        The exit status: 0, or that of :class:`RunFailedError` when a district failed (the
+        run's pages are written either way).
+    """
+    # lazy: pandas and the official frame, which --help and the other sub-commands do without
+    from analysis.inputs.frame import resolve_district
+
+    for d in args.district or []:
+        resolve_district(d)  # an unknown district fails before any work starts
+    from analysis.batch.run import run, select_districts  # lazy: as above
+
+    selected = select_districts(args.district, args.province, args.all, args.data)
+    out = args.out or _default_out(args.province, args.district, args.lang)
+    notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
+    try:
+        m = run(
+            selected,
+            args.data,
+            out,
+            args.lang,
+            args.jobs,
+            args.resume,
+            _params(args.param),
+            notebook,
+            executor=getattr(args, "executor", "embedded"),
+            scheduler=getattr(args, "scheduler", None),
+            kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
+            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
+            pdf=getattr(args, "pdf", False),
+        )
+    except RunFailedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    _say_done(m, out)
+    return 0
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` arguments as a dict (values as text, checked later)."""
+    extra = {}
+    for p in pairs:
+        if "=" not in p:
+            raise ParameterError(f"--param needs NAME=VALUE, got {p!r}")
+        k, v = p.split("=", 1)
+        extra[k.strip()] = v
+    return extra
+
+
+def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
+    """``outputs/<province, districts or 'semua'>-<lang>``: the run's folder when no --out."""
+    from analysis.inputs.frame import resolve_district  # lazy: imported by run_from_args already
+
+    tag = (
+        f"provinsi-{province}"
+        if province
+        else (
+            "kabupaten-" + "-".join(resolve_district(x).code for x in district)
+            if district
+            else "semua"
+        )
+    )
+    return paths.OUTPUTS_DIR / f"{tag}-{lang}"
+
+
+def _say_done(manifest: dict, out: Path) -> None:
+    """Print the run's outcome: the PDF note (stderr), then how many districts and where."""
+    m = manifest
+    if m.get("pdf"):
+        print(m["pdf"], file=sys.stderr)
+    ok = sum(v["status"] == "ok" for v in m["districts"].values())
+    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
+    print(
+        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
+        f"{out / 'index.html'}"
+    )

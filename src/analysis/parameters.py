@@ -111,6 +111,80 @@ def choices() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def declared_parameters(notebook: Path) -> dict[str, dict]:
+    """The notebook's ``parameters`` cell as papermill reads it.
+
+    Parameters
+    ----------
+    notebook
+        The notebook file.
+
+    Returns
+    -------
+    dict
+        Parameter name -> papermill's description (``inferred_type_name``, ``default``,
+        ``help``).
+    """
+    import papermill  # lazy: a second of Jupyter machinery that the value check runs before
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, params: dict) -> dict:
+    """Reject unknown parameters (with the closest declared name) and coerce values to the declared type.
+
+    papermill itself only logs a warning for an unknown parameter and runs with the default: a
+    typo would silently change the analysis.
+
+    Parameters
+    ----------
+    notebook
+        The notebook whose ``parameters`` cell declares the names and types.
+    params
+        Parameter name -> value (text from the command line, or already typed).
+
+    Returns
+    -------
+    dict
+        The parameters with each value as the declared type (``int``, ``float``, ``bool``,
+        else ``str``).
+
+    Raises
+    ------
+    ParameterError
+        A name the notebook does not declare, or a value that is not of the declared type.
+    """
+    declared = declared_parameters(notebook)
+    out = {}
+    for k, v in params.items():
+        if k not in declared:
+            close = difflib.get_close_matches(k, list(declared), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ParameterError(
+                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
+            )
+        typ = declared[k].get("inferred_type_name", "None")
+        if typ == "bool":
+            out[k] = _as_bool(k, v, notebook)
+            continue
+        try:
+            out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
+            ) from None
+    return out
+
+
+def _as_bool(name: str, v: object, notebook: Path) -> bool:
+    b = bool_from_text(v)
+    if b is None:
+        raise ParameterError(
+            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
+        )
+    return b
+
+
 def _choice(name: str, value: object, allowed: tuple[str, ...] | list[str]) -> str:
     v = str(value)
     if v in allowed:
@@ -146,7 +220,7 @@ def check_values(
     Parameters
     ----------
     params
-        Notebook parameters (unknown names are left to :func:`analysis.batch.run.check_parameters`).
+        Notebook parameters (unknown names are left to :func:`check_parameters`).
     data_dir
         Data folder whose years bound ``last_year`` and ``cross_section_year`` (read only when
         ``years`` is not given and a year parameter is set).

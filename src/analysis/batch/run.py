@@ -9,7 +9,6 @@ is missing or failed.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import os
 import shutil
@@ -28,57 +27,12 @@ from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.files import OWNER_MARK, write_file_atomically, write_json
 from analysis.inputs.frame import District, districts, districts_of_province, resolve_district
-from analysis.parameters import check_values, data_years
+from analysis.parameters import check_parameters, check_values, data_years
+from analysis.parameters import declared_parameters as declared_parameters  # moved; re-exported
 from analysis.provenance import stamp
 from analysis.report.pdf import print_briefs
 
 MANIFEST = "manifest.json"
-
-
-def declared_parameters(notebook: Path) -> dict[str, dict]:
-    """The notebook's ``parameters`` cell as papermill reads it (name -> type, default, help)."""
-    import papermill
-
-    return papermill.inspect_notebook(str(notebook))
-
-
-def check_parameters(notebook: Path, params: dict) -> dict:
-    """Reject unknown parameters (with the closest declared name) and coerce values to the declared type.
-
-    papermill itself only logs a warning for an unknown parameter and runs with the default: a
-    typo would silently change the analysis.
-    """
-    declared = declared_parameters(notebook)
-    out = {}
-    for k, v in params.items():
-        if k not in declared:
-            close = difflib.get_close_matches(k, list(declared), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ParameterError(
-                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
-            )
-        typ = declared[k].get("inferred_type_name", "None")
-        if typ == "bool":
-            out[k] = _as_bool(k, v, notebook)
-            continue
-        try:
-            out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
-            ) from None
-    return out
-
-
-def _as_bool(name: str, v: object, notebook: Path) -> bool:
-    from analysis.parameters import bool_from_text
-
-    b = bool_from_text(v)
-    if b is None:
-        raise ParameterError(
-            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
-        )
-    return b
 
 
 @dataclass(frozen=True)
@@ -224,19 +178,6 @@ def select_districts(
         raise UnknownDistrictError(f"no district has data in {data_dir}")
     d = districts()
     return [resolve_district(c) for c in codes if c in set(d["kode_kab"])]
-
-
-def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
-    tag = (
-        f"provinsi-{province}"
-        if province
-        else (
-            "kabupaten-" + "-".join(resolve_district(x).code for x in district)
-            if district
-            else "semua"
-        )
-    )
-    return paths.OUTPUTS_DIR / f"{tag}-{lang}"
 
 
 def run(
@@ -518,43 +459,3 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
     from analysis.report.pages import write_data_report as _write
 
     return _write(out, ds, lang)
-
-
-def run_from_args(args) -> int:
-    selected = select_districts(args.district, args.province, args.all, args.data)
-    out = args.out or _default_out(args.province, args.district, args.lang)
-    extra = {}
-    for p in args.param:
-        if "=" not in p:
-            raise ParameterError(f"--param needs NAME=VALUE, got {p!r}")
-        k, v = p.split("=", 1)
-        extra[k.strip()] = v
-    notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
-    try:
-        m = run(
-            selected,
-            args.data,
-            out,
-            args.lang,
-            args.jobs,
-            args.resume,
-            extra,
-            notebook,
-            executor=getattr(args, "executor", "embedded"),
-            scheduler=getattr(args, "scheduler", None),
-            kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
-            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
-            pdf=getattr(args, "pdf", False),
-        )
-    except RunFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    if m.get("pdf"):
-        print(m["pdf"], file=sys.stderr)
-    ok = sum(v["status"] == "ok" for v in m["districts"].values())
-    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
-    print(
-        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
-        f"{out / 'index.html'}"
-    )
-    return 0
