@@ -27,13 +27,56 @@ Typical use:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m analysis``: one sub-command per step of the data's journey.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser with the sub-commands ``ingest``, ``validate``, ``example-data`` and ``run``.
+    """
     p = argparse.ArgumentParser(
         prog="python -m analysis",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_ingest(sub)
+    _add_validate(sub)
+    _add_example_data(sub)
+    _add_run(sub)
+    return p
 
+
+def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--lang``: the language of ``what`` (ingest and run)."""
+    parser.add_argument(
+        "--lang",
+        default="id",
+        choices=languages(),
+        help=f"language of {what} (default id; one per catalog in src/analysis/report/locale)",
+    )
+
+
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    """``--data``: the processed data folder (validate and run)."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=paths.EXAMPLE_DIR,
+        metavar="DIR",
+        help="data folder (default: the example data)",
+    )
+
+
+def _files_option(
+    parser: argparse.ArgumentParser, flag: str, help: str, metavar: str = "FILE"
+) -> None:
+    """An option taking one or more paths (``--idm a.xlsx b.xlsx``), none by default."""
+    parser.add_argument(flag, nargs="+", type=Path, default=[], metavar=metavar, help=help)
+
+
+def _add_ingest(sub: argparse._SubParsersAction) -> None:
+    """The ``ingest`` sub-command: raw files in, checked tables out."""
     g = sub.add_parser(
         "ingest",
         help="read raw IDM workbooks, registry and covariates; write checked tables",
@@ -44,29 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at "
         "all, after the folder passes the same check as 'validate' and 'run'.",
     )
-    g.add_argument(
-        "--lang",
-        default="id",
-        choices=languages(),
-        help="language of data_quality.md (default id; one per catalog in "
-        "src/analysis/report/locale)",
-    )
-    g.add_argument(
-        "--idm",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="IDM workbooks (one per year) or tidy welfare CSV/XLSX",
-    )
-    g.add_argument(
-        "--welfare",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)",
-    )
+    _lang_option(g, "data_quality.md")
+    _files_option(g, "--idm", "IDM workbooks (one per year) or tidy welfare CSV/XLSX")
+    _files_option(g, "--welfare", "tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)")
     g.add_argument(
         "--partnerships",
         type=Path,
@@ -92,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace DIR if an earlier ingest wrote it (never a folder of yours)",
     )
+    _ingest_reading_options(g)
+    _ingest_more_sources(g)
+    g.add_argument("--title", help="title recorded in dataset.json")
+
+
+def _ingest_reading_options(g: argparse.ArgumentParser) -> None:
+    """How ingest reads text: decimal mark, date order, encoding, column maps."""
     g.add_argument(
         "--decimal",
         default="auto",
@@ -113,30 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="text encoding of CSV files: auto (default) reads UTF-8, or Windows-1252 when the file "
         "cannot be anything else",
     )
-    g.add_argument(
+    _files_option(
+        g,
         "--layout",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="MAP.toml",
-        help="column map(s) for IDM workbooks whose layout is not recognised (an unrecognised "
+        "column map(s) for IDM workbooks whose layout is not recognised (an unrecognised "
         "workbook makes ingest write one to fill in)",
+        metavar="MAP.toml",
     )
-    g.add_argument(
+
+
+def _ingest_more_sources(g: argparse.ArgumentParser) -> None:
+    """Ingest's other sources: JSON records, Indeks Desa, a code crosswalk, where maps go."""
+    _files_option(
+        g,
         "--api",
-        nargs="+",
-        type=Path,
-        default=[],
+        "folder(s) of the Ministry's per-village JSON records (open/api/desa/rumusan/KODE/TAHUN)",
         metavar="DIR",
-        help="folder(s) of the Ministry's per-village JSON records (open/api/desa/rumusan/KODE/TAHUN)",
     )
-    g.add_argument(
+    _files_option(
+        g,
         "--indeks-desa",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="Indeks Desa (2025+) files: kept as a separate series, never spliced onto IDM",
+        "Indeks Desa (2025+) files: kept as a separate series, never spliced onto IDM",
     )
     g.add_argument(
         "--crosswalk",
@@ -151,22 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write a column map for an unrecognised layout (default: the folder holding --out)",
     )
-    g.add_argument("--title", help="title recorded in dataset.json")
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    """The ``validate`` sub-command: check a processed data folder."""
     v = sub.add_parser(
         "validate",
         help="check a processed data folder against the data contracts",
         description="Check every table in a data folder against the contracts in data/README.md. "
         "Prints each problem with file, row, column, value and the fix; exit status 2 when any.",
     )
-    v.add_argument(
-        "--data",
-        type=Path,
-        default=paths.EXAMPLE_DIR,
-        metavar="DIR",
-        help="data folder (default: the example data)",
-    )
+    _data_option(v)
 
+
+def _add_example_data(sub: argparse._SubParsersAction) -> None:
+    """The ``example-data`` sub-command: the synthetic panel with known effects."""
     e = sub.add_parser(
         "example-data",
         help="write the synthetic example panel with its known true effects",
@@ -194,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
     )
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    """The ``run`` sub-command: district notebooks, briefs, synthesis, index."""
     r = sub.add_parser(
         "run",
         help="run the district report notebooks and build the HTML briefs",
@@ -201,22 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         "policy briefs as self-contained HTML, pool the districts in a synthesis, and write "
         "index.html and manifest.json into --out.",
     )
-    where = r.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "--district",
-        action="append",
-        metavar="D",
-        help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'",
-    )
-    where.add_argument("--province", metavar="P", help="every district of a province, e.g. 64")
-    where.add_argument("--all", action="store_true", help="every district with data in --data")
-    r.add_argument(
-        "--data",
-        type=Path,
-        default=paths.EXAMPLE_DIR,
-        metavar="DIR",
-        help="data folder (default: the example data)",
-    )
+    _run_selection(r)
+    _data_option(r)
     r.add_argument(
         "--out",
         type=Path,
@@ -224,12 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: outputs/<province or run>-<lang>)",
     )
-    r.add_argument(
-        "--lang",
-        default="id",
-        choices=languages(),
-        help="language of the briefs (default id; one per catalog in src/analysis/report/locale)",
-    )
+    _lang_option(r, "the briefs")
     r.add_argument(
         "--pdf",
         action="store_true",
@@ -242,6 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="redo only districts that are missing or failed in --out",
     )
+    _run_engine_options(r)
+    _run_notebook_options(r)
+
+
+def _run_selection(r: argparse.ArgumentParser) -> None:
+    """Which districts a run covers: ``--district``, ``--province`` or ``--all`` (one of them)."""
+    where = r.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--district",
+        action="append",
+        metavar="D",
+        help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'",
+    )
+    where.add_argument("--province", metavar="P", help="every district of a province, e.g. 64")
+    where.add_argument("--all", action="store_true", help="every district with data in --data")
+
+
+def _run_engine_options(r: argparse.ArgumentParser) -> None:
+    """Where and how a run's notebooks execute: executor, scheduler, kernel memory, templates."""
     r.add_argument(
         "--executor",
         default="embedded",
@@ -269,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="start every notebook kernel from scratch instead of forking it from a worker's "
         "template process that has the libraries imported already (slower; same results)",
     )
+
+
+def _run_notebook_options(r: argparse.ArgumentParser) -> None:
+    """The district notebook a run executes and its extra parameters."""
     r.add_argument(
         "--notebook",
         type=Path,
@@ -283,7 +316,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="extra notebook parameter (checked against the notebook's parameters cell)",
     )
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
