@@ -319,6 +319,19 @@ def _run_notebook_options(r: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the sub-command of ``python -m analysis``; errors the user can fix become messages.
+
+    Parameters
+    ----------
+    argv
+        The arguments (default: the process's own).
+
+    Returns
+    -------
+    int
+        The exit status: 0, 2 for an error the user can fix (or a path that cannot be used),
+        1 when districts failed in a run, 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":

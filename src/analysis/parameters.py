@@ -83,8 +83,19 @@ CONTROL_GROUPS: tuple[str, ...] = _literal_aliases().get(
 
 
 def data_years(data_dir: str | Path) -> list[int] | None:
-    """The outcome years of a data folder, read from its welfare table's one column (fast), or
-    ``None`` when it cannot be read (the folder's validation then says why)."""
+    """The outcome years of a data folder, read from its welfare table's one column (fast).
+
+    Parameters
+    ----------
+    data_dir
+        The data folder.
+
+    Returns
+    -------
+    list of int or None
+        The years, or ``None`` when the table cannot be read (the folder's validation then
+        says why).
+    """
     import pandas as pd
 
     try:
@@ -95,8 +106,11 @@ def data_years(data_dir: str | Path) -> list[int] | None:
 
 
 def choices() -> dict[str, tuple[str, ...]]:
-    """Parameter name -> allowed values: outcomes, languages (one per catalog) and every option
-    of the analysis specification typed as a ``Literal``."""
+    """Parameter name -> allowed values.
+
+    The outcomes, the languages (one per catalog) and every option of the analysis
+    specification typed as a ``Literal``.
+    """
     from analysis.report.catalog import languages
 
     out: dict[str, tuple[str, ...]] = {
@@ -255,8 +269,6 @@ def check_values(
             f"cross_section_year={out['cross_section_year']} is after last_year={out['last_year']}."
         )
     if out.get("agreements"):
-        from analysis import paths
-
         for f in str(out["agreements"]).split(","):
             p = Path(f.strip())
             if f.strip() and not (p if p.is_absolute() else paths.ROOT / p).exists():

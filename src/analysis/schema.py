@@ -95,6 +95,12 @@ ALIASES: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a data contract: name, type, whether required, meaning, allowed values.
+
+    ``dtype`` is one of ``code``, ``string``, ``int``, ``float``, ``bool``, ``date``,
+    ``category``; ``allowed`` lists a category's values and ``low``/``high`` bound a number.
+    """
+
     name: str
     dtype: str  # "code", "string", "int", "float", "bool", "date", "category"
     required: bool
@@ -106,6 +112,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """One table of the data contracts: its file, key, meaning and columns."""
+
     name: str
     file: str
     key: tuple[str, ...]
@@ -114,10 +122,12 @@ class Table:
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
+        """The column called ``name``."""
         return next(c for c in self.columns if c.name == name)
 
     @property
     def required(self) -> list[str]:
+        """The names of the required columns."""
         return [c.name for c in self.columns if c.required]
 
 

@@ -1,5 +1,7 @@
-"""Batch runner: district report notebooks through papermill, briefs as HTML, a synthesis, an
-index and a manifest.
+"""Batch runner: district notebooks through papermill, HTML briefs, synthesis, index, manifest.
+
+District report notebooks run through papermill, their briefs are exported as HTML, and a
+synthesis, an index and a manifest are written.
 
 Failures are isolated (one district's error never stops the others; its error notebook is kept
 under ``failed/``), every file is written whole or not at all, and ``--resume`` redoes only what
@@ -126,8 +128,21 @@ def execute_district(job: Job) -> dict:
 
 
 def store_result(out: Path, r: dict) -> dict:
-    """Write a district's returned files into ``out`` (whole folder or nothing) and return the
-    record without the bytes (client side)."""
+    """Write a district's returned files into ``out`` (client side).
+
+    Parameters
+    ----------
+    out
+        The run's folder: ``districts/CODE/`` is replaced whole or not at all; a failure's
+        error notebook goes to ``failed/CODE.error.ipynb``.
+    r
+        The record :func:`execute_district` returned, with the files as bytes.
+
+    Returns
+    -------
+    dict
+        The record without the bytes, with the path of the brief (or of the error notebook).
+    """
     code = r["district"]
     r = dict(r)
     files = r.pop("files", None)
@@ -169,6 +184,30 @@ def _lost(job: Job, why: str, seconds: float = 0.0) -> dict:
 def select_districts(
     district: list[str] | None, province: str | None, all_: bool, data_dir: Path
 ) -> list[District]:
+    """The districts a run covers: those named, those of a province, or every one with data.
+
+    Parameters
+    ----------
+    district
+        District codes or names (``--district``, repeatable).
+    province
+        A province code or name (``--province``).
+    all_
+        Every district with welfare data in ``data_dir`` (``--all``; the folder is checked
+        first, as ``run`` checks it).
+    data_dir
+        The data folder.
+
+    Returns
+    -------
+    list of District
+        The districts, as the official frame names them.
+
+    Raises
+    ------
+    UnknownDistrictError
+        A name or code that is no district, or no district with data in ``data_dir``.
+    """
     if district:
         return [resolve_district(d) for d in district]
     if province:
