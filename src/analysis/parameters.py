@@ -15,18 +15,12 @@ from pathlib import Path
 from analysis import paths
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
+from analysis.schema import NO_WORDS, YES_WORDS
+from analysis.schema import bool_from_text as bool_from_text  # declared once, in schema
 
-#: Text accepted for a yes/no notebook parameter given as text (a runner's ``--param
-#: baseline_outcome=false``, papermill's ``-r``): read by the runner and by the notebook alike.
-BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
-             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
-
-
-def bool_from_text(value: object) -> bool | None:
-    """``value`` as a bool: a bool as it is, text of :data:`BOOL_TEXT` (any case), else None."""
-    if isinstance(value, bool):
-        return value
-    return BOOL_TEXT.get(str(value).strip().lower())
+#: Text accepted for a yes/no notebook parameter given as text: :data:`analysis.schema.YES_WORDS`
+#: and ``NO_WORDS`` as one mapping (read with :func:`bool_from_text`, which also takes ``tidak ada``).
+BOOL_TEXT: dict[str, bool] = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
 
 #: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
