@@ -272,8 +272,7 @@ def run(
         Fork kernels from a per-worker template that has imported the libraries (default where
         ``fork`` exists; :mod:`analysis.batch.forkserver`).
     pdf
-        Also print each brief to ``brief.pdf`` (headless Chromium; skipped with a message when
-        none is installed).
+        Also print each brief to ``brief.pdf`` (headless Chromium; skipped when none is there).
 
     Returns
     -------
@@ -284,6 +283,8 @@ def run(
     ------
     ParameterError
         A parameter that is not allowed, before anything is written.
+    OutputExistsError
+        ``out`` holds files this workspace did not write.
     RunFailedError
         Any district or the synthesis failed (exit status 1), after everything is written.
     OutputLockedError
