@@ -11,8 +11,8 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
-from analysis.batch.kernels import KERNEL_MEMORY_MB
-from analysis.errors import AnalysisError
+from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
+from analysis.errors import AnalysisError, ParameterError, RunFailedError
 from analysis.report.catalog import languages
 
 DESCRIPTION = """\
@@ -27,13 +27,56 @@ Typical use:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m analysis``: one sub-command per step of the data's journey.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser with the sub-commands ``ingest``, ``validate``, ``example-data`` and ``run``.
+    """
     p = argparse.ArgumentParser(
         prog="python -m analysis",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_ingest(sub)
+    _add_validate(sub)
+    _add_example_data(sub)
+    _add_run(sub)
+    return p
 
+
+def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--lang``: the language of ``what`` (ingest and run)."""
+    parser.add_argument(
+        "--lang",
+        default="id",
+        choices=languages(),
+        help=f"language of {what} (default id; one per catalog in src/analysis/report/locale)",
+    )
+
+
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    """``--data``: the processed data folder (validate and run)."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=paths.EXAMPLE_DIR,
+        metavar="DIR",
+        help="data folder (default: the example data)",
+    )
+
+
+def _files_option(
+    parser: argparse.ArgumentParser, flag: str, help: str, metavar: str = "FILE"
+) -> None:
+    """An option taking one or more paths (``--idm a.xlsx b.xlsx``), none by default."""
+    parser.add_argument(flag, nargs="+", type=Path, default=[], metavar=metavar, help=help)
+
+
+def _add_ingest(sub: argparse._SubParsersAction) -> None:
+    """The ``ingest`` sub-command: raw files in, checked tables out."""
     g = sub.add_parser(
         "ingest",
         help="read raw IDM workbooks, registry and covariates; write checked tables",
@@ -44,29 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(data/README.md); write Parquet tables and a data-quality report into --out, whole or not at "
         "all, after the folder passes the same check as 'validate' and 'run'.",
     )
-    g.add_argument(
-        "--lang",
-        default="id",
-        choices=languages(),
-        help="language of data_quality.md (default id; one per catalog in "
-        "src/analysis/report/locale)",
-    )
-    g.add_argument(
-        "--idm",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="IDM workbooks (one per year) or tidy welfare CSV/XLSX",
-    )
-    g.add_argument(
-        "--welfare",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)",
-    )
+    _lang_option(g, "data_quality.md")
+    _files_option(g, "--idm", "IDM workbooks (one per year) or tidy welfare CSV/XLSX")
+    _files_option(g, "--welfare", "tidy welfare CSV/XLSX (kode_desa, tahun, iks, ike, ikl)")
     g.add_argument(
         "--partnerships",
         type=Path,
@@ -92,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace DIR if an earlier ingest wrote it (never a folder of yours)",
     )
+    _ingest_reading_options(g)
+    _ingest_more_sources(g)
+    g.add_argument("--title", help="title recorded in dataset.json")
+
+
+def _ingest_reading_options(g: argparse.ArgumentParser) -> None:
+    """How ingest reads text: decimal mark, date order, encoding, column maps."""
     g.add_argument(
         "--decimal",
         default="auto",
@@ -113,30 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="text encoding of CSV files: auto (default) reads UTF-8, or Windows-1252 when the file "
         "cannot be anything else",
     )
-    g.add_argument(
+    _files_option(
+        g,
         "--layout",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="MAP.toml",
-        help="column map(s) for IDM workbooks whose layout is not recognised (an unrecognised "
+        "column map(s) for IDM workbooks whose layout is not recognised (an unrecognised "
         "workbook makes ingest write one to fill in)",
+        metavar="MAP.toml",
     )
-    g.add_argument(
+
+
+def _ingest_more_sources(g: argparse.ArgumentParser) -> None:
+    """Ingest's other sources: JSON records, Indeks Desa, a code crosswalk, where maps go."""
+    _files_option(
+        g,
         "--api",
-        nargs="+",
-        type=Path,
-        default=[],
+        "folder(s) of the Ministry's per-village JSON records (open/api/desa/rumusan/KODE/TAHUN)",
         metavar="DIR",
-        help="folder(s) of the Ministry's per-village JSON records (open/api/desa/rumusan/KODE/TAHUN)",
     )
-    g.add_argument(
+    _files_option(
+        g,
         "--indeks-desa",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="Indeks Desa (2025+) files: kept as a separate series, never spliced onto IDM",
+        "Indeks Desa (2025+) files: kept as a separate series, never spliced onto IDM",
     )
     g.add_argument(
         "--crosswalk",
@@ -151,22 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write a column map for an unrecognised layout (default: the folder holding --out)",
     )
-    g.add_argument("--title", help="title recorded in dataset.json")
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    """The ``validate`` sub-command: check a processed data folder."""
     v = sub.add_parser(
         "validate",
         help="check a processed data folder against the data contracts",
         description="Check every table in a data folder against the contracts in data/README.md. "
         "Prints each problem with file, row, column, value and the fix; exit status 2 when any.",
     )
-    v.add_argument(
-        "--data",
-        type=Path,
-        default=paths.EXAMPLE_DIR,
-        metavar="DIR",
-        help="data folder (default: the example data)",
-    )
+    _data_option(v)
 
+
+def _add_example_data(sub: argparse._SubParsersAction) -> None:
+    """The ``example-data`` sub-command: the synthetic panel with known effects."""
     e = sub.add_parser(
         "example-data",
         help="write the synthetic example panel with its known true effects",
@@ -194,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
     )
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    """The ``run`` sub-command: district notebooks, briefs, synthesis, index."""
     r = sub.add_parser(
         "run",
         help="run the district report notebooks and build the HTML briefs",
@@ -201,22 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         "policy briefs as self-contained HTML, pool the districts in a synthesis, and write "
         "index.html and manifest.json into --out.",
     )
-    where = r.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "--district",
-        action="append",
-        metavar="D",
-        help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'",
-    )
-    where.add_argument("--province", metavar="P", help="every district of a province, e.g. 64")
-    where.add_argument("--all", action="store_true", help="every district with data in --data")
-    r.add_argument(
-        "--data",
-        type=Path,
-        default=paths.EXAMPLE_DIR,
-        metavar="DIR",
-        help="data folder (default: the example data)",
-    )
+    _run_selection(r)
+    _data_option(r)
     r.add_argument(
         "--out",
         type=Path,
@@ -224,12 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: outputs/<province or run>-<lang>)",
     )
-    r.add_argument(
-        "--lang",
-        default="id",
-        choices=languages(),
-        help="language of the briefs (default id; one per catalog in src/analysis/report/locale)",
-    )
+    _lang_option(r, "the briefs")
     r.add_argument(
         "--pdf",
         action="store_true",
@@ -242,6 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="redo only districts that are missing or failed in --out",
     )
+    _run_engine_options(r)
+    _run_notebook_options(r)
+
+
+def _run_selection(r: argparse.ArgumentParser) -> None:
+    """Which districts a run covers: ``--district``, ``--province`` or ``--all`` (one of them)."""
+    where = r.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--district",
+        action="append",
+        metavar="D",
+        help="district code or name (repeatable), e.g. 64.02 or 'Kutai Kartanegara'",
+    )
+    where.add_argument("--province", metavar="P", help="every district of a province, e.g. 64")
+    where.add_argument("--all", action="store_true", help="every district with data in --data")
+
+
+def _run_engine_options(r: argparse.ArgumentParser) -> None:
+    """Where and how a run's notebooks execute: executor, scheduler, kernel memory, templates."""
     r.add_argument(
         "--executor",
         default="embedded",
@@ -269,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="start every notebook kernel from scratch instead of forking it from a worker's "
         "template process that has the libraries imported already (slower; same results)",
     )
+
+
+def _run_notebook_options(r: argparse.ArgumentParser) -> None:
+    """The district notebook a run executes and its extra parameters."""
     r.add_argument(
         "--notebook",
         type=Path,
@@ -283,10 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="extra notebook parameter (checked against the notebook's parameters cell)",
     )
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the sub-command of ``python -m analysis``; errors the user can fix become messages.
+
+    Parameters
+    ----------
+    argv
+        The arguments (default: the process's own).
+
+    Returns
+    -------
+    int
+        The exit status: 0, 2 for an error the user can fix (or a path that cannot be used),
+        1 when districts failed in a run, 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":
@@ -334,12 +379,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
-            from analysis.inputs.frame import resolve_district
-
-            for d in args.district or []:
-                resolve_district(d)  # an unknown district fails before any work starts
-            from analysis.batch.run import run_from_args
-
             return run_from_args(args)
     except AnalysisError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -355,3 +394,90 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
     return 0
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the batch that the ``run`` sub-command's arguments ask for and say where it is.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``python -m analysis run``.
+
+    Returns
+    -------
+    int
+        The exit status: 0, or that of :class:`RunFailedError` when a district failed (the
+        run's pages are written either way).
+    """
+    # lazy: pandas and the official frame, which --help and the other sub-commands do without
+    from analysis.inputs.frame import resolve_district
+
+    for d in args.district or []:
+        resolve_district(d)  # an unknown district fails before any work starts
+    from analysis.batch.run import run, select_districts  # lazy: as above
+
+    selected = select_districts(args.district, args.province, args.all, args.data)
+    out = args.out or _default_out(args.province, args.district, args.lang)
+    notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
+    try:
+        m = run(
+            selected,
+            args.data,
+            out,
+            args.lang,
+            args.jobs,
+            args.resume,
+            _params(args.param),
+            notebook,
+            executor=getattr(args, "executor", "embedded"),
+            scheduler=getattr(args, "scheduler", None),
+            kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
+            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
+            pdf=getattr(args, "pdf", False),
+        )
+    except RunFailedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    _say_done(m, out)
+    return 0
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` arguments as a dict (values as text, checked later)."""
+    extra = {}
+    for p in pairs:
+        if "=" not in p:
+            raise ParameterError(f"--param needs NAME=VALUE, got {p!r}")
+        k, v = p.split("=", 1)
+        extra[k.strip()] = v
+    return extra
+
+
+def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
+    """``outputs/<province, districts or 'semua'>-<lang>``: the run's folder when no --out."""
+    from analysis.inputs.frame import resolve_district  # lazy: imported by run_from_args already
+
+    tag = (
+        f"provinsi-{province}"
+        if province
+        else (
+            "kabupaten-" + "-".join(resolve_district(x).code for x in district)
+            if district
+            else "semua"
+        )
+    )
+    return paths.OUTPUTS_DIR / f"{tag}-{lang}"
+
+
+def _say_done(manifest: dict, out: Path) -> None:
+    """Print the run's outcome: the PDF note (stderr), then how many districts and where."""
+    m = manifest
+    if m.get("pdf"):
+        print(m["pdf"], file=sys.stderr)
+    ok = sum(v["status"] == "ok" for v in m["districts"].values())
+    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
+    print(
+        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
+        f"{out / 'index.html'}"
+    )

@@ -27,6 +27,7 @@ class InputProblem:
     value: object = None
 
     def render(self) -> str:
+        """The problem as one line: where (file, row, column), what, the value and the fix."""
         where = [self.file]
         if self.row is not None:
             where.append(f"row {self.row}")

@@ -118,6 +118,10 @@ def write_file_atomically(path: Path, data: bytes | str) -> Path:
 
 
 def write_json(path: Path, obj: object) -> Path:
+    """Write ``obj`` as indented UTF-8 JSON, whole or not at all (see :func:`write_file_atomically`).
+
+    Values JSON cannot hold (dates, paths) are written as their text.
+    """
     return write_file_atomically(
         path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
     )

@@ -15,18 +15,12 @@ from pathlib import Path
 from analysis import paths
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
+from analysis.schema import NO_WORDS, YES_WORDS
+from analysis.schema import bool_from_text as bool_from_text  # declared once, in schema
 
-#: Text accepted for a yes/no notebook parameter given as text (a runner's ``--param
-#: baseline_outcome=false``, papermill's ``-r``): read by the runner and by the notebook alike.
-BOOL_TEXT = {"true": True, "1": True, "yes": True, "ya": True,
-             "false": False, "0": False, "no": False, "tidak": False}  # fmt: skip
-
-
-def bool_from_text(value: object) -> bool | None:
-    """``value`` as a bool: a bool as it is, text of :data:`BOOL_TEXT` (any case), else None."""
-    if isinstance(value, bool):
-        return value
-    return BOOL_TEXT.get(str(value).strip().lower())
+#: Text accepted for a yes/no notebook parameter given as text: :data:`analysis.schema.YES_WORDS`
+#: and ``NO_WORDS`` as one mapping (read with :func:`bool_from_text`, which also takes ``tidak ada``).
+BOOL_TEXT: dict[str, bool] = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
 
 #: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
@@ -83,8 +77,19 @@ CONTROL_GROUPS: tuple[str, ...] = _literal_aliases().get(
 
 
 def data_years(data_dir: str | Path) -> list[int] | None:
-    """The outcome years of a data folder, read from its welfare table's one column (fast), or
-    ``None`` when it cannot be read (the folder's validation then says why)."""
+    """The outcome years of a data folder, read from its welfare table's one column (fast).
+
+    Parameters
+    ----------
+    data_dir
+        The data folder.
+
+    Returns
+    -------
+    list of int or None
+        The years, or ``None`` when the table cannot be read (the folder's validation then
+        says why).
+    """
     import pandas as pd
 
     try:
@@ -95,8 +100,11 @@ def data_years(data_dir: str | Path) -> list[int] | None:
 
 
 def choices() -> dict[str, tuple[str, ...]]:
-    """Parameter name -> allowed values: outcomes, languages (one per catalog) and every option
-    of the analysis specification typed as a ``Literal``."""
+    """Parameter name -> allowed values.
+
+    The outcomes, the languages (one per catalog) and every option of the analysis
+    specification typed as a ``Literal``.
+    """
     from analysis.report.catalog import languages
 
     out: dict[str, tuple[str, ...]] = {
@@ -109,6 +117,80 @@ def choices() -> dict[str, tuple[str, ...]]:
         if alias in aliases:
             out[name] = aliases[alias]
     return out
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict]:
+    """The notebook's ``parameters`` cell as papermill reads it.
+
+    Parameters
+    ----------
+    notebook
+        The notebook file.
+
+    Returns
+    -------
+    dict
+        Parameter name -> papermill's description (``inferred_type_name``, ``default``,
+        ``help``).
+    """
+    import papermill  # lazy: a second of Jupyter machinery that the value check runs before
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_parameters(notebook: Path, params: dict) -> dict:
+    """Reject unknown parameters (with the closest declared name) and coerce values to the declared type.
+
+    papermill itself only logs a warning for an unknown parameter and runs with the default: a
+    typo would silently change the analysis.
+
+    Parameters
+    ----------
+    notebook
+        The notebook whose ``parameters`` cell declares the names and types.
+    params
+        Parameter name -> value (text from the command line, or already typed).
+
+    Returns
+    -------
+    dict
+        The parameters with each value as the declared type (``int``, ``float``, ``bool``,
+        else ``str``).
+
+    Raises
+    ------
+    ParameterError
+        A name the notebook does not declare, or a value that is not of the declared type.
+    """
+    declared = declared_parameters(notebook)
+    out = {}
+    for k, v in params.items():
+        if k not in declared:
+            close = difflib.get_close_matches(k, list(declared), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ParameterError(
+                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
+            )
+        typ = declared[k].get("inferred_type_name", "None")
+        if typ == "bool":
+            out[k] = _as_bool(k, v, notebook)
+            continue
+        try:
+            out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
+            ) from None
+    return out
+
+
+def _as_bool(name: str, v: object, notebook: Path) -> bool:
+    b = bool_from_text(v)
+    if b is None:
+        raise ParameterError(
+            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
+        )
+    return b
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...] | list[str]) -> str:
@@ -146,7 +228,7 @@ def check_values(
     Parameters
     ----------
     params
-        Notebook parameters (unknown names are left to :func:`analysis.batch.run.check_parameters`).
+        Notebook parameters (unknown names are left to :func:`check_parameters`).
     data_dir
         Data folder whose years bound ``last_year`` and ``cross_section_year`` (read only when
         ``years`` is not given and a year parameter is set).
@@ -181,8 +263,6 @@ def check_values(
             f"cross_section_year={out['cross_section_year']} is after last_year={out['last_year']}."
         )
     if out.get("agreements"):
-        from analysis import paths
-
         for f in str(out["agreements"]).split(","):
             p = Path(f.strip())
             if f.strip() and not (p if p.is_absolute() else paths.ROOT / p).exists():

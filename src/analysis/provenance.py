@@ -48,6 +48,7 @@ def git_commit() -> str:
 
 @lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
+    """Python's version and each package of :data:`PACKAGES` (``not installed`` when missing)."""
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
@@ -58,6 +59,7 @@ def versions() -> dict[str, str]:
 
 
 def stamp() -> dict:
+    """What produced an output: the git commit, the versions and the time (UTC), for manifests."""
     return {
         "commit": git_commit(),
         "versions": versions(),

@@ -6,6 +6,7 @@ this module so the two cannot drift (a test compares them).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: IDM status thresholds (Permendesa 2/2016): upper bounds, inclusive.
@@ -92,9 +93,46 @@ ALIASES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Words read as yes and as no: in a yes/no column of the data and in a yes/no notebook
+#: parameter given as text (``--param baseline_outcome=tidak``, papermill's ``-r``) alike.
+#: Any case; a run of spaces between words reads as ``_`` (``tidak ada``).
+YES_WORDS: tuple[str, ...] = ("ya", "yes", "y", "true", "t", "1", "benar", "ada")
+NO_WORDS: tuple[str, ...] = ("tidak", "no", "n", "false", "f", "0", "salah", "tidak_ada")
+
+
+def bool_from_text(value: object) -> bool | None:
+    """``value`` read as yes/no.
+
+    Parameters
+    ----------
+    value
+        A bool (returned as it is) or text (read against :data:`YES_WORDS` and
+        :data:`NO_WORDS`).
+
+    Returns
+    -------
+    bool or None
+        None for anything else, empty text included: the caller decides what a blank means
+        (a blank data cell is missing, a blank parameter an error).
+    """
+    if isinstance(value, bool):
+        return value
+    key = re.sub(r"\s+", "_", str(value).strip().lower())
+    if key in YES_WORDS:
+        return True
+    if key in NO_WORDS:
+        return False
+    return None
+
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a data contract: name, type, whether required, meaning, allowed values.
+
+    ``dtype`` is one of ``code``, ``string``, ``int``, ``float``, ``bool``, ``date``,
+    ``category``; ``allowed`` lists a category's values and ``low``/``high`` bound a number.
+    """
+
     name: str
     dtype: str  # "code", "string", "int", "float", "bool", "date", "category"
     required: bool
@@ -106,6 +144,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """One table of the data contracts: its file, key, meaning and columns."""
+
     name: str
     file: str
     key: tuple[str, ...]
@@ -114,10 +154,12 @@ class Table:
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
+        """The column called ``name``."""
         return next(c for c in self.columns if c.name == name)
 
     @property
     def required(self) -> list[str]:
+        """The names of the required columns."""
         return [c.name for c in self.columns if c.required]
 
 

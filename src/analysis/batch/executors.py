@@ -103,6 +103,7 @@ class Embedded:
 
     @staticmethod
     def is_worker_death(exc: BaseException) -> bool:
+        """Whether ``exc``, raised by a future, says its worker process died."""
         return isinstance(exc, BrokenProcessPool)
 
     def after_worker_death(self, future: Future) -> None:
@@ -113,9 +114,11 @@ class Embedded:
                 self._pools[i], self._running[i] = self._new_pool(), None
 
     def resubmits_after_death(self) -> bool:
+        """Whether the runner submits a district again after its worker died (here: yes)."""
         return True
 
     def close(self, cancel: bool = False) -> None:
+        """Shut the workers down (``cancel``: drop the districts not started yet)."""
         for p in self._pools:
             p.shutdown(wait=not cancel, cancel_futures=cancel)
 
@@ -126,6 +129,7 @@ class Dask:
     name = "dask"
 
     def __init__(self, jobs: int, scheduler: str | None = None, connect_timeout: float = 30):
+        # lazy: Dask only for --executor dask (the embedded executor never imports it)
         import dask
         from distributed import Client, LocalCluster
 
@@ -162,19 +166,23 @@ class Dask:
         self._executor = self.client.get_executor(pure=False)
 
     def submit(self, fn, *args) -> Future:
+        """Send ``fn(*args)`` to the cluster (the scheduler picks the worker)."""
         return self._executor.submit(fn, *args)
 
     @staticmethod
     def is_worker_death(exc: BaseException) -> bool:
+        """Whether ``exc`` is Dask's ``KilledWorker`` (the task's workers died too often)."""
         return type(exc).__name__ == "KilledWorker"
 
     def after_worker_death(self, future: Future) -> None:
         """The scheduler already retried the task on another worker: nothing to restart."""
 
     def resubmits_after_death(self) -> bool:
+        """Whether the runner submits a district again after its worker died (no: Dask does)."""
         return False
 
     def close(self, cancel: bool = False) -> None:
+        """Close the client, and the LocalCluster when the run started one."""
         self._executor.shutdown(wait=False)
         self.client.close()
         if self.cluster is not None:

@@ -19,12 +19,14 @@ stops the kernel.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 from analysis.batch.kernel_launcher import REPRODUCIBLE_ENV, apply_memory_cap
 
@@ -48,13 +50,12 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 def _template_main() -> None:
     """The template process: import, say ready, then fork one kernel per request line."""
-    import importlib
-
     for v in _THREAD_ENV:
         os.environ.setdefault(v, "1")
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as ipykernel sets it for a kernel
     for m in PRELOAD:
         importlib.import_module(m)
+    # lazy, as PRELOAD: imported after the thread and backend settings above, and only here
     import pyfixest
 
     pyfixest.feols  # noqa: B018  (pyfixest imports lazily: touch what twfe uses)
@@ -103,7 +104,7 @@ def _kernel_child(req: dict) -> None:
     # so the kernel's parent poller stops it when the template (and so the worker) is gone
     argv = [*req["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
     sys.argv = [sys.argv[0], *argv]
-    from ipykernel import kernelapp
+    from ipykernel import kernelapp  # lazy: loaded by PRELOAD; at the top --help would load it
 
     kernelapp.launch_new_instance(argv=argv)
     os._exit(0)
@@ -133,7 +134,7 @@ class ForkServer:
 
     @classmethod
     def get(cls) -> ForkServer:
-        """This process's template (started on first use, restarted if it died)."""
+        """The template of this process (started on first use, restarted if it died)."""
         with cls._lock:
             inst = cls._instance
             if inst is None or inst.proc.poll() is not None:
@@ -181,6 +182,7 @@ class ForkedKernel:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
+        """The kernel's exit status once it is gone, else None (as ``Popen.poll``)."""
         if self.returncode is None:
             try:
                 os.kill(self.pid, 0)
@@ -189,8 +191,7 @@ class ForkedKernel:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
+        """Wait until the kernel is gone (as ``Popen.wait``; ``TimeoutExpired`` after ``timeout``)."""
         end = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if end is not None and time.monotonic() > end:
@@ -199,13 +200,16 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the kernel, unless it is gone."""
         if self.poll() is None:
             os.kill(self.pid, sig)
 
     def kill(self) -> None:
+        """Kill the kernel (``SIGKILL``)."""
         self.send_signal(signal.SIGKILL)
 
     def terminate(self) -> None:
+        """Ask the kernel to stop (``SIGTERM``)."""
         self.send_signal(signal.SIGTERM)
 
 

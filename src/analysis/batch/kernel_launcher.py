@@ -27,7 +27,7 @@ def apply_memory_cap(env: dict | None = None) -> int:
     value = (env if env is not None else os.environ).get(MEM_ENV, "")
     mb = int(value) if value.strip().isdigit() else 0
     if mb > 0:
-        import resource
+        import resource  # lazy: POSIX only, and only a cap needs it
 
         limit = mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -35,11 +35,12 @@ def apply_memory_cap(env: dict | None = None) -> int:
 
 
 def main() -> None:
+    """Start the kernel as ``ipykernel_launcher`` does, under the memory cap."""
     apply_memory_cap()
     # as ipykernel_launcher: keep the working directory off sys.path while importing
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
-    from ipykernel import kernelapp
+    from ipykernel import kernelapp  # lazy: imported under the cap, without the cwd on sys.path
 
     kernelapp.launch_new_instance()
 

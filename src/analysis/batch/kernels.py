@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from queue import Empty
 
 from analysis.batch.forkserver import ForkedKernel, ForkServer
 from analysis.batch.kernel_launcher import MEM_ENV, REPRODUCIBLE_ENV
@@ -59,8 +60,8 @@ def kernel_client_class():
     connected. (nbclient reads only the IOPub messages of the cell it runs, so an earlier
     message still in the queue is not mistaken for a cell's output.)
     """
-    from queue import Empty
-
+    # lazy: jupyter_client (with papermill, about a second) is not needed by --help, which
+    # imports this module for KERNEL_MEMORY_MB, nor by a parameter typo
     from jupyter_client.asynchronous import AsyncKernelClient
 
     class ReportKernelClient(AsyncKernelClient):
@@ -101,13 +102,13 @@ def kernel_client_class():
 
 
 def kernel_manager_class(mem_mb: int = 0, env: dict[str, str] | None = None, preload: bool = False):
-    """An ``AsyncKernelManager`` that launches through :mod:`analysis.batch.kernel_launcher` over IPC,
-    with ``env`` added to the kernel's environment and its memory capped at ``mem_mb`` MiB.
+    """An ``AsyncKernelManager`` that launches through :mod:`analysis.batch.kernel_launcher` over IPC.
 
+    ``env`` is added to the kernel's environment and its memory is capped at ``mem_mb`` MiB.
     With ``preload`` the kernel is forked from this process's template that has the libraries
     imported already (:mod:`analysis.batch.forkserver`) instead of starting Python from scratch.
     """
-    from jupyter_client import AsyncKernelManager
+    from jupyter_client import AsyncKernelManager  # lazy: see kernel_client_class
 
     extra = {**REPRODUCIBLE_ENV, **(env or {})}
     if mem_mb:
@@ -168,7 +169,7 @@ def _register_engine() -> None:
     dies or the run is stopped mid-notebook, so this engine writes the partly executed notebook
     to ``partial_output`` then, before the error propagates.
     """
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, papermill_engines  # lazy: see kernel_client_class
 
     if ENGINE in papermill_engines._engines:
         return
@@ -180,7 +181,7 @@ def _register_engine() -> None:
                 return super().execute_notebook(nb, kernel_name, **kwargs)
             except BaseException:
                 if partial_output:
-                    import nbformat
+                    import nbformat  # lazy: see kernel_client_class (loaded by papermill here)
 
                     # what ran, for the failed/ folder; the run's own error is what propagates
                     with contextlib.suppress(Exception):
@@ -209,7 +210,7 @@ def execute_notebook(
     ``output`` is written once, at the end (or with what ran, when a cell fails or the kernel
     dies), not after every cell: see :func:`_register_engine`.
     """
-    import papermill
+    import papermill  # lazy: see kernel_client_class
 
     _register_engine()
     km_class = kernel_manager_class(mem_mb, env, preload)

@@ -1,5 +1,7 @@
-"""Batch runner: district report notebooks through papermill, briefs as HTML, a synthesis, an
-index and a manifest.
+"""Batch runner: district notebooks through papermill, HTML briefs, synthesis, index, manifest.
+
+District report notebooks run through papermill, their briefs are exported as HTML, and a
+synthesis, an index and a manifest are written.
 
 Failures are isolated (one district's error never stops the others; its error notebook is kept
 under ``failed/``), every file is written whole or not at all, and ``--resume`` redoes only what
@@ -9,7 +11,6 @@ is missing or failed.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import os
 import shutil
@@ -23,62 +24,26 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from analysis import paths
-from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
+from analysis.batch.executors import check_executor, open_executor
+from analysis.batch.forkserver import ForkServer
+from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT, execute_notebook
+from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, Journal, RunLock, clean_stale_temp, temp_dir
+from analysis.batch.slices import Slicer, write_slice
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
 from analysis.files import OWNER_MARK, write_file_atomically, write_json
+from analysis.inputs.dataset import SLICE_ENV, load_dataset
 from analysis.inputs.frame import District, districts, districts_of_province, resolve_district
-from analysis.parameters import check_values, data_years
+from analysis.inputs.validate import validate_folder
+from analysis.parameters import check_parameters, check_values, data_years
+from analysis.parameters import declared_parameters as declared_parameters  # moved; re-exported
 from analysis.provenance import stamp
+from analysis.report.pages import write_data_report, write_index
 from analysis.report.pdf import print_briefs
 
 MANIFEST = "manifest.json"
-
-
-def declared_parameters(notebook: Path) -> dict[str, dict]:
-    """The notebook's ``parameters`` cell as papermill reads it (name -> type, default, help)."""
-    import papermill
-
-    return papermill.inspect_notebook(str(notebook))
-
-
-def check_parameters(notebook: Path, params: dict) -> dict:
-    """Reject unknown parameters (with the closest declared name) and coerce values to the declared type.
-
-    papermill itself only logs a warning for an unknown parameter and runs with the default: a
-    typo would silently change the analysis.
-    """
-    declared = declared_parameters(notebook)
-    out = {}
-    for k, v in params.items():
-        if k not in declared:
-            close = difflib.get_close_matches(k, list(declared), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ParameterError(
-                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
-            )
-        typ = declared[k].get("inferred_type_name", "None")
-        if typ == "bool":
-            out[k] = _as_bool(k, v, notebook)
-            continue
-        try:
-            out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
-            ) from None
-    return out
-
-
-def _as_bool(name: str, v: object, notebook: Path) -> bool:
-    from analysis.parameters import bool_from_text
-
-    b = bool_from_text(v)
-    if b is None:
-        raise ParameterError(
-            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
-        )
-    return b
 
 
 @dataclass(frozen=True)
@@ -111,10 +76,8 @@ def execute_district(job: Job) -> dict:
     folder here: the client stores the returned files (``files``: name -> bytes, or
     ``error_notebook_bytes`` for a failure). A failure of the district is returned, not raised.
     """
-    from analysis.batch.kernels import execute_notebook
-    from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp, temp_dir
-    from analysis.batch.slices import write_slice
-    from analysis.inputs.dataset import SLICE_ENV
+    # lazy: nbconvert and the brief's libraries (about 3 s), which a parameter typo, refused
+    # before any district runs, never needs
     from analysis.report.export import notebook_to_html
 
     code = job.district.code
@@ -165,10 +128,21 @@ def execute_district(job: Job) -> dict:
 
 
 def store_result(out: Path, r: dict) -> dict:
-    """Write a district's returned files into ``out`` (whole folder or nothing) and return the
-    record without the bytes (client side)."""
-    from analysis.batch.runstate import temp_dir
+    """Write a district's returned files into ``out`` (client side).
 
+    Parameters
+    ----------
+    out
+        The run's folder: ``districts/CODE/`` is replaced whole or not at all; a failure's
+        error notebook goes to ``failed/CODE.error.ipynb``.
+    r
+        The record :func:`execute_district` returned, with the files as bytes.
+
+    Returns
+    -------
+    dict
+        The record without the bytes, with the path of the brief (or of the error notebook).
+    """
     code = r["district"]
     r = dict(r)
     files = r.pop("files", None)
@@ -210,13 +184,34 @@ def _lost(job: Job, why: str, seconds: float = 0.0) -> dict:
 def select_districts(
     district: list[str] | None, province: str | None, all_: bool, data_dir: Path
 ) -> list[District]:
+    """The districts a run covers: those named, those of a province, or every one with data.
+
+    Parameters
+    ----------
+    district
+        District codes or names (``--district``, repeatable).
+    province
+        A province code or name (``--province``).
+    all_
+        Every district with welfare data in ``data_dir`` (``--all``; the folder is checked
+        first, as ``run`` checks it).
+    data_dir
+        The data folder.
+
+    Returns
+    -------
+    list of District
+        The districts, as the official frame names them.
+
+    Raises
+    ------
+    UnknownDistrictError
+        A name or code that is no district, or no district with data in ``data_dir``.
+    """
     if district:
         return [resolve_district(d) for d in district]
     if province:
         return districts_of_province(province)
-    from analysis.inputs.dataset import load_dataset
-    from analysis.inputs.validate import validate_folder
-
     validate_folder(data_dir, purpose="run")  # --all reads the data before run() does
     ds = load_dataset(data_dir)
     codes = sorted(set(ds.welfare["kode_desa"].str.slice(0, 5)))
@@ -224,19 +219,6 @@ def select_districts(
         raise UnknownDistrictError(f"no district has data in {data_dir}")
     d = districts()
     return [resolve_district(c) for c in codes if c in set(d["kode_kab"])]
-
-
-def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
-    tag = (
-        f"provinsi-{province}"
-        if province
-        else (
-            "kabupaten-" + "-".join(resolve_district(x).code for x in district)
-            if district
-            else "semua"
-        )
-    )
-    return paths.OUTPUTS_DIR / f"{tag}-{lang}"
 
 
 def run(
@@ -257,45 +239,63 @@ def run(
 ) -> dict:
     """Run every selected district and build the synthesis, data report, index and manifest.
 
-    Districts run on ``executor`` (see :mod:`analysis.batch.executors`): ``embedded`` worker
-    processes, or Dask (``scheduler`` address, else a LocalCluster of ``jobs`` workers). The
-    output folder is locked for the run; each district's outcome is journalled the moment it is
-    known, so ``resume`` after a kill redoes only unfinished or failed districts. With
-    ``preload`` (default where ``fork`` exists) kernels are forked from a per-worker template
-    that has imported the libraries (:mod:`analysis.batch.forkserver`). With ``pdf`` each brief is also
-    printed to ``brief.pdf`` (headless Chromium; skipped with a message when none is installed).
+    The output folder is locked for the run; each district's outcome is journalled the moment
+    it is known, so ``resume`` after a kill redoes only unfinished or failed districts.
 
-    Returns the manifest. Raises ``RunFailedError`` (exit status 1) after writing everything
-    when any district failed, ``OutputLockedError`` when another run writes into ``out``.
+    Parameters
+    ----------
+    selected
+        The districts to run (see :func:`select_districts`).
+    data_dir
+        The processed data folder (checked as ``validate`` checks it, first).
+    out
+        The run's folder (created; a folder this workspace did not write is refused).
+    lang
+        Language of the briefs and pages.
+    jobs
+        Districts run at once (embedded workers, or the LocalCluster's workers).
+    resume
+        Keep the districts a run with the same data, language and parameters finished in ``out``.
+    extra
+        Extra notebook parameters (name -> value), checked before any kernel starts.
+    notebook
+        The district notebook.
+    progress
+        Show a progress bar on stderr.
+    executor, scheduler
+        Where districts run (see :mod:`analysis.batch.executors`): ``embedded`` worker
+        processes, or Dask (at the ``scheduler`` address, else a LocalCluster of ``jobs``
+        workers).
+    kernel_memory_mb
+        Cap on each kernel's address space in MiB (0: none).
+    preload
+        Fork kernels from a per-worker template that has imported the libraries (default where
+        ``fork`` exists; :mod:`analysis.batch.forkserver`).
+    pdf
+        Also print each brief to ``brief.pdf`` (headless Chromium; skipped when none is there).
+
+    Returns
+    -------
+    dict
+        The manifest (also written to ``manifest.json``).
+
+    Raises
+    ------
+    ParameterError
+        A parameter that is not allowed, before anything is written.
+    OutputExistsError
+        ``out`` holds files this workspace did not write.
+    RunFailedError
+        Any district or the synthesis failed (exit status 1), after everything is written.
+    OutputLockedError
+        Another run writes into ``out``.
     """
-    from analysis.batch.executors import check_executor
-    from analysis.batch.runstate import Journal, RunLock
-    from analysis.inputs.dataset import load_dataset
-    from analysis.inputs.validate import validate_folder
-
     check_executor(executor)
     if scheduler and executor != "dask":
         raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
-    # parameter values first (a typo fails in about a second, before papermill is even imported;
-    # the years from the welfare table's year column)
-    own = {"district": "--district", "lang": "--lang", "data_dir": "--data", "results_dir": "--out"}
-    for k in set(extra or {}) & set(own):
-        raise ParameterError(f"--param {k}=... is set by the runner; use {own[k]} instead.")
-    years = data_years(data_dir)
-    check_values({**(extra or {}), "lang": lang}, years=years)
-    validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
-    ds = load_dataset(data_dir)
-    if years is None:
-        check_values({**(extra or {}), "lang": lang}, years=sorted(map(int, ds.welfare["tahun"])))
-    params = check_parameters(notebook, {"data_dir": str(data_dir), **(extra or {})})
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
-        raise OutputExistsError(
-            f"{out} holds files this workspace did not write; choose another --out."
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
+    ds, params = _checked_inputs(data_dir, lang, extra or {}, notebook)
+    out = _claim_folder(Path(out))
     with RunLock(out):
         return _run_locked(
             selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
@@ -303,121 +303,54 @@ def run(
         )  # fmt: skip
 
 
+def _checked_inputs(data_dir: Path, lang: str, extra: dict, notebook: Path) -> tuple:
+    """The data (validated) and the notebook's parameters (checked), or the error that stops.
+
+    Parameter values come first: a typo fails in about a second, before papermill is even
+    imported (the years from the welfare table's year column).
+    """
+    own = {"district": "--district", "lang": "--lang", "data_dir": "--data", "results_dir": "--out"}
+    for k in set(extra) & set(own):
+        raise ParameterError(f"--param {k}=... is set by the runner; use {own[k]} instead.")
+    years = data_years(data_dir)
+    check_values({**extra, "lang": lang}, years=years)
+    validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
+    ds = load_dataset(data_dir)
+    if years is None:
+        check_values({**extra, "lang": lang}, years=sorted(map(int, ds.welfare["tahun"])))
+    params = check_parameters(notebook, {"data_dir": str(data_dir), **extra})
+    return ds, params
+
+
+def _claim_folder(out: Path) -> Path:
+    """``out``, created and marked as this workspace's (a folder of the user's is refused)."""
+    if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
+        raise OutputExistsError(
+            f"{out} holds files this workspace did not write; choose another --out."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
+    return out
+
+
 def _run_locked(
     selected, ds, data_dir, out, lang, jobs, resume, params, notebook, progress,
     executor, scheduler, kernel_memory_mb, journal, preload, pdf=False,
 ) -> dict:  # fmt: skip
-    from analysis.batch.executors import open_executor
-    from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, clean_stale_temp
-    from analysis.batch.slices import Slicer
-
+    """The run, inside the output folder's lock: districts, PDFs, synthesis, manifest, index."""
     header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
-    manifest_path = out / MANIFEST
-    previous: dict = {}
-    if resume:
-        jh = journal.header()
-        if jh is not None:
-            previous = {**jh, "districts": journal.records()}
-        elif manifest_path.exists():
-            previous = json.loads(manifest_path.read_text())
-        if previous and any(previous.get(k) != v for k, v in header.items()):
-            raise ParameterError(
-                f"--resume needs the same data, language and parameters as the run in {out}; "
-                "run without --resume or choose another --out."
-            )
-    else:
-        shutil.rmtree(out / "districts", ignore_errors=True)
-        shutil.rmtree(out / "failed", ignore_errors=True)
-    for folder in (out, out / "districts"):
-        clean_stale_temp(folder)  # left by a run that was killed
-    clean_stale_temp(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)  # its local workers'
-    (out / "districts").mkdir(parents=True, exist_ok=True)
-    journal.start(header, keep=resume)
-    done = {
-        k: v
-        for k, v in previous.get("districts", {}).items()
-        if v.get("status") == "ok" and (out / v.get("brief", "")).exists()
-    }
-    for r in done.values():
-        journal.record(r)  # a run resumed from an older manifest journals what it keeps
+    done = _prepare_folder(out, header, journal, resume)
     todo = [d for d in selected if d.code not in done]
     t0 = time.perf_counter()
-    results = dict(done)
-    source = notebook.read_bytes()
-    slicer = Slicer(ds)
+    new_job = _job_maker(ds, params, notebook, out, lang, kernel_memory_mb, preload)
     if preload:  # the synthesis kernel, at the end, is forked from a template started now
-        from analysis.batch.forkserver import ForkServer
-
         threading.Thread(target=ForkServer.get, daemon=True).start()
     engine = open_executor(executor, jobs, scheduler)
-    bar = None
-    if progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
-    report_pool = ThreadPoolExecutor(1)
-    cancelled = True
-    try:
-        # the data-quality page is built alongside the districts (from the folder check kept
-        # by validate_folder: the folder is not checked again)
-        report = report_pool.submit(_data_report_job, out, data_dir, lang)
-        pending = deque(todo)
-        inflight: dict = {}
-        deaths: Counter = Counter()
-        slots = max(1, engine.slots)
-        retry: deque[Job] = deque()  # districts whose worker died, to run again
-        while pending or retry or inflight:
-            while (retry or pending) and len(inflight) < slots:
-                if retry:
-                    job = retry.popleft()
-                else:
-                    d = pending.popleft()
-                    job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
-                              kernel_memory_mb, preload)  # fmt: skip
-                inflight[engine.submit(execute_district, job)] = job
-            finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            for f in finished:
-                job = inflight.pop(f)
-                code = job.district.code
-                try:
-                    r = f.result()
-                except Exception as e:
-                    if not engine.is_worker_death(e):
-                        r = _lost(job, f"{type(e).__name__}: {e}")
-                    else:
-                        deaths[code] += 1
-                        engine.after_worker_death(f)
-                        if (
-                            engine.resubmits_after_death()
-                            and deaths[code] <= engine.worker_death_retries
-                        ):
-                            retry.append(job)
-                            continue
-                        r = _lost(
-                            job,
-                            f"the worker running this district died ({type(e).__name__}: {e}); "
-                            f"it was retried {engine.worker_death_retries} time(s)",
-                        )
-                r = store_result(out, r)
-                journal.record(r)
-                results[code] = r
-                if bar:
-                    bar.set_postfix_str(f"{code} {r['status']}")
-                    bar.update(1)
-        report.result()
-        cancelled = False
-    finally:
-        info = {"executor": engine.name, "scheduler": engine.scheduler, "workers": engine.workers,
-                "worker_death_retries": engine.worker_death_retries}  # fmt: skip
-        engine.close(cancel=cancelled)
-        report_pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
-        if bar:
-            bar.close()
+    ran, info = _run_on(engine, todo, new_job, journal, out, data_dir, lang, progress)
+    results = {**done, **ran}
     pdf_note = print_briefs(out, results) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results, preload)
     if preload:
-        from analysis.batch.forkserver import ForkServer
-
         ForkServer.close()  # the client's template served the synthesis: free its memory
     manifest = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -437,20 +370,155 @@ def _run_locked(
         "pdf": pdf_note,
         "districts": {d.code: results[d.code] for d in selected if d.code in results},
     }
-    write_json(manifest_path, manifest)
+    write_json(out / MANIFEST, manifest)
     write_index(out, manifest, lang)
+    _raise_if_failed(manifest, len(selected), out)
+    return manifest
+
+
+def _prepare_folder(out: Path, header: dict, journal: Journal, resume: bool) -> dict:
+    """Make ``out`` ready for the run; return the districts kept from the run resumed.
+
+    Without ``resume`` the districts of an earlier run are removed; with it, those that finished
+    under the same ``header`` (data, language, parameters) are kept and journalled again.
+    """
+    previous = _previous_run(out, header, journal) if resume else {}
+    if not resume:
+        shutil.rmtree(out / "districts", ignore_errors=True)
+        shutil.rmtree(out / "failed", ignore_errors=True)
+    for folder in (out, out / "districts"):
+        clean_stale_temp(folder)  # left by a run that was killed
+    clean_stale_temp(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)  # its local workers'
+    (out / "districts").mkdir(parents=True, exist_ok=True)
+    journal.start(header, keep=resume)
+    done = {
+        k: v
+        for k, v in previous.get("districts", {}).items()
+        if v.get("status") == "ok" and (out / v.get("brief", "")).exists()
+    }
+    for r in done.values():
+        journal.record(r)  # a run resumed from an older manifest journals what it keeps
+    return done
+
+
+def _previous_run(out: Path, header: dict, journal: Journal) -> dict:
+    """The run to resume in ``out`` (its journal, else its manifest), if it ran as this one will."""
+    previous: dict = {}
+    jh = journal.header()
+    if jh is not None:
+        previous = {**jh, "districts": journal.records()}
+    elif (out / MANIFEST).exists():
+        previous = json.loads((out / MANIFEST).read_text())
+    if previous and any(previous.get(k) != v for k, v in header.items()):
+        raise ParameterError(
+            f"--resume needs the same data, language and parameters as the run in {out}; "
+            "run without --resume or choose another --out."
+        )
+    return previous
+
+
+def _job_maker(ds, params, notebook, out, lang, kernel_memory_mb, preload):
+    """A function making a district's :class:`Job` (the notebook read once, the data sliced)."""
+    source = notebook.read_bytes()
+    slicer = Slicer(ds)
+
+    def new_job(d: District) -> Job:
+        return Job(d, params, notebook, out, lang, source, slicer.files(d.code),
+                   kernel_memory_mb, preload)  # fmt: skip
+
+    return new_job
+
+
+def _run_on(engine, todo, new_job, journal, out, data_dir, lang, progress) -> tuple[dict, dict]:
+    """Run the districts ``todo`` on ``engine`` (closed after) and the data page beside them.
+
+    Returns the districts' records (code -> record, in the order they finished) and what the
+    manifest says about the engine.
+    """
+    bar = None
+    if progress and todo:
+        bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
+    report_pool = ThreadPoolExecutor(1)
+    cancelled = True
+    try:
+        # the data-quality page is built alongside the districts (from the folder check kept
+        # by validate_folder: the folder is not checked again)
+        report = report_pool.submit(_data_report_job, out, data_dir, lang)
+        results = _run_districts(engine, todo, new_job, journal, out, bar)
+        report.result()
+        cancelled = False
+    finally:
+        info = {"executor": engine.name, "scheduler": engine.scheduler, "workers": engine.workers,
+                "worker_death_retries": engine.worker_death_retries}  # fmt: skip
+        engine.close(cancel=cancelled)
+        report_pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
+        if bar:
+            bar.close()
+    return results, info
+
+
+def _run_districts(engine, todo, new_job, journal, out, bar) -> dict:
+    """Keep ``engine``'s slots full until every district has an outcome, stored as it comes."""
+    results: dict = {}
+    pending = deque(todo)
+    inflight: dict = {}
+    deaths: Counter = Counter()
+    slots = max(1, engine.slots)
+    retry: deque[Job] = deque()  # districts whose worker died, to run again
+    while pending or retry or inflight:
+        while (retry or pending) and len(inflight) < slots:
+            job = retry.popleft() if retry else new_job(pending.popleft())
+            inflight[engine.submit(execute_district, job)] = job
+        finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+        for f in finished:
+            job = inflight.pop(f)
+            code = job.district.code
+            r = _outcome(f, job, engine, deaths)
+            if r is None:
+                retry.append(job)
+                continue
+            r = store_result(out, r)
+            journal.record(r)
+            results[code] = r
+            if bar:
+                bar.set_postfix_str(f"{code} {r['status']}")
+                bar.update(1)
+    return results
+
+
+def _outcome(f, job: Job, engine, deaths: Counter) -> dict | None:
+    """A finished district's record, or None when its worker died and it is to run again."""
+    try:
+        return f.result()
+    except Exception as e:
+        if not engine.is_worker_death(e):
+            return _lost(job, f"{type(e).__name__}: {e}")
+        code = job.district.code
+        deaths[code] += 1
+        engine.after_worker_death(f)
+        if engine.resubmits_after_death() and deaths[code] <= engine.worker_death_retries:
+            return None
+        return _lost(
+            job,
+            f"the worker running this district died ({type(e).__name__}: {e}); "
+            f"it was retried {engine.worker_death_retries} time(s)",
+        )
+
+
+def _raise_if_failed(manifest: dict, selected: int, out: Path) -> None:
+    """:class:`RunFailedError` naming every failed district (and the synthesis), if any."""
+    synth = manifest["synthesis"]
     failed = [k for k, v in manifest["districts"].items() if v["status"] != "ok"]
     problems = [f"{k} ({manifest['districts'][k]['error'][:200]})" for k in failed]
     if synth.get("status") != "ok":
         problems.append(f"synthesis ({synth.get('error', '')[:200]})")
     if problems:
         raise RunFailedError(
-            f"{len(failed)} of {len(selected)} districts failed: "
+            f"{len(failed)} of {selected} districts failed: "
             + "; ".join(problems)
             + f". See {out / 'index.html'}; "
             "fix the cause and rerun with --resume to redo only what failed."
         )
-    return manifest
 
 
 def build_synthesis(
@@ -460,14 +528,11 @@ def build_synthesis(
 
     ``preload``: fork its kernel from this process's template (started when the run began).
     """
-    from analysis.batch.kernels import execute_notebook
-    from analysis.report.export import notebook_to_html
+    from analysis.report.export import notebook_to_html  # lazy: see execute_district
 
     write_json(
         out / MANIFEST, {"lang": lang, "districts": results}
     )  # lets the synthesis list failed districts
-    from analysis.batch.runstate import temp_dir
-
     tmp = temp_dir(out, "synthesis")
     t0 = time.perf_counter()
     try:
@@ -498,63 +563,10 @@ def build_synthesis(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_index(out: Path, manifest: dict, lang: str) -> Path:
-    """``index.html`` of a run (see :func:`analysis.report.pages.write_index`)."""
-    from analysis.report.pages import write_index as _write
-
-    return _write(out, manifest, lang)
-
-
 def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
-    """The data-quality page, built while the districts run; its folder check is the one
-    ``run`` made (kept by ``validate_folder`` while the table files are unchanged)."""
-    from analysis.inputs.dataset import load_dataset
+    """The data-quality page, built while the districts run.
 
+    Its folder check is the one ``run`` made (kept by ``validate_folder`` while the table files
+    are unchanged).
+    """
     return write_data_report(out, load_dataset(data_dir), lang)
-
-
-def write_data_report(out: Path, ds, lang: str) -> Path:
-    """The data-quality page (see :func:`analysis.report.pages.write_data_report`)."""
-    from analysis.report.pages import write_data_report as _write
-
-    return _write(out, ds, lang)
-
-
-def run_from_args(args) -> int:
-    selected = select_districts(args.district, args.province, args.all, args.data)
-    out = args.out or _default_out(args.province, args.district, args.lang)
-    extra = {}
-    for p in args.param:
-        if "=" not in p:
-            raise ParameterError(f"--param needs NAME=VALUE, got {p!r}")
-        k, v = p.split("=", 1)
-        extra[k.strip()] = v
-    notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
-    try:
-        m = run(
-            selected,
-            args.data,
-            out,
-            args.lang,
-            args.jobs,
-            args.resume,
-            extra,
-            notebook,
-            executor=getattr(args, "executor", "embedded"),
-            scheduler=getattr(args, "scheduler", None),
-            kernel_memory_mb=getattr(args, "kernel_memory", KERNEL_MEMORY_MB),
-            preload=not getattr(args, "fresh_kernels", not PRELOAD_DEFAULT),
-            pdf=getattr(args, "pdf", False),
-        )
-    except RunFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    if m.get("pdf"):
-        print(m["pdf"], file=sys.stderr)
-    ok = sum(v["status"] == "ok" for v in m["districts"].values())
-    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
-    print(
-        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
-        f"{out / 'index.html'}"
-    )
-    return 0

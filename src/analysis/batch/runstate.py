@@ -1,5 +1,7 @@
-"""State of a batch run on disk: a lock on the output folder, a journal of finished districts,
-and temporary folders that can be proven stale.
+"""State of a batch run on disk.
+
+A lock on the output folder, a journal of finished districts, and temporary folders that can be
+proven stale:
 
 - **Lock** (``.run.lock``): one run writes into an output folder at a time. The lock names its
   holder (pid, host, start time, command); a second run is refused with that name. A lock
@@ -25,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from analysis.errors import OutputLockedError
-from analysis.files import write_json
+from analysis.files import shareable, write_json
 
 LOCK = ".run.lock"
 #: Names of this workspace's temporary folders in the system temp folder start with this.
@@ -36,7 +38,7 @@ _TMP = re.compile(r"^\..+\.tmp-(\d+)-[^/]+$")
 
 def _process_started(pid: int) -> float | None:
     try:
-        import psutil
+        import psutil  # lazy: optional (without it a reused pid is not told from its first owner)
 
         return psutil.Process(pid).create_time()
     except Exception:
@@ -62,16 +64,26 @@ def pid_alive(pid: int, started: float | None = None) -> bool:
 
 def temp_dir(parent: Path, name: str) -> Path:
     """A new temporary folder ``parent/.NAME.tmp-PID-XXXX`` (provably this process's)."""
-    from analysis.files import shareable
-
     parent.mkdir(parents=True, exist_ok=True)
     # mkdtemp makes it 0700: folders moved into place from here must open for colleagues too
     return shareable(Path(tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)), True)
 
 
 def clean_stale_temp(parent: Path, prefix: str = ".") -> list[Path]:
-    """Remove the temporary folders and files in ``parent`` (names starting with ``prefix``)
-    made by processes of this machine that are dead."""
+    """Remove the temporary folders and files in ``parent`` made by dead processes of this machine.
+
+    Parameters
+    ----------
+    parent
+        The folder to clean (nothing happens when it does not exist).
+    prefix
+        Only names starting with it are considered.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
     removed = []
     if not parent.is_dir():
         return removed
@@ -137,6 +149,7 @@ class RunLock:
         return not pid_alive(int(h.get("pid", 0)), h.get("process_started"))
 
     def release(self) -> None:
+        """Give the lock up (only a lock this process holds is removed)."""
         if self.held:
             h = self.holder()
             if h and h.get("pid") == os.getpid():
@@ -164,6 +177,7 @@ class Journal:
         write_json(self.dir / "run.json", header)
 
     def header(self) -> dict | None:
+        """What the journalled run computes (its ``start`` header), or None when none is kept."""
         try:
             return json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -174,6 +188,7 @@ class Journal:
         write_json(self.dir / f"{result['district']}.json", result)
 
     def records(self) -> dict[str, dict]:
+        """The districts' outcomes recorded so far (code -> record; a cut-short file is skipped)."""
         out = {}
         if self.dir.is_dir():
             for p in sorted(self.dir.glob("*.json")):

@@ -24,10 +24,7 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
 from analysis.inputs.reading import ROW
-from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, idm_status
-
-_TRUE = {"true", "1", "ya", "y", "yes", "t", "benar", "ada"}
-_FALSE = {"false", "0", "tidak", "n", "no", "f", "salah", "tidak_ada", ""}
+from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, bool_from_text, idm_status
 
 
 @dataclass
@@ -445,13 +442,9 @@ def _yes_no(v: object) -> object:
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if _blank(v):
-        return pd.NA
-    key = re.sub(r"\s+", "_", str(v).strip().lower())
-    if key in _TRUE:
-        return True
-    if key in _FALSE:
-        return False
-    return _NOT_YES_NO
+        return pd.NA  # a blank cell is missing, not "no"
+    b = bool_from_text(v)
+    return _NOT_YES_NO if b is None else b
 
 
 def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
