@@ -8,7 +8,7 @@ import subprocess
 from functools import lru_cache
 from importlib import metadata
 
-from analysis.paths import ROOT
+from analysis.paths import IN_CHECKOUT, ROOT, SHIPPED_DIR
 
 PACKAGES = (
     "analysis",
@@ -28,7 +28,15 @@ PACKAGES = (
 
 @lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The commit of the working tree (with ``-dirty`` when it has uncommitted changes), or ``unknown``."""
+    """The commit the code comes from, or ``unknown``.
+
+    From a checkout: its ``HEAD``, with ``-dirty`` when tracked files have uncommitted changes.
+    Installed from a wheel: the commit the wheel was built from (``_shipped/COMMIT``, written by
+    the build), or ``unknown`` when it was built without git.
+    """
+    if not IN_CHECKOUT:
+        shipped = SHIPPED_DIR / "COMMIT"
+        return shipped.read_text(encoding="utf-8").strip() if shipped.is_file() else "unknown"
     try:
         head = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
