@@ -65,3 +65,21 @@ def test_data_readme_documents_the_idm_layouts():
     from analysis.inputs.layouts import layouts_markdown
 
     assert layouts_markdown() in (paths.DATA_DIR / "README.md").read_text()
+
+
+def test_version_names_the_package_version_and_the_commit(capsys):
+    import pytest
+
+    from analysis import __version__
+    from analysis.cli import main
+    from analysis.provenance import git_commit
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    said = capsys.readouterr().out.strip()
+    commit = git_commit()
+    assert said == f"analysis {__version__}" + (
+        "" if commit == "unknown" else f" (commit {commit})"
+    )
+    assert len(commit) >= 40 or commit == "unknown"

@@ -89,6 +89,12 @@ def test_installed_package_runs_a_district_from_another_folder(wheel, tmp_path):
         cwd=work, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert where.stdout.split() == [str(site / "analysis" / "paths.py"), "False"], where
+    version = subprocess.run(
+        [sys.executable, "-m", "analysis", "--version"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    commit = (site / "analysis" / "_shipped" / "COMMIT").read_text().strip()
+    assert version.stdout.strip() == f"analysis 0.1.0 (commit {commit})", version
     run = subprocess.run(
         [sys.executable, "-m", "analysis", "run", "--district", "64.02", "--jobs", "1"],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,

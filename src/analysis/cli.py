@@ -9,10 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis import paths
+from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
 from analysis.errors import AnalysisError, ParameterError, RunFailedError
+from analysis.provenance import git_commit
 from analysis.report.catalog import languages
 
 DESCRIPTION = """\
@@ -39,12 +40,37 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action=_Version, help="print the version and the commit, then exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_ingest(sub)
     _add_validate(sub)
     _add_example_data(sub)
     _add_run(sub)
     return p
+
+
+def version_text() -> str:
+    """``analysis <version> (commit <hash>)``, or without the commit when it is not known.
+
+    Returns
+    -------
+    str
+        The package version and the commit the code comes from (:func:`provenance.git_commit`:
+        the checkout's ``HEAD``, or the commit an installed wheel was built from).
+    """
+    commit = git_commit()
+    return f"analysis {__version__}" + ("" if commit == "unknown" else f" (commit {commit})")
+
+
+class _Version(argparse.Action):
+    """``--version``, worked out only when asked (the commit costs a call to git)."""
+
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
 
 
 def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
