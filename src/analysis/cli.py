@@ -336,6 +336,13 @@ def _run_notebook_options(r: argparse.ArgumentParser) -> None:
         help="district notebook to run (default: notebooks/district_report.ipynb)",
     )
     r.add_argument(
+        "--params",
+        type=Path,
+        metavar="FILE",
+        help="notebook parameters from a YAML or TOML file of NAME: VALUE pairs, as papermill's -f "
+        "(a --param given too wins)",
+    )
+    r.add_argument(
         "--param",
         action="append",
         default=[],
@@ -454,7 +461,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.lang,
             args.jobs,
             args.resume,
-            _params(args.param),
+            {**_params_file(args.params), **_params(args.param)},
             notebook,
             executor=getattr(args, "executor", "embedded"),
             scheduler=getattr(args, "scheduler", None),
@@ -478,6 +485,65 @@ def _params(pairs: list[str]) -> dict[str, str]:
         k, v = p.split("=", 1)
         extra[k.strip()] = v
     return extra
+
+
+def _as_text(name: str, value: object, path: Path) -> str:
+    """A parameter value from a file as the text ``--param`` would carry."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, int | float | str) for v in value):
+        return ",".join(str(v) for v in value)
+    raise ParameterError(
+        f"{path}: parameter {name!r} holds {type(value).__name__} {value!r}; "
+        "give a number, true/false, text, or a list of texts (e.g. covariates)"
+    )
+
+
+def _params_file(path: Path | None) -> dict[str, str]:
+    """``--params FILE``: the parameters of a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file.
+
+    Parameters
+    ----------
+    path
+        The file, or None when ``--params`` was not given.
+
+    Returns
+    -------
+    dict
+        Parameter name -> value as text, checked later like ``--param`` values.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or unreadable, is neither YAML nor TOML, or does not hold one
+        mapping of names to plain values.
+    """
+    if path is None:
+        return {}
+    kind = path.suffix.lower()
+    if kind not in (".yaml", ".yml", ".toml"):
+        raise ParameterError(f"--params {path}: name a .yaml, .yml or .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if kind == ".toml":
+            import tomllib
+
+            values = tomllib.loads(text)
+        else:
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+    except OSError as e:
+        raise ParameterError(f"--params {path}: cannot be read ({e.strerror})") from None
+    except Exception as e:  # the parsers' own errors name the line
+        raise ParameterError(f"--params {path}: not valid {kind[1:].upper()}: {e}") from None
+    if not isinstance(values, dict):
+        raise ParameterError(
+            f"--params {path}: must hold NAME: VALUE pairs, not a {type(values).__name__}"
+        )
+    return {str(k): _as_text(str(k), v, path) for k, v in values.items()}
 
 
 def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
