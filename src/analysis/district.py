@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,18 +37,20 @@ from analysis.methods.describe import (
     partnership_counts,
     status_transitions,
 )
-from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
-from analysis.methods.panel import (
-    MIN_TREATED,
+from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED
+from analysis.methods.options import (
     Aggregation,
     BasePeriod,
+    BootWeights,
     ControlGroup,
     EstMethod,
-    Staggered,
+    Grade,
+    Inference,
+    MultipleTesting,
     Vcov,
-    callaway_santanna,
-    twfe,
+    allowed,
 )
+from analysis.methods.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
 from analysis.methods.sensitivity import (
     Breakdown,
@@ -59,8 +60,6 @@ from analysis.methods.sensitivity import (
     relative_magnitudes_breakdown,
 )
 from analysis.schema import PARTNER_TYPES, SECTORS
-
-MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
 
 @dataclass(frozen=True)
@@ -526,7 +525,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
 
 
 #: Grade codes, strongest first.
-GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
+GRADES = allowed(Grade)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from analysis.methods.balance import balance_table
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    Inference,
     coefficient_estimate,
     wild_cluster_bootstrap,
 )
+from analysis.methods.options import Inference, NaiveSE, PropensityEstimand
 from analysis.methods.panel import MIN_TREATED
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
 from analysis.methods.sensitivity import ovb_bound, partial_r2, robustness_value
@@ -36,7 +36,7 @@ TRIM = 0.02
 
 
 def naive_difference(
-    y: np.ndarray, d: np.ndarray, outcome: str = "y", se_type: str = "classical"
+    y: np.ndarray, d: np.ndarray, outcome: str = "y", se_type: NaiveSE = "classical"
 ) -> Result:
     """Difference in means with a classical (equal-variance OLS) or HC1 standard error."""
     n1, n0 = int(d.sum()), int((1 - d).sum())
@@ -90,7 +90,7 @@ def propensity(
     covariates: list[str],
     treated: str = "_d",
     trim: float = TRIM,
-    estimand: str = "ATT",
+    estimand: PropensityEstimand = "ATT",
 ) -> PropensityFit:
     """Logit propensity score, trimming, and IPW weights (ATT: 1 and e/(1-e); ATE: 1/e and 1/(1-e))."""
     d = df[treated].to_numpy(dtype=float)

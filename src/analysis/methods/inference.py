@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.errors import OptionError, check_option
+from analysis.methods.options import BootWeights, Inference
 from analysis.methods.results import Estimate
 
-BootWeights = Literal["mammen", "rademacher", "webb"]
-Inference = Literal["bootstrap", "analytic"]
 #: Default number of bootstrap draws (R ``did`` uses 999).
 DEFAULT_DRAWS = 999
 DEFAULT_SEED = 20250826

@@ -27,7 +27,6 @@ with ``xformla = ~lpop`` (tests/test_known_answers.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,13 +37,20 @@ from analysis.errors import OptionError, check_option
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    BootWeights,
-    Inference,
     coefficient_estimate,
     multiplier_bootstrap,
     t_critical,
     t_p_values,
     wild_cluster_bootstrap,
+)
+from analysis.methods.options import (
+    Aggregation,
+    BasePeriod,
+    BootWeights,
+    ControlGroup,
+    EstMethod,
+    Inference,
+    Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
 
@@ -53,12 +59,6 @@ MIN_TREATED = 3
 #: Event-study coefficients resting on fewer partnered desa are shown as too thin and left out of
 #: the pre-trend test: with one or two desa the influence-function variance understates the noise.
 MIN_EVENT_DESA = 5
-
-ControlGroup = Literal["nevertreated", "notyettreated"]
-EstMethod = Literal["dr", "reg", "ipw"]
-BasePeriod = Literal["varying", "universal"]
-Aggregation = Literal["simple", "dynamic", "group", "calendar"]
-Vcov = Literal["cluster", "HC1", "iid"]
 
 #: Propensity scores of comparison units above this are trimmed (DRDID's ``trim.level``).
 PS_TRIM = 0.995

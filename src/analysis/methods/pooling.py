@@ -21,7 +21,6 @@ Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,10 +28,9 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.errors import OptionError, check_option
+from analysis.methods.options import MethodRE, PoolInterval
 from analysis.methods.results import Estimate, NotEstimable, Result
 
-MethodRE = Literal["dl", "pm"]
-PoolInterval = Literal["auto", "hksj", "normal"]
 #: With fewer districts than this, ``interval="auto"`` uses Hartung-Knapp-Sidik-Jonkman.
 HKSJ_BELOW = 20
 #: Fewest districts with an estimate that are pooled; with fewer the pooled result is refused.
