@@ -37,11 +37,11 @@ def _manifest(run: Path, ok: list[str], failed: list[str]) -> None:
 
 
 def _est(code: str, est: float) -> Estimate:
-    return Estimate("nilai_idm", "Callaway-Sant'Anna DiD", "ATT", est, 0.01, 12, 40, district=code)
+    return Estimate("nilai_idm", "cs_did", "ATT", est, 0.01, 12, 40, district=code)
 
 
 def _none(code: str) -> NotEstimable:
-    return NotEstimable("nilai_idm", "Callaway-Sant'Anna DiD", "ATT", "no_control", "", 4, 0, code)
+    return NotEstimable("nilai_idm", "cs_did", "ATT", "no_control", "", 4, 0, code)
 
 
 def _all_failed(tmp_path: Path, n: int = 30) -> Path:

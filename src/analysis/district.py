@@ -46,6 +46,7 @@ from analysis.methods.options import (
     EstMethod,
     Grade,
     Inference,
+    Method,
     MultipleTesting,
     Vcov,
     allowed,
@@ -176,7 +177,7 @@ class Specification:
 
 
 #: The headline method: robust to staggered starts and effects that change over time.
-HEADLINE_METHOD = "Callaway-Sant'Anna DiD"
+HEADLINE_METHOD: Method = "cs_did"
 
 
 @dataclass(frozen=True)
@@ -349,18 +350,16 @@ def estimate_main(
         return MainEstimate(
             NotEstimable(y, HEADLINE_METHOD, "ATT", data.reason, district=code),
             None,
-            NotEstimable(y, "Two-way fixed effects", "ATT", data.reason, district=code),
-            NotEstimable(y, f"{HEADLINE_METHOD} ({other})", "ATT", data.reason, district=code),
-            NotEstimable(
-                y, f"{HEADLINE_METHOD} (unconditional)", "ATT", data.reason, district=code
-            ),
+            NotEstimable(y, "twfe", "ATT", data.reason, district=code),
+            NotEstimable(y, f"{HEADLINE_METHOD}_{other}", "ATT", data.reason, district=code),
+            NotEstimable(y, f"{HEADLINE_METHOD}_unconditional", "ATT", data.reason, district=code),
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
     if not variants:
         return MainEstimate(_tag(head, code), agg, None, None, None, _breakdown(head, agg))
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
-    alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
+    alt = replace(alt, method=f"{HEADLINE_METHOD}_{other}")
     unc, _ = callaway_santanna(
         data.panel,
         data.design,
@@ -368,7 +367,7 @@ def estimate_main(
         data.last_year,
         **{**kw, "covariates": (), "baseline_outcome": False},
     )
-    unc = replace(unc, method=f"{HEADLINE_METHOD} (unconditional)")
+    unc = replace(unc, method=f"{HEADLINE_METHOD}_unconditional")
     covs = tuple(c for c in data.design.covariates if c in data.panel.columns)
     tw = twfe(
         data.panel,

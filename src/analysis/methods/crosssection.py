@@ -43,7 +43,7 @@ def naive_difference(
     if n1 < 1 or n0 < 1:
         return NotEstimable(
             outcome,
-            "Naive difference",
+            "naive",
             "difference in means",
             "too_few_treated" if n1 < 1 else "no_control",
             n_treated=n1,
@@ -53,7 +53,7 @@ def naive_difference(
     fit = sm.OLS(y, X).fit(cov_type="nonrobust" if se_type == "classical" else "HC1")
     return Estimate(
         outcome,
-        "Naive difference",
+        "naive",
         "difference in means",
         float(fit.params[1]),
         float(fit.bse[1]),
@@ -149,7 +149,7 @@ def ipw(
     fit = sm.WLS(y[keep], X, weights=weights[keep]).fit(**kw)
     return Estimate(
         outcome,
-        "Propensity weighting (IPW)",
+        "ipw",
         estimand,
         float(fit.params[1]),
         float(fit.bse[1]),
@@ -189,7 +189,7 @@ def aipw_att(
         se = float(np.sqrt(len(s) / (len(s) - 1) * np.sum(s**2)) / n)
     return Estimate(
         outcome,
-        "Doubly robust (AIPW)",
+        "aipw",
         "ATT",
         float(tau),
         se,
@@ -213,7 +213,7 @@ def nn_match(
     lp = np.log(score / (1 - score))
     t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     if len(c_idx) == 0:
-        return NotEstimable(outcome, "Matching (nearest neighbour)", "ATT", "no_control")
+        return NotEstimable(outcome, "matching", "ATT", "no_control")
     caliper = caliper_sd * lp.std()
     order = np.argsort(lp[c_idx])
     cs = lp[c_idx][order]
@@ -232,7 +232,7 @@ def nn_match(
     if ok.sum() < min_treated:
         return NotEstimable(
             outcome,
-            "Matching (nearest neighbour)",
+            "matching",
             "ATT",
             "no_overlap",
             f"{int(ok.sum())} matched within the caliper",
@@ -245,7 +245,7 @@ def nn_match(
     var = (np.sum((diff - tau) ** 2) + np.sum(K * (K - 1)) * s0) / n1**2
     return Estimate(
         outcome,
-        "Matching (nearest neighbour)",
+        "matching",
         "ATT",
         tau,
         float(np.sqrt(var)),
@@ -341,20 +341,16 @@ def compare_year(
     if n1 < min_treated or n0 < min_treated:
         reason = "no_control" if n0 < min_treated else "too_few_treated"
         for m in (
-            "Naive difference",
-            "Regression adjustment",
-            "Propensity weighting (IPW)",
-            "Doubly robust (AIPW)",
+            "naive",
+            "regression",
+            "ipw",
+            "aipw",
         ):
             res.append(NotEstimable(y, m, est, reason, f"{n1} partnered, {n0} other desa", n1, n0))
         return CrossSection(res, None, None, None)
     if d[y].nunique() < 2:
         return CrossSection(
-            [
-                NotEstimable(
-                    y, "Naive difference", est, "constant_outcome", n_treated=n1, n_control=n0
-                )
-            ],
+            [NotEstimable(y, "naive", est, "constant_outcome", n_treated=n1, n_control=n0)],
             None,
             None,
             None,
@@ -377,7 +373,7 @@ def compare_year(
         wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
     ra = coefficient_estimate(
         y,
-        "Regression adjustment",
+        "regression",
         est,
         b,
         se,
@@ -423,9 +419,9 @@ def compare_year(
     }
     if int((dv[ps.kept] == 1).sum()) < min_treated or int((dv[ps.kept] == 0).sum()) < min_treated:
         for m in (
-            "Propensity weighting (IPW)",
-            "Doubly robust (AIPW)",
-            "Matching (nearest neighbour)",
+            "ipw",
+            "aipw",
+            "matching",
         ):
             res.append(
                 NotEstimable(

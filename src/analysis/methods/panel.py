@@ -639,7 +639,8 @@ def aggregate(
     )
 
 
-CS_NAME = "Callaway-Sant'Anna DiD"
+#: The code of the staggered estimator's results (``Estimate.method``).
+CS_NAME = "cs_did"
 ESTIMANDS = {
     "simple": "ATT, partnered desa-years (simple aggregation)",
     "dynamic": "ATT, average over years since partnering (dynamic aggregation)",
@@ -872,7 +873,7 @@ def twfe(
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
     name, estimand = (
-        "Two-way fixed effects",
+        "twfe",
         "weighted average of partnered desa-year effects (TWFE)",
     )
     if inference == "bootstrap" and vcov != "cluster":

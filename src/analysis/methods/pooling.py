@@ -28,7 +28,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.errors import OptionError, check_option
-from analysis.methods.options import MethodRE, PoolInterval
+from analysis.methods.options import MethodRE, PoolInterval, method_names
 from analysis.methods.results import Estimate, NotEstimable, Result
 
 #: With fewer districts than this, ``interval="auto"`` uses Hartung-Knapp-Sidik-Jonkman.
@@ -92,13 +92,13 @@ def pool_districts(
         )
     check_option("method_re", method_re, MethodRE)
     check_option("interval", interval, PoolInterval)
-    t = table[(table["outcome"] == outcome) & (table["method"] == method)].copy()
+    t = table[(table["outcome"] == outcome) & table["method"].isin(method_names(method))].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
     est_name = "ATT, pooled across districts"
     if len(ok) < MIN_DISTRICTS:
         ne = NotEstimable(
             outcome,
-            "Random-effects meta-analysis",
+            "random_effects",
             est_name,
             "too_few_districts",
             f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
@@ -118,7 +118,7 @@ def pool_districts(
     k = len(ok)
     use_hksj = interval == "hksj" or (interval == "auto" and k < HKSJ_BELOW)
     n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
-    fe = Estimate(outcome, "Fixed-effect meta-analysis", est_name, dl["fe"], dl["fe_se"], n1, n0)
+    fe = Estimate(outcome, "fixed_effect", est_name, dl["fe"], dl["fe_se"], n1, n0)
     facts = {"i2": dl["i2"], "tau2": dl["tau2"], "q_p_value": dl["q_p"], "n_districts": k}
     if use_hksj:
         se_h = float(np.sqrt(dl["var_hksj"]))
@@ -126,7 +126,7 @@ def pool_districts(
         p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
         re = Estimate(
             outcome,
-            "Random-effects meta-analysis",
+            "random_effects",
             est_name,
             dl["re"],
             se_h,
@@ -145,7 +145,7 @@ def pool_districts(
     else:
         re = Estimate(
             outcome,
-            "Random-effects meta-analysis",
+            "random_effects",
             est_name,
             dl["re"],
             dl["re_se"],

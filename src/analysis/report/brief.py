@@ -266,7 +266,7 @@ def show_details(
 
 
 def _naive(cross: CrossSection) -> Result | None:
-    return next((r for r in cross.results if r.method in ("Naive difference", "naive")), None)
+    return next((r for r in cross.results if METHOD_CODES.get(r.method, r.method) == "naive"), None)
 
 
 def show_caveats(

@@ -10,6 +10,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from analysis.district import HEADLINE_METHOD
+from analysis.methods.options import method_names
 from analysis.methods.pooling import MIN_DISTRICTS as MIN_POOLED
 from analysis.methods.pooling import Pooled, pool_districts
 from analysis.methods.results import COLUMNS, Estimate
@@ -58,7 +59,8 @@ def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Poole
 def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
     w = words(lang)
     head = run.results[
-        (run.results["method"] == HEADLINE_METHOD) & (run.results["outcome"] == outcome)
+        run.results["method"].isin(method_names(HEADLINE_METHOD))
+        & (run.results["outcome"] == outcome)
     ]
     names = {s["district"]: s["name"] for s in run.summaries}
     rows = []
