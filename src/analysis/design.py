@@ -68,7 +68,7 @@ def agreement_exposure(partnerships: pd.DataFrame) -> pd.Series:
     return exposure_year(start)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Design:
     """Column roles for one comparison, passed to every estimator.
 

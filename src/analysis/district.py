@@ -63,7 +63,7 @@ from analysis.methods.sensitivity import (
 from analysis.schema import PARTNER_TYPES, SECTORS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Specification:
     """Every choice of the district analysis, checked when built (a wrong value is refused
     with the supported values).
@@ -180,7 +180,7 @@ class Specification:
 HEADLINE_METHOD: Method = "cs_did"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DistrictData:
     """A district's panel, ready for every step."""
 
@@ -243,20 +243,29 @@ def prepare_dataset(
     frame_desa = villages_of(d)
     if not d.has_desa:
         return DistrictData(
-            d, ds, pd.DataFrame(), design, 0, 0, {"n_desa_frame": 0}, False, "no_desa", spec=spec
+            district=d,
+            dataset=ds,
+            panel=pd.DataFrame(),
+            design=design,
+            first_year=0,
+            last_year=0,
+            coverage={"n_desa_frame": 0},
+            applicable=False,
+            reason="no_desa",
+            spec=spec,
         )
     panel = analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
     if panel.empty:
         return DistrictData(
-            d,
-            ds,
-            panel,
-            design,
-            0,
-            0,
-            {"n_desa_frame": len(frame_desa)},
-            False,
-            "no_data",
+            district=d,
+            dataset=ds,
+            panel=panel,
+            design=design,
+            first_year=0,
+            last_year=0,
+            coverage={"n_desa_frame": len(frame_desa)},
+            applicable=False,
+            reason="no_data",
             spec=spec,
         )
     first = int(panel["tahun"].min())
@@ -268,10 +277,22 @@ def prepare_dataset(
     recent = recent[
         ["kode_desa", "nama_desa", "mitra", "jenis_mitra", "tanggal_tanda_tangan"]
     ].reset_index(drop=True)
-    return DistrictData(d, ds, panel, design, first, last, cov, True, "", recent, spec)
+    return DistrictData(
+        district=d,
+        dataset=ds,
+        panel=panel,
+        design=design,
+        first_year=first,
+        last_year=last,
+        coverage=cov,
+        applicable=True,
+        reason="",
+        recent=recent,
+        spec=spec,
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Description:
     counts: dict
     outcome_summary: pd.DataFrame
@@ -287,15 +308,19 @@ class Description:
 def describe_district(data: DistrictData) -> Description:
     """Counts by kecamatan, partner type, sector and start year; outcome summary; status moves."""
     if not data.applicable:
-        return Description({}, pd.DataFrame(), pd.DataFrame())
+        return Description(counts={}, outcome_summary=pd.DataFrame(), transitions=pd.DataFrame())
     return Description(
-        partnership_counts(data.dataset.partnerships, data.district.code, data.dataset.villages),
-        outcome_summary(data.panel, data.design.outcome, data.first_year, data.last_year),
-        status_transitions(data.panel, data.first_year, data.last_year),
+        counts=partnership_counts(
+            data.dataset.partnerships, data.district.code, data.dataset.villages
+        ),
+        outcome_summary=outcome_summary(
+            data.panel, data.design.outcome, data.first_year, data.last_year
+        ),
+        transitions=status_transitions(data.panel, data.first_year, data.last_year),
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MainEstimate:
     """The staggered DiD (headline), its unconditional and not-yet-treated variants, and TWFE."""
 
@@ -348,16 +373,39 @@ def estimate_main(
     other = "notyettreated" if control_group == "nevertreated" else "nevertreated"
     if not data.applicable:
         return MainEstimate(
-            NotEstimable(y, HEADLINE_METHOD, "ATT", data.reason, district=code),
-            None,
-            NotEstimable(y, "twfe", "ATT", data.reason, district=code),
-            NotEstimable(y, f"{HEADLINE_METHOD}_{other}", "ATT", data.reason, district=code),
-            NotEstimable(y, f"{HEADLINE_METHOD}_unconditional", "ATT", data.reason, district=code),
+            headline=NotEstimable(
+                outcome=y, method=HEADLINE_METHOD, estimand="ATT", reason=data.reason, district=code
+            ),
+            staggered=None,
+            twfe=NotEstimable(
+                outcome=y, method="twfe", estimand="ATT", reason=data.reason, district=code
+            ),
+            not_yet_treated=NotEstimable(
+                outcome=y,
+                method=f"{HEADLINE_METHOD}_{other}",
+                estimand="ATT",
+                reason=data.reason,
+                district=code,
+            ),
+            unconditional=NotEstimable(
+                outcome=y,
+                method=f"{HEADLINE_METHOD}_unconditional",
+                estimand="ATT",
+                reason=data.reason,
+                district=code,
+            ),
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
     if not variants:
-        return MainEstimate(_tag(head, code), agg, None, None, None, _breakdown(head, agg))
+        return MainEstimate(
+            headline=_tag(head, code),
+            staggered=agg,
+            twfe=None,
+            not_yet_treated=None,
+            unconditional=None,
+            breakdown=_breakdown(head, agg),
+        )
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
     alt = replace(alt, method=f"{HEADLINE_METHOD}_{other}")
     unc, _ = callaway_santanna(
@@ -380,19 +428,19 @@ def estimate_main(
         spec.seed,
     )
     return MainEstimate(
-        _tag(head, code),
-        agg,
-        _tag(tw, code),
-        _tag(alt, code),
-        _tag(unc, code),
-        _breakdown(head, agg),
+        headline=_tag(head, code),
+        staggered=agg,
+        twfe=_tag(tw, code),
+        not_yet_treated=_tag(alt, code),
+        unconditional=_tag(unc, code),
+        breakdown=_breakdown(head, agg),
     )
 
 
 def estimate_cross_section(data: DistrictData, year: int | None = None) -> CrossSection:
     """Naive, regression, IPW, AIPW and matching comparisons in one year (default: the last)."""
     if not data.applicable:
-        return CrossSection([], None, None, None)
+        return CrossSection(results=[], balance=None, propensity=None, data=None)
     spec = data.spec
     cs = compare_year(
         data.panel,
@@ -406,11 +454,11 @@ def estimate_cross_section(data: DistrictData, year: int | None = None) -> Cross
         seed=spec.seed,
     )
     return CrossSection(
-        [_tag(r, data.district.code) for r in cs.results],
-        cs.balance,
-        cs.propensity,
-        cs.data,
-        cs.sensitivity,
+        results=[_tag(r, data.district.code) for r in cs.results],
+        balance=cs.balance,
+        propensity=cs.propensity,
+        data=cs.data,
+        sensitivity=cs.sensitivity,
     )
 
 
@@ -439,7 +487,13 @@ def estimate_outcomes(
     for o in outcomes:
         if not data.applicable:
             rows.append(
-                NotEstimable(o, HEADLINE_METHOD, "ATT", data.reason, district=data.district.code)
+                NotEstimable(
+                    outcome=o,
+                    method=HEADLINE_METHOD,
+                    estimand="ATT",
+                    reason=data.reason,
+                    district=data.district.code,
+                )
             )
             continue
         r, _ = callaway_santanna(
@@ -483,12 +537,14 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
             n_kec = int(sub[data.design.cluster].nunique()) if data.design.cluster in sub else 0
             if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
                 r = NotEstimable(
-                    data.design.outcome,
-                    HEADLINE_METHOD,
-                    "ATT",
-                    "too_few_treated" if n_desa < spec.min_subgroup_desa else "too_few_clusters",
-                    f"{n_desa} partnered desa in {n_kec} kecamatan",
-                    n_desa,
+                    outcome=data.design.outcome,
+                    method=HEADLINE_METHOD,
+                    estimand="ATT",
+                    reason="too_few_treated"
+                    if n_desa < spec.min_subgroup_desa
+                    else "too_few_clusters",
+                    detail=f"{n_desa} partnered desa in {n_kec} kecamatan",
+                    n_treated=n_desa,
                     district=data.district.code,
                 )
             else:
@@ -527,7 +583,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
 GRADES = allowed(Grade)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Evidence:
     """The grade of the headline (a code) and the numbers behind it; never prose.
 
@@ -593,13 +649,13 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     min_eval = data.spec.min_evaluated
     if not isinstance(h, Estimate):
         return Evidence(
-            "not_estimable",
-            (h.reason,),
-            np.nan,
-            EValue(np.nan, np.nan),
-            np.nan,
-            h.n_treated,
-            h,
+            grade="not_estimable",
+            reasons=(h.reason,),
+            mde=np.nan,
+            e_value=EValue(point=np.nan, ci_bound=np.nan),
+            pretrend_p=np.nan,
+            n_treated=h.n_treated,
+            headline=h,
             n_evaluated=n_eval,
             n_too_recent=n_recent,
             min_evaluated=min_eval,
@@ -635,23 +691,23 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     else:
         grade = "insufficient"
     return Evidence(
-        grade,
-        tuple(reasons),
-        mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
-        ev,
-        pre_p,
-        h.n_treated,
-        h,
-        q,
-        pre_max,
-        pre_det,
-        mbar,
-        n_eval,
-        n_recent,
-        min_eval,
-        h.n_clusters,
-        h.ci_method,
-        caveats,
+        grade=grade,
+        reasons=tuple(reasons),
+        mde=mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
+        e_value=ev,
+        pretrend_p=pre_p,
+        n_treated=h.n_treated,
+        headline=h,
+        q_value=q,
+        pre_max_abs=pre_max,
+        pre_detectable=pre_det,
+        breakdown_mbar=mbar,
+        n_evaluated=n_eval,
+        n_too_recent=n_recent,
+        min_evaluated=min_eval,
+        n_clusters=h.n_clusters,
+        ci_method=h.ci_method,
+        caveats=caveats,
     )
 
 

@@ -81,7 +81,7 @@ def _as_bool(name: str, v: object, notebook: Path) -> bool:
     return b
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """One district to run: everything a worker needs, with no shared filesystem.
 
@@ -372,8 +372,9 @@ def _run_locked(
                     job = retry.popleft()
                 else:
                     d = pending.popleft()
-                    job = Job(d, params, notebook, out, lang, source, slicer.files(d.code),
-                              kernel_memory_mb, preload)  # fmt: skip
+                    job = Job(district=d, params=params, notebook=notebook, out=out, lang=lang,
+                              notebook_source=source, data=slicer.files(d.code),
+                              mem_mb=kernel_memory_mb, preload=preload)  # fmt: skip
                 inflight[engine.submit(execute_district, job)] = job
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:

@@ -42,29 +42,29 @@ def naive_difference(
     n1, n0 = int(d.sum()), int((1 - d).sum())
     if n1 < 1 or n0 < 1:
         return NotEstimable(
-            outcome,
-            "naive",
-            "difference in means",
-            "too_few_treated" if n1 < 1 else "no_control",
+            outcome=outcome,
+            method="naive",
+            estimand="difference in means",
+            reason="too_few_treated" if n1 < 1 else "no_control",
             n_treated=n1,
             n_control=n0,
         )
     X = sm.add_constant(d.astype(float))
     fit = sm.OLS(y, X).fit(cov_type="nonrobust" if se_type == "classical" else "HC1")
     return Estimate(
-        outcome,
-        "naive",
-        "difference in means",
-        float(fit.params[1]),
-        float(fit.bse[1]),
-        n1,
-        n0,
+        outcome=outcome,
+        method="naive",
+        estimand="difference in means",
+        estimate=float(fit.params[1]),
+        se=float(fit.bse[1]),
+        n_treated=n1,
+        n_control=n0,
         est_method="difference_in_means",
         se_type="iid" if se_type == "classical" else "HC1",
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PropensityFit:
     """Propensity scores with their overlap and weight diagnostics."""
 
@@ -111,15 +111,15 @@ def propensity(
     ess = float(wc.sum() ** 2 / (wc**2).sum()) if len(wc) else 0.0
     wk = w[kept]
     return PropensityFit(
-        score,
-        kept,
-        w,
-        int(((d == 1) & ~kept).sum()),
-        int(((d == 0) & ~kept).sum()),
-        float(wk.min()) if len(wk) else np.nan,
-        float(wk.max()) if len(wk) else np.nan,
-        ess,
-        ok,
+        score=score,
+        kept=kept,
+        weights=w,
+        n_trimmed_treated=int(((d == 1) & ~kept).sum()),
+        n_trimmed_control=int(((d == 0) & ~kept).sum()),
+        weight_min=float(wk.min()) if len(wk) else np.nan,
+        weight_max=float(wk.max()) if len(wk) else np.nan,
+        ess_control=ess,
+        converged=ok,
     )
 
 
@@ -148,13 +148,13 @@ def ipw(
     )
     fit = sm.WLS(y[keep], X, weights=weights[keep]).fit(**kw)
     return Estimate(
-        outcome,
-        "ipw",
-        estimand,
-        float(fit.params[1]),
-        float(fit.bse[1]),
-        int(d[keep].sum()),
-        int((1 - d[keep]).sum()),
+        outcome=outcome,
+        method="ipw",
+        estimand=estimand,
+        estimate=float(fit.params[1]),
+        se=float(fit.bse[1]),
+        n_treated=int(d[keep].sum()),
+        n_control=int((1 - d[keep]).sum()),
         est_method="ipw",
         se_type=kw["cov_type"] if kw["cov_type"] != "cluster" else "CRV1",
         n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
@@ -188,13 +188,13 @@ def aipw_att(
         s = pd.Series(psi).groupby(groups[keep]).sum().to_numpy()
         se = float(np.sqrt(len(s) / (len(s) - 1) * np.sum(s**2)) / n)
     return Estimate(
-        outcome,
-        "aipw",
-        "ATT",
-        float(tau),
-        se,
-        int(d.sum()),
-        int(ctrl.sum()),
+        outcome=outcome,
+        method="aipw",
+        estimand="ATT",
+        estimate=float(tau),
+        se=se,
+        n_treated=int(d.sum()),
+        n_control=int(ctrl.sum()),
         est_method="aipw",
         se_type="influence_function",
         n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
@@ -213,7 +213,7 @@ def nn_match(
     lp = np.log(score / (1 - score))
     t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     if len(c_idx) == 0:
-        return NotEstimable(outcome, "matching", "ATT", "no_control")
+        return NotEstimable(outcome=outcome, method="matching", estimand="ATT", reason="no_control")
     caliper = caliper_sd * lp.std()
     order = np.argsort(lp[c_idx])
     cs = lp[c_idx][order]
@@ -231,11 +231,11 @@ def nn_match(
     ok = np.abs(lp[match] - lp[t_idx]) <= caliper
     if ok.sum() < min_treated:
         return NotEstimable(
-            outcome,
-            "matching",
-            "ATT",
-            "no_overlap",
-            f"{int(ok.sum())} matched within the caliper",
+            outcome=outcome,
+            method="matching",
+            estimand="ATT",
+            reason="no_overlap",
+            detail=f"{int(ok.sum())} matched within the caliper",
         )
     diff = y[t_idx[ok]] - y[match[ok]]
     tau = float(diff.mean())
@@ -244,13 +244,13 @@ def nn_match(
     s0 = np.var(y[np.unique(match[ok])], ddof=1) if len(np.unique(match[ok])) > 1 else 0.0
     var = (np.sum((diff - tau) ** 2) + np.sum(K * (K - 1)) * s0) / n1**2
     return Estimate(
-        outcome,
-        "matching",
-        "ATT",
-        tau,
-        float(np.sqrt(var)),
-        n1,
-        int(len(np.unique(match[ok]))),
+        outcome=outcome,
+        method="matching",
+        estimand="ATT",
+        estimate=tau,
+        se=float(np.sqrt(var)),
+        n_treated=n1,
+        n_control=int(len(np.unique(match[ok]))),
         est_method="nearest_neighbour",
         se_type="abadie_imbens",
         n_dropped=len(t_idx) - n1,
@@ -259,7 +259,7 @@ def nn_match(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CrossSection:
     """All cross-sectional results for one outcome and year.
 
@@ -346,14 +346,33 @@ def compare_year(
             "ipw",
             "aipw",
         ):
-            res.append(NotEstimable(y, m, est, reason, f"{n1} partnered, {n0} other desa", n1, n0))
-        return CrossSection(res, None, None, None)
+            res.append(
+                NotEstimable(
+                    outcome=y,
+                    method=m,
+                    estimand=est,
+                    reason=reason,
+                    detail=f"{n1} partnered, {n0} other desa",
+                    n_treated=n1,
+                    n_control=n0,
+                )
+            )
+        return CrossSection(results=res, balance=None, propensity=None, data=None)
     if d[y].nunique() < 2:
         return CrossSection(
-            [NotEstimable(y, "naive", est, "constant_outcome", n_treated=n1, n_control=n0)],
-            None,
-            None,
-            None,
+            results=[
+                NotEstimable(
+                    outcome=y,
+                    method="naive",
+                    estimand=est,
+                    reason="constant_outcome",
+                    n_treated=n1,
+                    n_control=n0,
+                )
+            ],
+            balance=None,
+            propensity=None,
+            data=None,
         )
     yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
     groups = d[design.cluster].to_numpy() if design.cluster in d else None
@@ -425,17 +444,17 @@ def compare_year(
         ):
             res.append(
                 NotEstimable(
-                    y,
-                    m,
-                    est,
-                    "no_overlap",
-                    f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]",
-                    n1,
-                    n0,
+                    outcome=y,
+                    method=m,
+                    estimand=est,
+                    reason="no_overlap",
+                    detail=f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]",
+                    n_treated=n1,
+                    n_control=n0,
                 )
             )
         bal = balance_table(d, covs)
-        return CrossSection(res, bal, ps, d, robust)
+        return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
     ipw_res = ipw(yv, dv, ps.weights, y, groups)
     res.append(
         replace(
@@ -462,7 +481,7 @@ def compare_year(
         m = replace(m, estimand=est, facts={**m.facts, "trim_low": trim, "trim_high": 1 - trim})
     res.append(m)
     bal = balance_table(d, covs, weights=ps.weights)
-    return CrossSection(res, bal, ps, d, robust)
+    return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
 
 
 def _partial_r2_of(dv: np.ndarray, Z: pd.DataFrame, x: np.ndarray) -> float:

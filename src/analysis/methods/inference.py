@@ -95,7 +95,7 @@ def t_p_values(tstats: np.ndarray, n_clusters: int | None) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MultiplierBootstrap:
     """Bootstrap summary for k parameters estimated from the same influence functions."""
 
@@ -161,18 +161,18 @@ def multiplier_bootstrap(
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
         p_t = t_p_values(est / denom, G if clusters is not None else None)
     return MultiplierBootstrap(
-        se,
-        np.maximum(np.atleast_1d(crit), floor),
-        max(crit_u, floor) if np.isfinite(crit_u) else np.nan,
-        np.maximum(p_boot, p_t),
-        draws,
-        weights,
-        seed,
-        G,
+        se=se,
+        crit_pointwise=np.maximum(np.atleast_1d(crit), floor),
+        crit_uniform=max(crit_u, floor) if np.isfinite(crit_u) else np.nan,
+        p_value=np.maximum(p_boot, p_t),
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        n_clusters=G,
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WildBootstrap:
     """Wild cluster restricted bootstrap of one coefficient."""
 
@@ -230,15 +230,15 @@ def wild_cluster_bootstrap(
     b = float((x @ y) / (x @ x))
     se = b / t0 if t0 != 0 else np.nan
     return WildBootstrap(
-        t0,
-        max(p, t_p_value(t0, G)),
-        crit,
-        b - crit * abs(se),
-        b + crit * abs(se),
-        draws,
-        weights,
-        seed,
-        G,
+        t_stat=t0,
+        p_value=max(p, t_p_value(t0, G)),
+        crit=crit,
+        ci_low=b - crit * abs(se),
+        ci_high=b + crit * abs(se),
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        n_clusters=G,
     )
 
 
@@ -279,13 +279,13 @@ def coefficient_estimate(
         ci_method, c, p, G = "wild_cluster_bootstrap", wild.crit, wild.p_value, wild.n_clusters
         facts.update(draws=wild.draws, seed=wild.seed, boot_weights=wild.weights)
     return Estimate(
-        outcome,
-        method,
-        estimand,
-        estimate,
-        se,
-        n_treated,
-        n_control,
+        outcome=outcome,
+        method=method,
+        estimand=estimand,
+        estimate=estimate,
+        se=se,
+        n_treated=n_treated,
+        n_control=n_control,
         ci_low=estimate - c * se,
         ci_high=estimate + c * se,
         p_value=p,

@@ -64,7 +64,7 @@ MIN_EVENT_DESA = 5
 PS_TRIM = 0.995
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GroupTime:
     """ATT(g, t) estimates with their influence functions (n_units x n_gt)."""
 
@@ -348,19 +348,19 @@ def group_time_att(
     )
     inf = np.column_stack(infs) if infs else np.zeros((n, 0))
     return GroupTime(
-        table,
-        inf,
-        np.array(pgs),
-        G,
-        cl,
-        n_dropped,
-        control_group,
-        est_method if covs else "difference_in_means",
-        covs,
-        base_period,
-        int(anticipation),
-        n_drop_cov,
-        n_fallback,
+        table=table,
+        inf=inf,
+        pg=np.array(pgs),
+        groups=G,
+        clusters=cl,
+        n_dropped_unbalanced=n_dropped,
+        control_group=control_group,
+        est_method=est_method if covs else "difference_in_means",
+        covariates=covs,
+        base_period=base_period,
+        anticipation=int(anticipation),
+        n_dropped_covariates=n_drop_cov,
+        n_cells_reg_fallback=n_fallback,
     )
 
 
@@ -384,7 +384,7 @@ def _aggregate(
     return est, inf
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Staggered:
     """Aggregations of ATT(g, t) with analytic and (optionally) bootstrap inference.
 
@@ -607,35 +607,35 @@ def aggregate(
     else:
         chi2, dfree, p, pre_det, pre_max = np.nan, 0, np.nan, np.nan, np.nan
     return Staggered(
-        (simple, se(inf_s)),
-        (grp, se(grp_inf)),
-        (dyn, se(dyn_inf)),
-        es,
-        bg,
-        chi2,
-        dfree,
-        p,
-        tab,
-        int(np.isin(gt.groups, tab["g"].unique()).sum()),
-        int((gt.groups == 0).sum()),
-        gt.n_dropped_unbalanced,
-        (cal, se(cal_inf)),
-        bc,
-        ov,
-        pre_max,
-        pre_det,
-        n_cl,
-        inference,
-        draws if inference == "bootstrap" else 0,
-        seed if inference == "bootstrap" else 0,
-        boot_weights if inference == "bootstrap" else "",
-        gt.est_method,
-        gt.control_group,
-        gt.covariates,
-        gt.base_period,
-        gt.anticipation,
-        gt.n_dropped_covariates,
-        gt.n_cells_reg_fallback,
+        simple=(simple, se(inf_s)),
+        group=(grp, se(grp_inf)),
+        dynamic=(dyn, se(dyn_inf)),
+        event_study=es,
+        by_group=bg,
+        pretrend_chi2=chi2,
+        pretrend_df=dfree,
+        pretrend_p=p,
+        group_time=tab,
+        n_treated=int(np.isin(gt.groups, tab["g"].unique()).sum()),
+        n_control=int((gt.groups == 0).sum()),
+        n_dropped_unbalanced=gt.n_dropped_unbalanced,
+        calendar=(cal, se(cal_inf)),
+        by_calendar=bc,
+        overall=ov,
+        pre_max_abs=pre_max,
+        pre_detectable=pre_det,
+        n_clusters=n_cl,
+        inference=inference,
+        draws=draws if inference == "bootstrap" else 0,
+        seed=seed if inference == "bootstrap" else 0,
+        boot_weights=boot_weights if inference == "bootstrap" else "",
+        est_method=gt.est_method,
+        control_group=gt.control_group,
+        covariates=gt.covariates,
+        base_period=gt.base_period,
+        anticipation=gt.anticipation,
+        n_dropped_covariates=gt.n_dropped_covariates,
+        n_cells_reg_fallback=gt.n_cells_reg_fallback,
     )
 
 
@@ -729,18 +729,34 @@ def callaway_santanna(
             )
         )
         return NotEstimable(
-            y,
-            name,
-            estimand,
-            reason,
-            f"{len(eligible)} partnered desa with a year before the start",
-            len(eligible),
-            n_ctrl,
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason=reason,
+            detail=f"{len(eligible)} partnered desa with a year before the start",
+            n_treated=len(eligible),
+            n_control=n_ctrl,
         ), None
     if n_ctrl == 0 and control_group == "nevertreated":
-        return NotEstimable(y, name, estimand, "no_control", "", len(eligible), 0), None
+        return NotEstimable(
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason="no_control",
+            detail="",
+            n_treated=len(eligible),
+            n_control=0,
+        ), None
     if df[y].nunique(dropna=True) < 2:
-        return NotEstimable(y, name, estimand, "constant_outcome", "", len(eligible), n_ctrl), None
+        return NotEstimable(
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason="constant_outcome",
+            detail="",
+            n_treated=len(eligible),
+            n_control=n_ctrl,
+        ), None
     gt = group_time_att(
         df[df[design.time] <= last],
         design,
@@ -753,7 +769,11 @@ def callaway_santanna(
     )
     if gt.table["post"].sum() == 0:
         return NotEstimable(
-            y, name, estimand, "too_few_treated", "no post-period cohort with comparison desa"
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason="too_few_treated",
+            detail="no post-period cohort with comparison desa",
         ), None
     agg = aggregate(gt, inference, draws, seed, boot_weights)
     row = agg.overall.set_index("type").loc[aggregation]
@@ -770,13 +790,13 @@ def callaway_santanna(
     if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
         used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used},reg"
     return Estimate(
-        y,
-        name,
-        estimand,
-        float(row["estimate"]),
-        float(row["se"]),
-        agg.n_treated,
-        agg.n_control,
+        outcome=y,
+        method=name,
+        estimand=estimand,
+        estimate=float(row["estimate"]),
+        se=float(row["se"]),
+        n_treated=agg.n_treated,
+        n_control=agg.n_control,
         ci_low=float(row["ci_low"]),
         ci_high=float(row["ci_high"]),
         p_value=float(row["p_value"]),
@@ -886,9 +906,25 @@ def twfe(
             f"'{design.cluster}', which the data lack; use vcov='HC1' or 'iid'"
         )
     if n1 < min_treated:
-        return NotEstimable(y, name, estimand, "too_few_treated", "", n1, n0)
+        return NotEstimable(
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason="too_few_treated",
+            detail="",
+            n_treated=n1,
+            n_control=n0,
+        )
     if d[y].nunique() < 2:
-        return NotEstimable(y, name, estimand, "constant_outcome", "", n1, n0)
+        return NotEstimable(
+            outcome=y,
+            method=name,
+            estimand=estimand,
+            reason="constant_outcome",
+            detail="",
+            n_treated=n1,
+            n_control=n0,
+        )
     years = sorted(d[design.time].unique())
     inter = {}
     for c in covs:

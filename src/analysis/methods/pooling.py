@@ -37,7 +37,7 @@ HKSJ_BELOW = 20
 MIN_DISTRICTS = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pooled:
     """Forest-plot rows (districts and pooled lines) and heterogeneity."""
 
@@ -97,17 +97,23 @@ def pool_districts(
     est_name = "ATT, pooled across districts"
     if len(ok) < MIN_DISTRICTS:
         ne = NotEstimable(
-            outcome,
-            "random_effects",
-            est_name,
-            "too_few_districts",
-            f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
+            outcome=outcome,
+            method="random_effects",
+            estimand=est_name,
+            reason="too_few_districts",
+            detail=f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
         )
         forest = t.assign(kind="district", weight_re=np.nan)[
             ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
         ]
         return Pooled(
-            forest.rename(columns={"district": "label"}), ne, ne, np.nan, np.nan, np.nan, len(ok)
+            forest=forest.rename(columns={"district": "label"}),
+            random_effects=ne,
+            fixed_effects=ne,
+            i2=np.nan,
+            tau2=np.nan,
+            q_p_value=np.nan,
+            n_districts=len(ok),
         )
     effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
     dl = (
@@ -118,20 +124,28 @@ def pool_districts(
     k = len(ok)
     use_hksj = interval == "hksj" or (interval == "auto" and k < HKSJ_BELOW)
     n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
-    fe = Estimate(outcome, "fixed_effect", est_name, dl["fe"], dl["fe_se"], n1, n0)
+    fe = Estimate(
+        outcome=outcome,
+        method="fixed_effect",
+        estimand=est_name,
+        estimate=dl["fe"],
+        se=dl["fe_se"],
+        n_treated=n1,
+        n_control=n0,
+    )
     facts = {"i2": dl["i2"], "tau2": dl["tau2"], "q_p_value": dl["q_p"], "n_districts": k}
     if use_hksj:
         se_h = float(np.sqrt(dl["var_hksj"]))
         crit = float(stats.t.ppf(0.975, k - 1))
         p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
         re = Estimate(
-            outcome,
-            "random_effects",
-            est_name,
-            dl["re"],
-            se_h,
-            n1,
-            n0,
+            outcome=outcome,
+            method="random_effects",
+            estimand=est_name,
+            estimate=dl["re"],
+            se=se_h,
+            n_treated=n1,
+            n_control=n0,
             ci_low=dl["re"] - crit * se_h,
             ci_high=dl["re"] + crit * se_h,
             p_value=p,
@@ -144,13 +158,13 @@ def pool_districts(
         )
     else:
         re = Estimate(
-            outcome,
-            "random_effects",
-            est_name,
-            dl["re"],
-            dl["re_se"],
-            n1,
-            n0,
+            outcome=outcome,
+            method="random_effects",
+            estimand=est_name,
+            estimate=dl["re"],
+            se=dl["re_se"],
+            n_treated=n1,
+            n_control=n0,
             est_method=method_re,
             se_type="inverse_variance",
             ci_method="normal",
@@ -199,7 +213,15 @@ def pool_districts(
         ],
         ignore_index=True,
     )
-    return Pooled(forest, re, fe, dl["i2"], dl["tau2"], dl["q_p"], len(ok))
+    return Pooled(
+        forest=forest,
+        random_effects=re,
+        fixed_effects=fe,
+        i2=dl["i2"],
+        tau2=dl["tau2"],
+        q_p_value=dl["q_p"],
+        n_districts=len(ok),
+    )
 
 
 def random_effects_dl(effects: np.ndarray, variances: np.ndarray) -> dict:

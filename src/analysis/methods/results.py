@@ -78,7 +78,7 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Estimate:
     """One estimate with its uncertainty and the facts of how it was computed.
 
@@ -178,7 +178,7 @@ def _short(v: object) -> str:
     return str(v)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotEstimable:
     """A deliberate result: this comparison cannot be made here, and why."""
 

@@ -21,7 +21,7 @@ def _evalue_rr(rr: float) -> float:
     return float(rr + np.sqrt(rr * (rr - 1)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EValue:
     point: float
     ci_bound: float  # E-value for the confidence limit nearest the null (1 if it crosses 0)
@@ -30,14 +30,14 @@ class EValue:
 def e_value(estimate: float, ci_low: float, ci_high: float, sd_outcome: float) -> EValue:
     """E-value of a difference in a continuous outcome, via the standardized difference."""
     if not (np.isfinite(estimate) and sd_outcome > 0):
-        return EValue(np.nan, np.nan)
+        return EValue(point=np.nan, ci_bound=np.nan)
     point = _evalue_rr(np.exp(0.91 * estimate / sd_outcome))
     if ci_low <= 0 <= ci_high:
         bound = 1.0
     else:
         near = ci_low if estimate > 0 else ci_high
         bound = _evalue_rr(np.exp(0.91 * near / sd_outcome))
-    return EValue(point, bound)
+    return EValue(point=point, ci_bound=bound)
 
 
 def mde_from_se(
@@ -95,7 +95,7 @@ def rv_q(t_stat: float, dof: float, q: float = 1.0, alpha: float | None = None) 
     return _rv(fqa)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OVBBound:
     """Confounders as strong as ``kd``/``ky`` times an observed benchmark covariate."""
 
@@ -131,13 +131,29 @@ def adjusted_estimate(
     """Estimate, SE, t and interval after removing the bias of a confounder with the given
     partial R2s (moved towards zero, sensemakr's ``reduce = TRUE``)."""
     if not (np.isfinite(r2dz_x) and np.isfinite(r2yz_dx)) or r2dz_x >= 1:
-        return OVBBound(r2dz_x, r2yz_dx, np.nan, np.nan, np.nan, np.nan, np.nan)
+        return OVBBound(
+            r2dz_x=r2dz_x,
+            r2yz_dx=r2yz_dx,
+            adjusted_estimate=np.nan,
+            adjusted_se=np.nan,
+            adjusted_t=np.nan,
+            adjusted_ci_low=np.nan,
+            adjusted_ci_high=np.nan,
+        )
     bias = se * np.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * np.sqrt(dof)
     adj = float(np.sign(estimate) * (abs(estimate) - bias))
     adj_se = float(se * np.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * np.sqrt(dof / (dof - 1)))
     crit = stats.t.ppf(1 - alpha / 2, dof - 1)
     t_adj = adj / adj_se if adj_se > 0 else np.nan
-    return OVBBound(r2dz_x, r2yz_dx, adj, adj_se, t_adj, adj - crit * adj_se, adj + crit * adj_se)
+    return OVBBound(
+        r2dz_x=r2dz_x,
+        r2yz_dx=r2yz_dx,
+        adjusted_estimate=adj,
+        adjusted_se=adj_se,
+        adjusted_t=t_adj,
+        adjusted_ci_low=adj - crit * adj_se,
+        adjusted_ci_high=adj + crit * adj_se,
+    )
 
 
 def ovb_bound(
@@ -150,7 +166,7 @@ def ovb_bound(
     return OVBBound(**{**b.__dict__, "kd": kd, "ky": kd})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Robustness:
     """Cinelli-Hazlett facts for one regression coefficient."""
 
@@ -170,13 +186,13 @@ def robustness_value(
 ) -> Robustness:
     """Partial R2, RV_q=1 and RV_{q=1,alpha} of a coefficient (Cinelli & Hazlett 2020)."""
     return Robustness(
-        estimate,
-        se,
-        t_stat,
-        dof,
-        partial_r2(t_stat, dof),
-        rv_q(t_stat, dof),
-        rv_q(t_stat, dof, 1.0, alpha),
+        estimate=estimate,
+        se=se,
+        t_stat=t_stat,
+        dof=dof,
+        partial_r2=partial_r2(t_stat, dof),
+        rv=rv_q(t_stat, dof),
+        rv_alpha=rv_q(t_stat, dof, 1.0, alpha),
     )
 
 
@@ -192,7 +208,7 @@ def robustness_value(
 # error, so this breakdown value is an upper bound on theirs).
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Breakdown:
     """Relative-magnitudes breakdown value of an aggregated post-period effect."""
 
@@ -227,12 +243,17 @@ def relative_magnitudes_breakdown(
     else:
         changes = pre["att"].abs().to_numpy()
     if len(changes) == 0 or len(post_cells) == 0:
-        return Breakdown(np.nan, np.nan, np.nan, 0)
+        return Breakdown(mbar=np.nan, pre_max_change=np.nan, horizon_factor=np.nan, n_pre=0)
     m0 = float(changes.max())
     w = post_cells["n_treated"].to_numpy(dtype=float)
     e = (post_cells["t"] - post_cells["g"]).to_numpy(dtype=float)
     factor = float((w * (e + 1)).sum() / w.sum())
     if ci_low <= 0 <= ci_high:
-        return Breakdown(0.0, m0, factor, len(changes))
+        return Breakdown(mbar=0.0, pre_max_change=m0, horizon_factor=factor, n_pre=len(changes))
     dist = min(abs(ci_low), abs(ci_high))
-    return Breakdown(float(dist / (m0 * factor)) if m0 > 0 else np.inf, m0, factor, len(changes))
+    return Breakdown(
+        mbar=float(dist / (m0 * factor)) if m0 > 0 else np.inf,
+        pre_max_change=m0,
+        horizon_factor=factor,
+        n_pre=len(changes),
+    )

@@ -20,7 +20,7 @@ from analysis.report import figures as plots
 from analysis.report.brief import META
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunResults:
     results: pd.DataFrame
     summaries: list[dict]
@@ -44,7 +44,13 @@ def load_run(run_dir: str | Path) -> RunResults:
     res = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if len(res):
         res["estimable"] = res["estimable"].astype(bool)
-    return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed, manifest)
+    return RunResults(
+        results=res,
+        summaries=sums,
+        synthetic=any(s.get("synthetic") for s in sums),
+        failed=failed,
+        manifest=manifest,
+    )
 
 
 def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Pooled:

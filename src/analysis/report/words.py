@@ -34,7 +34,7 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Words:
     """The texts and formats of one language.
 
@@ -280,4 +280,4 @@ def dataset_title(w: Words, meta: dict, fallback: str) -> str:
 @lru_cache(maxsize=8)
 def words(lang: str) -> Words:
     """The :class:`Words` of a language (cached)."""
-    return Words(check_lang(lang))
+    return Words(lang=check_lang(lang))
