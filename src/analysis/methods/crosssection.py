@@ -28,7 +28,7 @@ from analysis.methods.inference import (
 from analysis.methods.options import Inference, NaiveSE, PropensityEstimand
 from analysis.methods.panel import MIN_TREATED
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
-from analysis.methods.sensitivity import ovb_bound, partial_r2, robustness_value
+from analysis.methods.sensitivity import Robustness, ovb_bound, partial_r2, robustness_value
 
 #: Trimming rule for the propensity score (stated in every brief): desa with a score outside
 #: [TRIM, 1 - TRIM] are left out, because their weights would be extreme.
@@ -298,22 +298,72 @@ def compare_year(
     """Compare desa exposed by ``year`` with never-partnered desa, in ``year``.
 
     Covariates are the design's plus the outcome in the first panel year (before any start).
-    Desa whose partnership starts after ``year`` are left out of both groups.
+    Desa whose partnership starts after ``year`` are left out of both groups. The estimators
+    follow Imbens and Rubin (2015); AIPW is the doubly robust ATT of Sant'Anna and Zhao (2020),
+    matching Abadie and Imbens (2006), the robustness facts Cinelli and Hazlett (2020).
 
     Parameters
     ----------
+    panel, design
+        The desa-year panel (with ``g``) and its column roles.
+    year
+        The outcome year compared.
     trim
         Propensity scores outside [trim, 1 - trim] are left out (0 <= trim < 0.5).
     caliper_sd
         Matching caliper in SDs of the logit score (> 0).
     min_treated
         Fewest partnered (and comparison) desa for an estimate.
-    inference
+    inference, draws, seed
         Regression adjustment: ``"bootstrap"`` = wild cluster restricted bootstrap (Webb
         weights) or ``"analytic"`` = CRV1 with t(G-1); other estimators: analytic, clustered.
     benchmark
         Observed covariate for the Cinelli-Hazlett bounds (default: the baseline outcome).
+
+    Returns
+    -------
+    CrossSection
+        Every estimator's result, the balance table, the propensity fit and the robustness facts.
     """
+    _check_cross_section_options(inference, trim, caliper_sd, min_treated)
+    y, est = design.outcome, f"ATT in {year}"
+    d, covs, n_missing = _year_sample(panel, design, year)
+    n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
+    refused = _refused_year(d, y, est, n1, n0, min_treated)
+    if refused is not None:
+        return refused
+    yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
+    groups = d[design.cluster].to_numpy() if design.cluster in d else None
+    drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
+    naive = naive_difference(yv, dv, y, se_type="HC1")
+    res: list[Result] = [replace(naive, estimand=est, **drop)]
+    X = _design_matrix(d, covs)
+    X.insert(1, "_d", dv)
+    ra = _regression_adjustment(
+        yv, dv, X, groups, design, est, covs, drop, (inference, draws, seed)
+    )
+    res.append(ra)
+    robust = _robustness(yv, dv, X, d, ra.estimate, benchmark or _benchmark(covs))
+    ps = propensity(d, covs, trim=trim)
+    kept = dv[ps.kept]
+    if int((kept == 1).sum()) < min_treated or int((kept == 0).sum()) < min_treated:
+        detail = f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]"
+        said = {"outcome": y, "estimand": est, "n_treated": n1, "n_control": n0}
+        res += [
+            NotEstimable(**said, method=m, reason="no_overlap", detail=detail)
+            for m in ("ipw", "aipw", "matching")
+        ]
+        bal = balance_table(d, covs)
+        return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
+    res += _weighted(yv, dv, d, covs, ps, groups, design, est, drop, trim)
+    res.append(_matched(yv, dv, ps, y, est, caliper_sd, min_treated, trim))
+    bal = balance_table(d, covs, weights=ps.weights)
+    return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
+
+
+def _check_cross_section_options(
+    inference: str, trim: float, caliper_sd: float, min_treated: int
+) -> None:
     check_option("inference", inference, Inference)
     if not 0 <= trim < 0.5:
         raise OptionError(f"trim={trim!r} must be in [0, 0.5)")
@@ -321,6 +371,13 @@ def compare_year(
         raise OptionError(f"caliper_sd={caliper_sd!r} must be positive")
     if min_treated < 1:
         raise OptionError(f"min_treated={min_treated!r} must be at least 1")
+
+
+def _year_sample(
+    panel: pd.DataFrame, design: Design, year: int
+) -> tuple[pd.DataFrame, list[str], int]:
+    """The desa of ``year`` exposed by then or never, with a baseline year before any start:
+    complete rows, the covariates used and the number of rows left out for a missing value."""
     y = design.outcome
     first_year = int(panel[design.time].min())
     d = panel[panel[design.time] == year].copy()
@@ -333,55 +390,44 @@ def compare_year(
         covs = covs + ["baseline"]
     n_all = len(d)
     d = d.dropna(subset=[y, *covs])
-    n_missing = n_all - len(d)
     d["_d"] = (d["g"] > 0).astype(int)
-    n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
-    est = f"ATT in {year}"
-    res: list[Result] = []
+    return d, covs, n_all - len(d)
+
+
+def _refused_year(
+    d: pd.DataFrame, y: str, est: str, n1: int, n0: int, min_treated: int
+) -> CrossSection | None:
+    """The results of a year that cannot be compared (too few desa, constant outcome), or None."""
+    said = {"outcome": y, "estimand": est, "n_treated": n1, "n_control": n0}
     if n1 < min_treated or n0 < min_treated:
         reason = "no_control" if n0 < min_treated else "too_few_treated"
-        for m in (
-            "naive",
-            "regression",
-            "ipw",
-            "aipw",
-        ):
-            res.append(
-                NotEstimable(
-                    outcome=y,
-                    method=m,
-                    estimand=est,
-                    reason=reason,
-                    detail=f"{n1} partnered, {n0} other desa",
-                    n_treated=n1,
-                    n_control=n0,
-                )
-            )
+        detail = f"{n1} partnered, {n0} other desa"
+        res = [
+            NotEstimable(**said, method=m, reason=reason, detail=detail)
+            for m in ("naive", "regression", "ipw", "aipw")
+        ]
         return CrossSection(results=res, balance=None, propensity=None, data=None)
     if d[y].nunique() < 2:
-        return CrossSection(
-            results=[
-                NotEstimable(
-                    outcome=y,
-                    method="naive",
-                    estimand=est,
-                    reason="constant_outcome",
-                    n_treated=n1,
-                    n_control=n0,
-                )
-            ],
-            balance=None,
-            propensity=None,
-            data=None,
-        )
-    yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
-    groups = d[design.cluster].to_numpy() if design.cluster in d else None
+        ne = NotEstimable(**said, method="naive", reason="constant_outcome")
+        return CrossSection(results=[ne], balance=None, propensity=None, data=None)
+    return None
+
+
+def _regression_adjustment(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    X: pd.DataFrame,
+    groups: np.ndarray | None,
+    design: Design,
+    est: str,
+    covs: list[str],
+    drop: dict,
+    how: tuple[str, int, int],
+) -> Estimate:
+    """OLS of the outcome on partnering and the covariates (cluster-robust), with the wild
+    cluster bootstrap when ``how`` (inference, draws, seed) asks for it and there are clusters."""
+    inference, draws, seed = how
     G = int(len(np.unique(groups))) if groups is not None else 0
-    drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
-    naive = naive_difference(yv, dv, y, se_type="HC1")
-    res.append(replace(naive, estimand=est, **drop))
-    X = _design_matrix(d, covs)
-    X.insert(1, "_d", dv)
     ols = sm.OLS(yv, X).fit(**_cov_kwargs(groups))
     b, se = float(ols.params["_d"]), float(ols.bse["_d"])
     wb = None
@@ -390,8 +436,10 @@ def compare_year(
         ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
         wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
-    ra = coefficient_estimate(
-        y,
+    n1, n0 = int(dv.sum()), int((1 - dv).sum())
+    clustered = groups is not None
+    return coefficient_estimate(
+        design.outcome,
         "regression",
         est,
         b,
@@ -401,32 +449,53 @@ def compare_year(
         G,
         wb,
         est_method="ols",
-        se_type="CRV1" if groups is not None else "HC1",
-        cluster=design.cluster if groups is not None else "",
+        se_type="CRV1" if clustered else "HC1",
+        cluster=design.cluster if clustered else "",
         facts={"covariates": ",".join(covs)},
         **drop,
     )
-    res.append(ra)
-    # Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr)
+
+
+def _benchmark(covs: list[str]) -> str | None:
+    """The default benchmark covariate: the baseline outcome, else the first covariate."""
+    return "baseline" if "baseline" in covs else (covs[0] if covs else None)
+
+
+def _robustness(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    X: pd.DataFrame,
+    d: pd.DataFrame,
+    b: float,
+    bench: str | None,
+) -> Robustness:
+    """Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr),
+    bounded by a confounder as strong as ``bench``."""
     ols_iid = sm.OLS(yv, X).fit()
-    bench = benchmark or ("baseline" if "baseline" in covs else (covs[0] if covs else None))
-    robust = robustness_value(
-        float(ols_iid.tvalues["_d"]),
-        float(ols_iid.df_resid),
-        estimate=b,
-        se=float(ols_iid.bse["_d"]),
-    )
-    if bench is not None and bench in X.columns:
-        Xb = X.drop(columns=bench)
-        r2dz_x = _partial_r2_of(dv, Xb.drop(columns="_d"), d[bench].to_numpy(float))
-        r2yz_dx = partial_r2(float(ols_iid.tvalues[bench]), float(ols_iid.df_resid))
-        robust = replace(
-            robust,
-            benchmark=bench,
-            bound=ovb_bound(b, float(ols_iid.bse["_d"]), float(ols_iid.df_resid), r2dz_x, r2yz_dx),
-        )
-    ps = propensity(d, covs, trim=trim)
-    ps_facts = {
+    dof, se_iid = float(ols_iid.df_resid), float(ols_iid.bse["_d"])
+    robust = robustness_value(float(ols_iid.tvalues["_d"]), dof, estimate=b, se=se_iid)
+    if bench is None or bench not in X.columns:
+        return robust
+    Xb = X.drop(columns=bench)
+    r2dz_x = _partial_r2_of(dv, Xb.drop(columns="_d"), d[bench].to_numpy(float))
+    r2yz_dx = partial_r2(float(ols_iid.tvalues[bench]), dof)
+    return replace(robust, benchmark=bench, bound=ovb_bound(b, se_iid, dof, r2dz_x, r2yz_dx))
+
+
+def _weighted(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    d: pd.DataFrame,
+    covs: list[str],
+    ps: PropensityFit,
+    groups: np.ndarray | None,
+    design: Design,
+    est: str,
+    drop: dict,
+    trim: float,
+) -> list[Result]:
+    """Propensity weighting (IPW) and the doubly robust AIPW, with the score's diagnostics."""
+    facts = {
         "trim_low": trim,
         "trim_high": 1 - trim,
         "n_trimmed_treated": ps.n_trimmed_treated,
@@ -435,53 +504,30 @@ def compare_year(
         "weight_max": ps.weight_max,
         "ess_control": ps.ess_control,
         "ps_converged": ps.converged,
+        "covariates": ",".join(covs),
     }
-    if int((dv[ps.kept] == 1).sum()) < min_treated or int((dv[ps.kept] == 0).sum()) < min_treated:
-        for m in (
-            "ipw",
-            "aipw",
-            "matching",
-        ):
-            res.append(
-                NotEstimable(
-                    outcome=y,
-                    method=m,
-                    estimand=est,
-                    reason="no_overlap",
-                    detail=f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]",
-                    n_treated=n1,
-                    n_control=n0,
-                )
-            )
-        bal = balance_table(d, covs)
-        return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
-    ipw_res = ipw(yv, dv, ps.weights, y, groups)
-    res.append(
-        replace(
-            ipw_res,
-            estimand=est,
-            cluster=design.cluster if groups is not None else "",
-            facts={**ps_facts, "covariates": ",".join(covs)},
-            **drop,
-        )
-    )
-    dr = aipw_att(yv, dv, d[covs], ps, y, groups)
-    res.append(
-        replace(
-            dr,
-            estimand=est,
-            cluster=design.cluster if groups is not None else "",
-            facts={**ps_facts, "covariates": ",".join(covs)},
-            **drop,
-        )
-    )
+    cluster = design.cluster if groups is not None else ""
+    y = design.outcome
+    out = [ipw(yv, dv, ps.weights, y, groups), aipw_att(yv, dv, d[covs], ps, y, groups)]
+    return [replace(r, estimand=est, cluster=cluster, facts=dict(facts), **drop) for r in out]
+
+
+def _matched(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    ps: PropensityFit,
+    y: str,
+    est: str,
+    caliper_sd: float,
+    min_treated: int,
+    trim: float,
+) -> Result:
+    """Nearest-neighbour matching among the desa inside the trimming bounds."""
     keep = ps.kept
     m = nn_match(yv[keep], dv[keep], ps.score[keep], y, caliper_sd, min_treated)
     if isinstance(m, Estimate):
         m = replace(m, estimand=est, facts={**m.facts, "trim_low": trim, "trim_high": 1 - trim})
-    res.append(m)
-    bal = balance_table(d, covs, weights=ps.weights)
-    return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
+    return m
 
 
 def _partial_r2_of(dv: np.ndarray, Z: pd.DataFrame, x: np.ndarray) -> float:
