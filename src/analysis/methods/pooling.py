@@ -73,17 +73,35 @@ def pool_districts(
 ) -> Pooled:
     """Pool one outcome/method across districts from the tidy results table.
 
-    ``table`` needs columns district, outcome, method, estimate, se, estimable, n_treated,
-    n_control. Districts that are not estimable are listed in the forest data but not pooled.
+    Random-effects meta-analysis (DerSimonian and Laird 1986, or Paule and Mandel 1982) with
+    I^2 (Higgins and Thompson 2002) and, with few districts, Hartung-Knapp-Sidik-Jonkman
+    intervals. Districts that are not estimable are listed in the forest data but not pooled.
 
     Parameters
     ----------
+    table
+        Tidy results with columns district, outcome, method, estimate, se, ci_low, ci_high,
+        estimable, n_treated, n_control (e.g. the ``results.csv`` of a run's districts).
+    outcome
+        The outcome pooled.
+    method
+        The method pooled: a code (``"cs_did"``) or its old English label
+        (``"Callaway-Sant'Anna DiD"``, :data:`analysis.methods.options.OLD_METHOD_LABELS`);
+        rows carrying either are pooled.
     method_re
         Between-district variance: ``"dl"`` (DerSimonian-Laird, truncated at 0) or ``"pm"``
         (Paule-Mandel). ``"reml"`` is refused (statsmodels does not offer it).
+    pooled_label
+        The label of the pooled row of the forest data.
     interval
         ``"hksj"`` (Hartung-Knapp-Sidik-Jonkman, t(k-1)), ``"normal"``, or ``"auto"``: HKSJ
         with fewer than :data:`HKSJ_BELOW` districts.
+
+    Returns
+    -------
+    Pooled
+        Forest rows, the random- and fixed-effect results and the heterogeneity; with fewer
+        than :data:`MIN_DISTRICTS` estimates both results are ``NotEstimable``.
     """
     if method_re == "reml":
         raise OptionError(
@@ -94,96 +112,109 @@ def pool_districts(
     check_option("interval", interval, PoolInterval)
     t = table[(table["outcome"] == outcome) & table["method"].isin(method_names(method))].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
-    est_name = "ATT, pooled across districts"
     if len(ok) < MIN_DISTRICTS:
-        ne = NotEstimable(
-            outcome=outcome,
-            method="random_effects",
-            estimand=est_name,
-            reason="too_few_districts",
-            detail=f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
-        )
-        forest = t.assign(kind="district", weight_re=np.nan)[
-            ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
-        ]
-        return Pooled(
-            forest=forest.rename(columns={"district": "label"}),
-            random_effects=ne,
-            fixed_effects=ne,
-            i2=np.nan,
-            tau2=np.nan,
-            q_p_value=np.nan,
-            n_districts=len(ok),
-        )
+        return _too_few(t, outcome, len(ok))
     effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
     dl = (
         random_effects_dl(effects, variances)
         if method_re == "dl"
         else random_effects_pm(effects, variances)
     )
-    k = len(ok)
-    use_hksj = interval == "hksj" or (interval == "auto" and k < HKSJ_BELOW)
-    n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
-    fe = Estimate(
-        outcome=outcome,
-        method="fixed_effect",
-        estimand=est_name,
-        estimate=dl["fe"],
-        se=dl["fe_se"],
-        n_treated=n1,
-        n_control=n0,
+    use_hksj = interval == "hksj" or (interval == "auto" and len(ok) < HKSJ_BELOW)
+    re, fe = _pooled_estimates(outcome, ok, dl, method_re, use_hksj)
+    return Pooled(
+        forest=_forest(t, ok, dl["weights_re"], re, pooled_label),
+        random_effects=re,
+        fixed_effects=fe,
+        i2=dl["i2"],
+        tau2=dl["tau2"],
+        q_p_value=dl["q_p"],
+        n_districts=len(ok),
     )
+
+
+#: What a pooled result estimates.
+POOLED_ESTIMAND = "ATT, pooled across districts"
+
+
+def _too_few(t: pd.DataFrame, outcome: str, k: int) -> Pooled:
+    """Fewer than :data:`MIN_DISTRICTS` estimates: the districts listed, nothing pooled."""
+    ne = NotEstimable(
+        outcome=outcome,
+        method="random_effects",
+        estimand=POOLED_ESTIMAND,
+        reason="too_few_districts",
+        detail=f"{k} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
+    )
+    forest = t.assign(kind="district", weight_re=np.nan)[
+        ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
+    ]
+    return Pooled(
+        forest=forest.rename(columns={"district": "label"}),
+        random_effects=ne,
+        fixed_effects=ne,
+        i2=np.nan,
+        tau2=np.nan,
+        q_p_value=np.nan,
+        n_districts=k,
+    )
+
+
+def _pooled_estimates(
+    outcome: str, ok: pd.DataFrame, dl: dict, method_re: str, use_hksj: bool
+) -> tuple[Estimate, Estimate]:
+    """The random-effects result (HKSJ with t(k-1), or normal) and the fixed-effect one."""
+    k = len(ok)
+    said = {"outcome": outcome, "estimand": POOLED_ESTIMAND}
+    said.update(n_treated=int(ok["n_treated"].sum()), n_control=int(ok["n_control"].sum()))
+    fe = Estimate(**said, method="fixed_effect", estimate=dl["fe"], se=dl["fe_se"])
     facts = {"i2": dl["i2"], "tau2": dl["tau2"], "q_p_value": dl["q_p"], "n_districts": k}
-    if use_hksj:
-        se_h = float(np.sqrt(dl["var_hksj"]))
-        crit = float(stats.t.ppf(0.975, k - 1))
-        p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
+    said.update(method="random_effects", estimate=dl["re"], est_method=method_re)
+    if not use_hksj:
         re = Estimate(
-            outcome=outcome,
-            method="random_effects",
-            estimand=est_name,
-            estimate=dl["re"],
-            se=se_h,
-            n_treated=n1,
-            n_control=n0,
-            ci_low=dl["re"] - crit * se_h,
-            ci_high=dl["re"] + crit * se_h,
-            p_value=p,
-            est_method=method_re,
-            se_type="hksj",
-            ci_method="t",
-            crit_value=crit,
-            se_analytic=dl["re_se"],
-            facts={**facts, "df": k - 1},
-        )
-    else:
-        re = Estimate(
-            outcome=outcome,
-            method="random_effects",
-            estimand=est_name,
-            estimate=dl["re"],
+            **said,
             se=dl["re_se"],
-            n_treated=n1,
-            n_control=n0,
-            est_method=method_re,
             se_type="inverse_variance",
             ci_method="normal",
             se_analytic=dl["re_se"],
             facts=facts,
         )
+        return re, fe
+    se_h = float(np.sqrt(dl["var_hksj"]))
+    crit = float(stats.t.ppf(0.975, k - 1))
+    p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
+    re = Estimate(
+        **said,
+        se=se_h,
+        ci_low=dl["re"] - crit * se_h,
+        ci_high=dl["re"] + crit * se_h,
+        p_value=p,
+        se_type="hksj",
+        ci_method="t",
+        crit_value=crit,
+        se_analytic=dl["re_se"],
+        facts={**facts, "df": k - 1},
+    )
+    return re, fe
+
+
+def _forest(
+    t: pd.DataFrame, ok: pd.DataFrame, weights: np.ndarray, re: Estimate, pooled_label: str
+) -> pd.DataFrame:
+    """Forest rows: the pooled districts with their weights, the others, the pooled line."""
     forest = pd.DataFrame(
         {
             "label": list(ok["district"]),
             "estimate": ok["estimate"].to_numpy(),
             "ci_low": ok["ci_low"].to_numpy(),
             "ci_high": ok["ci_high"].to_numpy(),
-            "weight_re": dl["weights_re"],
+            "weight_re": weights,
             "kind": "district",
             "estimable": True,
         }
     )
     skipped = t[~t.index.isin(ok.index)]
-    forest = pd.concat(
+    return pd.concat(
         [
             forest,
             pd.DataFrame(
@@ -212,15 +243,6 @@ def pool_districts(
             ),
         ],
         ignore_index=True,
-    )
-    return Pooled(
-        forest=forest,
-        random_effects=re,
-        fixed_effects=fe,
-        i2=dl["i2"],
-        tau2=dl["tau2"],
-        q_p_value=dl["q_p"],
-        n_districts=len(ok),
     )
 
 
