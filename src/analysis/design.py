@@ -16,22 +16,6 @@ import pandas as pd
 
 #: Outcomes of the IDM instrument; ``naik_status`` = status above its first observed status.
 OUTCOMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")
-OUTCOME_LABELS = {
-    "id": {
-        "nilai_idm": "Indeks Desa Membangun (IDM)",
-        "iks": "Indeks Ketahanan Sosial (IKS)",
-        "ike": "Indeks Ketahanan Ekonomi (IKE)",
-        "ikl": "Indeks Ketahanan Lingkungan (IKL)",
-        "naik_status": "Naik status IDM",
-    },
-    "en": {
-        "nilai_idm": "Village Development Index (IDM)",
-        "iks": "Social resilience index (IKS)",
-        "ike": "Economic resilience index (IKE)",
-        "ikl": "Ecological resilience index (IKL)",
-        "naik_status": "IDM status upgraded",
-    },
-}
 DEFAULT_COVARIATES = (
     "penduduk_log",
     "jarak_kabupaten_km",
