@@ -65,7 +65,9 @@ from analysis.schema import PARTNER_TYPES, SECTORS
 
 @dataclass(frozen=True, kw_only=True)
 class Specification:
-    """Every choice of the district analysis, checked when built (a wrong value is refused
+    """Every choice of the district analysis.
+
+    Every choice of the district analysis, checked when built (a wrong value is refused
     with the supported values).
 
     Parameters
@@ -158,9 +160,11 @@ class Specification:
                 raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
 
     def as_dict(self) -> dict:
+        """Every field by name (recorded in ``summary.json``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def cs_kwargs(self) -> dict:
+        """The keyword arguments of :func:`analysis.methods.panel.callaway_santanna`."""
         return dict(
             est_method=self.est_method,
             covariates=self.covariates,
@@ -726,8 +730,11 @@ def _subgroup(
     control_group: str,
     tables: dict,
 ) -> Result:
-    """The headline estimator for the desa partnered with one partner type or sector (or why
-    not: too few desa or kecamatan); ``tables`` keeps the shared desa-years once built."""
+    """The headline estimator for one subgroup.
+
+    The headline estimator for the desa partnered with one partner type or sector (or why
+    not: too few desa or kecamatan); ``tables`` keeps the shared desa-years once built.
+    """
     spec = data.spec
     if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
         return NotEstimable(

@@ -1,4 +1,6 @@
-"""Cross-sectional comparisons for one outcome year: naive difference, regression adjustment,
+"""Cross-sectional comparisons for one outcome year.
+
+Cross-sectional comparisons for one outcome year: naive difference, regression adjustment,
 propensity-score weighting (IPW), doubly robust AIPW and nearest-neighbour matching.
 
 Estimators wrap statsmodels. Methods follow Imbens & Rubin (2015, ch. 12-19); the ATT
@@ -38,7 +40,10 @@ TRIM = 0.02
 def naive_difference(
     y: np.ndarray, d: np.ndarray, outcome: str = "y", se_type: NaiveSE = "classical"
 ) -> Result:
-    """Difference in means with a classical (equal-variance OLS) or HC1 standard error."""
+    """Difference in means with a classical (equal-variance OLS) or HC1 standard error.
+
+    The unadjusted comparison (Imbens and Rubin 2015, ch. 6), shown beside the adjusted ones.
+    """
     n1, n0 = int(d.sum()), int((1 - d).sum())
     if n1 < 1 or n0 < 1:
         return NotEstimable(
@@ -92,7 +97,13 @@ def propensity(
     trim: float = TRIM,
     estimand: PropensityEstimand = "ATT",
 ) -> PropensityFit:
-    """Logit propensity score, trimming, and IPW weights (ATT: 1 and e/(1-e); ATE: 1/e and 1/(1-e))."""
+    """Logit propensity score, trimming, and IPW weights.
+
+    Rosenbaum, P. R. and Rubin, D. B. (1983), "The central role of the propensity score in
+    observational studies for causal effects", Biometrika 70(1), 41-55. Weights: ATT 1 and
+    e/(1-e), ATE 1/e and 1/(1-e) (Hirano, Imbens and Ridder 2003); scores outside
+    [trim, 1 - trim] are left out.
+    """
     d = df[treated].to_numpy(dtype=float)
     X = _design_matrix(df, covariates)
     try:
@@ -138,7 +149,12 @@ def ipw(
     estimand: str = "ATT",
     cov_type: str | None = None,
 ) -> Result:
-    """Weighted regression of the outcome on treatment (robust or cluster-robust SE)."""
+    """Weighted regression of the outcome on treatment (robust or cluster-robust SE).
+
+    Inverse probability weighting: Hirano, K., Imbens, G. W. and Ridder, G. (2003), "Efficient
+    estimation of average treatment effects using the estimated propensity score",
+    Econometrica 71(4), 1161-1189.
+    """
     keep = weights > 0
     X = sm.add_constant(d[keep].astype(float))
     kw = (
@@ -169,7 +185,12 @@ def aipw_att(
     outcome: str,
     groups: np.ndarray | None = None,
 ) -> Result:
-    """Doubly robust ATT: outcome regression on comparison desa plus propensity weighting."""
+    """Doubly robust ATT: outcome regression on comparison desa plus propensity weighting.
+
+    Sant'Anna, P. H. C. and Zhao, J. (2020), "Doubly robust difference-in-differences
+    estimators", Journal of Econometrics 219(1), 101-122 (cross-section case; the variance
+    ignores the estimation of the nuisance models).
+    """
     keep = fit.kept
     y, d, Xk, e = y[keep], d[keep], X[keep], fit.score[keep]
     Xm = _design_matrix(Xk, list(Xk.columns))
@@ -209,7 +230,11 @@ def nn_match(
     caliper_sd: float = 0.2,
     min_treated: int = MIN_TREATED,
 ) -> Result:
-    """1:1 nearest neighbour on the logit propensity score, with replacement and a caliper."""
+    """1:1 nearest neighbour on the logit propensity score, with replacement and a caliper.
+
+    Abadie, A. and Imbens, G. W. (2006), "Large sample properties of matching estimators for
+    average treatment effects", Econometrica 74(1), 235-267 (variance without bias correction).
+    """
     lp = np.log(score / (1 - score))
     t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     if len(c_idx) == 0:
@@ -274,6 +299,7 @@ class CrossSection:
     sensitivity: object = None
 
     def tidy(self) -> pd.DataFrame:
+        """The results as one table (:data:`analysis.methods.results.COLUMNS`)."""
         return to_frame(self.results)
 
     def __repr__(self) -> str:
@@ -376,8 +402,11 @@ def _check_cross_section_options(
 def _year_sample(
     panel: pd.DataFrame, design: Design, year: int
 ) -> tuple[pd.DataFrame, list[str], int]:
-    """The desa of ``year`` exposed by then or never, with a baseline year before any start:
-    complete rows, the covariates used and the number of rows left out for a missing value."""
+    """The sample of one year's comparison.
+
+    The desa of ``year`` exposed by then or never, with a baseline year before any start:
+    complete rows, the covariates used and the number of rows left out for a missing value.
+    """
     y = design.outcome
     first_year = int(panel[design.time].min())
     d = panel[panel[design.time] == year].copy()
@@ -424,8 +453,11 @@ def _regression_adjustment(
     drop: dict,
     how: tuple[str, int, int],
 ) -> Estimate:
-    """OLS of the outcome on partnering and the covariates (cluster-robust), with the wild
-    cluster bootstrap when ``how`` (inference, draws, seed) asks for it and there are clusters."""
+    """Regression adjustment: OLS with the covariates.
+
+    OLS of the outcome on partnering and the covariates (cluster-robust), with the wild
+    cluster bootstrap when ``how`` (inference, draws, seed) asks for it and there are clusters.
+    """
     inference, draws, seed = how
     G = int(len(np.unique(groups))) if groups is not None else 0
     ols = sm.OLS(yv, X).fit(**_cov_kwargs(groups))
@@ -469,8 +501,11 @@ def _robustness(
     b: float,
     bench: str | None,
 ) -> Robustness:
-    """Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr),
-    bounded by a confounder as strong as ``bench``."""
+    """Cinelli-Hazlett robustness facts of the regression adjustment.
+
+    Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr),
+    bounded by a confounder as strong as ``bench``.
+    """
     ols_iid = sm.OLS(yv, X).fit()
     dof, se_iid = float(ols_iid.df_resid), float(ols_iid.bse["_d"])
     robust = robustness_value(float(ols_iid.tvalues["_d"]), dof, estimate=b, se=se_iid)

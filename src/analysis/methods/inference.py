@@ -1,4 +1,6 @@
-"""Inference that holds with few clusters: a clustered multiplier bootstrap of influence functions
+"""Inference that holds with few clusters.
+
+Inference that holds with few clusters: a clustered multiplier bootstrap of influence functions
 (with uniform bands), a wild cluster bootstrap for regression coefficients, and critical values
 that never fall back to the normal with a handful of clusters.
 
@@ -69,12 +71,16 @@ def _t_critical(n_clusters: int | None, alpha: float) -> float:
 
 
 def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
-    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering
-    (remembered per (G, alpha): a district asks for the same few values many times)."""
+    """Two-sided critical value, t(G-1) with G clusters.
+
+    Two-sided critical value: t(G-1) with G clusters, the normal without clustering
+    (remembered per (G, alpha): a district asks for the same few values many times).
+    """
     return _t_critical(None if n_clusters is None else int(n_clusters), float(alpha))
 
 
 def t_p_value(tstat: float, n_clusters: int | None) -> float:
+    """Two-sided p-value of a t statistic: t(G-1) with G clusters, the normal without."""
     if not np.isfinite(tstat):
         return np.nan
     if n_clusters is None or n_clusters <= 1:
@@ -188,7 +194,7 @@ class WildBootstrap:
 
 
 def _crv1_t(x: np.ndarray, y: np.ndarray, cl: np.ndarray, G: int) -> np.ndarray:
-    """t statistics of the slope of y (n x B) on the residualised regressor x (no intercept), CRV1."""
+    """T statistics of the slope of y (n x B) on the residualised regressor x (no intercept), CRV1."""
     xx = x @ x
     b = (x @ y) / xx
     u = y - np.outer(x, b)
@@ -208,7 +214,13 @@ def wild_cluster_bootstrap(
     weights: BootWeights = "webb",
     alpha: float = 0.05,
 ) -> WildBootstrap:
-    """WCR bootstrap-t for the coefficient of ``x`` in ``y ~ x`` after both are residualised on
+    """Wild cluster restricted (WCR) bootstrap-t of one coefficient.
+
+    Cameron, A. C., Gelbach, J. B. and Miller, D. L. (2008), "Bootstrap-based improvements for
+    inference with clustered errors", Review of Economics and Statistics 90(3), 414-427, with
+    Webb (2014) six-point weights by default.
+
+    WCR bootstrap-t for the coefficient of ``x`` in ``y ~ x`` after both are residualised on
     every other regressor (Frisch-Waugh-Lovell; fixed effects and covariates projected out).
 
     Under the null the restricted residuals are ``y`` itself; each draw flips cluster blocks of
@@ -255,7 +267,9 @@ def coefficient_estimate(
     facts: dict | None = None,
     **fields,
 ) -> Estimate:
-    """A regression coefficient as an :class:`~analysis.methods.results.Estimate`, with the analytic
+    """A regression coefficient as an Estimate.
+
+    A regression coefficient as an :class:`~analysis.methods.results.Estimate`, with the analytic
     inference (t(G-1) with ``n_clusters`` clusters, the normal without) always beside it.
 
     ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or

@@ -1,4 +1,6 @@
-"""Every option of the engine, declared once as a ``typing.Literal`` (in the style of pyfixest's
+"""Every option of the engine, declared once.
+
+Every option of the engine, declared once as a ``typing.Literal`` (in the style of pyfixest's
 ``literals.py``).
 
 The estimators (:mod:`~analysis.methods.panel`, :mod:`~analysis.methods.inference`,

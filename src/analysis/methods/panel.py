@@ -1,4 +1,6 @@
-"""Panel comparisons: the Callaway-Sant'Anna staggered difference-in-differences (with covariates,
+"""Panel comparisons: staggered difference-in-differences and TWFE.
+
+Panel comparisons: the Callaway-Sant'Anna staggered difference-in-differences (with covariates,
 its aggregations, event study and pre-period facts) and two-way fixed effects (pyfixest).
 
 Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time
@@ -84,6 +86,7 @@ class GroupTime:
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
     def tidy(self) -> pd.DataFrame:
+        """The ATT(g, t) table."""
         return self.table
 
     def __repr__(self) -> str:
@@ -107,8 +110,11 @@ def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
 
 
 def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
-    whether it converged to an interior solution (no perfect separation)."""
+    """Logit by Newton-Raphson.
+
+    Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
+    whether it converged to an interior solution (no perfect separation).
+    """
     b = np.zeros(X.shape[1])
     converged = False
     for _ in range(iters):
@@ -282,8 +288,11 @@ def _check_covariates(df: pd.DataFrame, covs: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class _Wide:
-    """The balanced panel as arrays: outcome (units x periods), design matrices per base period,
-    cohorts, cluster codes and the counts of units left out."""
+    """The balanced panel as arrays.
+
+    The balanced panel as arrays: outcome (units x periods), design matrices per base period,
+    cohorts, cluster codes and the counts of units left out.
+    """
 
     Y: np.ndarray
     X_by_period: list[np.ndarray]
@@ -351,8 +360,11 @@ def _balanced_panel(
 def _cells(
     w: _Wide, control_group: str, est_method: str, base_period: str, anticipation: int
 ) -> tuple[list[dict], list[np.ndarray], list[float], int]:
-    """Every ATT(g, t) cell: table rows, influence functions, P(G = g) and the number of cells
-    estimated by outcome regression because no propensity score could be estimated."""
+    """Every ATT(g, t) cell.
+
+    Every ATT(g, t) cell: table rows, influence functions, P(G = g) and the number of cells
+    estimated by outcome regression because no propensity score could be estimated.
+    """
     periods, G = w.periods, w.G
     rows, infs, pgs = [], [], []
     n_fallback = 0
@@ -605,8 +617,11 @@ def _event_time(gt: GroupTime, c: dict) -> dict:
 
 
 def _by_group(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float, np.ndarray]:
-    """Aggregation by cohort (intervals with critical value ``crit``), then overall weighted by
-    cohort size among the treated."""
+    """Aggregation by cohort.
+
+    Aggregation by cohort (intervals with critical value ``crit``), then overall weighted by
+    cohort size among the treated.
+    """
     g_c, post_c = c["g"], c["post"]
     g_rows, g_inf = [], []
     gl = np.sort(np.unique(g_c[post_c]))
@@ -629,8 +644,11 @@ def _by_group(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float,
 
 
 def _by_calendar(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float, np.ndarray]:
-    """By calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort
-    size), intervals with critical value ``crit``."""
+    """Aggregation by calendar year.
+
+    By calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort
+    size), intervals with critical value ``crit``.
+    """
     c_rows, c_inf = [], []
     for tt in np.sort(np.unique(c["t"])):
         k = np.flatnonzero(c["post"] & (c["t"] == tt))
@@ -659,9 +677,12 @@ def _overall_and_event_study(
     crit_a: float,
     how: tuple[str, int, int, str, float],
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """The overall table (analytic beside bootstrap) and the event-study table, with the
+    """The overall and event-study tables.
+
+    The overall table (analytic beside bootstrap) and the event-study table, with the
     number of clusters the headline inference used; ``how``: inference, draws, seed, weights
-    and alpha."""
+    and alpha.
+    """
     es_att, es_se = ev["att"], ev["se"]
     se_a = np.array([_se(infs[:, i], gt.clusters) for i in range(4)])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -711,8 +732,11 @@ def _bootstrap_intervals(
     clusters: np.ndarray | None,
     how: tuple[int, int, str, float],
 ) -> int:
-    """Fill in the bootstrap's inference (critical values for the estimates studentised by
-    their analytic CRV1 SE; a uniform band for the event study); return its clusters."""
+    """The multiplier bootstrap's inference.
+
+    Fill in the bootstrap's inference (critical values for the estimates studentised by
+    their analytic CRV1 SE; a uniform band for the event study); return its clusters.
+    """
     draws, seed, boot_weights, alpha = how
     es_att, es_se = ev["att"], ev["se"]
     bo = multiplier_bootstrap(
@@ -748,9 +772,12 @@ def _bootstrap_intervals(
 
 
 def _pre_period_facts(es: pd.DataFrame, G_cl: int | None, alpha: float) -> dict:
-    """Bonferroni over reliable pre-period coefficients (valid under any dependence; a Wald test
+    """Pre-period facts of the event study.
+
+    Bonferroni over reliable pre-period coefficients (valid under any dependence; a Wald test
     needs a covariance that 10-20 clusters estimate too poorly), the largest pre-period
-    deviation and the smallest pre-period gap the test could detect (80% power)."""
+    deviation and the smallest pre-period gap the test could detect (80% power).
+    """
     pre = es[(es["e"] < 0) & es["reliable"] & (es["se"] > 0)]
     if not len(pre):
         return {"chi2": np.nan, "df": 0, "p": np.nan, "detectable": np.nan, "max": np.nan}
@@ -863,8 +890,11 @@ def _staggered_sample(
     last_year: int | None,
     baseline_outcome: bool,
 ) -> tuple[pd.DataFrame, tuple[str, ...], int, int]:
-    """The columns the estimator reads, the covariates (with the baseline outcome if asked),
-    and the first and last years."""
+    """The sample of the staggered estimator.
+
+    The columns the estimator reads, the covariates (with the baseline outcome if asked),
+    and the first and last years.
+    """
     covs = (
         tuple(c for c in design.covariates if c in df.columns)
         if covariates is None
@@ -931,8 +961,11 @@ def _cs_estimate(
     asked: dict,
     baseline_outcome: bool,
 ) -> Estimate:
-    """The requested aggregation (``asked["aggregation"]``) as an :class:`Estimate` with the facts
-    of how it was computed."""
+    """The requested aggregation as an Estimate.
+
+    The requested aggregation (``asked["aggregation"]``) as an :class:`Estimate` with the facts
+    of how it was computed.
+    """
     row = agg.overall.set_index("type").loc[asked["aggregation"]]
     dropped = (("missing_year", agg.n_dropped_unbalanced),
                ("missing_covariate", agg.n_dropped_covariates))  # fmt: skip
@@ -1072,8 +1105,11 @@ def twfe(
 def _twfe_sample(
     df: pd.DataFrame, design: Design, covs: tuple[str, ...]
 ) -> tuple[pd.DataFrame, int, int]:
-    """The columns TWFE reads, complete rows, the ``_treated`` indicator and the numbers of
-    partnered and never-partnered desa."""
+    """The sample of two-way fixed effects.
+
+    The columns TWFE reads, complete rows, the ``_treated`` indicator and the numbers of
+    partnered and never-partnered desa.
+    """
     y = design.outcome
     needed = [design.unit, design.time, y, "g", *covs, design.cluster]
     d = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
@@ -1126,8 +1162,11 @@ def _feols(d: pd.DataFrame, design: Design, inter: list[str], vcov: str) -> tupl
 def _twfe_wild_bootstrap(
     d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str]
 ) -> WildBootstrap:
-    """Wild cluster bootstrap of the ``_treated`` coefficient, fixed effects and interactions
-    projected out (Frisch-Waugh-Lovell); ``how``: draws, seed and weights."""
+    """Wild cluster bootstrap of the TWFE coefficient.
+
+    Wild cluster bootstrap of the ``_treated`` coefficient, fixed effects and interactions
+    projected out (Frisch-Waugh-Lovell); ``how``: draws, seed and weights.
+    """
     y = design.outcome
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]

@@ -1,4 +1,6 @@
-"""Pooling district estimates: fixed- and random-effects meta-analysis with I^2 and forest-plot
+"""Pooling district estimates by meta-analysis.
+
+Pooling district estimates: fixed- and random-effects meta-analysis with I^2 and forest-plot
 data.
 
 statsmodels 0.15 ``combine_effects(method_re="dl")`` does not truncate the DerSimonian-Laird
@@ -247,7 +249,11 @@ def _forest(
 
 
 def random_effects_dl(effects: np.ndarray, variances: np.ndarray) -> dict:
-    """DerSimonian-Laird random effects with tau^2 truncated at zero (FE and Q from statsmodels)."""
+    """DerSimonian-Laird random effects with tau^2 truncated at zero (FE and Q from statsmodels).
+
+    DerSimonian, R. and Laird, N. (1986), "Meta-analysis in clinical trials", Controlled
+    Clinical Trials 7(3), 177-188.
+    """
     res = combine_effects(effects, variances, method_re="dl")
     w = 1 / variances
     k = len(effects)
@@ -278,7 +284,11 @@ def _hksj_var(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
 
 
 def random_effects_pm(effects: np.ndarray, variances: np.ndarray) -> dict:
-    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``)."""
+    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``).
+
+    Paule, R. C. and Mandel, J. (1982), "Consensus values and weighting factors", Journal of
+    Research of the National Bureau of Standards 87(5), 377-385.
+    """
     res = combine_effects(effects, variances, method_re="pm")
     k = len(effects)
     q = float(res.q)

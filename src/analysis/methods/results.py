@@ -195,6 +195,7 @@ class NotEstimable:
 
     @property
     def message(self) -> str:
+        """The reason in English with the detail (for researchers' logs, never for pages)."""
         return REASONS.get(self.reason, self.reason) + (f" ({self.detail})" if self.detail else "")
 
     def tidy(self) -> pd.DataFrame:
