@@ -40,7 +40,13 @@ def one_seed(seed: int) -> dict:
     out: dict = {"seed": seed, "placebo": [], "default": [], "province": {}}
     for scale, key in ((0.0, "placebo"), (1.0, "default")):
         sim = simulate("64", seed, scale)
-        ds = Dataset(Path("."), sim.villages, sim.welfare, sim.partnerships, {"synthetic": True})
+        ds = Dataset(
+            folder=Path("."),
+            villages=sim.villages,
+            welfare=sim.welfare,
+            partnerships=sim.partnerships,
+            meta={"synthetic": True},
+        )
         for code in kab:
             data = dist.prepare_dataset(ds, code)
             if not data.applicable:

@@ -73,7 +73,17 @@ def test_coefficient_estimate_labels_what_was_computed():
     assert a.p_value == a.p_value_analytic == t_p_value(2.5, 8)
     n = coefficient_estimate("y", "m", "ATT", 0.5, 0.2, 10, 20, 0)
     assert n.ci_method == "normal" and n.crit_value == pytest.approx(1.959964, abs=1e-6)
-    wb = WildBootstrap(2.5, 0.04, 3.1, 0.0, 1.0, 999, "webb", 7, 8)
+    wb = WildBootstrap(
+        t_stat=2.5,
+        p_value=0.04,
+        crit=3.1,
+        ci_low=0.0,
+        ci_high=1.0,
+        draws=999,
+        weights="webb",
+        seed=7,
+        n_clusters=8,
+    )
     b = coefficient_estimate("y", "m", "ATT", 0.5, 0.2, 10, 20, 8, wb, facts={"covariates": "x"})
     assert b.ci_method == "wild_cluster_bootstrap" and b.crit_value == 3.1
     assert (b.ci_low, b.ci_high) == (0.5 - 3.1 * 0.2, 0.5 + 3.1 * 0.2) and b.p_value == 0.04

@@ -185,20 +185,20 @@ def test_cross_section_options(kukar):
     base = compare_year(kukar.panel, kukar.design, 2024)
     by = {r.method: r for r in base.results}
     t2 = {r.method: r for r in compare_year(kukar.panel, kukar.design, 2024, trim=0.1).results}
-    assert t2["Propensity weighting (IPW)"].estimate != by["Propensity weighting (IPW)"].estimate
-    assert t2["Propensity weighting (IPW)"].facts["trim_low"] == 0.1
+    assert t2["ipw"].estimate != by["ipw"].estimate
+    assert t2["ipw"].facts["trim_low"] == 0.1
     c2 = {
         r.method: r for r in compare_year(kukar.panel, kukar.design, 2024, caliper_sd=0.01).results
     }
-    m0, m1 = by["Matching (nearest neighbour)"], c2["Matching (nearest neighbour)"]
+    m0, m1 = by["matching"], c2["matching"]
     assert (m1.estimable is False) or (m1.n_treated < m0.n_treated)
-    ra = by["Regression adjustment"]
+    ra = by["regression"]
     assert ra.ci_method == "wild_cluster_bootstrap" and ra.crit_value >= t_critical(ra.n_clusters)
     an = {
         r.method: r
         for r in compare_year(kukar.panel, kukar.design, 2024, inference="analytic").results
     }
-    assert an["Regression adjustment"].ci_method == "t"
+    assert an["regression"].ci_method == "t"
     assert compare_year(kukar.panel, kukar.design, 2024, min_treated=10_000).results[0].reason in (
         "too_few_treated",
         "no_control",

@@ -76,7 +76,15 @@ def test_subgroup_in_too_few_kecamatan_has_its_own_reason():
     ],
 )
 def test_no_comparison_desa_reads_not_estimated(lang, note):
-    ne = NotEstimable("nilai_idm", "Callaway-Sant'Anna DiD", "ATT", "no_control", "", 2, 0)
+    ne = NotEstimable(
+        outcome="nilai_idm",
+        method="cs_did",
+        estimand="ATT",
+        reason="no_control",
+        detail="",
+        n_treated=2,
+        n_control=0,
+    )
     rec = to_frame([ne]).iloc[0].to_dict() | {"dimension": "sektor", "group": "kesehatan"}
     for r in (ne, rec):
         row = result_row(words(lang), r, "x", with_q=True, facts={})

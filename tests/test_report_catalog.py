@@ -135,10 +135,10 @@ def test_numbers_dates_and_plurals_follow_the_language():
 
 def test_engine_codes_are_worded_never_shown_raw():
     wi = words("id")
-    assert wi.method("Doubly robust (AIPW)") == "Metode kokoh ganda (AIPW)"
-    assert wi.method("Naive difference") == "Perbandingan langsung (tanpa penyesuaian)"
+    assert wi.method("aipw") == "Metode kokoh ganda (AIPW)"
+    assert wi.method("naive") == "Perbandingan langsung (tanpa penyesuaian)"
     assert wi.group("jenis_mitra", "perguruan_tinggi") == "mitra: perguruan tinggi"
-    assert wi.method("Callaway-Sant'Anna DiD [jenis_mitra=lsm]").endswith("(mitra: LSM)")
+    assert wi.method("cs_did [jenis_mitra=lsm]").endswith("(mitra: LSM)")
     with pytest.raises(MissingTextError):
         wi.method("Some new estimator")
     # facts without a catalog entry are left out, never printed as English

@@ -413,8 +413,8 @@ def test_too_recent_sentences_match_the_registry_rows(run_id):
 
 def test_naive_caveat_follows_the_page_numbers(run_id):
     res = pd.read_csv(run_id / "districts" / "64.02" / "results.csv")
-    head = res.loc[(res["method"] == "Callaway-Sant'Anna DiD") & (res["outcome"] == "nilai_idm")]
-    naive = res.loc[res["method"] == "Naive difference"]
+    head = res.loc[(res["method"] == "cs_did") & (res["outcome"] == "nilai_idm")]
+    naive = res.loc[res["method"] == "naive"]
     larger = float(naive["estimate"].iloc[0]) > float(head["estimate"].iloc[0])
     page = _text(_html(run_id / "districts" / "64.02" / "brief.html"))
     assert ("memang lebih besar daripada hasil utama" in page) == larger

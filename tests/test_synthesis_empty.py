@@ -37,11 +37,29 @@ def _manifest(run: Path, ok: list[str], failed: list[str]) -> None:
 
 
 def _est(code: str, est: float) -> Estimate:
-    return Estimate("nilai_idm", "Callaway-Sant'Anna DiD", "ATT", est, 0.01, 12, 40, district=code)
+    return Estimate(
+        outcome="nilai_idm",
+        method="cs_did",
+        estimand="ATT",
+        estimate=est,
+        se=0.01,
+        n_treated=12,
+        n_control=40,
+        district=code,
+    )
 
 
 def _none(code: str) -> NotEstimable:
-    return NotEstimable("nilai_idm", "Callaway-Sant'Anna DiD", "ATT", "no_control", "", 4, 0, code)
+    return NotEstimable(
+        outcome="nilai_idm",
+        method="cs_did",
+        estimand="ATT",
+        reason="no_control",
+        detail="",
+        n_treated=4,
+        n_control=0,
+        district=code,
+    )
 
 
 def _all_failed(tmp_path: Path, n: int = 30) -> Path:

@@ -1,4 +1,6 @@
-"""What is compared: the ``Design`` (outcomes, treatment, unit, time, cluster, covariates) and the
+"""What is compared, and the treatment definitions.
+
+What is compared: the ``Design`` (outcomes, treatment, unit, time, cluster, covariates) and the
 treatment definitions built from the partnership registry.
 
 A partnership signed in year Y cannot show in the IDM of year Y unless it started early enough:
@@ -16,22 +18,6 @@ import pandas as pd
 
 #: Outcomes of the IDM instrument; ``naik_status`` = status above its first observed status.
 OUTCOMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")
-OUTCOME_LABELS = {
-    "id": {
-        "nilai_idm": "Indeks Desa Membangun (IDM)",
-        "iks": "Indeks Ketahanan Sosial (IKS)",
-        "ike": "Indeks Ketahanan Ekonomi (IKE)",
-        "ikl": "Indeks Ketahanan Lingkungan (IKL)",
-        "naik_status": "Naik status IDM",
-    },
-    "en": {
-        "nilai_idm": "Village Development Index (IDM)",
-        "iks": "Social resilience index (IKS)",
-        "ike": "Economic resilience index (IKE)",
-        "ikl": "Ecological resilience index (IKL)",
-        "naik_status": "IDM status upgraded",
-    },
-}
 DEFAULT_COVARIATES = (
     "penduduk_log",
     "jarak_kabupaten_km",
@@ -68,7 +54,7 @@ def agreement_exposure(partnerships: pd.DataFrame) -> pd.Series:
     return exposure_year(start)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Design:
     """Column roles for one comparison, passed to every estimator.
 
@@ -94,9 +80,11 @@ class Design:
     baseline_outcome: bool = True
 
     def with_outcome(self, outcome: str) -> Design:
+        """The same design for another outcome."""
         return replace(self, outcome=outcome)
 
     def with_treatment(self, treatment: str) -> Design:
+        """The same design for another treatment definition."""
         return replace(self, treatment=treatment)
 
 
@@ -148,8 +136,11 @@ def analysis_panel(
 def desa_years(
     welfare: pd.DataFrame, villages: pd.DataFrame, district: str | None = None
 ) -> pd.DataFrame:
-    """The part of :func:`analysis_panel` that does not depend on the treatment definition:
-    desa-years (of a district) with ``status_rank``, ``naik_status`` and the covariates."""
+    """Desa-years of a district, before any treatment definition.
+
+    The part of :func:`analysis_panel` that does not depend on the treatment definition:
+    desa-years (of a district) with ``status_rank``, ``naik_status`` and the covariates.
+    """
     w = rows_in_district(welfare, district).copy() if district is not None else welfare.copy()
     rank = {
         s: i
@@ -175,8 +166,11 @@ def desa_years(
 def with_exposure(
     base: pd.DataFrame, partnerships: pd.DataFrame, treatment: str = "any"
 ) -> pd.DataFrame:
-    """Add ``g``, ``jenis_mitra`` and ``sektor`` of ``treatment`` to :func:`desa_years` (the rest
-    of :func:`analysis_panel`; the input is not changed)."""
+    """Exposure of one treatment definition added to desa-years.
+
+    Add ``g``, ``jenis_mitra`` and ``sektor`` of ``treatment`` to :func:`desa_years` (the rest
+    of :func:`analysis_panel`; the input is not changed).
+    """
     exp = first_exposure(partnerships, treatment)
     panel = base.merge(exp[["kode_desa", "g", "jenis_mitra", "sektor"]], on="kode_desa", how="left")
     if treatment != "any":

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,18 +37,21 @@ from analysis.methods.describe import (
     partnership_counts,
     status_transitions,
 )
-from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED, BootWeights, Inference
-from analysis.methods.panel import (
-    MIN_TREATED,
+from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED
+from analysis.methods.options import (
     Aggregation,
     BasePeriod,
+    BootWeights,
     ControlGroup,
     EstMethod,
-    Staggered,
+    Grade,
+    Inference,
+    Method,
+    MultipleTesting,
     Vcov,
-    callaway_santanna,
-    twfe,
+    allowed,
 )
+from analysis.methods.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
 from analysis.methods.sensitivity import (
     Breakdown,
@@ -60,12 +62,12 @@ from analysis.methods.sensitivity import (
 )
 from analysis.schema import PARTNER_TYPES, SECTORS
 
-MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Specification:
-    """Every choice of the district analysis, checked when built (a wrong value is refused
+    """Every choice of the district analysis.
+
+    Every choice of the district analysis, checked when built (a wrong value is refused
     with the supported values).
 
     Parameters
@@ -158,9 +160,11 @@ class Specification:
                 raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
 
     def as_dict(self) -> dict:
+        """Every field by name (recorded in ``summary.json``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def cs_kwargs(self) -> dict:
+        """The keyword arguments of :func:`analysis.methods.panel.callaway_santanna`."""
         return dict(
             est_method=self.est_method,
             covariates=self.covariates,
@@ -177,10 +181,10 @@ class Specification:
 
 
 #: The headline method: robust to staggered starts and effects that change over time.
-HEADLINE_METHOD = "Callaway-Sant'Anna DiD"
+HEADLINE_METHOD: Method = "cs_did"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DistrictData:
     """A district's panel, ready for every step."""
 
@@ -217,6 +221,36 @@ def prepare(
     holds every analysis choice; the later steps read it from the returned object. In a batch
     run the kernel is given the district's slice of the folder (read once per run, see
     :mod:`analysis.batch.slices`) and reads that instead; the results are the same.
+
+    Parameters
+    ----------
+    data_dir
+        A data folder from ``ingest`` or ``example-data``.
+    district
+        A district code (``"64.02"``), name or short name (``"Kukar"``).
+    outcome
+        The headline outcome (one of :data:`analysis.design.OUTCOMES`).
+    last_year
+        Last outcome year used; ``None``: the last in the data.
+    spec
+        Every analysis choice; ``None``: :class:`Specification` built from ``options``.
+    **options
+        Fields of :class:`Specification` (replacing those of ``spec`` when it is given).
+
+    Returns
+    -------
+    DistrictData
+        The panel, its design, coverage and specification; ``applicable`` is False (with a
+        ``reason``) for a district without desa or without data.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> data = prepare(paths.EXAMPLE_DIR, "Kukar", est_method="reg")
+    >>> data.district.code, data.first_year, data.last_year, data.spec.est_method
+    ('64.02', 2018, 2024, 'reg')
+    >>> prepare(paths.EXAMPLE_DIR, "64.71").reason  # Kota Balikpapan has only kelurahan
+    'no_desa'
     """
     if spec is None:
         spec = Specification(**options)
@@ -234,50 +268,93 @@ def prepare_dataset(
     last_year: int | None = None,
     spec: Specification | None = None,
 ) -> DistrictData:
-    """:func:`prepare` for tables already in memory (e.g. a simulation)."""
+    """:func:`prepare` for tables already in memory (e.g. a simulation).
+
+    Parameters
+    ----------
+    ds
+        The tables of a data folder (:func:`analysis.inputs.dataset.load_dataset`).
+    district, outcome, last_year, spec
+        As :func:`prepare`.
+
+    Returns
+    -------
+    DistrictData
+        As :func:`prepare`.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> from analysis.inputs.dataset import load_dataset
+    >>> prepare_dataset(load_dataset(paths.EXAMPLE_DIR), "64.02").applicable
+    True
+    """
     spec = spec or Specification()
     d = resolve_district(district)
     design = Design(outcome=outcome)
     if spec.covariates is not None:
         design = replace(design, covariates=tuple(spec.covariates))
-    frame_desa = villages_of(d)
-    if not d.has_desa:
+    n_frame = len(villages_of(d)) if d.has_desa else 0
+    panel = (
+        analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
+        if d.has_desa
+        else pd.DataFrame()
+    )
+    said = {"district": d, "dataset": ds, "design": design, "spec": spec}
+    if not d.has_desa or panel.empty:
         return DistrictData(
-            d, ds, pd.DataFrame(), design, 0, 0, {"n_desa_frame": 0}, False, "no_desa", spec=spec
-        )
-    panel = analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
-    if panel.empty:
-        return DistrictData(
-            d,
-            ds,
-            panel,
-            design,
-            0,
-            0,
-            {"n_desa_frame": len(frame_desa)},
-            False,
-            "no_data",
-            spec=spec,
+            **said,
+            panel=panel,
+            first_year=0,
+            last_year=0,
+            coverage={"n_desa_frame": n_frame},
+            applicable=False,
+            reason="no_desa" if not d.has_desa else "no_data",
         )
     first = int(panel["tahun"].min())
     last = int(panel["tahun"].max()) if last_year is None else int(last_year)
     panel = panel[panel["tahun"] <= last]
-    cov = coverage(panel, ds.partnerships, d.code, len(frame_desa), last)
-    reg = rows_in_district(ds.partnerships, d.code)
+    return DistrictData(
+        **said,
+        panel=panel,
+        first_year=first,
+        last_year=last,
+        coverage=coverage(panel, ds.partnerships, d.code, n_frame, last),
+        applicable=True,
+        reason="",
+        recent=_too_recent(ds.partnerships, d.code, last),
+    )
+
+
+def _too_recent(partnerships: pd.DataFrame, code: str, last: int) -> pd.DataFrame:
+    """The district's registry rows whose exposure year is after ``last``."""
+    reg = rows_in_district(partnerships, code)
     recent = reg[(agreement_exposure(reg) > last).to_numpy()]
-    recent = recent[
+    return recent[
         ["kode_desa", "nama_desa", "mitra", "jenis_mitra", "tanggal_tanda_tangan"]
     ].reset_index(drop=True)
-    return DistrictData(d, ds, panel, design, first, last, cov, True, "", recent, spec)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Description:
+    """What the district's data hold: partnership counts, outcome summary, status moves.
+
+    Parameters
+    ----------
+    counts
+        Tables of partnerships by kecamatan, partner type, sector and start year.
+    outcome_summary
+        Outcomes by year and group (partnered or not).
+    transitions
+        IDM status moves between the first and the last year.
+    """
+
     counts: dict
     outcome_summary: pd.DataFrame
     transitions: pd.DataFrame
 
     def tidy(self) -> pd.DataFrame:
+        """The outcome summary."""
         return self.outcome_summary
 
     def __repr__(self) -> str:
@@ -285,19 +362,57 @@ class Description:
 
 
 def describe_district(data: DistrictData) -> Description:
-    """Counts by kecamatan, partner type, sector and start year; outcome summary; status moves."""
+    """Counts by kecamatan, partner type, sector and start year; outcome summary; status moves.
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+
+    Returns
+    -------
+    Description
+        Empty tables when the district is not applicable.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> description = describe_district(prepare(paths.EXAMPLE_DIR, "Kukar"))
+    >>> sorted(description.counts)
+    ['jenis_mitra', 'nama_kecamatan', 'sektor', 'tahun_mulai']
+    """
     if not data.applicable:
-        return Description({}, pd.DataFrame(), pd.DataFrame())
+        return Description(counts={}, outcome_summary=pd.DataFrame(), transitions=pd.DataFrame())
     return Description(
-        partnership_counts(data.dataset.partnerships, data.district.code, data.dataset.villages),
-        outcome_summary(data.panel, data.design.outcome, data.first_year, data.last_year),
-        status_transitions(data.panel, data.first_year, data.last_year),
+        counts=partnership_counts(
+            data.dataset.partnerships, data.district.code, data.dataset.villages
+        ),
+        outcome_summary=outcome_summary(
+            data.panel, data.design.outcome, data.first_year, data.last_year
+        ),
+        transitions=status_transitions(data.panel, data.first_year, data.last_year),
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MainEstimate:
-    """The staggered DiD (headline), its unconditional and not-yet-treated variants, and TWFE."""
+    """The staggered DiD (headline), its unconditional and not-yet-treated variants, and TWFE.
+
+    Parameters
+    ----------
+    headline
+        Callaway-Sant'Anna with the specification's estimator and covariates.
+    staggered
+        All its aggregations and the event study (None when not estimated).
+    twfe
+        Two-way fixed effects, the conventional benchmark.
+    not_yet_treated
+        The headline with the other comparison group (named ``cs_did_<group>``).
+    unconditional
+        The headline without covariates.
+    breakdown
+        Rambachan-Roth relative-magnitudes breakdown of the headline.
+    """
 
     headline: Result
     staggered: Staggered | None
@@ -307,6 +422,7 @@ class MainEstimate:
     breakdown: Breakdown | None = None
 
     def tidy(self) -> pd.DataFrame:
+        """The estimates as one table (:data:`analysis.methods.results.COLUMNS`)."""
         rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe]
         return to_frame([r for r in rows if r is not None])
 
@@ -339,39 +455,78 @@ def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
 def estimate_main(
     data: DistrictData, control_group: str | None = None, variants: bool = True
 ) -> MainEstimate:
-    """Callaway-Sant'Anna (headline: ``data.spec``'s estimator with covariates; never-treated
-    controls by default), the unconditional estimate beside it, the other control group as a
-    check, and two-way fixed effects as the conventional benchmark (``variants=False``: the
-    headline only, the others left as None)."""
+    """The headline staggered DiD with its variants and the TWFE benchmark.
+
+    Callaway and Sant'Anna (2021) with ``data.spec``'s estimator and covariates (doubly robust,
+    Sant'Anna and Zhao 2020, by default), the unconditional estimate beside it, the other
+    comparison group as a check, and two-way fixed effects as the conventional benchmark
+    (:func:`analysis.methods.panel.callaway_santanna`, :func:`analysis.methods.panel.twfe`).
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    control_group
+        The headline's comparison group; ``None`` (default): ``data.spec.control_group``.
+    variants
+        False: the headline only, the others left as None.
+
+    Returns
+    -------
+    MainEstimate
+        Every result tagged with the district code.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> main = estimate_main(prepare(paths.EXAMPLE_DIR, "Kukar"))
+    >>> main.headline.method, main.not_yet_treated.method, main.twfe.method
+    ('cs_did', 'cs_did_notyettreated', 'twfe')
+    """
     y, code, spec = data.design.outcome, data.district.code, data.spec
     control_group = _control(data, control_group)
     other = "notyettreated" if control_group == "nevertreated" else "nevertreated"
     if not data.applicable:
+        ne = {"outcome": y, "estimand": "ATT", "reason": data.reason, "district": code}
         return MainEstimate(
-            NotEstimable(y, HEADLINE_METHOD, "ATT", data.reason, district=code),
-            None,
-            NotEstimable(y, "Two-way fixed effects", "ATT", data.reason, district=code),
-            NotEstimable(y, f"{HEADLINE_METHOD} ({other})", "ATT", data.reason, district=code),
-            NotEstimable(
-                y, f"{HEADLINE_METHOD} (unconditional)", "ATT", data.reason, district=code
-            ),
+            headline=NotEstimable(**ne, method=HEADLINE_METHOD),
+            staggered=None,
+            twfe=NotEstimable(**ne, method="twfe"),
+            not_yet_treated=NotEstimable(**ne, method=f"{HEADLINE_METHOD}_{other}"),
+            unconditional=NotEstimable(**ne, method=f"{HEADLINE_METHOD}_unconditional"),
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
-    if not variants:
-        return MainEstimate(_tag(head, code), agg, None, None, None, _breakdown(head, agg))
-    alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
-    alt = replace(alt, method=f"{HEADLINE_METHOD} ({other})")
-    unc, _ = callaway_santanna(
-        data.panel,
-        data.design,
-        control_group,
-        data.last_year,
-        **{**kw, "covariates": (), "baseline_outcome": False},
+    main = MainEstimate(
+        headline=_tag(head, code),
+        staggered=agg,
+        twfe=None,
+        not_yet_treated=None,
+        unconditional=None,
+        breakdown=_breakdown(head, agg),
     )
-    unc = replace(unc, method=f"{HEADLINE_METHOD} (unconditional)")
+    if not variants:
+        return main
+    alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
+    alt = replace(alt, method=f"{HEADLINE_METHOD}_{other}")
+    unconditional = {**kw, "covariates": (), "baseline_outcome": False}
+    unc, _ = callaway_santanna(
+        data.panel, data.design, control_group, data.last_year, **unconditional
+    )
+    unc = replace(unc, method=f"{HEADLINE_METHOD}_unconditional")
+    return replace(
+        main,
+        twfe=_tag(_twfe_benchmark(data), code),
+        not_yet_treated=_tag(alt, code),
+        unconditional=_tag(unc, code),
+    )
+
+
+def _twfe_benchmark(data: DistrictData) -> Result:
+    """Two-way fixed effects with the specification's covariates and standard errors."""
+    spec = data.spec
     covs = tuple(c for c in data.design.covariates if c in data.panel.columns)
-    tw = twfe(
+    return twfe(
         data.panel,
         data.design,
         spec.min_treated,
@@ -381,20 +536,36 @@ def estimate_main(
         spec.draws,
         spec.seed,
     )
-    return MainEstimate(
-        _tag(head, code),
-        agg,
-        _tag(tw, code),
-        _tag(alt, code),
-        _tag(unc, code),
-        _breakdown(head, agg),
-    )
 
 
 def estimate_cross_section(data: DistrictData, year: int | None = None) -> CrossSection:
-    """Naive, regression, IPW, AIPW and matching comparisons in one year (default: the last)."""
+    """Naive, regression, IPW, AIPW and matching comparisons in one year.
+
+    :func:`analysis.methods.crosssection.compare_year` with ``data.spec``'s trimming, caliper,
+    minimum and inference (Imbens and Rubin 2015; AIPW: Sant'Anna and Zhao 2020; matching:
+    Abadie and Imbens 2006).
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    year
+        The outcome year compared; ``None``: the last year.
+
+    Returns
+    -------
+    CrossSection
+        Results tagged with the district code (none when the district is not applicable).
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> cross = estimate_cross_section(prepare(paths.EXAMPLE_DIR, "Kukar"), 2024)
+    >>> [r.method for r in cross.results]
+    ['naive', 'regression', 'ipw', 'aipw', 'matching']
+    """
     if not data.applicable:
-        return CrossSection([], None, None, None)
+        return CrossSection(results=[], balance=None, propensity=None, data=None)
     spec = data.spec
     cs = compare_year(
         data.panel,
@@ -408,11 +579,11 @@ def estimate_cross_section(data: DistrictData, year: int | None = None) -> Cross
         seed=spec.seed,
     )
     return CrossSection(
-        [_tag(r, data.district.code) for r in cs.results],
-        cs.balance,
-        cs.propensity,
-        cs.data,
-        cs.sensitivity,
+        results=[_tag(r, data.district.code) for r in cs.results],
+        balance=cs.balance,
+        propensity=cs.propensity,
+        data=cs.data,
+        sensitivity=cs.sensitivity,
     )
 
 
@@ -434,14 +605,45 @@ def estimate_outcomes(
     outcomes: tuple[str, ...] = OUTCOMES,
     multitest: str | None = None,
 ) -> pd.DataFrame:
-    """The headline estimator on every outcome, p-values adjusted across outcomes
-    (``data.spec.multitest``, Benjamini-Hochberg by default)."""
+    """The headline estimator on every outcome, p-values adjusted across outcomes.
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    control_group
+        ``None`` (default): ``data.spec.control_group``.
+    outcomes
+        The outcomes estimated.
+    multitest
+        ``None``: ``data.spec.multitest`` (Benjamini-Hochberg by default; statsmodels
+        ``multipletests``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome (:data:`analysis.methods.results.COLUMNS`) with ``q_value`` and
+        ``multitest``.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> table = estimate_outcomes(prepare(paths.EXAMPLE_DIR, "Kukar"))
+    >>> table["outcome"].tolist(), table["multitest"].iloc[0]
+    (['nilai_idm', 'iks', 'ike', 'ikl', 'naik_status'], 'fdr_bh')
+    """
     control_group = _control(data, control_group)
     rows: list[Result] = []
     for o in outcomes:
         if not data.applicable:
             rows.append(
-                NotEstimable(o, HEADLINE_METHOD, "ATT", data.reason, district=data.district.code)
+                NotEstimable(
+                    outcome=o,
+                    method=HEADLINE_METHOD,
+                    estimand="ATT",
+                    reason=data.reason,
+                    district=data.district.code,
+                )
             )
             continue
         r, _ = callaway_santanna(
@@ -463,50 +665,44 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
     ``min_desa`` / ``min_clusters``); others are listed with ``reason`` ``"too_few_treated"``
     (too few desa) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with the counts
     ``n_desa_subgroup`` / ``n_kecamatan_subgroup``; their ``n_control`` is not counted (0).
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    control_group
+        ``None`` (default): ``data.spec.control_group``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subgroup present: ``dimension`` (``jenis_mitra``, ``sektor``), ``group``,
+        the result columns, the counts and thresholds, ``q_value``.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> het = estimate_heterogeneity(prepare(paths.EXAMPLE_DIR, "Kukar"))
+    >>> het.loc[0, ["dimension", "group", "method"]].tolist()
+    ['jenis_mitra', 'perusahaan', 'cs_did']
     """
     control_group = _control(data, control_group)
     spec = data.spec
-    rows = []
     if not data.applicable:
         return pd.DataFrame(columns=["dimension", "group", *to_frame([]).columns])
     evaluated = data.panel[
         (data.panel["g"] > data.first_year) & (data.panel["g"] <= data.last_year)
     ]
     evaluated = evaluated.drop_duplicates("kode_desa")
-    base = registry = None
+    tables: dict = {}  # the desa-years and registry rows shared by every subgroup, built once
+    rows = []
     for dim, values in (("jenis_mitra", PARTNER_TYPES), ("sektor", SECTORS)):
         present = set(data.panel.loc[data.panel["g"] > 0, dim].dropna())
-        for v in values:
-            if v not in present:
-                continue
-            treat = f"{'type' if dim == 'jenis_mitra' else 'sector'}:{v}"
+        for v in (v for v in values if v in present):
             sub = evaluated[evaluated[dim] == v]
             n_desa = len(sub)
             n_kec = int(sub[data.design.cluster].nunique()) if data.design.cluster in sub else 0
-            if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
-                r = NotEstimable(
-                    data.design.outcome,
-                    HEADLINE_METHOD,
-                    "ATT",
-                    "too_few_treated" if n_desa < spec.min_subgroup_desa else "too_few_clusters",
-                    f"{n_desa} partnered desa in {n_kec} kecamatan",
-                    n_desa,
-                    district=data.district.code,
-                )
-            else:
-                if base is None:  # the desa-years (and the registry rows) of every subgroup
-                    ds, code = data.dataset, data.district.code
-                    base = desa_years(ds.welfare, ds.villages, code)
-                    registry = rows_in_district(ds.partnerships, code)
-                panel = with_exposure(base, registry, treat)
-                panel = panel[panel["tahun"] <= data.last_year]
-                r, _ = callaway_santanna(
-                    panel,
-                    data.design.with_treatment(treat),
-                    control_group,
-                    data.last_year,
-                    **spec.cs_kwargs(),
-                )
+            r = _subgroup(data, dim, v, n_desa, n_kec, control_group, tables)
             row = to_frame([_tag(r, data.district.code)]).iloc[0].to_dict()
             rows.append(
                 {
@@ -525,11 +721,49 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
     return t
 
 
+def _subgroup(
+    data: DistrictData,
+    dim: str,
+    value: str,
+    n_desa: int,
+    n_kec: int,
+    control_group: str,
+    tables: dict,
+) -> Result:
+    """The headline estimator for one subgroup.
+
+    The headline estimator for the desa partnered with one partner type or sector (or why
+    not: too few desa or kecamatan); ``tables`` keeps the shared desa-years once built.
+    """
+    spec = data.spec
+    if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
+        return NotEstimable(
+            outcome=data.design.outcome,
+            method=HEADLINE_METHOD,
+            estimand="ATT",
+            reason="too_few_treated" if n_desa < spec.min_subgroup_desa else "too_few_clusters",
+            detail=f"{n_desa} partnered desa in {n_kec} kecamatan",
+            n_treated=n_desa,
+            district=data.district.code,
+        )
+    if not tables:
+        ds, code = data.dataset, data.district.code
+        tables["base"] = desa_years(ds.welfare, ds.villages, code)
+        tables["registry"] = rows_in_district(ds.partnerships, code)
+    treat = f"{'type' if dim == 'jenis_mitra' else 'sector'}:{value}"
+    panel = with_exposure(tables["base"], tables["registry"], treat)
+    panel = panel[panel["tahun"] <= data.last_year]
+    r, _ = callaway_santanna(
+        panel, data.design.with_treatment(treat), control_group, data.last_year, **spec.cs_kwargs()
+    )
+    return r
+
+
 #: Grade codes, strongest first.
-GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
+GRADES = allowed(Grade)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Evidence:
     """The grade of the headline (a code) and the numbers behind it; never prose.
 
@@ -561,6 +795,7 @@ class Evidence:
     caveats: tuple[str, ...] = ()  # qualify any grade, do not lower it
 
     def tidy(self) -> pd.DataFrame:
+        """The grade and its numbers as a one-row table."""
         skip = ("headline", "e_value", "reasons", "caveats")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         d["reasons"] = ",".join(self.reasons)
@@ -586,36 +821,76 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     is carried as a fact and as a caveat when below 1; requiring Mbar >= 1 would make "strong"
     unreachable at district scale (0 of 235 simulated briefs with real effects, README). The
     grade never asserts parallel trends: it carries what the pre-period shows and the gap it
-    could have detected.
+    could have detected. E-value: VanderWeele and Ding (2017); MDE: Bloom (1995).
+
+    Parameters
+    ----------
+    main, outcomes, data
+        From :func:`estimate_main`, :func:`estimate_outcomes` and :func:`prepare`.
+
+    Returns
+    -------
+    Evidence
+        The grade (one of :data:`GRADES`), its reason and caveat codes and the numbers.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> data = prepare(paths.EXAMPLE_DIR, "Kukar")
+    >>> evidence = judge_evidence(estimate_main(data), estimate_outcomes(data), data)
+    >>> evidence.grade in GRADES
+    True
     """
     h = main.headline
     cov = data.coverage if data.applicable else {}
-    n_eval = int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0)))
-    n_recent = int(cov.get("n_desa_too_recent", 0))
-    min_eval = data.spec.min_evaluated
+    counts = {
+        "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
+        "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
+        "min_evaluated": data.spec.min_evaluated,
+    }
     if not isinstance(h, Estimate):
         return Evidence(
-            "not_estimable",
-            (h.reason,),
-            np.nan,
-            EValue(np.nan, np.nan),
-            np.nan,
-            h.n_treated,
-            h,
-            n_evaluated=n_eval,
-            n_too_recent=n_recent,
-            min_evaluated=min_eval,
+            grade="not_estimable",
+            reasons=(h.reason,),
+            mde=np.nan,
+            e_value=EValue(point=np.nan, ci_bound=np.nan),
+            pretrend_p=np.nan,
+            n_treated=h.n_treated,
+            headline=h,
+            **counts,
         )
     agg = main.staggered
-    pre_p = agg.pretrend_p if agg is not None else np.nan
-    pre_det = agg.pre_detectable if agg is not None else np.nan
-    pre_max = agg.pre_max_abs if agg is not None else np.nan
+    pre = {
+        "pretrend_p": agg.pretrend_p if agg is not None else np.nan,
+        "pre_detectable": agg.pre_detectable if agg is not None else np.nan,
+        "pre_max_abs": agg.pre_max_abs if agg is not None else np.nan,
+    }
     row = outcomes[outcomes["outcome"] == h.outcome]
     qcol = "q_value" if "q_value" in outcomes else "q_value_bh"
     q = float(row[qcol].iloc[0]) if len(row) else h.p_value
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
-    ev = e_value(h.estimate, h.ci_low, h.ci_high, sd)
     mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
+    grade, reasons = _grade(h, q, pre, counts)
+    return Evidence(
+        grade=grade,
+        reasons=reasons,
+        mde=mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
+        e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd),
+        n_treated=h.n_treated,
+        headline=h,
+        q_value=q,
+        breakdown_mbar=mbar,
+        n_clusters=h.n_clusters,
+        ci_method=h.ci_method,
+        caveats=() if mbar >= 1 else ("fragile_to_trend_violation",),
+        **pre,
+        **counts,
+    )
+
+
+def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[str, ...]]:
+    """The grade and the reason codes that keep it below "strong" (see :func:`judge_evidence`)."""
+    pre_p, pre_det = pre["pretrend_p"], pre["pre_detectable"]
     reasons = []
     if not (h.ci_low > 0 or h.ci_high < 0):
         reasons.append("ci_includes_zero")
@@ -627,8 +902,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         reasons.append("pretrend")
     elif not (pre_det <= abs(h.estimate)):
         reasons.append("pre_period_underpowered")
-    caveats = () if mbar >= 1 else ("fragile_to_trend_violation",)
-    if n_eval < min_eval:
+    if counts["n_evaluated"] < counts["min_evaluated"]:
         reasons.append("few_treated")
     if not reasons:
         grade = "strong"
@@ -636,31 +910,35 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         grade = "suggestive"
     else:
         grade = "insufficient"
-    return Evidence(
-        grade,
-        tuple(reasons),
-        mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
-        ev,
-        pre_p,
-        h.n_treated,
-        h,
-        q,
-        pre_max,
-        pre_det,
-        mbar,
-        n_eval,
-        n_recent,
-        min_eval,
-        h.n_clusters,
-        h.ci_method,
-        caveats,
-    )
+    return grade, tuple(reasons)
 
 
 def results_table(
     main: MainEstimate, cross: CrossSection, outcomes: pd.DataFrame, het: pd.DataFrame
 ) -> pd.DataFrame:
-    """Every estimate of the district in the tidy shape the synthesis reads."""
+    """Every estimate of the district in the tidy shape the synthesis reads.
+
+    Parameters
+    ----------
+    main, cross, outcomes, het
+        From :func:`estimate_main`, :func:`estimate_cross_section`, :func:`estimate_outcomes`
+        and :func:`estimate_heterogeneity`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per estimate (:data:`analysis.methods.results.COLUMNS`); ``method`` is a code
+        (:data:`analysis.methods.options.Method`), subgroup rows ``"cs_did [<dimension>=<group>]"``.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> data = prepare(paths.EXAMPLE_DIR, "Kukar")
+    >>> main, cross = estimate_main(data), estimate_cross_section(data)
+    >>> table = results_table(main, cross, estimate_outcomes(data), estimate_heterogeneity(data))
+    >>> table["method"].iloc[0], table["district"].iloc[0]
+    ('cs_did', '64.02')
+    """
     rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
     parts = [
         to_frame([r for r in rows if r is not None]),
@@ -700,7 +978,38 @@ def save_results(
     evidence: Evidence | None,
     parameters: dict,
 ) -> Path:
-    """Write ``results.csv`` and ``summary.json`` for the synthesis (each file whole or not at all)."""
+    """Write ``results.csv`` and ``summary.json`` for the synthesis (each file whole or not at all).
+
+    Parameters
+    ----------
+    out_dir
+        The district's folder (created if missing).
+    data
+        From :func:`prepare`.
+    table
+        From :func:`results_table`.
+    evidence
+        From :func:`judge_evidence`, or None.
+    parameters
+        The notebook's parameters, recorded in ``summary.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analysis import paths
+    >>> data = prepare(paths.EXAMPLE_DIR, "Kukar")
+    >>> main, cross, outcomes = estimate_main(data), estimate_cross_section(data), estimate_outcomes(data)
+    >>> table = results_table(main, cross, outcomes, estimate_heterogeneity(data))
+    >>> evidence = judge_evidence(main, outcomes, data)
+    >>> out = save_results(tempfile.mkdtemp(), data, table, evidence, {"district": "64.02"})
+    >>> sorted(f.name for f in out.iterdir())
+    ['results.csv', 'summary.json']
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # text that a spreadsheet would run as a formula is made inert (tables.neutralise_frame)

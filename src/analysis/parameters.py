@@ -7,14 +7,13 @@ plain ``papermill`` run stops with the same message.
 
 from __future__ import annotations
 
-import ast
 import difflib
-from functools import lru_cache
 from pathlib import Path
 
 from analysis import paths
 from analysis.design import OUTCOMES
 from analysis.errors import ParameterError
+from analysis.methods import options
 from analysis.schema import NO_WORDS, YES_WORDS
 from analysis.schema import bool_from_text as bool_from_text  # declared once, in schema
 
@@ -23,57 +22,8 @@ from analysis.schema import bool_from_text as bool_from_text  # declared once, i
 BOOL_TEXT: dict[str, bool] = {**dict.fromkeys(YES_WORDS, True), **dict.fromkeys(NO_WORDS, False)}
 
 
-#: Engine modules whose ``Name = Literal[...]`` aliases type the analysis options.
-_TYPED_MODULES = ("methods/panel", "methods/inference", "district")
-
-
-@lru_cache(maxsize=1)
-def _literal_aliases() -> dict[str, tuple[str, ...]]:
-    """``Literal`` aliases of the engine modules, read from their source.
-
-    The values stay declared once, where the engine uses them; reading the source instead of
-    importing keeps a parameter typo from waiting seconds for statsmodels and pyfixest to load.
-    ``tests/test_report_catalog.py`` checks the result against the imported types.
-    """
-    out: dict[str, tuple[str, ...]] = {}
-    for mod in _TYPED_MODULES:
-        f = paths.PACKAGE_DIR / f"{mod}.py"
-        if not f.exists():
-            continue
-        for node in ast.parse(f.read_text(encoding="utf-8")).body:
-            v = getattr(node, "value", None)
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(v, ast.Subscript)
-                and getattr(v.value, "id", "") == "Literal"
-            ):
-                vals = ast.literal_eval(v.slice)
-                vals = vals if isinstance(vals, tuple) else (vals,)
-                for t in node.targets:
-                    if isinstance(t, ast.Name):
-                        out[t.id] = tuple(str(x) for x in vals)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _specification_fields() -> dict[str, str]:
-    """Field name -> ``Literal`` alias name of the analysis ``Specification`` (from the source)."""
-    f = paths.PACKAGE_DIR / "district.py"
-    fields: dict[str, str] = {}
-    if not f.exists():
-        return fields
-    for node in ast.parse(f.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.ClassDef) and node.name == "Specification":
-            for item in node.body:
-                if isinstance(item, ast.AnnAssign) and isinstance(item.annotation, ast.Name):
-                    fields[item.target.id] = item.annotation.id
-    return fields
-
-
 #: Comparison groups of the staggered estimator.
-CONTROL_GROUPS: tuple[str, ...] = _literal_aliases().get(
-    "ControlGroup", ("nevertreated", "notyettreated")
-)
+CONTROL_GROUPS: tuple[str, ...] = options.allowed(options.ControlGroup)
 
 
 def data_years(data_dir: str | Path) -> list[int] | None:
@@ -112,10 +62,7 @@ def choices() -> dict[str, tuple[str, ...]]:
         "lang": languages(),
         "control_group": CONTROL_GROUPS,
     }
-    aliases = _literal_aliases()
-    for name, alias in _specification_fields().items():
-        if alias in aliases:
-            out[name] = aliases[alias]
+    out.update({k: options.allowed(t) for k, t in options.SPECIFICATION_OPTIONS.items()})
     return out
 
 

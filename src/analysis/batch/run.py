@@ -46,7 +46,7 @@ from analysis.report.pdf import print_briefs
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """One district to run: everything a worker needs, with no shared filesystem.
 
@@ -423,8 +423,9 @@ def _job_maker(ds, params, notebook, out, lang, kernel_memory_mb, preload):
     slicer = Slicer(ds)
 
     def new_job(d: District) -> Job:
-        return Job(d, params, notebook, out, lang, source, slicer.files(d.code),
-                   kernel_memory_mb, preload)  # fmt: skip
+        return Job(district=d, params=params, notebook=notebook, out=out, lang=lang,
+                   notebook_source=source, data=slicer.files(d.code),
+                   mem_mb=kernel_memory_mb, preload=preload)  # fmt: skip
 
     return new_job
 

@@ -30,7 +30,7 @@ _DOTTED = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 _NAME_PREFIX = re.compile(r"^(desa|kelurahan|kel|kampung|kab|kabupaten|kota|kec|kecamatan)\.?\s+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CodeResult:
     """Outcome of normalising one raw code: ``code`` (dotted) or ``reason`` why not."""
 
@@ -55,39 +55,40 @@ def normalize_code(raw: object, level: int = 4) -> CodeResult:
         The dotted code, or ``None`` with the reason it cannot be a code.
     """
     if raw is None or (isinstance(raw, float) and pd.isna(raw)) or raw is pd.NA:
-        return CodeResult(None, "the code is empty")
+        return CodeResult(code=None, reason="the code is empty")
     if isinstance(raw, bool):
-        return CodeResult(None, "a true/false value is not a code")
+        return CodeResult(code=None, reason="a true/false value is not a code")
     if isinstance(raw, float):
         if not raw.is_integer():
-            return CodeResult(None, "a code cannot have decimals")
+            return CodeResult(code=None, reason="a code cannot have decimals")
         text = str(int(raw))
     else:
         text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
     if not text:
-        return CodeResult(None, "the code is empty")
+        return CodeResult(code=None, reason="the code is empty")
     m = _FLOAT_FORM.match(text)
     if m:
         text = m.group(1)
     elif _SCI_FORM.match(text):
         value = float(text)
         if not value.is_integer():
-            return CodeResult(None, "a code cannot have decimals")
+            return CodeResult(code=None, reason="a code cannot have decimals")
         text = str(int(value))
     digits_needed = LEVEL_DIGITS[level]
     if "." in text:
         if not _DOTTED.match(text):
-            return CodeResult(None, "dotted codes look like 64.02.02.2010")
+            return CodeResult(code=None, reason="dotted codes look like 64.02.02.2010")
         text = text.replace(".", "")
     if not text.isdigit():
-        return CodeResult(None, "a code holds digits (and dots) only")
+        return CodeResult(code=None, reason="a code holds digits (and dots) only")
     if len(text) != digits_needed:
         return CodeResult(
-            None, f"a level-{level} code has {digits_needed} digits, this one has {len(text)}"
+            code=None,
+            reason=f"a level-{level} code has {digits_needed} digits, this one has {len(text)}",
         )
     parts = [text[0:2], text[2:4], text[4:6], text[6:10]][: level if level < 4 else 4]
     parts = [p for p in parts if p]
-    return CodeResult(".".join(parts))
+    return CodeResult(code=".".join(parts))
 
 
 def undotted(code: str) -> str:

@@ -70,7 +70,7 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> N
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dataset:
     """The tables of one data folder. Treat the frames as read-only."""
 
@@ -147,7 +147,14 @@ def load_dataset(folder: Path) -> Dataset:
         name: pd.read_parquet(folder / _FILES[name]) if (folder / _FILES[name]).exists() else None
         for name in ("indicators", "indeks_desa")
     }
-    ds = Dataset(folder, villages, welfare, partnerships, meta, **optional)
+    ds = Dataset(
+        folder=folder,
+        villages=villages,
+        welfare=welfare,
+        partnerships=partnerships,
+        meta=meta,
+        **optional,
+    )
     source = recorded_hashes(folder)
     if source is not None:  # a run's district slice: provenance names the data it was cut from
         ds.__dict__["hashes"] = source

@@ -129,7 +129,7 @@ SECTORS_BY_TYPE = {
 RAMP_YEARS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Simulation:
     """Tables as written, plus the potential outcomes behind them (for checking the truth)."""
 
@@ -441,7 +441,14 @@ def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1
     if effect_scale != 1.0:  # recorded only when not the default (the default bytes stay put)
         truth["effect_scale"] = effect_scale
     calib = calibration_report(welfare, desa)
-    return Simulation(villages, welfare, reg, potential, truth, calib)
+    return Simulation(
+        villages=villages,
+        welfare=welfare,
+        partnerships=reg,
+        potential=potential,
+        truth=truth,
+        calibration=calib,
+    )
 
 
 OUTCOME_NAMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")

@@ -99,7 +99,7 @@ def load_frame() -> pd.DataFrame:
     return df
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class District:
     """A kabupaten or kota of the frame."""
 
@@ -151,13 +151,13 @@ def districts() -> pd.DataFrame:
 
 def _district_from_row(r: pd.Series) -> District:
     return District(
-        r.kode_kab,
-        r.nama_kabupaten,
-        r.kind,
-        r.nama_provinsi,
-        int(r.n_villages),
-        int(r.n_desa),
-        int(r.n_kecamatan),
+        code=r.kode_kab,
+        name=r.nama_kabupaten,
+        kind=r.kind,
+        province=r.nama_provinsi,
+        n_villages=int(r.n_villages),
+        n_desa=int(r.n_desa),
+        n_kecamatan=int(r.n_kecamatan),
     )
 
 

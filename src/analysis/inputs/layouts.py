@@ -54,7 +54,7 @@ def norm(header: object) -> str:
     return re.sub(r"[\s.\-/()]+", "_", str(header).strip().upper()).strip("_")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Layout:
     """One documented workbook layout."""
 
@@ -68,7 +68,7 @@ class Layout:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Registry:
     """The layouts file: concept header patterns and the documented layouts."""
 
@@ -96,7 +96,9 @@ def load_layouts(path: Path = LAYOUTS_FILE) -> Registry:
         )
         for lay in raw["layout"]
     )
-    return Registry({k: tuple(v) for k, v in con.items()}, required, layouts)
+    return Registry(
+        patterns={k: tuple(v) for k, v in con.items()}, required=required, layouts=layouts
+    )
 
 
 def match_concepts(headers: list[str]) -> dict[str, tuple[str, int | None]]:

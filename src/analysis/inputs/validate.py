@@ -833,7 +833,7 @@ def check_table(
     return CheckOutcome(out.reset_index(drop=True), problems, notes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FrameLookup:
     """The official frame as plain Python lookups: village codes, village names and the names
     of kecamatan and kabupaten/kota, as :func:`analysis.inputs.frame.load_frame` holds them (built from
@@ -860,7 +860,7 @@ def _frame_lookup() -> FrameLookup:
     from lokal import wilayah
 
     names = dict(wilayah._desa())  # noqa: SLF001 - bulk access, as frame._build_frame
-    return FrameLookup(frozenset(names), names, frame_mod._base())  # noqa: SLF001
+    return FrameLookup(codes=frozenset(names), names=names, regions=frame_mod._base())  # noqa: SLF001
 
 
 def _check_codes(

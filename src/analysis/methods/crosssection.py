@@ -1,4 +1,6 @@
-"""Cross-sectional comparisons for one outcome year: naive difference, regression adjustment,
+"""Cross-sectional comparisons for one outcome year.
+
+Cross-sectional comparisons for one outcome year: naive difference, regression adjustment,
 propensity-score weighting (IPW), doubly robust AIPW and nearest-neighbour matching.
 
 Estimators wrap statsmodels. Methods follow Imbens & Rubin (2015, ch. 12-19); the ATT
@@ -22,13 +24,13 @@ from analysis.methods.balance import balance_table
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    Inference,
     coefficient_estimate,
     wild_cluster_bootstrap,
 )
+from analysis.methods.options import Inference, NaiveSE, PropensityEstimand
 from analysis.methods.panel import MIN_TREATED
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
-from analysis.methods.sensitivity import ovb_bound, partial_r2, robustness_value
+from analysis.methods.sensitivity import Robustness, ovb_bound, partial_r2, robustness_value
 
 #: Trimming rule for the propensity score (stated in every brief): desa with a score outside
 #: [TRIM, 1 - TRIM] are left out, because their weights would be extreme.
@@ -36,35 +38,38 @@ TRIM = 0.02
 
 
 def naive_difference(
-    y: np.ndarray, d: np.ndarray, outcome: str = "y", se_type: str = "classical"
+    y: np.ndarray, d: np.ndarray, outcome: str = "y", se_type: NaiveSE = "classical"
 ) -> Result:
-    """Difference in means with a classical (equal-variance OLS) or HC1 standard error."""
+    """Difference in means with a classical (equal-variance OLS) or HC1 standard error.
+
+    The unadjusted comparison (Imbens and Rubin 2015, ch. 6), shown beside the adjusted ones.
+    """
     n1, n0 = int(d.sum()), int((1 - d).sum())
     if n1 < 1 or n0 < 1:
         return NotEstimable(
-            outcome,
-            "Naive difference",
-            "difference in means",
-            "too_few_treated" if n1 < 1 else "no_control",
+            outcome=outcome,
+            method="naive",
+            estimand="difference in means",
+            reason="too_few_treated" if n1 < 1 else "no_control",
             n_treated=n1,
             n_control=n0,
         )
     X = sm.add_constant(d.astype(float))
     fit = sm.OLS(y, X).fit(cov_type="nonrobust" if se_type == "classical" else "HC1")
     return Estimate(
-        outcome,
-        "Naive difference",
-        "difference in means",
-        float(fit.params[1]),
-        float(fit.bse[1]),
-        n1,
-        n0,
+        outcome=outcome,
+        method="naive",
+        estimand="difference in means",
+        estimate=float(fit.params[1]),
+        se=float(fit.bse[1]),
+        n_treated=n1,
+        n_control=n0,
         est_method="difference_in_means",
         se_type="iid" if se_type == "classical" else "HC1",
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PropensityFit:
     """Propensity scores with their overlap and weight diagnostics."""
 
@@ -90,9 +95,15 @@ def propensity(
     covariates: list[str],
     treated: str = "_d",
     trim: float = TRIM,
-    estimand: str = "ATT",
+    estimand: PropensityEstimand = "ATT",
 ) -> PropensityFit:
-    """Logit propensity score, trimming, and IPW weights (ATT: 1 and e/(1-e); ATE: 1/e and 1/(1-e))."""
+    """Logit propensity score, trimming, and IPW weights.
+
+    Rosenbaum, P. R. and Rubin, D. B. (1983), "The central role of the propensity score in
+    observational studies for causal effects", Biometrika 70(1), 41-55. Weights: ATT 1 and
+    e/(1-e), ATE 1/e and 1/(1-e) (Hirano, Imbens and Ridder 2003); scores outside
+    [trim, 1 - trim] are left out.
+    """
     d = df[treated].to_numpy(dtype=float)
     X = _design_matrix(df, covariates)
     try:
@@ -111,15 +122,15 @@ def propensity(
     ess = float(wc.sum() ** 2 / (wc**2).sum()) if len(wc) else 0.0
     wk = w[kept]
     return PropensityFit(
-        score,
-        kept,
-        w,
-        int(((d == 1) & ~kept).sum()),
-        int(((d == 0) & ~kept).sum()),
-        float(wk.min()) if len(wk) else np.nan,
-        float(wk.max()) if len(wk) else np.nan,
-        ess,
-        ok,
+        score=score,
+        kept=kept,
+        weights=w,
+        n_trimmed_treated=int(((d == 1) & ~kept).sum()),
+        n_trimmed_control=int(((d == 0) & ~kept).sum()),
+        weight_min=float(wk.min()) if len(wk) else np.nan,
+        weight_max=float(wk.max()) if len(wk) else np.nan,
+        ess_control=ess,
+        converged=ok,
     )
 
 
@@ -138,7 +149,12 @@ def ipw(
     estimand: str = "ATT",
     cov_type: str | None = None,
 ) -> Result:
-    """Weighted regression of the outcome on treatment (robust or cluster-robust SE)."""
+    """Weighted regression of the outcome on treatment (robust or cluster-robust SE).
+
+    Inverse probability weighting: Hirano, K., Imbens, G. W. and Ridder, G. (2003), "Efficient
+    estimation of average treatment effects using the estimated propensity score",
+    Econometrica 71(4), 1161-1189.
+    """
     keep = weights > 0
     X = sm.add_constant(d[keep].astype(float))
     kw = (
@@ -148,13 +164,13 @@ def ipw(
     )
     fit = sm.WLS(y[keep], X, weights=weights[keep]).fit(**kw)
     return Estimate(
-        outcome,
-        "Propensity weighting (IPW)",
-        estimand,
-        float(fit.params[1]),
-        float(fit.bse[1]),
-        int(d[keep].sum()),
-        int((1 - d[keep]).sum()),
+        outcome=outcome,
+        method="ipw",
+        estimand=estimand,
+        estimate=float(fit.params[1]),
+        se=float(fit.bse[1]),
+        n_treated=int(d[keep].sum()),
+        n_control=int((1 - d[keep]).sum()),
         est_method="ipw",
         se_type=kw["cov_type"] if kw["cov_type"] != "cluster" else "CRV1",
         n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
@@ -169,7 +185,12 @@ def aipw_att(
     outcome: str,
     groups: np.ndarray | None = None,
 ) -> Result:
-    """Doubly robust ATT: outcome regression on comparison desa plus propensity weighting."""
+    """Doubly robust ATT: outcome regression on comparison desa plus propensity weighting.
+
+    Sant'Anna, P. H. C. and Zhao, J. (2020), "Doubly robust difference-in-differences
+    estimators", Journal of Econometrics 219(1), 101-122 (cross-section case; the variance
+    ignores the estimation of the nuisance models).
+    """
     keep = fit.kept
     y, d, Xk, e = y[keep], d[keep], X[keep], fit.score[keep]
     Xm = _design_matrix(Xk, list(Xk.columns))
@@ -188,13 +209,13 @@ def aipw_att(
         s = pd.Series(psi).groupby(groups[keep]).sum().to_numpy()
         se = float(np.sqrt(len(s) / (len(s) - 1) * np.sum(s**2)) / n)
     return Estimate(
-        outcome,
-        "Doubly robust (AIPW)",
-        "ATT",
-        float(tau),
-        se,
-        int(d.sum()),
-        int(ctrl.sum()),
+        outcome=outcome,
+        method="aipw",
+        estimand="ATT",
+        estimate=float(tau),
+        se=se,
+        n_treated=int(d.sum()),
+        n_control=int(ctrl.sum()),
         est_method="aipw",
         se_type="influence_function",
         n_clusters=0 if groups is None else int(len(np.unique(groups[keep]))),
@@ -209,11 +230,15 @@ def nn_match(
     caliper_sd: float = 0.2,
     min_treated: int = MIN_TREATED,
 ) -> Result:
-    """1:1 nearest neighbour on the logit propensity score, with replacement and a caliper."""
+    """1:1 nearest neighbour on the logit propensity score, with replacement and a caliper.
+
+    Abadie, A. and Imbens, G. W. (2006), "Large sample properties of matching estimators for
+    average treatment effects", Econometrica 74(1), 235-267 (variance without bias correction).
+    """
     lp = np.log(score / (1 - score))
     t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     if len(c_idx) == 0:
-        return NotEstimable(outcome, "Matching (nearest neighbour)", "ATT", "no_control")
+        return NotEstimable(outcome=outcome, method="matching", estimand="ATT", reason="no_control")
     caliper = caliper_sd * lp.std()
     order = np.argsort(lp[c_idx])
     cs = lp[c_idx][order]
@@ -231,11 +256,11 @@ def nn_match(
     ok = np.abs(lp[match] - lp[t_idx]) <= caliper
     if ok.sum() < min_treated:
         return NotEstimable(
-            outcome,
-            "Matching (nearest neighbour)",
-            "ATT",
-            "no_overlap",
-            f"{int(ok.sum())} matched within the caliper",
+            outcome=outcome,
+            method="matching",
+            estimand="ATT",
+            reason="no_overlap",
+            detail=f"{int(ok.sum())} matched within the caliper",
         )
     diff = y[t_idx[ok]] - y[match[ok]]
     tau = float(diff.mean())
@@ -244,13 +269,13 @@ def nn_match(
     s0 = np.var(y[np.unique(match[ok])], ddof=1) if len(np.unique(match[ok])) > 1 else 0.0
     var = (np.sum((diff - tau) ** 2) + np.sum(K * (K - 1)) * s0) / n1**2
     return Estimate(
-        outcome,
-        "Matching (nearest neighbour)",
-        "ATT",
-        tau,
-        float(np.sqrt(var)),
-        n1,
-        int(len(np.unique(match[ok]))),
+        outcome=outcome,
+        method="matching",
+        estimand="ATT",
+        estimate=tau,
+        se=float(np.sqrt(var)),
+        n_treated=n1,
+        n_control=int(len(np.unique(match[ok]))),
         est_method="nearest_neighbour",
         se_type="abadie_imbens",
         n_dropped=len(t_idx) - n1,
@@ -259,7 +284,7 @@ def nn_match(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CrossSection:
     """All cross-sectional results for one outcome and year.
 
@@ -274,6 +299,7 @@ class CrossSection:
     sensitivity: object = None
 
     def tidy(self) -> pd.DataFrame:
+        """The results as one table (:data:`analysis.methods.results.COLUMNS`)."""
         return to_frame(self.results)
 
     def __repr__(self) -> str:
@@ -298,22 +324,72 @@ def compare_year(
     """Compare desa exposed by ``year`` with never-partnered desa, in ``year``.
 
     Covariates are the design's plus the outcome in the first panel year (before any start).
-    Desa whose partnership starts after ``year`` are left out of both groups.
+    Desa whose partnership starts after ``year`` are left out of both groups. The estimators
+    follow Imbens and Rubin (2015); AIPW is the doubly robust ATT of Sant'Anna and Zhao (2020),
+    matching Abadie and Imbens (2006), the robustness facts Cinelli and Hazlett (2020).
 
     Parameters
     ----------
+    panel, design
+        The desa-year panel (with ``g``) and its column roles.
+    year
+        The outcome year compared.
     trim
         Propensity scores outside [trim, 1 - trim] are left out (0 <= trim < 0.5).
     caliper_sd
         Matching caliper in SDs of the logit score (> 0).
     min_treated
         Fewest partnered (and comparison) desa for an estimate.
-    inference
+    inference, draws, seed
         Regression adjustment: ``"bootstrap"`` = wild cluster restricted bootstrap (Webb
         weights) or ``"analytic"`` = CRV1 with t(G-1); other estimators: analytic, clustered.
     benchmark
         Observed covariate for the Cinelli-Hazlett bounds (default: the baseline outcome).
+
+    Returns
+    -------
+    CrossSection
+        Every estimator's result, the balance table, the propensity fit and the robustness facts.
     """
+    _check_cross_section_options(inference, trim, caliper_sd, min_treated)
+    y, est = design.outcome, f"ATT in {year}"
+    d, covs, n_missing = _year_sample(panel, design, year)
+    n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
+    refused = _refused_year(d, y, est, n1, n0, min_treated)
+    if refused is not None:
+        return refused
+    yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
+    groups = d[design.cluster].to_numpy() if design.cluster in d else None
+    drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
+    naive = naive_difference(yv, dv, y, se_type="HC1")
+    res: list[Result] = [replace(naive, estimand=est, **drop)]
+    X = _design_matrix(d, covs)
+    X.insert(1, "_d", dv)
+    ra = _regression_adjustment(
+        yv, dv, X, groups, design, est, covs, drop, (inference, draws, seed)
+    )
+    res.append(ra)
+    robust = _robustness(yv, dv, X, d, ra.estimate, benchmark or _benchmark(covs))
+    ps = propensity(d, covs, trim=trim)
+    kept = dv[ps.kept]
+    if int((kept == 1).sum()) < min_treated or int((kept == 0).sum()) < min_treated:
+        detail = f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]"
+        said = {"outcome": y, "estimand": est, "n_treated": n1, "n_control": n0}
+        res += [
+            NotEstimable(**said, method=m, reason="no_overlap", detail=detail)
+            for m in ("ipw", "aipw", "matching")
+        ]
+        bal = balance_table(d, covs)
+        return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
+    res += _weighted(yv, dv, d, covs, ps, groups, design, est, drop, trim)
+    res.append(_matched(yv, dv, ps, y, est, caliper_sd, min_treated, trim))
+    bal = balance_table(d, covs, weights=ps.weights)
+    return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
+
+
+def _check_cross_section_options(
+    inference: str, trim: float, caliper_sd: float, min_treated: int
+) -> None:
     check_option("inference", inference, Inference)
     if not 0 <= trim < 0.5:
         raise OptionError(f"trim={trim!r} must be in [0, 0.5)")
@@ -321,6 +397,16 @@ def compare_year(
         raise OptionError(f"caliper_sd={caliper_sd!r} must be positive")
     if min_treated < 1:
         raise OptionError(f"min_treated={min_treated!r} must be at least 1")
+
+
+def _year_sample(
+    panel: pd.DataFrame, design: Design, year: int
+) -> tuple[pd.DataFrame, list[str], int]:
+    """The sample of one year's comparison.
+
+    The desa of ``year`` exposed by then or never, with a baseline year before any start:
+    complete rows, the covariates used and the number of rows left out for a missing value.
+    """
     y = design.outcome
     first_year = int(panel[design.time].min())
     d = panel[panel[design.time] == year].copy()
@@ -333,40 +419,47 @@ def compare_year(
         covs = covs + ["baseline"]
     n_all = len(d)
     d = d.dropna(subset=[y, *covs])
-    n_missing = n_all - len(d)
     d["_d"] = (d["g"] > 0).astype(int)
-    n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
-    est = f"ATT in {year}"
-    res: list[Result] = []
+    return d, covs, n_all - len(d)
+
+
+def _refused_year(
+    d: pd.DataFrame, y: str, est: str, n1: int, n0: int, min_treated: int
+) -> CrossSection | None:
+    """The results of a year that cannot be compared (too few desa, constant outcome), or None."""
+    said = {"outcome": y, "estimand": est, "n_treated": n1, "n_control": n0}
     if n1 < min_treated or n0 < min_treated:
         reason = "no_control" if n0 < min_treated else "too_few_treated"
-        for m in (
-            "Naive difference",
-            "Regression adjustment",
-            "Propensity weighting (IPW)",
-            "Doubly robust (AIPW)",
-        ):
-            res.append(NotEstimable(y, m, est, reason, f"{n1} partnered, {n0} other desa", n1, n0))
-        return CrossSection(res, None, None, None)
+        detail = f"{n1} partnered, {n0} other desa"
+        res = [
+            NotEstimable(**said, method=m, reason=reason, detail=detail)
+            for m in ("naive", "regression", "ipw", "aipw")
+        ]
+        return CrossSection(results=res, balance=None, propensity=None, data=None)
     if d[y].nunique() < 2:
-        return CrossSection(
-            [
-                NotEstimable(
-                    y, "Naive difference", est, "constant_outcome", n_treated=n1, n_control=n0
-                )
-            ],
-            None,
-            None,
-            None,
-        )
-    yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
-    groups = d[design.cluster].to_numpy() if design.cluster in d else None
+        ne = NotEstimable(**said, method="naive", reason="constant_outcome")
+        return CrossSection(results=[ne], balance=None, propensity=None, data=None)
+    return None
+
+
+def _regression_adjustment(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    X: pd.DataFrame,
+    groups: np.ndarray | None,
+    design: Design,
+    est: str,
+    covs: list[str],
+    drop: dict,
+    how: tuple[str, int, int],
+) -> Estimate:
+    """Regression adjustment: OLS with the covariates.
+
+    OLS of the outcome on partnering and the covariates (cluster-robust), with the wild
+    cluster bootstrap when ``how`` (inference, draws, seed) asks for it and there are clusters.
+    """
+    inference, draws, seed = how
     G = int(len(np.unique(groups))) if groups is not None else 0
-    drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
-    naive = naive_difference(yv, dv, y, se_type="HC1")
-    res.append(replace(naive, estimand=est, **drop))
-    X = _design_matrix(d, covs)
-    X.insert(1, "_d", dv)
     ols = sm.OLS(yv, X).fit(**_cov_kwargs(groups))
     b, se = float(ols.params["_d"]), float(ols.bse["_d"])
     wb = None
@@ -375,9 +468,11 @@ def compare_year(
         ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
         wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
-    ra = coefficient_estimate(
-        y,
-        "Regression adjustment",
+    n1, n0 = int(dv.sum()), int((1 - dv).sum())
+    clustered = groups is not None
+    return coefficient_estimate(
+        design.outcome,
+        "regression",
         est,
         b,
         se,
@@ -386,32 +481,56 @@ def compare_year(
         G,
         wb,
         est_method="ols",
-        se_type="CRV1" if groups is not None else "HC1",
-        cluster=design.cluster if groups is not None else "",
+        se_type="CRV1" if clustered else "HC1",
+        cluster=design.cluster if clustered else "",
         facts={"covariates": ",".join(covs)},
         **drop,
     )
-    res.append(ra)
-    # Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr)
+
+
+def _benchmark(covs: list[str]) -> str | None:
+    """The default benchmark covariate: the baseline outcome, else the first covariate."""
+    return "baseline" if "baseline" in covs else (covs[0] if covs else None)
+
+
+def _robustness(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    X: pd.DataFrame,
+    d: pd.DataFrame,
+    b: float,
+    bench: str | None,
+) -> Robustness:
+    """Cinelli-Hazlett robustness facts of the regression adjustment.
+
+    Cinelli-Hazlett robustness of the regression adjustment (classical OLS t, as sensemakr),
+    bounded by a confounder as strong as ``bench``.
+    """
     ols_iid = sm.OLS(yv, X).fit()
-    bench = benchmark or ("baseline" if "baseline" in covs else (covs[0] if covs else None))
-    robust = robustness_value(
-        float(ols_iid.tvalues["_d"]),
-        float(ols_iid.df_resid),
-        estimate=b,
-        se=float(ols_iid.bse["_d"]),
-    )
-    if bench is not None and bench in X.columns:
-        Xb = X.drop(columns=bench)
-        r2dz_x = _partial_r2_of(dv, Xb.drop(columns="_d"), d[bench].to_numpy(float))
-        r2yz_dx = partial_r2(float(ols_iid.tvalues[bench]), float(ols_iid.df_resid))
-        robust = replace(
-            robust,
-            benchmark=bench,
-            bound=ovb_bound(b, float(ols_iid.bse["_d"]), float(ols_iid.df_resid), r2dz_x, r2yz_dx),
-        )
-    ps = propensity(d, covs, trim=trim)
-    ps_facts = {
+    dof, se_iid = float(ols_iid.df_resid), float(ols_iid.bse["_d"])
+    robust = robustness_value(float(ols_iid.tvalues["_d"]), dof, estimate=b, se=se_iid)
+    if bench is None or bench not in X.columns:
+        return robust
+    Xb = X.drop(columns=bench)
+    r2dz_x = _partial_r2_of(dv, Xb.drop(columns="_d"), d[bench].to_numpy(float))
+    r2yz_dx = partial_r2(float(ols_iid.tvalues[bench]), dof)
+    return replace(robust, benchmark=bench, bound=ovb_bound(b, se_iid, dof, r2dz_x, r2yz_dx))
+
+
+def _weighted(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    d: pd.DataFrame,
+    covs: list[str],
+    ps: PropensityFit,
+    groups: np.ndarray | None,
+    design: Design,
+    est: str,
+    drop: dict,
+    trim: float,
+) -> list[Result]:
+    """Propensity weighting (IPW) and the doubly robust AIPW, with the score's diagnostics."""
+    facts = {
         "trim_low": trim,
         "trim_high": 1 - trim,
         "n_trimmed_treated": ps.n_trimmed_treated,
@@ -420,53 +539,30 @@ def compare_year(
         "weight_max": ps.weight_max,
         "ess_control": ps.ess_control,
         "ps_converged": ps.converged,
+        "covariates": ",".join(covs),
     }
-    if int((dv[ps.kept] == 1).sum()) < min_treated or int((dv[ps.kept] == 0).sum()) < min_treated:
-        for m in (
-            "Propensity weighting (IPW)",
-            "Doubly robust (AIPW)",
-            "Matching (nearest neighbour)",
-        ):
-            res.append(
-                NotEstimable(
-                    y,
-                    m,
-                    est,
-                    "no_overlap",
-                    f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]",
-                    n1,
-                    n0,
-                )
-            )
-        bal = balance_table(d, covs)
-        return CrossSection(res, bal, ps, d, robust)
-    ipw_res = ipw(yv, dv, ps.weights, y, groups)
-    res.append(
-        replace(
-            ipw_res,
-            estimand=est,
-            cluster=design.cluster if groups is not None else "",
-            facts={**ps_facts, "covariates": ",".join(covs)},
-            **drop,
-        )
-    )
-    dr = aipw_att(yv, dv, d[covs], ps, y, groups)
-    res.append(
-        replace(
-            dr,
-            estimand=est,
-            cluster=design.cluster if groups is not None else "",
-            facts={**ps_facts, "covariates": ",".join(covs)},
-            **drop,
-        )
-    )
+    cluster = design.cluster if groups is not None else ""
+    y = design.outcome
+    out = [ipw(yv, dv, ps.weights, y, groups), aipw_att(yv, dv, d[covs], ps, y, groups)]
+    return [replace(r, estimand=est, cluster=cluster, facts=dict(facts), **drop) for r in out]
+
+
+def _matched(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    ps: PropensityFit,
+    y: str,
+    est: str,
+    caliper_sd: float,
+    min_treated: int,
+    trim: float,
+) -> Result:
+    """Nearest-neighbour matching among the desa inside the trimming bounds."""
     keep = ps.kept
     m = nn_match(yv[keep], dv[keep], ps.score[keep], y, caliper_sd, min_treated)
     if isinstance(m, Estimate):
         m = replace(m, estimand=est, facts={**m.facts, "trim_low": trim, "trim_high": 1 - trim})
-    res.append(m)
-    bal = balance_table(d, covs, weights=ps.weights)
-    return CrossSection(res, bal, ps, d, robust)
+    return m
 
 
 def _partial_r2_of(dv: np.ndarray, Z: pd.DataFrame, x: np.ndarray) -> float:

@@ -1,5 +1,8 @@
-"""Descriptives: who is covered, who partnered (when, with whom, in which sector), how outcomes
-are distributed, and how statuses moved, by group."""
+"""Descriptives of coverage, partnerships, outcomes and statuses.
+
+Descriptives: who is covered, who partnered (when, with whom, in which sector), how outcomes
+are distributed, and how statuses moved, by group.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +70,9 @@ def partnership_counts(
 
 
 def comparison_group(g: pd.Series, first_year: int, last_year: int) -> pd.Series:
-    """``bermitra`` (evaluated: exposed after ``first_year`` and by ``last_year``), ``lainnya``
+    """The comparison group of each desa.
+
+    ``bermitra`` (evaluated: exposed after ``first_year`` and by ``last_year``), ``lainnya``
     (never partnered) or missing (exposed from the first year, or too recent to evaluate).
 
     The same split as :func:`coverage`'s ``n_desa_evaluated`` and ``n_desa_comparison``, so every
@@ -110,8 +115,11 @@ def outcome_summary(
 
 
 def status_transitions(panel: pd.DataFrame, first_year: int, last_year: int) -> pd.DataFrame:
-    """Status in ``first_year`` x status in ``last_year``, counts per group (evaluated partnered /
-    never partnered, as :func:`comparison_group`)."""
+    """IDM status moves between two years, by group.
+
+    Status in ``first_year`` x status in ``last_year``, counts per group (evaluated partnered /
+    never partnered, as :func:`comparison_group`).
+    """
     a = panel[panel["tahun"] == first_year][["kode_desa", "status_idm", "g"]]
     b = panel[panel["tahun"] == last_year][["kode_desa", "status_idm"]]
     m = a.merge(b, on="kode_desa", suffixes=("_awal", "_akhir"))

@@ -1,4 +1,6 @@
-"""Inference that holds with few clusters: a clustered multiplier bootstrap of influence functions
+"""Inference that holds with few clusters.
+
+Inference that holds with few clusters: a clustered multiplier bootstrap of influence functions
 (with uniform bands), a wild cluster bootstrap for regression coefficients, and critical values
 that never fall back to the normal with a handful of clusters.
 
@@ -22,17 +24,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.errors import OptionError, check_option
+from analysis.methods.options import BootWeights, Inference
 from analysis.methods.results import Estimate
 
-BootWeights = Literal["mammen", "rademacher", "webb"]
-Inference = Literal["bootstrap", "analytic"]
 #: Default number of bootstrap draws (R ``did`` uses 999).
 DEFAULT_DRAWS = 999
 DEFAULT_SEED = 20250826
@@ -71,12 +71,16 @@ def _t_critical(n_clusters: int | None, alpha: float) -> float:
 
 
 def t_critical(n_clusters: int | None, alpha: float = 0.05) -> float:
-    """Two-sided critical value: t(G-1) with G clusters, the normal without clustering
-    (remembered per (G, alpha): a district asks for the same few values many times)."""
+    """Two-sided critical value, t(G-1) with G clusters.
+
+    Two-sided critical value: t(G-1) with G clusters, the normal without clustering
+    (remembered per (G, alpha): a district asks for the same few values many times).
+    """
     return _t_critical(None if n_clusters is None else int(n_clusters), float(alpha))
 
 
 def t_p_value(tstat: float, n_clusters: int | None) -> float:
+    """Two-sided p-value of a t statistic: t(G-1) with G clusters, the normal without."""
     if not np.isfinite(tstat):
         return np.nan
     if n_clusters is None or n_clusters <= 1:
@@ -97,7 +101,7 @@ def t_p_values(tstats: np.ndarray, n_clusters: int | None) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MultiplierBootstrap:
     """Bootstrap summary for k parameters estimated from the same influence functions."""
 
@@ -163,18 +167,18 @@ def multiplier_bootstrap(
         p_boot = np.mean(np.abs(dev) >= np.abs(est)[None, :], axis=0)
         p_t = t_p_values(est / denom, G if clusters is not None else None)
     return MultiplierBootstrap(
-        se,
-        np.maximum(np.atleast_1d(crit), floor),
-        max(crit_u, floor) if np.isfinite(crit_u) else np.nan,
-        np.maximum(p_boot, p_t),
-        draws,
-        weights,
-        seed,
-        G,
+        se=se,
+        crit_pointwise=np.maximum(np.atleast_1d(crit), floor),
+        crit_uniform=max(crit_u, floor) if np.isfinite(crit_u) else np.nan,
+        p_value=np.maximum(p_boot, p_t),
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        n_clusters=G,
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WildBootstrap:
     """Wild cluster restricted bootstrap of one coefficient."""
 
@@ -190,7 +194,7 @@ class WildBootstrap:
 
 
 def _crv1_t(x: np.ndarray, y: np.ndarray, cl: np.ndarray, G: int) -> np.ndarray:
-    """t statistics of the slope of y (n x B) on the residualised regressor x (no intercept), CRV1."""
+    """T statistics of the slope of y (n x B) on the residualised regressor x (no intercept), CRV1."""
     xx = x @ x
     b = (x @ y) / xx
     u = y - np.outer(x, b)
@@ -210,7 +214,13 @@ def wild_cluster_bootstrap(
     weights: BootWeights = "webb",
     alpha: float = 0.05,
 ) -> WildBootstrap:
-    """WCR bootstrap-t for the coefficient of ``x`` in ``y ~ x`` after both are residualised on
+    """Wild cluster restricted (WCR) bootstrap-t of one coefficient.
+
+    Cameron, A. C., Gelbach, J. B. and Miller, D. L. (2008), "Bootstrap-based improvements for
+    inference with clustered errors", Review of Economics and Statistics 90(3), 414-427, with
+    Webb (2014) six-point weights by default.
+
+    WCR bootstrap-t for the coefficient of ``x`` in ``y ~ x`` after both are residualised on
     every other regressor (Frisch-Waugh-Lovell; fixed effects and covariates projected out).
 
     Under the null the restricted residuals are ``y`` itself; each draw flips cluster blocks of
@@ -232,15 +242,15 @@ def wild_cluster_bootstrap(
     b = float((x @ y) / (x @ x))
     se = b / t0 if t0 != 0 else np.nan
     return WildBootstrap(
-        t0,
-        max(p, t_p_value(t0, G)),
-        crit,
-        b - crit * abs(se),
-        b + crit * abs(se),
-        draws,
-        weights,
-        seed,
-        G,
+        t_stat=t0,
+        p_value=max(p, t_p_value(t0, G)),
+        crit=crit,
+        ci_low=b - crit * abs(se),
+        ci_high=b + crit * abs(se),
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        n_clusters=G,
     )
 
 
@@ -257,7 +267,9 @@ def coefficient_estimate(
     facts: dict | None = None,
     **fields,
 ) -> Estimate:
-    """A regression coefficient as an :class:`~analysis.methods.results.Estimate`, with the analytic
+    """A regression coefficient as an Estimate.
+
+    A regression coefficient as an :class:`~analysis.methods.results.Estimate`, with the analytic
     inference (t(G-1) with ``n_clusters`` clusters, the normal without) always beside it.
 
     ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or
@@ -281,13 +293,13 @@ def coefficient_estimate(
         ci_method, c, p, G = "wild_cluster_bootstrap", wild.crit, wild.p_value, wild.n_clusters
         facts.update(draws=wild.draws, seed=wild.seed, boot_weights=wild.weights)
     return Estimate(
-        outcome,
-        method,
-        estimand,
-        estimate,
-        se,
-        n_treated,
-        n_control,
+        outcome=outcome,
+        method=method,
+        estimand=estimand,
+        estimate=estimate,
+        se=se,
+        n_treated=n_treated,
+        n_control=n_control,
         ci_low=estimate - c * se,
         ci_high=estimate + c * se,
         p_value=p,

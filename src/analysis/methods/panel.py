@@ -1,4 +1,6 @@
-"""Panel comparisons: the Callaway-Sant'Anna staggered difference-in-differences (with covariates,
+"""Panel comparisons: staggered difference-in-differences and TWFE.
+
+Panel comparisons: the Callaway-Sant'Anna staggered difference-in-differences (with covariates,
 its aggregations, event study and pre-period facts) and two-way fixed effects (pyfixest).
 
 Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time
@@ -27,7 +29,6 @@ with ``xformla = ~lpop`` (tests/test_known_answers.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,13 +39,21 @@ from analysis.errors import OptionError, check_option
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    BootWeights,
-    Inference,
+    WildBootstrap,
     coefficient_estimate,
     multiplier_bootstrap,
     t_critical,
     t_p_values,
     wild_cluster_bootstrap,
+)
+from analysis.methods.options import (
+    Aggregation,
+    BasePeriod,
+    BootWeights,
+    ControlGroup,
+    EstMethod,
+    Inference,
+    Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
 
@@ -54,17 +63,11 @@ MIN_TREATED = 3
 #: the pre-trend test: with one or two desa the influence-function variance understates the noise.
 MIN_EVENT_DESA = 5
 
-ControlGroup = Literal["nevertreated", "notyettreated"]
-EstMethod = Literal["dr", "reg", "ipw"]
-BasePeriod = Literal["varying", "universal"]
-Aggregation = Literal["simple", "dynamic", "group", "calendar"]
-Vcov = Literal["cluster", "HC1", "iid"]
-
 #: Propensity scores of comparison units above this are trimmed (DRDID's ``trim.level``).
 PS_TRIM = 0.995
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GroupTime:
     """ATT(g, t) estimates with their influence functions (n_units x n_gt)."""
 
@@ -83,6 +86,7 @@ class GroupTime:
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
 
     def tidy(self) -> pd.DataFrame:
+        """The ATT(g, t) table."""
         return self.table
 
     def __repr__(self) -> str:
@@ -106,8 +110,11 @@ def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
 
 
 def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
-    whether it converged to an interior solution (no perfect separation)."""
+    """Logit by Newton-Raphson.
+
+    Logit by Newton-Raphson: fitted probabilities, n x (X'WX)^-1 (DRDID's Hessian.ps) and
+    whether it converged to an interior solution (no perfect separation).
+    """
     b = np.zeros(X.shape[1])
     converged = False
     for _ in range(iters):
@@ -207,11 +214,16 @@ def group_time_att(
 ) -> GroupTime:
     """ATT(g, t) for every treated cohort g and period t (Callaway & Sant'Anna 2021, eq. 2.8).
 
+    Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time
+    periods", Journal of Econometrics 225(2), 200-230; as R ``did``'s ``att_gt``.
+
     Parameters
     ----------
     df
         Long panel with ``design.unit``, ``design.time``, ``design.outcome`` and ``g`` (first
         exposure year; 0 = never). Units not observed in every period are dropped (counted).
+    design
+        Column roles (unit, time, outcome, cluster).
     control_group
         ``"nevertreated"`` or ``"notyettreated"`` (R ``did``'s ``control_group``).
     cluster
@@ -227,10 +239,44 @@ def group_time_att(
         against g - 1 - anticipation), as in R ``did``.
     anticipation
         Periods before g in which partnered desa may already react (the base period moves back).
+
+    Returns
+    -------
+    GroupTime
+        The ATT(g, t) table with the influence functions of every cell.
+
+    Raises
+    ------
+    OptionError
+        An option outside its values, or a covariate that is not in ``df``.
     """
     _check_options(control_group, est_method, base_period, anticipation)
     covs = tuple(covariates or ())
-    u, t, y = design.unit, design.time, design.outcome
+    _check_covariates(df, covs)
+    w = _balanced_panel(df, design, covs, cluster and design.cluster in df, anticipation)
+    rows, infs, pgs, n_fallback = _cells(w, control_group, est_method, base_period, anticipation)
+    table = pd.DataFrame(
+        rows, columns=["g", "t", "base", "att", "post", "n_treated", "n_control", "se"]
+    )
+    n = len(w.G)
+    return GroupTime(
+        table=table,
+        inf=np.column_stack(infs) if infs else np.zeros((n, 0)),
+        pg=np.array(pgs),
+        groups=w.G,
+        clusters=w.cl,
+        n_dropped_unbalanced=w.n_dropped,
+        control_group=control_group,
+        est_method=est_method if covs else "difference_in_means",
+        covariates=covs,
+        base_period=base_period,
+        anticipation=int(anticipation),
+        n_dropped_covariates=w.n_dropped_covariates,
+        n_cells_reg_fallback=n_fallback,
+    )
+
+
+def _check_covariates(df: pd.DataFrame, covs: tuple[str, ...]) -> None:
     missing = [c for c in covs if c not in df.columns]
     if missing:
         numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
@@ -238,30 +284,55 @@ def group_time_att(
             f"covariates not in the data: {', '.join(missing)}; numeric columns available: "
             + ", ".join(numeric)
         )
-    use_cl = cluster and design.cluster in df
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Wide:
+    """The balanced panel as arrays.
+
+    The balanced panel as arrays: outcome (units x periods), design matrices per base period,
+    cohorts, cluster codes and the counts of units left out.
+    """
+
+    Y: np.ndarray
+    X_by_period: list[np.ndarray]
+    G: np.ndarray
+    cl: np.ndarray | None
+    periods: np.ndarray
+    n_covariates: int
+    n_dropped: int
+    n_dropped_covariates: int
+
+
+def _wide(d: pd.DataFrame, col: str, cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """One column as a unit x period matrix (NaN where a unit has no row in a period)."""
+    m = np.full(shape[0] * shape[1], np.nan)
+    m[cell] = d[col].to_numpy(dtype=float, na_value=np.nan)
+    return m.reshape(shape)
+
+
+def _balanced_panel(
+    df: pd.DataFrame, design: Design, covs: tuple[str, ...], use_cl: bool, anticipation: int
+) -> _Wide:
+    """Units observed in every period with every covariate, whose cohort has a pre-period."""
+    u, t, y = design.unit, design.time, design.outcome
     d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
     periods = np.sort(d[t].unique())
     # one unit x period matrix per column, built once (the unit and period order of a pivot)
     ucodes, units = pd.factorize(d[u], sort=True)
     tcodes, _ = pd.factorize(d[t], sort=True)
-    n_units, n_periods = len(units), len(periods)
-    cell = ucodes.astype(np.int64) * n_periods + tcodes
+    shape = (len(units), len(periods))
+    cell = ucodes.astype(np.int64) * shape[1] + tcodes
     if len(np.unique(cell)) < len(cell):
         raise ValueError("Index contains duplicate entries, cannot reshape")
-
-    def _wide(col: str) -> np.ndarray:
-        m = np.full(n_units * n_periods, np.nan)
-        m[cell] = d[col].to_numpy(dtype=float, na_value=np.nan)
-        return m.reshape(n_units, n_periods)
-
-    Y = _wide(y)
+    Y = _wide(d, y, cell, shape)
     complete = ~np.isnan(Y).any(axis=1)
     n_dropped = int((~complete).sum())
     rows_kept = np.flatnonzero(complete)
     n_drop_cov = 0
-    Xc = np.empty((len(rows_kept), 0, n_periods))
+    Xc = np.empty((len(rows_kept), 0, shape[1]))
     if covs:
-        Xc = np.stack([_wide(c)[rows_kept] for c in covs], axis=1)  # units x covs x periods
+        Xc = np.stack([_wide(d, c, cell, shape)[rows_kept] for c in covs], axis=1)  # u x cov x t
         okx = ~np.isnan(Xc).any(axis=(1, 2))
         n_drop_cov = int((~okx).sum())
         rows_kept, Xc = rows_kept[okx], Xc[okx]
@@ -272,10 +343,29 @@ def group_time_att(
     keep_units = G >= 0
     rows_kept, G, Xc = rows_kept[keep_units], G[keep_units], Xc[keep_units]
     cl = pd.factorize(d[design.cluster].to_numpy()[first_row][rows_kept])[0] if use_cl else None
-    Y = Y[rows_kept]
     n = len(G)
-    # design matrix (intercept, covariates in the period) for each possible base period
-    X_by_period = [np.column_stack([np.ones(n), Xc[:, :, bi]]) for bi in range(n_periods)]
+    return _Wide(
+        Y=Y[rows_kept],
+        # design matrix (intercept, covariates in the period) for each possible base period
+        X_by_period=[np.column_stack([np.ones(n), Xc[:, :, bi]]) for bi in range(shape[1])],
+        G=G,
+        cl=cl,
+        periods=periods,
+        n_covariates=len(covs),
+        n_dropped=n_dropped,
+        n_dropped_covariates=n_drop_cov,
+    )
+
+
+def _cells(
+    w: _Wide, control_group: str, est_method: str, base_period: str, anticipation: int
+) -> tuple[list[dict], list[np.ndarray], list[float], int]:
+    """Every ATT(g, t) cell.
+
+    Every ATT(g, t) cell: table rows, influence functions, P(G = g) and the number of cells
+    estimated by outcome regression because no propensity score could be estimated.
+    """
+    periods, G = w.periods, w.G
     rows, infs, pgs = [], [], []
     n_fallback = 0
     cohorts = [g for g in np.sort(np.unique(G)) if g > 0 and g <= periods[-1]]
@@ -286,82 +376,55 @@ def group_time_att(
             continue
         pre_g = int(before[-1])  # base period of the post cells (and of every cell if universal)
         for ti in t_idx:
-            tt = periods[ti]
-            post = tt >= g
+            post = periods[ti] >= g
             bi = pre_g if (base_period == "universal" or post) else ti - 1
-            base = periods[bi]
-            treat = g == G
-            if base_period == "universal" and bi == ti:
-                rows.append(
-                    {
-                        "g": int(g),
-                        "t": int(tt),
-                        "base": int(base),
-                        "att": 0.0,
-                        "post": False,
-                        "n_treated": int(treat.sum()),
-                        "n_control": 0,
-                        "se": np.nan,
-                    }
-                )
-                infs.append(np.zeros(n))
-                pgs.append(np.mean(g == G))
+            cell = _cell(w, g, ti, bi, control_group, est_method, anticipation)
+            if cell is None:
                 continue
-            if control_group == "nevertreated":
-                ctrl = G == 0
-            else:
-                ctrl = (G == 0) | ((max(tt, base) + anticipation < G) & (g != G))
-            n1, n0 = int(treat.sum()), int(ctrl.sum())
-            if n1 == 0 or n0 == 0:
-                continue
-            dy = Y[:, ti] - Y[:, bi]
-            inf = np.zeros(n)
-            sub = treat | ctrl
-            if covs and n1 + n0 > len(covs) + 2:
-                X = X_by_period[bi][sub]
-                Xs = X[:, 1:]
-                varying = np.concatenate([[True], Xs.std(axis=0) > 0])
-                att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
-                inf[sub] = inf_sub * n / sub.sum()
-                n_fallback += used != est_method
-            else:
-                m1, m0 = dy[treat].mean(), dy[ctrl].mean()
-                att = m1 - m0
-                inf[treat] = (dy[treat] - m1) / (n1 / n)
-                inf[ctrl] = -(dy[ctrl] - m0) / (n0 / n)
-            rows.append(
-                {
-                    "g": int(g),
-                    "t": int(tt),
-                    "base": int(base),
-                    "att": float(att),
-                    "post": bool(post),
-                    "n_treated": n1,
-                    "n_control": n0,
-                    "se": _se(inf, cl),
-                }
-            )
+            row, inf, fell_back = cell
+            rows.append(row)
             infs.append(inf)
             pgs.append(np.mean(g == G))
-    table = pd.DataFrame(
-        rows, columns=["g", "t", "base", "att", "post", "n_treated", "n_control", "se"]
-    )
-    inf = np.column_stack(infs) if infs else np.zeros((n, 0))
-    return GroupTime(
-        table,
-        inf,
-        np.array(pgs),
-        G,
-        cl,
-        n_dropped,
-        control_group,
-        est_method if covs else "difference_in_means",
-        covs,
-        base_period,
-        int(anticipation),
-        n_drop_cov,
-        n_fallback,
-    )
+            n_fallback += fell_back
+    return rows, infs, pgs, n_fallback
+
+
+def _cell(
+    w: _Wide, g: int, ti: int, bi: int, control_group: str, est_method: str, anticipation: int
+) -> tuple[dict, np.ndarray, bool] | None:
+    """One ATT(g, t) with its influence function (None when a group is empty)."""
+    G, n = w.G, len(w.G)
+    tt, base = w.periods[ti], w.periods[bi]
+    treat = g == G
+    row = {"g": int(g), "t": int(tt), "base": int(base)}
+    if bi == ti:  # the base period itself (universal base): zero by construction
+        row.update(att=0.0, post=False, n_treated=int(treat.sum()), n_control=0, se=np.nan)
+        return row, np.zeros(n), False
+    if control_group == "nevertreated":
+        ctrl = G == 0
+    else:
+        ctrl = (G == 0) | ((max(tt, base) + anticipation < G) & (g != G))
+    n1, n0 = int(treat.sum()), int(ctrl.sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    dy = w.Y[:, ti] - w.Y[:, bi]
+    inf = np.zeros(n)
+    sub = treat | ctrl
+    fell_back = False
+    if w.n_covariates and n1 + n0 > w.n_covariates + 2:
+        X = w.X_by_period[bi][sub]
+        Xs = X[:, 1:]
+        varying = np.concatenate([[True], Xs.std(axis=0) > 0])
+        att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
+        inf[sub] = inf_sub * n / sub.sum()
+        fell_back = used != est_method
+    else:
+        m1, m0 = dy[treat].mean(), dy[ctrl].mean()
+        att = m1 - m0
+        inf[treat] = (dy[treat] - m1) / (n1 / n)
+        inf[ctrl] = -(dy[ctrl] - m0) / (n0 / n)
+    row.update(att=float(att), post=bool(tt >= g), n_treated=n1, n_control=n0, se=_se(inf, w.cl))
+    return row, inf, fell_back
 
 
 def _wif(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, gcol: np.ndarray) -> np.ndarray:
@@ -384,7 +447,7 @@ def _aggregate(
     return est, inf
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Staggered:
     """Aggregations of ATT(g, t) with analytic and (optionally) bootstrap inference.
 
@@ -453,48 +516,120 @@ def aggregate(
     boot_weights: BootWeights = "mammen",
     alpha: float = 0.05,
 ) -> Staggered:
-    """Simple, group, dynamic and calendar aggregations (R ``did::aggte``), analytic standard
-    errors always, and with ``inference="bootstrap"`` the clustered multiplier bootstrap
-    (pointwise intervals for the aggregates, a uniform sup-t band for the event study)."""
+    """Simple, group, dynamic and calendar aggregations of ATT(g, t) (R ``did::aggte``).
+
+    Analytic standard errors always (influence functions including the estimation of the
+    weights, Callaway & Sant'Anna 2021, section 4), and with ``inference="bootstrap"`` the
+    clustered multiplier bootstrap: pointwise intervals for the aggregates, a uniform sup-t band
+    for the event study (:func:`analysis.methods.inference.multiplier_bootstrap`).
+
+    Parameters
+    ----------
+    gt
+        The cells, from :func:`group_time_att`.
+    inference
+        ``"analytic"`` or ``"bootstrap"``.
+    draws, seed, boot_weights
+        The bootstrap's number of draws, seed and multiplier distribution.
+    alpha
+        One minus the coverage of the intervals.
+
+    Returns
+    -------
+    Staggered
+        Every aggregation, the event study and the pre-period facts.
+    """
     check_option("inference", inference, Inference)
-    tab = gt.table
-    se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
     G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
     crit_a = t_critical(G_cl, alpha)
-    # the cell table as arrays, read once
-    att_c = tab["att"].to_numpy()
-    g_c = tab["g"].to_numpy()
-    t_c = tab["t"].to_numpy()
-    post_c = tab["post"].to_numpy()
-    n_treated_c = tab["n_treated"].to_numpy()
-    post = np.flatnonzero(post_c)
-    simple, inf_s = _aggregate(gt, post, att_c, g_c)
-    # by event time e = t - g
-    e_all = t_c - g_c
+    c = {k: gt.table[k].to_numpy() for k in ("att", "g", "t", "post", "n_treated")}
+    simple, inf_s = _aggregate(gt, np.flatnonzero(c["post"]), c["att"], c["g"])
+    ev = _event_time(gt, c)
+    bg, grp, grp_inf = _by_group(gt, c, crit_a)
+    bc, cal, cal_inf = _by_calendar(gt, c, crit_a)
+    ests = np.array([simple, ev["dyn"], grp, cal])
+    infs = np.column_stack([inf_s, ev["dyn_inf"], grp_inf, cal_inf])
+    ov, es, n_cl = _overall_and_event_study(
+        gt, ests, infs, ev, G_cl, crit_a, (inference, draws, seed, boot_weights, alpha)
+    )
+    pre = _pre_period_facts(es, G_cl, alpha)
+    boot = inference == "bootstrap"
+    se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
+    return Staggered(
+        simple=(simple, se(inf_s)),
+        group=(grp, se(grp_inf)),
+        dynamic=(ev["dyn"], se(ev["dyn_inf"])),
+        event_study=es,
+        by_group=bg,
+        pretrend_chi2=pre["chi2"],
+        pretrend_df=pre["df"],
+        pretrend_p=pre["p"],
+        group_time=gt.table,
+        n_treated=int(np.isin(gt.groups, gt.table["g"].unique()).sum()),
+        n_control=int((gt.groups == 0).sum()),
+        n_dropped_unbalanced=gt.n_dropped_unbalanced,
+        calendar=(cal, se(cal_inf)),
+        by_calendar=bc,
+        overall=ov,
+        pre_max_abs=pre["max"],
+        pre_detectable=pre["detectable"],
+        n_clusters=n_cl,
+        inference=inference,
+        draws=draws if boot else 0,
+        seed=seed if boot else 0,
+        boot_weights=boot_weights if boot else "",
+        est_method=gt.est_method,
+        control_group=gt.control_group,
+        covariates=gt.covariates,
+        base_period=gt.base_period,
+        anticipation=gt.anticipation,
+        n_dropped_covariates=gt.n_dropped_covariates,
+        n_cells_reg_fallback=gt.n_cells_reg_fallback,
+    )
+
+
+def _event_time(gt: GroupTime, c: dict) -> dict:
+    """Aggregation by event time e = t - g, and the dynamic average over e >= 0."""
+    e_all = c["t"] - c["g"]
     e_vals = np.sort(np.unique(e_all))
     es_att, es_se, es_ng, es_nd, es_inf = [], [], [], [], []
     for e in e_vals:
         k = np.flatnonzero(e_all == e)
-        est, inf = _aggregate(gt, k, att_c, g_c)
+        est, inf = _aggregate(gt, k, c["att"], c["g"])
         es_inf.append(inf)
-        s_e = se(inf)
+        s_e = _se(inf, gt.clusters)
         es_att.append(est)
         es_se.append(s_e if s_e > 0 else np.nan)
         es_ng.append(len(k))
-        es_nd.append(int(n_treated_c[k].sum()))
+        es_nd.append(int(c["n_treated"][k].sum()))
     es_att, es_se = np.array(es_att, dtype=float), np.array(es_se, dtype=float)
-    es_nd = np.array(es_nd, dtype=np.int64)
     epos = np.flatnonzero(e_vals >= 0)
-    dyn = float(np.mean([es_att[i] for i in epos]))
-    dyn_inf = np.mean([es_inf[i] for i in epos], axis=0)
-    # by cohort, then overall weighted by cohort size among the treated
+    return {
+        "e": e_vals,
+        "att": es_att,
+        "se": es_se,
+        "n_groups": es_ng,
+        "n_desa": np.array(es_nd, dtype=np.int64),
+        "inf": es_inf,
+        "dyn": float(np.mean([es_att[i] for i in epos])),
+        "dyn_inf": np.mean([es_inf[i] for i in epos], axis=0),
+    }
+
+
+def _by_group(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float, np.ndarray]:
+    """Aggregation by cohort.
+
+    Aggregation by cohort (intervals with critical value ``crit``), then overall weighted by
+    cohort size among the treated.
+    """
+    g_c, post_c = c["g"], c["post"]
     g_rows, g_inf = [], []
     gl = np.sort(np.unique(g_c[post_c]))
     for g in gl:
         k = np.flatnonzero((g_c == g) & post_c)
-        att_k = att_c[k]
+        att_k = c["att"][k]
         inf = gt.inf[:, k].mean(axis=1)
-        g_rows.append({"g": int(g), "att": float(att_k.mean()), "se": se(inf)})
+        g_rows.append({"g": int(g), "att": float(att_k.mean()), "se": _se(inf, gt.clusters)})
         g_inf.append(inf)
     bg = pd.DataFrame(g_rows, columns=["g", "att", "se"])
     pg_g = np.array([np.mean(gt.groups == g) for g in gl])
@@ -505,31 +640,56 @@ def aggregate(
     )
     wif_g = ind / pg_g.sum() - ind.sum(axis=1, keepdims=True) * (pg_g / pg_g.sum() ** 2)[None, :]
     grp_inf = np.column_stack(g_inf) @ wg + wif_g @ bg["att"].to_numpy()
-    # by calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort size)
+    return _with_interval(bg, crit), grp, grp_inf
+
+
+def _by_calendar(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float, np.ndarray]:
+    """Aggregation by calendar year.
+
+    By calendar year (R aggte type = "calendar": post cells of year t, weighted by cohort
+    size), intervals with critical value ``crit``.
+    """
     c_rows, c_inf = [], []
-    for tt in np.sort(np.unique(t_c)):
-        k = np.flatnonzero(post_c & (t_c == tt))
+    for tt in np.sort(np.unique(c["t"])):
+        k = np.flatnonzero(c["post"] & (c["t"] == tt))
         if len(k) == 0:
             continue
-        est, inf = _aggregate(gt, k, att_c, g_c)
-        c_rows.append({"t": int(tt), "att": est, "se": se(inf)})
+        est, inf = _aggregate(gt, k, c["att"], c["g"])
+        c_rows.append({"t": int(tt), "att": est, "se": _se(inf, gt.clusters)})
         c_inf.append(inf)
     bc = pd.DataFrame(c_rows, columns=["t", "att", "se"])
     cal = float(bc["att"].mean())
-    cal_inf = np.mean(c_inf, axis=0)
-    for t_ in (bg, bc):
-        t_["ci_low"] = t_["att"] - crit_a * t_["se"]
-        t_["ci_high"] = t_["att"] + crit_a * t_["se"]
-    # overall table: analytic beside bootstrap
-    names = ["simple", "dynamic", "group", "calendar"]
-    ests = np.array([simple, dyn, grp, cal])
-    infs = np.column_stack([inf_s, dyn_inf, grp_inf, cal_inf])
-    se_a = np.array([se(infs[:, i]) for i in range(4)])
+    return _with_interval(bc, crit), cal, np.mean(c_inf, axis=0)
+
+
+def _with_interval(t: pd.DataFrame, crit: float) -> pd.DataFrame:
+    t["ci_low"] = t["att"] - crit * t["se"]
+    t["ci_high"] = t["att"] + crit * t["se"]
+    return t
+
+
+def _overall_and_event_study(
+    gt: GroupTime,
+    ests: np.ndarray,
+    infs: np.ndarray,
+    ev: dict,
+    G_cl: int | None,
+    crit_a: float,
+    how: tuple[str, int, int, str, float],
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The overall and event-study tables.
+
+    The overall table (analytic beside bootstrap) and the event-study table, with the
+    number of clusters the headline inference used; ``how``: inference, draws, seed, weights
+    and alpha.
+    """
+    es_att, es_se = ev["att"], ev["se"]
+    se_a = np.array([_se(infs[:, i], gt.clusters) for i in range(4)])
     with np.errstate(invalid="ignore", divide="ignore"):
         p_a = np.where(se_a > 0, t_p_values(ests / se_a, G_cl), np.nan)
         p_es = np.where(es_se > 0, t_p_values(es_att / es_se, G_cl), np.nan)
     ov = {
-        "type": names,
+        "type": ["simple", "dynamic", "group", "calendar"],
         "estimate": ests,
         "se_analytic": se_a,
         "ci_low_analytic": ests - crit_a * se_a,
@@ -537,109 +697,104 @@ def aggregate(
         "p_value_analytic": p_a,
     }
     es = {
-        "e": e_vals.astype(np.int64),
+        "e": ev["e"].astype(np.int64),
         "att": es_att,
         "se": es_se,
-        "n_groups": np.array(es_ng, dtype=np.int64),
-        "n_desa": es_nd,
-        "reliable": es_nd >= MIN_EVENT_DESA,
+        "n_groups": np.array(ev["n_groups"], dtype=np.int64),
+        "n_desa": ev["n_desa"],
+        "reliable": ev["n_desa"] >= MIN_EVENT_DESA,
         "se_analytic": es_se.copy(),
         "ci_low_pointwise": es_att - crit_a * es_se,
         "ci_high_pointwise": es_att + crit_a * es_se,
         "p_value": p_es,
         "band": "pointwise",
     }
-    analytic_method = "t" if G_cl else "normal"
-    if inference == "bootstrap":
-        # bootstrap critical values for the estimate studentised by its analytic (CRV1) SE
-        bo = multiplier_bootstrap(
-            ests, infs, gt.clusters, draws, seed, boot_weights, alpha, studentize=se_a
-        )
-        ov["se"], ov["crit_value"] = se_a, bo.crit_pointwise
-        ov["se_bootstrap"] = bo.se
-        ov["p_value"] = bo.p_value
-        ov["ci_method"] = "multiplier_bootstrap"
-        okes = ~np.isnan(es_se)
-        es_cols = np.column_stack(es_inf)
-        se_es = es_se[okes]
-        be = multiplier_bootstrap(
-            es_att[okes],
-            es_cols[:, okes],
-            gt.clusters,
-            draws,
-            seed,
-            boot_weights,
-            alpha,
-            studentize=se_es,
-        )
-        es["se_bootstrap"] = np.full(len(es_se), np.nan)
-        es["se_bootstrap"][okes] = be.se
-        es["p_value"][okes] = be.p_value
-        es["ci_low_pointwise"][okes] = es_att[okes] - be.crit_pointwise * se_es
-        es["ci_high_pointwise"][okes] = es_att[okes] + be.crit_pointwise * se_es
-        es["crit_uniform"] = be.crit_uniform
-        es["ci_low"] = es_att - be.crit_uniform * es_se
-        es["ci_high"] = es_att + be.crit_uniform * es_se
-        es["band"] = "uniform"
-        n_cl = bo.n_clusters
+    if how[0] == "bootstrap":
+        n_cl = _bootstrap_intervals(ov, es, ests, infs, se_a, ev, gt.clusters, how[1:])
     else:
         ov["se"], ov["crit_value"] = se_a, crit_a
         ov["p_value"] = p_a.copy()
-        ov["ci_method"] = analytic_method
+        ov["ci_method"] = "t" if G_cl else "normal"
         es["ci_low"], es["ci_high"] = es["ci_low_pointwise"], es["ci_high_pointwise"]
         n_cl = G_cl or 0
     ov["ci_low"] = ests - ov["crit_value"] * se_a
     ov["ci_high"] = ests + ov["crit_value"] * se_a
-    ov = pd.DataFrame(ov)
-    es = pd.DataFrame(es)
-    # pre-period facts: Bonferroni over reliable pre-period coefficients (valid under any
-    # dependence; a Wald test needs a covariance that 10-20 clusters estimate too poorly), the
-    # largest pre-period deviation and the smallest pre-period gap the test could detect.
-    pre = es[(es["e"] < 0) & es["reliable"] & (es["se"] > 0)]
-    if len(pre):
-        z_pre = (pre["att"] / pre["se"]).to_numpy()
-        chi2 = float(np.sum(z_pre**2))
-        dfree = len(pre)
-        p = float(min(1.0, dfree * pre["p_value"].min()))
-        crit_b = t_critical(G_cl, alpha / dfree)
-        pre_det = float((crit_b + stats.norm.ppf(0.8)) * pre["se"].min())
-        pre_max = float(pre["att"].abs().max())
-    else:
-        chi2, dfree, p, pre_det, pre_max = np.nan, 0, np.nan, np.nan, np.nan
-    return Staggered(
-        (simple, se(inf_s)),
-        (grp, se(grp_inf)),
-        (dyn, se(dyn_inf)),
-        es,
-        bg,
-        chi2,
-        dfree,
-        p,
-        tab,
-        int(np.isin(gt.groups, tab["g"].unique()).sum()),
-        int((gt.groups == 0).sum()),
-        gt.n_dropped_unbalanced,
-        (cal, se(cal_inf)),
-        bc,
-        ov,
-        pre_max,
-        pre_det,
-        n_cl,
-        inference,
-        draws if inference == "bootstrap" else 0,
-        seed if inference == "bootstrap" else 0,
-        boot_weights if inference == "bootstrap" else "",
-        gt.est_method,
-        gt.control_group,
-        gt.covariates,
-        gt.base_period,
-        gt.anticipation,
-        gt.n_dropped_covariates,
-        gt.n_cells_reg_fallback,
+    return pd.DataFrame(ov), pd.DataFrame(es), n_cl
+
+
+def _bootstrap_intervals(
+    ov: dict,
+    es: dict,
+    ests: np.ndarray,
+    infs: np.ndarray,
+    se_a: np.ndarray,
+    ev: dict,
+    clusters: np.ndarray | None,
+    how: tuple[int, int, str, float],
+) -> int:
+    """The multiplier bootstrap's inference.
+
+    Fill in the bootstrap's inference (critical values for the estimates studentised by
+    their analytic CRV1 SE; a uniform band for the event study); return its clusters.
+    """
+    draws, seed, boot_weights, alpha = how
+    es_att, es_se = ev["att"], ev["se"]
+    bo = multiplier_bootstrap(
+        ests, infs, clusters, draws, seed, boot_weights, alpha, studentize=se_a
     )
+    ov["se"], ov["crit_value"] = se_a, bo.crit_pointwise
+    ov["se_bootstrap"] = bo.se
+    ov["p_value"] = bo.p_value
+    ov["ci_method"] = "multiplier_bootstrap"
+    okes = ~np.isnan(es_se)
+    es_cols = np.column_stack(ev["inf"])
+    se_es = es_se[okes]
+    be = multiplier_bootstrap(
+        es_att[okes],
+        es_cols[:, okes],
+        clusters,
+        draws,
+        seed,
+        boot_weights,
+        alpha,
+        studentize=se_es,
+    )
+    es["se_bootstrap"] = np.full(len(es_se), np.nan)
+    es["se_bootstrap"][okes] = be.se
+    es["p_value"][okes] = be.p_value
+    es["ci_low_pointwise"][okes] = es_att[okes] - be.crit_pointwise * se_es
+    es["ci_high_pointwise"][okes] = es_att[okes] + be.crit_pointwise * se_es
+    es["crit_uniform"] = be.crit_uniform
+    es["ci_low"] = es_att - be.crit_uniform * es_se
+    es["ci_high"] = es_att + be.crit_uniform * es_se
+    es["band"] = "uniform"
+    return bo.n_clusters
 
 
-CS_NAME = "Callaway-Sant'Anna DiD"
+def _pre_period_facts(es: pd.DataFrame, G_cl: int | None, alpha: float) -> dict:
+    """Pre-period facts of the event study.
+
+    Bonferroni over reliable pre-period coefficients (valid under any dependence; a Wald test
+    needs a covariance that 10-20 clusters estimate too poorly), the largest pre-period
+    deviation and the smallest pre-period gap the test could detect (80% power).
+    """
+    pre = es[(es["e"] < 0) & es["reliable"] & (es["se"] > 0)]
+    if not len(pre):
+        return {"chi2": np.nan, "df": 0, "p": np.nan, "detectable": np.nan, "max": np.nan}
+    z_pre = (pre["att"] / pre["se"]).to_numpy()
+    dfree = len(pre)
+    crit_b = t_critical(G_cl, alpha / dfree)
+    return {
+        "chi2": float(np.sum(z_pre**2)),
+        "df": dfree,
+        "p": float(min(1.0, dfree * pre["p_value"].min())),
+        "detectable": float((crit_b + stats.norm.ppf(0.8)) * pre["se"].min()),
+        "max": float(pre["att"].abs().max()),
+    }
+
+
+#: The code of the staggered estimator's results (``Estimate.method``).
+CS_NAME = "cs_did"
 ESTIMANDS = {
     "simple": "ATT, partnered desa-years (simple aggregation)",
     "dynamic": "ATT, average over years since partnering (dynamic aggregation)",
@@ -668,33 +823,78 @@ def callaway_santanna(
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
+    Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time
+    periods", Journal of Econometrics 225(2), 200-230 (doubly robust cells: Sant'Anna and Zhao
+    2020); :func:`group_time_att` then :func:`aggregate`.
+
     Parameters
     ----------
+    df, design
+        The desa-year panel (with ``g``) and its column roles.
+    control_group, est_method, base_period, anticipation, cluster
+        As :func:`group_time_att`.
+    last_year
+        Last outcome year used (default: the last in ``df``).
     covariates
         ``None``: the design's covariates present in ``df`` (none present: unconditional);
         ``()``: unconditional.
-    est_method, base_period, anticipation, control_group
-        As :func:`group_time_att`.
     aggregation
         Which aggregation the returned :class:`Estimate` reports (all are in the ``Staggered``).
+    inference, draws, seed, boot_weights
+        ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
+        ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
+        function SE, t(G-1) critical value). The other one is reported beside it
+        (``*_analytic`` fields).
+    min_treated
+        Fewest partnered desa with a pre-period for an estimate.
     baseline_outcome
         Add the outcome's level in the first panel year (before every evaluated start) to the
         covariates: parallel trends are then assumed only among desa that started at the same
         level. On the example data this removes most of the bias that the index's ceiling
         creates (desa near the top rise less), README "Evidence grade".
-    inference
-        ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
-        ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
-        function SE, t(G-1) critical value). The other one is reported beside it
-        (``*_analytic`` fields).
 
-    Returns ``NotEstimable`` (with the reason) when there are too few partnered desa with a
-    pre-period, no comparison desa, or the outcome is constant.
+    Returns
+    -------
+    tuple
+        The :class:`Estimate` of ``aggregation`` and the :class:`Staggered`; or a
+        ``NotEstimable`` (with the reason) and None when there are too few partnered desa with
+        a pre-period, no comparison desa, or the outcome is constant.
     """
     _check_options(control_group, est_method, base_period, anticipation)
     check_option("aggregation", aggregation, Aggregation)
     check_option("inference", inference, Inference)
     check_option("boot_weights", boot_weights, BootWeights)
+    df, covs, first, last = _staggered_sample(df, design, covariates, last_year, baseline_outcome)
+    estimand = ESTIMANDS[aggregation]
+    refused = _refusal(df, design, first, last, anticipation, min_treated, control_group, estimand)
+    if refused is not None:
+        return refused, None
+    sample = df[df[design.time] <= last]
+    gt = group_time_att(
+        sample, design, control_group, cluster, est_method, covs, base_period, anticipation
+    )
+    if gt.table["post"].sum() == 0:
+        detail = "no post-period cohort with comparison desa"
+        said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
+        return NotEstimable(**said, reason="too_few_treated", detail=detail), None
+    agg = aggregate(gt, inference, draws, seed, boot_weights)
+    asked = {"est_method_requested": est_method, "aggregation": aggregation,
+             "base_period": base_period, "anticipation": anticipation}  # fmt: skip
+    return _cs_estimate(design, gt, agg, control_group, asked, baseline_outcome), agg
+
+
+def _staggered_sample(
+    df: pd.DataFrame,
+    design: Design,
+    covariates: tuple[str, ...] | None,
+    last_year: int | None,
+    baseline_outcome: bool,
+) -> tuple[pd.DataFrame, tuple[str, ...], int, int]:
+    """The sample of the staggered estimator.
+
+    The columns the estimator reads, the covariates (with the baseline outcome if asked),
+    and the first and last years.
+    """
     covs = (
         tuple(c for c in design.covariates if c in df.columns)
         if covariates is None
@@ -712,70 +912,74 @@ def callaway_santanna(
         level = df[df[design.time] == first].set_index(design.unit)[y].astype(float)
         df = df.assign(**{base_col: df[design.unit].map(level).astype(float)})
         covs = (*covs, base_col)
+    return df, covs, first, last
+
+
+def _refusal(
+    df: pd.DataFrame,
+    design: Design,
+    first: int,
+    last: int,
+    anticipation: int,
+    min_treated: int,
+    control_group: str,
+    estimand: str,
+) -> NotEstimable | None:
+    """Why the staggered comparison cannot be made here (None when it can)."""
+    y = design.outcome
     units = df.drop_duplicates(design.unit)
     eligible = units[(units["g"] > first + anticipation) & (units["g"] <= last)]
-    n_ctrl = int((units["g"] == 0).sum())
-    name, estimand = CS_NAME, ESTIMANDS[aggregation]
-    if len(eligible) < min_treated:
+    n1, n_ctrl = len(eligible), int((units["g"] == 0).sum())
+    said = {"outcome": y, "method": CS_NAME, "estimand": estimand}
+    if n1 < min_treated:
         recent = int((units["g"] > last).sum())
         reason = (
             "too_recent"
-            if recent and len(eligible) == 0
+            if recent and n1 == 0
             else (
                 "no_pre_period"
-                if (units["g"].between(1, first)).any() and len(eligible) == 0
+                if (units["g"].between(1, first)).any() and n1 == 0
                 else "too_few_treated"
             )
         )
-        return NotEstimable(
-            y,
-            name,
-            estimand,
-            reason,
-            f"{len(eligible)} partnered desa with a year before the start",
-            len(eligible),
-            n_ctrl,
-        ), None
+        detail = f"{n1} partnered desa with a year before the start"
+        return NotEstimable(**said, reason=reason, detail=detail, n_treated=n1, n_control=n_ctrl)
     if n_ctrl == 0 and control_group == "nevertreated":
-        return NotEstimable(y, name, estimand, "no_control", "", len(eligible), 0), None
+        return NotEstimable(**said, reason="no_control", detail="", n_treated=n1, n_control=0)
     if df[y].nunique(dropna=True) < 2:
-        return NotEstimable(y, name, estimand, "constant_outcome", "", len(eligible), n_ctrl), None
-    gt = group_time_att(
-        df[df[design.time] <= last],
-        design,
-        control_group,
-        cluster,
-        est_method,
-        covs,
-        base_period,
-        anticipation,
-    )
-    if gt.table["post"].sum() == 0:
         return NotEstimable(
-            y, name, estimand, "too_few_treated", "no post-period cohort with comparison desa"
-        ), None
-    agg = aggregate(gt, inference, draws, seed, boot_weights)
-    row = agg.overall.set_index("type").loc[aggregation]
-    n_drop = agg.n_dropped_unbalanced + agg.n_dropped_covariates
-    why = ",".join(
-        r
-        for r, k in (
-            ("missing_year", agg.n_dropped_unbalanced),
-            ("missing_covariate", agg.n_dropped_covariates),
+            **said, reason="constant_outcome", detail="", n_treated=n1, n_control=n_ctrl
         )
-        if k
-    )
+    return None
+
+
+def _cs_estimate(
+    design: Design,
+    gt: GroupTime,
+    agg: Staggered,
+    control_group: str,
+    asked: dict,
+    baseline_outcome: bool,
+) -> Estimate:
+    """The requested aggregation as an Estimate.
+
+    The requested aggregation (``asked["aggregation"]``) as an :class:`Estimate` with the facts
+    of how it was computed.
+    """
+    row = agg.overall.set_index("type").loc[asked["aggregation"]]
+    dropped = (("missing_year", agg.n_dropped_unbalanced),
+               ("missing_covariate", agg.n_dropped_covariates))  # fmt: skip
     used = gt.est_method
     if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
         used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used},reg"
     return Estimate(
-        y,
-        name,
-        estimand,
-        float(row["estimate"]),
-        float(row["se"]),
-        agg.n_treated,
-        agg.n_control,
+        outcome=design.outcome,
+        method=CS_NAME,
+        estimand=ESTIMANDS[asked["aggregation"]],
+        estimate=float(row["estimate"]),
+        se=float(row["se"]),
+        n_treated=agg.n_treated,
+        n_control=agg.n_control,
         ci_low=float(row["ci_low"]),
         ci_high=float(row["ci_high"]),
         p_value=float(row["p_value"]),
@@ -790,14 +994,11 @@ def callaway_santanna(
         ci_low_analytic=float(row["ci_low_analytic"]),
         ci_high_analytic=float(row["ci_high_analytic"]),
         p_value_analytic=float(row["p_value_analytic"]),
-        n_dropped=n_drop,
-        dropped_reason=why,
+        n_dropped=agg.n_dropped_unbalanced + agg.n_dropped_covariates,
+        dropped_reason=",".join(r for r, k in dropped if k),
         facts={
-            "covariates": ",".join(covs),
-            "est_method_requested": est_method,
-            "aggregation": aggregation,
-            "base_period": base_period,
-            "anticipation": anticipation,
+            "covariates": ",".join(agg.covariates),
+            **asked,
             "draws": agg.draws,
             "seed": agg.seed,
             "boot_weights": agg.boot_weights,
@@ -807,7 +1008,7 @@ def callaway_santanna(
             "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
         },
         details={"pretrend_p": agg.pretrend_p},
-    ), agg
+    )
 
 
 def _demean_two_way(M: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> np.ndarray:
@@ -830,6 +1031,10 @@ def _demean_two_way(M: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float = 1e
     return M
 
 
+#: What two-way fixed effects estimates, as results name it.
+TWFE_ESTIMAND = "weighted average of partnered desa-year effects (TWFE)"
+
+
 def twfe(
     df: pd.DataFrame,
     design: Design,
@@ -843,38 +1048,79 @@ def twfe(
 ) -> Result:
     """Two-way fixed effects (desa and year) via pyfixest ``feols``.
 
-    Biased under staggered adoption with heterogeneous effects (Goodman-Bacon 2021); shown as
-    the conventional benchmark next to :func:`callaway_santanna`.
+    Biased under staggered adoption with heterogeneous effects (Goodman-Bacon, A. 2021,
+    "Difference-in-differences with variation in treatment timing", Journal of Econometrics
+    225(2), 254-277); shown as the conventional benchmark next to :func:`callaway_santanna`.
 
     Parameters
     ----------
+    df, design
+        The desa-year panel (with ``g``) and its column roles.
+    min_treated
+        Fewest partnered desa for an estimate.
     covariates
         Time-invariant baseline covariates enter interacted with year dummies (a time-invariant
         covariate alone is absorbed by the desa effects).
     vcov
         ``"cluster"`` (CRV1 by ``design.cluster``; refused if that column is missing), ``"HC1"``
         or ``"iid"``. The label ``se_type`` is what pyfixest computed.
-    inference
+    inference, draws, seed, boot_weights
         ``"analytic"`` (t(G-1) critical value when clustered) or ``"bootstrap"``: wild cluster
         restricted bootstrap (Webb weights by default) for the p-value and interval.
-    """
-    import pyfixest as pf
 
+    Returns
+    -------
+    Estimate or NotEstimable
+        The coefficient of being partnered, or why it was not estimated.
+    """
     check_option("vcov", vcov, Vcov)
     check_option("inference", inference, Inference)
     check_option("boot_weights", boot_weights, BootWeights)
+    y, covs = design.outcome, tuple(covariates)
+    d, n1, n0 = _twfe_sample(df, design, covs)
+    _check_twfe_inference(design, d, vcov, inference)
+    refused = (
+        "too_few_treated"
+        if n1 < min_treated
+        else ("constant_outcome" if d[y].nunique() < 2 else "")
+    )
+    if refused:
+        said = {"outcome": y, "method": "twfe", "estimand": TWFE_ESTIMAND, "reason": refused}
+        return NotEstimable(**said, detail="", n_treated=n1, n_control=n0)
+    d, inter = _with_year_interactions(d, design, covs)
+    est, se = _feols(d, design, inter, vcov)
+    G = int(d[design.cluster].nunique()) if vcov == "cluster" else 0
+    kw = dict(
+        est_method="ols",
+        se_type={"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov],
+        cluster=design.cluster if vcov == "cluster" else "",
+        facts={"covariates": ",".join(covs), "vcov": vcov},
+    )
+    wb = None
+    if inference != "analytic":
+        wb = _twfe_wild_bootstrap(d, design, inter, (draws, seed, boot_weights))
+    return coefficient_estimate(y, "twfe", TWFE_ESTIMAND, est, se, n1, n0, G, wb, **kw)
+
+
+def _twfe_sample(
+    df: pd.DataFrame, design: Design, covs: tuple[str, ...]
+) -> tuple[pd.DataFrame, int, int]:
+    """The sample of two-way fixed effects.
+
+    The columns TWFE reads, complete rows, the ``_treated`` indicator and the numbers of
+    partnered and never-partnered desa.
+    """
     y = design.outcome
-    covs = tuple(covariates)
     needed = [design.unit, design.time, y, "g", *covs, design.cluster]
     d = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
     d = d.dropna(subset=[y, *covs]).copy()
     d["_treated"] = ((d["g"] > 0) & (d[design.time] >= d["g"])).astype(float)
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
-    name, estimand = (
-        "Two-way fixed effects",
-        "weighted average of partnered desa-year effects (TWFE)",
-    )
+    return d, n1, n0
+
+
+def _check_twfe_inference(design: Design, d: pd.DataFrame, vcov: str, inference: str) -> None:
     if inference == "bootstrap" and vcov != "cluster":
         raise OptionError(
             "inference='bootstrap' for TWFE is the wild cluster bootstrap; it needs vcov='cluster'"
@@ -884,10 +1130,12 @@ def twfe(
             f"vcov='cluster' or inference='bootstrap' needs the cluster column "
             f"'{design.cluster}', which the data lack; use vcov='HC1' or 'iid'"
         )
-    if n1 < min_treated:
-        return NotEstimable(y, name, estimand, "too_few_treated", "", n1, n0)
-    if d[y].nunique() < 2:
-        return NotEstimable(y, name, estimand, "constant_outcome", "", n1, n0)
+
+
+def _with_year_interactions(
+    d: pd.DataFrame, design: Design, covs: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each varying covariate times each year dummy (but the first), as columns ``_x_<k>``."""
     years = sorted(d[design.time].unique())
     inter = {}
     for c in covs:
@@ -897,21 +1145,29 @@ def twfe(
             inter[f"_x_{len(inter)}"] = d[c].astype(float) * (d[design.time] == yr)
     if inter:
         d = pd.concat([d, pd.DataFrame(inter, index=d.index)], axis=1)
-    inter = list(inter)
+    return d, list(inter)
+
+
+def _feols(d: pd.DataFrame, design: Design, inter: list[str], vcov: str) -> tuple[float, float]:
+    """The ``_treated`` coefficient and its SE from pyfixest ``feols`` with desa and year effects."""
+    import pyfixest as pf
+
+    y = design.outcome
     rhs = " + ".join(["_treated", *inter])
     pf_vcov = {"cluster": {"CRV1": design.cluster}, "HC1": "hetero", "iid": "iid"}[vcov]
     fit = pf.feols(f"{y} ~ {rhs} | {design.unit} + {design.time}", data=d, vcov=pf_vcov)
-    est, se = float(fit.coef()["_treated"]), float(fit.se()["_treated"])
-    se_type = {"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov]
-    G = int(d[design.cluster].nunique()) if vcov == "cluster" else 0
-    kw = dict(
-        est_method="ols",
-        se_type=se_type,
-        cluster=design.cluster if vcov == "cluster" else "",
-        facts={"covariates": ",".join(covs), "vcov": vcov},
-    )
-    if inference == "analytic":
-        return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, **kw)
+    return float(fit.coef()["_treated"]), float(fit.se()["_treated"])
+
+
+def _twfe_wild_bootstrap(
+    d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str]
+) -> WildBootstrap:
+    """Wild cluster bootstrap of the TWFE coefficient.
+
+    Wild cluster bootstrap of the ``_treated`` coefficient, fixed effects and interactions
+    projected out (Frisch-Waugh-Lovell); ``how``: draws, seed and weights.
+    """
+    y = design.outcome
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
     M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
@@ -920,5 +1176,4 @@ def twfe(
         Z = M[:, 2:]
         yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
         xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
-    wb = wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), draws, seed, boot_weights)
-    return coefficient_estimate(y, name, estimand, est, se, n1, n0, G, wb, **kw)
+    return wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), *how)

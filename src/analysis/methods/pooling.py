@@ -1,4 +1,6 @@
-"""Pooling district estimates: fixed- and random-effects meta-analysis with I^2 and forest-plot
+"""Pooling district estimates by meta-analysis.
+
+Pooling district estimates: fixed- and random-effects meta-analysis with I^2 and forest-plot
 data.
 
 statsmodels 0.15 ``combine_effects(method_re="dl")`` does not truncate the DerSimonian-Laird
@@ -21,7 +23,6 @@ Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,17 +30,16 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.errors import OptionError, check_option
+from analysis.methods.options import MethodRE, PoolInterval, method_names
 from analysis.methods.results import Estimate, NotEstimable, Result
 
-MethodRE = Literal["dl", "pm"]
-PoolInterval = Literal["auto", "hksj", "normal"]
 #: With fewer districts than this, ``interval="auto"`` uses Hartung-Knapp-Sidik-Jonkman.
 HKSJ_BELOW = 20
 #: Fewest districts with an estimate that are pooled; with fewer the pooled result is refused.
 MIN_DISTRICTS = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pooled:
     """Forest-plot rows (districts and pooled lines) and heterogeneity."""
 
@@ -75,17 +75,35 @@ def pool_districts(
 ) -> Pooled:
     """Pool one outcome/method across districts from the tidy results table.
 
-    ``table`` needs columns district, outcome, method, estimate, se, estimable, n_treated,
-    n_control. Districts that are not estimable are listed in the forest data but not pooled.
+    Random-effects meta-analysis (DerSimonian and Laird 1986, or Paule and Mandel 1982) with
+    I^2 (Higgins and Thompson 2002) and, with few districts, Hartung-Knapp-Sidik-Jonkman
+    intervals. Districts that are not estimable are listed in the forest data but not pooled.
 
     Parameters
     ----------
+    table
+        Tidy results with columns district, outcome, method, estimate, se, ci_low, ci_high,
+        estimable, n_treated, n_control (e.g. the ``results.csv`` of a run's districts).
+    outcome
+        The outcome pooled.
+    method
+        The method pooled: a code (``"cs_did"``) or its old English label
+        (``"Callaway-Sant'Anna DiD"``, :data:`analysis.methods.options.OLD_METHOD_LABELS`);
+        rows carrying either are pooled.
     method_re
         Between-district variance: ``"dl"`` (DerSimonian-Laird, truncated at 0) or ``"pm"``
         (Paule-Mandel). ``"reml"`` is refused (statsmodels does not offer it).
+    pooled_label
+        The label of the pooled row of the forest data.
     interval
         ``"hksj"`` (Hartung-Knapp-Sidik-Jonkman, t(k-1)), ``"normal"``, or ``"auto"``: HKSJ
         with fewer than :data:`HKSJ_BELOW` districts.
+
+    Returns
+    -------
+    Pooled
+        Forest rows, the random- and fixed-effect results and the heterogeneity; with fewer
+        than :data:`MIN_DISTRICTS` estimates both results are ``NotEstimable``.
     """
     if method_re == "reml":
         raise OptionError(
@@ -94,84 +112,111 @@ def pool_districts(
         )
     check_option("method_re", method_re, MethodRE)
     check_option("interval", interval, PoolInterval)
-    t = table[(table["outcome"] == outcome) & (table["method"] == method)].copy()
+    t = table[(table["outcome"] == outcome) & table["method"].isin(method_names(method))].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
-    est_name = "ATT, pooled across districts"
     if len(ok) < MIN_DISTRICTS:
-        ne = NotEstimable(
-            outcome,
-            "Random-effects meta-analysis",
-            est_name,
-            "too_few_districts",
-            f"{len(ok)} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
-        )
-        forest = t.assign(kind="district", weight_re=np.nan)[
-            ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
-        ]
-        return Pooled(
-            forest.rename(columns={"district": "label"}), ne, ne, np.nan, np.nan, np.nan, len(ok)
-        )
+        return _too_few(t, outcome, len(ok))
     effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
     dl = (
         random_effects_dl(effects, variances)
         if method_re == "dl"
         else random_effects_pm(effects, variances)
     )
+    use_hksj = interval == "hksj" or (interval == "auto" and len(ok) < HKSJ_BELOW)
+    re, fe = _pooled_estimates(outcome, ok, dl, method_re, use_hksj)
+    return Pooled(
+        forest=_forest(t, ok, dl["weights_re"], re, pooled_label),
+        random_effects=re,
+        fixed_effects=fe,
+        i2=dl["i2"],
+        tau2=dl["tau2"],
+        q_p_value=dl["q_p"],
+        n_districts=len(ok),
+    )
+
+
+#: What a pooled result estimates.
+POOLED_ESTIMAND = "ATT, pooled across districts"
+
+
+def _too_few(t: pd.DataFrame, outcome: str, k: int) -> Pooled:
+    """Fewer than :data:`MIN_DISTRICTS` estimates: the districts listed, nothing pooled."""
+    ne = NotEstimable(
+        outcome=outcome,
+        method="random_effects",
+        estimand=POOLED_ESTIMAND,
+        reason="too_few_districts",
+        detail=f"{k} district(s) with an estimate; pooling needs at least {MIN_DISTRICTS}",
+    )
+    forest = t.assign(kind="district", weight_re=np.nan)[
+        ["district", "estimate", "ci_low", "ci_high", "weight_re", "kind", "estimable"]
+    ]
+    return Pooled(
+        forest=forest.rename(columns={"district": "label"}),
+        random_effects=ne,
+        fixed_effects=ne,
+        i2=np.nan,
+        tau2=np.nan,
+        q_p_value=np.nan,
+        n_districts=k,
+    )
+
+
+def _pooled_estimates(
+    outcome: str, ok: pd.DataFrame, dl: dict, method_re: str, use_hksj: bool
+) -> tuple[Estimate, Estimate]:
+    """The random-effects result (HKSJ with t(k-1), or normal) and the fixed-effect one."""
     k = len(ok)
-    use_hksj = interval == "hksj" or (interval == "auto" and k < HKSJ_BELOW)
-    n1, n0 = int(ok["n_treated"].sum()), int(ok["n_control"].sum())
-    fe = Estimate(outcome, "Fixed-effect meta-analysis", est_name, dl["fe"], dl["fe_se"], n1, n0)
+    said = {"outcome": outcome, "estimand": POOLED_ESTIMAND}
+    said.update(n_treated=int(ok["n_treated"].sum()), n_control=int(ok["n_control"].sum()))
+    fe = Estimate(**said, method="fixed_effect", estimate=dl["fe"], se=dl["fe_se"])
     facts = {"i2": dl["i2"], "tau2": dl["tau2"], "q_p_value": dl["q_p"], "n_districts": k}
-    if use_hksj:
-        se_h = float(np.sqrt(dl["var_hksj"]))
-        crit = float(stats.t.ppf(0.975, k - 1))
-        p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
+    said.update(method="random_effects", estimate=dl["re"], est_method=method_re)
+    if not use_hksj:
         re = Estimate(
-            outcome,
-            "Random-effects meta-analysis",
-            est_name,
-            dl["re"],
-            se_h,
-            n1,
-            n0,
-            ci_low=dl["re"] - crit * se_h,
-            ci_high=dl["re"] + crit * se_h,
-            p_value=p,
-            est_method=method_re,
-            se_type="hksj",
-            ci_method="t",
-            crit_value=crit,
-            se_analytic=dl["re_se"],
-            facts={**facts, "df": k - 1},
-        )
-    else:
-        re = Estimate(
-            outcome,
-            "Random-effects meta-analysis",
-            est_name,
-            dl["re"],
-            dl["re_se"],
-            n1,
-            n0,
-            est_method=method_re,
+            **said,
+            se=dl["re_se"],
             se_type="inverse_variance",
             ci_method="normal",
             se_analytic=dl["re_se"],
             facts=facts,
         )
+        return re, fe
+    se_h = float(np.sqrt(dl["var_hksj"]))
+    crit = float(stats.t.ppf(0.975, k - 1))
+    p = float(2 * stats.t.sf(abs(dl["re"] / se_h), k - 1)) if se_h > 0 else np.nan
+    re = Estimate(
+        **said,
+        se=se_h,
+        ci_low=dl["re"] - crit * se_h,
+        ci_high=dl["re"] + crit * se_h,
+        p_value=p,
+        se_type="hksj",
+        ci_method="t",
+        crit_value=crit,
+        se_analytic=dl["re_se"],
+        facts={**facts, "df": k - 1},
+    )
+    return re, fe
+
+
+def _forest(
+    t: pd.DataFrame, ok: pd.DataFrame, weights: np.ndarray, re: Estimate, pooled_label: str
+) -> pd.DataFrame:
+    """Forest rows: the pooled districts with their weights, the others, the pooled line."""
     forest = pd.DataFrame(
         {
             "label": list(ok["district"]),
             "estimate": ok["estimate"].to_numpy(),
             "ci_low": ok["ci_low"].to_numpy(),
             "ci_high": ok["ci_high"].to_numpy(),
-            "weight_re": dl["weights_re"],
+            "weight_re": weights,
             "kind": "district",
             "estimable": True,
         }
     )
     skipped = t[~t.index.isin(ok.index)]
-    forest = pd.concat(
+    return pd.concat(
         [
             forest,
             pd.DataFrame(
@@ -201,11 +246,14 @@ def pool_districts(
         ],
         ignore_index=True,
     )
-    return Pooled(forest, re, fe, dl["i2"], dl["tau2"], dl["q_p"], len(ok))
 
 
 def random_effects_dl(effects: np.ndarray, variances: np.ndarray) -> dict:
-    """DerSimonian-Laird random effects with tau^2 truncated at zero (FE and Q from statsmodels)."""
+    """DerSimonian-Laird random effects with tau^2 truncated at zero (FE and Q from statsmodels).
+
+    DerSimonian, R. and Laird, N. (1986), "Meta-analysis in clinical trials", Controlled
+    Clinical Trials 7(3), 177-188.
+    """
     res = combine_effects(effects, variances, method_re="dl")
     w = 1 / variances
     k = len(effects)
@@ -236,7 +284,11 @@ def _hksj_var(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
 
 
 def random_effects_pm(effects: np.ndarray, variances: np.ndarray) -> dict:
-    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``)."""
+    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``).
+
+    Paule, R. C. and Mandel, J. (1982), "Consensus values and weighting factors", Journal of
+    Research of the National Bureau of Standards 87(5), 377-385.
+    """
     res = combine_effects(effects, variances, method_re="pm")
     k = len(effects)
     q = float(res.q)

@@ -78,7 +78,7 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Estimate:
     """One estimate with its uncertainty and the facts of how it was computed.
 
@@ -178,7 +178,7 @@ def _short(v: object) -> str:
     return str(v)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotEstimable:
     """A deliberate result: this comparison cannot be made here, and why."""
 
@@ -195,6 +195,7 @@ class NotEstimable:
 
     @property
     def message(self) -> str:
+        """The reason in English with the detail (for researchers' logs, never for pages)."""
         return REASONS.get(self.reason, self.reason) + (f" ({self.detail})" if self.detail else "")
 
     def tidy(self) -> pd.DataFrame:

@@ -1,5 +1,7 @@
-"""How fragile is an estimate? E-values for unmeasured confounding, and the minimum detectable
-effect for the numbers of partnered and comparison desa at hand.
+"""How fragile is an estimate: E-values, minimum detectable effects and sensitivity bounds.
+
+E-values for unmeasured confounding, and the minimum detectable effect for the numbers of
+partnered and comparison desa at hand.
 
 E-value: VanderWeele, T. J. and Ding, P. (2017), "Sensitivity analysis in observational
 research: introducing the E-value", Annals of Internal Medicine 167(4), 268-274; continuous
@@ -21,30 +23,38 @@ def _evalue_rr(rr: float) -> float:
     return float(rr + np.sqrt(rr * (rr - 1)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EValue:
+    """E-values of an estimate (VanderWeele and Ding 2017)."""
+
     point: float
     ci_bound: float  # E-value for the confidence limit nearest the null (1 if it crosses 0)
 
 
 def e_value(estimate: float, ci_low: float, ci_high: float, sd_outcome: float) -> EValue:
-    """E-value of a difference in a continuous outcome, via the standardized difference."""
+    """E-value of a difference in a continuous outcome, via the standardized difference.
+
+    VanderWeele, T. J. and Ding, P. (2017), Annals of Internal Medicine 167(4), 268-274.
+    """
     if not (np.isfinite(estimate) and sd_outcome > 0):
-        return EValue(np.nan, np.nan)
+        return EValue(point=np.nan, ci_bound=np.nan)
     point = _evalue_rr(np.exp(0.91 * estimate / sd_outcome))
     if ci_low <= 0 <= ci_high:
         bound = 1.0
     else:
         near = ci_low if estimate > 0 else ci_high
         bound = _evalue_rr(np.exp(0.91 * near / sd_outcome))
-    return EValue(point, bound)
+    return EValue(point=point, ci_bound=bound)
 
 
 def mde_from_se(
     se: float, alpha: float = 0.05, power: float = 0.8, df: float | None = None
 ) -> float:
-    """Smallest true effect the design detects with the given power (two-sided test); with
-    ``df`` (e.g. clusters - 1) Student t quantiles replace the normal ones."""
+    """Minimum detectable effect from a standard error (Bloom 1995).
+
+    Smallest true effect the design detects with the given power (two-sided test); with
+    ``df`` (e.g. clusters - 1) Student t quantiles replace the normal ones.
+    """
     if df is not None and df > 0:
         return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
@@ -81,8 +91,11 @@ def _rv(f: float) -> float:
 
 
 def rv_q(t_stat: float, dof: float, q: float = 1.0, alpha: float | None = None) -> float:
-    """Robustness value: the partial R2 that confounders would need with both treatment and
-    outcome to reduce the estimate by 100q% (``alpha``: to make it not significant at alpha)."""
+    """Robustness value RV_q (Cinelli and Hazlett 2020).
+
+    Robustness value: the partial R2 that confounders would need with both treatment and
+    outcome to reduce the estimate by 100q% (``alpha``: to make it not significant at alpha).
+    """
     fq = q * abs(t_stat) / np.sqrt(dof)
     if alpha is None:
         return _rv(fq)
@@ -95,7 +108,7 @@ def rv_q(t_stat: float, dof: float, q: float = 1.0, alpha: float | None = None) 
     return _rv(fqa)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OVBBound:
     """Confounders as strong as ``kd``/``ky`` times an observed benchmark covariate."""
 
@@ -113,8 +126,11 @@ class OVBBound:
 def bound_from_benchmark(
     r2dxj_x: float, r2yxj_dx: float, kd: float = 1.0, ky: float = 1.0
 ) -> tuple[float, float]:
-    """Partial R2 bounds of a confounder ``kd``/``ky`` times as strong as a benchmark covariate
-    (sensemakr's ``ovb_partial_r2_bound``): returns (r2dz_x, r2yz_dx)."""
+    """Partial R2 bounds from a benchmark covariate.
+
+    Partial R2 bounds of a confounder ``kd``/``ky`` times as strong as a benchmark covariate
+    (sensemakr's ``ovb_partial_r2_bound``): returns (r2dz_x, r2yz_dx).
+    """
     r2dz_x = kd * r2dxj_x / (1 - r2dxj_x)
     if r2dz_x >= 1:
         return np.nan, np.nan
@@ -128,29 +144,51 @@ def bound_from_benchmark(
 def adjusted_estimate(
     estimate: float, se: float, dof: float, r2dz_x: float, r2yz_dx: float, alpha: float = 0.05
 ) -> OVBBound:
-    """Estimate, SE, t and interval after removing the bias of a confounder with the given
-    partial R2s (moved towards zero, sensemakr's ``reduce = TRUE``)."""
+    """An estimate adjusted for a confounder of given strength.
+
+    Estimate, SE, t and interval after removing the bias of a confounder with the given
+    partial R2s (moved towards zero, sensemakr's ``reduce = TRUE``).
+    """
     if not (np.isfinite(r2dz_x) and np.isfinite(r2yz_dx)) or r2dz_x >= 1:
-        return OVBBound(r2dz_x, r2yz_dx, np.nan, np.nan, np.nan, np.nan, np.nan)
+        return OVBBound(
+            r2dz_x=r2dz_x,
+            r2yz_dx=r2yz_dx,
+            adjusted_estimate=np.nan,
+            adjusted_se=np.nan,
+            adjusted_t=np.nan,
+            adjusted_ci_low=np.nan,
+            adjusted_ci_high=np.nan,
+        )
     bias = se * np.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * np.sqrt(dof)
     adj = float(np.sign(estimate) * (abs(estimate) - bias))
     adj_se = float(se * np.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * np.sqrt(dof / (dof - 1)))
     crit = stats.t.ppf(1 - alpha / 2, dof - 1)
     t_adj = adj / adj_se if adj_se > 0 else np.nan
-    return OVBBound(r2dz_x, r2yz_dx, adj, adj_se, t_adj, adj - crit * adj_se, adj + crit * adj_se)
+    return OVBBound(
+        r2dz_x=r2dz_x,
+        r2yz_dx=r2yz_dx,
+        adjusted_estimate=adj,
+        adjusted_se=adj_se,
+        adjusted_t=t_adj,
+        adjusted_ci_low=adj - crit * adj_se,
+        adjusted_ci_high=adj + crit * adj_se,
+    )
 
 
 def ovb_bound(
     estimate: float, se: float, dof: float, r2dxj_x: float, r2yxj_dx: float, kd: float = 1.0
 ) -> OVBBound:
-    """Adjusted estimate if a confounder were ``kd`` times as strong as the benchmark covariate
-    (partial R2 ``r2dxj_x`` with treatment, ``r2yxj_dx`` with the outcome)."""
+    """Adjusted estimate for a confounder as strong as a benchmark.
+
+    Adjusted estimate if a confounder were ``kd`` times as strong as the benchmark covariate
+    (partial R2 ``r2dxj_x`` with treatment, ``r2yxj_dx`` with the outcome).
+    """
     r2dz, r2yz = bound_from_benchmark(r2dxj_x, r2yxj_dx, kd, kd)
     b = adjusted_estimate(estimate, se, dof, r2dz, r2yz)
     return OVBBound(**{**b.__dict__, "kd": kd, "ky": kd})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Robustness:
     """Cinelli-Hazlett facts for one regression coefficient."""
 
@@ -170,13 +208,13 @@ def robustness_value(
 ) -> Robustness:
     """Partial R2, RV_q=1 and RV_{q=1,alpha} of a coefficient (Cinelli & Hazlett 2020)."""
     return Robustness(
-        estimate,
-        se,
-        t_stat,
-        dof,
-        partial_r2(t_stat, dof),
-        rv_q(t_stat, dof),
-        rv_q(t_stat, dof, 1.0, alpha),
+        estimate=estimate,
+        se=se,
+        t_stat=t_stat,
+        dof=dof,
+        partial_r2=partial_r2(t_stat, dof),
+        rv=rv_q(t_stat, dof),
+        rv_alpha=rv_q(t_stat, dof, 1.0, alpha),
     )
 
 
@@ -192,7 +230,7 @@ def robustness_value(
 # error, so this breakdown value is an upper bound on theirs).
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Breakdown:
     """Relative-magnitudes breakdown value of an aggregated post-period effect."""
 
@@ -206,6 +244,9 @@ def relative_magnitudes_breakdown(
     event_study, post_cells, ci_low: float, ci_high: float, base_period: str = "varying"
 ) -> Breakdown:
     """Breakdown Mbar for an aggregated effect with interval (ci_low, ci_high).
+
+    Rambachan, A. and Roth, J. (2023), "A more credible approach to parallel trends", Review of
+    Economic Studies 90(5), 2555-2591 (relative magnitudes, in the simple form described above).
 
     Parameters
     ----------
@@ -227,12 +268,17 @@ def relative_magnitudes_breakdown(
     else:
         changes = pre["att"].abs().to_numpy()
     if len(changes) == 0 or len(post_cells) == 0:
-        return Breakdown(np.nan, np.nan, np.nan, 0)
+        return Breakdown(mbar=np.nan, pre_max_change=np.nan, horizon_factor=np.nan, n_pre=0)
     m0 = float(changes.max())
     w = post_cells["n_treated"].to_numpy(dtype=float)
     e = (post_cells["t"] - post_cells["g"]).to_numpy(dtype=float)
     factor = float((w * (e + 1)).sum() / w.sum())
     if ci_low <= 0 <= ci_high:
-        return Breakdown(0.0, m0, factor, len(changes))
+        return Breakdown(mbar=0.0, pre_max_change=m0, horizon_factor=factor, n_pre=len(changes))
     dist = min(abs(ci_low), abs(ci_high))
-    return Breakdown(float(dist / (m0 * factor)) if m0 > 0 else np.inf, m0, factor, len(changes))
+    return Breakdown(
+        mbar=float(dist / (m0 * factor)) if m0 > 0 else np.inf,
+        pre_max_change=m0,
+        horizon_factor=factor,
+        n_pre=len(changes),
+    )

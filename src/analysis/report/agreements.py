@@ -55,7 +55,7 @@ def read_agreements(path: str | Path) -> pd.DataFrame:
     return oc.table.drop(columns=[ROW])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecentGroup:
     """Agreements of one district that count from the same IDM year for the same reason."""
 
@@ -78,7 +78,7 @@ class RecentGroup:
         return "first_indeks_desa" if self.exposure_year == IDM_LAST_EDITION + 1 else "indeks_desa"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recent:
     groups: tuple[RecentGroup, ...]
     last_year: int
@@ -125,15 +125,20 @@ def recent_agreements(
             )
             groups.append(
                 RecentGroup(
-                    int(g),
-                    bool(july),
-                    bool((rows["start"] == rows["sign"]).all()),
-                    rows["start"].min(),
-                    rows["start"].max(),
-                    len(rows),
-                    desa,
-                    int(g) > IDM_LAST_EDITION,
+                    exposure_year=int(g),
+                    july_rule=bool(july),
+                    signed_only=bool((rows["start"] == rows["sign"]).all()),
+                    first=rows["start"].min(),
+                    last=rows["start"].max(),
+                    n_agreements=len(rows),
+                    desa=desa,
+                    new_instrument=int(g) > IDM_LAST_EDITION,
                 )
             )
     names = tuple(sorted(set(map(str, uncoded["nama_desa"].dropna()))))
-    return Recent(tuple(groups), int(last_year), int(len(uncoded)), names)
+    return Recent(
+        groups=tuple(groups),
+        last_year=int(last_year),
+        uncoded_rows=int(len(uncoded)),
+        uncoded_names=names,
+    )

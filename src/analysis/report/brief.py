@@ -245,11 +245,17 @@ def show_details(
     het: pd.DataFrame,
     evidence: Evidence,
     lang: str = "id",
-    control_group: str = "nevertreated",
+    control_group: str | None = None,
 ) -> None:
-    """Coverage, every method side by side, all outcomes (BH), subgroups, sensitivity."""
+    """Coverage, every method side by side, all outcomes (BH), subgroups, sensitivity.
+
+    ``control_group``: the headline's comparison group as the page states it; ``None`` (the
+    default) reads it from ``data.spec``.
+    """
     if not data.applicable:
         return
+    if control_group is None:
+        control_group = data.spec.control_group
     _show(
         render(
             "brief/details.html.j2",
@@ -266,7 +272,7 @@ def show_details(
 
 
 def _naive(cross: CrossSection) -> Result | None:
-    return next((r for r in cross.results if r.method in ("Naive difference", "naive")), None)
+    return next((r for r in cross.results if METHOD_CODES.get(r.method, r.method) == "naive"), None)
 
 
 def show_caveats(

@@ -10,6 +10,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from analysis.district import HEADLINE_METHOD
+from analysis.methods.options import method_names
 from analysis.methods.pooling import MIN_DISTRICTS as MIN_POOLED
 from analysis.methods.pooling import Pooled, pool_districts
 from analysis.methods.results import COLUMNS, Estimate
@@ -19,7 +20,7 @@ from analysis.report import figures as plots
 from analysis.report.brief import META
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunResults:
     results: pd.DataFrame
     summaries: list[dict]
@@ -43,7 +44,13 @@ def load_run(run_dir: str | Path) -> RunResults:
     res = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     if len(res):
         res["estimable"] = res["estimable"].astype(bool)
-    return RunResults(res, sums, any(s.get("synthetic") for s in sums), failed, manifest)
+    return RunResults(
+        results=res,
+        summaries=sums,
+        synthetic=any(s.get("synthetic") for s in sums),
+        failed=failed,
+        manifest=manifest,
+    )
 
 
 def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Pooled:
@@ -58,7 +65,8 @@ def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Poole
 def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
     w = words(lang)
     head = run.results[
-        (run.results["method"] == HEADLINE_METHOD) & (run.results["outcome"] == outcome)
+        run.results["method"].isin(method_names(HEADLINE_METHOD))
+        & (run.results["outcome"] == outcome)
     ]
     names = {s["district"]: s["name"] for s in run.summaries}
     rows = []

@@ -16,24 +16,15 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from analysis.methods.options import OLD_METHOD_LABELS, method_code
 from analysis.report.catalog import languages, load
 
 MINUS = "\u2212"
 
-#: Today's estimator labels -> catalog codes (``method.<code>``); a result whose method is already
-#: a code is looked up directly.
-METHOD_CODES = {
-    "Callaway-Sant'Anna DiD": "cs_did",
-    "Callaway-Sant'Anna DiD (notyettreated)": "cs_did_notyettreated",
-    "Callaway-Sant'Anna DiD (nevertreated)": "cs_did_nevertreated",
-    "Two-way fixed effects": "twfe",
-    "Naive difference": "naive",
-    "Regression adjustment": "regression",
-    "Propensity weighting (IPW)": "ipw",
-    "Doubly robust (AIPW)": "aipw",
-    "Matching (nearest neighbour)": "matching",
-    "Callaway-Sant'Anna DiD (unconditional)": "cs_did_unconditional",
-}
+#: The estimators' old English labels -> their codes (catalog ``method.<code>``): results carry
+#: the codes, and a table or notebook written with the labels still reads
+#: (:data:`analysis.methods.options.OLD_METHOD_LABELS`, the one mapping).
+METHOD_CODES = OLD_METHOD_LABELS
 
 
 def check_lang(lang: str) -> str:
@@ -43,7 +34,7 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Words:
     """The texts and formats of one language.
 
@@ -141,9 +132,10 @@ class Words:
         return self.t(f"outcome.{code}")
 
     def method(self, label: str) -> str:
-        """A method (estimator) name; heterogeneity rows ``"<method> [dim=group]"`` word the group."""
+        """A method (estimator) in words, from its code (``"cs_did"``) or its old English label;
+        heterogeneity rows ``"<method> [dim=group]"`` word the group."""
         base, _, group = str(label).partition(" [")
-        code = METHOD_CODES.get(base, base)
+        code = method_code(base)
         text = self.t(f"method.{code}")
         if group:
             dim, _, value = group.rstrip("]").partition("=")
@@ -288,4 +280,4 @@ def dataset_title(w: Words, meta: dict, fallback: str) -> str:
 @lru_cache(maxsize=8)
 def words(lang: str) -> Words:
     """The :class:`Words` of a language (cached)."""
-    return Words(check_lang(lang))
+    return Words(lang=check_lang(lang))

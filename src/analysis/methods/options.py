@@ -1,0 +1,167 @@
+"""Every option of the engine, declared once.
+
+Every option of the engine, declared once as a ``typing.Literal`` (in the style of pyfixest's
+``literals.py``).
+
+The estimators (:mod:`~analysis.methods.panel`, :mod:`~analysis.methods.inference`,
+:mod:`~analysis.methods.crosssection`, :mod:`~analysis.methods.pooling`), the notebook's
+:class:`analysis.district.Specification` and :mod:`analysis.parameters` import these types from
+here, and :func:`allowed` gives the values of one. This module imports only :mod:`typing`, so
+that checking a parameter (``python -m analysis run --param est_method=drr``) does not wait for
+statsmodels and pyfixest to load.
+
+Examples
+--------
+>>> from analysis.methods.options import ControlGroup, allowed
+>>> allowed(ControlGroup)
+('nevertreated', 'notyettreated')
+>>> method_code("Callaway-Sant'Anna DiD")
+'cs_did'
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# -- choices of the staggered difference-in-differences (R ``did``'s names) --------------------
+#: Comparison desa of the staggered estimator (``att_gt(control_group=)``).
+ControlGroup = Literal["nevertreated", "notyettreated"]
+#: Two-period estimator of each ATT(g, t): doubly robust, outcome regression or IPW.
+EstMethod = Literal["dr", "reg", "ipw"]
+#: Base period of the pre-period comparisons.
+BasePeriod = Literal["varying", "universal"]
+#: Aggregation of the ATT(g, t) (``aggte(type=)``).
+Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+
+# -- standard errors and inference ------------------------------------------------------------
+#: Standard errors of two-way fixed effects (pyfixest ``vcov``).
+Vcov = Literal["cluster", "HC1", "iid"]
+#: Standard error of the naive difference in means.
+NaiveSE = Literal["classical", "HC1"]
+#: Headline inference: bootstrap, or analytic with t(G-1) critical values.
+Inference = Literal["bootstrap", "analytic"]
+#: Multiplier distributions of the bootstrap.
+BootWeights = Literal["mammen", "rademacher", "webb"]
+#: Standard error types an estimate reports (``Estimate.se_type``).
+SEType = Literal[
+    "influence_function", "CRV1", "HC1", "iid", "abadie_imbens", "hksj", "inverse_variance"
+]
+#: How an estimate's interval was made (``Estimate.ci_method``).
+CIMethod = Literal["normal", "t", "multiplier_bootstrap", "wild_cluster_bootstrap"]
+#: Event-study intervals: pointwise, or the uniform (sup-t) band of the bootstrap.
+Band = Literal["pointwise", "uniform"]
+#: Adjustment of p-values across outcomes and subgroups (statsmodels ``multipletests``).
+MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
+
+# -- cross-section, pooling, treatment ---------------------------------------------------------
+#: Estimand of the propensity-score weights.
+PropensityEstimand = Literal["ATT", "ATE"]
+#: Between-district variance of the random-effects pooling: DerSimonian-Laird or Paule-Mandel.
+MethodRE = Literal["dl", "pm"]
+#: Interval of the pooled effect: HKSJ, normal, or HKSJ with few districts.
+PoolInterval = Literal["auto", "hksj", "normal"]
+#: Kinds of treatment definition (``Design.treatment``: ``"any"``, ``"type:<jenis_mitra>"``,
+#: ``"sector:<sektor>"``, ``"by:<year>"``).
+TreatmentKind = Literal["any", "type", "sector", "by"]
+
+# -- results -----------------------------------------------------------------------------------
+#: The estimator of a result (``Estimate.method``, the ``method`` column of ``results.csv``);
+#: pages word it from the catalogs (``method.<code>``).
+Method = Literal[
+    "cs_did",
+    "cs_did_notyettreated",
+    "cs_did_nevertreated",
+    "cs_did_unconditional",
+    "twfe",
+    "naive",
+    "regression",
+    "ipw",
+    "aipw",
+    "matching",
+    "random_effects",
+    "fixed_effect",
+]
+#: Grades of the evidence, strongest first.
+Grade = Literal["strong", "suggestive", "insufficient", "not_estimable"]
+
+#: The English labels that results carried as ``method`` before the codes, and their codes. Every
+#: function that takes a method accepts either (:func:`method_code`), so notebooks and
+#: ``results.csv`` files written before still work.
+OLD_METHOD_LABELS: dict[str, Method] = {
+    "Callaway-Sant'Anna DiD": "cs_did",
+    "Callaway-Sant'Anna DiD (notyettreated)": "cs_did_notyettreated",
+    "Callaway-Sant'Anna DiD (nevertreated)": "cs_did_nevertreated",
+    "Two-way fixed effects": "twfe",
+    "Naive difference": "naive",
+    "Regression adjustment": "regression",
+    "Propensity weighting (IPW)": "ipw",
+    "Doubly robust (AIPW)": "aipw",
+    "Matching (nearest neighbour)": "matching",
+    "Callaway-Sant'Anna DiD (unconditional)": "cs_did_unconditional",
+    "Random-effects meta-analysis": "random_effects",
+    "Fixed-effect meta-analysis": "fixed_effect",
+}
+
+#: The options of the district ``Specification`` typed as a ``Literal``, by field name, in the
+#: order of its fields (its annotations use the same types; tests/test_report_catalog.py checks
+#: that they agree).
+SPECIFICATION_OPTIONS: dict[str, object] = {
+    "est_method": EstMethod,
+    "control_group": ControlGroup,
+    "base_period": BasePeriod,
+    "aggregation": Aggregation,
+    "inference": Inference,
+    "boot_weights": BootWeights,
+    "twfe_vcov": Vcov,
+    "multitest": MultipleTesting,
+}
+
+
+def allowed(option: object) -> tuple[str, ...]:
+    """The values of an option type.
+
+    Parameters
+    ----------
+    option
+        A ``Literal`` of this module, e.g. :data:`ControlGroup`.
+
+    Returns
+    -------
+    tuple of str
+        Its values in their declared order (``typing.get_args``).
+    """
+    return tuple(str(v) for v in get_args(option))
+
+
+def method_code(method: str) -> str:
+    """The code of a method given as a code or as its old English label.
+
+    Parameters
+    ----------
+    method
+        A :data:`Method` code (``"cs_did"``) or a key of :data:`OLD_METHOD_LABELS`
+        (``"Callaway-Sant'Anna DiD"``); other text is returned as it is.
+
+    Returns
+    -------
+    str
+        The code.
+    """
+    return OLD_METHOD_LABELS.get(method, method)
+
+
+def method_names(method: str) -> tuple[str, ...]:
+    """Every name a method's results may carry: its code and its old English labels.
+
+    Parameters
+    ----------
+    method
+        A code or an old label.
+
+    Returns
+    -------
+    tuple of str
+        The code first, then the old labels of that code (for tables written before the codes).
+    """
+    code = method_code(method)
+    return (code, *(k for k, v in OLD_METHOD_LABELS.items() if v == code))
