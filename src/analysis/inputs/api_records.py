@@ -185,8 +185,11 @@ def read_api_records(
 
 @dataclass
 class _Records:
-    """What the record files gave: welfare rows, indicator items, records without values,
-    the file of each welfare row, and the files that could not be read."""
+    """What the record files gave.
+
+    Welfare rows, indicator items, records without values, the file of each welfare row, and
+    the files that could not be read.
+    """
 
     rows: list[dict] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)

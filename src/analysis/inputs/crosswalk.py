@@ -96,13 +96,27 @@ def read_crosswalk(path: Path, encoding: str = "auto") -> pd.DataFrame:
 def apply_crosswalk(
     villages: pd.DataFrame, crosswalk: Path, source: Path, encoding: str = "auto"
 ) -> tuple[pd.DataFrame, dict]:
-    """Replace the BPS codes of a covariates table by Kemendagri codes where the crosswalk is
-    one-to-one; drop (and report) the rows it cannot place.
+    """Replace the BPS codes of a covariates table by Kemendagri codes.
+
+    A code is replaced where the crosswalk is one-to-one; the rows it cannot place are dropped
+    (and reported).
+
+    Parameters
+    ----------
+    villages
+        The covariates table with BPS codes in ``kode_desa``.
+    crosswalk
+        The BPS -> Kemendagri crosswalk file.
+    source
+        The covariates file, named in messages.
+    encoding
+        CSV text encoding of the crosswalk.
 
     Returns
     -------
-    The placed rows (``kode_desa`` now Kemendagri) and the facts for ``data_quality.json``:
-    counts per fate and the rows not placed.
+    tuple of pandas.DataFrame and dict
+        The placed rows (``kode_desa`` now Kemendagri) and the facts for
+        ``data_quality.json``: counts per fate and the rows not placed.
     """
     xw = read_crosswalk(Path(crosswalk), encoding)
     per_bps = xw.groupby("kode_bps")["kode_kemendagri"].agg(list)

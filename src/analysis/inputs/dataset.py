@@ -85,6 +85,7 @@ class Dataset:
 
     @property
     def synthetic(self) -> bool:
+        """Whether the folder holds simulated data (``dataset.json``'s ``synthetic``)."""
         return bool(self.meta.get("synthetic", False))
 
     @cached_property

@@ -211,8 +211,11 @@ def _calibrate_intercepts(
 def _partnerships(
     desa: pd.DataFrame, idm2018: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """The synthetic registry: who partners (selected on covariates and the 2018 level),
-    when, with whom and in which sector; the draws in a fixed order."""
+    """The synthetic registry, its draws in a fixed order.
+
+    Who partners (selected on covariates and the 2018 level), when, with whom and in which
+    sector.
+    """
     idx = _partnered(desa, idm2018, rng)
     m = desa["tambang_dekat"].to_numpy(dtype=bool)[idx]
     start = _start_dates(m, rng)
@@ -240,8 +243,10 @@ def _partnerships(
 
 
 def _partnered(desa: pd.DataFrame, idm2018: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Positions of the desa that ever partner: more likely near mines and plantations, close
-    to the kabupaten seat, and better off in 2018."""
+    """Positions of the desa that ever partner.
+
+    More likely near mines and plantations, close to the kabupaten seat, and better off in 2018.
+    """
     mining = desa["tambang_dekat"].to_numpy(dtype=bool)
     plant = desa["perkebunan_dekat"].to_numpy(dtype=bool)
     dist = desa["jarak_kabupaten_km"].to_numpy(dtype=float)
@@ -333,8 +338,11 @@ def _registry_table(
 
 @dataclass(frozen=True)
 class _Exposure:
-    """Each desa's exposure year (0: never), partner effect, sector loads, and per year
-    whether it is exposed and how far the effect has ramped up."""
+    """Each desa's exposure to a partnership.
+
+    Exposure year (0: never), partner effect, sector loads, and per year whether it is exposed
+    and how far the effect has ramped up.
+    """
 
     g: np.ndarray
     tau_type: np.ndarray
@@ -406,8 +414,10 @@ def _province_frame(province: str) -> pd.DataFrame:
 
 
 def _desa_levels(desa: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Each desa's persistent level per component (logit scale, before the kabupaten
-    intercept): correlated desa effects (IKS-IKE 0.6 as in the real data) and covariates."""
+    """Each desa's persistent level per component (logit scale, before the kabupaten intercept).
+
+    Correlated desa effects (IKS-IKE 0.6 as in the real data) and covariates.
+    """
     n = len(desa)
     mining = desa["tambang_dekat"].to_numpy(dtype=bool).astype(float)
     plant = desa["perkebunan_dekat"].to_numpy(dtype=bool).astype(float)

@@ -116,6 +116,7 @@ class District:
 
     @property
     def has_desa(self) -> bool:
+        """Whether the district has desa (a kota may hold kelurahan only)."""
         return self.n_desa > 0
 
 

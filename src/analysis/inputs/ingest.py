@@ -632,6 +632,21 @@ def registry_fates(
     the last IDM year), ``too_recent`` (exposed after the last IDM year: a partnership counts
     from its start year's IDM, or the next year's for starts from July), ``unmatched`` (no
     village code, or no IDM values for the desa), ``cancelled``, ``planned`` (not signed).
+
+    Parameters
+    ----------
+    registry
+        The checked registry rows, with ``_row``.
+    welfare
+        The welfare table (its last year and its desa), or ``None``.
+    indeks_desa
+        The Indeks Desa table (its years are named for too recent rows), or ``None``.
+
+    Returns
+    -------
+    dict
+        ``last_idm_year``, ``counts`` per fate (:data:`FATES`) and ``rows`` (row, agreement,
+        desa, exposure year, fate, reason).
     """
     exp = agreement_exposure(registry)
     last = int(welfare["tahun"].max()) if welfare is not None and len(welfare) else None
@@ -689,7 +704,20 @@ def indeks_desa_facts(idx: pd.DataFrame) -> dict:
 
 
 def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Frame rows of every province the inputs touch, with covariates joined where given."""
+    """Frame rows of every province the inputs touch, with covariates joined where given.
+
+    Parameters
+    ----------
+    cov
+        The checked village covariates, or ``None``.
+    tables
+        The other processed tables (their ``kode_desa`` say which provinces are touched).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``villages`` table.
+    """
     f = frame_mod.load_frame()
     codes = pd.concat(
         [

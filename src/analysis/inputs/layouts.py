@@ -228,9 +228,12 @@ def _blank(v: object) -> bool:
 
 
 def _header_cells(sheet: SheetRows) -> list[tuple[int, tuple]]:
-    """The first rows as header candidates. A row directly below another takes that row's text
-    where its own cells are empty: a two-row header whose top cells are merged (``NO`` over
-    two rows, ``NILAI`` over IKS, IKE and IKL) reads as one row of names."""
+    """The first rows as header candidates.
+
+    A row directly below another takes that row's text where its own cells are empty: a two-row
+    header whose top cells are merged (``NO`` over two rows, ``NILAI`` over IKS, IKE and IKL)
+    reads as one row of names.
+    """
     out = []
     prev_n, prev = None, ()
     for n, row in sheet.head(_SCAN_ROWS):
@@ -380,8 +383,11 @@ def write_map_template(
 
 
 def _near_misses(rec: Recognised, year: int, src: str) -> list[InputProblem]:
-    """Headers that look like a concept the table lacks (``NILAI_IMD_2024``): refused, not
-    ignored, so a misspelt published value is never silently replaced by a computed one."""
+    """Headers that look like a concept the table lacks (``NILAI_IMD_2024``).
+
+    They are refused, not ignored, so a misspelt published value is never silently replaced by a
+    computed one.
+    """
     cells = [c for n, row in _header_rows(rec.sheet) if n == rec.header_row for c in row]
     spare = {norm(c): c for c in cells if c not in rec.columns.values()}
     out = []
@@ -518,8 +524,11 @@ def _unrecognised(
 def _table_year(
     rec: Recognised, path: Path, maps: list[ColumnMap], src: str, problems: list[InputProblem]
 ) -> tuple[int | None, str | None]:
-    """The year of a table's values and where it was read: the headers, the column map, the
-    title rows or the file name; ``None`` (and a problem) when none or several tell it."""
+    """The year of a table's values and where it was read.
+
+    From the headers, the column map, the title rows or the file name; ``None`` (and a problem)
+    when none or several tell it.
+    """
     year, how = rec.year, rec.year_source
     if year == -1:
         problems.append(
@@ -551,8 +560,11 @@ def _table_year(
 
 
 def _idm_rows(rec: Recognised, year: int) -> pd.DataFrame:
-    """A recognised table's rows in canonical welfare columns, with the year the values were
-    measured (``UPDATE``/``Keterangan``) and other remarks kept in ``catatan``."""
+    """A recognised table's rows in canonical welfare columns.
+
+    With the year the values were measured (``UPDATE``/``Keterangan``); other remarks are kept
+    in ``catatan``.
+    """
     header = dict(_header_cells(rec.sheet)).get(rec.header_row)
     df = sheet_table(rec.sheet, rec.header_row, rec.fill_down, header)
     out = pd.DataFrame({ROW: df[ROW]})

@@ -59,6 +59,7 @@ class ReadFacts:
     empty_rows_dropped: int = 0
 
     def to_dict(self) -> dict:
+        """The facts that say something (empty ones left out), the separator named."""
         out = {k: v for k, v in self.__dict__.items() if v not in (None, [], 0)}
         if self.separator:
             out["separator"] = {"\t": "tab"}.get(self.separator, self.separator)
@@ -352,14 +353,17 @@ def _blank_cell(v: object) -> bool:
 
 @dataclass
 class SheetRows:
-    """The non-empty rows of one visible sheet: ``rows[i]`` is the cells of spreadsheet row
-    ``numbers[i]`` (1-based), read in read-only mode."""
+    """The non-empty rows of one visible sheet, read in read-only mode.
+
+    ``rows[i]`` is the cells of spreadsheet row ``numbers[i]`` (1-based).
+    """
 
     name: str
     numbers: list[int]
     rows: list[tuple]
 
     def head(self, n: int = 12) -> list[tuple[int, tuple]]:
+        """The first ``n`` rows as (row number, cells)."""
         return list(zip(self.numbers[:n], self.rows[:n], strict=True))
 
 
@@ -635,8 +639,11 @@ def read_raw(
 
 
 def peek_headers(path: Path, encoding: str = "auto") -> list[str]:
-    """The header cells of a CSV (its first line) or of a workbook's visible sheets (their
-    first non-empty rows), read without loading the table; ``[]`` when unreadable."""
+    """The header cells of a file, read without loading the table.
+
+    A CSV's first line, or the first non-empty row of each visible sheet of a workbook;
+    ``[]`` when the file cannot be read.
+    """
     path = Path(path)
     try:
         if path.suffix.lower() == ".csv":

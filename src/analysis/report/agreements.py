@@ -42,9 +42,12 @@ class RecentGroup:
 
     @property
     def settle(self) -> str:
-        """Which data would evaluate these agreements: ``idm`` (a later IDM year in the data),
-        ``first_indeks_desa`` (the first Indeks Desa, with the last IDM as the starting point) or
-        ``indeks_desa`` (a later Indeks Desa year against the year before)."""
+        """Which data would evaluate these agreements.
+
+        ``idm`` (a later IDM year in the data), ``first_indeks_desa`` (the first Indeks Desa,
+        with the last IDM as the starting point) or ``indeks_desa`` (a later Indeks Desa year
+        against the year before).
+        """
         if self.exposure_year <= IDM_LAST_EDITION:
             return "idm"
         return "first_indeks_desa" if self.exposure_year == IDM_LAST_EDITION + 1 else "indeks_desa"
@@ -52,6 +55,18 @@ class RecentGroup:
 
 @dataclass(frozen=True)
 class Recent:
+    """The counting agreements of a district too recent for the outcome data, grouped.
+
+    Attributes
+    ----------
+    groups
+        One group per exposure year and July rule (:class:`RecentGroup`).
+    last_year
+        The last outcome year in the data.
+    uncoded_rows, uncoded_names
+        Rows of the extra registries without a desa code (e.g. desa persiapan), and their names.
+    """
+
     groups: tuple[RecentGroup, ...]
     last_year: int
     uncoded_rows: int  # rows of the extra registries without a desa code (e.g. desa persiapan)
@@ -59,6 +74,7 @@ class Recent:
 
     @property
     def n_agreements(self) -> int:
+        """Agreements in all groups."""
         return sum(g.n_agreements for g in self.groups)
 
 

@@ -384,8 +384,22 @@ def _note_value(w, key: str, value: object) -> str:
 
 
 def data_quality_tables(outcomes: dict, lang: str) -> list[dict]:
-    """Each table's checks as rows (check, result) worded from the catalog; unknown checks are
-    left out rather than shown as raw keys."""
+    """Each table's checks as rows (check, result) worded from the catalog.
+
+    Unknown checks are left out rather than shown as raw keys.
+
+    Parameters
+    ----------
+    outcomes
+        The check outcomes by table name (:func:`analysis.inputs.validate.validate_folder`).
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    list of dict
+        Per table: ``title``, ``rows_n`` (worded) and ``rows`` (check, result).
+    """
     w = words(lang)
     tables = []
     for name, oc in outcomes.items():
@@ -400,7 +414,21 @@ def data_quality_tables(outcomes: dict, lang: str) -> list[dict]:
 
 
 def ingest_inputs(folder: Path, lang: str) -> list[dict]:
-    """The files ``ingest`` read (``data_quality.json``), each with its checks worded."""
+    """The files ``ingest`` read (``data_quality.json``), each with its checks worded.
+
+    Parameters
+    ----------
+    folder
+        The data folder.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    list of dict
+        Per file: ``name``, ``kind`` (worded), ``rows`` (check, result) and ``unmatched``
+        (row, name); empty when the folder has no ``data_quality.json``.
+    """
     f = Path(folder) / paths.QUALITY_JSON
     if not f.exists():
         return []
@@ -427,7 +455,22 @@ def ingest_inputs(folder: Path, lang: str) -> list[dict]:
 
 
 def write_data_report(out: Path, ds, lang: str) -> Path:
-    """The data-quality page: contract checks on the data folder as tables, file fingerprints."""
+    """Write the data-quality page: contract checks on the data folder as tables, fingerprints.
+
+    Parameters
+    ----------
+    out
+        The run's output folder.
+    ds
+        The data folder as :func:`analysis.inputs.dataset.load_dataset` gives it.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out / "data_report.html"``.
+    """
     w = words(lang)
     try:
         tables, problems = data_quality_tables(validate_folder(ds.folder), lang), []

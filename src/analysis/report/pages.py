@@ -1,7 +1,7 @@
-"""Whole pages of a run: the index (the briefs and the synthesis are notebook outputs put into
-the same shell by :mod:`analysis.report.export`).
+"""Whole pages of a run: the index.
 
-The data-quality page lives in :mod:`analysis.report.data_quality`; its names are re-exported
+The briefs and the synthesis are notebook outputs put into the same shell by
+:mod:`analysis.report.export`. The data-quality page lives in :mod:`analysis.report.data_quality`; its names are re-exported
 here (``from analysis.report.pages import write_data_report, ingest_inputs`` keeps working).
 """
 
@@ -15,7 +15,22 @@ from analysis.report.data_quality import data_quality_tables, ingest_inputs, wri
 
 
 def write_index(out: Path, manifest: dict, lang: str) -> Path:
-    """``index.html``: every district with its status and grade, the synthesis and data pages."""
+    """Write ``index.html``: every district with its status and grade, the synthesis and data pages.
+
+    Parameters
+    ----------
+    out
+        The run's output folder.
+    manifest
+        The run's manifest (districts with status, brief, grade; synthesis; commit).
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out / "index.html"``.
+    """
     w = words(lang)
     rows = []
     for code, r in manifest["districts"].items():
