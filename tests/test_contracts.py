@@ -6,7 +6,7 @@ import tomllib
 import pandas as pd
 
 from analysis import paths
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.schema import PARTNERSHIPS, contract_markdown
 
 

@@ -10,7 +10,8 @@ from conftest import registry_row, write_official_idm, write_registry
 
 from analysis.cli import main
 from analysis.errors import OptionError
-from analysis.inputs.ingest import IngestReport, ingest, quality_markdown
+from analysis.ingest import IngestReport, ingest
+from analysis.report.data_quality import quality_markdown
 
 #: Words of the English report that Indonesian never uses (engine prose leaking would show them).
 ENGLISH = re.compile(

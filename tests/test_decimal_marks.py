@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.inputs.validate import decimal_evidence, parse_float
 
 WELFARE_DOT = {

@@ -12,7 +12,7 @@ import pytest
 from conftest import registry_row, write_official_idm, write_registry
 
 from analysis.cli import main
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.inputs.validate import validate_folder
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import write_api_records, write_layout_idm, write_official_idm
 
 from analysis.cli import main
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.inputs.layouts import load_layouts
 
 ROWS = pd.DataFrame(

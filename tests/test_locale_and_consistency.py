@@ -12,9 +12,9 @@ from conftest import registry_row, write_official_idm
 
 from analysis.cli import main
 from analysis.files import OWNER_MARK, neutralise_cell, neutralise_frame
+from analysis.ingest import ingest
 from analysis.inputs import reading as tables
 from analysis.inputs.dataset import write_tables
-from analysis.inputs.ingest import ingest
 from analysis.inputs.reading import read_raw
 from analysis.inputs.validate import validate_folder
 

@@ -11,7 +11,7 @@ from conftest import registry_row, write_official_idm, write_registry
 
 from analysis import paths
 from analysis.cli import main
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.inputs.registry_template import instructions, write_registry_template
 from analysis.schema import PARTNERSHIPS
 

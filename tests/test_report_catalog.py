@@ -329,7 +329,7 @@ def test_catalogs_ship_with_the_package():
 
 
 def test_data_quality_page_words_the_ingest_report(tmp_path):
-    from analysis.inputs.ingest import ingest
+    from analysis.ingest import ingest
     from analysis.report.pages import ingest_inputs
 
     ingest(partnerships=paths.DATA_DIR / "real" / "kukar_mou_2025.csv", out=tmp_path / "d")

@@ -16,7 +16,7 @@ import pandas as pd
 from conftest import write_api_records, write_layout_idm, write_official_idm
 
 from analysis import paths
-from analysis.inputs.ingest import ingest
+from analysis.ingest import ingest
 from analysis.inputs.validate import validate_folder
 
 

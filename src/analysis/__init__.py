@@ -15,7 +15,8 @@ map, with what each folder may import):
 
 Shared by every stage: :mod:`analysis.schema` (data contracts), :mod:`analysis.design` (what is
 compared), :mod:`analysis.errors`, :mod:`analysis.paths` and :mod:`analysis.files` (writing
-outputs). :mod:`analysis.district` is the notebooks' face (one call per step) and
+outputs). :mod:`analysis.district` is the notebooks' face (one call per step),
+:mod:`analysis.ingest` ingestion's (raw files -> a data folder with its data-quality page) and
 :mod:`analysis.cli` the command line. Module names of the earlier flat layout
 (``analysis.panel``, ``from analysis import brief``) still import (:mod:`analysis._moved`).
 """

@@ -24,7 +24,6 @@ MOVED: dict[str, str] = {
     "codes": "inputs.codes",
     "layouts": "inputs.layouts",
     "validate": "inputs.validate",
-    "ingest": "inputs.ingest",
     "api_records": "inputs.api_records",
     "indeks_desa": "inputs.indeks_desa",
     "crosswalk": "inputs.crosswalk",

@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":
-            from analysis.inputs.ingest import ingest
+            from analysis.ingest import ingest
 
             rep = ingest(
                 idm=args.idm,

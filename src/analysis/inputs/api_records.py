@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,14 @@ def read_api_records(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read folders of per-village JSON records into checked welfare rows and indicator scores.
 
+    Parameters
+    ----------
+    paths
+        Folders (or files) of records, one file per village-year.
+    today, decimal, dates
+        Accepted for the same call as the other readers; the records' numbers are JSON numbers
+        (decimal dot) and hold no dates.
+
     Returns
     -------
     welfare
@@ -142,7 +151,6 @@ def read_api_records(
         folder without records.
     """
     files = _files(paths)
-    problems: list[InputProblem] = []
     if not files:
         raise InputFileError(
             [
@@ -153,26 +161,56 @@ def read_api_records(
                 )
             ]
         )
-    rows, items, skipped, origin = [], [], [], []
+    records = _parse_files(files)
+    if records.problems:
+        raise InputFileError(records.problems)
+    if not records.rows:
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(paths[0]),
+                    f"none of the {len(files)} records holds IDM values "
+                    f"({records.skipped[0]['reason']})",
+                    "download verified records, or leave --api out",
+                )
+            ]
+        )
+    problems: list[InputProblem] = []
+    welfare = _checked_welfare(records, problems)
+    indicators = _checked_indicators(records, problems)
+    if problems:
+        raise InputFileError(problems)
+    return welfare, indicators, _notes(files, records, welfare, indicators)
+
+
+@dataclass
+class _Records:
+    """What the record files gave.
+
+    Welfare rows, indicator items, records without values, the file of each welfare row, and
+    the files that could not be read.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    origin: list[str] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+
+
+def _parse_files(files: list[Path]) -> _Records:
+    """Each record file parsed; one that cannot be read is a problem naming the file."""
+    out = _Records()
     for f in files:
-        if f.stat().st_size > MAX_INPUT_BYTES:
-            problems.append(
-                InputProblem(str(f), "the file is too large for one record", "check the file")
-            )
-            continue
-        try:
-            obj = json.loads(f.read_text(encoding="utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            problems.append(
-                InputProblem(str(f), f"not a JSON record ({e})", "download the record again")
-            )
+        obj = _read_json(f, out.problems)
+        if obj is None:
             continue
         try:
             if not isinstance(obj, dict):
                 raise TypeError("the file holds no JSON object")
             w, its, why = parse_record(obj, f)
         except (TypeError, AttributeError, ValueError, IndexError, KeyError) as e:
-            problems.append(
+            out.problems.append(
                 InputProblem(
                     str(f),
                     f"not a record of open/api/desa/rumusan ({type(e).__name__}: {e})",
@@ -181,51 +219,67 @@ def read_api_records(
             )
             continue
         if w is None:
-            skipped.append({"file": str(f), "reason": why})
+            out.skipped.append({"file": str(f), "reason": why})
             continue
-        rows.append(w)
-        origin.append(str(f))
-        items += [dict(it, _file=str(f)) for it in its]
-    if problems:
-        raise InputFileError(problems)
-    if not rows:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(paths[0]),
-                    f"none of the {len(files)} records holds IDM values ({skipped[0]['reason']})",
-                    "download verified records, or leave --api out",
-                )
-            ]
+        out.rows.append(w)
+        out.origin.append(str(f))
+        out.items += [dict(it, _file=str(f)) for it in its]
+    return out
+
+
+def _read_json(f: Path, problems: list[InputProblem]) -> object | None:
+    """The JSON of one record file; ``None`` (and a problem) when too large or not JSON."""
+    if f.stat().st_size > MAX_INPUT_BYTES:
+        problems.append(
+            InputProblem(str(f), "the file is too large for one record", "check the file")
         )
-    raw = pd.DataFrame(rows)
+        return None
+    try:
+        return json.loads(f.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        problems.append(
+            InputProblem(str(f), f"not a JSON record ({e})", "download the record again")
+        )
+        return None
+
+
+def _checked_welfare(records: _Records, problems: list[InputProblem]) -> pd.DataFrame:
+    """The records' welfare rows checked against the contract, problems named by file."""
+    raw = pd.DataFrame(records.rows)
     raw[ROW] = range(len(raw))
     oc = check_table(raw, WELFARE, "api", lenient_scores=True, decimal="dot")
     for p in oc.problems:
         if p.row is not None:
-            p.file, p.row = origin[int(p.row)], None
+            p.file, p.row = records.origin[int(p.row)], None
     problems += oc.problems
-    welfare = oc.table.drop(columns=[ROW]).assign(sumber="api")
-    ind = pd.DataFrame(items)
-    if len(ind):
-        files_of = ind.pop("_file").tolist()
-        ind[ROW] = range(len(ind))
-        oci = check_table(ind, INDICATORS, "api", decimal="dot")
-        for p in oci.problems:
-            if p.row is not None:
-                p.file, p.row = files_of[int(p.row)], None
-        problems += oci.problems
-        indicators = oci.table.drop(columns=[ROW])
-    else:
-        indicators = pd.DataFrame(columns=[c.name for c in INDICATORS.columns])
-    if problems:
-        raise InputFileError(problems)
-    notes = {
+    return oc.table.drop(columns=[ROW]).assign(sumber="api")
+
+
+def _checked_indicators(records: _Records, problems: list[InputProblem]) -> pd.DataFrame:
+    """The records' indicator scores checked against their contract, problems named by file."""
+    ind = pd.DataFrame(records.items)
+    if not len(ind):
+        return pd.DataFrame(columns=[c.name for c in INDICATORS.columns])
+    files_of = ind.pop("_file").tolist()
+    ind[ROW] = range(len(ind))
+    oci = check_table(ind, INDICATORS, "api", decimal="dot")
+    for p in oci.problems:
+        if p.row is not None:
+            p.file, p.row = files_of[int(p.row)], None
+    problems += oci.problems
+    return oci.table.drop(columns=[ROW])
+
+
+def _notes(
+    files: list[Path], records: _Records, welfare: pd.DataFrame, indicators: pd.DataFrame
+) -> dict:
+    """Counts for the data-quality report."""
+    return {
         "layout": "IDM API records (open/api/desa/rumusan)",
         "files": len(files),
-        "records_with_values": len(rows),
-        "not_verified": len(skipped),
-        "not_verified_records": skipped[:500],
+        "records_with_values": len(records.rows),
+        "not_verified": len(records.skipped),
+        "not_verified_records": records.skipped[:500],
         "indicator_rows": int(len(indicators)),
         "iks31_copies_of_iks30": int(indicators["salinan"].fillna(False).sum())
         if len(indicators)
@@ -233,7 +287,6 @@ def read_api_records(
         "csr_named_rows": int(indicators["csr"].fillna(False).sum()) if len(indicators) else 0,
         "years": sorted(int(y) for y in welfare["tahun"].unique()),
     }
-    return welfare, indicators, notes
 
 
 def merge_api(workbook: pd.DataFrame | None, api: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

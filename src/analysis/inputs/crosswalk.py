@@ -93,16 +93,43 @@ def read_crosswalk(path: Path, encoding: str = "auto") -> pd.DataFrame:
     return pd.DataFrame({"kode_bps": bps, "kode_kemendagri": dagri}).drop_duplicates()
 
 
+def _fate(b: str | None, per_bps: dict, per_dagri: dict) -> tuple[str, object]:
+    """The fate of one BPS code and its Kemendagri target (or candidates): placed only one-to-one."""
+    if b is None:
+        return "bad_code", None
+    if b not in per_bps:
+        return "unmatched", None
+    if len(per_bps[b]) > 1:
+        return "one_to_many", per_bps[b]
+    if len(per_dagri[per_bps[b][0]]) > 1:
+        return "many_to_one", per_dagri[per_bps[b][0]]
+    return "placed", per_bps[b][0]
+
+
 def apply_crosswalk(
     villages: pd.DataFrame, crosswalk: Path, source: Path, encoding: str = "auto"
 ) -> tuple[pd.DataFrame, dict]:
-    """Replace the BPS codes of a covariates table by Kemendagri codes where the crosswalk is
-    one-to-one; drop (and report) the rows it cannot place.
+    """Replace the BPS codes of a covariates table by Kemendagri codes.
+
+    A code is replaced where the crosswalk is one-to-one; the rows it cannot place are dropped
+    (and reported).
+
+    Parameters
+    ----------
+    villages
+        The covariates table with BPS codes in ``kode_desa``.
+    crosswalk
+        The BPS -> Kemendagri crosswalk file.
+    source
+        The covariates file, named in messages.
+    encoding
+        CSV text encoding of the crosswalk.
 
     Returns
     -------
-    The placed rows (``kode_desa`` now Kemendagri) and the facts for ``data_quality.json``:
-    counts per fate and the rows not placed.
+    tuple of pandas.DataFrame and dict
+        The placed rows (``kode_desa`` now Kemendagri) and the facts for
+        ``data_quality.json``: counts per fate and the rows not placed.
     """
     xw = read_crosswalk(Path(crosswalk), encoding)
     per_bps = xw.groupby("kode_bps")["kode_kemendagri"].agg(list)
@@ -115,17 +142,7 @@ def apply_crosswalk(
         villages["nama_desa"].tolist() if "nama_desa" in villages else [None] * len(villages),
         strict=True,
     ):
-        b = _digits(raw_code)
-        if b is None:
-            fate, target = "bad_code", None
-        elif b not in per_bps_d:
-            fate, target = "unmatched", None
-        elif len(per_bps_d[b]) > 1:
-            fate, target = "one_to_many", per_bps_d[b]
-        elif len(per_dagri_d[per_bps_d[b][0]]) > 1:
-            fate, target = "many_to_one", per_dagri_d[per_bps_d[b][0]]
-        else:
-            fate, target = "placed", per_bps_d[b][0]
+        fate, target = _fate(_digits(raw_code), per_bps_d, per_dagri_d)
         fates.append(fate)
         placed_codes.append(target if fate == "placed" else None)
         if fate != "placed":

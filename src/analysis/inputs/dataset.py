@@ -15,6 +15,8 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from analysis.errors import InputFileError, InputProblem
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
@@ -54,9 +56,6 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> N
     a table copied out of its folder still says whether it is simulated. Bytes are deterministic
     for the same data and library versions (no index, one row group).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     folder = Path(folder)
     for name, df in tables.items():
         table = pa.Table.from_pandas(df, preserve_index=False)
@@ -86,6 +85,7 @@ class Dataset:
 
     @property
     def synthetic(self) -> bool:
+        """Whether the folder holds simulated data (``dataset.json``'s ``synthetic``)."""
         return bool(self.meta.get("synthetic", False))
 
     @cached_property

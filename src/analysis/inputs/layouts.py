@@ -19,6 +19,7 @@ map (TOML) which, once filled in, reads it (``ingest --layout map.toml``)::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import tomllib
@@ -229,9 +230,12 @@ def _blank(v: object) -> bool:
 
 
 def _header_cells(sheet: SheetRows) -> list[tuple[int, tuple]]:
-    """The first rows as header candidates. A row directly below another takes that row's text
-    where its own cells are empty: a two-row header whose top cells are merged (``NO`` over
-    two rows, ``NILAI`` over IKS, IKE and IKL) reads as one row of names."""
+    """The first rows as header candidates.
+
+    A row directly below another takes that row's text where its own cells are empty: a two-row
+    header whose top cells are merged (``NO`` over two rows, ``NILAI`` over IKS, IKE and IKL)
+    reads as one row of names.
+    """
     out = []
     prev_n, prev = None, ()
     for n, row in sheet.head(_SCAN_ROWS):
@@ -381,10 +385,11 @@ def write_map_template(
 
 
 def _near_misses(rec: Recognised, year: int, src: str) -> list[InputProblem]:
-    """Headers that look like a concept the table lacks (``NILAI_IMD_2024``): refused, not
-    ignored, so a misspelt published value is never silently replaced by a computed one."""
-    import difflib
+    """Headers that look like a concept the table lacks (``NILAI_IMD_2024``).
 
+    They are refused, not ignored, so a misspelt published value is never silently replaced by a
+    computed one.
+    """
     cells = [c for n, row in _header_rows(rec.sheet) if n == rec.header_row for c in row]
     spare = {norm(c): c for c in cells if c not in rec.columns.values()}
     out = []
@@ -441,95 +446,19 @@ def read_idm_file(
     facts = ReadFacts()
     sheets = _sheets(path, facts)
     heads = [c for s in sheets for _, cells in _header_rows(s) for c in cells]
-    if any(norm(h).startswith(INDEKS_DESA_MARKS) for h in heads):
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path),
-                    "this is an Indeks Desa file (2025 onwards: 0-100 scores in six dimensions), "
-                    "not an IDM file; the two indices are never spliced into one series",
-                    "give it with --indeks-desa",
-                )
-            ]
-        )
+    _refuse_indeks_desa(path, heads)
     found = recognise(path, sheets, list(maps))
     if not found:
-        year = _file_year(path)
-        where = ""
-        if map_dir is not None:
-            target = Path(map_dir) / f"layout-{re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem)}.toml"
-            written, headers, near = write_map_template(path, target, sheets, year)
-            where = f"; a column map to fill in was written to {written}"
-        else:
-            _, headers, near = "", ", ".join(heads[:40]), closest_layout(heads)[0].name
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path),
-                    "the IDM layout is not recognised: no visible sheet "
-                    f"({', '.join(s.name for s in sheets)}) has IKS, IKE and IKL "
-                    f"headers in its first rows (headers found: {headers or 'none'}; closest known "
-                    f"layout: {near})",
-                    "fill in the column map and run again with --layout <map>" + where
-                    if where
-                    else "write a column map (see data/README.md) and pass it with --layout",
-                )
-            ]
-        )
+        raise _unrecognised(path, sheets, heads, map_dir)
     tables, infos = [], []
     problems = []
     for rec in found:
         src = f"{path} [sheet {rec.sheet.name}]"
-        year, how = rec.year, rec.year_source
-        if year == -1:
-            problems.append(
-                InputProblem(
-                    src,
-                    "the headers carry more than one year ("
-                    + ", ".join(rec.columns.values())
-                    + ")",
-                    "keep one year per sheet",
-                )
-            )
-            continue
-        cmap = next((m for m in maps if rec.layout == f"column map {m.path.name}"), None)
-        if year is None and cmap is not None and cmap.year is not None:
-            year, how = cmap.year, "column map"
-        if year is None and (y := _title_year(rec.sheet, rec.header_row)):
-            year, how = y, "title rows"
-        if year is None and (y := _file_year(path)):
-            year, how = y, "file name"
+        year, how = _table_year(rec, path, maps, src, problems)
         if year is None:
-            problems.append(
-                InputProblem(
-                    src,
-                    "the year of the values cannot be told: not in the headers (IKS_2019), the "
-                    "title rows or the file name",
-                    "put the year in the file name (idm-2019.xlsx) or write year = 2019 in a "
-                    "column map given with --layout",
-                )
-            )
             continue
         problems += _near_misses(rec, year, src)
-        header = dict(_header_cells(rec.sheet)).get(rec.header_row)
-        df = sheet_table(rec.sheet, rec.header_row, rec.fill_down, header)
-        out = pd.DataFrame({ROW: df[ROW]})
-        for concept, header in rec.columns.items():
-            if concept != "keterangan" and header in df:
-                out[concept] = df[header]
-        out["tahun"] = year
-        tahun_nilai = pd.Series(year, index=df.index, dtype="Int64")
-        catatan = pd.Series(pd.NA, index=df.index, dtype="string")
-        upd = rec.columns.get("keterangan")
-        if upd is not None and upd in df:
-            text = df[upd].astype(str).str.strip()
-            yrs = text.str.extract(r"((?:19|20)\d{2})")[0]
-            tahun_nilai = pd.to_numeric(yrs, errors="coerce").astype("Int64").fillna(year)
-            other = text[(text != "") & yrs.isna()]
-            catatan.loc[other.index] = ("keterangan: " + other).astype("string")
-        out["tahun_nilai"] = tahun_nilai
-        out["catatan"] = catatan
-        tables.append(out)
+        tables.append(_idm_rows(rec, year))
         infos.append(
             {
                 "sheet": rec.sheet.name,
@@ -549,6 +478,114 @@ def read_idm_file(
         facts_d["layout"] = "; ".join(sorted({i["layout"] for i in infos}))
         facts_d["year"] = sorted({i["year"] for i in infos})
     return tables, facts_d
+
+
+def _refuse_indeks_desa(path: Path, heads: list[str]) -> None:
+    """An Indeks Desa file given as IDM is refused: the two indices are never spliced."""
+    if any(norm(h).startswith(INDEKS_DESA_MARKS) for h in heads):
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(path),
+                    "this is an Indeks Desa file (2025 onwards: 0-100 scores in six dimensions), "
+                    "not an IDM file; the two indices are never spliced into one series",
+                    "give it with --indeks-desa",
+                )
+            ]
+        )
+
+
+def _unrecognised(
+    path: Path, sheets: list[SheetRows], heads: list[str], map_dir: Path | None
+) -> InputFileError:
+    """The headers found, the closest layout, and a column map to fill in (under ``map_dir``)."""
+    year = _file_year(path)
+    where = ""
+    if map_dir is not None:
+        target = Path(map_dir) / f"layout-{re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem)}.toml"
+        written, headers, near = write_map_template(path, target, sheets, year)
+        where = f"; a column map to fill in was written to {written}"
+    else:
+        _, headers, near = "", ", ".join(heads[:40]), closest_layout(heads)[0].name
+    return InputFileError(
+        [
+            InputProblem(
+                str(path),
+                "the IDM layout is not recognised: no visible sheet "
+                f"({', '.join(s.name for s in sheets)}) has IKS, IKE and IKL "
+                f"headers in its first rows (headers found: {headers or 'none'}; closest known "
+                f"layout: {near})",
+                "fill in the column map and run again with --layout <map>" + where
+                if where
+                else "write a column map (see data/README.md) and pass it with --layout",
+            )
+        ]
+    )
+
+
+def _table_year(
+    rec: Recognised, path: Path, maps: list[ColumnMap], src: str, problems: list[InputProblem]
+) -> tuple[int | None, str | None]:
+    """The year of a table's values and where it was read.
+
+    From the headers, the column map, the title rows or the file name; ``None`` (and a problem)
+    when none or several tell it.
+    """
+    year, how = rec.year, rec.year_source
+    if year == -1:
+        problems.append(
+            InputProblem(
+                src,
+                "the headers carry more than one year (" + ", ".join(rec.columns.values()) + ")",
+                "keep one year per sheet",
+            )
+        )
+        return None, None
+    cmap = next((m for m in maps if rec.layout == f"column map {m.path.name}"), None)
+    if year is None and cmap is not None and cmap.year is not None:
+        year, how = cmap.year, "column map"
+    if year is None and (y := _title_year(rec.sheet, rec.header_row)):
+        year, how = y, "title rows"
+    if year is None and (y := _file_year(path)):
+        year, how = y, "file name"
+    if year is None:
+        problems.append(
+            InputProblem(
+                src,
+                "the year of the values cannot be told: not in the headers (IKS_2019), the "
+                "title rows or the file name",
+                "put the year in the file name (idm-2019.xlsx) or write year = 2019 in a "
+                "column map given with --layout",
+            )
+        )
+    return year, how
+
+
+def _idm_rows(rec: Recognised, year: int) -> pd.DataFrame:
+    """A recognised table's rows in canonical welfare columns.
+
+    With the year the values were measured (``UPDATE``/``Keterangan``); other remarks are kept
+    in ``catatan``.
+    """
+    header = dict(_header_cells(rec.sheet)).get(rec.header_row)
+    df = sheet_table(rec.sheet, rec.header_row, rec.fill_down, header)
+    out = pd.DataFrame({ROW: df[ROW]})
+    for concept, header in rec.columns.items():
+        if concept != "keterangan" and header in df:
+            out[concept] = df[header]
+    out["tahun"] = year
+    tahun_nilai = pd.Series(year, index=df.index, dtype="Int64")
+    catatan = pd.Series(pd.NA, index=df.index, dtype="string")
+    upd = rec.columns.get("keterangan")
+    if upd is not None and upd in df:
+        text = df[upd].astype(str).str.strip()
+        yrs = text.str.extract(r"((?:19|20)\d{2})")[0]
+        tahun_nilai = pd.to_numeric(yrs, errors="coerce").astype("Int64").fillna(year)
+        other = text[(text != "") & yrs.isna()]
+        catatan.loc[other.index] = ("keterangan: " + other).astype("string")
+    out["tahun_nilai"] = tahun_nilai
+    out["catatan"] = catatan
+    return out
 
 
 def layouts_markdown() -> str:

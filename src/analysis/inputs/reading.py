@@ -59,6 +59,7 @@ class ReadFacts:
     empty_rows_dropped: int = 0
 
     def to_dict(self) -> dict:
+        """The facts that say something (empty ones left out), the separator named."""
         out = {k: v for k, v in self.__dict__.items() if v not in (None, [], 0)}
         if self.separator:
             out["separator"] = {"\t": "tab"}.get(self.separator, self.separator)
@@ -211,7 +212,28 @@ def _too_many_rows(path: Path, where: str = "") -> InputFileError:
 
 
 def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None) -> pd.DataFrame:
-    """A CSV as text cells with ``_row``, read in chunks (bounded memory), empty rows dropped."""
+    """Read a CSV as text cells with ``_row``, in chunks (bounded memory), empty rows dropped.
+
+    Parameters
+    ----------
+    path
+        The file.
+    encoding
+        ``auto`` (UTF-8, else Windows-1252 when certain), ``utf-8`` or ``cp1252``.
+    facts
+        Filled with the encoding, the separator and the empty rows dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One text column per header cell (duplicates made unique) and ``_row``.
+
+    Raises
+    ------
+    InputFileError
+        An empty file, no header, an unreadable encoding or separator, a row with more fields
+        than the header, or more than ``MAX_ROWS`` rows.
+    """
     path = Path(path)
     facts = facts if facts is not None else ReadFacts()
     check_size(path)
@@ -222,70 +244,12 @@ def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None)
     with open(path, encoding=codec, newline="") as fh:
         header = fh.readline()
         if not header.strip():
-            if not fh.read(1 << 16).strip():
-                raise _fail(
-                    path, "the file is empty", "export the table again, with its header row"
-                )
-            raise _fail(
-                path,
-                "the first line is empty, so there is no header",
-                "delete the empty lines above the header",
-                row=1,
-            )
+            raise _no_header(path, fh)
         sep = _separator(header.rstrip("\r\n"), path)
         facts.separator = sep
         cols = next(csv.reader([header.rstrip("\r\n")], delimiter=sep))
         fh.seek(0)
-        parts = []
-        kept = 0
-        try:
-            # header=None: the header line fixes the field count, so a row with an extra field
-            # is an error instead of pandas silently taking its first field as an index
-            reader = pd.read_csv(
-                fh,
-                sep=sep,
-                dtype=str,
-                header=None,
-                keep_default_na=False,
-                chunksize=100_000,
-                engine="c",
-                skip_blank_lines=False,
-            )
-            names = _unique_headers(tuple(cols))
-            for chunk in reader:
-                chunk[ROW] = chunk.index + 1
-                chunk = chunk[chunk[ROW] > 1]
-                chunk.columns = [*names, ROW]
-                chunk, dropped = _drop_empty(chunk)
-                facts.empty_rows_dropped += dropped
-                kept += len(chunk)
-                if kept > MAX_ROWS:
-                    raise _too_many_rows(path)
-                if len(chunk):
-                    parts.append(chunk)
-        except pd.errors.ParserError as e:
-            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
-            if m:
-                n, line, saw = m.groups()
-                raise _fail(
-                    path,
-                    f"line {line} has {saw} fields where the header has {n}"
-                    + (
-                        "; with ',' as separator a decimal comma (0,75) splits a number in two"
-                        if sep == ","
-                        else ""
-                    ),
-                    "save the file from Excel again (an Indonesian-locale Excel separates with ';'), "
-                    "or put quotes around values that contain the separator",
-                    row=int(line),
-                ) from None
-            raise _fail(
-                path, f"the CSV cannot be parsed ({e})", "check separators and quotes"
-            ) from None
-        except pd.errors.EmptyDataError:
-            raise _fail(
-                path, "the file is empty", "export the table again, with its header row"
-            ) from None
+        parts = _read_chunks(fh, path, sep, cols, facts)
     if parts:
         df = pd.concat(parts) if len(parts) > 1 else parts[0]
     else:
@@ -293,11 +257,81 @@ def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None)
     return df.reset_index(drop=True)
 
 
+def _no_header(path: Path, fh) -> InputFileError:
+    """An empty file, or empty lines above the header."""
+    if not fh.read(1 << 16).strip():
+        return _fail(path, "the file is empty", "export the table again, with its header row")
+    return _fail(
+        path,
+        "the first line is empty, so there is no header",
+        "delete the empty lines above the header",
+        row=1,
+    )
+
+
+def _read_chunks(fh, path: Path, sep: str, cols: list[str], facts: ReadFacts) -> list[pd.DataFrame]:
+    """The rows below the header, 100,000 at a time, empty rows dropped and counted."""
+    parts = []
+    kept = 0
+    try:
+        # header=None: the header line fixes the field count, so a row with an extra field
+        # is an error instead of pandas silently taking its first field as an index
+        reader = pd.read_csv(
+            fh,
+            sep=sep,
+            dtype=str,
+            header=None,
+            keep_default_na=False,
+            chunksize=100_000,
+            engine="c",
+            skip_blank_lines=False,
+        )
+        names = _unique_headers(tuple(cols))
+        for chunk in reader:
+            chunk[ROW] = chunk.index + 1
+            chunk = chunk[chunk[ROW] > 1]
+            chunk.columns = [*names, ROW]
+            chunk, dropped = _drop_empty(chunk)
+            facts.empty_rows_dropped += dropped
+            kept += len(chunk)
+            if kept > MAX_ROWS:
+                raise _too_many_rows(path)
+            if len(chunk):
+                parts.append(chunk)
+    except pd.errors.ParserError as e:
+        raise _parser_error(e, path, sep) from None
+    except pd.errors.EmptyDataError:
+        raise _fail(
+            path, "the file is empty", "export the table again, with its header row"
+        ) from None
+    return parts
+
+
+def _parser_error(e: pd.errors.ParserError, path: Path, sep: str) -> InputFileError:
+    """What pandas could not parse, said with the line, the fields and the likely cause."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+    if not m:
+        return _fail(path, f"the CSV cannot be parsed ({e})", "check separators and quotes")
+    n, line, saw = m.groups()
+    return _fail(
+        path,
+        f"line {line} has {saw} fields where the header has {n}"
+        + (
+            "; with ',' as separator a decimal comma (0,75) splits a number in two"
+            if sep == ","
+            else ""
+        ),
+        "save the file from Excel again (an Indonesian-locale Excel separates with ';'), "
+        "or put quotes around values that contain the separator",
+        row=int(line),
+    )
+
+
 # ---- workbooks ----------------------------------------------------------------------------
 
 
 def _open_workbook(path: Path, data_only: bool = True):
-    import openpyxl
+    import openpyxl  # lazy: openpyxl takes 0.25 s to import; CSV and Parquet need none
 
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
@@ -319,14 +353,17 @@ def _blank_cell(v: object) -> bool:
 
 @dataclass
 class SheetRows:
-    """The non-empty rows of one visible sheet: ``rows[i]`` is the cells of spreadsheet row
-    ``numbers[i]`` (1-based), read in read-only mode."""
+    """The non-empty rows of one visible sheet, read in read-only mode.
+
+    ``rows[i]`` is the cells of spreadsheet row ``numbers[i]`` (1-based).
+    """
 
     name: str
     numbers: list[int]
     rows: list[tuple]
 
     def head(self, n: int = 12) -> list[tuple[int, tuple]]:
+        """The first ``n`` rows as (row number, cells)."""
         return list(zip(self.numbers[:n], self.rows[:n], strict=True))
 
 
@@ -381,7 +418,7 @@ def _sheets_with_formulas(path: Path) -> bool:
 
 def _uncached_formulas(path: Path, sheet: str, numbers: list[int], rows: list[tuple]) -> list[str]:
     """Cells of ``sheet`` holding a formula whose value the file does not store."""
-    from openpyxl.utils import get_column_letter
+    from openpyxl.utils import get_column_letter  # lazy: see _open_workbook
 
     wanted = dict(zip(numbers, rows, strict=True))
     wb = _open_workbook(path, data_only=False)
@@ -602,8 +639,11 @@ def read_raw(
 
 
 def peek_headers(path: Path, encoding: str = "auto") -> list[str]:
-    """The header cells of a CSV (its first line) or of a workbook's visible sheets (their
-    first non-empty rows), read without loading the table; ``[]`` when unreadable."""
+    """The header cells of a file, read without loading the table.
+
+    A CSV's first line, or the first non-empty row of each visible sheet of a workbook;
+    ``[]`` when the file cannot be read.
+    """
     path = Path(path)
     try:
         if path.suffix.lower() == ".csv":

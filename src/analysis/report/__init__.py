@@ -8,8 +8,10 @@ This module is the layer's face; the work is done in its modules:
 - :mod:`~analysis.report.render`: Jinja2 templates (autoescaped) in one page shell with one
   stylesheet and one synthetic-data banner, and figures embedded as compressed PNGs;
 - :mod:`~analysis.report.figures`, :mod:`~analysis.report.brief`,
-  :mod:`~analysis.report.synthesis`, :mod:`~analysis.report.pages` (index and data-quality page),
-  :mod:`~analysis.report.export` (notebook to page) and :mod:`~analysis.report.pdf`.
+  :mod:`~analysis.report.synthesis`, :mod:`~analysis.report.pages` (the run's index),
+  :mod:`~analysis.report.data_quality` (the data-quality page, Markdown and HTML),
+  :mod:`~analysis.report.export` (notebook to page) and :mod:`~analysis.report.pdf`;
+- :mod:`~analysis.report.agreements`: agreements too recent for the outcome data.
 
 Estimators return facts (codes and numbers); this package words them. A new language is one
 ``.po`` file; nothing here branches on the language.

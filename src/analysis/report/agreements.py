@@ -4,55 +4,27 @@ A partnership counts from the first IDM year that can reflect it: its start year
 year for starts from July (:func:`analysis.design.exposure_year`). Agreements whose exposure year
 is after the last outcome year cannot be evaluated yet. They come from the data folder's
 registry and, optionally, from further registries of recent agreements (e.g.
-``data/real/kukar_mou_2025.csv``) read with the same contract as any registry.
+``data/real/kukar_mou_2025.csv``) read with the same contract as any registry
+(:func:`analysis.inputs.registry.read_agreements`, re-exported here).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from analysis import paths
 from analysis.design import (
     COUNTING_STATUSES,
     EXPOSURE_CUTOFF_MONTH,
     agreement_exposure,
     rows_in_district,
 )
+from analysis.inputs.registry import read_agreements
 
 #: The IDM was last published for 2024; from 2025 the Indeks Desa (Permendesa 9/2024) replaces it
 #: and scores village cooperation itself, so the two series must not be spliced.
 IDM_LAST_EDITION = 2024
-
-
-def read_agreements(path: str | Path) -> pd.DataFrame:
-    """Read a registry file (CSV/XLSX, registry template columns) checked against its contract.
-
-    Relative paths are taken from the repository root. Raises ``InputFileError`` with file, row,
-    column and value for bad rows, like ``ingest``.
-    """
-    from analysis.errors import InputFileError
-    from analysis.inputs.ingest import REGISTRY_ALIASES
-    from analysis.inputs.reading import ROW, read_raw, rename_columns
-    from analysis.inputs.validate import check_table
-    from analysis.schema import PARTNERSHIPS
-
-    p = Path(path)
-    if not p.is_absolute():
-        p = paths.ROOT / p
-    raw = rename_columns(
-        read_raw(p),
-        p,
-        [c.name for c in PARTNERSHIPS.columns],
-        PARTNERSHIPS.required,
-        REGISTRY_ALIASES,
-    )
-    oc = check_table(raw, PARTNERSHIPS, p.name)
-    if oc.problems:
-        raise InputFileError(oc.problems)
-    return oc.table.drop(columns=[ROW])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +42,12 @@ class RecentGroup:
 
     @property
     def settle(self) -> str:
-        """Which data would evaluate these agreements: ``idm`` (a later IDM year in the data),
-        ``first_indeks_desa`` (the first Indeks Desa, with the last IDM as the starting point) or
-        ``indeks_desa`` (a later Indeks Desa year against the year before)."""
+        """Which data would evaluate these agreements.
+
+        ``idm`` (a later IDM year in the data), ``first_indeks_desa`` (the first Indeks Desa,
+        with the last IDM as the starting point) or ``indeks_desa`` (a later Indeks Desa year
+        against the year before).
+        """
         if self.exposure_year <= IDM_LAST_EDITION:
             return "idm"
         return "first_indeks_desa" if self.exposure_year == IDM_LAST_EDITION + 1 else "indeks_desa"
@@ -80,6 +55,18 @@ class RecentGroup:
 
 @dataclass(frozen=True, kw_only=True)
 class Recent:
+    """The counting agreements of a district too recent for the outcome data, grouped.
+
+    Attributes
+    ----------
+    groups
+        One group per exposure year and July rule (:class:`RecentGroup`).
+    last_year
+        The last outcome year in the data.
+    uncoded_rows, uncoded_names
+        Rows of the extra registries without a desa code (e.g. desa persiapan), and their names.
+    """
+
     groups: tuple[RecentGroup, ...]
     last_year: int
     uncoded_rows: int  # rows of the extra registries without a desa code (e.g. desa persiapan)
@@ -87,6 +74,7 @@ class Recent:
 
     @property
     def n_agreements(self) -> int:
+        """Agreements in all groups."""
         return sum(g.n_agreements for g in self.groups)
 
 
@@ -142,3 +130,6 @@ def recent_agreements(
         uncoded_rows=int(len(uncoded)),
         uncoded_names=names,
     )
+
+
+__all__ = ["IDM_LAST_EDITION", "Recent", "RecentGroup", "read_agreements", "recent_agreements"]

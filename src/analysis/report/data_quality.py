@@ -1,0 +1,505 @@
+"""The data-quality page, in both of its formats.
+
+- ``data_quality.md`` (:func:`quality_markdown`): what ``ingest`` read, kept and flagged, for
+  people, written into the data folder by :func:`analysis.ingest.ingest`
+  (:func:`write_quality_markdown`);
+- ``data_report.html`` (:func:`write_data_report`): the contract checks of a run's data folder
+  as tables and the files' fingerprints, beside the run's index (:mod:`analysis.report.pages`).
+
+Both are worded from the catalogs (``dq.*`` in ``analysis/report/locale``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analysis import paths
+from analysis.errors import InputFileError
+from analysis.files import write_file_atomically
+from analysis.inputs.ingest import IngestReport
+from analysis.inputs.validate import validate_folder
+from analysis.report import dataset_title, page, render, words
+from analysis.report.words import Words
+
+#: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
+MD_COLUMNS = (
+    "dq.md.col.file",
+    "dq.md.col.kind",
+    "dq.md.col.rows_read",
+    "dq.md.col.matched",
+    "dq.md.col.no_code",
+    "dq.md.col.kelurahan",
+    "dq.md.col.duplicates",
+    "dq.md.col.name_variants",
+    "dq.md.col.notes",
+)
+MD_COUNTS = {
+    "carried_forward": "dq.md.carried_forward",
+    "missing_with_reason": "dq.md.missing_with_reason",
+    "idm_not_mean_of_components": "dq.md.idm_not_mean_of_components",
+    "empty_rows_dropped": "dq.md.empty_rows_dropped",
+    "excel_serial_dates": "dq.md.excel_serial_dates",
+    "not_verified": "dq.md.not_verified",
+}
+MD_FATES = {
+    "used": "dq.md.fate.used",
+    "too_recent": "dq.md.fate.too_recent",
+    "unmatched": "dq.md.fate.unmatched",
+    "cancelled": "dq.md.fate.cancelled",
+    "planned": "dq.md.fate.planned",
+}
+#: Where a workbook's year was read (``layouts``: ``year_from``).
+MD_YEAR_FROM = {
+    "headers": "dq.md.year_from.headers",
+    "column map": "dq.md.year_from.column_map",
+    "title rows": "dq.md.year_from.title_rows",
+    "file name": "dq.md.year_from.file_name",
+}
+MD_WHY = {"cancelled": "dq.md.why.cancelled", "planned": "dq.md.why.planned"}
+MD_CROSSWALK_FATES = {
+    "unmatched": "dq.md.xfate.unmatched",
+    "one_to_many": "dq.md.xfate.one_to_many",
+    "many_to_one": "dq.md.xfate.many_to_one",
+    "bad_code": "dq.md.xfate.bad_code",
+}
+
+
+def _md_cell(v: object) -> str:
+    """A Markdown table cell: a file name or sheet with ``|`` or a line break keeps its row."""
+    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _num(w: Words, v: object) -> str:
+    """A count in the language's notation; empty when the file has none."""
+    return "" if v is None or v == "" else w.int(v)
+
+
+def quality_markdown(report: IngestReport, lang: str = "id") -> str:
+    """The data-quality report as Markdown for people.
+
+    Worded in ``lang`` from the catalogs (``dq.md.*`` in ``analysis/report/locale``); numbers
+    in the language's notation.
+
+    Parameters
+    ----------
+    report
+        What ``ingest`` read, kept and flagged.
+    lang
+        A language with a catalog (``id`` or ``en``).
+
+    Returns
+    -------
+    str
+        The page, ending with a newline.
+    """
+    w = words(lang)
+    lines = _files_table(report, w)
+    lines += _tables_list(report, w)
+    for e in report.inputs:
+        lines += _file_details(e, w)
+    lines += _extra_sections(report, w)
+    return "\n".join(lines) + "\n"
+
+
+def write_quality_markdown(folder: Path, report: IngestReport, lang: str = "id") -> Path:
+    """Write ``data_quality.md`` (:func:`quality_markdown`) into a data folder.
+
+    Its signature fits :data:`analysis.inputs.ingest.PageWriter` once ``lang`` is bound, so
+    ``ingest`` writes it inside the folder's whole-or-nothing write.
+
+    Parameters
+    ----------
+    folder
+        The (temporary) data folder.
+    report
+        What ``ingest`` read, kept and flagged.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(folder) / paths.QUALITY_MD
+    path.write_text(quality_markdown(report, lang), encoding="utf-8")
+    return path
+
+
+def _files_table(report: IngestReport, w: Words) -> list[str]:
+    """The title and one table row per file read, then the sentence on the checks."""
+    cols = MD_COLUMNS
+    lines = [
+        f"# {w.t('dq.title')}",
+        "",
+        "| " + " | ".join(w.t(c) for c in cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
+    lines += [_file_row(e, w) for e in report.inputs]
+    return lines + ["", w.t("dq.md.checks")]
+
+
+def _file_row(e: dict, w: Words) -> str:
+    """One file's row: what it held, what was matched and flagged, and its notes."""
+    kind = e["kind"]
+    cells = [
+        e["name"],
+        w.t(f"dq.table.{kind}") if w.has(f"dq.table.{kind}") else kind,
+        _num(w, e.get("rows_read")),
+        _num(w, e.get("matched")),
+        _num(w, e.get("unmatched_no_code")),
+        _num(w, e.get("kelurahan_rows")),
+        _num(w, e.get("duplicate_rows")),
+        w.int(len(e.get("name_variants", []))),
+        "; ".join(_file_notes(e, w)),
+    ]
+    return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
+
+
+def _file_notes(e: dict, w: Words) -> list[str]:
+    """The notes cell of one file's row, in a fixed order."""
+    notes = []
+    for key in ("carried_forward", "missing_with_reason", "idm_not_mean_of_components"):
+        if e.get(key):
+            notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
+    if e.get("status_disagreements"):
+        notes.append(w.t("dq.md.status_disagreements", n=w.int(len(e["status_disagreements"]))))
+    if e.get("layout") and e["kind"] == "welfare":
+        notes.append(_layout_note(e, w))
+    if e.get("encoding") and e["encoding"] != "utf-8":
+        notes.append(w.t("dq.md.encoding", encoding=e["encoding"]))
+    if e.get("hidden_sheets"):
+        notes.append(w.t("dq.md.hidden_sheets", sheets=", ".join(e["hidden_sheets"])))
+    for key in ("empty_rows_dropped", "excel_serial_dates", "not_verified"):
+        if e.get(key):
+            notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
+    if e.get("iks31_copies_of_iks30"):
+        notes.append(w.t("dq.md.iks31_copies_of_iks30", n=w.int(e["iks31_copies_of_iks30"])))
+    return notes
+
+
+def _layout_note(e: dict, w: Words) -> str:
+    """The layout a welfare file was read with, whether it is verified, and where its year was."""
+    return (
+        w.t("dq.md.layout", layout=e["layout"])
+        + ("" if e.get("layout_verified", True) else " " + w.t("dq.md.unverified"))
+        + (
+            w.t("dq.md.year_from", where=w.t(MD_YEAR_FROM.get(e["year_from"], "")))
+            if e.get("year_from") in MD_YEAR_FROM
+            else ""
+        )
+    )
+
+
+def _tables_list(report: IngestReport, w: Words) -> list[str]:
+    """The tables written, with their rows."""
+    return ["", f"## {w.t('dq.md.tables')}", ""] + [
+        f"- `{k}`: {w.n('dq.rows', v)}" for k, v in report.tables.items()
+    ]
+
+
+def _file_details(e: dict, w: Words) -> list[str]:
+    """One file's sections: rows without a code, name variants, statuses against thresholds."""
+    lines: list[str] = []
+    if e.get("unmatched_rows"):
+        lines += ["", f"## {w.t('dq.md.unmatched', file=e['name'])}", ""]
+        lines += [
+            "- " + w.t("dq.row", row=u["row"], name=u["nama_desa"]) for u in e["unmatched_rows"]
+        ]
+    if e.get("name_variants"):
+        lines += ["", f"## {w.t('dq.md.name_variants', file=e['name'])}", ""]
+        lines += [
+            "- "
+            + w.t(
+                "dq.md.name_variant",
+                code=v["kode_desa"],
+                given=v["given"],
+                official=v["official"],
+            )  # fmt: skip
+            for v in e["name_variants"]
+        ]
+    if e.get("status_disagreements"):
+        lines += ["", f"## {w.t('dq.md.status_vs_thresholds', file=e['name'])}", ""]
+        lines += [
+            "- "
+            + w.t(
+                "dq.md.status_row",
+                row=x["row"],
+                code=x["kode_desa"],
+                idm=w.num(x["nilai_idm"], 4),
+                published=x["published"],
+                recomputed=x["recomputed"],
+            )  # fmt: skip
+            for x in e["status_disagreements"][:50]
+        ]
+    return lines
+
+
+def _extra_sections(report: IngestReport, w: Words) -> list[str]:
+    """The API and crosswalk sections of each file, then the registry and Indeks Desa ones."""
+    lines: list[str] = []
+    for e in report.inputs:
+        if "differing" in e:
+            lines += _api_comparison(e, w)
+        if e.get("crosswalk"):
+            lines += _crosswalk_section(e, w)
+    if report.registry:
+        lines += _registry_section(report.registry, w)
+    if report.indeks_desa:
+        lines += _indeks_desa_section(report.indeks_desa, w)
+    return lines
+
+
+def _api_comparison(e: dict, w: Words) -> list[str]:
+    """The API records against the workbooks: how many differ, by how much, which ones."""
+    median = e.get("median_idm_difference")
+    lines = [
+        "",
+        f"## {w.t('dq.md.api_vs_workbook')}",
+        "",
+        w.t(
+            "dq.md.api_compared",
+            compared=w.int(e["compared"]),
+            differing=w.int(e["differing"]),
+        )
+        + ("" if median is None else " " + w.t("dq.md.api_median", value=w.num(median, 4)))
+        + w.t("dq.md.api_added", n=w.int(e.get("api_rows_added", 0))),
+        "",
+    ]
+    return (
+        lines
+        + [
+            "- "
+            + w.t(
+                "dq.md.api_row",
+                code=d["kode_desa"],
+                year=d["tahun"],
+                workbook=w.num(d["nilai_idm"], 4),
+                api=w.num(d["nilai_idm_api"], 4),
+            )  # fmt: skip
+            for d in e["differences"][:50]
+        ]
+    )
+
+
+def _crosswalk_section(e: dict, w: Words) -> list[str]:
+    """How the crosswalk placed a BPS-coded file's rows, by fate."""
+    x = e["crosswalk"]
+    return [
+        "",
+        f"## {w.t('dq.md.crosswalk', file=e['name'])}",
+        "",
+        w.t("dq.md.crosswalk_placed", placed=w.int(x["placed"]), rows=w.int(x["rows"]))
+        + ", ".join(
+            f"{w.t(MD_CROSSWALK_FATES[k]) if k in MD_CROSSWALK_FATES else k} {w.int(v)}"
+            for k, v in x["by_fate"].items()
+        ),
+    ]
+
+
+def _registry_section(r: dict, w: Words) -> list[str]:
+    """The registry rows' fates counted, and each row not used with why (200 at most)."""
+    last = r["last_idm_year"]
+    lines = [
+        "",
+        f"## {w.t('dq.md.registry')}",
+        "",
+        w.t("dq.md.last_idm_year", year=last if last is not None else "-")
+        + " "
+        + ", ".join(f"{w.t(MD_FATES[k])} {w.int(v)}" for k, v in r["counts"].items()),
+        "",
+    ]
+    return (
+        lines
+        + [
+            "- "
+            + w.t(
+                "dq.md.registry_row",
+                row=x["row"],
+                id=x["id_kerjasama"],
+                name=x["nama_desa"],
+                fate=w.t(MD_FATES[x["fate"]]),
+                why=_fate_reason(w, x, last),
+            )  # fmt: skip
+            for x in r["rows"]
+            if x["fate"] != "used"
+        ][:200]
+    )
+
+
+def _indeks_desa_section(d: dict, w: Words) -> list[str]:
+    """The Indeks Desa years present, the outcomes used and those never used."""
+    years = d.get("years") or []
+    return [
+        "",
+        "## Indeks Desa",
+        "",
+        (
+            w.t("dq.md.indeks_one_year", year=years[0] if years else "-")
+            if len(years) < 2
+            else w.t("dq.md.indeks_years", first=years[0], last=years[-1])
+        )
+        + " "
+        + w.t(
+            "dq.md.indeks_outcomes",
+            used=", ".join(f"`{o}`" for o in d["outcomes"]),
+            never=", ".join(f"`{o}`" for o in d["never_outcomes"]),
+        ),
+    ]
+
+
+def _fate_reason(w: Words, x: dict, last: int | None) -> str:
+    """Why a registry row is not used, worded from its fate and numbers."""
+    fate = x["fate"]
+    if fate == "unmatched":
+        return w.t("dq.md.why.no_code" if x.get("kode_desa") is None else "dq.md.why.no_idm")
+    if fate == "too_recent":
+        e = x.get("exposure_year")
+        return w.t("dq.md.why.too_recent", year=e if e is not None else "-", last=last or "-")
+    return w.t(MD_WHY[fate])
+
+
+# ---- the HTML page of a run -----------------------------------------------------------------
+
+
+def _note_value(w, key: str, value: object) -> str:
+    if isinstance(value, list):
+        if key == "years":
+            return ", ".join(str(v) for v in value)
+        return w.int(len(value))
+    if isinstance(value, dict):
+        kind = "registry_status" if key == "by_status" else None
+        return "; ".join(
+            f"{w.code(kind, k) if kind and w.has(f'{kind}.{k}') else k}: {w.int(v)}"
+            for k, v in value.items()
+        )
+    if isinstance(value, bool):
+        return w.t("word.yes" if value else "word.no")
+    if isinstance(value, int):
+        return w.int(value)
+    if isinstance(value, float):
+        return w.num(value, 3)
+    return str(value)
+
+
+def data_quality_tables(outcomes: dict, lang: str) -> list[dict]:
+    """Each table's checks as rows (check, result) worded from the catalog.
+
+    Unknown checks are left out rather than shown as raw keys.
+
+    Parameters
+    ----------
+    outcomes
+        The check outcomes by table name (:func:`analysis.inputs.validate.validate_folder`).
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    list of dict
+        Per table: ``title``, ``rows_n`` (worded) and ``rows`` (check, result).
+    """
+    w = words(lang)
+    tables = []
+    for name, oc in outcomes.items():
+        rows = [
+            (w.t(f"dq.note.{k}"), _note_value(w, k, v))
+            for k, v in oc.notes.items()
+            if w.has(f"dq.note.{k}")
+        ]
+        title = w.t(f"dq.table.{name}") if w.has(f"dq.table.{name}") else name
+        tables.append({"title": title, "rows_n": w.n("dq.rows", len(oc.table)), "rows": rows})
+    return tables
+
+
+def ingest_inputs(folder: Path, lang: str) -> list[dict]:
+    """The files ``ingest`` read (``data_quality.json``), each with its checks worded.
+
+    Parameters
+    ----------
+    folder
+        The data folder.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    list of dict
+        Per file: ``name``, ``kind`` (worded), ``rows`` (check, result) and ``unmatched``
+        (row, name); empty when the folder has no ``data_quality.json``.
+    """
+    f = Path(folder) / paths.QUALITY_JSON
+    if not f.exists():
+        return []
+    w = words(lang)
+    out = []
+    for e in json.loads(f.read_text(encoding="utf-8")).get("inputs", []):
+        rows = [
+            (w.t(f"dq.note.{k}"), _note_value(w, k, v))
+            for k, v in e.items()
+            if w.has(f"dq.note.{k}")
+        ]
+        kind = e.get("kind", "")
+        out.append(
+            {
+                "name": e.get("name", ""),
+                "kind": w.t(f"dq.table.{kind}") if w.has(f"dq.table.{kind}") else kind,
+                "rows": rows,
+                "unmatched": [
+                    (u.get("row"), u.get("nama_desa")) for u in e.get("unmatched_rows", [])
+                ],
+            }
+        )
+    return out
+
+
+def write_data_report(out: Path, ds, lang: str) -> Path:
+    """Write the data-quality page: contract checks on the data folder as tables, fingerprints.
+
+    Parameters
+    ----------
+    out
+        The run's output folder.
+    ds
+        The data folder as :func:`analysis.inputs.dataset.load_dataset` gives it.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out / "data_report.html"``.
+    """
+    w = words(lang)
+    try:
+        tables, problems = data_quality_tables(validate_folder(ds.folder), lang), []
+    except InputFileError as e:
+        tables, problems = [], [str(p) for p in e.problems]
+    body = render(
+        "data_report.html.j2",
+        lang,
+        title=dataset_title(w, ds.meta, ds.folder.name),
+        tables=tables,
+        problems=problems,
+        inputs=ingest_inputs(ds.folder, lang),
+        hashes=sorted(ds.hashes.items()),
+    )
+    return write_file_atomically(
+        out / "data_report.html", page(w.t("dq.title"), body, lang, ds.synthetic, "index.html")
+    )
+
+
+__all__ = [
+    "MD_COLUMNS",
+    "MD_COUNTS",
+    "MD_CROSSWALK_FATES",
+    "MD_FATES",
+    "MD_WHY",
+    "MD_YEAR_FROM",
+    "data_quality_tables",
+    "ingest_inputs",
+    "quality_markdown",
+    "write_data_report",
+    "write_quality_markdown",
+]
