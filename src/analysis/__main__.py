@@ -1,3 +1,5 @@
+"""``python -m analysis``: the command line (:mod:`analysis.cli`)."""
+
 from analysis.cli import main
 
 raise SystemExit(main())

@@ -33,6 +33,7 @@ def languages() -> tuple[str, ...]:
 
 
 def po_path(lang: str) -> Path:
+    """The ``messages.po`` file of ``lang`` (whether or not it exists)."""
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -59,12 +60,15 @@ class Catalog:
         self._keys = {m.id if isinstance(m.id, str) else m.id[0]: m for m in po if m.id}
 
     def keys(self) -> set[str]:
+        """Every key of the catalog, with or without a text."""
         return set(self._keys)
 
     def __iter__(self):
+        """The keys in sorted order."""
         return iter(sorted(self._keys))
 
     def has(self, key: str) -> bool:
+        """Whether ``key`` has a text (every plural form filled in)."""
         m = self._keys.get(key)
         return (
             m is not None
@@ -82,6 +86,7 @@ class Catalog:
         return s.format(**kw) if kw else s
 
     def is_plural(self, key: str) -> bool:
+        """Whether ``key`` is a plural entry (one text per plural form)."""
         m = self._keys.get(key)
         return m is not None and isinstance(m.id, tuple)
 

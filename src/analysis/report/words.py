@@ -48,10 +48,12 @@ class Words:
 
     @cached_property
     def catalog(self):
+        """The language's :class:`~analysis.report.catalog.Catalog`."""
         return load(check_lang(self.lang))
 
     @cached_property
     def locale(self) -> Locale:
+        """Babel's locale data of the language (number and date notation)."""
         return Locale.parse(self.lang)
 
     # -- texts ---------------------------------------------------------------------------------
@@ -64,6 +66,7 @@ class Words:
         return self.catalog.plural(key, int(count), **{"n": self.int(count), **kw})
 
     def has(self, key: str) -> bool:
+        """Whether the catalog has a text for ``key``."""
         return self.catalog.has(key)
 
     def code(self, kind: str, code: object) -> str:
@@ -82,6 +85,7 @@ class Words:
         return ("+" + s) if signed and s.strip("0.,") != "" else s
 
     def int(self, n: int | float | None) -> str:
+        """A count in the language's notation (``1.234`` / ``1,234``); ``-`` when missing."""
         if n is None or (isinstance(n, float) and not math.isfinite(n)):
             return "-"
         return self.num(int(n), 0)
@@ -122,6 +126,7 @@ class Words:
         return self.num(x if signed else abs(x), 3, signed)
 
     def interval(self, lo: float, hi: float, outcome: str) -> tuple[str, str]:
+        """The two ends of an interval in the outcome's unit (``-`` when missing)."""
         scale, digits = (100, 1) if outcome == "naik_status" else (1, 3)
         if lo is None or hi is None:
             return "-", "-"
@@ -129,11 +134,14 @@ class Words:
 
     # -- engine codes --------------------------------------------------------------------------
     def outcome(self, code: str) -> str:
+        """An outcome (``nilai_idm``, ``iks``, ...) in words."""
         return self.t(f"outcome.{code}")
 
     def method(self, label: str) -> str:
-        """A method (estimator) in words, from its code (``"cs_did"``) or its old English label;
-        heterogeneity rows ``"<method> [dim=group]"`` word the group."""
+        """A method (estimator) in words, from its code (``"cs_did"``) or its old English label.
+
+        Heterogeneity rows ``"<method> [dim=group]"`` word the group too.
+        """
         base, _, group = str(label).partition(" [")
         code = method_code(base)
         text = self.t(f"method.{code}")
@@ -148,9 +156,11 @@ class Words:
         return self.t(f"dimension.{kind}", value=self.code(kind, value))
 
     def reason(self, code: str) -> str:
+        """Why a result was not estimated, from its reason code."""
         return self.t(f"reason.{code}")
 
     def grade(self, code: str) -> str:
+        """An evidence grade (``strong``, ``suggestive``, ...) in words."""
         return self.t(f"grade.{code}")
 
     def facts(self, facts: dict | None) -> str:
