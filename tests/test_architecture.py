@@ -151,3 +151,30 @@ def test_a_notebook_written_against_the_flat_layout_still_imports():
     from analysis import brief, district, paths  # noqa: F401
 
     assert callable(district.prepare) and callable(brief.show_summary)
+
+
+def test_the_district_notebook_of_the_flat_layout_still_runs(tmp_path):
+    """``tests/fixtures/district_report_flat_layout.ipynb`` is the district notebook as it stood
+    before the folders (``from analysis import brief``, ``control_group`` passed to each step):
+    a researcher's copy of it keeps running, and its brief keeps its sections."""
+    import nbformat
+    import papermill
+
+    fixture = paths.ROOT / "tests" / "fixtures" / "district_report_flat_layout.ipynb"
+    papermill.execute_notebook(
+        str(fixture),
+        str(tmp_path / "out.ipynb"),
+        parameters={"district": "64.02", "results_dir": str(tmp_path / "results")},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    html = "".join(
+        o.get("data", {}).get("text/html", "")
+        for c in out.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert 'class="summary"' in html and "Kutai Kartanegara" in html
+    assert (tmp_path / "results" / "results.csv").is_file()
