@@ -1,0 +1,174 @@
+"""Faults and attacks: nothing lost, nothing misread (issue 17, part 5).
+
+Symbolic links are never followed to delete, move or write; ``--force`` replaces only its own
+kind of folder; temporary folders carry the pid and are cleaned when provably stale.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import registry_row, write_registry
+
+from analysis.batch.run import _claim_folder, _prepare_folder, store_result
+from analysis.batch.runstate import Journal
+from analysis.cli import main
+from analysis.errors import OutputExistsError
+from analysis.files import OWNER_MARK, folder_kind, write_dir_atomically, write_mark
+
+ROOT = Path(__file__).parents[1]
+EXAMPLE = ROOT / "data" / "example"
+
+
+def _user_folder(tmp_path: Path) -> Path:
+    user = tmp_path / "user"
+    (user / "64.02").mkdir(parents=True)
+    (user / "64.02" / "notes.txt").write_text("precious")
+    return user
+
+
+def _run_folder_with_linked_districts(tmp_path: Path, user: Path) -> Path:
+    out = tmp_path / "run"
+    out.mkdir()
+    write_mark(out, "run")
+    (out / "districts").symlink_to(user, target_is_directory=True)
+    return out
+
+
+def _ok_record(code: str = "64.02") -> dict:
+    return {"district": code, "name": "X", "status": "ok", "files": {"brief.html": b"<p>new</p>"}}
+
+
+def test_a_new_run_never_deletes_through_a_linked_districts_folder(tmp_path):
+    user = _user_folder(tmp_path)
+    out = _run_folder_with_linked_districts(tmp_path, user)
+    _prepare_folder(out, {"lang": "id"}, Journal(out), resume=False)
+    assert (user / "64.02" / "notes.txt").read_text() == "precious"
+    assert not (out / "districts").is_symlink() and (out / "districts").is_dir()
+    store_result(out, _ok_record())
+    assert (out / "districts" / "64.02" / "brief.html").read_bytes() == b"<p>new</p>"
+    assert sorted(p.name for p in user.rglob("*")) == ["64.02", "notes.txt"]
+
+
+def test_a_resumed_run_refuses_to_write_through_a_linked_folder(tmp_path):
+    user = _user_folder(tmp_path)
+    out = _run_folder_with_linked_districts(tmp_path, user)
+    with pytest.raises(OutputExistsError, match="symbolic link"):
+        _prepare_folder(out, {"lang": "id"}, Journal(out), resume=True)
+    with pytest.raises(OutputExistsError, match="symbolic link"):
+        store_result(out, _ok_record())
+    assert sorted(p.name for p in user.rglob("*")) == ["64.02", "notes.txt"]
+
+
+def test_a_linked_district_folder_is_replaced_as_an_entry_not_followed(tmp_path):
+    user = _user_folder(tmp_path)
+    out = tmp_path / "run"
+    (out / "districts").mkdir(parents=True)
+    write_mark(out, "run")
+    (out / "districts" / "64.02").symlink_to(user / "64.02", target_is_directory=True)
+    (out / "failed").mkdir()
+    (out / "failed" / "64.02.error.ipynb").symlink_to(user / "64.02" / "notes.txt")
+    store_result(out, _ok_record())
+    assert (user / "64.02" / "notes.txt").read_text() == "precious"
+    assert not (out / "districts" / "64.02").is_symlink()
+    assert not (out / "failed" / "64.02.error.ipynb").exists()
+    assert [p.name for p in (out / "districts").iterdir()] == ["64.02"]  # no debris
+
+
+def test_a_full_disk_leaves_no_cut_short_brief(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    (out / "districts").mkdir(parents=True)
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="No space"):
+        store_result(out, _ok_record())
+    assert list((out / "districts").iterdir()) == []
+
+
+def _ingest_registry(tmp_path: Path, out: Path, *extra: str) -> int:
+    reg = write_registry(tmp_path / "reg.csv", [registry_row()])
+    return main(["ingest", "--partnerships", str(reg), "--out", str(out), *extra])
+
+
+def test_force_replaces_only_its_own_kind_of_folder(tmp_path, capsys):
+    run = tmp_path / "run"
+    _claim_folder(run)
+    (run / "districts" / "64.02").mkdir(parents=True)
+    (run / "districts" / "64.02" / "brief.html").write_text("brief")
+    assert _ingest_registry(tmp_path, run, "--force") == 2
+    assert "a run folder written by 'run'" in capsys.readouterr().err
+    assert (run / "districts" / "64.02" / "brief.html").read_text() == "brief"
+    real = tmp_path / "real"
+    assert _ingest_registry(tmp_path, real) == 0 and folder_kind(real) == "ingest"
+    assert main(["example-data", "--out", str(real), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "a data folder written by 'ingest'" in err and "own kind" in err
+    assert (real / "partnerships.parquet").exists() and not (real / "welfare.parquet").exists()
+    with pytest.raises(OutputExistsError, match="not a run folder"):
+        _claim_folder(real)
+    assert _ingest_registry(tmp_path, real, "--force") == 0  # its own kind: replaced
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "kind"),
+    [
+        ({"manifest.json": "{}"}, None, "run"),
+        ({"dataset.json": '{"synthetic": true}'}, None, "example-data"),
+        ({"dataset.json": '{"synthetic": false}'}, None, "ingest"),
+        ({"notes.txt": "x"}, None, "output"),
+        ({"notes.txt": "x"}, "symlink", None),
+    ],
+)
+def test_an_old_mark_is_read_from_the_folder_content(tmp_path, content, extra, kind):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name, text in content.items():
+        (folder / name).write_text(text)
+    if extra == "symlink":
+        (tmp_path / "elsewhere").write_text("written by the analysis package; safe to replace\n")
+        (folder / OWNER_MARK).symlink_to(tmp_path / "elsewhere")
+    else:
+        (folder / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
+    assert folder_kind(folder) == kind
+
+
+def test_force_over_a_linked_folder_refuses_and_leaves_no_debris(tmp_path, capsys):
+    real = tmp_path / "real"
+    assert _ingest_registry(tmp_path, real) == 0
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert _ingest_registry(tmp_path, link, "--force") == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert link.is_symlink() and (real / "partnerships.parquet").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_killed_write_leaves_a_pid_named_folder_cleaned_next_time(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(dead.stdout)
+    stale = tmp_path / f".o.tmp-{pid}-abcd"
+    stale.mkdir()
+    (stale / "welfare.parquet").write_bytes(b"half")
+    live = tmp_path / f".o.tmp-{os.getpid()}-live"
+    live.mkdir()
+    seen = []
+
+    def write(tmp: Path) -> None:
+        seen.append(tmp.name)
+        (tmp / "x.txt").write_text("x")
+
+    write_dir_atomically(tmp_path / "o", write, kind="ingest")
+    assert seen[0].startswith(f".o.tmp-{os.getpid()}-")
+    assert not stale.exists() and live.exists()  # a live process's folder is never touched
+    live.rmdir()
+    write_dir_atomically(tmp_path / "o", write, force=True, kind="ingest")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # no .old debris
