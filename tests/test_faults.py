@@ -172,3 +172,89 @@ def test_a_killed_write_leaves_a_pid_named_folder_cleaned_next_time(tmp_path):
     live.rmdir()
     write_dir_atomically(tmp_path / "o", write, force=True, kind="ingest")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # no .old debris
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        (lambda f: f.write_bytes(f.read_bytes()[:300]), "not a readable Parquet"),
+        (lambda f: f.write_bytes(b""), "welfare.parquet"),
+        (lambda f: f.write_text("kode_desa,tahun\n1,2\n"), "not a readable Parquet"),
+        (lambda f: f.unlink(), "missing although dataset.json lists it"),
+    ],
+    ids=["cut-short", "empty", "not-parquet", "missing"],
+)
+def test_a_damaged_table_is_refused_by_validate_and_run(tmp_path, capsys, damage, what):
+    folder = tmp_path / "d"
+    assert _ingest_registry(tmp_path, folder) == 0
+    target = folder / "partnerships.parquet"
+    damage(target)
+    capsys.readouterr()
+    assert main(["validate", "--data", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "partnerships.parquet" in err and what.replace("welfare", "partnerships") in err
+    assert "Traceback" not in err and "ingest" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [('{"title": "x", "synth', "cannot be read"), ("[1, 2]", "holds a JSON list")],
+)
+def test_a_broken_dataset_json_is_refused_with_the_file_named(tmp_path, capsys, text, what):
+    folder = tmp_path / "d"
+    assert _ingest_registry(tmp_path, folder) == 0
+    (folder / "dataset.json").write_text(text)
+    capsys.readouterr()
+    assert main(["validate", "--data", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "dataset.json" in err and what in err and "Traceback" not in err
+
+
+def test_a_table_edited_after_ingest_is_reported_until_accepted(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    folder = tmp_path / "d"
+    assert _ingest_registry(tmp_path, folder) == 0
+    p = pd.read_parquet(folder / "partnerships.parquet")
+    p.loc[0, "nama_mitra"] = "PT Lain"
+    p.to_parquet(folder / "partnerships.parquet")
+    capsys.readouterr()
+    assert main(["validate", "--data", str(folder)]) == 2
+    assert "changed after it was written" in capsys.readouterr().err
+    meta = json.loads((folder / "dataset.json").read_text())
+    del meta["table_sha256"]
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    assert main(["validate", "--data", str(folder)]) == 0
+
+
+def test_simulated_tables_carry_the_banner_whatever_dataset_json_says(tmp_path, capsys):
+    import json
+
+    from analysis.inputs.dataset import load_dataset
+
+    folder = tmp_path / "x"
+    assert main(["example-data", "--out", str(folder)]) == 0
+    meta = json.loads((folder / "dataset.json").read_text())
+    (folder / "dataset.json").write_text(json.dumps({**meta, "synthetic": False}))
+    capsys.readouterr()
+    assert main(["validate", "--data", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "contradicts itself" in err and "welfare.parquet (analysis.synthetic)" in err
+    (folder / "dataset.json").unlink()  # tables copied without their dataset.json
+    assert main(["validate", "--data", str(folder)]) == 0
+    assert load_dataset(folder).synthetic is True
+
+
+def test_run_refuses_a_cut_short_table_before_any_kernel(tmp_path, capsys):
+    folder = tmp_path / "x"
+    assert main(["example-data", "--out", str(folder)]) == 0
+    w = folder / "welfare.parquet"
+    w.write_bytes(w.read_bytes()[: w.stat().st_size // 2])
+    capsys.readouterr()
+    out = tmp_path / "run"
+    code = main(["run", "--district", "64.02", "--data", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "welfare.parquet" in err and "not a readable Parquet" in err
+    assert "Traceback" not in err and not out.exists()

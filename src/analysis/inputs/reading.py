@@ -557,6 +557,21 @@ def sheet_table(
     return df.reset_index(drop=True)
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a frame; one cut short, empty or of another format is refused by name."""
+    import pyarrow as pa  # lazy: as pandas' own Parquet reader loads it
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, pa.ArrowException, ValueError) as e:
+        raise _fail(
+            path,
+            f"not a readable Parquet file: it is cut short, empty or of another format ({e})",
+            "write the folder again from the raw files ('python -m analysis ingest ... --force', "
+            "or 'example-data --force' for the example)",
+        ) from None
+
+
 def read_raw(
     path: Path,
     sheet: str | None = None,
@@ -624,7 +639,7 @@ def read_raw(
         df = sheet_table(chosen)
     elif suffix == ".parquet":
         check_size(path)
-        df = pd.read_parquet(path)
+        df = _read_parquet(path)
         df[ROW] = range(2, len(df) + 2)
     else:
         raise _fail(path, f"unknown file type '{suffix}'", "give a .csv, .xlsx or .parquet file")

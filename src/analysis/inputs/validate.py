@@ -24,7 +24,7 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.inputs import frame as frame_mod
 from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
-from analysis.inputs.dataset import file_sha256
+from analysis.inputs.dataset import file_sha256, folder_problems
 from analysis.inputs.reading import ROW
 from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Column, Table, bool_from_text, idm_status
 
@@ -1237,6 +1237,7 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
             ]
         )
     outcomes, problems = _checked_folder(data_dir)
+    problems += folder_problems(data_dir)  # dataset.json, listed tables, hashes, synthetic
     if not outcomes and not problems:
         problems.append(
             InputProblem(
