@@ -258,3 +258,106 @@ def test_run_refuses_a_cut_short_table_before_any_kernel(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "welfare.parquet" in err and "not a readable Parquet" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_a_refusal_listing_many_duplicate_rows_is_bounded():
+    import pandas as pd
+
+    from analysis.errors import InputFileError
+    from analysis.inputs.validate import _check_duplicates
+    from analysis.schema import TABLES
+
+    df = pd.DataFrame({"kode_desa": ["64.02.02.2010"] * 50_000, "_row": range(2, 50_002)})
+    problems: list = []
+    _check_duplicates(df, TABLES["villages"], "villages.csv", problems, {})
+    text = str(InputFileError(problems))
+    assert "also rows 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 49989 more" in text
+    assert len(text) < 1_000
+
+
+def test_a_huge_cell_value_is_named_not_printed():
+    from analysis.errors import InputProblem
+
+    line = InputProblem("r.xlsx", "too long", "shorten it", 2, "nama_mitra", "x" * 10_000_000)
+    assert len(line.render()) < 400 and "10000002 characters" in line.render()
+
+
+def test_a_missing_notebook_is_named_without_retries(tmp_path):
+    from analysis.batch import kernels
+
+    t0 = __import__("time").perf_counter()
+    with pytest.raises(FileNotFoundError, match="the notebook .*nope.ipynb does not exist"):
+        kernels.execute_notebook(tmp_path / "nope.ipynb", tmp_path / "o.ipynb", {}, tmp_path)
+    nb = tmp_path / "n.ipynb"
+    nb.write_text("{}")
+    with pytest.raises(FileNotFoundError, match="the working folder .*gone does not exist"):
+        kernels.execute_notebook(nb, tmp_path / "o.ipynb", {}, tmp_path / "gone")
+    assert __import__("time").perf_counter() - t0 < 1.0  # no waits between attempts
+
+
+@pytest.mark.parametrize(
+    ("cause", "mem_mb", "curable"),
+    [
+        (FileNotFoundError("x"), 0, False),
+        (PermissionError("x"), 0, False),
+        (ModuleNotFoundError("ipykernel"), 0, False),
+        (RuntimeError("Kernel died before replying to kernel_info"), 64, False),
+        (RuntimeError("Kernel died before replying to kernel_info"), 0, True),
+        (RuntimeError("Kernel didn't respond in 60 seconds"), 0, True),
+        (TimeoutError("x"), 0, True),
+        (type("ZMQError", (Exception,), {})("Address already in use"), 0, True),
+    ],
+)
+def test_a_kernel_start_is_retried_only_on_errors_a_retry_can_cure(cause, mem_mb, curable):
+    from analysis.batch import kernels
+
+    try:
+        raise kernels._NotStartedError() from cause
+    except kernels._NotStartedError as e:
+        assert kernels._curable(e, mem_mb) is curable
+
+
+def test_a_memory_cap_too_small_to_start_names_kernel_memory(tmp_path):
+    import nbformat
+
+    from analysis.batch import kernels
+
+    nb = tmp_path / "n.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), nb)
+    with pytest.raises(kernels.KernelStartError) as e:
+        kernels.execute_notebook(nb, tmp_path / "o.ipynb", {}, tmp_path, mem_mb=40)
+    assert "memory cap of 40 MiB" in str(e.value) and "--kernel-memory" in str(e.value)
+    assert "attempts" not in str(e.value)
+
+
+def test_the_synthesis_of_a_missing_run_folder_fails_with_the_path(tmp_path):
+    from analysis.errors import InputFileError
+    from analysis.report.synthesis import load_run
+
+    with pytest.raises(InputFileError, match="gone: the run folder does not exist"):
+        load_run(tmp_path / "gone")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFileError, match="is not a run folder"):
+        load_run(tmp_path / "empty")
+
+
+def test_ctrl_c_leaves_the_kernel_template_quiet():
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.batch.forkserver"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)  # while it imports the libraries
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)  # while it waits for requests
+    time.sleep(0.2)
+    proc.stdin.close()  # how the run stops it
+    assert proc.wait(timeout=30) == 0
+    assert "Traceback" not in proc.stderr.read()
+

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, bounded
 from analysis.inputs import frame as frame_mod
 from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
@@ -1179,7 +1179,7 @@ def _check_duplicates(
     notes["duplicate_rows"] = int(len(dup))
     for _, grp in dup.groupby(key, sort=False):
         first = grp.iloc[0]
-        others = ", ".join(str(r) for r in grp[ROW].iloc[1:])
+        others = bounded(grp[ROW].iloc[1:])  # 50,000 duplicates: the first rows, then "and N more"
         problems.append(
             InputProblem(
                 source,
