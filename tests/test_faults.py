@@ -361,3 +361,94 @@ def test_ctrl_c_leaves_the_kernel_template_quiet():
     assert proc.wait(timeout=30) == 0
     assert "Traceback" not in proc.stderr.read()
 
+
+def _padded_workbook(path: Path, member: str, pad_mib: int) -> Path:
+    """A real one-sheet workbook whose ``member`` carries ``pad_mib`` MiB of blanks (a zip bomb).
+
+    The blanks compress about a thousandfold: the file stays a few hundred KiB on disk.
+    """
+    import zipfile
+
+    import openpyxl
+
+    src = path.with_suffix(".src.xlsx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["kode_desa", "nama_mitra"])
+    wb.active.append(["6402022010", "PT A"])
+    wb.save(src)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        members = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+        members.setdefault(member, b'<sst xmlns="x" count="0" uniqueCount="0"></sst>')
+        for name, data in members.items():
+            if name != member:
+                zout.writestr(name, data)
+                continue
+            head, close, tail = data.rpartition(b"</")  # blanks before the root's end tag
+            with zout.open(member, "w", force_zip64=True) as fh:
+                fh.write(head)
+                block = b" " * 2**20
+                for _ in range(pad_mib):
+                    fh.write(block)
+                fh.write(close + tail)
+    src.unlink()
+    return path
+
+
+def test_a_workbook_is_refused_by_its_inflated_sheet_before_parsing(tmp_path, capsys):
+    import time
+
+    bomb = _padded_workbook(tmp_path / "bomb.xlsx", "xl/worksheets/sheet1.xml", 300)
+    assert bomb.stat().st_size < 2 * 2**20  # small on disk
+    t0 = time.perf_counter()
+    code = main(["ingest", "--partnerships", str(bomb), "--out", str(tmp_path / "o")])
+    took = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert code == 2 and "sheet xl/worksheets/sheet1.xml unpacks to 300 MiB" in err
+    assert "more than the 256 MiB" in err and "bomb.xlsx" in err and took < 5
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("member", "limit", "said"),
+    [
+        ("xl/sharedStrings.xml", "MAX_STRINGS_BYTES", "its shared strings"),
+        ("xl/styles.xml", "MAX_INFLATED_BYTES", "the workbook unpacks to 3 MiB"),
+        ("xl/worksheets/sheet1.xml", "MAX_SHEET_BYTES", "its sheet xl/worksheets/sheet1.xml"),
+    ],
+)
+def test_each_inflated_limit_is_named(tmp_path, monkeypatch, member, limit, said):
+    from analysis.errors import InputFileError
+    from analysis.inputs import reading
+
+    monkeypatch.setattr(reading, limit, 2 * 2**20)
+    wb = _padded_workbook(tmp_path / "w.xlsx", member, 3)
+    with pytest.raises(InputFileError, match=said):
+        reading.read_raw(wb)
+    monkeypatch.undo()
+    assert list(reading.read_raw(wb)["kode_desa"]) == ["6402022010"]  # within the limits: read
+
+
+def test_each_sheet_xml_is_streamed_once(tmp_path, monkeypatch):
+    import zipfile
+
+    import openpyxl
+
+    from analysis.inputs import reading
+
+    path = tmp_path / "one.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["kode_desa", "x"])
+    wb.active.append(["6402022010", 1])
+    wb.save(path)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def counting(self, name, *a, **kw):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *a, **kw)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting)
+    assert reading.workbook_sheets(path)[0].rows[1] == ("6402022010", 1)
+    # openpyxl's size probe and the 20-row head scan read the start only; then one stream for
+    # the last row and the formulas together, and one parse (there were two streams before)
+    assert opened.count("xl/worksheets/sheet1.xml") == 4
