@@ -411,7 +411,11 @@ def test_a_workbook_is_refused_by_its_inflated_sheet_before_parsing(tmp_path, ca
 @pytest.mark.parametrize(
     ("member", "limit", "said"),
     [
-        ("xl/sharedStrings.xml", "MAX_STRINGS_BYTES", "its shared strings"),
+        (
+            "xl/sharedStrings.xml",
+            "MAX_STRINGS_BYTES",
+            "its shared-strings part xl/sharedStrings.xml",
+        ),
         ("xl/styles.xml", "MAX_INFLATED_BYTES", "the workbook unpacks to 3 MiB"),
         ("xl/worksheets/sheet1.xml", "MAX_SHEET_BYTES", "its sheet xl/worksheets/sheet1.xml"),
     ],

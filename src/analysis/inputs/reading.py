@@ -365,26 +365,26 @@ def check_inflated(path: Path) -> int:
         "a workbook this large once unpacked is not a registry or an IDM table: check that the "
         "right file was given; else save the table alone as a new .xlsx (or as CSV)"
     )
-    total = sum(size for _, size in members)
-    if total > MAX_INFLATED_BYTES:
-        raise _fail(
-            path,
-            f"the workbook unpacks to {total / mib:,.0f} MiB, more than the "
-            f"{MAX_INFLATED_BYTES / mib:,.0f} MiB this workspace reads",
-            fix,
-        )
     for name, size in members:
         low = name.lower()
         if low.startswith("xl/worksheets/") and size > MAX_SHEET_BYTES:
             kind, limit = f"its sheet {name}", MAX_SHEET_BYTES
         elif low.endswith("sharedstrings.xml") and size > MAX_STRINGS_BYTES:
-            kind, limit = f"its shared strings ({name})", MAX_STRINGS_BYTES
+            kind, limit = f"its shared-strings part {name}", MAX_STRINGS_BYTES
         else:
             continue
         raise _fail(
             path,
             f"{kind} unpacks to {size / mib:,.0f} MiB, more than the {limit / mib:,.0f} MiB "
             "this workspace reads",
+            fix,
+        )
+    total = sum(size for _, size in members)
+    if total > MAX_INFLATED_BYTES:
+        raise _fail(
+            path,
+            f"the workbook unpacks to {total / mib:,.0f} MiB, more than the "
+            f"{MAX_INFLATED_BYTES / mib:,.0f} MiB this workspace reads",
             fix,
         )
     return total
