@@ -192,6 +192,9 @@ def test_text_from_data_is_escaped(tmp_path):
         "2024-11-01"
     )  # too recent: its name is printed in the brief
     p.to_parquet(data / "partnerships.parquet", index=False)
+    meta = json.loads((data / "dataset.json").read_text())
+    del meta["table_sha256"]  # a deliberate edit, accepted (an edited table is refused otherwise)
+    (data / "dataset.json").write_text(json.dumps(meta))
     out = tmp_path / "run"
     assert (
         main(["run", "--district", "64.09", "--data", str(data), "--out", str(out), "--jobs", "1"])

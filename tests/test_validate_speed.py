@@ -4,6 +4,7 @@ cell-by-cell results (cells that compare equal but read differently are never co
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import numpy as np
@@ -84,6 +85,9 @@ def test_callers_cannot_change_the_kept_outcome(folder):
 
 def test_run_needs_welfare_on_a_kept_outcome(folder, counted):
     (folder / "welfare.parquet").unlink()
+    meta = json.loads((folder / "dataset.json").read_text())
+    del meta["table_sha256"]["welfare.parquet"]  # a folder written without welfare (not lost)
+    (folder / "dataset.json").write_text(json.dumps(meta))
     assert set(validate.validate_folder(folder)) == {"villages", "partnerships"}
     with pytest.raises(InputFileError, match="no welfare.parquet"):
         validate.validate_folder(folder, purpose="run")

@@ -8,6 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: How many items a message lists before "and N more" (:func:`bounded`).
+LIST_LIMIT = 10
+#: How many characters of a cell's value a message shows.
+VALUE_LIMIT = 200
+
+
+def bounded(items, limit: int = LIST_LIMIT) -> str:
+    """``items`` as "a, b, c and N more": a message lists the first ``limit`` only.
+
+    Parameters
+    ----------
+    items
+        The items (anything with ``str``), in the order to show.
+    limit
+        How many to show.
+
+    Examples
+    --------
+    >>> bounded(range(3, 50003))
+    '3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 49990 more'
+    """
+    items = [str(i) for i in items]
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
 
 class AnalysisError(Exception):
     """Base class: an error the user can act on."""
@@ -35,7 +60,10 @@ class InputProblem:
             where.append(f"column '{self.column}'")
         text = ", ".join(where) + f": {self.message}"
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            value = repr(self.value)
+            if len(value) > VALUE_LIMIT:  # a 900 MiB cell is named, never printed
+                value = value[:VALUE_LIMIT] + f"... ({len(value)} characters)"
+            text += f" (value: {value})"
         return text + f". Fix: {self.fix}"
 
 

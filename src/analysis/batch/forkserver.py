@@ -49,7 +49,12 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def _template_main() -> None:
-    """The template process: import, say ready, then fork one kernel per request line."""
+    """The template process: import, say ready, then fork one kernel per request line.
+
+    Ctrl-C is ignored: it reaches every process of the terminal's group, and the run that
+    started the template stops it by closing its input (no traceback of the template's).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for v in _THREAD_ENV:
         os.environ.setdefault(v, "1")
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as ipykernel sets it for a kernel
@@ -89,6 +94,7 @@ def _template_main() -> None:
 def _kernel_child(req: dict) -> None:
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a kernel can be interrupted
     os.setsid()
     env = {**req["env"], "JPY_PARENT_PID": str(os.getppid())}
     for v in _THREAD_ENV:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import sys
 import tempfile
 import time
@@ -204,48 +203,106 @@ def execute_notebook(
     """Run ``notebook`` with papermill into ``output``.
 
     ``preload``: fork the kernel from a template with the libraries imported (see
-    :mod:`analysis.batch.forkserver`). A kernel that fails to start (before the first cell) is started again, up to
-    :data:`START_ATTEMPTS` times with a short random wait; errors in cells are raised as
-    papermill raises them; a kernel that dies while a cell runs raises :class:`DeadKernelError`.
-    ``output`` is written once, at the end (or with what ran, when a cell fails or the kernel
-    dies), not after every cell: see :func:`_register_engine`.
+    :mod:`analysis.batch.forkserver`). A kernel that fails to start (before the first cell) on
+    an error a retry can cure (a port or socket race, a time-out, a death with no memory cap:
+    :func:`_curable`) is started again, up to :data:`START_ATTEMPTS` times with a short random
+    wait; a missing notebook or folder, or a memory cap too small to start under, is reported
+    at once as what it is. Errors in cells are raised as papermill raises them; a kernel that
+    dies while a cell runs raises :class:`DeadKernelError`. ``output`` is written once, at the
+    end (or with what ran, when a cell fails or the kernel dies): see :func:`_register_engine`.
     """
-    import papermill  # lazy: see kernel_client_class
+    import tenacity  # lazy: see kernel_client_class
 
+    for what, path in (("notebook", Path(notebook)), ("working folder", Path(cwd))):
+        if not (path.is_file() if what == "notebook" else path.is_dir()):
+            raise FileNotFoundError(
+                f"the {what} {path} does not exist; give an existing one (--notebook), or "
+                "reinstall the package if it is one of its notebooks"
+            )
     _register_engine()
     km_class = kernel_manager_class(mem_mb, env, preload)
-    last: BaseException | None = None
-    for attempt in range(1, START_ATTEMPTS + 1):
-        started = []
-        try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=parameters,
-                cwd=str(cwd),
-                progress_bar=False,
-                log_output=log_output,
-                kernel_name="python3",
-                kernel_manager_class=km_class,
-                engine_name=ENGINE,
-                request_save_on_cell_execute=False,
-                partial_output=str(output),
-                on_notebook_start=lambda started=started, **_: started.append(True),
-            )
-            return
-        except Exception as e:
-            if started:
-                if _is_dead_kernel(e):
-                    cap = f" (memory cap {mem_mb} MiB)" if mem_mb else ""
-                    raise DeadKernelError(
-                        f"the kernel died while the notebook ran{cap}: {type(e).__name__}: {e}"
-                    ) from e
-                raise
-            last = e
-            time.sleep(0.5 * attempt + random.random())
-    raise KernelStartError(
-        f"the kernel did not start in {START_ATTEMPTS} attempts: {type(last).__name__}: {last}"
-    ) from last
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(START_ATTEMPTS),
+        wait=tenacity.wait_incrementing(0.5, 0.5) + tenacity.wait_random(0, 1),
+        retry=tenacity.retry_if_exception(lambda e: _curable(e, mem_mb)),
+        reraise=True,
+    )
+    try:
+        retrying(_run_once, notebook, output, parameters, cwd, km_class, log_output, mem_mb)
+    except _NotStartedError as e:
+        raise _start_error(
+            e.__cause__, mem_mb, retrying.statistics.get("attempt_number", 1)
+        ) from e.__cause__
+
+
+class _NotStartedError(Exception):
+    """The kernel failed before the notebook's first cell (the cause is ``__cause__``)."""
+
+
+def _run_once(notebook, output, parameters, cwd, km_class, log_output, mem_mb) -> None:
+    """One papermill run; a failure before the first cell raised as :class:`_NotStartedError`."""
+    import papermill  # lazy: see kernel_client_class
+
+    started = []
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=log_output,
+            kernel_name="python3",
+            kernel_manager_class=km_class,
+            engine_name=ENGINE,
+            request_save_on_cell_execute=False,
+            partial_output=str(output),
+            on_notebook_start=lambda started=started, **_: started.append(True),
+        )
+    except Exception as e:
+        if not started:
+            raise _NotStartedError() from e
+        if _is_dead_kernel(e):
+            cap = f" (memory cap {mem_mb} MiB, --kernel-memory)" if mem_mb else ""
+            raise DeadKernelError(
+                f"the kernel died while the notebook ran{cap}: {type(e).__name__}: {e}"
+            ) from e
+        raise
+
+
+def _curable(e: BaseException, mem_mb: int) -> bool:
+    """Whether a kernel that failed to start may start when tried again.
+
+    Curable: a port or socket race (``ZMQError``), a time-out, a kernel that died before
+    replying with no memory cap. Not curable: a missing file or folder, a permission, an import
+    error, a kernel that died under a memory cap (it dies again under the same cap).
+    """
+    if not isinstance(e, _NotStartedError):
+        return False
+    cause = e.__cause__
+    if isinstance(cause, (FileNotFoundError, NotADirectoryError, PermissionError, ImportError)):
+        return False
+    if type(cause).__name__ == "ZMQError" or isinstance(cause, TimeoutError):
+        return True
+    text = str(cause).lower()
+    if "died before replying" in text:
+        return not mem_mb
+    return "didn't respond" in text or "address already in use" in text
+
+
+def _start_error(cause: BaseException | None, mem_mb: int, attempts: int) -> Exception:
+    """The error to raise for a kernel that did not start, saying why in the user's terms."""
+    text = f"{type(cause).__name__}: {cause}"
+    if mem_mb and "died before replying" in str(cause).lower():
+        return KernelStartError(
+            f"the kernel could not start under its memory cap of {mem_mb} MiB (--kernel-memory): "
+            f"{text}. Raise --kernel-memory (a district kernel needs about 3000 MiB of address "
+            "space) or give --kernel-memory 0 for no cap."
+        )
+    if isinstance(cause, (FileNotFoundError, NotADirectoryError, PermissionError)):
+        return KernelStartError(f"the kernel could not start: {text}")
+    tries = f"in {attempts} attempts" if attempts > 1 else "(an error a retry cannot cure)"
+    return KernelStartError(f"the kernel did not start {tries}: {text}")
 
 
 def _is_dead_kernel(e: BaseException) -> bool:

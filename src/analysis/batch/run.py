@@ -33,7 +33,15 @@ from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT, execute_no
 from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, Journal, RunLock, clean_stale_temp, temp_dir
 from analysis.batch.slices import Slicer, write_slice
 from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
-from analysis.files import OWNER_MARK, write_file_atomically, write_json
+from analysis.files import (
+    FOLDER_KINDS,
+    check_no_links,
+    folder_kind,
+    remove_owned,
+    write_file_atomically,
+    write_json,
+    write_mark,
+)
 from analysis.inputs.dataset import SLICE_ENV, load_dataset
 from analysis.inputs.frame import District, districts, districts_of_province, resolve_district
 from analysis.inputs.validate import validate_folder
@@ -148,23 +156,29 @@ def store_result(out: Path, r: dict) -> dict:
     files = r.pop("files", None)
     err_nb = r.pop("error_notebook_bytes", None)
     if r["status"] == "ok":
-        final = out / "districts" / code
+        final = check_no_links(out, out / "districts") / code  # replaced as an entry
         tmp = temp_dir(out / "districts", code)
-        for name, data in files.items():
-            (tmp / Path(name).name).write_bytes(data)
+        try:
+            for name, data in files.items():
+                (tmp / Path(name).name).write_bytes(data)
+        except BaseException:  # a full disk: no cut-short brief is left behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = None
-        if final.exists():
+        if final.exists() or final.is_symlink():
             old = temp_dir(out / "districts", f"{code}-old")
-            os.replace(final, old / code)
+            os.replace(final, old / code)  # a link is moved as an entry, never followed
         os.replace(tmp, final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        (out / "failed" / f"{code}.error.ipynb").unlink(missing_ok=True)
+        remove_owned(out / "failed" / f"{code}.error.ipynb", out)
         r["brief"] = f"districts/{code}/brief.html"
     else:
         r["error_notebook"] = None
         if err_nb:
-            write_file_atomically(out / "failed" / f"{code}.error.ipynb", err_nb)
+            write_file_atomically(
+                check_no_links(out, out / "failed" / f"{code}.error.ipynb"), err_nb
+            )
             r["error_notebook"] = f"failed/{code}.error.ipynb"
     return r
 
@@ -323,13 +337,20 @@ def _checked_inputs(data_dir: Path, lang: str, extra: dict, notebook: Path) -> t
 
 
 def _claim_folder(out: Path) -> Path:
-    """``out``, created and marked as this workspace's (a folder of the user's is refused)."""
-    if out.exists() and any(out.iterdir()) and not (out / OWNER_MARK).exists():
-        raise OutputExistsError(
-            f"{out} holds files this workspace did not write; choose another --out."
-        )
+    """``out``, created and marked as this workspace's run folder (any other folder is refused)."""
+    if out.exists() and any(out.iterdir()):
+        kind = folder_kind(out)
+        if kind is None:
+            raise OutputExistsError(
+                f"{out} holds files this workspace did not write; choose another --out."
+            )
+        if kind not in ("run", "output"):
+            raise OutputExistsError(
+                f"{out} is {FOLDER_KINDS[kind]}, not a run folder; a run never writes into it. "
+                "Choose another --out."
+            )
     out.mkdir(parents=True, exist_ok=True)
-    (out / OWNER_MARK).write_text("written by the analysis package; safe to replace\n")
+    write_mark(out, "run")
     return out
 
 
@@ -383,9 +404,10 @@ def _prepare_folder(out: Path, header: dict, journal: Journal, resume: bool) -> 
     under the same ``header`` (data, language, parameters) are kept and journalled again.
     """
     previous = _previous_run(out, header, journal) if resume else {}
-    if not resume:
-        shutil.rmtree(out / "districts", ignore_errors=True)
-        shutil.rmtree(out / "failed", ignore_errors=True)
+    for name in ("districts", "failed", ".journal"):
+        if not resume:
+            remove_owned(out / name, out)  # a link is removed as an entry, never followed
+        check_no_links(out, out / name)  # kept by --resume: never written through a link
     for folder in (out, out / "districts"):
         clean_stale_temp(folder)  # left by a run that was killed
     clean_stale_temp(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)  # its local workers'

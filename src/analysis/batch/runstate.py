@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import socket
 import sys
@@ -27,39 +26,14 @@ import tempfile
 from pathlib import Path
 
 from analysis.errors import OutputLockedError
-from analysis.files import shareable, write_json
+from analysis.files import _process_started, shareable, write_json
+from analysis.files import clean_stale_temp as clean_stale_temp  # moved to the core; re-exported
+from analysis.files import pid_alive as pid_alive  # moved to the core; re-exported
 
 LOCK = ".run.lock"
 #: Names of this workspace's temporary folders in the system temp folder start with this.
 SYSTEM_TEMP_PREFIX = ".analysis-"
 JOURNAL = ".journal"
-_TMP = re.compile(r"^\..+\.tmp-(\d+)-[^/]+$")
-
-
-def _process_started(pid: int) -> float | None:
-    try:
-        import psutil  # lazy: optional (without it a reused pid is not told from its first owner)
-
-        return psutil.Process(pid).create_time()
-    except Exception:
-        return None
-
-
-def pid_alive(pid: int, started: float | None = None) -> bool:
-    """Whether process ``pid`` runs on this host (and, given its start time, is the same process)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if started is not None:
-        now = _process_started(pid)
-        if now is not None and abs(now - started) > 1.0:
-            return False  # the pid was reused by another process
-    return True
 
 
 def temp_dir(parent: Path, name: str) -> Path:
@@ -67,35 +41,6 @@ def temp_dir(parent: Path, name: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     # mkdtemp makes it 0700: folders moved into place from here must open for colleagues too
     return shareable(Path(tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)), True)
-
-
-def clean_stale_temp(parent: Path, prefix: str = ".") -> list[Path]:
-    """Remove the temporary folders and files in ``parent`` made by dead processes of this machine.
-
-    Parameters
-    ----------
-    parent
-        The folder to clean (nothing happens when it does not exist).
-    prefix
-        Only names starting with it are considered.
-
-    Returns
-    -------
-    list of Path
-        What was removed.
-    """
-    removed = []
-    if not parent.is_dir():
-        return removed
-    for p in parent.iterdir():
-        m = _TMP.match(p.name) if p.name.startswith(prefix) else None
-        if m and not pid_alive(int(m.group(1))):
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
 
 
 class RunLock:
@@ -171,7 +116,9 @@ class Journal:
 
     def start(self, header: dict, keep: bool) -> None:
         """Begin a run: ``header`` says what it computes; ``keep`` keeps earlier records (resume)."""
-        if not keep:
+        if not keep and self.dir.is_symlink():
+            self.dir.unlink()  # a link is removed as an entry, never followed
+        elif not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         write_json(self.dir / "run.json", header)

@@ -22,6 +22,10 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
 DATASET_FILE = "dataset.json"
+#: Key of ``dataset.json`` recording the SHA-256 of each table file written (file name -> hash).
+TABLE_HASHES = "table_sha256"
+#: Key of each Parquet file's metadata saying whether its rows are simulated.
+SYNTHETIC_KEY = b"analysis.synthetic"
 #: Environment variable naming the folder of a district slice a batch run gave this kernel
 #: (written by :mod:`analysis.batch.slices`, read here).
 SLICE_ENV = "ANALYSIS_DATA_SLICE"
@@ -53,20 +57,122 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> N
     """Write tables as Parquet and dataset.json.
 
     Each Parquet file carries ``analysis.synthetic`` (and ``analysis.label``) in its metadata, so
-    a table copied out of its folder still says whether it is simulated. Bytes are deterministic
-    for the same data and library versions (no index, one row group).
+    a table copied out of its folder still says whether it is simulated. ``dataset.json``
+    records the SHA-256 of each table file (:data:`TABLE_HASHES`), so a table edited or lost
+    after it was written is reported. Bytes are deterministic for the same data and library
+    versions (no index, one row group).
     """
     folder = Path(folder)
+    hashes = {}
     for name, df in tables.items():
         table = pa.Table.from_pandas(df, preserve_index=False)
-        extra = {b"analysis.synthetic": str(bool(meta.get("synthetic", False))).lower().encode()}
+        extra = {SYNTHETIC_KEY: str(bool(meta.get("synthetic", False))).lower().encode()}
         if meta.get("label"):
             extra[b"analysis.label"] = str(meta["label"]).encode()
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
         pq.write_table(table, folder / _FILES[name], compression="zstd", row_group_size=1 << 20)
+        hashes[_FILES[name]] = file_sha256(folder / _FILES[name])
+    meta = {**meta, TABLE_HASHES: dict(sorted(hashes.items()))}
     (folder / DATASET_FILE).write_text(
         json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+
+
+def _problem(path: Path, what: str, fix: str) -> InputProblem:
+    return InputProblem(str(path), what, fix)
+
+
+_REWRITE = (
+    "write the folder again from the raw files ('python -m analysis ingest ... --force', or "
+    "'example-data --force' for the example)"
+)
+
+
+def read_meta(folder: Path) -> tuple[dict, list[InputProblem]]:
+    """``dataset.json`` of ``folder`` ({} when absent) and the problems that make it unusable.
+
+    A file cut short, not JSON, not UTF-8 or holding something other than an object is a
+    problem, named with the fix; the meta is then ``{}``.
+    """
+    path = Path(folder) / DATASET_FILE
+    if not path.exists() and not path.is_symlink():
+        return {}, []
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return {}, [_problem(path, f"dataset.json cannot be read ({e})", _REWRITE)]
+    if not isinstance(meta, dict):
+        what = f"dataset.json holds a JSON {type(meta).__name__}, not an object"
+        return {}, [_problem(path, what, _REWRITE)]
+    return meta, []
+
+
+def table_flags(folder: Path) -> dict[str, bool]:
+    """What each table file of ``folder`` says in its metadata about being simulated.
+
+    File name -> flag, for the files that carry ``analysis.synthetic`` (unreadable files and
+    files without the key are left out: :func:`folder_problems` reports the former).
+    """
+    flags = {}
+    for fname in _FILES.values():
+        path = Path(folder) / fname
+        if not path.is_file():
+            continue
+        try:
+            md = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException):
+            continue
+        if SYNTHETIC_KEY in md:
+            flags[fname] = md[SYNTHETIC_KEY].strip().lower() == b"true"
+    return flags
+
+
+def folder_problems(folder: Path) -> list[InputProblem]:
+    """What makes a data folder's ``dataset.json`` and table files unusable or untrustworthy.
+
+    Checks ``dataset.json`` (readable, an object), each table it lists (present, unchanged
+    since written: :data:`TABLE_HASHES`) and whether the folder's sources agree on being
+    simulated (``dataset.json``'s ``synthetic`` and each table's ``analysis.synthetic``).
+    Tables that cannot be read at all are reported by the reader (``inputs.reading``).
+    """
+    folder = Path(folder)
+    meta, problems = read_meta(folder)
+    listed = meta.get(TABLE_HASHES) or {}
+    if not isinstance(listed, dict):
+        problems.append(
+            _problem(folder / DATASET_FILE, f"'{TABLE_HASHES}' is not an object", _REWRITE)
+        )
+        listed = {}
+    for fname, want in sorted(listed.items()):
+        path = folder / Path(str(fname)).name
+        if not path.is_file():
+            problems.append(
+                _problem(path, "the table is missing although dataset.json lists it", _REWRITE)
+            )
+        elif file_sha256(path) != want:
+            problems.append(
+                _problem(
+                    path,
+                    "the table was changed after it was written (its SHA-256 differs from the "
+                    "one dataset.json records)",
+                    _REWRITE + f"; if the edit is deliberate, delete the '{TABLE_HASHES}' entry "
+                    "of dataset.json to accept it",
+                )
+            )
+    says = {f"{DATASET_FILE} (synthetic)": bool(meta["synthetic"])} if "synthetic" in meta else {}
+    says.update({f"{k} (analysis.synthetic)": v for k, v in table_flags(folder).items()})
+    if len(set(says.values())) > 1:
+        sim = ", ".join(k for k, v in says.items() if v)
+        real = ", ".join(k for k, v in says.items() if not v)
+        problems.append(
+            _problem(
+                folder,
+                f"the folder contradicts itself on simulated data: {sim} say simulated, "
+                f"{real} say real",
+                "simulated tables are never shown as real: " + _REWRITE,
+            )
+        )
+    return problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +191,11 @@ class Dataset:
 
     @property
     def synthetic(self) -> bool:
-        """Whether the folder holds simulated data (``dataset.json``'s ``synthetic``)."""
+        """Whether the folder holds simulated data (``dataset.json``'s ``synthetic``).
+
+        :func:`load_dataset` sets it when any source says so (``dataset.json`` or a table's
+        ``analysis.synthetic``).
+        """
         return bool(self.meta.get("synthetic", False))
 
     @cached_property
@@ -119,11 +229,11 @@ def load_dataset(folder: Path) -> Dataset:
                 )
             ]
         )
-    meta = (
-        json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
-        if (folder / DATASET_FILE).exists()
-        else {}
-    )
+    meta, problems = read_meta(folder)
+    if problems:
+        raise InputFileError(problems)
+    if any(table_flags(folder).values()):  # any source saying simulated puts up the banner
+        meta = {**meta, "synthetic": True}
     welfare = pd.read_parquet(folder / WELFARE_FILE)
     villages = (
         pd.read_parquet(folder / VILLAGES_FILE)

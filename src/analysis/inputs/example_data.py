@@ -706,7 +706,7 @@ def write_example(
 
     card = Path(out) / "README.md"
     keep_card = card.read_text(encoding="utf-8") if card.exists() else None
-    write_dir_atomically(Path(out), write, force=force)
+    write_dir_atomically(Path(out), write, force=force, kind="example-data")
     if keep_card is not None:  # the data card is documentation: kept, its numbers refreshed
         card.write_text(refresh_card(keep_card, sim.truth, sim.calibration), encoding="utf-8")
     return (

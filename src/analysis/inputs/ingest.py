@@ -585,7 +585,7 @@ def write_folder(
             page(tmp, ingested.report)
         _check_written(tmp, out)
 
-    return write_dir_atomically(out, write, force=force)
+    return write_dir_atomically(out, write, force=force, kind="ingest")
 
 
 def _check_written(tmp: Path, out: Path) -> None:

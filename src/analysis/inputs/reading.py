@@ -14,6 +14,11 @@ Reading is locale-proof and bounded:
   rows are kept.
 - Both: files over :data:`MAX_INPUT_BYTES` or with more than :data:`MAX_ROWS` non-empty rows
   are refused with their size.
+- Workbooks are also refused by what they inflate to (a zip bomb is a few MiB on disk): the
+  sum of the zip members' sizes (:data:`MAX_INFLATED_BYTES`), each sheet
+  (:data:`MAX_SHEET_BYTES`) and the shared strings (:data:`MAX_STRINGS_BYTES`), read from the
+  zip's directory before any XML is parsed. Each sheet's XML is streamed once for its last row
+  and its formulas, and parsed once.
 """
 
 from __future__ import annotations
@@ -36,6 +41,13 @@ ROW = "_row"
 MAX_INPUT_BYTES = 512 * 2**20
 #: Most non-empty rows read from one file or sheet.
 MAX_ROWS = 1_000_000
+#: Largest sum of a workbook's members once inflated (bytes). A national IDM workbook (75,000
+#: desa, a few dozen columns) inflates to about 100 MiB.
+MAX_INFLATED_BYTES = 512 * 2**20
+#: Largest inflated worksheet XML (bytes).
+MAX_SHEET_BYTES = 256 * 2**20
+#: Largest inflated shared-strings XML (bytes): every distinct text of the workbook.
+MAX_STRINGS_BYTES = 128 * 2**20
 Encoding = Literal["auto", "utf-8", "cp1252"]
 #: Values accepted for a declared CSV encoding (``auto``: UTF-8, else Windows-1252 if certain).
 ENCODING_CHOICES = ("auto", "utf-8", "cp1252")
@@ -330,9 +342,58 @@ def _parser_error(e: pd.errors.ParserError, path: Path, sep: str) -> InputFileEr
 # ---- workbooks ----------------------------------------------------------------------------
 
 
+def check_inflated(path: Path) -> int:
+    """What a workbook inflates to, refusing a zip bomb before any of its XML is parsed.
+
+    The members' sizes come from the zip's central directory (Python's zip reader never gives
+    more bytes than a member declares, so the declared size bounds what a parser is fed).
+
+    Raises
+    ------
+    InputFileError
+        The sum of the members, a worksheet or the shared strings inflate beyond
+        :data:`MAX_INFLATED_BYTES`, :data:`MAX_SHEET_BYTES` or :data:`MAX_STRINGS_BYTES`
+        (size and limit named); a file that is not a zip is left to the workbook reader.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = [(i.filename, i.file_size) for i in z.infolist()]
+    except (zipfile.BadZipFile, OSError):
+        return 0
+    mib = 2**20
+    fix = (
+        "a workbook this large once unpacked is not a registry or an IDM table: check that the "
+        "right file was given; else save the table alone as a new .xlsx (or as CSV)"
+    )
+    for name, size in members:
+        low = name.lower()
+        if low.startswith("xl/worksheets/") and size > MAX_SHEET_BYTES:
+            kind, limit = f"its sheet {name}", MAX_SHEET_BYTES
+        elif low.endswith("sharedstrings.xml") and size > MAX_STRINGS_BYTES:
+            kind, limit = f"its shared-strings part {name}", MAX_STRINGS_BYTES
+        else:
+            continue
+        raise _fail(
+            path,
+            f"{kind} unpacks to {size / mib:,.0f} MiB, more than the {limit / mib:,.0f} MiB "
+            "this workspace reads",
+            fix,
+        )
+    total = sum(size for _, size in members)
+    if total > MAX_INFLATED_BYTES:
+        raise _fail(
+            path,
+            f"the workbook unpacks to {total / mib:,.0f} MiB, more than the "
+            f"{MAX_INFLATED_BYTES / mib:,.0f} MiB this workspace reads",
+            fix,
+        )
+    return total
+
+
 def _open_workbook(path: Path, data_only: bool = True):
     import openpyxl  # lazy: openpyxl takes 0.25 s to import; CSV and Parquet need none
 
+    check_inflated(path)  # a zip bomb is refused before openpyxl parses anything
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as e:  # openpyxl raises several types for a broken workbook
@@ -374,16 +435,25 @@ _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 def _last_value_row(path: Path, member: str | None) -> int | None:
-    """The last row of a sheet with a cell that holds something, found by streaming its XML.
+    """The last row of a sheet with a cell that holds something (see :func:`_scan_sheet`)."""
+    return _scan_sheet(path, member)[0]
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _scan_sheet(path: Path, member: str | None) -> tuple[int | None, bool]:
+    """A sheet's last row with a value, and whether it holds a formula: its XML streamed once.
 
     Formatted empty cells are written as ``<c r="A9" s="3"/>`` or ``<c r="A9" s="3"></c>``; a
-    cell with a value, inline text or a formula holds ``<v>``, ``<is>`` or ``<f>``. Reading stops there, so a sheet formatted down to row
-    1,048,576 is not parsed cell by cell. ``None`` (read everything) when the sheet's cells do
-    not carry their references.
+    cell with a value, inline text or a formula holds ``<v>``, ``<is>`` or ``<f>``. Reading
+    stops there, so a sheet formatted down to row 1,048,576 is not parsed cell by cell. The
+    row is ``None`` (read everything) when the sheet's cells do not carry their references;
+    without a member to stream, formulas are assumed (and looked for by the parser).
     """
     if not member:
-        return None
-    last, tail, unreferenced = 0, b"", False
+        return None, True
+    last, tail, unreferenced, formulas = 0, b"", False, False
     try:
         with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -392,28 +462,11 @@ def _last_value_row(path: Path, member: str | None) -> int | None:
                     last = max(last, int(m.group(1)))
                 if not unreferenced and _ANY_CELL.search(buf) and b' r="' not in buf:
                     unreferenced = True
+                formulas = formulas or _FORMULA.search(buf) is not None
                 tail = buf[-256:]
     except (KeyError, zipfile.BadZipFile, OSError):
-        return None
-    return None if unreferenced or last == 0 else last
-
-
-def _sheets_with_formulas(path: Path) -> bool:
-    """Whether any worksheet XML in the workbook holds a formula (streamed, not loaded)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
-                    continue
-                tail = b""
-                with z.open(name) as fh:
-                    for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                        if re.search(rb"<(?:\w+:)?f[ >/]", tail + chunk):
-                            return True
-                        tail = chunk[-16:]
-    except zipfile.BadZipFile:
-        return False
-    return False
+        return None, True
+    return (None if unreferenced or last == 0 else last), formulas
 
 
 def _uncached_formulas(path: Path, sheet: str, numbers: list[int], rows: list[tuple]) -> list[str]:
@@ -464,6 +517,7 @@ def workbook_sheets(
         raise _fail(path, "the file is empty", "export the workbook again")
     wb = _open_workbook(path)
     out: list[SheetRows] = []
+    with_formulas: list[str] = []  # sheets whose XML holds a formula (found by the one stream)
     try:
         for ws in wb.worksheets:
             if getattr(ws, "sheet_state", "visible") != "visible":
@@ -476,7 +530,7 @@ def workbook_sheets(
             for cells in ws.iter_rows(max_row=_HEAD_ROWS, values_only=True):
                 filled = [i for i, v in enumerate(cells) if not _blank_cell(v)]
                 width = max(width, filled[-1] + 1 if filled else 0)
-            last = _last_value_row(path, getattr(ws, "_worksheet_path", None))
+            last, formulas = _scan_sheet(path, getattr(ws, "_worksheet_path", None))
             numbers, rows = [], []
             for r, cells in enumerate(
                 ws.iter_rows(values_only=True, max_col=max(width, 1), max_row=last), start=1
@@ -490,6 +544,8 @@ def workbook_sheets(
                 if len(rows) > max_rows:
                     raise _too_many_rows(path, f"sheet '{ws.title}'")
             out.append(SheetRows(ws.title, numbers, rows))
+            if formulas:
+                with_formulas.append(ws.title)
     finally:
         wb.close()
     if not out:
@@ -499,8 +555,8 @@ def workbook_sheets(
             + (f" (hidden: {', '.join(facts.hidden_sheets)})" if facts.hidden_sheets else ""),
             "unhide the sheet that holds the table (right-click a sheet tab, Unhide) and save",
         )
-    if _sheets_with_formulas(path):
-        for s in out:
+    for s in out:
+        if s.name in with_formulas:
             cells = _uncached_formulas(path, s.name, s.numbers, s.rows)
             if cells:
                 raise _fail(
@@ -555,6 +611,21 @@ def sheet_table(
             df[c] = col.ffill().fillna("")
     df, _ = _drop_empty(df)
     return df.reset_index(drop=True)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a frame; one cut short, empty or of another format is refused by name."""
+    import pyarrow as pa  # lazy: as pandas' own Parquet reader loads it
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, pa.ArrowException, ValueError) as e:
+        raise _fail(
+            path,
+            f"not a readable Parquet file: it is cut short, empty or of another format ({e})",
+            "write the folder again from the raw files ('python -m analysis ingest ... --force', "
+            "or 'example-data --force' for the example)",
+        ) from None
 
 
 def read_raw(
@@ -624,7 +695,7 @@ def read_raw(
         df = sheet_table(chosen)
     elif suffix == ".parquet":
         check_size(path)
-        df = pd.read_parquet(path)
+        df = _read_parquet(path)
         df[ROW] = range(2, len(df) + 2)
     else:
         raise _fail(path, f"unknown file type '{suffix}'", "give a .csv, .xlsx or .parquet file")

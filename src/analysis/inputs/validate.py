@@ -20,11 +20,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, bounded
 from analysis.inputs import frame as frame_mod
 from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
-from analysis.inputs.dataset import file_sha256
+from analysis.inputs.dataset import file_sha256, folder_problems
 from analysis.inputs.reading import ROW
 from analysis.schema import ALIASES, IDM_STATUSES, TABLES, Column, Table, bool_from_text, idm_status
 
@@ -1179,7 +1179,7 @@ def _check_duplicates(
     notes["duplicate_rows"] = int(len(dup))
     for _, grp in dup.groupby(key, sort=False):
         first = grp.iloc[0]
-        others = ", ".join(str(r) for r in grp[ROW].iloc[1:])
+        others = bounded(grp[ROW].iloc[1:])  # 50,000 duplicates: the first rows, then "and N more"
         problems.append(
             InputProblem(
                 source,
@@ -1237,6 +1237,7 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
             ]
         )
     outcomes, problems = _checked_folder(data_dir)
+    problems += folder_problems(data_dir)  # dataset.json, listed tables, hashes, synthetic
     if not outcomes and not problems:
         problems.append(
             InputProblem(

@@ -10,6 +10,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from analysis.district import HEADLINE_METHOD
+from analysis.errors import InputFileError, InputProblem
 from analysis.methods.options import method_names
 from analysis.methods.pooling import MIN_DISTRICTS as MIN_POOLED
 from analysis.methods.pooling import Pooled, pool_districts
@@ -30,8 +31,26 @@ class RunResults:
 
 
 def load_run(run_dir: str | Path) -> RunResults:
-    """Every ``districts/*/results.csv`` and ``summary.json`` of a run folder."""
+    """Every ``districts/*/results.csv`` and ``summary.json`` of a run folder.
+
+    Raises
+    ------
+    InputFileError
+        ``run_dir`` does not exist, or is no run folder (neither ``manifest.json`` nor
+        ``districts/``): a synthesis of nothing is never shown as "0 of 0 districts failed".
+    """
     run = Path(run_dir)
+    if not run.is_dir() or not ((run / "manifest.json").is_file() or (run / "districts").is_dir()):
+        what = "does not exist" if not run.exists() else "is not a run folder"
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(run),
+                    f"the run folder {what} (no manifest.json, no districts/)",
+                    "give run_dir = a folder written by 'python -m analysis run'",
+                )
+            ]
+        )
     frames, sums = [], []
     for d in sorted((run / "districts").glob("*/")):
         if (d / "results.csv").exists():
