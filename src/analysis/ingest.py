@@ -20,6 +20,7 @@ from analysis.inputs.ingest import (
     REGISTRY_ALIASES,
     IngestReport,
     build_villages,
+    console_notes,
     indeks_desa_facts,
     read_idm_workbook,
     read_inputs,
@@ -54,6 +55,7 @@ def ingest(
     indeks_desa: list[Path] = (),
     map_dir: Path | None = None,
     lang: str = "id",
+    columns: Path | None = None,
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
@@ -66,14 +68,14 @@ def ingest(
         Tidy welfare files (columns as in ``data/README.md``).
     partnerships
         The partnership registry (CSV or XLSX, template in ``data/templates``).
-    villages
-        Village covariates (CSV or XLSX).
+    villages, columns
+        Village covariates (CSV or XLSX), and a column map for its headers
+        (:mod:`analysis.inputs.columns`).
     out
         Folder to create; an existing folder is replaced only if written by this package and
         ``force`` is set.
     code_system
-        The code system of the village covariates file: ``kemendagri``, or ``bps`` with a
-        ``crosswalk``.
+        The covariates' code system: ``kemendagri``, or ``bps`` with a ``crosswalk``.
     decimal
         Decimal mark of numbers written as text: ``"auto"`` decides once per file from the
         cells that can be read only one way and refuses a file that mixes marks or leaves it
@@ -94,8 +96,7 @@ def ingest(
     indeks_desa
         Indeks Desa (2025 onwards) files: a separate series, never spliced onto IDM.
     map_dir
-        Where a ready-to-edit column map is written for an unrecognised layout (default: the
-        folder that holds ``out``).
+        Where ready-to-edit column maps are written (default: the folder that holds ``out``).
     lang
         Language of ``data_quality.md`` (a language with a catalog in
         ``analysis/report/locale``: ``id``, the default, or ``en``).
@@ -122,6 +123,7 @@ __all__ = [
     "REGISTRY_ALIASES",
     "IngestReport",
     "build_villages",
+    "console_notes",
     "indeks_desa_facts",
     "ingest",
     "quality_markdown",

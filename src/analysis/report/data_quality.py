@@ -176,7 +176,35 @@ def _file_notes(e: dict, w: Words) -> list[str]:
             notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
     if e.get("iks31_copies_of_iks30"):
         notes.append(w.t("dq.md.iks31_copies_of_iks30", n=w.int(e["iks31_copies_of_iks30"])))
+    if e.get("columns_mapped"):
+        notes.append(w.t("dq.md.columns_mapped", pairs=_pairs(e["columns_mapped"])))
+    if e.get("columns_ignored"):
+        notes.append(w.n("dq.md.columns_ignored", len(e["columns_ignored"])))
     return notes
+
+
+def _pairs(mapped: dict) -> str:
+    """Headers read under a contract column's name: ``Jumlah Penduduk → penduduk``."""
+    return "; ".join(f"{h} → {c}" for h, c in mapped.items())
+
+
+def _names(items: list, first: int = 50) -> list[str]:
+    """The first ``first`` names, then how many more."""
+    return [str(x) for x in items[:first]] + (
+        [f"+{len(items) - first}"] if len(items) > first else []
+    )
+
+
+def _ignored_columns(e: dict, w: Words) -> list[str]:
+    """The section listing a file's columns that were not read, and the map to read them."""
+    ignored = e.get("columns_ignored") or []
+    if not ignored:
+        return []
+    lines = ["", f"## {w.t('dq.md.columns_ignored_title', file=e['name'])}", ""]
+    lines += [f"- `{_md_cell(h)}`" for h in _names(ignored)]
+    if e.get("column_map_written"):
+        lines += ["", w.t("dq.md.column_map_written", path=_md_cell(e["column_map_written"]))]
+    return lines
 
 
 def _layout_note(e: dict, w: Words) -> str:
@@ -201,7 +229,7 @@ def _tables_list(report: IngestReport, w: Words) -> list[str]:
 
 def _file_details(e: dict, w: Words) -> list[str]:
     """One file's sections: rows without a code, name variants, statuses against thresholds."""
-    lines: list[str] = []
+    lines: list[str] = _ignored_columns(e, w)
     if e.get("unmatched_rows"):
         lines += ["", f"## {w.t('dq.md.unmatched', file=e['name'])}", ""]
         lines += [
@@ -364,6 +392,10 @@ def _fate_reason(w: Words, x: dict, last: int | None) -> str:
 
 
 def _note_value(w, key: str, value: object) -> str:
+    if key in ("columns_used", "columns_ignored"):
+        return ", ".join(_names(list(value)))
+    if key == "columns_mapped":
+        return _pairs(value)
     if isinstance(value, list):
         if key == "years":
             return ", ".join(str(v) for v in value)
