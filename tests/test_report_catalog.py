@@ -82,7 +82,7 @@ def test_no_catalog_entry_is_left_unused():
         quoted |= set(re.findall(r"""["']([a-z_]+(?:\.[a-zA-Z_0-9]+)*)["']""", f.read_text()))
     families = ("fact.", "est_method.", "se_type.", "ci_method.", "dropped_reason.", "value.")
     families += tuple(f"{k}." for k in choices())
-    families += ("dq.note.", "dq.table.", "plot.", "covariate.")
+    families += ("dq.note.", "dq.table.", "plot.", "covariate.", "input.")
     coded = _coded_keys()
     unused = sorted(k for k in load("id") if k not in quoted | coded and not k.startswith(families))
     assert not unused, unused

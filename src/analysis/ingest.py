@@ -13,7 +13,7 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
-from analysis.errors import check_option
+from analysis.errors import InputFileError, check_option
 from analysis.inputs.ingest import (
     DATASET_FILE,
     FATES,
@@ -29,7 +29,11 @@ from analysis.inputs.ingest import (
     write_folder,
 )
 from analysis.report.catalog import languages
-from analysis.report.data_quality import quality_markdown, write_quality_markdown
+from analysis.report.data_quality import (
+    localise_problems,
+    quality_markdown,
+    write_quality_markdown,
+)
 
 #: Parameters of :func:`ingest` that are not :func:`~analysis.inputs.ingest.read_inputs`'s.
 _NOT_READING = ("out", "force", "lang")
@@ -64,10 +68,9 @@ def ingest(
     idm
         IDM workbooks (any layout of ``src/analysis/data/idm_layouts.toml``, or read through a
         ``layout`` column map) or tidy welfare files; the kind is recognised from the headers.
-    welfare
-        Tidy welfare files (columns as in ``data/README.md``).
-    partnerships
-        The partnership registry (CSV or XLSX, template in ``data/templates``).
+    welfare, partnerships
+        Tidy welfare files (columns as in ``data/README.md``); the partnership registry (CSV
+        or XLSX, template in ``data/templates``).
     villages, columns
         Village covariates (CSV or XLSX), and a column map for its headers
         (:mod:`analysis.inputs.columns`).
@@ -84,13 +87,11 @@ def ingest(
         Order of day and month in dates like ``05/08/2025``: ``"auto"`` decides per file from
         its evidence and refuses a file that leaves it open; ``"dmy"`` or ``"mdy"`` declares it.
     encoding
-        Encoding of CSV files: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``
-        or ``"cp1252"``.
+        CSV encoding: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``, ``"cp1252"``.
     layout
         Column maps (TOML) for IDM workbooks whose layout is not recognised.
     api
-        Folders (or files) of the Ministry's per-village JSON records
-        (``open/api/desa/rumusan/{kode_desa}/{tahun}``).
+        Folders (or files) of the Ministry's per-village JSON records (``open/api/desa/rumusan``).
     crosswalk
         A BPS -> Kemendagri code crosswalk for a ``villages`` file with BPS (Podes) codes.
     indeks_desa
@@ -112,7 +113,10 @@ def ingest(
     check_option("lang", lang, languages())
     out = Path(out)
     reading["map_dir"] = Path(map_dir) if map_dir is not None else out.resolve().parent
-    ingested = read_inputs(**reading)
+    try:  # problems worded in ``lang`` where the catalogs have them
+        ingested = read_inputs(**reading)
+    except InputFileError as e:
+        raise InputFileError(localise_problems(e.problems, lang)) from None
     write_folder(out, ingested, force=force, pages=[partial(write_quality_markdown, lang=lang)])
     return ingested.report
 

@@ -533,7 +533,7 @@ def _read_villages(
 
 
 def console_notes(report: IngestReport) -> list[str]:
-    """What the console says besides the tables written: the columns of a file not read.
+    """What the console says besides the tables written: readings a reader must know of.
 
     Parameters
     ----------
@@ -543,11 +543,32 @@ def console_notes(report: IngestReport) -> list[str]:
     Returns
     -------
     list of str
-        One line per file with ignored columns, naming them (the first ten, then how many
-        more) and the column map written for them.
+        Per file: dates read month first and why; ignored columns, naming them (the first
+        ten, then how many more) and the column map written for them.
     """
     out = []
     for e in report.inputs:
+        why = e.get("month_first")
+        if why:
+            out.append(
+                f"{e['name']}: dates read as month/day because "
+                + (
+                    "--dates mdy declares it"
+                    if why.get("declared")
+                    else f"{why['value']!r} (row {why['row']}, column '{why['column']}') can "
+                    "only be month first"
+                )
+                + "; this decides the year each agreement counts from (--dates dmy if wrong)"
+            )
+        if e.get("missing_cells"):
+            rows = sorted({c["row"] for c in e["missing_cells"]})
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            out.append(
+                f"{e['name']}: {e.get('missing_with_reason', len(rows))} score cell(s) held text "
+                f"(such as -, #N/A, NaN) and were set to missing: rows "
+                + ", ".join(map(str, rows[:10]))
+                + more
+            )
         ignored = e.get("columns_ignored") or []
         if not ignored:
             continue
