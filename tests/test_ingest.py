@@ -149,7 +149,7 @@ BAD_REGISTRY = {
     ),
     "bad_date": (dict(tanggal_tanda_tangan="26 Agustus"), "not a date", "YYYY-MM-DD"),
     "bad_type": (dict(jenis_mitra="alien"), "not an allowed value", "perusahaan, bumn"),
-    "bad_number": (dict(nilai_rupiah="seratus juta"), "not a number", "'seratus juta'"),
+    "bad_number": (dict(nilai_rupiah="seratus juta"), "bukan angka", "'seratus juta'"),  # --lang id
 }
 
 
@@ -169,7 +169,7 @@ def test_duplicate_registry_ids(tmp_path, capsys):
     reg = write_registry(tmp_path / "reg.csv", [registry_row(), registry_row()])
     code, out = _run_cli(tmp_path, "--partnerships", reg)
     err = capsys.readouterr().err
-    assert code == 2 and "appears more than once (also rows 3)" in err and not out.exists()
+    assert code == 2 and "appears more than once (also row 3)" in err and not out.exists()
 
 
 def test_misspelled_column(tmp_path, capsys):
@@ -225,8 +225,8 @@ def test_welfare_problems(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "row 4, column 'iks': outside the allowed range 0 to 1 (value: '1.3')" in err
-    assert "row 5, column 'iks': not a number (value: 'abc')" in err
-    assert "kode_desa + tahun = 64.02.02.2010 / 2024 appears more than once (also rows 3)" in err
+    assert "row 5, column 'iks': bukan angka (value: 'abc')" in err  # the default --lang id
+    assert "kode_desa + tahun = 64.02.02.2010 / 2024 appears more than once (also row 3)" in err
 
 
 def test_wrong_sheet_and_unknown_layout(tmp_path, capsys):

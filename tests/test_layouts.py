@@ -286,3 +286,124 @@ def test_a_two_row_header_with_merged_cells_reads_as_one(tmp_path):
     rep = ingest(idm=[tmp_path / "rekap.xlsx"], out=out)
     pd.testing.assert_frame_equal(_panel(out), _expected(2021), check_dtype=False)
     assert rep.inputs[0]["header_row"] == 5 and rep.inputs[0]["year_from"] == "title rows"
+
+
+REAL_IDM = __import__("pathlib").Path("/work/shared/data/idm_kaltim_2023_2024.csv")
+
+
+def _titled_workbook(path, title, headers, rows):
+    """A workbook as provincial offices re-publish it: a title row above the header row."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "IDM"
+    ws.append([title])
+    ws.append(headers)
+    for r in rows:
+        ws.append(list(r))
+    wb.save(path)
+    return path
+
+
+def _rows_2024(df):
+    code = df["kode_desa"].astype("int64")
+    return zip(
+        code // 10**8,
+        code // 10**6,
+        code // 10**4,
+        code,
+        df["nama_desa"],
+        df["iks"],
+        df["ike"],
+        df["ikl"],
+        df["nilai_idm"],
+        df["status_idm"],
+        strict=True,
+    )
+
+
+HEADERS_2024 = [
+    "KODE_PROV",
+    "KODE_KAB",
+    "KODE_KEC",
+    "KODE_DESA",
+    "NAMA_DESA",
+    "IKS_2024",
+    "IKE_2024",
+    "IKL_2024",
+    "NILAI_IDM_2024",
+    "STATUS_IDM_2024",
+]
+
+
+def test_a_title_row_naming_the_idm_does_not_make_a_workbook_an_indeks_desa_file(tmp_path):
+    f = _titled_workbook(
+        tmp_path / "idm.xlsx",
+        "INDEKS DESA MEMBANGUN (IDM) TAHUN 2024",
+        HEADERS_2024,
+        _rows_2024(ROWS),
+    )
+    out = tmp_path / "o"
+    ingest(idm=[f], out=out)
+    got = _panel(out)
+    np.testing.assert_array_equal(
+        got[["iks", "ike", "ikl", "nilai_idm"]], _expected(2024)[["iks", "ike", "ikl", "nilai_idm"]]
+    )
+    assert (got["tahun"] == 2024).all()
+
+
+@pytest.mark.skipif(not REAL_IDM.exists(), reason="real IDM values (/work/shared/data) absent")
+def test_the_real_2024_values_under_a_title_row_ingest_to_the_published_values(tmp_path):
+    real = pd.read_csv(REAL_IDM, dtype={"kode_desa": str})
+    real = real[(real["tahun"] == 2024) & (real["kode_kab"] == 6402)].reset_index(drop=True)
+    f = _titled_workbook(
+        tmp_path / "idm_kukar.xlsx",
+        "INDEKS DESA MEMBANGUN (IDM) TAHUN 2024",
+        HEADERS_2024,
+        _rows_2024(real),
+    )
+    ingest(idm=[f], out=tmp_path / "o")
+    w = pd.read_parquet(tmp_path / "o" / "welfare.parquet").set_index("kode_desa")
+    want = real.set_index(real["kode_wilayah"])
+    assert len(w) == len(real) == 193
+    for c in ("iks", "ike", "ikl", "nilai_idm"):
+        np.testing.assert_allclose(w.loc[want.index, c].astype(float), want[c], atol=1e-12)
+    assert (w.loc[want.index, "status_idm"] == want["status_idm"]).all()
+
+
+def test_a_2021_workbook_with_a_title_row_and_spaced_headers_ingests(tmp_path):
+    rows = zip(
+        ROWS["kode_desa"].astype("int64"),
+        ROWS["nama_desa"],
+        ROWS["iks"],
+        ROWS["ike"],
+        ROWS["ikl"],
+        ROWS["nilai_idm"],
+        ROWS["status_idm"],
+        strict=True,
+    )
+    headers = ["KODE DESA", "NAMA DESA", "IKS 2021", "IKE 2021", "IKL 2021", "NILAI IDM 2021"]
+    f = _titled_workbook(
+        tmp_path / "idm.xlsx",
+        "INDEKS DESA MEMBANGUN (IDM) TAHUN 2021",
+        [*headers, "STATUS IDM 2021"],
+        rows,
+    )
+    out = tmp_path / "o"
+    ingest(idm=[f], out=out)
+    got = _panel(out)
+    np.testing.assert_array_equal(
+        got[["iks", "ike", "ikl", "nilai_idm"]], _expected(2021)[["iks", "ike", "ikl", "nilai_idm"]]
+    )
+    assert (got["tahun"] == 2021).all()
+
+
+def test_an_indeks_desa_file_under_an_idm_title_is_still_refused_by_its_header(tmp_path, capsys):
+    f = _titled_workbook(
+        tmp_path / "id.xlsx",
+        "INDEKS DESA MEMBANGUN (IDM) TAHUN 2024",
+        ["kode_desa", "layanan_dasar", "sosial", "skor"],
+        [["6402022010", 70.0, 60.0, 65.0]],
+    )
+    assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Indeks Desa file" in err and "header row 2" in err

@@ -220,7 +220,9 @@ def test_formula_cells_without_stored_values_are_refused_with_the_fix(tmp_path, 
     wb.save(f)
     assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "formula cells without a stored value (L2)" in err and "save it" in err
+    assert (
+        "without a stored value in column 'NILAI_IDM_2024' (cells L2)" in err and "save it" in err
+    )
 
 
 def test_the_same_desa_year_in_two_files_names_both_files(tmp_path, capsys):

@@ -82,7 +82,7 @@ def test_no_catalog_entry_is_left_unused():
         quoted |= set(re.findall(r"""["']([a-z_]+(?:\.[a-zA-Z_0-9]+)*)["']""", f.read_text()))
     families = ("fact.", "est_method.", "se_type.", "ci_method.", "dropped_reason.", "value.")
     families += tuple(f"{k}." for k in choices())
-    families += ("dq.note.", "dq.table.", "plot.", "covariate.")
+    families += ("dq.note.", "dq.table.", "plot.", "covariate.", "input.")
     coded = _coded_keys()
     unused = sorted(k for k in load("id") if k not in quoted | coded and not k.startswith(families))
     assert not unused, unused
@@ -366,3 +366,28 @@ def test_no_catalog_key_is_defined_twice():
         ids = re.findall(r'^msgid "(.+)"$', po.read_text(encoding="utf-8"), flags=re.M)
         twice = sorted({k for k in ids if ids.count(k) > 1})
         assert not twice, (po.parent.parent.name, twice)
+
+
+def test_the_same_mou_in_the_registry_and_the_agreements_file_is_counted_once(recwarn):
+    extra = read_agreements("data/real/kukar_mou_2025.csv")
+    # the user's registry holds four of the same MoUs under the template's ids, spelled its way
+    reg = extra[extra["kode_desa"].isin(["64.02.02.2010", "64.02.02.2005"])].head(4).copy()
+    reg["id_kerjasama"] = [f"KRJ-{i:04d}" for i in range(1, 5)]
+    reg["mitra"] = reg["mitra"].str.upper().str.replace(" ", "  ")
+    rec = recent_agreements(reg.reset_index(drop=True), "64.02", 2024, extra)
+    assert rec.n_agreements == 12  # 16 when merged by id
+    assert len(rec.duplicates) == 4 and {b for _, b in rec.duplicates} == {
+        "KRJ-0001",
+        "KRJ-0002",
+        "KRJ-0003",
+        "KRJ-0004",
+    }
+    assert any("counted once" in str(x.message) for x in recwarn.list)
+    html = str(render("brief/recent_notes.html.j2", "id", recent=rec, last_idm=2024))
+    assert "4 perjanjian dalam berkas perjanjian sudah tercatat" in html
+    # another signing date is another agreement
+    later = reg.assign(tanggal_tanda_tangan=pd.Timestamp("2025-09-01"))
+    rec2 = recent_agreements(later.reset_index(drop=True), "64.02", 2024, extra)
+    assert rec2.n_agreements == 16 and rec2.duplicates == ()
+    html2 = str(render("brief/recent_notes.html.j2", "id", recent=rec2, last_idm=2024))
+    assert "sudah tercatat di registri" not in html2

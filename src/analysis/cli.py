@@ -124,6 +124,13 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--villages", type=Path, metavar="FILE", help="village covariates CSV/XLSX")
     g.add_argument(
+        "--columns",
+        type=Path,
+        metavar="MAP.toml",
+        help="column map for a --villages file whose headers are not recognised ([columns]: "
+        'villages column = "header as in the file"; ingest writes one to fill in)',
+    )
+    g.add_argument(
         "--code-system",
         default="kemendagri",
         choices=["kemendagri", "bps"],
@@ -368,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "ingest":
-            from analysis.ingest import ingest
+            from analysis.ingest import console_notes, ingest
 
             rep = ingest(
                 idm=args.idm,
@@ -388,8 +395,11 @@ def main(argv: list[str] | None = None) -> int:
                 indeks_desa=args.indeks_desa,
                 map_dir=args.map_dir,
                 lang=args.lang,
+                columns=args.columns,
             )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
+            for line in console_notes(rep):
+                print(f"warning: {line}", file=sys.stderr)
             print(f"Data-quality report: {args.out / paths.QUALITY_MD}")
         elif args.command == "validate":
             from analysis.inputs.validate import validate_folder

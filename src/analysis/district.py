@@ -200,6 +200,13 @@ class DistrictData:
     recent: pd.DataFrame = field(default_factory=pd.DataFrame)
     spec: Specification = field(default_factory=Specification)
 
+    @property
+    def covariates_available(self) -> tuple[str, ...]:
+        """The design's covariates the panel holds with at least one value (the data's offer)."""
+        return tuple(
+            c for c in self.design.covariates if c in self.panel and self.panel[c].notna().any()
+        )
+
     def __repr__(self) -> str:
         return (
             f"DistrictData({self.district.code} {self.district.name}, {len(self.panel)} desa-years "
@@ -420,6 +427,25 @@ class MainEstimate:
     not_yet_treated: Result
     unconditional: Result | None = None
     breakdown: Breakdown | None = None
+
+    @property
+    def covariates_used(self) -> tuple[str, ...]:
+        """The village covariates the headline adjusted for (its baseline outcome left out).
+
+        Empty when the headline is not estimated or adjusted for none.
+        """
+        if not isinstance(self.headline, Estimate):
+            return ()
+        used = str(self.headline.facts.get("covariates", "")).split(",")
+        return tuple(c for c in used if c and not c.startswith("baseline_"))
+
+    @property
+    def baseline_used(self) -> bool:
+        """Whether the headline adjusted for the outcome's starting level."""
+        if not isinstance(self.headline, Estimate):
+            return False
+        used = str(self.headline.facts.get("covariates", "")).split(",")
+        return any(c.startswith("baseline_") for c in used)
 
     def tidy(self) -> pd.DataFrame:
         """The estimates as one table (:data:`analysis.methods.results.COLUMNS`)."""

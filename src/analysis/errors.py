@@ -50,6 +50,10 @@ class InputProblem:
     row: int | None = None  # 1-based row as a spreadsheet shows it (header = row 1)
     column: str | None = None
     value: object = None
+    #: A catalog key (``input.<key>`` and ``input.<key>.fix``) that words the message and the
+    #: fix in the run's language, with its ``args``; ``message``/``fix`` are the English text.
+    key: str | None = None
+    args: dict | None = None
 
     def render(self) -> str:
         """The problem as one line: where (file, row, column), what, the value and the fix."""

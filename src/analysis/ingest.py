@@ -13,13 +13,14 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
-from analysis.errors import check_option
+from analysis.errors import InputFileError, check_option
 from analysis.inputs.ingest import (
     DATASET_FILE,
     FATES,
     REGISTRY_ALIASES,
     IngestReport,
     build_villages,
+    console_notes,
     indeks_desa_facts,
     read_idm_workbook,
     read_inputs,
@@ -28,7 +29,11 @@ from analysis.inputs.ingest import (
     write_folder,
 )
 from analysis.report.catalog import languages
-from analysis.report.data_quality import quality_markdown, write_quality_markdown
+from analysis.report.data_quality import (
+    localise_problems,
+    quality_markdown,
+    write_quality_markdown,
+)
 
 #: Parameters of :func:`ingest` that are not :func:`~analysis.inputs.ingest.read_inputs`'s.
 _NOT_READING = ("out", "force", "lang")
@@ -54,6 +59,7 @@ def ingest(
     indeks_desa: list[Path] = (),
     map_dir: Path | None = None,
     lang: str = "id",
+    columns: Path | None = None,
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
@@ -62,18 +68,17 @@ def ingest(
     idm
         IDM workbooks (any layout of ``src/analysis/data/idm_layouts.toml``, or read through a
         ``layout`` column map) or tidy welfare files; the kind is recognised from the headers.
-    welfare
-        Tidy welfare files (columns as in ``data/README.md``).
-    partnerships
-        The partnership registry (CSV or XLSX, template in ``data/templates``).
-    villages
-        Village covariates (CSV or XLSX).
+    welfare, partnerships
+        Tidy welfare files (columns as in ``data/README.md``); the partnership registry (CSV
+        or XLSX, template in ``data/templates``).
+    villages, columns
+        Village covariates (CSV or XLSX), and a column map for its headers
+        (:mod:`analysis.inputs.columns`).
     out
         Folder to create; an existing folder is replaced only if written by this package and
         ``force`` is set.
     code_system
-        The code system of the village covariates file: ``kemendagri``, or ``bps`` with a
-        ``crosswalk``.
+        The covariates' code system: ``kemendagri``, or ``bps`` with a ``crosswalk``.
     decimal
         Decimal mark of numbers written as text: ``"auto"`` decides once per file from the
         cells that can be read only one way and refuses a file that mixes marks or leaves it
@@ -82,20 +87,17 @@ def ingest(
         Order of day and month in dates like ``05/08/2025``: ``"auto"`` decides per file from
         its evidence and refuses a file that leaves it open; ``"dmy"`` or ``"mdy"`` declares it.
     encoding
-        Encoding of CSV files: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``
-        or ``"cp1252"``.
+        CSV encoding: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``, ``"cp1252"``.
     layout
         Column maps (TOML) for IDM workbooks whose layout is not recognised.
     api
-        Folders (or files) of the Ministry's per-village JSON records
-        (``open/api/desa/rumusan/{kode_desa}/{tahun}``).
+        Folders (or files) of the Ministry's per-village JSON records (``open/api/desa/rumusan``).
     crosswalk
         A BPS -> Kemendagri code crosswalk for a ``villages`` file with BPS (Podes) codes.
     indeks_desa
         Indeks Desa (2025 onwards) files: a separate series, never spliced onto IDM.
     map_dir
-        Where a ready-to-edit column map is written for an unrecognised layout (default: the
-        folder that holds ``out``).
+        Where ready-to-edit column maps are written (default: the folder that holds ``out``).
     lang
         Language of ``data_quality.md`` (a language with a catalog in
         ``analysis/report/locale``: ``id``, the default, or ``en``).
@@ -111,7 +113,10 @@ def ingest(
     check_option("lang", lang, languages())
     out = Path(out)
     reading["map_dir"] = Path(map_dir) if map_dir is not None else out.resolve().parent
-    ingested = read_inputs(**reading)
+    try:  # problems worded in ``lang`` where the catalogs have them
+        ingested = read_inputs(**reading)
+    except InputFileError as e:
+        raise InputFileError(localise_problems(e.problems, lang)) from None
     write_folder(out, ingested, force=force, pages=[partial(write_quality_markdown, lang=lang)])
     return ingested.report
 
@@ -122,6 +127,7 @@ __all__ = [
     "REGISTRY_ALIASES",
     "IngestReport",
     "build_villages",
+    "console_notes",
     "indeks_desa_facts",
     "ingest",
     "quality_markdown",

@@ -232,6 +232,49 @@ VILLAGES = Table(
     ),
 )
 
+#: Headers a district office's covariates file uses for the ``villages`` columns, as
+#: :func:`analysis.inputs.columns.header_key` writes them (lower case, every run of spaces and
+#: punctuation as one ``_``). Only names whose unit is the contract's are listed: "Luas Wilayah
+#: (Ha)" or "Dana Desa (Rp)" are not the contract's km2 or million rupiah, and stay for a column
+#: map (``ingest --columns``) with the unit converted first.
+VILLAGE_ALIASES: dict[str, str] = {
+    "kode": "kode_desa",
+    "kode_bps": "kode_desa",
+    "kode_wilayah": "kode_desa",
+    "kode_kemendagri": "kode_desa",
+    "kode_desa_kemendagri": "kode_desa",
+    "kode_desa_dagri": "kode_desa",
+    "desa": "nama_desa",
+    "nama": "nama_desa",
+    "nama_desa_kelurahan": "nama_desa",
+    "desa_kelurahan": "nama_desa",
+    "population": "penduduk",
+    "jumlah_penduduk": "penduduk",
+    "jumlah_penduduk_jiwa": "penduduk",
+    "penduduk_jiwa": "penduduk",
+    "luas_wilayah_km2": "luas_km2",
+    "luas_km2": "luas_km2",
+    "luas_desa_km2": "luas_km2",
+    "luas_wilayah_km_2": "luas_km2",
+    "area_km2": "luas_km2",
+    "jarak_ke_kecamatan_km": "jarak_kecamatan_km",
+    "jarak_ke_kantor_kecamatan_km": "jarak_kecamatan_km",
+    "jarak_ke_ibukota_kecamatan_km": "jarak_kecamatan_km",
+    "jarak_kecamatan": "jarak_kecamatan_km",
+    "jarak_ke_kabupaten_km": "jarak_kabupaten_km",
+    "jarak_ke_kantor_kabupaten_km": "jarak_kabupaten_km",
+    "jarak_ke_ibukota_kabupaten_km": "jarak_kabupaten_km",
+    "jarak_kabupaten": "jarak_kabupaten_km",
+    "topografi_wilayah": "topografi",
+    "tambang": "tambang_dekat",
+    "ada_tambang": "tambang_dekat",
+    "perkebunan": "perkebunan_dekat",
+    "ada_perkebunan": "perkebunan_dekat",
+    "dana_desa_juta_rp": "dana_desa_juta",
+    "dana_desa_rp_juta": "dana_desa_juta",
+    "dana_desa_juta_rupiah": "dana_desa_juta",
+}
+
 WELFARE = Table(
     name="welfare",
     file="welfare.parquet",

@@ -25,6 +25,7 @@ from analysis.errors import CodeSystemError, InputFileError, InputProblem
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.api_records import merge_api, read_api_records
+from analysis.inputs.columns import covariate_columns
 from analysis.inputs.crosswalk import apply_crosswalk
 from analysis.inputs.dataset import DATASET_FILE, file_sha256, write_tables
 from analysis.inputs.indeks_desa import facts as _indeks_desa_facts
@@ -223,6 +224,7 @@ def check_choices(
     code_system: str = "kemendagri",
     crosswalk: Path | None = None,
     villages: Path | None = None,
+    columns: Path | None = None,
 ) -> str:
     """Refuse option values ingestion cannot work with, before any file is read.
 
@@ -236,6 +238,8 @@ def check_choices(
         A BPS -> Kemendagri crosswalk; giving one declares the covariates' codes BPS codes.
     villages
         The village covariates file a crosswalk translates.
+    columns
+        A column map for the covariates file (``--columns``): refused without ``villages``.
 
     Returns
     -------
@@ -277,6 +281,16 @@ def check_choices(
                 )
             ]
         )
+    if columns is not None and villages is None:
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(columns),
+                    "a column map for covariates (--columns) was given but no villages file",
+                    "give the covariates file with --villages, or leave --columns out",
+                )
+            ]
+        )
     return code_system
 
 
@@ -297,6 +311,7 @@ def read_inputs(
     crosswalk: Path | None = None,
     indeks_desa: Sequence[Path] = (),
     map_dir: Path | None = None,
+    columns: Path | None = None,
 ) -> Ingested:
     """Read and check every input of one data folder, and gather the data-quality facts.
 
@@ -323,6 +338,7 @@ def read_inputs(
         code_system=code_system,
         crosswalk=crosswalk,
         villages=villages,
+        columns=columns,
     )
     kw = {"today": today, "decimal": decimal, "dates": dates}
     got = _Gathered()
@@ -332,7 +348,7 @@ def read_inputs(
     _read_api_and_keep_welfare(api, allw, kw, got)
     _read_indeks_desa_files(indeks_desa, encoding, kw, got)
     registry_rows = _read_registry(partnerships, encoding, kw, got)
-    cov = _read_villages(villages, crosswalk, encoding, kw, got)
+    cov = _read_villages(villages, crosswalk, encoding, kw, got, columns, map_dir)
     _refuse_problems_or_nothing(got, cov)
     return _complete(got, registry_rows, cov, title)
 
@@ -479,22 +495,31 @@ def _read_registry(
 
 
 def _read_villages(
-    villages: Path | None, crosswalk: Path | None, encoding: str, kw: dict, got: _Gathered
+    villages: Path | None,
+    crosswalk: Path | None,
+    encoding: str,
+    kw: dict,
+    got: _Gathered,
+    columns: Path | None = None,
+    map_dir: Path | None = None,
 ) -> pd.DataFrame | None:
-    """The village covariates checked (BPS codes translated through the crosswalk first)."""
+    """The village covariates checked (BPS codes translated through the crosswalk first).
+
+    Every header gets a fate (:func:`analysis.inputs.columns.covariate_columns`): used, mapped
+    (alias or ``columns`` map) or ignored, recorded in the file's entry of the report.
+    """
     if villages is None:
         return None
     p = Path(villages)
     try:
         facts = ReadFacts()
-        raw = rename_columns(
+        raw, fates = covariate_columns(
             read_raw(p, prefer=VILLAGES.required, encoding=encoding, facts=facts),
             p,
-            [c.name for c in VILLAGES.columns],
-            VILLAGES.required,
-            {"kode": "kode_desa", "population": "penduduk", "kode_bps": "kode_desa"},
+            columns,
+            map_dir,
         )
-        extra = facts.to_dict()
+        extra = {**facts.to_dict(), **fates.to_dict()}
         if crosswalk is not None:
             raw, xw_notes = apply_crosswalk(raw, Path(crosswalk), p, encoding=encoding)
             extra["crosswalk"] = xw_notes
@@ -505,6 +530,58 @@ def _read_villages(
     got.problems += oc.problems
     _record(got.report, p, "villages", oc, extra)
     return oc.table.drop(columns=[ROW])
+
+
+def console_notes(report: IngestReport) -> list[str]:
+    """What the console says besides the tables written: readings a reader must know of.
+
+    Parameters
+    ----------
+    report
+        What ``ingest`` read.
+
+    Returns
+    -------
+    list of str
+        Per file: dates read month first and why; ignored columns, naming them (the first
+        ten, then how many more) and the column map written for them.
+    """
+    out = []
+    for e in report.inputs:
+        why = e.get("month_first")
+        if why:
+            out.append(
+                f"{e['name']}: dates read as month/day because "
+                + (
+                    "--dates mdy declares it"
+                    if why.get("declared")
+                    else f"{why['value']!r} (row {why['row']}, column '{why['column']}') can "
+                    "only be month first"
+                )
+                + "; this decides the year each agreement counts from (--dates dmy if wrong)"
+            )
+        if e.get("missing_cells"):
+            rows = sorted({c["row"] for c in e["missing_cells"]})
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            out.append(
+                f"{e['name']}: {e.get('missing_with_reason', len(rows))} score cell(s) held text "
+                f"(such as -, #N/A, NaN) and were set to missing: rows "
+                + ", ".join(map(str, rows[:10]))
+                + more
+            )
+        ignored = e.get("columns_ignored") or []
+        if not ignored:
+            continue
+        shown = ", ".join(f"'{h}'" for h in ignored[:10])
+        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+        line = f"{e['name']}: {len(ignored)} column(s) not read (ignored): {shown}{more}"
+        if e.get("column_map_written"):
+            line += (
+                f"; to read them, fill in {e['column_map_written']} and run again with "
+                f"--columns {e['column_map_written']}"
+            )
+        out.append(line)
+    return out
 
 
 def _refuse_problems_or_nothing(got: _Gathered, cov: pd.DataFrame | None) -> None:
@@ -743,6 +820,7 @@ __all__ = [
     "Ingested",
     "PageWriter",
     "build_villages",
+    "console_notes",
     "check_choices",
     "indeks_desa_facts",
     "read_idm_workbook",

@@ -45,8 +45,12 @@ CONCEPTS = ("kode_desa", "nama_desa", "iks", "ike", "ikl", "nilai_idm", "status_
 #: IDM years (the index was replaced by the Indeks Desa in 2025).
 IDM_YEARS = range(2015, 2025)
 _YEAR = r"(?P<y>(?:19|20)\d{2})"
-#: Headers that mark an Indeks Desa (2025+) file: never read as IDM.
+#: Headers that mark an Indeks Desa (2025+) file: never read as IDM. A header *cell* must begin
+#: with one of them; a title row ("INDEKS DESA MEMBANGUN (IDM) TAHUN 2024") is not a header row
+#: (see :func:`indeks_desa_header`).
 INDEKS_DESA_MARKS = ("LAYANAN_DASAR", "TATA_KELOLA", "AKSESIBILITAS", "INDEKS_DESA", "SKOR_ID")
+#: Beginnings that belong to the IDM, not to the Indeks Desa ("INDEKS DESA MEMBANGUN").
+_IDM_NAMES = ("INDEKS_DESA_MEMBANGUN", "IDM")
 _SCAN_ROWS = 15
 
 
@@ -446,7 +450,7 @@ def read_idm_file(
     facts = ReadFacts()
     sheets = _sheets(path, facts)
     heads = [c for s in sheets for _, cells in _header_rows(s) for c in cells]
-    _refuse_indeks_desa(path, heads)
+    _refuse_indeks_desa(path, [r for s in sheets for r in _header_rows(s)])
     found = recognise(path, sheets, list(maps))
     if not found:
         raise _unrecognised(path, sheets, heads, map_dir)
@@ -480,15 +484,34 @@ def read_idm_file(
     return tables, facts_d
 
 
-def _refuse_indeks_desa(path: Path, heads: list[str]) -> None:
+def indeks_desa_header(cells: list[str]) -> bool:
+    """Whether one row's cells are an Indeks Desa header (decided by its concepts).
+
+    A row is an Indeks Desa header when it is a header row (at least two non-empty cells), holds
+    no IDM concepts (IKS, IKE and IKL) and one of its cells names an Indeks Desa concept
+    (:data:`INDEKS_DESA_MARKS`: a dimension only the Indeks Desa has, or its total). A title
+    cell such as "INDEKS DESA MEMBANGUN (IDM) TAHUN 2024" never decides it.
+    """
+    names = [norm(c) for c in cells if not _blank(c)]
+    if len(names) < 2:
+        return False
+    if all(k in match_concepts(list(cells)) for k in ("iks", "ike", "ikl")):
+        return False
+    return any(n.startswith(INDEKS_DESA_MARKS) and not n.startswith(_IDM_NAMES) for n in names)
+
+
+def _refuse_indeks_desa(path: Path, rows: list[tuple[int, list[str]]]) -> None:
     """An Indeks Desa file given as IDM is refused: the two indices are never spliced."""
-    if any(norm(h).startswith(INDEKS_DESA_MARKS) for h in heads):
+    hit = next(((n, cells) for n, cells in rows if indeks_desa_header(cells)), None)
+    if hit is not None:
         raise InputFileError(
             [
                 InputProblem(
                     str(path),
                     "this is an Indeks Desa file (2025 onwards: 0-100 scores in six dimensions), "
-                    "not an IDM file; the two indices are never spliced into one series",
+                    f"not an IDM file: its header row {hit[0]} holds "
+                    + ", ".join(hit[1][:12])
+                    + "; the two indices are never spliced into one series",
                     "give it with --indeks-desa",
                 )
             ]

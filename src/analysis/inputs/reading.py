@@ -495,6 +495,31 @@ def _uncached_formulas(path: Path, sheet: str, numbers: list[int], rows: list[tu
     return found
 
 
+def _by_column(cells: list[str], rows: list[tuple]) -> list[str]:
+    """Formula cells grouped by column, each named by its header: ``column 'IDM' (L5, L6)``.
+
+    The header is the column's cell in the widest text row among the first rows (the header
+    row, whatever title rows stand above it).
+    """
+    from openpyxl.utils import column_index_from_string  # lazy: see _open_workbook
+
+    head = max(
+        rows[:15] or [()],
+        key=lambda r: sum(isinstance(v, str) and bool(v.strip()) for v in r),
+    )
+    groups: dict[str, list[str]] = {}
+    for cell in cells:
+        letters = cell.rstrip("0123456789")
+        groups.setdefault(letters, []).append(cell)
+    out = []
+    for letters, group in groups.items():
+        i = column_index_from_string(letters) - 1
+        name = head[i] if i < len(head) and isinstance(head[i], str) else None
+        where = f"column '{name.strip()}'" if name and name.strip() else f"column {letters}"
+        out.append(f"{where} (cells {', '.join(group)})")
+    return out
+
+
 def workbook_sheets(
     path: Path, facts: ReadFacts | None = None, max_rows: int = MAX_ROWS
 ) -> list[SheetRows]:
@@ -561,9 +586,10 @@ def workbook_sheets(
             if cells:
                 raise _fail(
                     path,
-                    f"sheet '{s.name}' has formula cells without a stored value ({', '.join(cells)}"
-                    + (", ..." if len(cells) >= 5 else "")
-                    + "): the file was written by a program that does not compute formulas, so "
+                    f"sheet '{s.name}' has formula cells without a stored value in "
+                    + "; ".join(_by_column(cells, s.rows))
+                    + (" and perhaps more" if len(cells) >= 5 else "")
+                    + ": the file was written by a program that does not compute formulas, so "
                     "these cells would read as empty",
                     "open the workbook in Excel or LibreOffice and save it (that stores the "
                     "computed values), or replace the formulas by their values",

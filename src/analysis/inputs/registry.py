@@ -94,4 +94,83 @@ def read_agreements(path: str | Path) -> pd.DataFrame:
     return oc.table.drop(columns=[ROW])
 
 
-__all__ = ["REGISTRY_ALIASES", "read_agreements", "registry_columns"]
+def agreement_keys(reg: pd.DataFrame) -> pd.Series:
+    """What makes two registry rows the same agreement: desa, partner and signing date.
+
+    The desa is its code, or its name (case and spacing ignored) when the row has no code; the
+    partner's name ignores case, spacing and punctuation. Ids play no part. Rows without a
+    signing date get no key (``None``): they are never merged.
+    """
+    if not len(reg):
+        return pd.Series([], dtype=object, index=reg.index)
+
+    def _text(col: str) -> pd.Series:
+        v = reg[col] if col in reg else pd.Series(pd.NA, index=reg.index)
+        return v.astype("string").str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+
+    code = reg["kode_desa"].astype("string") if "kode_desa" in reg else _text("kode_desa")
+    desa = code.fillna("name:" + _text("nama_desa").fillna(""))
+    sign = pd.to_datetime(reg.get("tanggal_tanda_tangan"), errors="coerce")
+    mitra = _text("mitra").fillna("")
+    keys = [
+        None if pd.isna(t) else (d, m, t.date().isoformat())
+        for d, m, t in zip(desa, mitra, sign, strict=True)
+    ]
+    return pd.Series(keys, index=reg.index, dtype=object)
+
+
+def merge_agreements(
+    registry: pd.DataFrame, extra: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registry's rows plus those of ``extra`` that are not already in it, by meaning.
+
+    Parameters
+    ----------
+    registry
+        The data folder's registry (kept whole: it wins).
+    extra
+        Further registries of agreements (e.g. ``data/real/kukar_mou_2025.csv``), or ``None``.
+
+    Returns
+    -------
+    merged, duplicates
+        The merged rows; and one row per row of ``extra`` left out because the same desa,
+        partner and signing date is already there (:func:`agreement_keys`), whatever its id:
+        ``id_kerjasama`` (the row left out), ``sama_dengan`` (the id kept), ``nama_desa``,
+        ``mitra``, ``tanggal_tanda_tangan``.
+    """
+    cols = ["id_kerjasama", "sama_dengan", "nama_desa", "mitra", "tanggal_tanda_tangan"]
+    if extra is None or not len(extra):
+        return registry, pd.DataFrame(columns=cols)
+    seen: dict[tuple, str] = {}
+    for k, i in zip(agreement_keys(registry), registry.get("id_kerjasama", []), strict=False):
+        if k is not None:
+            seen.setdefault(k, str(i))
+    keep, dups = [], []
+    for (idx, row), k in zip(extra.iterrows(), agreement_keys(extra), strict=True):
+        if k is not None and k in seen:
+            dups.append(
+                [
+                    row.get("id_kerjasama"),
+                    seen[k],
+                    row.get("nama_desa"),
+                    row.get("mitra"),
+                    row.get("tanggal_tanda_tangan"),
+                ]
+            )
+            continue
+        if k is not None:
+            seen[k] = str(row.get("id_kerjasama"))
+        keep.append(idx)
+    frames = [f for f in (registry, extra.loc[keep]) if len(f)]
+    merged = pd.concat(frames, ignore_index=True) if frames else registry
+    return merged, pd.DataFrame(dups, columns=cols)
+
+
+__all__ = [
+    "REGISTRY_ALIASES",
+    "agreement_keys",
+    "merge_agreements",
+    "read_agreements",
+    "registry_columns",
+]

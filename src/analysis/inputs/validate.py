@@ -449,6 +449,14 @@ def decide_date_order(
 _NOT_YES_NO = "not yes/no"
 
 
+def _month_first_because(df: pd.DataFrame, date_cols: list[str], declared: str) -> dict:
+    """Why dates were read month first: declared, or the first cell that reads only so."""
+    if declared == "mdy":
+        return {"declared": True}
+    row, column, value = first_evidence(df, date_cols, date_evidence)["mdy"]
+    return {"declared": False, "row": int(row), "column": str(column), "value": str(value)}
+
+
 def _yes_no(v: object) -> object:
     """A yes/no cell as True, False, ``pd.NA`` (blank) or ``_NOT_YES_NO``."""
     if isinstance(v, (bool, np.bool_)):
@@ -522,11 +530,20 @@ class _Check:
     lenient_scores: bool
     missing_reason: pd.Series
     serial_dates: int = 0
+    #: Score cells set to missing: (source row, column, cell text), in reading order.
+    missing_cells: list = field(default_factory=list)
 
-    def problem(self, message: str, fix: str, pos: int, column: str, *value: object) -> None:
-        """A problem of the cell at position ``pos`` (its source row from ``rows``)."""
+    def problem(
+        self, message: str, fix: str, pos: int, column: str, *value: object, key=None, args=None
+    ) -> None:
+        """A problem of the cell at position ``pos`` (its source row from ``rows``).
+
+        ``key`` and ``args``: the catalog entry that words it in the run's language.
+        """
         self.problems.append(
-            InputProblem(self.source, message, fix, self.rows.iat[pos], column, *value)
+            InputProblem(
+                self.source, message, fix, self.rows.iat[pos], column, *value, key=key, args=args
+            )
         )
 
 
@@ -590,6 +607,10 @@ def check_table(
     if check.serial_dates:
         notes["excel_serial_dates"] = check.serial_dates
     _note_missing_reasons(out, table, check.missing_reason, notes)
+    if check.missing_cells:  # each row said on the data page (first 200 kept)
+        notes["missing_cells"] = [
+            {"row": r, "column": c, "value": v} for r, c, v in sorted(check.missing_cells)[:200]
+        ]
     out = _check_rows(out, df, table, source, check.problems, notes, today)
     return CheckOutcome(out.reset_index(drop=True), check.problems, notes)
 
@@ -622,6 +643,8 @@ def _start_check(
         order, order_problems = decide_date_order(df, date_cols, source, dates, comma)
         problems += order_problems
         notes["date_order"] = order
+        if order == "mdy":  # it moves exposure years: the data page and the console say why
+            notes["month_first"] = _month_first_because(df, date_cols, dates)
     explained_rows = set(df.index[~_blank_column(df["catatan"])]) if "catatan" in df else set()
     rows = df[ROW] if ROW in df else pd.Series(range(2, len(df) + 2), index=df.index)
     missing_reason = pd.Series("", index=df.index, dtype=object)
@@ -764,6 +787,10 @@ def _empty_number(i: object, pos: int, col: Column, check: _Check) -> None:
         check.problem("the value is empty", "fill it in or remove the row", pos, col.name)
 
 
+#: A money amount as offices type it: "Rp 150.000.000", "Rp. 1.500.000,00", "IDR 150,000,000".
+_MONEY = re.compile(r"^\s*(?:rp\.?|idr)\s*[\d.,\s]+(?:,-)?\s*$", re.IGNORECASE)
+
+
 def _number_text_cell(
     values: pd.Series, pos: int, x: float | None, arr: np.ndarray, col: Column, check: _Check
 ) -> None:
@@ -775,6 +802,18 @@ def _number_text_cell(
             check.missing_reason[i] += (
                 f"{col.name} held text {str(v)!r} in the source; set to missing. "
             )
+            check.missing_cells.append((int(check.rows.iat[pos]), col.name, str(v)))
+            return
+        if _MONEY.match(str(v)):
+            check.problem(
+                "an amount written with its currency sign and thousands separators",
+                "write the amount as a plain number of rupiah, without 'Rp' or thousands "
+                "separators (150000000)",
+                pos,
+                col.name,
+                v,
+                key="money",
+            )
             return
         check.problem(
             "not a number",
@@ -782,6 +821,8 @@ def _number_text_cell(
             pos,
             col.name,
             v,
+            key="not_a_number",
+            args={"mark": check.mark},
         )
         return
     if col.dtype == "int" and not float(x).is_integer():
@@ -964,7 +1005,7 @@ def _check_codes(
     f = _frame_lookup()
     codes = out["kode_desa"]
     has = codes.notna()
-    bps = _bps_codes(out, has, source, problems)
+    bps = _bps_codes(out, has, source, problems, table)
     in_frame_mask = np.fromiter(
         (c in f.codes for c in codes.to_numpy(dtype=object)), dtype=bool, count=len(codes)
     )
@@ -974,7 +1015,7 @@ def _check_codes(
             InputProblem(
                 source,
                 f"the code {codes[i]} is not a village in the 2025 Kemendagri frame",
-                "check the digits; a BPS (Podes) code must be replaced by the Kemendagri code",
+                "check the digits; " + _bps_fix(table),
                 out.at[i, ROW],
                 "kode_desa",
                 out.at[i, "_kode_asli"],
@@ -999,8 +1040,18 @@ def _check_codes(
     ]
 
 
+def _bps_fix(table: Table) -> str:
+    """How to use BPS (Podes) codes: a crosswalk for covariates, the Kemendagri code elsewhere."""
+    if table.name == "villages":
+        return (
+            "if the file holds BPS (Podes) codes, give ingest --code-system bps --crosswalk FILE "
+            "(a BPS -> Kemendagri crosswalk with columns kode_bps, kode_kemendagri)"
+        )
+    return "a BPS (Podes) code must be replaced by the Kemendagri code of the same village"
+
+
 def _bps_codes(
-    out: pd.DataFrame, has: pd.Series, source: str, problems: list[InputProblem]
+    out: pd.DataFrame, has: pd.Series, source: str, problems: list[InputProblem], table: Table
 ) -> pd.Series:
     """Rows declaring BPS (Podes) codes, each a problem: they cannot meet the frame."""
     codes = out["kode_desa"]
@@ -1014,7 +1065,7 @@ def _bps_codes(
                 source,
                 "BPS (Podes) codes cannot be joined to the Kemendagri frame: the two systems "
                 "share a shape but not values (Kukar is 6403 in BPS, 64.02 in Kemendagri)",
-                "replace the code with the Kemendagri code of the same village",
+                _bps_fix(table),
                 out.at[i, ROW],
                 "kode_desa",
                 codes[i],
@@ -1168,6 +1219,17 @@ def _check_partnerships(
         notes["by_status"] = {k: int(v) for k, v in out["status"].value_counts().items()}
 
 
+def also_rows(rows: list, first: int = 10) -> str:
+    """``also row 6`` / ``also rows 6, 9``, the first ``first`` rows then ``and N more``.
+
+    Examples
+    --------
+    >>> also_rows([6]), also_rows([6, 9]), also_rows(list(range(2, 15)), first=3)
+    ('also row 6', 'also rows 6, 9', 'also rows 2, 3, 4 and 10 more')
+    """
+    return f"also row{'s' if len(rows) > 1 else ''} {bounded(rows, first)}"
+
+
 def _check_duplicates(
     out: pd.DataFrame, table: Table, source: str, problems: list[InputProblem], notes: dict
 ) -> None:
@@ -1179,12 +1241,11 @@ def _check_duplicates(
     notes["duplicate_rows"] = int(len(dup))
     for _, grp in dup.groupby(key, sort=False):
         first = grp.iloc[0]
-        others = bounded(grp[ROW].iloc[1:])  # 50,000 duplicates: the first rows, then "and N more"
         problems.append(
             InputProblem(
                 source,
                 f"{' + '.join(key)} = {' / '.join(str(first[k]) for k in key)} appears more than once "
-                f"(also rows {others})",
+                f"({also_rows(list(grp[ROW].iloc[1:]))})",
                 "keep one row per " + " and ".join(key),
                 int(first[ROW]),
                 key[0],

@@ -10,6 +10,7 @@ registry and, optionally, from further registries of recent agreements (e.g.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,7 +21,7 @@ from analysis.design import (
     agreement_exposure,
     rows_in_district,
 )
-from analysis.inputs.registry import read_agreements
+from analysis.inputs.registry import merge_agreements, read_agreements
 
 #: The IDM was last published for 2024; from 2025 the Indeks Desa (Permendesa 9/2024) replaces it
 #: and scores village cooperation itself, so the two series must not be spliced.
@@ -71,6 +72,9 @@ class Recent:
     last_year: int
     uncoded_rows: int  # rows of the extra registries without a desa code (e.g. desa persiapan)
     uncoded_names: tuple[str, ...]
+    #: Rows of the extra registries already in the registry (same desa, partner and signing
+    #: date, whatever the id), counted once: (id left out, id kept) pairs, in this district.
+    duplicates: tuple[tuple[str, str], ...] = ()
 
     @property
     def n_agreements(self) -> int:
@@ -83,20 +87,28 @@ def recent_agreements(
 ) -> Recent:
     """Counting agreements of ``district`` whose exposure year is after ``last_year``, grouped.
 
-    Rows of ``extra`` that repeat an ``id_kerjasama`` of ``registry`` are counted once.
+    Rows of ``extra`` that repeat an agreement of ``registry`` (or of ``extra`` itself) by
+    meaning, the same desa, partner and signing date whatever their ids
+    (:func:`analysis.inputs.registry.merge_agreements`), are counted once and listed in
+    ``duplicates`` (and warned about, so the console says so too).
     """
-    frames = [registry]
     uncoded = pd.DataFrame(columns=["nama_desa"])
+    reg, dups = merge_agreements(registry, extra)
     if extra is not None and len(extra):
-        extra = extra[~extra["id_kerjasama"].isin(set(registry.get("id_kerjasama", [])))]
-        frames.append(extra)
+        extra = extra[~extra["id_kerjasama"].isin(set(dups["id_kerjasama"]))]
         if len(rows_in_district(extra, district)):
             uncoded = extra[extra["kode_desa"].isna()]
-    reg = (
-        pd.concat([f for f in frames if len(f)], ignore_index=True)
-        if any(len(f) for f in frames)
-        else registry
-    )
+    kept_here = set(map(str, rows_in_district(reg, district)["id_kerjasama"]))
+    dups = dups[dups["sama_dengan"].astype(str).isin(kept_here)]
+    pairs = tuple(zip(map(str, dups["id_kerjasama"]), map(str, dups["sama_dengan"]), strict=True))
+    if pairs:
+        shown = ", ".join(f"{a} = {b}" for a, b in pairs[:10])
+        more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
+        warnings.warn(
+            f"{len(pairs)} row(s) of the agreements file repeat registry rows (same desa, partner "
+            f"and signing date) and are counted once: {shown}{more}",
+            stacklevel=2,
+        )
     reg = rows_in_district(reg, district)
     reg = reg[reg["status"].isin(COUNTING_STATUSES)].copy()
     groups: list[RecentGroup] = []
@@ -129,6 +141,7 @@ def recent_agreements(
         last_year=int(last_year),
         uncoded_rows=int(len(uncoded)),
         uncoded_names=names,
+        duplicates=pairs,
     )
 
 

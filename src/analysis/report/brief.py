@@ -267,8 +267,31 @@ def show_details(
             het=frame_rows(het, lang, "group") if len(het) else [],
             ev=evidence,
             h=main.headline if isinstance(main.headline, Estimate) else None,
+            covariates=_covariate_words(main, data, lang),
         )
     )
+
+
+def _covariate_words(main: MainEstimate, data: DistrictData, lang: str) -> str:
+    """The sentence on what the headline adjusted for: the covariates named, or none there.
+
+    Shown only when the headline is estimated. ``details.covariates_used`` names the covariates
+    of the headline's own facts; ``details.covariates_none`` holds when the default covariates
+    were asked for (``spec.covariates`` is ``None``) and the data hold none of them.
+    """
+    if not isinstance(main.headline, Estimate):
+        return ""
+    w = words(lang)
+    used = main.covariates_used
+    if used:
+        names = w.join([w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in used])
+        return w.t("details.covariates_used", names=names)
+    if data.spec.covariates is None and not data.covariates_available:
+        key = (
+            "details.covariates_none_baseline" if main.baseline_used else "details.covariates_none"
+        )
+        return w.t(key)
+    return ""
 
 
 def _naive(cross: CrossSection) -> Result | None:

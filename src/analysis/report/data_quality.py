@@ -12,10 +12,11 @@ Both are worded from the catalogs (``dq.*`` in ``analysis/report/locale``).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from analysis import paths
-from analysis.errors import InputFileError
+from analysis.errors import InputFileError, InputProblem
 from analysis.files import write_file_atomically
 from analysis.inputs.ingest import IngestReport
 from analysis.inputs.validate import validate_folder
@@ -73,6 +74,38 @@ def _md_cell(v: object) -> str:
 def _num(w: Words, v: object) -> str:
     """A count in the language's notation; empty when the file has none."""
     return "" if v is None or v == "" else w.int(v)
+
+
+def localise_problems(problems: list[InputProblem], lang: str) -> list[InputProblem]:
+    """Input problems worded in ``lang`` where the catalogs have them (``input.<key>``).
+
+    A problem without a key (most are still English-only) is kept as it is.
+
+    Parameters
+    ----------
+    problems
+        As an :class:`~analysis.errors.InputFileError` holds them.
+    lang
+        A language with a catalog.
+
+    Returns
+    -------
+    list of InputProblem
+        The same problems, message and fix in ``lang`` for those with a catalog key.
+    """
+    w = words(lang)
+    out = []
+    for p in problems:
+        if p.key is None or not w.has(f"input.{p.key}"):
+            out.append(p)
+            continue
+        args = dict(p.args or {})
+        if "mark" in args:
+            args["mark"] = w.t(f"input.mark.{args['mark']}")
+        out.append(
+            replace(p, message=w.t(f"input.{p.key}", **args), fix=w.t(f"input.{p.key}.fix", **args))
+        )
+    return out
 
 
 def quality_markdown(report: IngestReport, lang: str = "id") -> str:
@@ -176,7 +209,68 @@ def _file_notes(e: dict, w: Words) -> list[str]:
             notes.append(w.t(MD_COUNTS[key], n=w.int(e[key])))
     if e.get("iks31_copies_of_iks30"):
         notes.append(w.t("dq.md.iks31_copies_of_iks30", n=w.int(e["iks31_copies_of_iks30"])))
+    if e.get("month_first"):
+        notes.append(_month_first(w, e["month_first"]))
+    if e.get("columns_mapped"):
+        notes.append(w.t("dq.md.columns_mapped", pairs=_pairs(e["columns_mapped"])))
+    if e.get("columns_ignored"):
+        notes.append(w.n("dq.md.columns_ignored", len(e["columns_ignored"])))
     return notes
+
+
+def _month_first(w: Words, why: dict) -> str:
+    """Why the file's dates were read month first (it moves the years agreements count from)."""
+    if why.get("declared"):
+        return w.t("dq.md.month_first_declared")
+    return w.t("dq.md.month_first", value=why["value"], row=w.int(why["row"]), column=why["column"])
+
+
+def _pairs(mapped: dict) -> str:
+    """Headers read under a contract column's name: ``Jumlah Penduduk → penduduk``."""
+    return "; ".join(f"{h} → {c}" for h, c in mapped.items())
+
+
+def _names(items: list, first: int = 50) -> list[str]:
+    """The first ``first`` names, then how many more."""
+    return [str(x) for x in items[:first]] + (
+        [f"+{len(items) - first}"] if len(items) > first else []
+    )
+
+
+def _missing_cells(e: dict, w: Words) -> list[str]:
+    """The section listing score cells set to missing ("-", "#N/A", "NaN"): count and rows."""
+    cells = e.get("missing_cells") or []
+    if not cells:
+        return []
+    total = int(e.get("missing_with_reason") or len(cells))
+    lines = ["", f"## {w.t('dq.md.missing_cells_title', file=e['name'])}", ""]
+    lines.append(w.n("dq.md.missing_cells", total))
+    lines.append("")
+    lines += [
+        "- "
+        + w.t(
+            "dq.md.missing_cell",
+            row=w.int(c["row"]),
+            column=_md_cell(c["column"]),
+            value=_md_cell(c["value"]),
+        )
+        for c in cells[:50]
+    ]
+    if total > 50:
+        lines.append("- " + w.n("dq.md.and_more", total - 50))
+    return lines
+
+
+def _ignored_columns(e: dict, w: Words) -> list[str]:
+    """The section listing a file's columns that were not read, and the map to read them."""
+    ignored = e.get("columns_ignored") or []
+    if not ignored:
+        return []
+    lines = ["", f"## {w.t('dq.md.columns_ignored_title', file=e['name'])}", ""]
+    lines += [f"- `{_md_cell(h)}`" for h in _names(ignored)]
+    if e.get("column_map_written"):
+        lines += ["", w.t("dq.md.column_map_written", path=_md_cell(e["column_map_written"]))]
+    return lines
 
 
 def _layout_note(e: dict, w: Words) -> str:
@@ -201,7 +295,7 @@ def _tables_list(report: IngestReport, w: Words) -> list[str]:
 
 def _file_details(e: dict, w: Words) -> list[str]:
     """One file's sections: rows without a code, name variants, statuses against thresholds."""
-    lines: list[str] = []
+    lines: list[str] = _ignored_columns(e, w) + _missing_cells(e, w)
     if e.get("unmatched_rows"):
         lines += ["", f"## {w.t('dq.md.unmatched', file=e['name'])}", ""]
         lines += [
@@ -364,6 +458,17 @@ def _fate_reason(w: Words, x: dict, last: int | None) -> str:
 
 
 def _note_value(w, key: str, value: object) -> str:
+    if key in ("columns_used", "columns_ignored"):
+        return ", ".join(_names(list(value)))
+    if key == "columns_mapped":
+        return _pairs(value)
+    if key == "month_first":
+        return _month_first(w, value)
+    if key == "missing_cells":
+        rows = sorted({c["row"] for c in value})
+        return ", ".join(w.int(r) for r in rows[:50]) + (
+            " " + w.n("dq.md.and_more", len(rows) - 50) if len(rows) > 50 else ""
+        )
     if isinstance(value, list):
         if key == "years":
             return ", ".join(str(v) for v in value)
@@ -499,6 +604,7 @@ __all__ = [
     "MD_YEAR_FROM",
     "data_quality_tables",
     "ingest_inputs",
+    "localise_problems",
     "quality_markdown",
     "write_data_report",
     "write_quality_markdown",
