@@ -30,9 +30,13 @@ from analysis.errors import OptionError, check_option
 from analysis.files import neutralise_frame, write_file_atomically
 from analysis.inputs.dataset import Dataset, load_dataset, slice_for
 from analysis.inputs.frame import District, resolve_district, villages_of
+from analysis.inputs.registry import read_agreements
 from analysis.methods.crosssection import TRIM, CrossSection, compare_year
 from analysis.methods.describe import (
+    Counts,
+    count_desa,
     coverage,
+    merged_registry,
     outcome_summary,
     partnership_counts,
     status_transitions,
@@ -52,7 +56,17 @@ from analysis.methods.options import (
     allowed,
 )
 from analysis.methods.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
-from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
+from analysis.methods.results import (
+    MIN_CAN_MOVE_UP,
+    MIN_EVALUATED,
+    MIN_PRE_PERIODS,
+    MIN_SUBGROUP_CLUSTERS,
+    MIN_SUBGROUP_DESA,
+    Estimate,
+    NotEstimable,
+    Result,
+    to_frame,
+)
 from analysis.methods.sensitivity import (
     Breakdown,
     EValue,
@@ -60,7 +74,8 @@ from analysis.methods.sensitivity import (
     mde_from_se,
     relative_magnitudes_breakdown,
 )
-from analysis.schema import PARTNER_TYPES, SECTORS
+from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
+from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +109,10 @@ class Specification:
         Fewest evaluated partnered desa for a "strong" grade.
     min_subgroup_desa, min_subgroup_clusters
         A subgroup is estimated only with at least this many partnered desa and kecamatan.
+    min_can_move_up
+        ``naik_status`` is estimated only with at least this many evaluated partnered desa
+        that can still move up (not Mandiri in their first year). The minimums and their
+        reasons are declared in :mod:`analysis.methods.results`.
     multitest
         Adjustment across outcomes and across subgroups: ``"fdr_bh"``, ``"holm"``,
         ``"bonferroni"`` (statsmodels ``multipletests``).
@@ -114,9 +133,10 @@ class Specification:
     trim: float = TRIM
     caliper_sd: float = 0.2
     min_treated: int = MIN_TREATED
-    min_evaluated: int = 10
-    min_subgroup_desa: int = 5
-    min_subgroup_clusters: int = 5
+    min_evaluated: int = MIN_EVALUATED
+    min_subgroup_desa: int = MIN_SUBGROUP_DESA
+    min_subgroup_clusters: int = MIN_SUBGROUP_CLUSTERS
+    min_can_move_up: int = MIN_CAN_MOVE_UP
     multitest: MultipleTesting = "fdr_bh"
 
     def __post_init__(self) -> None:
@@ -155,7 +175,13 @@ class Specification:
             raise OptionError(f"trim={self.trim!r} must be in [0, 0.5)")
         if not self.caliper_sd > 0:
             raise OptionError(f"caliper_sd={self.caliper_sd!r} must be positive")
-        for k in ("min_treated", "min_evaluated", "min_subgroup_desa", "min_subgroup_clusters"):
+        for k in (
+            "min_treated",
+            "min_evaluated",
+            "min_subgroup_desa",
+            "min_subgroup_clusters",
+            "min_can_move_up",
+        ):
             if getattr(self, k) < 1:
                 raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
 
@@ -199,6 +225,10 @@ class DistrictData:
     reason: str = ""
     recent: pd.DataFrame = field(default_factory=pd.DataFrame)
     spec: Specification = field(default_factory=Specification)
+    #: the one count of desa and agreements (:func:`analysis.methods.describe.count_desa`)
+    counts: Counts | None = None
+    #: the district's registry rows, with those of the agreements files (counted once)
+    registry: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def covariates_available(self) -> tuple[str, ...]:
@@ -220,6 +250,7 @@ def prepare(
     outcome: str = "nilai_idm",
     last_year: int | None = None,
     spec: Specification | None = None,
+    agreements: str = "",
     **options,
 ) -> DistrictData:
     """Load the data folder, resolve the district and build its desa-year panel.
@@ -241,6 +272,11 @@ def prepare(
         Last outcome year used; ``None``: the last in the data.
     spec
         Every analysis choice; ``None``: :class:`Specification` built from ``options``.
+    agreements
+        Further registry files (comma-separated, relative to the repository), e.g. the 2025
+        MoUs of ``data/real/kukar_mou_2025.csv``; their rows join the registry (an
+        ``id_kerjasama`` already there is counted once), so their desa are counted as partnered
+        (too recent when they count from after ``last_year``), never as comparison desa.
     **options
         Fields of :class:`Specification` (replacing those of ``spec`` when it is given).
 
@@ -265,7 +301,24 @@ def prepare(
         spec = replace(spec, **options)
     code = resolve_district(district).code
     ds = load_dataset(slice_for(data_dir, code) or Path(data_dir))
-    return prepare_dataset(ds, district, outcome, last_year, spec)
+    return prepare_dataset(ds, district, outcome, last_year, spec, read_agreement_files(agreements))
+
+
+def read_agreement_files(agreements: str) -> pd.DataFrame | None:
+    """The rows of further registry files (comma-separated paths), or None for none.
+
+    Parameters
+    ----------
+    agreements
+        Paths relative to the repository (or absolute), separated by commas; empty for none.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The checked rows of every file (:func:`analysis.inputs.registry.read_agreements`).
+    """
+    frames = [read_agreements(f.strip()) for f in str(agreements or "").split(",") if f.strip()]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def prepare_dataset(
@@ -274,8 +327,14 @@ def prepare_dataset(
     outcome: str = "nilai_idm",
     last_year: int | None = None,
     spec: Specification | None = None,
+    agreements: pd.DataFrame | None = None,
 ) -> DistrictData:
     """:func:`prepare` for tables already in memory (e.g. a simulation).
+
+    Desa whose first agreement counts from after the last outcome year are counted as too
+    recent ("belum dapat dinilai") and left out of the panel: a desa that has just signed is not
+    a clean comparison desa (it was chosen on its situation in the years compared, and preparing
+    the agreement may already change it), so no estimator uses it, with either control group.
 
     Parameters
     ----------
@@ -283,6 +342,8 @@ def prepare_dataset(
         The tables of a data folder (:func:`analysis.inputs.dataset.load_dataset`).
     district, outcome, last_year, spec
         As :func:`prepare`.
+    agreements
+        Rows of further registry files (:func:`read_agreement_files`), or None.
 
     Returns
     -------
@@ -302,12 +363,14 @@ def prepare_dataset(
     if spec.covariates is not None:
         design = replace(design, covariates=tuple(spec.covariates))
     n_frame = len(villages_of(d)) if d.has_desa else 0
+    merged, _ = merged_registry(ds.partnerships, agreements)
+    registry = rows_in_district(merged, d.code).reset_index(drop=True)
     panel = (
-        analysis_panel(ds.welfare, ds.villages, ds.partnerships, district=d.code)
+        analysis_panel(ds.welfare, ds.villages, registry, district=d.code)
         if d.has_desa
         else pd.DataFrame()
     )
-    said = {"district": d, "dataset": ds, "design": design, "spec": spec}
+    said = {"district": d, "dataset": ds, "design": design, "spec": spec, "registry": registry}
     if not d.has_desa or panel.empty:
         return DistrictData(
             **said,
@@ -321,15 +384,17 @@ def prepare_dataset(
     first = int(panel["tahun"].min())
     last = int(panel["tahun"].max()) if last_year is None else int(last_year)
     panel = panel[panel["tahun"] <= last]
+    counts = count_desa(panel, ds.partnerships, d.code, n_frame, first, last, agreements)
     return DistrictData(
         **said,
-        panel=panel,
+        panel=panel[panel["g"] <= last].reset_index(drop=True),  # too recent: not compared
         first_year=first,
         last_year=last,
-        coverage=coverage(panel, ds.partnerships, d.code, n_frame, last),
+        coverage=coverage(panel, ds.partnerships, d.code, n_frame, last, counts=counts),
         applicable=True,
         reason="",
-        recent=_too_recent(ds.partnerships, d.code, last),
+        recent=_too_recent(registry, d.code, last),
+        counts=counts,
     )
 
 
@@ -391,9 +456,7 @@ def describe_district(data: DistrictData) -> Description:
     if not data.applicable:
         return Description(counts={}, outcome_summary=pd.DataFrame(), transitions=pd.DataFrame())
     return Description(
-        counts=partnership_counts(
-            data.dataset.partnerships, data.district.code, data.dataset.villages
-        ),
+        counts=partnership_counts(data.registry, data.district.code, data.dataset.villages),
         outcome_summary=outcome_summary(
             data.panel, data.design.outcome, data.first_year, data.last_year
         ),
@@ -427,6 +490,8 @@ class MainEstimate:
     not_yet_treated: Result
     unconditional: Result | None = None
     breakdown: Breakdown | None = None
+    #: why the event study has no pre-period check (``no_event_pre_period``), or None
+    event_study_refusal: NotEstimable | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -463,6 +528,22 @@ def _tag(r: Result, district: str) -> Result:
     return replace(r, district=district)
 
 
+def _recent_reason(r: Result, data: DistrictData) -> Result:
+    """``too_recent`` for a comparison with no evaluated desa because every partnered one is too
+    recent (those desa are not in the panel, so the estimator cannot tell)."""
+    k = data.counts
+    if (
+        isinstance(r, NotEstimable)
+        and r.reason == "too_few_treated"
+        and r.n_treated == 0
+        and k is not None
+        and k.n_desa_too_recent > 0
+        and k.n_desa_from_start == 0
+    ):
+        return replace(r, reason="too_recent")
+    return r
+
+
 def _control(data: DistrictData, control_group: str | None) -> str:
     cg = data.spec.control_group if control_group is None else control_group
     check_option("control_group", cg, ControlGroup)
@@ -475,6 +556,31 @@ def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
     cells = agg.group_time[agg.group_time["post"]]
     return relative_magnitudes_breakdown(
         agg.event_study, cells, head.ci_low, head.ci_high, agg.base_period
+    )
+
+
+def _event_study_refusal(
+    head: Result, agg: Staggered | None, data: DistrictData
+) -> NotEstimable | None:
+    """``no_event_pre_period`` when the event study has fewer than :data:`MIN_PRE_PERIODS`
+    points before the start (nothing to check earlier trends against)."""
+    if agg is None or not isinstance(head, Estimate):
+        return None
+    es = agg.event_study
+    # a point with no standard error is the base period itself (universal base): nothing to check
+    pre = es[(es["e"] < 0) & np.isfinite(es["se"].astype(float))] if len(es) else es
+    n_pre = len(pre)
+    if n_pre >= MIN_PRE_PERIODS:
+        return None
+    return NotEstimable(
+        outcome=head.outcome,
+        method=HEADLINE_METHOD,
+        estimand="event_study",
+        reason="no_event_pre_period",
+        detail=f"{n_pre} event-study points before the start ({data.first_year}-{data.last_year})",
+        n_treated=head.n_treated,
+        n_control=head.n_control,
+        district=data.district.code,
     )
 
 
@@ -523,6 +629,7 @@ def estimate_main(
         )
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
+    head = _below_minimum(data, y) or _recent_reason(head, data)
     main = MainEstimate(
         headline=_tag(head, code),
         staggered=agg,
@@ -530,16 +637,17 @@ def estimate_main(
         not_yet_treated=None,
         unconditional=None,
         breakdown=_breakdown(head, agg),
+        event_study_refusal=_event_study_refusal(head, agg, data),
     )
     if not variants:
         return main
     alt, _ = callaway_santanna(data.panel, data.design, other, data.last_year, **kw)
-    alt = replace(alt, method=f"{HEADLINE_METHOD}_{other}")
+    alt = replace(_recent_reason(alt, data), method=f"{HEADLINE_METHOD}_{other}")
     unconditional = {**kw, "covariates": (), "baseline_outcome": False}
     unc, _ = callaway_santanna(
         data.panel, data.design, control_group, data.last_year, **unconditional
     )
-    unc = replace(unc, method=f"{HEADLINE_METHOD}_unconditional")
+    unc = replace(_recent_reason(unc, data), method=f"{HEADLINE_METHOD}_unconditional")
     return replace(
         main,
         twfe=_tag(_twfe_benchmark(data), code),
@@ -672,15 +780,63 @@ def estimate_outcomes(
                 )
             )
             continue
-        r, _ = callaway_santanna(
-            data.panel,
-            data.design.with_outcome(o),
-            control_group,
-            data.last_year,
-            **data.spec.cs_kwargs(),
-        )
-        rows.append(_tag(r, data.district.code))
+        r = _below_minimum(data, o)
+        if r is None:
+            r, _ = callaway_santanna(
+                data.panel,
+                data.design.with_outcome(o),
+                control_group,
+                data.last_year,
+                **data.spec.cs_kwargs(),
+            )
+        rows.append(_tag(_recent_reason(r, data), data.district.code))
     return _adjust(to_frame(rows), multitest or data.spec.multitest)
+
+
+def can_move_up(data: DistrictData) -> tuple[int, int]:
+    """Evaluated partnered desa, and those of them that can still move up a status band.
+
+    A desa whose first observed status is Mandiri (the top band) cannot move up, so it cannot
+    count towards ``naik_status``.
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+
+    Returns
+    -------
+    tuple of int
+        ``(evaluated, can_move_up)``.
+    """
+    p = data.panel
+    units = p.sort_values("tahun").drop_duplicates("kode_desa")
+    ev = units[(units["g"] > data.first_year) & (units["g"] <= data.last_year)]
+    top = len(IDM_STATUSES) - 1
+    return len(ev), int((ev["status_rank"] < top).sum()) if "status_rank" in ev else 0
+
+
+def _below_minimum(data: DistrictData, outcome: str) -> NotEstimable | None:
+    """Why ``outcome`` is not estimated here though the comparison could run (its minimum).
+
+    ``naik_status`` needs :data:`analysis.methods.results.MIN_CAN_MOVE_UP` evaluated partnered
+    desa that can still move up (``spec.min_can_move_up``).
+    """
+    if outcome != "naik_status" or not data.applicable:
+        return None
+    n, movable = can_move_up(data)
+    if movable >= data.spec.min_can_move_up or n < data.spec.min_treated:
+        return None  # enough desa, or too few for any estimate (the estimator's own reason)
+    return NotEstimable(
+        outcome=outcome,
+        method=HEADLINE_METHOD,
+        estimand="ATT",
+        reason="too_few_can_move_up",
+        detail=f"{movable} of {n} evaluated partnered desa can still move up "
+        f"(minimum {data.spec.min_can_move_up})",
+        n_treated=n,
+        district=data.district.code,
+    )
 
 
 def estimate_heterogeneity(data: DistrictData, control_group: str | None = None) -> pd.DataFrame:
@@ -728,7 +884,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
             sub = evaluated[evaluated[dim] == v]
             n_desa = len(sub)
             n_kec = int(sub[data.design.cluster].nunique()) if data.design.cluster in sub else 0
-            r = _subgroup(data, dim, v, n_desa, n_kec, control_group, tables)
+            r, agg = _subgroup(data, dim, v, n_desa, n_kec, control_group, tables)
             row = to_frame([_tag(r, data.district.code)]).iloc[0].to_dict()
             rows.append(
                 {
@@ -739,6 +895,7 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
                     "n_kecamatan_subgroup": n_kec,
                     "min_desa": spec.min_subgroup_desa,
                     "min_clusters": spec.min_subgroup_clusters,
+                    **_subgroup_pre_period(r, agg),
                 }
             )
     t = pd.DataFrame(rows)
@@ -755,8 +912,8 @@ def _subgroup(
     n_kec: int,
     control_group: str,
     tables: dict,
-) -> Result:
-    """The headline estimator for one subgroup.
+) -> tuple[Result, Staggered | None]:
+    """The headline estimator for one subgroup, with its aggregation (None when not estimated).
 
     The headline estimator for the desa partnered with one partner type or sector (or why
     not: too few desa or kecamatan); ``tables`` keeps the shared desa-years once built.
@@ -771,18 +928,52 @@ def _subgroup(
             detail=f"{n_desa} partnered desa in {n_kec} kecamatan",
             n_treated=n_desa,
             district=data.district.code,
-        )
+        ), None
     if not tables:
         ds, code = data.dataset, data.district.code
         tables["base"] = desa_years(ds.welfare, ds.villages, code)
-        tables["registry"] = rows_in_district(ds.partnerships, code)
+        tables["registry"] = data.registry
     treat = f"{'type' if dim == 'jenis_mitra' else 'sector'}:{value}"
     panel = with_exposure(tables["base"], tables["registry"], treat)
-    panel = panel[panel["tahun"] <= data.last_year]
-    r, _ = callaway_santanna(
+    # too recent: not compared, as in prepare_dataset
+    panel = panel[(panel["tahun"] <= data.last_year) & (panel["g"] <= data.last_year)]
+    return callaway_santanna(
         panel, data.design.with_treatment(treat), control_group, data.last_year, **spec.cs_kwargs()
     )
-    return r
+
+
+#: Subgroup columns of :func:`estimate_heterogeneity` beyond the result columns.
+SUBGROUP_COLUMNS = (
+    "n_desa_subgroup",
+    "n_kecamatan_subgroup",
+    "min_desa",
+    "min_clusters",
+    "pretrend_p",
+    "pre_max_abs",
+    "pre_detectable",
+    "n_pre_points",
+    "pretrend_rejects",
+)
+
+
+def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
+    """The subgroup's own pre-period check: the headline's test on the subgroup's cohorts.
+
+    ``pretrend_rejects`` uses the headline's threshold (p < 0.10, :func:`judge_evidence`);
+    ``n_pre_points`` 0 means there was nothing to check (reason ``no_event_pre_period``).
+    """
+    if agg is None or not isinstance(r, Estimate):
+        out = {"pretrend_p": np.nan, "pre_max_abs": np.nan, "pre_detectable": np.nan}
+        return {**out, "n_pre_points": 0, "pretrend_rejects": False}
+    es = agg.event_study
+    n_pre = int(((es["e"] < 0) & np.isfinite(es["se"].astype(float))).sum()) if len(es) else 0
+    return {
+        "pretrend_p": float(agg.pretrend_p),
+        "pre_max_abs": float(agg.pre_max_abs),
+        "pre_detectable": float(agg.pre_detectable),
+        "n_pre_points": n_pre,
+        "pretrend_rejects": bool(agg.pretrend_p < PRETREND_ALPHA),
+    }
 
 
 #: Grade codes, strongest first.
@@ -914,6 +1105,10 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     )
 
 
+#: The pre-period test "rejects" below this p-value (grade and subgroups alike).
+PRETREND_ALPHA = 0.10
+
+
 def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[str, ...]]:
     """The grade and the reason codes that keep it below "strong" (see :func:`judge_evidence`)."""
     pre_p, pre_det = pre["pretrend_p"], pre["pre_detectable"]
@@ -924,7 +1119,7 @@ def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[s
         reasons.append("not_significant_after_adjustment")
     if not np.isfinite(pre_p):
         reasons.append("no_pre_period_test")
-    elif pre_p < 0.10:
+    elif pre_p < PRETREND_ALPHA:
         reasons.append("pretrend")
     elif not (pre_det <= abs(h.estimate)):
         reasons.append("pre_period_underpowered")
@@ -978,17 +1173,8 @@ def results_table(
         h["method"] = h["method"] + " [" + h["dimension"] + "=" + h["group"] + "]"
         parts.append(
             h.drop(
-                columns=[
-                    "dimension",
-                    "group",
-                    "q_value_bh",
-                    "q_value",
-                    "multitest",
-                    "n_desa_subgroup",
-                    "n_kecamatan_subgroup",
-                    "min_desa",
-                    "min_clusters",
-                ],
+                columns=["dimension", "group", "q_value_bh", "q_value", "multitest"]
+                + list(SUBGROUP_COLUMNS),
                 errors="ignore",
             )
         )
@@ -1084,6 +1270,11 @@ __all__ = [
     "estimate_cross_section",
     "estimate_outcomes",
     "estimate_heterogeneity",
+    "compare_subgroups",
+    "SubgroupComparison",
+    "can_move_up",
+    "read_agreement_files",
+    "Counts",
     "judge_evidence",
     "results_table",
     "save_results",

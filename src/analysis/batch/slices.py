@@ -53,6 +53,10 @@ class Slicer:
             df = getattr(self.ds, name)
             if name in self._groups:
                 rows = self._groups[name].get(district + ".")
+                if name == "partnerships" and "" in self._groups[name]:
+                    # rows without a code belong to no district: every slice keeps them, so
+                    # the count of them is the whole folder's, as without a slice
+                    rows = sorted([*(rows if rows is not None else []), *self._groups[name][""]])
                 df = df.iloc[rows] if rows is not None else df.iloc[0:0]
             buf = io.BytesIO()
             pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)

@@ -6,10 +6,169 @@ are distributed, and how statuses moved, by group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import pandas as pd
 
 from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
 from analysis.schema import IDM_STATUSES
+
+
+@dataclass(frozen=True, kw_only=True)
+class Counts:
+    """The one count of a district's desa and agreements that every page, file and step uses.
+
+    Every desa with outcome data is in exactly one of: ``n_desa_evaluated`` (first exposure
+    after the first outcome year and by the last), ``n_desa_from_start`` (exposed in or before
+    the first outcome year: no year before the start, left out), ``n_desa_too_recent_with_data``
+    (first exposure after the last outcome year: "belum dapat dinilai", never counted as never
+    partnered and never used as comparison desa) or ``n_desa_comparison`` (no counting agreement
+    in the registry nor in the agreements files). Every partnered desa is evaluated, from the
+    start, too recent or without outcome data (``n_desa_no_data``, left out).
+
+    Agreements are the district's rows of the data folder's registry plus the rows of the
+    agreements files whose ``id_kerjasama`` the registry does not already hold
+    (``n_agreements_file_duplicates`` are counted once). ``n_agreements_ended`` /
+    ``n_desa_ended``: counting agreements with status ``selesai`` and the evaluated desa whose
+    every counting agreement has ended; they stay partnered from their first exposure on (an
+    ever-partnered comparison). Rows without a desa code cannot be placed in a district: those of
+    the registry are counted for the whole registry, those of an agreements file when the file
+    has rows in the district (the rule of :func:`analysis.report.agreements.recent_agreements`).
+    """
+
+    first_year: int
+    last_year: int
+    n_desa_frame: int
+    n_desa_with_data: int
+    n_desa_partnered: int
+    n_desa_evaluated: int
+    n_desa_too_recent: int
+    n_desa_too_recent_with_data: int
+    n_desa_from_start: int
+    n_desa_no_data: int
+    n_desa_comparison: int
+    n_desa_ended: int
+    n_agreements: int
+    n_agreements_counting: int
+    n_agreements_not_counting: int
+    n_agreements_ended: int
+    n_agreements_too_recent: int
+    n_agreements_from_files: int
+    n_agreements_file_duplicates: int
+    n_rows_without_code_registry: int
+    n_rows_without_code_files: int
+
+    @property
+    def n_registry_rows_without_code(self) -> int:
+        """Rows without a desa code, of the registry and of the agreements files together."""
+        return self.n_rows_without_code_registry + self.n_rows_without_code_files
+
+    @property
+    def n_desa_left_out(self) -> int:
+        """Partnered desa neither evaluated nor too recent (from the start, or without data)."""
+        return self.n_desa_from_start + self.n_desa_no_data
+
+    def as_dict(self) -> dict:
+        """Every count by name (fields and the two totals)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["n_registry_rows_without_code"] = self.n_registry_rows_without_code
+        d["n_desa_left_out"] = self.n_desa_left_out
+        return d
+
+
+def merged_registry(
+    registry: pd.DataFrame, agreements: pd.DataFrame | None
+) -> tuple[pd.DataFrame, int]:
+    """The registry with the agreements files' rows it does not hold yet (by ``id_kerjasama``).
+
+    Returns the merged rows and the number of agreements-file rows left out as repeats.
+    """
+    if agreements is None or not len(agreements):
+        return registry, 0
+    repeat = agreements["id_kerjasama"].isin(set(registry["id_kerjasama"]))
+    new = agreements[~repeat]
+    if not len(registry):
+        return new.reset_index(drop=True), int(repeat.sum())
+    return pd.concat([registry, new], ignore_index=True), int(repeat.sum())
+
+
+def count_desa(
+    panel: pd.DataFrame,
+    registry: pd.DataFrame,
+    district_code: str,
+    n_desa_frame: int,
+    first_year: int,
+    last_year: int,
+    agreements: pd.DataFrame | None = None,
+) -> Counts:
+    """The :class:`Counts` of a district.
+
+    Parameters
+    ----------
+    panel
+        The district's desa-years up to ``last_year`` with ``g`` from the registry alone or
+        merged (only which desa have data is read from it).
+    registry
+        The data folder's registry (every row, with or without a code).
+    district_code
+        ``"64.02"``.
+    n_desa_frame
+        Desa of the district in the official frame.
+    first_year, last_year
+        The outcome years compared.
+    agreements
+        Rows of the agreements files (registry contract), or None.
+
+    Returns
+    -------
+    Counts
+        The counts; the same for the whole folder and for a district's slice.
+    """
+    merged, repeats = merged_registry(registry, agreements)
+    reg = rows_in_district(merged, district_code)
+    counting = reg[reg["status"].isin(COUNTING_STATUSES)].copy()
+    counting["g"] = agreement_exposure(counting).to_numpy() if len(counting) else []
+    first = counting.groupby("kode_desa")["g"].min() if len(counting) else pd.Series(dtype=float)
+    by_last = counting[counting["g"] <= last_year] if len(counting) else counting
+    ended = (  # every agreement counting by the last year has ended
+        by_last.assign(e=by_last["status"] == "selesai").groupby("kode_desa")["e"].all()
+        if len(by_last)
+        else pd.Series(dtype=bool)
+    )
+    with_data = set(panel["kode_desa"].unique()) if len(panel) else set()
+    has = first.index.isin(list(with_data))
+    evaluated = has & (first > first_year).to_numpy() & (first <= last_year).to_numpy()
+    recent = (first > last_year).to_numpy()
+    file_rows = 0
+    uncoded_files = 0
+    if agreements is not None and len(agreements):
+        new = agreements[~agreements["id_kerjasama"].isin(set(registry["id_kerjasama"]))]
+        file_rows = int(len(rows_in_district(new, district_code)))
+        if len(rows_in_district(agreements, district_code)):
+            uncoded_files = int(agreements["kode_desa"].isna().sum())
+    return Counts(
+        first_year=int(first_year),
+        last_year=int(last_year),
+        n_desa_frame=int(n_desa_frame),
+        n_desa_with_data=len(with_data),
+        n_desa_partnered=int(len(first)),
+        n_desa_evaluated=int(evaluated.sum()),
+        n_desa_too_recent=int(recent.sum()),
+        n_desa_too_recent_with_data=int((recent & has).sum()),
+        n_desa_from_start=int((has & (first <= first_year).to_numpy()).sum()),
+        n_desa_no_data=int((~has & ~recent).sum()),
+        n_desa_comparison=len(with_data - set(first.index)),
+        n_desa_ended=int(ended.reindex(first.index[evaluated]).fillna(False).sum()),
+        n_agreements=int(len(reg)),
+        n_agreements_counting=int(len(counting)),
+        n_agreements_not_counting=int(len(reg) - len(counting)),
+        n_agreements_ended=int((counting["status"] == "selesai").sum()),
+        n_agreements_too_recent=int((counting["g"] > last_year).sum()) if len(counting) else 0,
+        n_agreements_from_files=file_rows,
+        n_agreements_file_duplicates=repeats,
+        n_rows_without_code_registry=int(registry["kode_desa"].isna().sum()),
+        n_rows_without_code_files=uncoded_files,
+    )
 
 
 def coverage(
@@ -18,36 +177,31 @@ def coverage(
     district_code: str,
     n_desa_frame: int,
     last_year: int,
+    agreements: pd.DataFrame | None = None,
+    counts: Counts | None = None,
 ) -> dict:
-    """Counts a reader needs before any estimate."""
-    reg = rows_in_district(partnerships, district_code)
-    # rows without a code (preparatory desa) cannot be placed in a district: counted for the whole folder
-    no_code = partnerships[partnerships["kode_desa"].isna()]
-    counting = reg[reg["status"].isin(COUNTING_STATUSES)]
-    g = agreement_exposure(counting) if len(counting) else pd.Series(dtype="Int64")
-    units = panel.drop_duplicates("kode_desa")
+    """Counts a reader needs before any estimate: :func:`count_desa` as a dict, with the years.
+
+    ``n_desa_evaluable`` is the former name of ``n_desa_evaluated``; ``carried_forward_share``
+    the share of outcome values carried from the year before.
+    """
     years = sorted(int(y) for y in panel["tahun"].unique()) if len(panel) else []
-    out = {
-        "n_desa_frame": int(n_desa_frame),
-        "n_desa_with_data": int(units["kode_desa"].nunique()),
-        "years": years,
-        "n_agreements": int(len(reg)),
-        "n_agreements_counting": int(len(counting)),
-        "n_agreements_not_counting": int(len(reg) - len(counting)),
-        "n_desa_partnered": int(counting["kode_desa"].nunique()),
-        # evaluated: exposed after the first year (a pre-period exists) and by the last year
-        "n_desa_evaluated": int(
-            ((units["g"] > (years[0] if years else 0)) & (units["g"] <= last_year)).sum()
-        ),
-        "n_desa_too_recent": int(counting.loc[(g > last_year).to_numpy(), "kode_desa"].nunique())
-        if len(counting)
-        else 0,
-        "n_desa_comparison": int((units["g"] == 0).sum()),
-        "n_registry_rows_without_code": int(len(no_code)),
-        "carried_forward_share": float(panel["dibawa"].fillna(False).astype(bool).mean())
+    if counts is None:
+        counts = count_desa(
+            panel,
+            partnerships,
+            district_code,
+            n_desa_frame,
+            years[0] if years else 0,
+            last_year,
+            agreements,
+        )
+    out = {"years": years, **counts.as_dict()}
+    out["carried_forward_share"] = (
+        float(panel["dibawa"].fillna(False).astype(bool).mean())
         if "dibawa" in panel and len(panel)
-        else 0.0,
-    }
+        else 0.0
+    )
     out["n_desa_evaluable"] = out["n_desa_evaluated"]  # former name, kept for readers of it
     return out
 

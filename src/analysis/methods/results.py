@@ -75,7 +75,26 @@ REASONS = {
     "no_data": "no outcome data for this district",
     "too_few_districts": "too few districts with an estimate to pool",
     "too_few_clusters": "the partnered desa lie in too few kecamatan to compare",
+    "too_few_can_move_up": "too few evaluated partnered desa can still move up a status band",
+    "no_event_pre_period": "no event-study point before the start to check earlier trends",
 }
+
+# -- minimums below which a result is not printed, declared once ------------------------------
+#: Fewest evaluated partnered desa for a "strong" grade (``Specification.min_evaluated``).
+MIN_EVALUATED = 10
+#: Fewest evaluated partnered desa in a subgroup (partner type, sector) for its estimate, and
+#: fewest kecamatan they lie in (``Specification.min_subgroup_desa`` / ``min_subgroup_clusters``);
+#: below either the row reads ``too_few_treated`` / ``too_few_clusters``.
+MIN_SUBGROUP_DESA = 5
+MIN_SUBGROUP_CLUSTERS = 5
+#: Fewest evaluated partnered desa that can still move up a status band (not Mandiri in their
+#: first year) for the status-upgrade outcome ``naik_status`` (``Specification.min_can_move_up``);
+#: below it the row reads ``too_few_can_move_up``. With fewer than 10 desa one desa moves the
+#: share by more than 10 points, and the minimum is the one of a "strong" grade.
+MIN_CAN_MOVE_UP = 10
+#: Fewest event-study points before the start (event time < 0) for the pre-period check of the
+#: event study; without one the figure and the check read ``no_event_pre_period``.
+MIN_PRE_PERIODS = 1
 
 
 @dataclass(frozen=True, kw_only=True)

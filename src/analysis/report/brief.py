@@ -25,6 +25,7 @@ from analysis.district import (
 )
 from analysis.methods.crosssection import TRIM, CrossSection
 from analysis.methods.results import FACT_FIELDS, Estimate, Result
+from analysis.methods.subgroups import DIFFERENCE_ALPHA, SubgroupComparison, compare_subgroups
 from analysis.provenance import stamp
 from analysis.report import (
     METHOD_CODES,
@@ -137,10 +138,11 @@ def show_figures(
     olabel = w.outcome(data.design.outcome)
     if main.staggered is not None and len(main.staggered.event_study):
         es = main.staggered.event_study
+        caption = w.t("fig.event")
+        if getattr(main, "event_study_refusal", None) is not None:  # no pre-period point
+            caption = f"{caption} {w.t('fig.event_no_pre')}"
         figs.append(
-            figure_html(
-                plots.event_study(es, lang, olabel), _alt_event(es, w), w.t("fig.event"), lang
-            )
+            figure_html(plots.event_study(es, lang, olabel), _alt_event(es, w), caption, lang)
         )
     if cross.balance is not None and len(cross.balance):
         b = cross.balance
@@ -256,6 +258,7 @@ def show_details(
         return
     if control_group is None:
         control_group = data.spec.control_group
+    comparison = compare_subgroups(het)
     _show(
         render(
             "brief/details.html.j2",
@@ -265,6 +268,9 @@ def show_details(
             methods=method_rows(main, cross, lang, control_group),
             outcomes=frame_rows(outcomes, lang, "outcome"),
             het=frame_rows(het, lang, "group") if len(het) else [],
+            het_pre=subgroup_pre_rows(het, lang),
+            subgroups=comparison,
+            established=_established_pairs(comparison, lang),
             ev=evidence,
             h=main.headline if isinstance(main.headline, Estimate) else None,
             covariates=_covariate_words(main, data, lang),
@@ -292,6 +298,43 @@ def _covariate_words(main: MainEstimate, data: DistrictData, lang: str) -> str:
         )
         return w.t(key)
     return ""
+
+
+def subgroup_pre_rows(het: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
+    """Each estimated subgroup's own pre-period check, worded: (subgroup, check)."""
+    w = words(lang)
+    rows = []
+    if not len(het) or "pretrend_p" not in het:
+        return rows
+    for r in het[het["estimable"].astype(bool)].to_dict("records"):
+        if not r.get("n_pre_points"):
+            check = w.reason("no_event_pre_period")
+        elif not np.isfinite(float(r.get("pretrend_p", np.nan))):
+            check = w.t("subgroup.pre_none")
+        elif r.get("pretrend_rejects"):
+            check = w.t("subgroup.pre_rejects", p=w.p(r["pretrend_p"]))
+        else:
+            check = w.t("subgroup.pre_passes", p=w.p(r["pretrend_p"]))
+        rows.append((w.group(r["dimension"], r["group"]), check))
+    return rows
+
+
+def _established_pairs(comparison: SubgroupComparison, lang: str) -> dict[str, list[str]]:
+    """Per dimension, the pairs whose difference holds after adjustment, worded."""
+    w = words(lang)
+    out: dict[str, list[str]] = {}
+    pairs = comparison.pairs
+    for r in pairs[pairs["p_adjusted"] < DIFFERENCE_ALPHA].to_dict("records"):
+        out.setdefault(r["dimension"], []).append(
+            w.t(
+                "subgroup.pair",
+                a=w.group(r["dimension"], r["group_a"]),
+                b=w.group(r["dimension"], r["group_b"]),
+                diff=w.num(r["difference"], 3, signed=True),
+                p=w.p(r["p_adjusted"]),
+            )
+        )
+    return out
 
 
 def _naive(cross: CrossSection) -> Result | None:
