@@ -1,6 +1,6 @@
 """Every sentence of a district brief is a claim whose condition holds on the page's own numbers.
 
-The district steps run over every district of five simulated worlds (one a placebo,
+The district steps run over every district of six simulated worlds (the example data's seed, one a placebo,
 ``effect_scale=0``) with analytic inference; each brief is rendered in both languages and its
 ``summary.json`` / ``results.csv`` written. The facts are then recomputed from those files and
 the simulated tables (not from the objects the page was built from), and the test checks that the
@@ -30,7 +30,7 @@ from analysis.methods.sensitivity import e_value
 from analysis.report import brief, claims
 from analysis.schema import IDM_THRESHOLDS
 
-WORLDS = ((1001, 1.0), (1002, 1.0), (1003, 1.0), (1004, 1.0), (1001, 0.0))
+WORLDS = ((20250826, 1.0), (1001, 1.0), (1002, 1.0), (1003, 1.0), (1004, 1.0), (1001, 0.0))
 SPEC = steps.Specification(inference="analytic", draws=99)
 LANGS = ("id", "en")
 

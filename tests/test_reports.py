@@ -412,7 +412,7 @@ def test_too_recent_sentences_match_the_registry_rows(run_id):
 
 
 def test_naive_caveat_follows_the_page_numbers(run_id):
-    """"Overstates" only when naive - headline exceeds 1.96 x the naive SE (analysis.report.claims)."""
+    """ "Overstates" only when naive - headline exceeds 1.96 x the naive SE (analysis.report.claims)."""
     res = pd.read_csv(run_id / "districts" / "64.02" / "results.csv")
     head = res.loc[(res["method"] == "cs_did") & (res["outcome"] == "nilai_idm")]
     naive = res.loc[(res["method"] == "naive") & (res["outcome"] == "nilai_idm")]

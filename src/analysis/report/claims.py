@@ -249,16 +249,23 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="headline.positive",
         section="headline",
-        needs=("estimate", "ci_low", "ci_high"),
-        when=lambda f: f.estimable and f.positive,
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.estimable and f.positive and not f.pretrend_rejects,
         args=_headline_args,
     ),
     Claim(
         key="headline.negative",
         section="headline",
-        needs=("estimate", "ci_low", "ci_high"),
-        when=lambda f: f.estimable and not f.positive,
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.estimable and not f.positive and not f.pretrend_rejects,
         args=_headline_args,
+    ),
+    Claim(
+        key="headline.gap",
+        section="headline",
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.pretrend_rejects,
+        args=lambda f, w: {**_headline_args(f, w), "est": _eff(w, f, f.estimate, True)},
     ),
     Claim(
         key="grade_text.strong",
