@@ -325,7 +325,23 @@ CLAIMS: tuple[Claim, ...] = (
         key="units.status_change",
         section="units",
         needs=("estimate", "n_status_change", "n_evaluated_last"),
-        when=lambda f: f.has_band and f.n_evaluated_last > 0 and f.n_status_change > 0,
+        when=lambda f: (
+            f.has_band and f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+        ),
+        args=lambda f, w: {
+            "k": w.int(f.n_status_change),
+            "m": w.int(f.n_evaluated_last),
+            "est": _eff(w, f, f.estimate),
+            "last": f.last_year,
+        },
+    ),
+    Claim(
+        key="units.status_change_neg",
+        section="units",
+        needs=("estimate", "n_status_change", "n_evaluated_last"),
+        when=lambda f: (
+            f.has_band and not f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+        ),
         args=lambda f, w: {
             "k": w.int(f.n_status_change),
             "m": w.int(f.n_evaluated_last),
