@@ -21,10 +21,10 @@ from analysis.files import write_dir_atomically, write_file_atomically
 from analysis.inputs.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
 from analysis.methods.results import REASONS
 from analysis.parameters import CONTROL_GROUPS, check_values, choices
-from analysis.report import METHOD_CODES, render, words
+from analysis.report import METHOD_CODES, claims, render, words
 from analysis.report.agreements import IDM_LAST_EDITION, read_agreements, recent_agreements
 from analysis.report.catalog import MissingTextError, languages, load
-from analysis.schema import PARTNER_TYPES, PARTNERSHIP_STATUSES, SECTORS
+from analysis.schema import IDM_STATUSES, PARTNER_TYPES, PARTNERSHIP_STATUSES, SECTORS
 
 SRC = paths.PACKAGE_DIR
 GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
@@ -54,9 +54,10 @@ def _literal_keys() -> set[str]:
 def _coded_keys() -> set[str]:
     """Keys built from engine codes: every code the engine can produce needs an entry."""
     keys = {f"grade.{g}" for g in GRADES} | {f"grade_short.{g}" for g in GRADES}
-    keys |= {f"grade_text.{g}" for g in GRADES} | {f"means.settle.{g}" for g in GRADES}
-    keys |= {f"means.can.{g}.{d}" for g in ("strong", "suggestive") for d in ("up", "down")}
-    keys |= {"means.can.insufficient", "means.can.not_estimable"}
+    keys |= {f"grade_text.{g}" for g in GRADES} | {f"legend.{g}" for g in GRADES}
+    keys |= set(claims.BY_KEY)  # every sentence the brief can show (analysis.report.claims)
+    keys |= {f"status.{s.replace(' ', '_').lower()}" for s in IDM_STATUSES}
+    keys |= {f"glossary.{t}{d}" for t in claims.GLOSSARY for d in ("", ".def")}
     keys |= {f"why.{r}" for r in WHY} | {f"reason.{r}" for r in REASONS}
     keys |= {f"outcome.{o}" for o in OUTCOMES} | {f"method.{m}" for m in METHOD_CODES.values()}
     keys |= {f"partner_type.{p}" for p in PARTNER_TYPES} | {f"sector.{s}" for s in SECTORS}
@@ -64,9 +65,7 @@ def _coded_keys() -> set[str]:
     keys |= {f"control_group.{c}" for c in CONTROL_GROUPS} | {f"lang.{x}" for x in languages()}
     keys |= {f"registry_status.{s}" for s in PARTNERSHIP_STATUSES}
     keys |= {f"na.{r}" for r in ("no_desa", "no_data")}
-    keys |= {f"means.settle_{k}" for k in ("idm", "first_indeks_desa", "indeks_desa")}
     keys |= {f"dimension.{d}" for d in ("partner_type", "sector")}
-    keys |= {f"caveat.naive_{c}" for c in ("larger", "not_larger")}
     keys |= {f"param.{k}" for k in Specification().as_dict()}
     keys |= {f"{k}.{v}" for k, vs in choices().items() if k not in ("outcome", "lang") for v in vs}
     keys |= {f"param.{p}" for p in papermill.inspect_notebook(str(paths.DISTRICT_NOTEBOOK))} - {

@@ -38,6 +38,7 @@ from analysis.report import (
 )
 from analysis.report import figures as plots
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
+from analysis.report.claims import GLOSSARY, Facts, panel_facts, shown
 
 #: Output metadata key the exporter reads (page title, language, synthetic flag, role).
 META = "analysis_page"
@@ -76,18 +77,95 @@ def recent(data: DistrictData, agreements: str = "") -> Recent:
     )
 
 
-def _headline_context(data: DistrictData, main: MainEstimate, evidence: Evidence) -> dict:
-    h = main.headline
-    if not isinstance(h, Estimate):
-        return {"estimable": False, "reason": h.reason}
-    mean = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].mean())
-    return {
-        "estimable": True,
-        "h": h,
-        "positive": h.estimate >= 0,
-        "mean": mean,
-        "ev": evidence,
+def _recent_by_year(rec: Recent | None) -> tuple[tuple[int, str, int], ...]:
+    """(exposure year, how it can be judged, agreements) of the too-recent agreements, by year."""
+    years: dict[int, list] = {}
+    for g in rec.groups if rec is not None else ():
+        years.setdefault(g.exposure_year, [g.settle, 0])[1] += g.n_agreements
+    return tuple((y, settle, n) for y, (settle, n) in sorted(years.items()))
+
+
+def brief_facts(
+    data: DistrictData,
+    evidence: Evidence | None,
+    cross: CrossSection | None = None,
+    rec: Recent | None = None,
+) -> Facts:
+    """The facts of one brief, computed once (:class:`analysis.report.claims.Facts`).
+
+    Every sentence the brief shows is a claim on these facts (:mod:`analysis.report.claims`).
+    """
+    base = {"name": data.district.name, "short_name": data.district.short_name}
+    if not data.applicable:
+        return Facts(**base, applicable=False, reason=data.reason)
+    cov = data.coverage
+    base |= {
+        "first_year": int(data.first_year or 0),
+        "last_year": int(data.last_year or 0),
+        "carried_share": float(cov.get("carried_forward_share", 0.0)),
+        "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
+        "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
+        "n_no_code": int(cov.get("n_registry_rows_without_code", 0))
+        + (rec.uncoded_rows if rec is not None else 0),
+        "recent": _recent_by_year(rec),
     }
+    h = evidence.headline if evidence is not None else None
+    if not isinstance(h, Estimate) or evidence is None:
+        reason = getattr(h, "reason", "") or data.reason
+        return Facts(**base, reason=reason, outcome=data.design.outcome)
+    naive = _naive(cross) if cross is not None else None
+    hf = h.facts or {}
+    return Facts(
+        **base,
+        estimable=True,
+        grade=evidence.grade,
+        reasons=tuple(evidence.reasons),
+        caveats=tuple(evidence.caveats),
+        outcome=h.outcome,
+        estimate=float(h.estimate),
+        ci_low=float(h.ci_low),
+        ci_high=float(h.ci_high),
+        n_treated=int(h.n_treated),
+        n_control=int(h.n_control),
+        pretrend_p=float(evidence.pretrend_p),
+        pre_max_abs=float(evidence.pre_max_abs),
+        pre_detectable=float(evidence.pre_detectable),
+        breakdown_mbar=float(evidence.breakdown_mbar),
+        mde=float(evidence.mde),
+        e_value=float(evidence.e_value.point),
+        e_value_bound=float(evidence.e_value.ci_bound),
+        est_method_requested=str(hf.get("est_method_requested", h.est_method)),
+        est_method_used=str(h.est_method),
+        n_cells=int(hf.get("n_cells", 0) or 0),
+        n_cells_reg_fallback=int(hf.get("n_cells_reg_fallback", 0) or 0),
+        naive_estimate=float(naive.estimate) if isinstance(naive, Estimate) else np.nan,
+        naive_se=float(naive.se) if isinstance(naive, Estimate) else np.nan,
+        min_evaluated=int(evidence.min_evaluated),
+        **panel_facts(data.panel, h.outcome, int(data.last_year), float(h.estimate)),
+    )
+
+
+def summary_html(
+    data: DistrictData,
+    main: MainEstimate,
+    evidence: Evidence,
+    lang: str = "id",
+    agreements: str = "",
+    cross: CrossSection | None = None,
+) -> str:
+    """The decision page (key message, units, conclusions, recommendations, legend) as HTML."""
+    rec = recent(data, agreements) if data.applicable else None
+    facts = brief_facts(data, evidence, cross, rec)
+    w = words(lang)
+    return render(
+        "brief/summary.html.j2",
+        lang,
+        data=data,
+        f=facts,
+        say=lambda section: shown(facts, section, w),
+        recent=rec,
+        last_idm=IDM_LAST_EDITION,
+    )
 
 
 def show_summary(
@@ -96,24 +174,15 @@ def show_summary(
     evidence: Evidence,
     lang: str = "id",
     agreements: str = "",
+    cross: CrossSection | None = None,
 ) -> None:
-    """Key message first (grade and headline), what was compared, then what it means for the district."""
-    rec = recent(data, agreements) if data.applicable else None
-    w = words(lang)
-    _show(
-        render(
-            "brief/summary.html.j2",
-            lang,
-            data=data,
-            grade=evidence.grade,
-            why=[w.t(f"why.{r}") for r in evidence.reasons]
-            if evidence.grade != "not_estimable"
-            else [],
-            recent=rec,
-            last_idm=IDM_LAST_EDITION,
-            **_headline_context(data, main, evidence),
-        )
-    )
+    """The decision page: key message, the effect in plain units, what can and cannot be
+    concluded, recommendations computed from the evidence and the registry, a legend.
+
+    ``cross`` (from ``estimate_cross_section``) lets the page compare the headline with the naive
+    comparison; every later output of the notebook goes into the collapsed technical appendix.
+    """
+    _show(summary_html(data, main, evidence, lang, agreements, cross), role="decision")
 
 
 def _alt_event(es: pd.DataFrame, w) -> str:
@@ -341,37 +410,36 @@ def _naive(cross: CrossSection) -> Result | None:
     return next((r for r in cross.results if METHOD_CODES.get(r.method, r.method) == "naive"), None)
 
 
+def caveats_html(
+    data: DistrictData,
+    evidence: Evidence,
+    lang: str = "id",
+    cross: CrossSection | None = None,
+) -> str:
+    """Methods in plain words, the estimator actually computed, the limits and the sensitivity
+    of this page's own numbers, and a short glossary (each sentence a claim)."""
+    facts = brief_facts(data, evidence, cross)
+    w = words(lang)
+    return render(
+        "brief/caveats.html.j2",
+        lang,
+        f=facts,
+        say=lambda section: shown(facts, section, w),
+        trim=TRIM,
+        glossary=GLOSSARY,
+    )
+
+
 def show_caveats(
-    data: DistrictData, evidence: Evidence, lang: str = "id", cross: CrossSection | None = None
+    data: DistrictData,
+    evidence: Evidence,
+    lang: str = "id",
+    cross: CrossSection | None = None,
 ) -> None:
     """Methods in plain words and the limits that apply to this page's own numbers."""
     if not data.applicable:
         return
-    h = evidence.headline
-    naive = _naive(cross) if cross is not None else None
-    compare = None
-    if isinstance(h, Estimate) and isinstance(naive, Estimate):
-        compare = "larger" if naive.estimate > h.estimate else "not_larger"
-    last = data.panel[data.panel["tahun"] == data.last_year]
-    mandiri = (
-        float((last["status_idm"] == "MANDIRI").mean())
-        if "status_idm" in last and len(last)
-        else 0.0
-    )
-    _show(
-        render(
-            "brief/caveats.html.j2",
-            lang,
-            data=data,
-            h=h,
-            naive=naive,
-            compare=compare,
-            mandiri=mandiri,
-            carried=float(data.coverage.get("carried_forward_share", 0.0)),
-            ev=evidence,
-            trim=TRIM,
-        )
-    )
+    _show(caveats_html(data, evidence, lang, cross), role="appendix")
 
 
 def _shown_path(value: object) -> str:

@@ -2,7 +2,8 @@
 
 Only the outputs of cells meant for readers are kept (no code, no parameters, no cells tagged
 ``remove-cell``, no stream or error text): HTML sections rendered by :mod:`analysis.report.brief` and
-figures. The page gets the shared stylesheet, one synthetic-data banner, a viewport for phones
+figures. Every output after the decision page (``role="decision"``) goes into one technical
+appendix, collapsed on screen and opened in print. The page gets the shared stylesheet, one synthetic-data banner, a viewport for phones
 and a link back to the run's index; nothing is fetched from the network.
 """
 
@@ -14,7 +15,7 @@ import nbformat
 from markupsafe import Markup, escape
 
 from analysis.files import write_file_atomically
-from analysis.report import page
+from analysis.report import page, render
 from analysis.report.brief import META
 
 HIDDEN_TAGS = {"remove-cell", "injected-parameters", "parameters", "remove-output"}
@@ -23,7 +24,9 @@ HIDDEN_TAGS = {"remove-cell", "injected-parameters", "parameters", "remove-outpu
 def notebook_body(nb) -> tuple[str, dict]:
     """The reader-facing HTML of an executed notebook and the page facts its header declared."""
     parts: list[str] = []
+    appendix: list[str] = []  # outputs after the decision page go into the technical appendix
     info: dict = {}
+    decided = False
     for cell in nb.cells:
         if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
             continue
@@ -35,18 +38,23 @@ def notebook_body(nb) -> tuple[str, dict]:
                 continue  # the page shell has its own banner
             if meta.get("role") == "header":
                 info = dict(meta)
+            target = appendix if decided else parts
+            decided = decided or meta.get("role") == "decision"
             data = out.get("data", {})
             if "text/html" in data:
                 html = data["text/html"]
-                parts.append("".join(html) if isinstance(html, list) else html)
+                target.append("".join(html) if isinstance(html, list) else html)
             elif "image/png" in data:
                 alt = (out.get("metadata") or {}).get("alt", "")
                 b64 = data["image/png"].replace("\n", "")
-                parts.append(
+                target.append(
                     Markup('<figure><img src="data:image/png;base64,{}" alt="{}"></figure>').format(
                         b64, escape(alt)
                     )
                 )
+    if appendix:
+        body = Markup("\n".join(appendix))
+        parts.append(render("brief/appendix.html.j2", info.get("lang", "id"), body=body))
     return "\n".join(parts), info
 
 

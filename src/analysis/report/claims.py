@@ -1,0 +1,667 @@
+"""The sentences of a district brief as claims: each shown only when its condition holds.
+
+A brief's facts (:class:`Facts`) are computed once from the district's results. Every catalog
+sentence the brief can show is declared here as a :class:`Claim`: its catalog key, the section
+it belongs to, the facts it needs, its condition (a plain function of the facts) and the values
+it fills in. Templates show sentences only through :func:`shown`, and each sentence's element
+carries ``data-claim="<key>"`` so a test can read which claims a page makes and check their
+conditions against facts it recomputes from ``summary.json`` and ``results.csv``.
+
+Rules behind the conditions (the numbers are :data:`NOISE_Z` and the grade's
+:data:`PRETREND_ALPHA`):
+
+====================  ==========================================================================
+sentence              shown when
+====================  ==========================================================================
+key message           by grade; when the pre-period test rejects (p < 0.10) the key message is
+                      ``key.pretrend`` ("the gap may continue an earlier divergence") whatever
+                      the grade, and no sentence says partnered desa improved faster
+naive "overstates"    naive - headline > 1.96 x SE of the naive comparison (``understates``:
+                      < -1.96 x SE; otherwise ``naive_close``, the gap is within its noise)
+breakdown value       the headline interval excludes zero and Mbar > 0 (else ``sens.no_breakdown``)
+estimator named       the one computed: ``est.fallback`` when cells of a doubly robust or
+                      weighting estimator fell back to outcome regression, with their count
+E-value, causal       the headline was estimated and its E-value is finite
+status bands          headline outcome ``nilai_idm`` (the IDM thresholds apply to it only)
+====================  ==========================================================================
+
+Recommendations (section ``rec``), each from the evidence and the registry:
+
+====================  ==========================================================================
+rule                  recommendation
+====================  ==========================================================================
+rows without a code   registry rows (data registry or the extra registries) without a desa code:
+                      "record the official desa code of these rows"
+too recent            agreements counted from after the last data year: when they can be judged
+                      (the IDM year, or the Indeks Desa year against its base) and against what
+few evaluated desa    fewer evaluated partnered desa than the strong-grade minimum: "record start
+                      dates of more partnered desa" with both counts
+below the MDE         the interval includes zero: with these desa only differences of about the
+                      MDE can be detected; more years or desa would be needed to settle smaller
+                      ones ("rec.mde_smaller" if |estimate| < MDE, else "rec.mde_near")
+pre-period rejects    check how partnered desa were chosen before reading the gap as a benefit
+strong                keep recording the content of agreements to see whether the gap persists
+not estimable         record agreements with desa code and start date
+====================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.report.agreements import IDM_LAST_EDITION as LAST_IDM
+from analysis.schema import IDM_THRESHOLDS
+
+#: The pre-period test "rejects" below this p-value (the grade's rule, district.judge_evidence).
+PRETREND_ALPHA = 0.10
+#: A gap between two estimates is "beyond its noise" when it exceeds NOISE_Z standard errors.
+NOISE_Z = 1.96
+
+#: Terms of the technical appendix's glossary (catalog ``glossary.<term>`` and ``.def``).
+GLOSSARY = ("did", "interval", "pretrend", "mde", "evalue", "breakdown", "naive", "fdr")
+
+_NAN = float("nan")
+
+
+def _finite(x: object) -> bool:
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    """Everything a district brief can state, computed once per brief (codes and numbers)."""
+
+    name: str = ""
+    short_name: str = ""
+    applicable: bool = True
+    estimable: bool = False
+    reason: str = ""
+    grade: str = "not_estimable"
+    reasons: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+    outcome: str = "nilai_idm"
+    estimate: float = _NAN
+    ci_low: float = _NAN
+    ci_high: float = _NAN
+    n_treated: int = 0
+    n_control: int = 0
+    first_year: int = 0
+    last_year: int = 0
+    pretrend_p: float = _NAN
+    pre_max_abs: float = _NAN
+    pre_detectable: float = _NAN
+    breakdown_mbar: float = _NAN
+    mde: float = _NAN
+    e_value: float = _NAN
+    e_value_bound: float = _NAN
+    est_method_requested: str = ""
+    est_method_used: str = ""
+    n_cells: int = 0
+    n_cells_reg_fallback: int = 0
+    naive_estimate: float = _NAN
+    naive_se: float = _NAN
+    mean_last: float = _NAN
+    band: str = ""
+    band_low: float = _NAN
+    band_high: float = _NAN
+    n_status_change: int = 0
+    n_evaluated_last: int = 0
+    mandiri_share: float = 0.0
+    carried_share: float = 0.0
+    n_evaluated: int = 0
+    min_evaluated: int = 10
+    n_too_recent: int = 0
+    n_no_code: int = 0
+    recent: tuple[tuple[int, str, int], ...] = ()  # (exposure year, settle code, agreements)
+
+    # -- derived facts (each a plain function of the fields) ----------------------------------
+    @property
+    def excludes_zero(self) -> bool:
+        """The headline's 95% interval lies wholly above or wholly below zero."""
+        return self.estimable and (self.ci_low > 0 or self.ci_high < 0)
+
+    @property
+    def positive(self) -> bool:
+        return self.estimable and self.estimate >= 0
+
+    @property
+    def pretrend_rejects(self) -> bool:
+        """The pre-period test rejects parallel pre-trends (p < :data:`PRETREND_ALPHA`)."""
+        return self.estimable and _finite(self.pretrend_p) and self.pretrend_p < PRETREND_ALPHA
+
+    @property
+    def pre_gap_exceeds(self) -> bool:
+        """The largest pre-period gap is larger than the headline itself."""
+        return (
+            self.estimable and _finite(self.pre_max_abs) and self.pre_max_abs > abs(self.estimate)
+        )
+
+    @property
+    def naive_gap(self) -> float:
+        return self.naive_estimate - self.estimate
+
+    @property
+    def naive_noise(self) -> float:
+        return NOISE_Z * self.naive_se
+
+    @property
+    def naive_known(self) -> bool:
+        return self.estimable and _finite(self.naive_estimate) and _finite(self.naive_se)
+
+    @property
+    def index_outcome(self) -> bool:
+        return self.outcome != "naik_status"
+
+    @property
+    def band_width(self) -> float:
+        return self.band_high - self.band_low
+
+    @property
+    def has_band(self) -> bool:
+        return self.estimable and self.outcome == "nilai_idm" and _finite(self.band_width)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """One catalog sentence: where it goes, what it needs and when it is true."""
+
+    key: str
+    section: str
+    needs: tuple[str, ...]
+    when: Callable[[Facts], bool]
+    args: Callable[[Facts, object], dict] = lambda f, w: {}
+    plural: str = ""  # a fact whose count selects the plural form
+    each: Callable[[Facts, object], list[dict]] | None = None  # one sentence per item
+
+
+def _eff(w, f: Facts, x: float, signed: bool = False) -> str:
+    return w.effect(x, f.outcome, signed)
+
+
+def _headline_args(f: Facts, w) -> dict:
+    lo, hi = w.interval(f.ci_low, f.ci_high, f.outcome)
+    return {"outcome": w.outcome(f.outcome), "est": _eff(w, f, f.estimate), "lo": lo, "hi": hi}
+
+
+def _why(f: Facts, w) -> dict:
+    return {"why": w.join([w.t(f"why.{r}") for r in f.reasons])}
+
+
+def _naive_args(f: Facts, w) -> dict:
+    return {
+        "year": f.last_year,
+        "naive": _eff(w, f, f.naive_estimate, True),
+        "head": _eff(w, f, f.estimate, True),
+        "noise": _eff(w, f, f.naive_noise),
+    }
+
+
+def _band_args(f: Facts, w) -> dict:
+    return {
+        "share": w.pct(abs(f.estimate) / f.band_width),
+        "status": w.t(f"status.{f.band.replace(' ', '_').lower()}"),
+        "lo": w.num(f.band_low, 4),
+        "hi": w.num(f.band_high, 4),
+        "mean": w.num(f.mean_last, 3),
+    }
+
+
+def _key(grade: str, up: bool | None) -> Callable[[Facts], bool]:
+    def cond(f: Facts) -> bool:
+        if not f.estimable or f.pretrend_rejects or f.grade != grade:
+            return False
+        return up is None or f.positive == up
+
+    return cond
+
+
+_MAIN = ("estimable", "grade", "pretrend_p", "estimate")
+
+CLAIMS: tuple[Claim, ...] = (
+    # -- key message --------------------------------------------------------------------------
+    Claim(key="key.strong.up", section="key", needs=_MAIN, when=_key("strong", True)),
+    Claim(key="key.strong.down", section="key", needs=_MAIN, when=_key("strong", False)),
+    Claim(key="key.suggestive.up", section="key", needs=_MAIN, when=_key("suggestive", True)),
+    Claim(key="key.suggestive.down", section="key", needs=_MAIN, when=_key("suggestive", False)),
+    Claim(key="key.insufficient", section="key", needs=_MAIN, when=_key("insufficient", None)),
+    Claim(
+        key="key.pretrend",
+        section="key",
+        needs=("estimable", "pretrend_p"),
+        when=lambda f: f.pretrend_rejects,
+        args=lambda f, w: {"p": w.p(f.pretrend_p)},
+    ),
+    Claim(
+        key="key.not_estimable",
+        section="key",
+        needs=("estimable", "reason"),
+        when=lambda f: f.applicable and not f.estimable,
+        args=lambda f, w: {"why": w.reason(f.reason)},
+    ),
+    Claim(
+        key="headline.positive",
+        section="headline",
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.estimable and f.positive and not f.pretrend_rejects,
+        args=_headline_args,
+    ),
+    Claim(
+        key="headline.negative",
+        section="headline",
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.estimable and not f.positive and not f.pretrend_rejects,
+        args=_headline_args,
+    ),
+    Claim(
+        key="headline.gap",
+        section="headline",
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
+        when=lambda f: f.pretrend_rejects,
+        args=lambda f, w: {**_headline_args(f, w), "est": _eff(w, f, f.estimate, True)},
+    ),
+    Claim(
+        key="grade_text.strong",
+        section="headline",
+        needs=("grade",),
+        when=lambda f: f.estimable and f.grade == "strong",
+    ),
+    Claim(
+        key="grade_text.suggestive",
+        section="headline",
+        needs=("grade", "reasons"),
+        when=lambda f: f.estimable and f.grade == "suggestive",
+        args=_why,
+    ),
+    Claim(
+        key="grade_text.insufficient",
+        section="headline",
+        needs=("grade", "reasons"),
+        when=lambda f: f.estimable and f.grade == "insufficient",
+        args=_why,
+    ),
+    Claim(
+        key="caveat.fragile",
+        section="headline",
+        needs=("caveats", "breakdown_mbar"),
+        when=lambda f: f.estimable and "fragile_to_trend_violation" in f.caveats,
+    ),
+    Claim(
+        key="caveat.pre_gap_larger",
+        section="headline",
+        needs=("pre_max_abs", "estimate"),
+        when=lambda f: f.pre_gap_exceeds,
+        args=lambda f, w: {"pre": _eff(w, f, f.pre_max_abs), "est": _eff(w, f, f.estimate)},
+    ),
+    # -- the effect in units an official uses -------------------------------------------------
+    Claim(
+        key="units.mean",
+        section="units",
+        needs=("estimate", "mean_last", "outcome"),
+        when=lambda f: f.estimable and f.index_outcome and _finite(f.mean_last) and f.mean_last > 0,
+        args=lambda f, w: {
+            "est": _eff(w, f, f.estimate),
+            "outcome": w.outcome(f.outcome),
+            "mean": w.num(f.mean_last, 3),
+            "last": f.last_year,
+            "share": w.pct(abs(f.estimate) / f.mean_last, 1),
+        },
+    ),
+    Claim(
+        key="units.band",
+        section="units",
+        needs=("estimate", "band_low", "band_high", "mean_last"),
+        when=lambda f: f.has_band,
+        args=_band_args,
+    ),
+    Claim(
+        key="units.status_change",
+        section="units",
+        needs=("estimate", "n_status_change", "n_evaluated_last"),
+        when=lambda f: (
+            f.has_band and f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+        ),
+        args=lambda f, w: {
+            "k": w.int(f.n_status_change),
+            "m": w.int(f.n_evaluated_last),
+            "est": _eff(w, f, f.estimate),
+            "last": f.last_year,
+        },
+    ),
+    Claim(
+        key="units.status_change_neg",
+        section="units",
+        needs=("estimate", "n_status_change", "n_evaluated_last"),
+        when=lambda f: (
+            f.has_band and not f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+        ),
+        args=lambda f, w: {
+            "k": w.int(f.n_status_change),
+            "m": w.int(f.n_evaluated_last),
+            "est": _eff(w, f, f.estimate),
+            "last": f.last_year,
+        },
+    ),
+    Claim(
+        key="units.status_none",
+        section="units",
+        needs=("estimate", "n_status_change", "n_evaluated_last"),
+        when=lambda f: f.has_band and f.n_evaluated_last > 0 and f.n_status_change == 0,
+        args=lambda f, w: {"m": w.int(f.n_evaluated_last), "last": f.last_year},
+    ),
+    # -- what can and cannot be concluded -----------------------------------------------------
+    Claim(
+        key="means.can.pretrend",
+        section="can",
+        needs=("pretrend_p",),
+        when=lambda f: f.pretrend_rejects,
+    ),
+    Claim(
+        key="means.can.not_estimable",
+        section="can",
+        needs=("estimable",),
+        when=lambda f: f.applicable and not f.estimable,
+    ),
+    Claim(key="means.cannot", section="can", needs=("estimable",), when=lambda f: f.estimable),
+    Claim(
+        key="means.cannot_subgroups",
+        section="can",
+        needs=("estimable",),
+        when=lambda f: f.estimable,
+    ),
+    # -- recommendations (rules in the module docstring) --------------------------------------
+    Claim(
+        key="rec.record_codes",
+        section="rec",
+        needs=("n_no_code",),
+        when=lambda f: f.applicable and f.n_no_code > 0,
+        plural="n_no_code",
+    ),
+    *(
+        Claim(
+            key=f"rec.settle_{code}",
+            section="rec",
+            needs=("recent", "last_year"),
+            when=lambda f, code=code: any(s == code for _, s, _ in f.recent),
+            each=lambda f, w, code=code: [
+                {"n": w.int(n), "year": g, "base": g - 1, "last_idm": LAST_IDM}
+                for g, s, n in f.recent
+                if s == code
+            ],
+        )
+        for code in ("idm", "first_indeks_desa", "indeks_desa")
+    ),
+    Claim(
+        key="rec.more_desa",
+        section="rec",
+        needs=("n_evaluated", "min_evaluated"),
+        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated,
+        args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_evaluated)},
+    ),
+    Claim(
+        key="rec.mde_smaller",
+        section="rec",
+        needs=("mde", "estimate", "ci_low", "ci_high"),
+        when=lambda f: (
+            f.estimable and not f.excludes_zero and _finite(f.mde) and abs(f.estimate) < f.mde
+        ),
+        args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
+    ),
+    Claim(
+        key="rec.mde_near",
+        section="rec",
+        needs=("mde", "estimate", "ci_low", "ci_high"),
+        when=lambda f: (
+            f.estimable and not f.excludes_zero and _finite(f.mde) and abs(f.estimate) >= f.mde
+        ),
+        args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
+    ),
+    Claim(
+        key="rec.pretrend",
+        section="rec",
+        needs=("pretrend_p",),
+        when=lambda f: f.pretrend_rejects,
+    ),
+    Claim(
+        key="rec.keep_recording",
+        section="rec",
+        needs=("grade",),
+        when=lambda f: f.estimable and f.grade == "strong" and not f.pretrend_rejects,
+    ),
+    Claim(
+        key="rec.not_estimable",
+        section="rec",
+        needs=("estimable",),
+        when=lambda f: f.applicable and not f.estimable,
+    ),
+    # -- the technical appendix: methods and sensitivity ---------------------------------------
+    Claim(key="method_text", section="method", needs=("estimable",), when=lambda f: f.estimable),
+    Claim(
+        key="compared",
+        section="method",
+        needs=("n_treated", "n_control"),
+        when=lambda f: f.estimable,
+        args=lambda f, w: {
+            "n1": w.int(f.n_treated),
+            "n0": w.int(f.n_control),
+            "name": f.name,
+            "outcome": w.outcome(f.outcome),
+            "first": f.first_year,
+            "last": f.last_year,
+        },
+    ),
+    Claim(
+        key="est.as_requested",
+        section="method",
+        needs=("est_method_used", "n_cells_reg_fallback"),
+        when=lambda f: f.estimable and bool(f.est_method_used) and f.n_cells_reg_fallback == 0,
+        args=lambda f, w: {
+            "method": w.join([w.t(f"est_method.{m}") for m in f.est_method_used.split(",")])
+        },
+    ),
+    Claim(
+        key="est.fallback",
+        section="method",
+        needs=("est_method_requested", "n_cells", "n_cells_reg_fallback"),
+        when=lambda f: f.estimable and f.n_cells_reg_fallback > 0,
+        args=lambda f, w: {
+            "asked": w.t(f"est_method.{f.est_method_requested}"),
+            "k": w.int(f.n_cells_reg_fallback),
+            "n": w.int(f.n_cells),
+        },
+    ),
+    Claim(
+        key="caveat.selection", section="method", needs=("estimable",), when=lambda f: f.estimable
+    ),
+    Claim(
+        key="caveat.naive_larger",
+        section="method",
+        needs=("naive_estimate", "naive_se", "estimate"),
+        when=lambda f: f.naive_known and f.naive_gap > f.naive_noise,
+        args=_naive_args,
+    ),
+    Claim(
+        key="caveat.naive_smaller",
+        section="method",
+        needs=("naive_estimate", "naive_se", "estimate"),
+        when=lambda f: f.naive_known and f.naive_gap < -f.naive_noise,
+        args=_naive_args,
+    ),
+    Claim(
+        key="caveat.naive_close",
+        section="method",
+        needs=("naive_estimate", "naive_se", "estimate"),
+        when=lambda f: f.naive_known and abs(f.naive_gap) <= f.naive_noise,
+        args=_naive_args,
+    ),
+    Claim(
+        key="caveat.ceiling",
+        section="method",
+        needs=("mandiri_share",),
+        when=lambda f: f.estimable and f.mandiri_share > 0,
+        args=lambda f, w: {"share": w.pct(f.mandiri_share), "last": f.last_year},
+    ),
+    Claim(
+        key="caveat.carried",
+        section="method",
+        needs=("carried_share",),
+        when=lambda f: f.applicable and f.carried_share > 0,
+        args=lambda f, w: {"share": w.pct(f.carried_share, 1)},
+    ),
+    Claim(
+        key="caveat.causal",
+        section="method",
+        needs=("estimable", "e_value"),
+        when=lambda f: f.estimable and _finite(f.e_value),
+    ),
+    Claim(
+        key="evalue.point",
+        section="sens",
+        needs=("e_value",),
+        when=lambda f: f.estimable and _finite(f.e_value),
+        args=lambda f, w: {"ev": w.num(f.e_value, 2)},
+    ),
+    Claim(
+        key="evalue.bound",
+        section="sens",
+        needs=("e_value", "e_value_bound"),
+        when=lambda f: f.estimable and _finite(f.e_value) and f.e_value_bound > 1,
+        args=lambda f, w: {"evb": w.num(f.e_value_bound, 2)},
+    ),
+    Claim(
+        key="evalue.bound_null",
+        section="sens",
+        needs=("e_value", "e_value_bound"),
+        when=lambda f: f.estimable and _finite(f.e_value) and not f.e_value_bound > 1,
+    ),
+    Claim(
+        key="sens.breakdown",
+        section="sens",
+        needs=("breakdown_mbar", "ci_low", "ci_high"),
+        when=lambda f: f.excludes_zero and _finite(f.breakdown_mbar) and f.breakdown_mbar > 0,
+        args=lambda f, w: {"value": w.num(f.breakdown_mbar, 2)},
+    ),
+    Claim(
+        key="sens.no_breakdown",
+        section="sens",
+        needs=("breakdown_mbar", "ci_low", "ci_high"),
+        when=lambda f: (
+            f.estimable
+            and _finite(f.breakdown_mbar)
+            and not (f.excludes_zero and f.breakdown_mbar > 0)
+        ),
+    ),
+    Claim(
+        key="sens.pre_detectable",
+        section="sens",
+        needs=("pre_detectable",),
+        when=lambda f: f.estimable and _finite(f.pre_detectable),
+        args=lambda f, w: {"value": _eff(w, f, f.pre_detectable)},
+    ),
+    Claim(
+        key="pretrend",
+        section="sens",
+        needs=("pretrend_p",),
+        when=lambda f: f.estimable and _finite(f.pretrend_p),
+        args=lambda f, w: {"p": w.p(f.pretrend_p)},
+    ),
+    Claim(
+        key="mde",
+        section="sens",
+        needs=("mde",),
+        when=lambda f: f.estimable and _finite(f.mde),
+        args=lambda f, w: {"mde": _eff(w, f, f.mde)},
+    ),
+)
+
+BY_KEY = {c.key: c for c in CLAIMS}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A claim that holds, worded: its catalog key and its text."""
+
+    key: str
+    text: str
+
+
+def holds(facts: Facts) -> set[str]:
+    """Keys of every declared claim whose condition holds for ``facts``."""
+    return {c.key for c in CLAIMS if c.when(facts)}
+
+
+def shown(facts: Facts, section: str, w) -> list[Sentence]:
+    """The sentences of ``section`` whose conditions hold, in declaration order, worded by ``w``."""
+    out = []
+    for c in CLAIMS:
+        if c.section != section or not c.when(facts):
+            continue
+        for kw in c.each(facts, w) if c.each is not None else [c.args(facts, w)]:
+            text = w.n(c.key, getattr(facts, c.plural), **kw) if c.plural else w.t(c.key, **kw)
+            out.append(Sentence(c.key, text))
+    return out
+
+
+# -- computing the facts ------------------------------------------------------------------------
+def status_band(value: float) -> tuple[str, float, float]:
+    """The IDM status band holding ``value``: its label and bounds (0 and 1 at the ends)."""
+    lo = 0.0
+    for label, upper in IDM_THRESHOLDS:
+        if value <= upper:
+            return label, lo, min(upper, 1.0)
+        lo = upper
+    return IDM_THRESHOLDS[-1][0], lo, 1.0
+
+
+def _status(v: np.ndarray) -> np.ndarray:
+    uppers = np.array([u for _, u in IDM_THRESHOLDS[:-1]])
+    return np.searchsorted(uppers, v, side="left")
+
+
+def status_changes(values: np.ndarray, effect: float) -> int:
+    """How many of ``values`` (IDM) fall in another status band once ``effect`` is taken away."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return int((_status(v) != _status(v - effect)).sum())
+
+
+def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: float) -> dict:
+    """District mean and band of the outcome, and the evaluated desa a status boundary away."""
+    last = panel[panel["tahun"] == last_year]
+    out: dict = {}
+    if outcome in last and len(last):
+        mean = float(last[outcome].mean())
+        out["mean_last"] = mean
+        if outcome == "nilai_idm" and math.isfinite(mean):
+            out["band"], out["band_low"], out["band_high"] = status_band(mean)
+    if "g" in last and outcome == "nilai_idm" and math.isfinite(estimate):
+        ev = last[(last["g"] > 0) & (last["g"] <= last_year)]["nilai_idm"].dropna()
+        out["n_evaluated_last"] = len(ev)
+        out["n_status_change"] = status_changes(ev.to_numpy(), estimate)
+    if "status_idm" in last and len(last):
+        out["mandiri_share"] = float((last["status_idm"] == "MANDIRI").mean())
+    return out
+
+
+__all__ = [
+    "BY_KEY",
+    "CLAIMS",
+    "GLOSSARY",
+    "NOISE_Z",
+    "PRETREND_ALPHA",
+    "Claim",
+    "Facts",
+    "Sentence",
+    "holds",
+    "panel_facts",
+    "shown",
+    "status_band",
+    "status_changes",
+]
