@@ -508,3 +508,16 @@ def test_no_horizontal_scroll_on_a_phone(run_id, tmp_path):
         assert m, (p, dom[:300])
         scroll, width = int(m.group(1)), int(m.group(2))
         assert width == 390 and scroll <= width, (p.relative_to(run_id), scroll, width)
+
+
+def test_brief_links_its_pdf_when_one_was_made(tmp_path):
+    from analysis.report import page
+    from analysis.report.pdf import link_pdf
+
+    html = tmp_path / "brief.html"
+    html.write_text(page("t", "<p>x</p>", "en", synthetic=False, index_href="i.html"), "utf-8")
+    assert 'class="pdf-link"' not in html.read_text(encoding="utf-8")
+    assert link_pdf(html, tmp_path / "brief.pdf")
+    text = html.read_text(encoding="utf-8")
+    assert '<a class="pdf-link" href="brief.pdf">PDF</a>' in text
+    assert not link_pdf(html, tmp_path / "brief.pdf")  # linked once
