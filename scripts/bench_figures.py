@@ -6,14 +6,13 @@ its figures (event study, love plot, overlap, status transitions) are built by
 :mod:`analysis.report.figures` and embedded by :func:`analysis.report.figure_html`, as
 :func:`analysis.report.brief.show_figures` does, ``--repeat`` times. Printed: the median milliseconds
 per figure and per district (the sum of a district's four figures), and the bytes the images
-add to a page (the ``<figure>`` blocks with their base64 PNGs). ``--save DIR`` writes the PNGs
+add to a page (the ``<figure>`` blocks with their inline SVG). ``--save DIR`` writes the SVGs
 to look at. Run with `make bench`; the figures go into the README.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import re
 import statistics
@@ -71,7 +70,7 @@ def main() -> None:
     ap.add_argument("--districts", default=",".join(DISTRICTS), help="comma-separated codes")
     ap.add_argument("--repeat", type=int, default=5, help="renders per figure (median taken)")
     ap.add_argument("--lang", default="id", choices=("id", "en"))
-    ap.add_argument("--save", type=Path, help="folder for the PNGs (<district>_<figure>.png)")
+    ap.add_argument("--save", type=Path, help="folder for the SVGs (<district>_<figure>.svg)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,8 +133,8 @@ def main() -> None:
         )
         if args.save:
             for kind, html in uris.items():
-                b64 = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
-                (args.save / f"{code}_{kind}.png").write_bytes(base64.b64decode(b64))
+                svg = re.search(r"<svg\b.*?</svg>", html, flags=re.S).group(0)
+                (args.save / f"{code}_{kind}.svg").write_text(svg, encoding="utf-8")
 
     print(
         "median per figure: "

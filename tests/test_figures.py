@@ -169,7 +169,7 @@ def test_transitions_heatmap_shows_what_seaborn_showed():
             cbar=False,
             annot=m.astype(int).map(lambda v: words("id").int(int(v))),
             fmt="",
-            annot_kws={"size": 8},
+            annot_kws={"size": plots.SMALLEST},
         )
         ours, theirs = ax.collections[0], ref.collections[0]
         ours.update_scalarmappable()

@@ -26,6 +26,7 @@ from analysis.report.render import (
     png_data_uri,
     render,
     stylesheet,
+    svg_markup,
 )
 from analysis.report.words import (
     METHOD_CODES,
@@ -45,6 +46,7 @@ __all__ = [
     "page",
     "figure_html",
     "png_data_uri",
+    "svg_markup",
     "result_row",
     "not_estimated",
     "dataset_title",

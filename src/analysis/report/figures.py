@@ -1,7 +1,9 @@
 """Figures for briefs and notebooks (matplotlib/seaborn), labelled in the brief's language.
 
-Figures are drawn at :data:`DPI`, the resolution :func:`analysis.report.png_data_uri` embeds
-them at (about the width a brief shows them), and laid out by :func:`fit_margins`: margins
+Figures are drawn :data:`WIDTH` inches wide, with no text under :data:`SMALLEST` points, so
+that pages (which inline them as SVG, :func:`analysis.report.figure_html`) show every label at
+9 CSS px or more on a 390 px phone; :data:`DPI` is the resolution of a raster copy
+(:func:`analysis.report.png_data_uri`) and of the layout's measurements. They are laid out by :func:`fit_margins`: margins
 computed from the extents of the labels each side carries, measured once per process, instead
 of ``tight_layout`` (which renders every text of the figure once more to measure it).
 """
@@ -9,6 +11,7 @@ of ``tight_layout`` (which renders every text of the figure once more to measure
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -29,13 +32,27 @@ PALETTE = {"partnered": "#1b6ca8", "other": "#a0a0a0"}
 #: Resolution figures are built and embedded at (pixels per inch).
 DPI = 96
 
+#: Width every figure is drawn at (inches). Pages show figures at most this wide on a phone
+#: (a 390 px screen leaves about 370 CSS px, 0.8 of it), so with :data:`SMALLEST` point text
+#: the smallest label stays above 9 CSS px there.
+WIDTH = 4.8
+
+#: Smallest font size of any text in a figure (points; legends, heatmap cells, ticks).
+SMALLEST = 9
+
 #: Space kept around the outermost labels and between panels, in font sizes (as
 #: ``tight_layout``'s default ``pad``).
 PAD = 1.08
 
 
-def _figure(figsize: tuple[float, float], ncols: int = 1, **kw):
-    return plt.subplots(1, ncols, figsize=figsize, dpi=DPI, **kw)
+def _wrap(text: str, width: int = 30) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces): long legends and
+    district names would otherwise take the width of a phone-sized figure."""
+    return textwrap.fill(str(text), width, break_long_words=False)
+
+
+def _figure(height: float, nrows: int = 1, **kw):
+    return plt.subplots(nrows, 1, figsize=(WIDTH, height), dpi=DPI, **kw)
 
 
 @functools.cache
@@ -102,9 +119,11 @@ def _needs(ax, axw: float, axh: float) -> dict[str, float]:
             reach("bottom", off - y0)
             reach("left", -x0 - f * axw)
             reach("right", x1 - (1 - f) * axw)
-    if ax.xaxis.label.get_text():  # below the tick labels
-        _, y0, _, y1 = _box(ax.xaxis.label)
+    if ax.xaxis.label.get_text():  # below the tick labels, centred on the axes
+        x0, y0, x1, y1 = _box(ax.xaxis.label)
         need["bottom"] += ax.xaxis.labelpad * pt + (y1 - y0)
+        reach("left", -(axw / 2 + x0))
+        reach("right", axw / 2 + x1 - axw)
     if yt:  # anchored left of the axes at each tick
         tick = ax.yaxis.get_major_ticks()[0]
         off = (tick.get_tick_padding() + tick.get_pad()) * pt
@@ -129,19 +148,21 @@ def _needs(ax, axw: float, axh: float) -> dict[str, float]:
 
 
 def fit_margins(fig: Figure) -> None:
-    """Place a figure's row of axes so every label fits inside the canvas, with padding.
+    """Place a figure's row (or column) of axes so every label fits inside the canvas, with
+    padding.
 
     The margins are the extents of the labels each side carries (tick labels, axis labels,
     titles; legends are drawn inside the axes) plus :data:`PAD` font sizes, as
     ``Figure.tight_layout`` leaves them, but measured per text with the renderer the figure is
     drawn with and cached for the process, so the figure is laid out without being drawn
-    (``tight_layout`` renders every text once more to measure it). For a single row of axes
-    on linear scales, as the figures of this module; labels too long to leave the axes any
-    room fall back to ``tight_layout``.
+    (``tight_layout`` renders every text once more to measure it). For a single row or a
+    single column of axes on linear scales, as the figures of this module; labels too long to
+    leave the axes any room fall back to ``tight_layout``.
     """
     axes = [ax for ax in fig.axes if ax.get_visible()]
     if not axes:
         return
+    column = len(axes) > 1 and axes[0].get_gridspec().get_geometry()[1] == 1
     figw, figh = fig.get_size_inches()
     pad = PAD * matplotlib.rcParams["font.size"] / 72
     n = len(axes)
@@ -151,31 +172,51 @@ def fit_margins(fig: Figure) -> None:
     for _ in range(4):
         box = axes[0].get_position()
         needs = [_needs(ax, box.width * figw, box.height * figh) for ax in axes]
-        gap = max((needs[i]["right"] + pad + needs[i + 1]["left"] for i in range(n - 1)), default=0)
-        left, right = pad + needs[0]["left"], pad + needs[-1]["right"]
-        bottom = pad + max(nd["bottom"] for nd in needs)
-        top = pad + max(nd["top"] for nd in needs)
-        axw = (figw - left - right - (n - 1) * gap) / n
-        if axw < 0.1 * figw or figh - bottom - top < 0.1 * figh:
+        margins = _margins(needs, pad, column)
+        left, right, bottom, top, gap = margins
+        along = (figh - bottom - top) if column else (figw - left - right)
+        size = (along - (n - 1) * gap) / n
+        if (
+            size < 0.1 * (figh if column else figw)
+            or figw - left - right < 0.1 * figw
+            or figh - bottom - top < 0.1 * figh
+        ):
             fig.tight_layout()
             return
+        spacing = {"hspace": gap / size} if column else {"wspace": gap / size}
         fig.subplots_adjust(
             left=left / figw,
             right=1 - right / figw,
             bottom=bottom / figh,
             top=1 - top / figh,
-            wspace=gap / axw,
+            **spacing,
         )
-        margins = np.array([left, right, bottom, top, gap])
         if last is not None and np.abs(margins - last).max() < 0.5 / fig.dpi:
             break
         last = margins
 
 
+def _margins(needs: list[dict[str, float]], pad: float, column: bool) -> np.ndarray:
+    """Left, right, bottom, top margins and the gap between panels (inches) for a row of
+    axes, or a column (``column``), from what each side of each axes needs."""
+    n = len(needs)
+    if column:
+        gap = max((needs[i]["bottom"] + pad + needs[i + 1]["top"] for i in range(n - 1)), default=0)
+        left = pad + max(nd["left"] for nd in needs)
+        right = pad + max(nd["right"] for nd in needs)
+        bottom, top = pad + needs[-1]["bottom"], pad + needs[0]["top"]
+    else:
+        gap = max((needs[i]["right"] + pad + needs[i + 1]["left"] for i in range(n - 1)), default=0)
+        left, right = pad + needs[0]["left"], pad + needs[-1]["right"]
+        bottom = pad + max(nd["bottom"] for nd in needs)
+        top = pad + max(nd["top"] for nd in needs)
+    return np.array([left, right, bottom, top, gap])
+
+
 def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> plt.Figure:
     """Event-study coefficients with 95% intervals; thin event times drawn hollow."""
     w = words(lang)
-    fig, ax = _figure((7, 3.6))
+    fig, ax = _figure(3.3)
     ok, thin = es[es["reliable"]], es[~es["reliable"]]
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
@@ -196,9 +237,9 @@ def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> 
             mfc="white",
             color="#7fa7c9",
             capsize=3,
-            label=w.t("plot.thin"),
+            label=_wrap(w.t("plot.thin")),
         )
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.legend(loc="upper left", fontsize=SMALLEST, frameon=False)
     ax.set_xlabel(w.t("plot.years_since"))
     ax.set_ylabel(w.t("plot.difference"))
     if outcome_label:
@@ -213,7 +254,7 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """|SMD| per covariate before and after weighting, with the 0.1 threshold."""
     w = words(lang)
     b = balance.sort_values("smd", key=np.abs)
-    fig, ax = _figure((7, 0.35 * len(b) + 1.2))
+    fig, ax = _figure(0.32 * len(b) + 1.3)
     y = np.arange(len(b))
     ax.scatter(b["smd"].abs(), y, color=PALETTE["other"], label=w.t("plot.before"), zorder=3)
     if "smd_weighted" in b:
@@ -228,7 +269,7 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     ax.set_yticks(y, [w.code("covariate", c) for c in b["covariate"]])
     ax.set_xlabel(w.t("plot.smd"))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 2)))
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=SMALLEST)
     sns.despine(fig)
     fit_margins(fig)
     return fig
@@ -265,8 +306,8 @@ def _heatmap(ax, counts: np.ndarray, labels: list[str], w=None) -> None:
     for spine in ax.spines.values():
         spine.set_visible(False)
     ticks = np.arange(len(labels)) + 0.5
-    ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(ticks, labels, rotation=0, va="center", fontsize=8)
+    ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=SMALLEST)
+    ax.set_yticks(ticks, labels, rotation=0, va="center", fontsize=SMALLEST)
     rgb = mesh.cmap(mesh.norm(share.filled(0)))[..., :3]
     lum = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [
         0.2126,
@@ -277,13 +318,22 @@ def _heatmap(ax, counts: np.ndarray, labels: list[str], w=None) -> None:
     for (i, j), n in np.ndenumerate(counts):
         if not masked[i, j]:
             color = ".15" if lum[i, j] > 0.408 else "w"
-            ax.text(j + 0.5, i + 0.5, w.int(int(n)), ha="center", va="center", size=8, color=color)
+            ax.text(
+                j + 0.5,
+                i + 0.5,
+                w.int(int(n)),
+                ha="center",
+                va="center",
+                size=SMALLEST,
+                color=color,
+            )
 
 
 def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
-    """Status at start x status at end, as row shares, side by side for the two groups."""
+    """Status at start x status at end, as row shares, one above the other for the two groups
+    (side by side, they would not fit the width of a phone)."""
     w = words(lang)
-    fig, axes = _figure((9, 3.4), 2, sharey=True)
+    fig, axes = _figure(6.4, 2)
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]
     for ax, group, key in zip(
         axes, ("bermitra", "lainnya"), ("plot.partnered", "plot.other"), strict=True
@@ -293,7 +343,6 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
         ax.set_title(f"{w.t(key)} (n = {w.int(int(m.sum()))})", fontsize=10)
         ax.set_xlabel(w.t("plot.status_end"))
         ax.set_ylabel(w.t("plot.status_start"))
-        ax.tick_params(axis="y", labelleft=True)
     fit_margins(fig)
     return fig
 
@@ -301,7 +350,7 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
 def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Figure:
     """Propensity-score histograms of partnered and other desa (density scale)."""
     w = words(lang)
-    fig, ax = _figure((7, 3))
+    fig, ax = _figure(2.9)
     bins = np.linspace(0, 1, 26)
     for group, key in ((0, "other"), (1, "partnered")):
         heights, _ = np.histogram(score[treated == group], bins=bins, density=True)
@@ -323,7 +372,7 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
     """District estimates and the pooled estimate with 95% intervals."""
     w = words(lang)
     f = forest_df[forest_df["estimable"]].reset_index(drop=True)
-    fig, ax = _figure((7, 0.45 * len(f) + 1.2))
+    fig, ax = _figure(0.4 * len(f) + 1.2)
     y = np.arange(len(f))[::-1]
     for yi, r in zip(y, f.itertuples(), strict=True):
         color = PALETTE["partnered"] if r.kind == "district" else "black"
@@ -337,7 +386,7 @@ def forest(forest_df: pd.DataFrame, lang: str = "id", xlabel: str = "") -> plt.F
             ms=7 if r.kind == "pooled" else 5,
         )
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, f["label"])
+    ax.set_yticks(y, [_wrap(label, 24) for label in f["label"]])
     ax.set_xlabel(xlabel)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))
     sns.despine(fig)

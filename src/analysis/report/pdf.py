@@ -5,12 +5,19 @@ breaks)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from markupsafe import escape
+
 from analysis.files import write_file_atomically
+from analysis.report.words import words
+
+#: Where the page shell (``shell.html.j2``) leaves room for a link to the page's PDF.
+PDF_LINK_SLOT = "<!-- pdf-link -->"
 
 #: Command names tried in order (``ANALYSIS_CHROMIUM`` overrides).
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -67,8 +74,30 @@ def html_to_pdf(html: Path, pdf: Path, timeout: float = 120) -> Path:
         return write_file_atomically(pdf, target.read_bytes())
 
 
+def link_pdf(html: Path, pdf: Path) -> bool:
+    """Put a link to ``pdf`` (a file beside ``html``) into the page's slot for it.
+
+    The link is labelled in the page's language (``<html lang>``) and hidden in print. The
+    page is rewritten whole or not at all; a page without the slot (or already linked) is
+    left as it is. Returns whether a link was added.
+    """
+    html = Path(html)
+    text = html.read_text(encoding="utf-8")
+    if PDF_LINK_SLOT not in text:
+        return False
+    lang = re.search(r'<html lang="([^"]+)"', text)
+    label = words(lang.group(1) if lang else "id").t("index.pdf")
+    link = (
+        f'<nav class="top"><a class="pdf-link" href="{escape(Path(pdf).name)}">'
+        f"{escape(label)}</a></nav>"
+    )
+    write_file_atomically(html, text.replace(PDF_LINK_SLOT, link, 1).encode("utf-8"))
+    return True
+
+
 def print_briefs(out: Path, results: dict) -> str:
-    """A ``brief.pdf`` beside every brief of a run that succeeded; records ``pdf`` in ``results``.
+    """A ``brief.pdf`` beside every brief of a run that succeeded, linked from the brief (printed
+    first, so the PDF does not link to itself); records ``pdf`` in ``results``.
 
     Returns a one-line message for the user (how many were printed, or why none were).
     """
@@ -84,6 +113,7 @@ def print_briefs(out: Path, results: dict) -> str:
         html = Path(out) / r["brief"]
         pdf = html.with_suffix(".pdf")
         html_to_pdf(html, pdf)
+        link_pdf(html, pdf)
         r["pdf"] = str(Path(r["brief"]).with_suffix(".pdf"))
         n += 1
     return f"--pdf: {n} PDF brief(s) written beside the HTML briefs"
