@@ -149,7 +149,10 @@ def _expected(run, pooled, table: pd.DataFrame) -> set[str]:
     out |= {"synth.prediction" if k >= 3 else "synth.no_prediction"}
     out |= {"synth.meaning.higher"} if lo > 0 else {"synth.meaning.lower"} if hi < 0 else set()
     out |= {"synth.meaning.includes_zero"} if zero else set()
-    out |= {"synth.why_zero"} if zero and excl else set()
+    if zero and excl and pooled.tau2 > 0:
+        out.add("synth.why_zero")
+    elif zero and excl and pooled.interval == "hksj":
+        out.add("synth.why_zero.few")
     out |= {"synth.loo.flips"} if flips else ({"synth.loo.stable"} if k > 2 else set())
     return out | ({"synth.pretrend"} if _pre(run) else set())
 

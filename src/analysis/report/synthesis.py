@@ -178,22 +178,27 @@ def _includes_zero(lo: float, hi: float) -> bool:
     return bool(lo <= 0 <= hi)
 
 
-#: Each sentence of the page and the condition, on :func:`synthesis_facts`, under which it holds.
+def _why_zero(f: dict) -> bool:
+    """The pooled range includes zero while some pooled district's own range does not."""
+    return f["pooled"] and _includes_zero(f["lo"], f["hi"]) and f["n_excl_zero"] > 0
+
+
+#: Each sentence of the page, in page order (what it means first, then how it was computed),
+#: and the condition, on :func:`synthesis_facts`, under which it holds.
 SENTENCES: dict[str, Callable[[dict], bool]] = {
+    "synth.meaning.higher": lambda f: f["pooled"] and f["lo"] > 0,
+    "synth.meaning.lower": lambda f: f["pooled"] and f["hi"] < 0,
+    "synth.meaning.includes_zero": lambda f: f["pooled"] and _includes_zero(f["lo"], f["hi"]),
+    "synth.why_zero": lambda f: _why_zero(f) and f["tau"] > 0,
+    "synth.why_zero.few": lambda f: _why_zero(f) and f["tau"] == 0 and f["interval"] == "hksj",
+    "synth.pretrend": lambda f: bool(f["pretrend_failed"]),
     "synth.method.hksj": lambda f: f["pooled"] and f["interval"] == "hksj",
     "synth.method.normal": lambda f: f["pooled"] and f["interval"] == "normal",
     "synth.tau": lambda f: f["pooled"],
     "synth.prediction": lambda f: f["pooled"] and bool(np.isfinite(f["pi_lo"])),
     "synth.no_prediction": lambda f: f["pooled"] and not np.isfinite(f["pi_lo"]),
-    "synth.meaning.higher": lambda f: f["pooled"] and f["lo"] > 0,
-    "synth.meaning.lower": lambda f: f["pooled"] and f["hi"] < 0,
-    "synth.meaning.includes_zero": lambda f: f["pooled"] and _includes_zero(f["lo"], f["hi"]),
-    "synth.why_zero": lambda f: (
-        f["pooled"] and _includes_zero(f["lo"], f["hi"]) and f["n_excl_zero"] > 0
-    ),
     "synth.loo.stable": lambda f: f["pooled"] and f["k"] > 2 and not f["loo_flips"],
     "synth.loo.flips": lambda f: f["pooled"] and bool(f["loo_flips"]),
-    "synth.pretrend": lambda f: bool(f["pretrend_failed"]),
 }
 
 
