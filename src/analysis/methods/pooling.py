@@ -15,6 +15,14 @@ REML is not offered by statsmodels 0.15 and is refused rather than silently repl
 Hartung-Knapp-Sidik-Jonkman intervals (Hartung and Knapp 2001; Sidik and Jonkman 2002): the
 variance of the pooled effect scaled by the weighted residual dispersion, with t(k - 1)
 critical values; used by default when fewer than :data:`HKSJ_BELOW` districts are pooled.
+The interval shown always names what was computed: :attr:`Pooled.interval` is ``"hksj"`` or
+``"normal"`` and :attr:`Pooled.method_re` the tau^2 estimator.
+
+Prediction interval (Higgins, J. P. T., Thompson, S. G. and Spiegelhalter, D. J. 2009, "A
+re-evaluation of random-effects meta-analysis", J. R. Stat. Soc. A 172(1), 137-159, eq. 12):
+mu +/- t(k - 2) sqrt(tau^2 + SE(mu)^2), where SE(mu) is the standard error of the pooled
+estimate shown (Hartung-Knapp-Sidik-Jonkman when that interval is used); it needs k >= 3.
+Leave-one-out: the same pooling (estimator and interval rule) with each district left out.
 
 DerSimonian, R. and Laird, N. (1986), "Meta-analysis in clinical trials", Controlled Clinical
 Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
@@ -22,7 +30,7 @@ Trials 7(3), 177-188; Higgins, J. P. T. and Thompson, S. G. (2002) for I^2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -50,6 +58,12 @@ class Pooled:
     tau2: float
     q_p_value: float
     n_districts: int
+    method_re: str = "dl"
+    interval: str = ""  # "hksj" or "normal" when pooled, "" when not
+    tau: float = np.nan
+    prediction_low: float = np.nan
+    prediction_high: float = np.nan
+    leave_one_out: pd.DataFrame | None = None  # omitted, estimate, ci_low, ci_high, tau2, ...
 
     def tidy(self) -> pd.DataFrame:
         """The forest rows (districts and the pooled line)."""
@@ -115,7 +129,20 @@ def pool_districts(
     t = table[(table["outcome"] == outcome) & table["method"].isin(method_names(method))].copy()
     ok = t[t["estimable"] & t["se"].gt(0)]
     if len(ok) < MIN_DISTRICTS:
-        return _too_few(t, outcome, len(ok))
+        return replace(_too_few(t, outcome, len(ok)), method_re=method_re)
+    pooled = _pool(t, ok, outcome, method_re, interval, pooled_label)
+    return replace(pooled, leave_one_out=_leave_one_out(ok, outcome, method_re, interval))
+
+
+def _pool(
+    t: pd.DataFrame,
+    ok: pd.DataFrame,
+    outcome: str,
+    method_re: str,
+    interval: str,
+    pooled_label: str,
+) -> Pooled:
+    """Pool the rows ``ok`` (at least :data:`MIN_DISTRICTS`); ``t`` adds the unpooled ones."""
     effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
     dl = (
         random_effects_dl(effects, variances)
@@ -124,6 +151,7 @@ def pool_districts(
     )
     use_hksj = interval == "hksj" or (interval == "auto" and len(ok) < HKSJ_BELOW)
     re, fe = _pooled_estimates(outcome, ok, dl, method_re, use_hksj)
+    lo, hi = prediction_interval(re.estimate, re.se, dl["tau2"], len(ok))
     return Pooled(
         forest=_forest(t, ok, dl["weights_re"], re, pooled_label),
         random_effects=re,
@@ -132,6 +160,65 @@ def pool_districts(
         tau2=dl["tau2"],
         q_p_value=dl["q_p"],
         n_districts=len(ok),
+        method_re=method_re,
+        interval="hksj" if use_hksj else "normal",
+        tau=float(np.sqrt(dl["tau2"])),
+        prediction_low=lo,
+        prediction_high=hi,
+    )
+
+
+def prediction_interval(mu: float, se: float, tau2: float, k: int) -> tuple[float, float]:
+    """The 95% prediction interval of a new district's effect (Higgins et al. 2009).
+
+    Parameters
+    ----------
+    mu, se
+        The pooled estimate and its standard error (the one its interval uses).
+    tau2
+        The between-district variance.
+    k
+        The number of districts pooled.
+
+    Returns
+    -------
+    tuple of float
+        ``mu -/+ t(k - 2) * sqrt(tau2 + se**2)``; NaN, NaN with fewer than 3 districts.
+    """
+    if k < 3 or not np.isfinite(se):
+        return np.nan, np.nan
+    half = float(stats.t.ppf(0.975, k - 2)) * float(np.sqrt(tau2 + se**2))
+    return mu - half, mu + half
+
+
+def _leave_one_out(ok: pd.DataFrame, outcome: str, method_re: str, interval: str) -> pd.DataFrame:
+    """The pooled estimate with each pooled district left out (same estimator and rule).
+
+    With only :data:`MIN_DISTRICTS` districts, leaving one out leaves nothing to pool: the
+    row has NaN numbers and an empty ``interval``.
+    """
+    rows = []
+    for i, label in zip(ok.index, ok["district"], strict=True):
+        rest = ok.drop(index=i)
+        p = (
+            _pool(rest, rest, outcome, method_re, interval, "")
+            if len(rest) >= MIN_DISTRICTS
+            else None
+        )
+        rows.append(
+            {
+                "omitted": label,
+                "estimate": p.random_effects.estimate if p else np.nan,
+                "ci_low": p.random_effects.ci_low if p else np.nan,
+                "ci_high": p.random_effects.ci_high if p else np.nan,
+                "tau2": p.tau2 if p else np.nan,
+                "n_districts": len(rest),
+                "interval": p.interval if p else "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["omitted", "estimate", "ci_low", "ci_high", "tau2", "n_districts", "interval"],
     )
 
 

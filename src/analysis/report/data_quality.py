@@ -15,13 +15,20 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import paths
+from analysis.design import COUNTING_STATUSES, agreement_exposure
 from analysis.errors import InputFileError, InputProblem
 from analysis.files import write_file_atomically
+from analysis.inputs.frame import DESA_KINDS
 from analysis.inputs.ingest import IngestReport
-from analysis.inputs.validate import validate_folder
+from analysis.inputs.reading import ROW, read_raw
+from analysis.inputs.registry import registry_columns
+from analysis.inputs.validate import check_table, validate_folder
 from analysis.report import dataset_title, page, render, words
 from analysis.report.words import Words
+from analysis.schema import PARTNERSHIPS
 
 #: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
 MD_COLUMNS = (
@@ -128,6 +135,7 @@ def quality_markdown(report: IngestReport, lang: str = "id") -> str:
     """
     w = words(lang)
     lines = _files_table(report, w)
+    lines += _fix_section(report.to_json(), w)
     lines += _tables_list(report, w)
     for e in report.inputs:
         lines += _file_details(e, w)
@@ -284,6 +292,31 @@ def _layout_note(e: dict, w: Words) -> str:
             else ""
         )
     )
+
+
+def _fix_section(d: dict, w: Words) -> list[str]:
+    """What to fix, from what ingest recorded: rows without a code, unrecognised columns."""
+    uncoded = _uncoded(d)
+    lines = ["", f"## {w.t('dq.fix.title')}", "", f"### {w.t('dq.fix.uncoded')}", ""]
+    if uncoded:
+        lines += [
+            "- " + _md_cell(w.t("dq.fix.uncoded_row", file=u["file"], row=u["row"], name=u["name"]))
+            for u in uncoded
+        ]
+        lines += ["", w.t("dq.fix.uncoded_do")]
+    else:
+        lines.append(w.t("dq.fix.uncoded_none"))
+    un = _unrecognised(d.get("inputs", []))
+    lines += ["", f"### {w.t('dq.fix.unrecognised')}", ""]
+    if un["columns"]:
+        lines += [
+            "- " + _md_cell(w.t("dq.fix.unrecognised_col", file=f, column=c))
+            for f, c in un["columns"]
+        ]
+    else:
+        key = "dq.fix.unrecognised_none" if un["recorded"] else "dq.fix.unrecognised_unknown"
+        lines.append(w.t(key))
+    return lines
 
 
 def _tables_list(report: IngestReport, w: Words) -> list[str]:
@@ -559,8 +592,181 @@ def ingest_inputs(folder: Path, lang: str) -> list[dict]:
     return out
 
 
-def write_data_report(out: Path, ds, lang: str) -> Path:
-    """Write the data-quality page: contract checks on the data folder as tables, fingerprints.
+#: The key an ingest entry would carry for covariate columns it did not recognise (a list of
+#: column names, or of dicts with ``column``); not written by ingest yet.
+UNRECOGNISED_KEY = "columns_ignored"  # what ingest records per covariates file (inputs.columns)
+
+
+def missing_desa_years(ds) -> list[dict]:
+    """Desa-years without an IDM value, per district (desa of the frame x years of the data).
+
+    Parameters
+    ----------
+    ds
+        The data folder (:func:`analysis.inputs.dataset.load_dataset`).
+
+    Returns
+    -------
+    list of dict
+        Per district with a gap, in code order: ``code``, ``name``, ``missing`` (desa-years),
+        ``desa`` (desa with a gap), ``years`` (years with a gap).
+    """
+    desa = ds.villages[ds.villages["jenis"].isin(DESA_KINDS)]
+    years = sorted(int(y) for y in ds.welfare["tahun"].dropna().unique())
+    have = ds.welfare[ds.welfare["nilai_idm"].notna()][["kode_desa", "tahun"]]
+    grid = pd.MultiIndex.from_product([desa["kode_desa"], years], names=["kode_desa", "tahun"])
+    gaps = grid.difference(pd.MultiIndex.from_frame(have.astype({"tahun": int})))
+    g = gaps.to_frame(index=False).merge(desa[["kode_desa", "kode_kab", "nama_kabupaten"]])
+    return [
+        {
+            "code": code,
+            "name": str(rows["nama_kabupaten"].iat[0]),
+            "missing": len(rows),
+            "desa": int(rows["kode_desa"].nunique()),
+            "years": sorted(int(y) for y in rows["tahun"].unique()),
+        }
+        for code, rows in g.groupby("kode_kab", sort=True)
+    ]
+
+
+def ended_agreements(ds) -> dict:
+    """Agreements recorded as ended (``selesai``), per district, and whether they still count.
+
+    Returns
+    -------
+    dict
+        ``total``, ``by_district`` (name -> count) and ``still_counted`` (``selesai`` is one of
+        :data:`analysis.design.COUNTING_STATUSES`: an ended agreement keeps its desa partnered).
+    """
+    p = ds.partnerships
+    ended = p[p["status"] == "selesai"]
+    kab = ds.villages.set_index("kode_desa")["nama_kabupaten"]
+    names = ended["kode_desa"].map(kab).fillna("-")
+    return {
+        "total": len(ended),
+        "by_district": {str(k): int(v) for k, v in names.value_counts().sort_index().items()},
+        "still_counted": "selesai" in COUNTING_STATUSES,
+    }
+
+
+def _quality_json(folder: Path) -> dict:
+    f = Path(folder) / paths.QUALITY_JSON
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else {}
+
+
+def uncoded_rows(folder: Path) -> list[dict]:
+    """Rows without a desa code, by file and row, from ``data_quality.json`` (what ingest saw)."""
+    return _uncoded(_quality_json(folder))
+
+
+def _uncoded(d: dict) -> list[dict]:
+    """The rows without a code in an ingest record: each file's, then the registry's others."""
+    rows = [
+        {"file": e.get("name", ""), "row": u.get("row"), "name": u.get("nama_desa", "")}
+        for e in d.get("inputs", [])
+        for u in e.get("unmatched_rows", [])
+    ]
+    seen = {(r["row"], r["name"]) for r in rows}
+    reg = d.get("registry_rows") or {}
+    file = next(
+        (e.get("name", "") for e in d.get("inputs", []) if e.get("kind") == "partnerships"), ""
+    )
+    rows += [
+        {"file": file, "row": x["row"], "name": x.get("nama_desa", "")}
+        for x in reg.get("rows", [])
+        if x.get("fate") == "unmatched" and x.get("kode_desa") is None
+        and (x["row"], x.get("nama_desa", "")) not in seen
+    ]  # fmt: skip
+    return rows
+
+
+def unrecognised_columns(folder: Path) -> dict:
+    """Covariate columns ingest did not recognise, by file, if ingest recorded them.
+
+    Returns
+    -------
+    dict
+        ``recorded`` (whether any ingest entry carries :data:`UNRECOGNISED_KEY`) and
+        ``columns`` (file, column) pairs.
+    """
+    return _unrecognised(_quality_json(folder).get("inputs", []))
+
+
+def _unrecognised(inputs: list[dict]) -> dict:
+    cols = [
+        (e.get("name", ""), c.get("column", "") if isinstance(c, dict) else str(c))
+        for e in inputs
+        for c in e.get(UNRECOGNISED_KEY, [])
+    ]
+    return {"recorded": any(UNRECOGNISED_KEY in e for e in inputs), "columns": cols}
+
+
+def agreements_rows(path: str | Path) -> list[dict]:
+    """Each row of an agreements file: its file row, id, desa, code, status and year counted.
+
+    The file is checked like a registry (:func:`analysis.inputs.registry.read_agreements`);
+    a file that fails its checks raises :class:`analysis.errors.InputFileError`.
+    """
+    p = Path(path)
+    if not p.is_absolute():
+        p = paths.ROOT / p
+    oc = check_table(registry_columns(read_raw(p), p), PARTNERSHIPS, p.name)
+    if oc.problems:
+        raise InputFileError(oc.problems)
+    t = oc.table
+    counted = t["status"].isin(COUNTING_STATUSES)
+    g = pd.Series(pd.NA, index=t.index, dtype="Int64")
+    if counted.any():
+        g[counted] = agreement_exposure(t[counted]).to_numpy()
+    return [
+        {
+            "file": p.name,
+            "row": int(r[ROW]),
+            "id": str(r["id_kerjasama"]),
+            "name": str(r["nama_desa"]),
+            "code": None if pd.isna(r["kode_desa"]) else str(r["kode_desa"]),
+            "status": str(r["status"]),
+            "year": None if pd.isna(gy) else int(gy),
+        }
+        for (_, r), gy in zip(t.iterrows(), g, strict=True)
+    ]
+
+
+def fix_list(ds, agreements: str | Path | None = None) -> dict:
+    """What to fix, as facts: each part of the data-quality page's list.
+
+    Parameters
+    ----------
+    ds
+        The data folder (:func:`analysis.inputs.dataset.load_dataset`).
+    agreements
+        The agreements file(s) the briefs read: a path, or paths separated by commas as the
+        notebook parameter takes them; ``None`` lists none.
+
+    Returns
+    -------
+    dict
+        ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`),
+        ``unrecognised`` (:func:`unrecognised_columns`), ``ended``
+        (:func:`ended_agreements`) and ``agreements`` (:func:`agreements_rows` of each file,
+        or ``None``).
+    """
+    files = [f.strip() for f in str(agreements).split(",") if f.strip()] if agreements else []
+    return {
+        "missing": missing_desa_years(ds),
+        "uncoded": uncoded_rows(ds.folder),
+        "unrecognised": unrecognised_columns(ds.folder),
+        "ended": ended_agreements(ds),
+        "agreements": [r for f in files for r in agreements_rows(f)] if files else None,
+    }
+
+
+def write_data_report(out: Path, ds, lang: str, agreements: str | Path | None = None) -> Path:
+    """Write the data-quality page: what to fix, contract checks as tables, fingerprints.
+
+    The list of what to fix (:func:`fix_list`) comes first: desa-years without a value per
+    district, rows without a desa code (file and row), unrecognised covariate columns (when
+    ingest recorded them), ended agreements and, when given, every row of the agreements file.
 
     Parameters
     ----------
@@ -570,6 +776,8 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
         The data folder as :func:`analysis.inputs.dataset.load_dataset` gives it.
     lang
         A language with a catalog.
+    agreements
+        The agreements file the run's briefs read (``None``: none).
 
     Returns
     -------
@@ -585,6 +793,7 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
         "data_report.html.j2",
         lang,
         title=dataset_title(w, ds.meta, ds.folder.name),
+        fix=fix_list(ds, agreements),
         tables=tables,
         problems=problems,
         inputs=ingest_inputs(ds.folder, lang),
@@ -596,6 +805,13 @@ def write_data_report(out: Path, ds, lang: str) -> Path:
 
 
 __all__ = [
+    "UNRECOGNISED_KEY",
+    "agreements_rows",
+    "ended_agreements",
+    "fix_list",
+    "missing_desa_years",
+    "uncoded_rows",
+    "unrecognised_columns",
     "MD_COLUMNS",
     "MD_COUNTS",
     "MD_CROSSWALK_FATES",

@@ -1,11 +1,21 @@
-"""Across districts: read every district's results of a run, pool them, show the forest plot."""
+"""Across districts: read every district's results of a run, pool them, show the forest plot.
+
+The page names the pooling actually computed (the tau^2 estimator and the interval:
+Hartung-Knapp-Sidik-Jonkman with t(k-1) when districts are few, else normal), shows tau and a
+prediction interval (Higgins, Thompson and Spiegelhalter 2009), leave-one-out estimates, each
+district's grade with a flag when its pre-period test failed, and IKS, IKE and IKL pooled the
+same way. Every sentence is a catalog entry of :data:`SENTENCES`, shown only when its
+condition, computed from :func:`synthesis_facts`, holds.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -19,6 +29,7 @@ from analysis.provenance import stamp
 from analysis.report import figure_html, render, result_row, words
 from analysis.report import figures as plots
 from analysis.report.brief import META
+from analysis.report.pages import GRADE_LEGEND
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +92,30 @@ def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Poole
     return pool_districts(t_, outcome, HEADLINE_METHOD, pooled_label=words(lang).t("plot.pooled"))
 
 
+#: The outcomes pooled as rows of the components table (the headline outcome first).
+POOLED_OUTCOMES = ("nilai_idm", "iks", "ike", "ikl")
+#: The tau^2 estimators and intervals, worded.
+RE_NAMES = {"dl": "synth.re.dl", "pm": "synth.re.pm"}
+INTERVAL_NAMES = {"hksj": "synth.interval.hksj", "normal": "synth.interval.normal"}
+#: The evidence reason code of a district whose pre-period test failed (``district._grade``).
+PRETREND_FAILED = "pretrend"
+
+
+def _evidence(run: RunResults) -> dict[str, dict]:
+    """Each district's evidence (grade, reasons, pre-period p) by district code."""
+    return {s["district"]: s.get("evidence") or {} for s in run.summaries}
+
+
+def pretrend_failed(run: RunResults) -> dict[str, float]:
+    """District names whose pre-period test failed (reason ``pretrend``), with its p-value."""
+    names = {s["district"]: s["name"] for s in run.summaries}
+    return {
+        names[c]: float(e.get("pretrend_p", np.nan))
+        for c, e in _evidence(run).items()
+        if PRETREND_FAILED in (e.get("reasons") or [])
+    }
+
+
 def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
     w = words(lang)
     head = run.results[
@@ -88,12 +123,185 @@ def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
         & (run.results["outcome"] == outcome)
     ]
     names = {s["district"]: s["name"] for s in run.summaries}
+    evidence = _evidence(run)
+    applies = {s["district"]: s["applicable"] for s in run.summaries}
     rows = []
     for r in head.to_dict("records"):
         row = result_row(w, r, names.get(r["district"], r["district"]), facts={})
         row["href"] = f"districts/{r['district']}/brief.html"
+        e = evidence.get(r["district"], {})
+        applicable = applies.get(r["district"], True)
+        row["grade"] = (
+            w.t("index.na")
+            if not applicable
+            else w.t(f"grade_short.{e['grade']}")
+            if e.get("grade")
+            else ""
+        )
+        failed = PRETREND_FAILED in (e.get("reasons") or [])
+        row["pretrend"] = w.t("synth.pretrend_failed", p=w.p(e.get("pretrend_p"))) if failed else ""
         rows.append(row)
     return rows
+
+
+def synthesis_facts(run: RunResults, pooled: Pooled) -> dict:
+    """The numbers the page's sentences are conditioned on.
+
+    Parameters
+    ----------
+    run
+        The run's results.
+    pooled
+        The pooled headline outcome (:func:`pool`).
+
+    Returns
+    -------
+    dict
+        ``pooled`` (bool), ``k``, ``interval`` and ``method_re`` codes, ``est``, ``lo``,
+        ``hi``, ``crit``, ``df``, ``tau``, ``i2``, ``pi_lo``, ``pi_hi``, ``n_excl_zero``
+        (pooled districts whose own range excludes zero), ``pretrend_failed`` (name: p) and
+        ``loo_flips`` (districts whose omission changes whether the range includes zero).
+    """
+    re = pooled.random_effects
+    facts = {"pooled": isinstance(re, Estimate), "pretrend_failed": pretrend_failed(run)}
+    if not facts["pooled"]:
+        return facts
+    d = pooled.forest[(pooled.forest["kind"] == "district") & pooled.forest["estimable"]]
+    loo = pooled.leave_one_out if pooled.leave_one_out is not None else pd.DataFrame()
+    full_zero = _includes_zero(re.ci_low, re.ci_high)
+    flips = [
+        r["omitted"]
+        for r in loo.to_dict("records")
+        if np.isfinite(r["estimate"]) and _includes_zero(r["ci_low"], r["ci_high"]) != full_zero
+    ]
+    facts.update(
+        k=pooled.n_districts,
+        interval=pooled.interval,
+        method_re=pooled.method_re,
+        est=re.estimate,
+        lo=re.ci_low,
+        hi=re.ci_high,
+        crit=re.crit_value,
+        df=(re.facts or {}).get("df"),
+        tau=pooled.tau,
+        i2=pooled.i2,
+        pi_lo=pooled.prediction_low,
+        pi_hi=pooled.prediction_high,
+        n_excl_zero=int((~d.apply(lambda r: _includes_zero(r.ci_low, r.ci_high), axis=1)).sum()),
+        loo_flips=flips,
+    )
+    return facts
+
+
+def _includes_zero(lo: float, hi: float) -> bool:
+    return bool(lo <= 0 <= hi)
+
+
+def _why_zero(f: dict) -> bool:
+    """The pooled range includes zero while some pooled district's own range does not."""
+    return f["pooled"] and _includes_zero(f["lo"], f["hi"]) and f["n_excl_zero"] > 0
+
+
+#: Each sentence of the page, in page order (what it means first, then how it was computed),
+#: and the condition, on :func:`synthesis_facts`, under which it holds.
+SENTENCES: dict[str, Callable[[dict], bool]] = {
+    "synth.meaning.higher": lambda f: f["pooled"] and f["lo"] > 0,
+    "synth.meaning.lower": lambda f: f["pooled"] and f["hi"] < 0,
+    "synth.meaning.includes_zero": lambda f: f["pooled"] and _includes_zero(f["lo"], f["hi"]),
+    "synth.why_zero": lambda f: _why_zero(f) and f["tau"] > 0,
+    "synth.why_zero.few": lambda f: _why_zero(f) and f["tau"] == 0 and f["interval"] == "hksj",
+    "synth.pretrend": lambda f: bool(f["pretrend_failed"]),
+    "synth.method.hksj": lambda f: f["pooled"] and f["interval"] == "hksj",
+    "synth.method.normal": lambda f: f["pooled"] and f["interval"] == "normal",
+    "synth.tau": lambda f: f["pooled"],
+    "synth.prediction": lambda f: f["pooled"] and bool(np.isfinite(f["pi_lo"])),
+    "synth.no_prediction": lambda f: f["pooled"] and not np.isfinite(f["pi_lo"]),
+    "synth.loo.stable": lambda f: f["pooled"] and f["k"] > 2 and not f["loo_flips"],
+    "synth.loo.flips": lambda f: f["pooled"] and bool(f["loo_flips"]),
+}
+
+
+def claims(facts: dict) -> list[str]:
+    """The keys of :data:`SENTENCES` whose condition holds, in page order."""
+    return [k for k, holds in SENTENCES.items() if holds(facts)]
+
+
+def sentence_fields(facts: dict, lang: str) -> dict[str, str]:
+    """The facts worded for the ``{name}`` fields of the page's sentences."""
+    w = words(lang)
+    f = facts
+    num = {}
+    if f["pooled"]:
+        num = {
+            "k": w.int(f["k"]),
+            "est": w.num(f["est"], 3, signed=True),
+            "abs": w.num(abs(f["est"]), 3),
+            "lo": w.num(f["lo"], 3),
+            "hi": w.num(f["hi"], 3),
+            "crit": w.num(f["crit"], 2),
+            "df": w.int(f["df"]) if f["df"] is not None else "",
+            "re": w.t(RE_NAMES[f["method_re"]]),
+            "tau": w.num(f["tau"], 3),
+            "i2": w.pct(f["i2"]),
+            "pi_lo": w.num(f["pi_lo"], 3),
+            "pi_hi": w.num(f["pi_hi"], 3),
+            "n_excl": w.int(f["n_excl_zero"]),
+            "flips": w.join(list(f["loo_flips"])),
+        }
+    pre = f["pretrend_failed"]
+    num["pretrend"] = w.join([f"{n} (p = {w.p(p)})" for n, p in pre.items()])
+    num["n_pre"] = w.int(len(pre))
+    return num
+
+
+def sentences(facts: dict, lang: str) -> list[str]:
+    """The page's sentences (:func:`claims`) worded in ``lang``."""
+    w, fields = words(lang), sentence_fields(facts, lang)
+    return [w.t(k, **fields) for k in claims(facts)]
+
+
+def components(run: RunResults, lang: str) -> list[dict]:
+    """IDM and its IKS, IKE and IKL pooled the same way, as worded table rows."""
+    w = words(lang)
+    rows = []
+    for o in POOLED_OUTCOMES:
+        p = pool(run, o, lang)
+        re = p.random_effects
+        row = {"outcome": w.outcome(o), "k": w.int(p.n_districts)}
+        if isinstance(re, Estimate):
+            row.update(
+                est=w.num(re.estimate, 3, signed=True),
+                ci=w.t("synth.range", lo=w.num(re.ci_low, 3), hi=w.num(re.ci_high, 3)),
+                tau=w.num(p.tau, 3),
+                pi=w.t("synth.range", lo=w.num(p.prediction_low, 3), hi=w.num(p.prediction_high, 3))
+                if np.isfinite(p.prediction_low)
+                else "-",
+                i2=w.pct(p.i2),
+                interval=w.t(INTERVAL_NAMES[p.interval]),
+            )
+        else:
+            row.update(est="-", ci="-", tau="-", pi="-", i2="-", interval=w.reason(re.reason))
+        rows.append(row)
+    return rows
+
+
+def leave_one_out_rows(pooled: Pooled, lang: str) -> list[dict]:
+    """The leave-one-out table worded: the district left out and the pooled result without it."""
+    w = words(lang)
+    loo = pooled.leave_one_out
+    if loo is None:
+        return []
+    return [
+        {
+            "omitted": r["omitted"],
+            "k": w.int(r["n_districts"]),
+            "est": w.num(r["estimate"], 3, signed=True) if np.isfinite(r["estimate"]) else "-",
+            "ci": w.t("synth.range", lo=w.num(r["ci_low"], 3), hi=w.num(r["ci_high"], 3))
+            if np.isfinite(r["estimate"])
+            else w.reason("too_few_districts"),
+        }
+        for r in loo.to_dict("records")
+    ]
 
 
 def state(run: RunResults, pooled: Pooled) -> str:
@@ -138,6 +346,10 @@ def page_html(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang:
         failed=[m.get("districts", {}).get(c, {}).get("name", c) for c in run.failed],
         figure=fig,
         rows=_rows(run, outcome, lang),
+        said=sentences(synthesis_facts(run, pooled), lang),
+        components=components(run, lang) if isinstance(re, Estimate) else [],
+        loo=leave_one_out_rows(pooled, lang),
+        legend=GRADE_LEGEND,
         n_sources=len(run.summaries),
         hashes=sorted(
             (
