@@ -176,5 +176,5 @@ def test_the_district_notebook_of_the_flat_layout_still_runs(tmp_path):
         if c.cell_type == "code"
         for o in c.get("outputs", [])
     )
-    assert 'class="summary"' in html and "Kutai Kartanegara" in html
+    assert 'class="summary' in html and "Kutai Kartanegara" in html
     assert (tmp_path / "results" / "results.csv").is_file()
