@@ -584,7 +584,7 @@ CLAIMS: tuple[Claim, ...] = (
 BY_KEY = {c.key: c for c in CLAIMS}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sentence:
     """A claim that holds, worded: its catalog key and its text."""
 
@@ -605,7 +605,7 @@ def shown(facts: Facts, section: str, w) -> list[Sentence]:
             continue
         for kw in c.each(facts, w) if c.each is not None else [c.args(facts, w)]:
             text = w.n(c.key, getattr(facts, c.plural), **kw) if c.plural else w.t(c.key, **kw)
-            out.append(Sentence(c.key, text))
+            out.append(Sentence(key=c.key, text=text))
     return out
 
 
