@@ -529,8 +529,10 @@ def _tag(r: Result, district: str) -> Result:
 
 
 def _recent_reason(r: Result, data: DistrictData) -> Result:
-    """``too_recent`` for a comparison with no evaluated desa because every partnered one is too
-    recent (those desa are not in the panel, so the estimator cannot tell)."""
+    """``too_recent`` when every partnered desa is too recent to evaluate.
+
+    Those desa are not in the panel, so the estimator alone cannot tell why none is evaluated.
+    """
     k = data.counts
     if (
         isinstance(r, NotEstimable)
@@ -562,8 +564,10 @@ def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
 def _event_study_refusal(
     head: Result, agg: Staggered | None, data: DistrictData
 ) -> NotEstimable | None:
-    """``no_event_pre_period`` when the event study has fewer than :data:`MIN_PRE_PERIODS`
-    points before the start (nothing to check earlier trends against)."""
+    """``no_event_pre_period`` when the event study has too few points before the start.
+
+    Fewer than :data:`MIN_PRE_PERIODS` points leave nothing to check earlier trends against.
+    """
     if agg is None or not isinstance(head, Estimate):
         return None
     es = agg.event_study

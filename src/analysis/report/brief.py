@@ -176,8 +176,10 @@ def show_summary(
     agreements: str = "",
     cross: CrossSection | None = None,
 ) -> None:
-    """The decision page: key message, the effect in plain units, what can and cannot be
-    concluded, recommendations computed from the evidence and the registry, a legend.
+    """The decision page, page 1 of the brief.
+
+    It holds the key message, the effect in plain units, what can and cannot be concluded,
+    recommendations computed from the evidence and the registry, and a legend of the grades.
 
     ``cross`` (from ``estimate_cross_section``) lets the page compare the headline with the naive
     comparison; every later output of the notebook goes into the collapsed technical appendix.
@@ -252,10 +254,12 @@ def _present(v: object) -> bool:
 
 
 def _facts(r: Result, control_group: str, cross: CrossSection | None = None) -> dict:
-    """The facts of a result the page can word: its typed fields, its ``facts`` and ``details``
-    (never its English notes), the comparison group of the staggered rows and the
-    propensity-score diagnostics of the weighted rows. Pairs (trimming bounds, weight range)
-    are joined so they read as one fact."""
+    """The facts of a result the page can word.
+
+    These are its typed fields, its ``facts`` and ``details`` (never its English notes), the
+    comparison group of the staggered rows and the propensity-score diagnostics of the weighted
+    rows. Pairs (trimming bounds, weight range) are joined so they read as one fact.
+    """
     get = r.get if isinstance(r, dict) else (lambda k: getattr(r, k, None))
     facts = {k: get(k) for k in FACT_FIELDS if _present(get(k))}
     for extra in (get("facts"), get("details")):
@@ -416,8 +420,11 @@ def caveats_html(
     lang: str = "id",
     cross: CrossSection | None = None,
 ) -> str:
-    """Methods in plain words, the estimator actually computed, the limits and the sensitivity
-    of this page's own numbers, and a short glossary (each sentence a claim)."""
+    """The appendix's methods section: each sentence a claim.
+
+    It gives the methods in plain words, the estimator actually computed, the limits and the
+    sensitivity of this page's own numbers, and a short glossary.
+    """
     facts = brief_facts(data, evidence, cross)
     w = words(lang)
     return render(

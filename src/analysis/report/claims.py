@@ -130,6 +130,7 @@ class Facts:
 
     @property
     def positive(self) -> bool:
+        """The headline estimate is zero or above."""
         return self.estimable and self.estimate >= 0
 
     @property
@@ -146,26 +147,32 @@ class Facts:
 
     @property
     def naive_gap(self) -> float:
+        """The unadjusted comparison minus the headline."""
         return self.naive_estimate - self.estimate
 
     @property
     def naive_noise(self) -> float:
+        """The gap the unadjusted comparison's own noise can make (:data:`NOISE_Z` times its SE)."""
         return NOISE_Z * self.naive_se
 
     @property
     def naive_known(self) -> bool:
+        """The headline and the unadjusted comparison both have an estimate and an SE."""
         return self.estimable and _finite(self.naive_estimate) and _finite(self.naive_se)
 
     @property
     def index_outcome(self) -> bool:
+        """The outcome is an index (not the status-upgrade share)."""
         return self.outcome != "naik_status"
 
     @property
     def band_width(self) -> float:
+        """The width of the status band the district mean lies in."""
         return self.band_high - self.band_low
 
     @property
     def has_band(self) -> bool:
+        """The IDM headline is estimated and the district mean lies in a bounded status band."""
         return self.estimable and self.outcome == "nilai_idm" and _finite(self.band_width)
 
 

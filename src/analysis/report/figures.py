@@ -46,8 +46,10 @@ PAD = 1.08
 
 
 def _wrap(text: str, width: int = 30) -> str:
-    """``text`` broken into lines of at most ``width`` characters (at spaces): long legends and
-    district names would otherwise take the width of a phone-sized figure."""
+    """``text`` broken into lines of at most ``width`` characters (at spaces).
+
+    Long legends and district names would otherwise take the width of a phone-sized figure.
+    """
     return textwrap.fill(str(text), width, break_long_words=False)
 
 
@@ -66,8 +68,10 @@ def _measuring_figure() -> Figure:
 def _text_box(
     text: str, font: FontProperties, rotation: float, ha: str, va: str, mode: str, dpi: float
 ) -> tuple[float, float, float, float]:
-    """Box (x0, y0, x1, y1; inches from the anchor) of a text as Agg draws it at ``dpi``
-    (hinting makes the size in inches depend a little on the resolution), cached."""
+    """Box (x0, y0, x1, y1; inches from the anchor) of a text as Agg draws it at ``dpi``.
+
+    Hinting makes the size in inches depend a little on the resolution. The result is cached.
+    """
     fig = _measuring_figure()
     t = Text(0, 0, text, fontproperties=font, rotation=rotation, ha=ha, va=va, rotation_mode=mode)
     t.set_figure(fig)
@@ -148,8 +152,7 @@ def _needs(ax, axw: float, axh: float) -> dict[str, float]:
 
 
 def fit_margins(fig: Figure) -> None:
-    """Place a figure's row (or column) of axes so every label fits inside the canvas, with
-    padding.
+    """Place a figure's row (or column) of axes so every label fits inside the canvas.
 
     The margins are the extents of the labels each side carries (tick labels, axis labels,
     titles; legends are drawn inside the axes) plus :data:`PAD` font sizes, as
@@ -197,8 +200,11 @@ def fit_margins(fig: Figure) -> None:
 
 
 def _margins(needs: list[dict[str, float]], pad: float, column: bool) -> np.ndarray:
-    """Left, right, bottom, top margins and the gap between panels (inches) for a row of
-    axes, or a column (``column``), from what each side of each axes needs."""
+    """Left, right, bottom, top margins and the gap between panels (inches).
+
+    They are computed for a row of axes, or a column (``column``), from what each side of each
+    axes needs.
+    """
     n = len(needs)
     if column:
         gap = max((needs[i]["bottom"] + pad + needs[i + 1]["top"] for i in range(n - 1)), default=0)
@@ -330,8 +336,10 @@ def _heatmap(ax, counts: np.ndarray, labels: list[str], w=None) -> None:
 
 
 def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
-    """Status at start x status at end, as row shares, one above the other for the two groups
-    (side by side, they would not fit the width of a phone)."""
+    """Status at start x status at end, as row shares, one above the other for the two groups.
+
+    Side by side, the two panels would not fit the width of a phone.
+    """
     w = words(lang)
     fig, axes = _figure(6.4, 2)
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]

@@ -1,6 +1,8 @@
-"""PDF copies of the briefs for offices that forward attachments: headless Chromium's print-to-PDF
-(Debian's ``chromium``; the page's print stylesheet sets A4, the banner on every page and page
-breaks)."""
+"""PDF copies of the briefs, for offices that forward attachments.
+
+They are made by headless Chromium's print-to-PDF (Debian's ``chromium``). The page's print
+stylesheet sets A4, the banner on every page and the page breaks.
+"""
 
 from __future__ import annotations
 
@@ -96,8 +98,10 @@ def link_pdf(html: Path, pdf: Path) -> bool:
 
 
 def print_briefs(out: Path, results: dict) -> str:
-    """A ``brief.pdf`` beside every brief of a run that succeeded, linked from the brief (printed
-    first, so the PDF does not link to itself); records ``pdf`` in ``results``.
+    """A ``brief.pdf`` beside every brief of a run that succeeded, linked from the brief.
+
+    Each brief is printed first, so the PDF does not link to itself. Records ``pdf`` in
+    ``results``.
 
     Returns a one-line message for the user (how many were printed, or why none were).
     """

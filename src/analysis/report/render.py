@@ -1,6 +1,8 @@
-"""Pages from templates: Jinja2 (autoescaped) in one page shell with one stylesheet and one
-synthetic-data banner, and figures embedded as inline SVG (text kept as text, so it stays
-legible at the width of a phone and sharp in print) with alt text and caption.
+"""Pages from templates, and figures embedded in them.
+
+Templates are Jinja2 (autoescaped), in one page shell with one stylesheet and one synthetic-data
+banner. Figures are embedded as inline SVG with alt text and caption. Their text is kept as
+text, so it stays legible at the width of a phone and sharp in print.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def _css_string(s: str) -> Markup:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the templates: autoescaped, strict about undefined names."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -39,6 +42,7 @@ def environment() -> jinja2.Environment:
 
 @lru_cache(maxsize=1)
 def stylesheet() -> str:
+    """The one stylesheet every page embeds."""
     return (TEMPLATES / "style.css").read_text(encoding="utf-8")
 
 
@@ -142,8 +146,9 @@ def svg_markup(fig, label: str | None = None) -> str:
 
 
 def figure_html(fig, alt: str, caption: str, lang: str) -> Markup:
-    """``<figure>`` with the figure inlined as SVG, its alt text and its caption (closes the
-    figure).
+    """``<figure>`` with the figure inlined as SVG, its alt text and its caption.
+
+    The matplotlib figure is closed.
 
     The SVG is marked ``role="img"`` and labelled by ``alt`` (``aria-label``), as an
     ``<img alt>`` would be; :func:`png_data_uri` remains for a raster copy.

@@ -34,6 +34,8 @@ from analysis.report.pages import GRADE_LEGEND
 
 @dataclass(frozen=True, kw_only=True)
 class RunResults:
+    """Every district's ``results.csv`` rows and ``summary.json`` of one run, read together."""
+
     results: pd.DataFrame
     summaries: list[dict]
     synthetic: bool
@@ -320,8 +322,11 @@ def state(run: RunResults, pooled: Pooled) -> str:
 
 
 def page_html(run: RunResults, pooled: Pooled, outcome: str = "nilai_idm", lang: str = "id"):
-    """The synthesis page body: the pooled estimate in words (or why there is none), forest plot,
-    the district table with links, and provenance."""
+    """The synthesis page body.
+
+    It holds the pooled estimate in words (or why there is none), the forest plot, the district
+    table with links, and provenance.
+    """
     w = words(lang)
     re = pooled.random_effects
     fig = None
