@@ -18,14 +18,13 @@ The column map::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem, bounded
-from analysis.inputs.reading import ROW, closest
+from analysis.inputs.reading import ROW, closest, read_toml_map
 from analysis.schema import VILLAGE_ALIASES, VILLAGES
 
 #: Columns of ``villages`` that are not covariates (identity).
@@ -85,20 +84,7 @@ def read_villages_map(path: Path) -> dict[str, str]:
         Missing or invalid TOML, an unknown section or column.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(
-            [InputProblem(str(path), "the column map does not exist", "check the path")]
-        )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path), f"the column map is not valid TOML ({e})", "fix the line named"
-                )
-            ]
-        ) from None
+    raw = read_toml_map(path)
     names = [c.name for c in VILLAGES.columns]
     problems = [
         InputProblem(str(path), f"unknown section [{k}]", "use one section, [columns]")

@@ -35,6 +35,7 @@ from analysis.inputs.reading import (
     SheetRows,
     closest,
     read_csv,
+    read_toml_map,
     sheet_table,
     workbook_sheets,
 )
@@ -148,20 +149,7 @@ def read_column_map(path: Path) -> ColumnMap:
         Unreadable TOML, unknown sections or keys, missing required concepts, a bad year.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(
-            [InputProblem(str(path), "the column map does not exist", "check the path")]
-        )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(path), f"the column map is not valid TOML ({e})", "fix the line named"
-                )
-            ]
-        ) from None
+    raw = read_toml_map(path)
     problems = []
     for key in raw:
         if key not in ("layout", "columns"):

@@ -27,6 +27,7 @@ import codecs
 import csv
 import difflib
 import re
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -770,6 +771,34 @@ def peek_headers(path: Path, encoding: str = "auto") -> list[str]:
 def excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
     """All visible sheets of a workbook as cells, each with ``_row`` (header = first row)."""
     return {s.name: sheet_table(s) for s in workbook_sheets(Path(path))}
+
+
+def read_toml_map(path: Path) -> dict:
+    """A column map file (TOML) as a dict, or a refusal naming the file and the fix.
+
+    Both kinds of column map (an IDM workbook's, ``ingest --layout``; a covariates file's,
+    ``ingest --columns``) are read through here; each checks its own sections afterwards.
+
+    Raises
+    ------
+    InputFileError
+        When the file does not exist or is not valid TOML (the parser's message names the line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(
+            [InputProblem(str(path), "the column map does not exist", "check the path")]
+        )
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputFileError(
+            [
+                InputProblem(
+                    str(path), f"the column map is not valid TOML ({e})", "fix the line named"
+                )
+            ]
+        ) from None
 
 
 def closest(name: str, candidates: list[str]) -> str | None:
