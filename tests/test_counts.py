@@ -252,3 +252,16 @@ def test_subgroup_sentences_hold_their_conditions(seed, scale, monkeypatch):
             assert (w.t(f"subgroup.not_established.{dim}") in page) == c.not_established(dim)
             said = w.t(f"subgroup.established.{dim}", pairs="")[:30] in page
             assert said == (c.tested(dim) and c.established[dim])
+
+
+def test_the_recommendation_counts_rows_without_a_code_once():
+    """The decision page's "record the desa code for N rows" uses the one count: the registry's
+    rows and the agreements file's rows together, as the coverage table and summary.json."""
+    data = dist.prepare(paths.EXAMPLE_DIR, "64.02", agreements=MOU)
+    rec = brief.recent(data, MOU)
+    facts = brief.brief_facts(data, None, None, rec)
+    assert facts.n_no_code == data.counts.n_registry_rows_without_code
+    assert facts.n_no_code == (
+        data.counts.n_rows_without_code_registry + data.counts.n_rows_without_code_files
+    )
+    assert data.counts.n_rows_without_code_files == rec.uncoded_rows > 0

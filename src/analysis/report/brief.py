@@ -105,8 +105,8 @@ def brief_facts(
         "carried_share": float(cov.get("carried_forward_share", 0.0)),
         "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
-        "n_no_code": int(cov.get("n_registry_rows_without_code", 0))
-        + (rec.uncoded_rows if rec is not None else 0),
+        # the registry's and the agreements files' rows together (Counts): counted once
+        "n_no_code": int(cov.get("n_registry_rows_without_code", 0)),
         "recent": _recent_by_year(rec),
     }
     h = evidence.headline if evidence is not None else None
