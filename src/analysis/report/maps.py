@@ -43,6 +43,12 @@ GROUP_KEYS = {
     "from_start": "map.group.from_start",
     "no_data": "map.group.no_data",
 }
+#: The words of the distance checks' rows (``methods.spillover``), keys written out.
+SPILLOVER_ROW_KEYS = {
+    "cs_did_excl5km": "method.cs_did_excl5km",
+    "cs_did_excl10km": "method.cs_did_excl10km",
+    "spillover_near": "method.spillover_near",
+}
 #: Tallest map (inches, legend apart): a tall district is drawn narrower, so the brief's figure
 #: section grows by at most about half an A4 page (the brief's budget is five printed pages).
 MAX_MAP_HEIGHT = 4.6
@@ -408,6 +414,7 @@ __all__ = [
     "index_map_html",
     "MAX_MAP_HEIGHT",
     "MAX_NAMED",
+    "SPILLOVER_ROW_KEYS",
     "STYLE",
     "district_map",
     "district_map_html",
