@@ -9,6 +9,7 @@ import re
 import shutil
 import stat
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -600,3 +601,51 @@ def test_brief_links_its_pdf_when_one_was_made(tmp_path):
     text = html.read_text(encoding="utf-8")
     assert '<a class="pdf-link" href="brief.pdf">PDF</a>' in text
     assert not link_pdf(html, tmp_path / "brief.pdf")  # linked once
+
+
+#: The map figure's alt text and its smallest text in CSS px, in a page shown 390 px wide.
+MAP_PROBE = (
+    "const d=f.contentDocument;"
+    "const s=[...d.querySelectorAll('figure svg')].find(s=>/^(Peta|Map) /.test(s.getAttribute"
+    "('aria-label')||''));"
+    "const px=s?Math.min(...[...s.querySelectorAll('text')].map(t=>{const m=t.getScreenCTM();"
+    "return parseFloat(f.contentWindow.getComputedStyle(t).fontSize)*Math.hypot(m.a,m.b);})):0;"
+    "const r=s?s.getBoundingClientRect():{width:0};"
+    "document.body.setAttribute('data-map',(s?s.getAttribute('aria-label'):'none')+'|'"
+    "+px.toFixed(2)+'|'+r.width.toFixed(0));"
+)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["districts/64.02/brief.html", "index.html"])
+def test_maps_are_present_legible_at_390px_and_their_alt_text_counts(run_id, tmp_path, page):
+    """The district brief and the index show a map; at 390 px its smallest text is >= 9 CSS px
+    and its alt text gives the counts by group (brief) or by grade (index)."""
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    target = run_id / page
+    frame = tmp_path / "frame-map.html"
+    frame.write_text(
+        f'<html><body><iframe id="f" src="{target.as_uri()}" width="390" height="844"></iframe>'
+        "<script>window.addEventListener('load',()=>{const f=document.getElementById('f');"
+        + MAP_PROBE
+        + "});</script></body></html>",
+        encoding="utf-8",
+    )
+    dom = _chromium(
+        tmp_path,
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        frame.as_uri(),
+    ).stdout
+    m = re.search(r'data-map="([^"|]*)\|([\d.]+)\|(\d+)"', dom)
+    assert m, dom[:300]
+    alt, px, width = unescape(m.group(1)), float(m.group(2)), int(m.group(3))
+    assert alt != "none" and px >= 9 and 200 <= width <= 390, (alt, px, width)
+    if page == "index.html":
+        assert re.search(r"Peta \d+ kabupaten menurut kekuatan bukti: .+ \d", alt), alt
+    else:
+        # the example's counts for Kutai Kartanegara (Counts: 33 evaluated, 6 too recent, 154)
+        assert "33 desa bermitra yang dinilai" in alt and "154 desa pembanding" in alt, alt
+        assert "6 desa yang bermitra terlalu baru" in alt, alt

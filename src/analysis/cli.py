@@ -131,6 +131,13 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
         'villages column = "header as in the file"; ingest writes one to fill in)',
     )
     g.add_argument(
+        "--coordinates",
+        type=Path,
+        metavar="FILE",
+        help="desa points CSV/XLSX (kode_desa, latitude, longitude, optional sumber; Kemendagri "
+        "codes) replacing the shipped centroids of those desa (data/README.md)",
+    )
+    g.add_argument(
         "--code-system",
         default="kemendagri",
         choices=["kemendagri", "bps"],
@@ -396,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 map_dir=args.map_dir,
                 lang=args.lang,
                 columns=args.columns,
+                coordinates=args.coordinates,
             )
             print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
             for line in console_notes(rep):

@@ -60,6 +60,7 @@ def ingest(
     map_dir: Path | None = None,
     lang: str = "id",
     columns: Path | None = None,
+    coordinates: Path | None = None,
 ) -> IngestReport:
     """Read, check and write the processed tables of one data folder.
 
@@ -71,9 +72,9 @@ def ingest(
     welfare, partnerships
         Tidy welfare files (columns as in ``data/README.md``); the partnership registry (CSV
         or XLSX, template in ``data/templates``).
-    villages, columns
-        Village covariates (CSV or XLSX), and a column map for its headers
-        (:mod:`analysis.inputs.columns`).
+    villages, columns, coordinates
+        Village covariates (CSV or XLSX), a column map for its headers
+        (:mod:`analysis.inputs.columns`), and desa points replacing the shipped ones.
     out
         Folder to create; an existing folder is replaced only if written by this package and
         ``force`` is set.
@@ -88,14 +89,12 @@ def ingest(
         its evidence and refuses a file that leaves it open; ``"dmy"`` or ``"mdy"`` declares it.
     encoding
         CSV encoding: ``"auto"`` (UTF-8, else Windows-1252 when certain), ``"utf-8"``, ``"cp1252"``.
-    layout
-        Column maps (TOML) for IDM workbooks whose layout is not recognised.
-    api
-        Folders (or files) of the Ministry's per-village JSON records (``open/api/desa/rumusan``).
-    crosswalk
-        A BPS -> Kemendagri code crosswalk for a ``villages`` file with BPS (Podes) codes.
-    indeks_desa
-        Indeks Desa (2025 onwards) files: a separate series, never spliced onto IDM.
+    layout, api
+        Column maps (TOML) for IDM workbooks of unrecognised layout; folders (or files) of the
+        Ministry's per-village JSON records (``open/api/desa/rumusan``).
+    crosswalk, indeks_desa
+        A BPS -> Kemendagri crosswalk for a ``villages`` file in BPS (Podes) codes; Indeks
+        Desa (2025 onwards) files, a separate series never spliced onto IDM.
     map_dir
         Where ready-to-edit column maps are written (default: the folder that holds ``out``).
     lang

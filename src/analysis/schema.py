@@ -660,7 +660,67 @@ INDEKS_DESA = Table(
     ),
 )
 
-TABLES = {t.name: t for t in (VILLAGES, WELFARE, PARTNERSHIPS, INDICATORS, INDEKS_DESA)}
+COORDINATES = Table(
+    name="coordinates",
+    file="coordinates.parquet",
+    key=("kode_desa",),
+    desa_only=False,
+    meaning="One point per village brought with `ingest --coordinates` (it replaces the shipped "
+    "centroid of that village, src/analysis/inputs/centroids/NOTICE.md). WGS 84 degrees; "
+    "Indonesia lies within 11.5 S to 6.5 N and 94 E to 141.5 E.",
+    columns=(
+        Column(
+            name="kode_desa",
+            dtype="code",
+            required=True,
+            meaning="Kemendagri village code, dotted.",
+        ),
+        Column(
+            name="latitude",
+            dtype="float",
+            required=True,
+            meaning="Latitude in degrees (south negative); header also lintang, lat, y.",
+            low=-11.5,
+            high=6.5,
+        ),
+        Column(
+            name="longitude",
+            dtype="float",
+            required=True,
+            meaning="Longitude in degrees east; header also bujur, lon, lng, long, x.",
+            low=94.0,
+            high=141.5,
+        ),
+        Column(
+            name="sumber",
+            dtype="string",
+            required=False,
+            meaning="Where the point comes from (survey, GPS, a map); shown on the data-quality page.",
+        ),
+    ),
+)
+
+#: Headers a coordinates file uses for the ``coordinates`` columns (lower case, ``_`` for spaces).
+COORDINATE_ALIASES: dict[str, str] = {
+    "kode": "kode_desa",
+    "kode_kemendagri": "kode_desa",
+    "kode_desa_kemendagri": "kode_desa",
+    "kode_wilayah": "kode_desa",
+    "id": "kode_desa",
+    "lintang": "latitude",
+    "lat": "latitude",
+    "y": "latitude",
+    "bujur": "longitude",
+    "lon": "longitude",
+    "lng": "longitude",
+    "long": "longitude",
+    "x": "longitude",
+    "source": "sumber",
+}
+
+TABLES = {
+    t.name: t for t in (VILLAGES, WELFARE, PARTNERSHIPS, INDICATORS, INDEKS_DESA, COORDINATES)
+}
 
 
 def idm_status(value: float) -> str | None:

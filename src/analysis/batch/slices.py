@@ -23,7 +23,12 @@ import pandas as pd
 from analysis.inputs.dataset import DATASET_FILE, SLICE_FILE, Dataset
 from analysis.paths import PARTNERSHIPS_FILE, VILLAGES_FILE, WELFARE_FILE
 
-_TABLES = {"villages": VILLAGES_FILE, "welfare": WELFARE_FILE, "partnerships": PARTNERSHIPS_FILE}
+_TABLES = {
+    "villages": VILLAGES_FILE,
+    "welfare": WELFARE_FILE,
+    "partnerships": PARTNERSHIPS_FILE,
+    "coordinates": "coordinates.parquet",  # optional: only when the folder has it
+}
 
 
 def _key(df: pd.DataFrame) -> pd.Series:
@@ -39,7 +44,9 @@ class Slicer:
         self._groups = {
             name: getattr(ds, name).groupby(_key(getattr(ds, name)), sort=False).indices
             for name in _TABLES
-            if len(getattr(ds, name).columns) and "kode_desa" in getattr(ds, name).columns
+            if getattr(ds, name) is not None
+            and len(getattr(ds, name).columns)
+            and "kode_desa" in getattr(ds, name).columns
         }
         self._meta = {**ds.meta, "title": ds.meta.get("title", ds.folder.name)}
 
@@ -51,6 +58,8 @@ class Slicer:
         out = {}
         for name, fname in _TABLES.items():
             df = getattr(self.ds, name)
+            if df is None:
+                continue
             if name in self._groups:
                 rows = self._groups[name].get(district + ".")
                 if name == "partnerships" and "" in self._groups[name]:

@@ -36,6 +36,7 @@ _FILES = {
     "partnerships": PARTNERSHIPS_FILE,
     "indicators": "indicators.parquet",
     "indeks_desa": "indeks_desa.parquet",
+    "coordinates": "coordinates.parquet",
 }
 
 
@@ -188,6 +189,8 @@ class Dataset:
     indicators: pd.DataFrame | None = None
     #: The Indeks Desa series (2025 onwards; never mixed with ``welfare``), ``None`` when absent.
     indeks_desa: pd.DataFrame | None = None
+    #: The user's desa points (``ingest --coordinates``), ``None`` when absent (shipped ones used).
+    coordinates: pd.DataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -255,7 +258,7 @@ def load_dataset(folder: Path) -> Dataset:
         )
     optional = {
         name: pd.read_parquet(folder / _FILES[name]) if (folder / _FILES[name]).exists() else None
-        for name in ("indicators", "indeks_desa")
+        for name in ("indicators", "indeks_desa", "coordinates")
     }
     ds = Dataset(
         folder=folder,

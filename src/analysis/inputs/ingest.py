@@ -26,6 +26,7 @@ from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.api_records import merge_api, read_api_records
 from analysis.inputs.columns import covariate_columns
+from analysis.inputs.coordinates import coverage_facts
 from analysis.inputs.crosswalk import apply_crosswalk
 from analysis.inputs.dataset import DATASET_FILE, file_sha256, write_tables
 from analysis.inputs.indeks_desa import facts as _indeks_desa_facts
@@ -47,7 +48,7 @@ from analysis.inputs.validate import (
     check_table,
     validate_folder,
 )
-from analysis.schema import PARTNERSHIPS, VILLAGES, WELFARE
+from analysis.schema import COORDINATE_ALIASES, COORDINATES, PARTNERSHIPS, VILLAGES, WELFARE
 
 
 @dataclass
@@ -64,12 +65,15 @@ class IngestReport:
         What happens to each registry row (:func:`registry_fates`), when a registry was given.
     indeks_desa
         Facts on the Indeks Desa series (:func:`indeks_desa_facts`), when one was given.
+    coordinates
+        Which desa of the welfare table have a usable point (:func:`coordinate_facts`).
     """
 
     inputs: list[dict] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
     registry: dict | None = None
     indeks_desa: dict | None = None
+    coordinates: dict | None = None
 
     def to_json(self) -> dict:
         """The report as ``data_quality.json`` holds it, stamped with the time of writing.
@@ -89,6 +93,8 @@ class IngestReport:
             out["registry_rows"] = self.registry
         if self.indeks_desa is not None:
             out["indeks_desa"] = self.indeks_desa
+        if self.coordinates is not None:
+            out["coordinates"] = self.coordinates
         return out
 
 
@@ -312,6 +318,7 @@ def read_inputs(
     indeks_desa: Sequence[Path] = (),
     map_dir: Path | None = None,
     columns: Path | None = None,
+    coordinates: Path | None = None,
 ) -> Ingested:
     """Read and check every input of one data folder, and gather the data-quality facts.
 
@@ -349,6 +356,7 @@ def read_inputs(
     _read_indeks_desa_files(indeks_desa, encoding, kw, got)
     registry_rows = _read_registry(partnerships, encoding, kw, got)
     cov = _read_villages(villages, crosswalk, encoding, kw, got, columns, map_dir)
+    _read_coordinates(coordinates, encoding, kw, got)
     _refuse_problems_or_nothing(got, cov)
     return _complete(got, registry_rows, cov, title)
 
@@ -532,6 +540,51 @@ def _read_villages(
     return oc.table.drop(columns=[ROW])
 
 
+def _read_coordinates(path: Path | None, encoding: str, kw: dict, got: _Gathered) -> None:
+    """The user's desa points checked against ``schema.COORDINATES``; every column's fate recorded.
+
+    Headers are matched case-insensitively and through ``schema.COORDINATE_ALIASES``
+    (``lintang``, ``bujur``, ``lat``, ``lon`` ...); the other columns are listed as ignored.
+    """
+    if path is None:
+        return
+    p = Path(path)
+    wanted = [c.name for c in COORDINATES.columns]
+    try:
+        facts = ReadFacts()
+        raw = read_raw(p, prefer=COORDINATES.required, encoding=encoding, facts=facts)
+        named = rename_columns(raw, p, wanted, COORDINATES.required, COORDINATE_ALIASES)
+        oc = check_table(named, COORDINATES, str(p), **kw)
+    except InputFileError as e:
+        got.problems += e.problems
+        return
+    fates = _coordinate_fates([h for h in raw.columns if h != ROW], wanted)
+    got.problems += oc.problems
+    _record(got.report, p, "coordinates", oc, {**facts.to_dict(), **fates})
+    got.tables["coordinates"] = oc.table.drop(columns=[ROW])
+
+
+def _coordinate_fates(headers: list, wanted: list[str]) -> dict:
+    """Each header of a coordinates file: used by its name, mapped through an alias, or ignored."""
+    used, mapped, ignored, taken = [], {}, [], set()
+    for h in headers:
+        key = str(h).strip().lower().replace(" ", "_")
+        canon = key if key in wanted else COORDINATE_ALIASES.get(key)
+        if canon is None or canon in taken:
+            ignored.append(h)
+        elif canon == key:
+            used.append(h)
+        else:
+            mapped[h] = canon
+        taken.add(canon)
+    return {"columns_used": used, "columns_mapped": mapped, "columns_ignored": ignored}
+
+
+def coordinate_facts(tables: dict[str, pd.DataFrame]) -> dict | None:
+    """Which desa of the welfare table have a usable point (:func:`coordinates.coverage_facts`)."""
+    return coverage_facts(tables.get("welfare"), tables.get("villages"), tables.get("coordinates"))
+
+
 def console_notes(report: IngestReport) -> list[str]:
     """What the console says besides the tables written: readings a reader must know of.
 
@@ -581,7 +634,19 @@ def console_notes(report: IngestReport) -> list[str]:
                 f"--columns {e['column_map_written']}"
             )
         out.append(line)
-    return out
+    return out + _coordinate_notes(report.coordinates)
+
+
+def _coordinate_notes(facts: dict | None) -> list[str]:
+    """The console line on desa with no usable point (listed on the data-quality page)."""
+    if not facts or not (facts["missing"] or facts["outside"]):
+        return []
+    return [
+        f"coordinates: {len(facts['missing'])} desa without a point and "
+        f"{len(facts['outside'])} with a point outside their kabupaten's box (not drawn on the "
+        "maps, left out of the distance checks; listed in data_quality.md). Bring points with "
+        "--coordinates FILE (kode_desa, latitude, longitude)"
+    ]
 
 
 def _refuse_problems_or_nothing(got: _Gathered, cov: pd.DataFrame | None) -> None:
@@ -612,6 +677,7 @@ def _complete(
     if "indeks_desa" in tables:
         report.indeks_desa = indeks_desa_facts(tables["indeks_desa"])
     tables["villages"] = build_villages(cov, tables)
+    report.coordinates = coordinate_facts(tables)
     report.tables = {k: int(len(v)) for k, v in tables.items()}
     meta = {
         "title": title or "Ingested data",

@@ -80,6 +80,9 @@ Method = Literal[
     "matching",
     "random_effects",
     "fixed_effect",
+    "cs_did_excl5km",
+    "cs_did_excl10km",
+    "spillover_near",
 ]
 #: Grades of the evidence, strongest first.
 Grade = Literal["strong", "suggestive", "insufficient", "not_estimable"]

@@ -31,6 +31,7 @@ from analysis.report import (
     METHOD_CODES,
     dataset_title,
     figure_html,
+    maps,
     not_estimated,
     render,
     result_row,
@@ -201,11 +202,11 @@ def _alt_event(es: pd.DataFrame, w) -> str:
 def show_figures(
     data: DistrictData, main: MainEstimate, cross: CrossSection, desc: Description, lang: str = "id"
 ) -> None:
-    """Event study, balance (love plot), overlap and status transitions, each with alt text."""
+    """The district map, event study, balance (love plot), overlap and transitions, with alt text."""
     if not data.applicable:
         return
     w = words(lang)
-    figs = []
+    figs = [m] if (m := maps.district_map_html(data, lang)) else []  # where the desa are
     olabel = w.outcome(data.design.outcome)
     if main.staggered is not None and len(main.staggered.event_study):
         es = main.staggered.event_study

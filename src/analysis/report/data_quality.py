@@ -21,6 +21,7 @@ from analysis import paths
 from analysis.design import COUNTING_STATUSES, agreement_exposure
 from analysis.errors import InputFileError, InputProblem
 from analysis.files import write_file_atomically
+from analysis.inputs.coordinates import coverage_facts
 from analysis.inputs.frame import DESA_KINDS
 from analysis.inputs.ingest import IngestReport
 from analysis.inputs.reading import ROW, read_raw
@@ -375,6 +376,33 @@ def _extra_sections(report: IngestReport, w: Words) -> list[str]:
         lines += _registry_section(report.registry, w)
     if report.indeks_desa:
         lines += _indeks_desa_section(report.indeks_desa, w)
+    if report.coordinates:
+        lines += coordinates_section(report.coordinates, w)
+    return lines
+
+
+def coordinates_section(d: dict, w: Words) -> list[str]:
+    """Markdown: how many desa have a point, then the desa with none or with one outside the box."""
+    lines = ["", f"## {w.t('dq.coord.title')}", ""]
+    lines.append(
+        w.t(
+            "dq.coord.counts",
+            located=w.int(d["located"]),
+            desa=w.int(d["desa"]),
+            sources=", ".join(f"{k} ({w.int(v)})" for k, v in d["sources"].items()) or "-",
+        )
+    )
+    if d["missing"]:
+        lines += ["", w.t("dq.coord.missing", n=w.int(len(d["missing"]))), ""]
+        lines += [f"- {_md_cell(x)}" for x in _names([f"{k} {n}" for k, n in d["missing"]])]
+    if d["outside"]:
+        lines += ["", w.t("dq.coord.outside", n=w.int(len(d["outside"]))), ""]
+        lines += [
+            f"- {_md_cell(x)}"
+            for x in _names([f"{k} {n} ({la:.4f}, {lo:.4f})" for k, n, la, lo in d["outside"]])
+        ]
+    if d["missing"] or d["outside"]:
+        lines += ["", w.t("dq.coord.fix")]
     return lines
 
 
@@ -748,8 +776,9 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
     dict
         ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`),
         ``unrecognised`` (:func:`unrecognised_columns`), ``ended``
-        (:func:`ended_agreements`) and ``agreements`` (:func:`agreements_rows` of each file,
-        or ``None``).
+        (:func:`ended_agreements`), ``agreements`` (:func:`agreements_rows` of each file,
+        or ``None``) and ``coordinates`` (the desa without a usable point,
+        :func:`analysis.inputs.coordinates.coverage_facts`).
     """
     files = [f.strip() for f in str(agreements).split(",") if f.strip()] if agreements else []
     return {
@@ -758,6 +787,7 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
         "unrecognised": unrecognised_columns(ds.folder),
         "ended": ended_agreements(ds),
         "agreements": [r for f in files for r in agreements_rows(f)] if files else None,
+        "coordinates": coverage_facts(ds.welfare, ds.villages, ds.coordinates),
     }
 
 

@@ -18,6 +18,7 @@ from analysis.inputs.frame import districts
 from analysis.methods.options import method_names
 from analysis.report import page, render, words
 from analysis.report.data_quality import data_quality_tables, ingest_inputs, write_data_report
+from analysis.report.maps import index_map_html
 
 #: The grades in order, each with the catalog entry that says what it requires
 #: (the rules of :func:`analysis.district.judge_evidence`).
@@ -63,6 +64,7 @@ def write_index(out: Path, manifest: dict, lang: str) -> Path:
         synthesis=manifest.get("synthesis", {}),
         commit=manifest.get("commit", ""),
         created=manifest.get("created", ""),
+        map=index_map_html(manifest["districts"], rows, lang),
     )
     return write_file_atomically(
         out / "index.html",

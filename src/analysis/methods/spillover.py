@@ -1,0 +1,305 @@
+"""Where the partnered desa are, and whether their neighbours make poor comparison desa.
+
+A comparison desa next to a partnered one may share its benefit (roads, markets and clinics
+serve neighbours too: the estimate is then too small) or lose trade and workers to it (too
+large). This module gives each desa its group (:func:`desa_groups`, the rules of
+:class:`analysis.methods.describe.Counts`) and the great-circle distance from every desa to the
+nearest evaluated partnered desa (:func:`nearest_partnered_km`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.design import COUNTING_STATUSES, Design, agreement_exposure
+from analysis.methods.panel import MIN_TREATED, callaway_santanna
+from analysis.methods.results import NotEstimable, Result, to_frame
+
+#: A desa's group on the map and in the distance checks (the rules of ``Counts``).
+GROUPS = ("evaluated", "too_recent", "comparison", "from_start", "no_data")
+#: Mean Earth radius (km), IUGG.
+EARTH_RADIUS_KM = 6371.0088
+#: Radii (km) within which comparison desa are left out for the robustness rows, and the method
+#: code of each row (``methods.options.Method``).
+EXCLUSION_RADII_KM = {5: "cs_did_excl5km", 10: "cs_did_excl10km"}
+#: Ring (km) of the exposure test: never-partnered desa this close to a partnered desa are "near".
+NEAR_KM = 5.0
+#: Method code of the exposure-by-distance test.
+EXPOSURE_METHOD = "spillover_near"
+#: Fewest comparison desa left for any of these estimates (as the fewest partnered desa).
+MIN_COMPARISON = MIN_TREATED
+
+
+def desa_groups(
+    desa: pd.Series | list,
+    with_data: set | pd.Series | list,
+    registry: pd.DataFrame,
+    first_year: int,
+    last_year: int,
+) -> pd.Series:
+    """The group of each desa (:data:`GROUPS`), by the rules of the one count of desa.
+
+    Parameters
+    ----------
+    desa
+        The district's desa codes (the official frame's).
+    with_data
+        The desa with outcome values in the years compared.
+    registry
+        The district's registry rows with those of the agreements files (counted once).
+    first_year, last_year
+        The outcome years compared.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``kode_desa``: ``evaluated`` (first counting agreement after the first
+        outcome year and by the last, with data), ``too_recent`` (after the last outcome year),
+        ``from_start`` (in or before the first outcome year: no year before it),
+        ``comparison`` (no counting agreement, with data) or ``no_data``.
+    """
+    codes = pd.Index(pd.unique(pd.Series(list(desa), dtype="string")), name="kode_desa")
+    has = codes.isin(list(with_data))
+    counting = registry[registry["status"].isin(COUNTING_STATUSES)] if len(registry) else registry
+    first = (
+        pd.Series(agreement_exposure(counting).to_numpy(), index=counting["kode_desa"].to_numpy())
+        .groupby(level=0)
+        .min()
+        if len(counting)
+        else pd.Series(dtype=float)
+    )
+    g = first.reindex(codes).to_numpy(dtype=float)
+    partnered = ~np.isnan(g)
+    out = np.where(has, "comparison", "no_data").astype(object)
+    out[partnered & (g > last_year)] = "too_recent"
+    out[partnered & has & (g <= first_year)] = "from_start"
+    out[partnered & has & (g > first_year) & (g <= last_year)] = "evaluated"
+    out[partnered & ~has & (g <= last_year)] = "no_data"
+    return pd.Series(out, index=codes, name="kelompok", dtype="string")
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcasting).
+
+    The haversine formula (Sinnott 1984, "Virtues of the Haversine", Sky and Telescope 68:159)
+    on a sphere of the mean Earth radius; within 0.5% of the ellipsoidal distance.
+    """
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2, float) - np.asarray(lon1, float))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def nearest_partnered_km(points: pd.DataFrame, partnered: pd.Series) -> np.ndarray:
+    """Distance from each point to the nearest point flagged ``partnered`` (km; NaN if none).
+
+    Parameters
+    ----------
+    points
+        ``latitude`` and ``longitude`` per desa (missing points give NaN).
+    partnered
+        Boolean per row of ``points``: the desa measured to.
+
+    Returns
+    -------
+    numpy.ndarray
+        The distance in km; a partnered desa's own distance is 0.
+    """
+    lat, lon = points["latitude"].to_numpy(float), points["longitude"].to_numpy(float)
+    m = np.asarray(partnered, bool) & np.isfinite(lat) & np.isfinite(lon)
+    if not m.any():
+        return np.full(len(points), np.nan)
+    d = haversine_km(lat[:, None], lon[:, None], lat[m][None, :], lon[m][None, :])
+    return d.min(axis=1)
+
+
+def _distances(panel: pd.DataFrame, points: pd.DataFrame, near_km: float) -> pd.DataFrame:
+    """Per desa of the panel: ``g``, distance to the nearest partnered desa, near start year."""
+    desa = panel.groupby("kode_desa", sort=True)["g"].first().rename("g").reset_index()
+    located = points[points["letak"] == "located"][["kode_desa", "latitude", "longitude"]]
+    desa = desa.merge(located, on="kode_desa", how="left")
+    partnered = (desa["g"] > 0).to_numpy()
+    desa["jarak_km"] = nearest_partnered_km(desa, partnered)
+    lat, lon = desa["latitude"].to_numpy(float), desa["longitude"].to_numpy(float)
+    m = partnered & np.isfinite(lat)
+    start = np.full(len(desa), np.nan)
+    if m.any():
+        d = haversine_km(lat[:, None], lon[:, None], lat[m][None, :], lon[m][None, :])
+        g = np.where(d < near_km, desa["g"].to_numpy(float)[m][None, :], np.inf).min(axis=1)
+        start = np.where(np.isfinite(g), g, np.nan)
+    desa["awal_dekat"] = start  # first start year among partnered desa within near_km
+    return desa
+
+
+def exclusion_estimate(
+    panel: pd.DataFrame,
+    dist: pd.DataFrame,
+    radius_km: int,
+    design: Design,
+    control_group: str,
+    last_year: int,
+    **cs_kwargs,
+) -> Result:
+    """The headline re-estimated without the comparison desa within ``radius_km`` of a partner.
+
+    Comparison desa with no usable point are left out too (their distance is unknown). Same
+    estimator and options as the headline (Callaway and Sant'Anna 2021); only the comparison
+    desa change. Typed ``too_few_far_comparison`` when fewer than :data:`MIN_COMPARISON` remain.
+    """
+    method = EXCLUSION_RADII_KM[radius_km]
+    comp = dist["g"] == 0
+    drop = comp & ~(dist["jarak_km"] >= radius_km)  # NaN (no point) is dropped too
+    n_far = int((comp & ~drop).sum())
+    n_treated = int((dist["g"] > 0).sum())
+    if n_far < MIN_COMPARISON:
+        return NotEstimable(
+            outcome=design.outcome,
+            method=method,
+            estimand="ATT",
+            reason="too_few_far_comparison",
+            detail=f"{n_far} beyond {radius_km} km",
+            n_treated=n_treated,
+            n_control=n_far,
+        )
+    keep = panel[~panel["kode_desa"].isin(set(dist.loc[drop, "kode_desa"]))]
+    res, _ = callaway_santanna(keep, design, control_group, last_year, **cs_kwargs)
+    return _renamed(res, method, n_dropped=int(drop.sum()))
+
+
+def _renamed(res: Result, method: str, **extra) -> Result:
+    from dataclasses import replace
+
+    if isinstance(res, NotEstimable):
+        return replace(res, method=method)
+    return replace(res, method=method, facts={**res.facts, **extra})
+
+
+def exposure_test(
+    panel: pd.DataFrame,
+    dist: pd.DataFrame,
+    design: Design,
+    last_year: int,
+    near_km: float = NEAR_KM,
+    **cs_kwargs,
+) -> tuple[Result, pd.DataFrame]:
+    """Test whether never-partnered desa near partnered ones moved apart from far ones after starts.
+
+    An exposure-by-distance event study (the "ring" comparison of Butts 2021,
+    "Difference-in-Differences Estimation with Spatial Spillovers", arXiv:2105.03737; Clarke
+    2017, "Estimating Difference-in-Differences in the Presence of Spillovers"): among
+    never-partnered desa, those within ``near_km`` of a partnered desa are "exposed" from the
+    first start year among those partners, and compared with the never-partnered desa farther
+    away by the headline's estimator (Callaway and Sant'Anna 2021, never-exposed comparison).
+    Its ATT is the spillover onto near desa; its p-value tests no spillover.
+
+    Returns
+    -------
+    tuple
+        The result (method :data:`EXPOSURE_METHOD`; ``too_few_near`` or
+        ``too_few_far_comparison`` when a ring is too thin) and its event study (empty when
+        not estimated).
+    """
+    comp = dist[(dist["g"] == 0) & dist["latitude"].notna()]
+    near = comp["awal_dekat"].notna() & (comp["awal_dekat"] <= last_year)
+    n_near, n_far = int(near.sum()), int((~near & comp["awal_dekat"].isna()).sum())
+    ne = {"outcome": design.outcome, "method": EXPOSURE_METHOD, "estimand": "ATT"}
+    ne |= {"n_treated": n_near, "n_control": n_far}
+    if n_near < MIN_TREATED:
+        return NotEstimable(
+            **ne, reason="too_few_near", detail=f"{n_near} within {near_km:g} km"
+        ), pd.DataFrame()
+    if n_far < MIN_COMPARISON:
+        return NotEstimable(
+            **ne, reason="too_few_far_comparison", detail=f"{n_far} far"
+        ), pd.DataFrame()
+    pseudo = comp.assign(g=np.where(near, comp["awal_dekat"], 0).astype(int))
+    pseudo = pseudo[near | comp["awal_dekat"].isna()]  # exposed only after last_year: left out
+    df = panel.drop(columns=["g"]).merge(pseudo[["kode_desa", "g"]], on="kode_desa", how="inner")
+    res, agg = callaway_santanna(df, design, "nevertreated", last_year, **cs_kwargs)
+    es = agg.event_study if agg is not None else pd.DataFrame()
+    return _renamed(res, EXPOSURE_METHOD, near_km=near_km), es
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpilloverCheck:
+    """The distance checks of one district: exclusion rows, the exposure test, the distances.
+
+    Attributes
+    ----------
+    distances
+        Per desa of the panel: ``kode_desa``, ``g``, ``latitude``, ``longitude``, ``jarak_km``
+        (to the nearest partnered desa; NaN without a point), ``awal_dekat``.
+    excluded
+        The headline without comparison desa within each radius of :data:`EXCLUSION_RADII_KM`.
+    exposure
+        The exposure-by-distance test (:func:`exposure_test`) and its event study.
+    """
+
+    distances: pd.DataFrame
+    excluded: tuple[Result, ...]
+    exposure: Result
+    exposure_event_study: pd.DataFrame
+    near_km: float = NEAR_KM
+
+    def tidy(self) -> pd.DataFrame:
+        """The robustness rows (``results.COLUMNS``)."""
+        return to_frame([*self.excluded, self.exposure])
+
+    @property
+    def comparison_km(self) -> pd.Series:
+        """The distance of every comparison desa to the nearest partnered desa (km)."""
+        d = self.distances
+        return d.loc[d["g"] == 0, "jarak_km"]
+
+
+def check_spillover(
+    panel: pd.DataFrame,
+    points: pd.DataFrame,
+    design: Design,
+    control_group: str,
+    last_year: int,
+    near_km: float = NEAR_KM,
+    **cs_kwargs,
+) -> SpilloverCheck:
+    """Every distance check of a district (:class:`SpilloverCheck`).
+
+    Parameters
+    ----------
+    panel
+        The district's desa-year panel (``g`` 0 for never-partnered desa).
+    points
+        The desa's points (:func:`analysis.inputs.coordinates.desa_points`: ``letak``).
+    design, control_group, last_year, cs_kwargs
+        The headline's (:func:`analysis.methods.panel.callaway_santanna`).
+    near_km
+        The exposure test's ring.
+    """
+    dist = _distances(panel, points, near_km)
+    excl = tuple(
+        exclusion_estimate(panel, dist, r, design, control_group, last_year, **cs_kwargs)
+        for r in EXCLUSION_RADII_KM
+    )
+    test, es = exposure_test(panel, dist, design, last_year, near_km, **cs_kwargs)
+    return SpilloverCheck(
+        distances=dist, excluded=excl, exposure=test, exposure_event_study=es, near_km=near_km
+    )
+
+
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "EXCLUSION_RADII_KM",
+    "EXPOSURE_METHOD",
+    "GROUPS",
+    "MIN_COMPARISON",
+    "NEAR_KM",
+    "SpilloverCheck",
+    "check_spillover",
+    "desa_groups",
+    "exclusion_estimate",
+    "exposure_test",
+    "haversine_km",
+    "nearest_partnered_km",
+]
