@@ -356,6 +356,14 @@ def _run_notebook_options(r: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="extra notebook parameter (checked against the notebook's parameters cell)",
     )
+    r.add_argument(
+        "--agreements",
+        nargs="+",
+        metavar="FILE",
+        help="agreements files (registry template columns) whose too-recent agreements the "
+        "briefs list, merged with the registry by meaning; a relative path is taken from this "
+        "folder (default: the package's data/real/kukar_mou_2025.csv; --param agreements= for none)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -471,7 +479,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.lang,
             args.jobs,
             args.resume,
-            {**_params_file(args.params), **_params(args.param)},
+            _run_params(args),
             notebook,
             executor=getattr(args, "executor", "embedded"),
             scheduler=getattr(args, "scheduler", None),
@@ -484,6 +492,27 @@ def run_from_args(args: argparse.Namespace) -> int:
         return e.exit_code
     _say_done(m, out)
     return 0
+
+
+def _run_params(args: argparse.Namespace) -> dict[str, str]:
+    """The notebook parameters of a run: ``--params FILE``, then ``--param``, then ``--agreements``.
+
+    Raises
+    ------
+    ParameterError
+        ``--agreements`` together with ``--param agreements=...``.
+    """
+    given = _params(args.param)
+    params = {**_params_file(args.params), **given}
+    files = getattr(args, "agreements", None)
+    if files:
+        if "agreements" in given:
+            raise ParameterError(
+                "--agreements and --param agreements=... both name the agreements files; "
+                "give one of them."
+            )
+        params["agreements"] = ",".join(str(f) for f in files)
+    return params
 
 
 def _params(pairs: list[str]) -> dict[str, str]:

@@ -23,12 +23,11 @@ from analysis.errors import InputFileError, InputProblem
 from analysis.files import write_file_atomically
 from analysis.inputs.frame import DESA_KINDS
 from analysis.inputs.ingest import IngestReport
-from analysis.inputs.reading import ROW, read_raw
-from analysis.inputs.registry import registry_columns
-from analysis.inputs.validate import check_table, validate_folder
+from analysis.inputs.reading import ROW
+from analysis.inputs.registry import agreement_sources, check_agreements_file, read_agreements
+from analysis.inputs.validate import validate_folder
 from analysis.report import dataset_title, page, render, words
 from analysis.report.words import Words
-from analysis.schema import PARTNERSHIPS
 
 #: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
 MD_COLUMNS = (
@@ -701,35 +700,47 @@ def _unrecognised(inputs: list[dict]) -> dict:
     return {"recorded": any(UNRECOGNISED_KEY in e for e in inputs), "columns": cols}
 
 
-def agreements_rows(path: str | Path) -> list[dict]:
+def agreements_rows(path: str | Path, same_as: dict[str, str] | None = None) -> list[dict]:
     """Each row of an agreements file: its file row, id, desa, code, status and year counted.
 
-    The file is checked like a registry (:func:`analysis.inputs.registry.read_agreements`);
-    a file that fails its checks raises :class:`analysis.errors.InputFileError`.
+    The file is checked like a registry (:func:`analysis.inputs.registry.read_agreements`; a
+    relative path is taken from the working directory); a file that fails its checks raises
+    :class:`analysis.errors.InputFileError`. ``same_as`` (id left out -> id kept, from
+    :func:`analysis.inputs.registry.agreement_sources`) fills each row's ``same_as``: the
+    agreement it repeats, counted once.
     """
-    p = Path(path)
-    if not p.is_absolute():
-        p = paths.ROOT / p
-    oc = check_table(registry_columns(read_raw(p), p), PARTNERSHIPS, p.name)
-    if oc.problems:
-        raise InputFileError(oc.problems)
-    t = oc.table
+    t = check_agreements_file(path)
+    name = paths.input_path(path).name
     counted = t["status"].isin(COUNTING_STATUSES)
     g = pd.Series(pd.NA, index=t.index, dtype="Int64")
     if counted.any():
         g[counted] = agreement_exposure(t[counted]).to_numpy()
+    same_as = same_as or {}
     return [
         {
-            "file": p.name,
+            "file": name,
             "row": int(r[ROW]),
             "id": str(r["id_kerjasama"]),
             "name": str(r["nama_desa"]),
             "code": None if pd.isna(r["kode_desa"]) else str(r["kode_desa"]),
             "status": str(r["status"]),
             "year": None if pd.isna(gy) else int(gy),
+            "same_as": same_as.get(str(r["id_kerjasama"])),
         }
         for (_, r), gy in zip(t.iterrows(), g, strict=True)
     ]
+
+
+def agreements_merge(ds, agreements: str | Path | None) -> dict | None:
+    """The registry and the agreements files counted, and the agreements they share.
+
+    ``None`` without an agreements file; else :func:`analysis.inputs.registry.agreement_sources`
+    over the data folder's registry (the run console says the same numbers).
+    """
+    files = paths.input_paths(str(agreements) if agreements else "")
+    if not files:
+        return None
+    return agreement_sources(ds.partnerships, [read_agreements(f) for f in files])
 
 
 def fix_list(ds, agreements: str | Path | None = None) -> dict:
@@ -741,23 +752,28 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
         The data folder (:func:`analysis.inputs.dataset.load_dataset`).
     agreements
         The agreements file(s) the briefs read: a path, or paths separated by commas as the
-        notebook parameter takes them; ``None`` lists none.
+        notebook parameter takes them (relative ones from the working directory); ``None``
+        lists none.
 
     Returns
     -------
     dict
         ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`),
         ``unrecognised`` (:func:`unrecognised_columns`), ``ended``
-        (:func:`ended_agreements`) and ``agreements`` (:func:`agreements_rows` of each file,
-        or ``None``).
+        (:func:`ended_agreements`), ``agreements`` (:func:`agreements_rows` of each file, or
+        ``None``) and ``merged`` (:func:`agreements_merge`: the registry's and the files'
+        agreements counted once, or ``None``).
     """
-    files = [f.strip() for f in str(agreements).split(",") if f.strip()] if agreements else []
+    files = paths.input_paths(str(agreements) if agreements else "")
+    merged = agreements_merge(ds, agreements)
+    same = {a: b for a, b in merged["duplicates"]} if merged else {}
     return {
         "missing": missing_desa_years(ds),
         "uncoded": uncoded_rows(ds.folder),
         "unrecognised": unrecognised_columns(ds.folder),
         "ended": ended_agreements(ds),
-        "agreements": [r for f in files for r in agreements_rows(f)] if files else None,
+        "agreements": [r for f in files for r in agreements_rows(f, same)] if files else None,
+        "merged": merged,
     }
 
 
