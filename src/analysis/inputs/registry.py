@@ -14,7 +14,7 @@ import pandas as pd
 from analysis import paths
 from analysis.design import agreement_keys, merge_agreements
 from analysis.errors import InputFileError
-from analysis.inputs.reading import ROW, read_raw, rename_columns
+from analysis.inputs.reading import ROW, ColumnFates, contract_columns, read_raw
 from analysis.inputs.validate import check_table
 from analysis.schema import PARTNERSHIPS
 
@@ -57,9 +57,19 @@ def registry_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     Raises
     ------
     InputFileError
-        A required column is missing (naming the header that looks like it).
+        A required column is missing (naming the header that looks like it), or two headers
+        mean the same column.
     """
-    return rename_columns(
+    return registry_columns_and_fates(raw, path)[0]
+
+
+def registry_columns_and_fates(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, ColumnFates]:
+    """:func:`registry_columns`, and what became of each header (used, mapped or ignored).
+
+    A registry's own columns ("Catatan", "PIC") are ignored and listed as such by ``ingest``
+    (:func:`analysis.inputs.reading.contract_columns`).
+    """
+    return contract_columns(
         raw,
         path,
         [c.name for c in PARTNERSHIPS.columns],
@@ -160,4 +170,5 @@ __all__ = [
     "merge_agreements",
     "read_agreements",
     "registry_columns",
+    "registry_columns_and_fates",
 ]

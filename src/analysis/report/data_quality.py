@@ -277,6 +277,8 @@ def _ignored_columns(e: dict, w: Words) -> list[str]:
     lines += [f"- `{_md_cell(h)}`" for h in _names(ignored)]
     if e.get("column_map_written"):
         lines += ["", w.t("dq.md.column_map_written", path=_md_cell(e["column_map_written"]))]
+    elif e.get("kind") != "villages":  # a registry's, a welfare or IDM file's own columns
+        lines += ["", w.t("dq.md.columns_not_in_contract")]
     return lines
 
 
@@ -591,9 +593,9 @@ def ingest_inputs(folder: Path, lang: str) -> list[dict]:
     return out
 
 
-#: The key an ingest entry would carry for covariate columns it did not recognise (a list of
-#: column names, or of dicts with ``column``); not written by ingest yet.
-UNRECOGNISED_KEY = "columns_ignored"  # what ingest records per covariates file (inputs.columns)
+#: The key an ingest entry carries for the columns it did not read (a list of column names, or
+#: of dicts with ``column``): every file's; the list of what to fix names the covariates'.
+UNRECOGNISED_KEY = "columns_ignored"  # what ingest records per file (inputs.reading.ColumnFates)
 
 
 def missing_desa_years(ds) -> list[dict]:
@@ -692,6 +694,8 @@ def unrecognised_columns(folder: Path) -> dict:
 
 
 def _unrecognised(inputs: list[dict]) -> dict:
+    """The covariates files' columns not read (other files' are listed with each file)."""
+    inputs = [e for e in inputs if e.get("kind", "villages") == "villages"]
     cols = [
         (e.get("name", ""), c.get("column", "") if isinstance(c, dict) else str(c))
         for e in inputs
