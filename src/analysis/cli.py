@@ -6,13 +6,14 @@ Errors the user can fix are printed as plain messages (exit status 2), never as 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
-from analysis.errors import AnalysisError, ParameterError, RunFailedError
+from analysis.errors import AnalysisError, ParameterError, RunFailedError, missing_path
 from analysis.provenance import git_commit
 from analysis.report.catalog import languages
 
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # a path that is a folder, unreadable, or on a full disk
-        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        where = f"{os.path.abspath(e.filename)}: " if getattr(e, "filename", None) else ""
         print(
             f"error: {where}{e.strerror or e}. Fix: check the path and its permissions",
             file=sys.stderr,
@@ -471,6 +472,14 @@ def run_from_args(args: argparse.Namespace) -> int:
     selected = select_districts(args.district, args.province, args.all, args.data)
     out = args.out or _default_out(args.province, args.district, args.lang)
     notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
+    if not notebook.is_file():
+        raise ParameterError(
+            _no_such(
+                "--notebook",
+                notebook,
+                "give the district notebook (notebooks/district_report.ipynb)",
+            )
+        )
     try:
         m = run(
             selected,
@@ -561,6 +570,10 @@ def _params_file(path: Path | None) -> dict[str, str]:
     """
     if path is None:
         return {}
+    if not path.is_file():
+        raise ParameterError(
+            _no_such("--params", path, "give a .yaml or .toml file of NAME: VALUE pairs")
+        )
     kind = path.suffix.lower()
     if kind not in (".yaml", ".yml", ".toml"):
         raise ParameterError(f"--params {path}: name a .yaml, .yml or .toml file")
@@ -583,6 +596,16 @@ def _params_file(path: Path | None) -> dict[str, str]:
             f"--params {path}: must hold NAME: VALUE pairs, not a {type(values).__name__}"
         )
     return {str(k): _as_text(str(k), v, path) for k, v in values.items()}
+
+
+def _no_such(flag: str, path: Path, fix: str) -> str:
+    """The message for a path that does not exist: the absolute path tried, and the fix.
+
+    Worded as :func:`analysis.errors.missing_path` words it (where relative paths are taken
+    from).
+    """
+    problem = missing_path(path, "the file", fix)
+    return f"{flag} {problem.file}: {problem.message}. Fix: {problem.fix}"
 
 
 def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.design import COUNTING_STATUSES, agreement_exposure
-from analysis.errors import CodeSystemError, InputFileError, InputProblem
+from analysis.errors import CodeSystemError, InputFileError, InputProblem, missing_path
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.api_records import merge_api, read_api_records
@@ -402,7 +402,7 @@ def _read_welfare_file(
 ) -> tuple[CheckOutcome, dict]:
     """One welfare file checked: an IDM workbook (``official``, unless tidy) or a tidy file."""
     if not p.exists():
-        raise InputFileError([InputProblem(str(p), "the file does not exist", "check the path")])
+        raise InputFileError([missing_path(p)])
     facts = ReadFacts()
     if official and not _is_tidy_welfare(p, encoding):
         raw, info = read_idm_workbook(p, maps, map_dir)

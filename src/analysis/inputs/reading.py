@@ -35,7 +35,7 @@ from typing import Literal
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, missing_path
 
 ROW = "_row"
 #: Largest input file read (bytes); bigger files are refused with their size.
@@ -538,7 +538,7 @@ def workbook_sheets(
     path = Path(path)
     facts = facts if facts is not None else ReadFacts()
     if not path.exists():
-        raise _fail(path, "the file does not exist", "check the path")
+        raise InputFileError([missing_path(path)])
     if check_size(path) == 0:
         raise _fail(path, "the file is empty", "export the workbook again")
     wb = _open_workbook(path)
@@ -689,7 +689,7 @@ def read_raw(
     path = Path(path)
     facts = facts if facts is not None else ReadFacts()
     if not path.exists():
-        raise _fail(path, "the file does not exist", "check the path")
+        raise InputFileError([missing_path(path)])
     suffix = path.suffix.lower()
     if suffix == ".csv":
         df = read_csv(path, encoding, facts)
@@ -786,9 +786,7 @@ def read_toml_map(path: Path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(
-            [InputProblem(str(path), "the column map does not exist", "check the path")]
-        )
+        raise InputFileError([missing_path(path, "the column map")])
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
