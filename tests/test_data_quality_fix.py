@@ -42,8 +42,9 @@ def folder(tmp_path):
                 "name": "registri <x>.csv",
                 "kind": "partnerships",
                 "unmatched_rows": [{"row": 7, "nama_desa": "Desa <b>Baru</b>"}],
-                UNRECOGNISED_KEY: ["luas_sawah"],
-            }
+                UNRECOGNISED_KEY: ["Catatan"],  # a registry's own column: not a covariate
+            },
+            {"name": "registri <x>.csv", "kind": "villages", UNRECOGNISED_KEY: ["luas_sawah"]},
         ]
     }
     (d / paths.QUALITY_JSON).write_text(json.dumps(record), encoding="utf-8")
@@ -83,6 +84,7 @@ def test_data_quality_page_lists_what_to_fix(folder, tmp_path, lang):
     row = w.t("dq.fix.uncoded_row", file="registri <x>.csv", row=7, name="Desa <b>Baru</b>")
     assert row in text and "<b>Baru" not in html and "<x>" not in html
     assert w.t("dq.fix.unrecognised_col", file="registri <x>.csv", column="luas_sawah") in text
+    assert w.t("dq.fix.unrecognised_col", file="registri <x>.csv", column="Catatan") not in text
     assert w.t("dq.fix.ended_counted") in text
     rows = agreements_rows(agreements)
     table = re.search(r'<table class="fix-agreements">.*?</table>', html, flags=re.S).group(0)

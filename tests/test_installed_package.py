@@ -98,8 +98,14 @@ def test_installed_package_runs_a_district_from_another_folder(wheel, tmp_path):
     )  # fmt: skip
     commit = (site / "analysis" / "_shipped" / "COMMIT").read_text().strip()
     assert version.stdout.strip() == f"analysis 0.1.0 (commit {commit})", version
+    # the user's agreements file, named relative to the working folder in a --params file,
+    # beside the notebooks' default (the package's copy of data/real/kukar_mou_2025.csv)
+    mou = (paths.REAL_DIR / "kukar_mou_2025.csv").read_text(encoding="utf-8").splitlines()
+    (work / "mine.csv").write_text("\n".join(mou[:3]).replace("KUKAR-", "MINE-") + "\n")
+    (work / "p.yaml").write_text("agreements: mine.csv,data/real/kukar_mou_2025.csv\n")
     run = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--district", "64.02", "--jobs", "1"],
+        [sys.executable, "-m", "analysis", "run", "--district", "64.02", "--jobs", "1",
+         "--params", "p.yaml"],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-4000:]
@@ -108,5 +114,12 @@ def test_installed_package_runs_a_district_from_another_folder(wheel, tmp_path):
     assert (out / "synthesis.html").is_file() and (out / "index.html").is_file()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["districts"]["64.02"]["status"] == "ok"
+    shipped = site / "analysis" / "_shipped" / "data" / "real" / "kukar_mou_2025.csv"
+    assert manifest["parameters"]["agreements"] == f"{work / 'mine.csv'},{shipped}"
+    assert (
+        manifest["agreements"]["files"] == 17 and manifest["agreements"]["repeated_in_files"] == 2
+    )
+    assert manifest["agreements"]["note"] in run.stderr
+    assert 'class="agreements-merged"' in (out / "data_report.html").read_text(encoding="utf-8")
     assert _files(site) == before, "the run wrote into the installed package"
     assert list((cache / "analysis").glob("frame-*.parquet")), "the frame cache is the user's"

@@ -35,7 +35,7 @@ def test_yaml_and_toml_give_the_same_text_values(tmp_path):
         ("p.toml", "outcome = ", "not valid TOML"),
         ("p.yaml", "- a\n- b\n", "must hold NAME: VALUE pairs, not a list"),
         ("p.yaml", "outcome: {a: 1}\n", "parameter 'outcome' holds dict"),
-        ("missing.yaml", None, "cannot be read"),
+        ("missing.yaml", None, "the file does not exist"),
     ],
 )
 def test_a_file_that_cannot_be_read_as_parameters_is_refused_naming_it(tmp_path, name, text, said):

@@ -6,13 +6,14 @@ Errors the user can fix are printed as plain messages (exit status 2), never as 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
-from analysis.errors import AnalysisError, ParameterError, RunFailedError
+from analysis.errors import AnalysisError, ParameterError, RunFailedError, missing_path
 from analysis.provenance import git_commit
 from analysis.report.catalog import languages
 
@@ -363,6 +364,14 @@ def _run_notebook_options(r: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="extra notebook parameter (checked against the notebook's parameters cell)",
     )
+    r.add_argument(
+        "--agreements",
+        nargs="+",
+        metavar="FILE",
+        help="agreements files (registry template columns) whose too-recent agreements the "
+        "briefs list, merged with the registry by meaning; a relative path is taken from this "
+        "folder (default: the package's data/real/kukar_mou_2025.csv; --param agreements= for none)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # a path that is a folder, unreadable, or on a full disk
-        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        where = f"{os.path.abspath(e.filename)}: " if getattr(e, "filename", None) else ""
         print(
             f"error: {where}{e.strerror or e}. Fix: check the path and its permissions",
             file=sys.stderr,
@@ -471,6 +480,14 @@ def run_from_args(args: argparse.Namespace) -> int:
     selected = select_districts(args.district, args.province, args.all, args.data)
     out = args.out or _default_out(args.province, args.district, args.lang)
     notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
+    if not notebook.is_file():
+        raise ParameterError(
+            _no_such(
+                "--notebook",
+                notebook,
+                "give the district notebook (notebooks/district_report.ipynb)",
+            )
+        )
     try:
         m = run(
             selected,
@@ -479,7 +496,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.lang,
             args.jobs,
             args.resume,
-            {**_params_file(args.params), **_params(args.param)},
+            _run_params(args),
             notebook,
             executor=getattr(args, "executor", "embedded"),
             scheduler=getattr(args, "scheduler", None),
@@ -492,6 +509,27 @@ def run_from_args(args: argparse.Namespace) -> int:
         return e.exit_code
     _say_done(m, out)
     return 0
+
+
+def _run_params(args: argparse.Namespace) -> dict[str, str]:
+    """The notebook parameters of a run: ``--params FILE``, then ``--param``, then ``--agreements``.
+
+    Raises
+    ------
+    ParameterError
+        ``--agreements`` together with ``--param agreements=...``.
+    """
+    given = _params(args.param)
+    params = {**_params_file(args.params), **given}
+    files = getattr(args, "agreements", None)
+    if files:
+        if "agreements" in given:
+            raise ParameterError(
+                "--agreements and --param agreements=... both name the agreements files; "
+                "give one of them."
+            )
+        params["agreements"] = ",".join(str(f) for f in files)
+    return params
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -540,6 +578,10 @@ def _params_file(path: Path | None) -> dict[str, str]:
     """
     if path is None:
         return {}
+    if not path.is_file():
+        raise ParameterError(
+            _no_such("--params", path, "give a .yaml or .toml file of NAME: VALUE pairs")
+        )
     kind = path.suffix.lower()
     if kind not in (".yaml", ".yml", ".toml"):
         raise ParameterError(f"--params {path}: name a .yaml, .yml or .toml file")
@@ -562,6 +604,16 @@ def _params_file(path: Path | None) -> dict[str, str]:
             f"--params {path}: must hold NAME: VALUE pairs, not a {type(values).__name__}"
         )
     return {str(k): _as_text(str(k), v, path) for k, v in values.items()}
+
+
+def _no_such(flag: str, path: Path, fix: str) -> str:
+    """The message for a path that does not exist: the absolute path tried, and the fix.
+
+    Worded as :func:`analysis.errors.missing_path` words it (where relative paths are taken
+    from).
+    """
+    problem = missing_path(path, "the file", fix)
+    return f"{flag} {problem.file}: {problem.message}. Fix: {problem.fix}"
 
 
 def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:

@@ -54,6 +54,87 @@ def agreement_exposure(partnerships: pd.DataFrame) -> pd.Series:
     return exposure_year(start)
 
 
+def agreement_keys(reg: pd.DataFrame) -> pd.Series:
+    """What makes two registry rows the same agreement: desa, partner and signing date.
+
+    The desa is its code, or its name (case and spacing ignored) when the row has no code; the
+    partner's name ignores case, spacing and punctuation. Ids play no part. Rows without a
+    signing date get no key (``None``): they are never merged.
+    """
+    if not len(reg):
+        return pd.Series([], dtype=object, index=reg.index)
+
+    def _text(col: str) -> pd.Series:
+        v = reg[col] if col in reg else pd.Series(pd.NA, index=reg.index)
+        return v.astype("string").str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+
+    code = reg["kode_desa"].astype("string") if "kode_desa" in reg else _text("kode_desa")
+    desa = code.fillna("name:" + _text("nama_desa").fillna(""))
+    sign = pd.to_datetime(reg.get("tanggal_tanda_tangan"), errors="coerce")
+    mitra = _text("mitra").fillna("")
+    keys = [
+        None if pd.isna(t) else (d, m, t.date().isoformat())
+        for d, m, t in zip(desa, mitra, sign, strict=True)
+    ]
+    return pd.Series(keys, index=reg.index, dtype=object)
+
+
+#: Columns of the rows :func:`merge_agreements` leaves out (one per repeat).
+DUPLICATE_COLUMNS = (
+    "id_kerjasama",
+    "sama_dengan",
+    "kept_in",
+    "nama_desa",
+    "mitra",
+    "tanggal_tanda_tangan",
+)
+
+
+def merge_agreements(
+    registry: pd.DataFrame, extra: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registry's rows plus those of ``extra`` that are not already in it, by meaning.
+
+    The one rule by which every page, file and count merges the data folder's registry with
+    the agreements files: the same desa, partner and signing date is one agreement, whatever
+    its ids (:func:`agreement_keys`).
+
+    Parameters
+    ----------
+    registry
+        The data folder's registry (kept whole: it wins).
+    extra
+        Further registries of agreements (e.g. ``data/real/kukar_mou_2025.csv``), or ``None``.
+
+    Returns
+    -------
+    merged, duplicates
+        The merged rows (the registry's first, then the rows of ``extra`` kept, in order); and
+        one row per row of ``extra`` left out because the same agreement is already there:
+        ``id_kerjasama`` (the row left out), ``sama_dengan`` (the id kept), ``kept_in``
+        (``registry``, or ``agreements_file`` for a row repeating an earlier row of ``extra``),
+        ``nama_desa``, ``mitra``, ``tanggal_tanda_tangan``.
+    """
+    cols = list(DUPLICATE_COLUMNS)
+    if extra is None or not len(extra):
+        return registry, pd.DataFrame(columns=cols)
+    seen: dict[tuple, tuple[str, str]] = {}
+    for k, i in zip(agreement_keys(registry), registry.get("id_kerjasama", []), strict=False):
+        if k is not None:
+            seen.setdefault(k, (str(i), "registry"))
+    keep, dups = [], []
+    for (idx, row), k in zip(extra.iterrows(), agreement_keys(extra), strict=True):
+        if k is not None and k in seen:
+            dups.append([row.get("id_kerjasama"), *seen[k]] + [row.get(c) for c in cols[3:]])
+            continue
+        if k is not None:
+            seen[k] = (str(row.get("id_kerjasama")), "agreements_file")
+        keep.append(idx)
+    frames = [f for f in (registry, extra.loc[keep]) if len(f)]
+    merged = pd.concat(frames, ignore_index=True) if frames else registry
+    return merged, pd.DataFrame(dups, columns=cols)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Design:
     """Column roles for one comparison, passed to every estimator.

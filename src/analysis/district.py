@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from analysis import __version__
+from analysis import __version__, paths
 from analysis.design import (
     OUTCOMES,
     Design,
@@ -310,14 +310,15 @@ def read_agreement_files(agreements: str) -> pd.DataFrame | None:
     Parameters
     ----------
     agreements
-        Paths relative to the repository (or absolute), separated by commas; empty for none.
+        Paths separated by commas, a relative one taken from the working directory
+        (:func:`analysis.paths.input_path`); empty for none.
 
     Returns
     -------
     pandas.DataFrame or None
         The checked rows of every file (:func:`analysis.inputs.registry.read_agreements`).
     """
-    frames = [read_agreements(f.strip()) for f in str(agreements or "").split(",") if f.strip()]
+    frames = [read_agreements(f) for f in paths.input_paths(agreements)]
     return pd.concat(frames, ignore_index=True) if frames else None
 
 

@@ -6,6 +6,7 @@ traceback.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 #: How many items a message lists before "and N more" (:func:`bounded`).
@@ -69,6 +70,42 @@ class InputProblem:
                 value = value[:VALUE_LIMIT] + f"... ({len(value)} characters)"
             text += f" (value: {value})"
         return text + f". Fix: {self.fix}"
+
+
+def missing_path(
+    path: str | os.PathLike, what: str = "the file", fix: str = "check the path"
+) -> InputProblem:
+    """A path that does not exist, named by the absolute path tried.
+
+    A relative path is taken from the folder the command runs in (never the repository or the
+    installed package), so the fix says which folder that was.
+
+    Parameters
+    ----------
+    path
+        The path as given.
+    what
+        What should be there: ``"the file"``, ``"the column map"``, ``"the data folder"``.
+    fix
+        What to do.
+
+    Returns
+    -------
+    InputProblem
+        ``file`` is the absolute path; the message ``"<what> does not exist"``.
+
+    Examples
+    --------
+    >>> missing_path("/no/such.csv").render()
+    '/no/such.csv: the file does not exist. Fix: check the path'
+    """
+    given = os.fspath(path)
+    fix = (
+        fix
+        if os.path.isabs(given)
+        else (f"{fix}; a relative path is taken from the folder the command runs in, {os.getcwd()}")
+    )
+    return InputProblem(os.path.abspath(given), f"{what} does not exist", fix)
 
 
 class InputFileError(AnalysisError):

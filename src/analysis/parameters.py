@@ -7,6 +7,7 @@ plain ``papermill`` run stops with the same message.
 
 from __future__ import annotations
 
+import ast
 import difflib
 from pathlib import Path
 
@@ -210,11 +211,47 @@ def check_values(
             f"cross_section_year={out['cross_section_year']} is after last_year={out['last_year']}."
         )
     if out.get("agreements"):
-        for f in str(out["agreements"]).split(","):
-            p = Path(f.strip())
-            if f.strip() and not (p if p.is_absolute() else paths.ROOT / p).exists():
-                raise ParameterError(
-                    f"parameter agreements: file {f.strip()!r} not found (paths are relative to "
-                    f"the repository, {paths.ROOT.name}/)."
-                )
+        missing = [p for p in paths.input_paths(out["agreements"]) if not p.is_file()]
+        if missing:
+            raise ParameterError(missing_agreements(missing))
     return out
+
+
+def missing_agreements(missing: list[Path]) -> str:
+    """The message for agreements files that do not exist: each absolute path tried, and the fix."""
+    return (
+        "parameter agreements: file not found: "
+        + ", ".join(str(p) for p in missing)
+        + f" (a relative path is taken from the folder the command runs in, {Path.cwd()}). "
+        "Fix: give the file's path from that folder or an absolute path, or "
+        "--param agreements= for none."
+    )
+
+
+def resolve_agreements(notebook: Path, params: dict) -> dict:
+    """``params`` with the ``agreements`` files as absolute paths, the notebook's default if unset.
+
+    The runner calls this where the user typed the command, before kernels start elsewhere: a
+    relative path is taken from the working directory (:func:`analysis.paths.input_path`), and
+    the notebook's default (the package's ``data/real/kukar_mou_2025.csv``) is written out so
+    the run's data-quality page and console count the same files the briefs read.
+
+    Parameters
+    ----------
+    notebook
+        The district notebook (its ``agreements`` parameter's default).
+    params
+        The parameters given (``--param``, ``--params``, ``--agreements``).
+
+    Returns
+    -------
+    dict
+        A copy of ``params``; unchanged when the notebook declares no ``agreements``.
+    """
+    declared = declared_parameters(notebook)
+    if "agreements" not in declared:
+        return dict(params)
+    value = params.get("agreements")
+    if value is None:
+        value = ast.literal_eval(declared["agreements"].get("default") or '""')
+    return {**params, "agreements": ",".join(str(p) for p in paths.input_paths(value))}

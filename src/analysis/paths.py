@@ -61,3 +61,48 @@ WELFARE_FILE = "welfare.parquet"
 PARTNERSHIPS_FILE = "partnerships.parquet"
 QUALITY_JSON = "data_quality.json"
 QUALITY_MD = "data_quality.md"
+
+
+def input_path(value: str | os.PathLike) -> Path:
+    """Where an input path the user gave points: a relative path is taken from the working directory.
+
+    The working directory is where the command was typed (or the notebook's kernel runs), never
+    the repository or the installed package, so ``--agreements mine.csv`` or ``agreements:
+    mine.csv`` in a ``--params`` file reads ``./mine.csv``. One exception keeps the notebooks'
+    defaults working from any folder: a relative name under ``data/`` that is not in the
+    working directory but is a file the package ships (``data/real/kukar_mou_2025.csv``) is the
+    package's copy.
+
+    Parameters
+    ----------
+    value
+        The path as given (``~`` is expanded).
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute path (it may not exist: callers name it when it does not).
+
+    Examples
+    --------
+    >>> input_path("/tmp/x.csv").as_posix()
+    '/tmp/x.csv'
+    """
+    p = Path(os.path.expanduser(str(value).strip()))
+    if p.is_absolute():
+        return p
+    here = Path(os.path.abspath(p))
+    if here.exists():
+        return here
+    shipped = ROOT / p
+    if p.parts[:1] == ("data",) and ".." not in p.parts and shipped.is_file():
+        return shipped
+    return here
+
+
+def input_paths(value: str | None) -> list[Path]:
+    """Comma-separated input paths (a notebook parameter such as ``agreements``), each resolved.
+
+    See :func:`input_path`; empty parts are skipped, so ``""`` gives ``[]``.
+    """
+    return [input_path(x) for x in str(value or "").split(",") if x.strip()]

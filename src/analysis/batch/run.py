@@ -45,7 +45,7 @@ from analysis.files import (
 from analysis.inputs.dataset import SLICE_ENV, load_dataset
 from analysis.inputs.frame import District, districts, districts_of_province, resolve_district
 from analysis.inputs.validate import validate_folder
-from analysis.parameters import check_parameters, check_values, data_years
+from analysis.parameters import check_parameters, check_values, data_years, resolve_agreements
 from analysis.parameters import declared_parameters as declared_parameters  # moved; re-exported
 from analysis.provenance import stamp
 from analysis.report.pages import write_data_report, write_index
@@ -309,7 +309,7 @@ def run(
         raise ParameterError("--scheduler needs --executor dask.")
     data_dir = Path(data_dir).resolve()
     ds, params = _checked_inputs(data_dir, lang, extra or {}, notebook)
-    out = _claim_folder(Path(out))
+    out = _claim_folder(Path(os.path.abspath(out)))  # kernels run elsewhere: never relative
     with RunLock(out):
         return _run_locked(
             selected, ds, data_dir, out, lang, jobs, resume, params, Path(notebook), progress,
@@ -332,6 +332,9 @@ def _checked_inputs(data_dir: Path, lang: str, extra: dict, notebook: Path) -> t
     ds = load_dataset(data_dir)
     if years is None:
         check_values({**extra, "lang": lang}, years=sorted(map(int, ds.welfare["tahun"])))
+    extra = resolve_agreements(notebook, extra)  # absolute, from where the command was typed
+    if extra.get("agreements"):
+        check_values({"agreements": extra["agreements"]})
     params = check_parameters(notebook, {"data_dir": str(data_dir), **extra})
     return ds, params
 
@@ -360,6 +363,9 @@ def _run_locked(
 ) -> dict:  # fmt: skip
     """The run, inside the output folder's lock: districts, PDFs, synthesis, manifest, index."""
     header = {"lang": lang, "data_hashes": ds.hashes, "parameters": params}
+    agreements = agreements_counted(ds, params, lang)
+    if agreements:
+        print(agreements["note"], file=sys.stderr)  # before the districts: the numbers they use
     done = _prepare_folder(out, header, journal, resume)
     todo = [d for d in selected if d.code not in done]
     t0 = time.perf_counter()
@@ -367,7 +373,9 @@ def _run_locked(
     if preload:  # the synthesis kernel, at the end, is forked from a template started now
         threading.Thread(target=ForkServer.get, daemon=True).start()
     engine = open_executor(executor, jobs, scheduler)
-    ran, info = _run_on(engine, todo, new_job, journal, out, data_dir, lang, progress)
+    ran, info = _run_on(
+        engine, todo, new_job, journal, out, data_dir, lang, progress, params.get("agreements", "")
+    )
     results = {**done, **ran}
     pdf_note = print_briefs(out, results) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results, preload)
@@ -389,6 +397,7 @@ def _run_locked(
         "resumed": sorted(done),
         "synthesis": synth,
         "pdf": pdf_note,
+        "agreements": agreements,
         "districts": {d.code: results[d.code] for d in selected if d.code in results},
     }
     write_json(out / MANIFEST, manifest)
@@ -452,8 +461,12 @@ def _job_maker(ds, params, notebook, out, lang, kernel_memory_mb, preload):
     return new_job
 
 
-def _run_on(engine, todo, new_job, journal, out, data_dir, lang, progress) -> tuple[dict, dict]:
+def _run_on(
+    engine, todo, new_job, journal, out, data_dir, lang, progress, agreements=""
+) -> tuple[dict, dict]:
     """Run the districts ``todo`` on ``engine`` (closed after) and the data page beside them.
+
+    ``agreements``: the agreements files the briefs read (the data page lists and counts them).
 
     Returns the districts' records (code -> record, in the order they finished) and what the
     manifest says about the engine.
@@ -466,7 +479,7 @@ def _run_on(engine, todo, new_job, journal, out, data_dir, lang, progress) -> tu
     try:
         # the data-quality page is built alongside the districts (from the folder check kept
         # by validate_folder: the folder is not checked again)
-        report = report_pool.submit(_data_report_job, out, data_dir, lang)
+        report = report_pool.submit(_data_report_job, out, data_dir, lang, agreements)
         results = _run_districts(engine, todo, new_job, journal, out, bar)
         report.result()
         cancelled = False
@@ -586,10 +599,51 @@ def build_synthesis(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _data_report_job(out: Path, data_dir: Path, lang: str) -> Path:
+def _data_report_job(out: Path, data_dir: Path, lang: str, agreements: str = "") -> Path:
     """The data-quality page, built while the districts run.
 
     Its folder check is the one ``run`` made (kept by ``validate_folder`` while the table files
-    are unchanged).
+    are unchanged). ``agreements``: the agreements files the briefs read (the notebook's
+    ``agreements`` parameter as the run passes it), listed row by row and counted with the
+    registry, each agreement once.
     """
-    return write_data_report(out, load_dataset(data_dir), lang)
+    return write_data_report(out, load_dataset(data_dir), lang, agreements or None)
+
+
+def agreements_counted(ds, params: dict, lang: str) -> dict | None:
+    """The registry's and the agreements files' agreements counted once, with the console's line.
+
+    Parameters
+    ----------
+    ds
+        The data folder.
+    params
+        The run's notebook parameters (``agreements``: absolute paths, comma-separated).
+    lang
+        The run's language.
+
+    Returns
+    -------
+    dict or None
+        :func:`analysis.report.data_quality.agreements_merge` (the numbers the data page
+        states) with ``note``: the data page's sentence (``dq.fix.agreements_merged``, and
+        ``dq.fix.agreements_repeated`` when a file repeats itself); ``None`` without an
+        agreements file.
+    """
+    from analysis.report import words  # lazy: the catalogs, which a parameter typo never needs
+    from analysis.report.data_quality import agreements_merge
+
+    m = agreements_merge(ds, params.get("agreements"))
+    if m is None:
+        return None
+    w = words(lang)
+    line = w.t(
+        "dq.fix.agreements_merged",
+        registry=w.int(m["registry"]),
+        files=w.int(m["files"]),
+        both=w.int(m["same_in_both"]),
+        counted=w.int(m["counted"]),
+    )
+    if m["repeated_in_files"]:
+        line += " " + w.n("dq.fix.agreements_repeated", m["repeated_in_files"])
+    return {**m, "note": line}

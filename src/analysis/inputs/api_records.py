@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, missing_path
 from analysis.inputs.reading import MAX_INPUT_BYTES, ROW
 from analysis.inputs.validate import check_table
 from analysis.schema import INDICATORS, WELFARE
@@ -150,6 +150,9 @@ def read_api_records(
         Unreadable JSON, records that fail the welfare contract (each named by its file), or a
         folder without records.
     """
+    absent = [p for p in paths if not Path(p).exists()]
+    if absent:
+        raise InputFileError([missing_path(p, "the folder of records") for p in absent])
     files = _files(paths)
     if not files:
         raise InputFileError(

@@ -18,61 +18,16 @@ The column map::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem, bounded
-from analysis.inputs.reading import ROW, closest, read_toml_map
+from analysis.inputs.reading import ROW, ColumnFates, closest, header_key, read_toml_map
 from analysis.schema import VILLAGE_ALIASES, VILLAGES
 
 #: Columns of ``villages`` that are not covariates (identity).
 IDENTITY = ("kode_desa", "nama_desa", "jenis")
-
-
-def header_key(header: object) -> str:
-    """A header as aliases are compared: lower case, runs of spaces and punctuation as ``_``.
-
-    Examples
-    --------
-    >>> header_key("Luas Wilayah (km2)")
-    'luas_wilayah_km2'
-    """
-    return re.sub(r"[^0-9a-z]+", "_", str(header).strip().lower()).strip("_")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ColumnFates:
-    """What became of each header of one covariates file.
-
-    Attributes
-    ----------
-    columns
-        Header -> ``villages`` column, for every header read.
-    how
-        Header -> ``name`` (the column's own name), ``alias`` or ``column map``.
-    ignored
-        Headers not read, in file order.
-    map_written
-        The ready-to-edit column map written for the ignored headers, if any.
-    """
-
-    columns: dict[str, str]
-    how: dict[str, str]
-    ignored: tuple[str, ...]
-    map_written: str | None = None
-
-    def to_dict(self) -> dict:
-        """The fates as ``data_quality.json`` records them (in the file's entry)."""
-        out = {
-            "columns_used": [h for h, k in self.how.items() if k == "name"],
-            "columns_mapped": {h: self.columns[h] for h, k in self.how.items() if k != "name"},
-            "columns_ignored": list(self.ignored),
-        }
-        if self.map_written:
-            out["column_map_written"] = self.map_written
-        return out
 
 
 def read_villages_map(path: Path) -> dict[str, str]:

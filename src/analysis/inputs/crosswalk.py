@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis.errors import InputFileError, InputProblem
 from analysis.inputs.codes import normalize_code
-from analysis.inputs.reading import ROW, read_raw, rename_columns
+from analysis.inputs.reading import ROW, ColumnFates, contract_columns, read_raw
 
 CROSSWALK_ALIASES = {
     "bps": "kode_bps",
@@ -52,7 +52,20 @@ def read_crosswalk(path: Path, encoding: str = "auto") -> pd.DataFrame:
     InputFileError
         Missing columns, or codes that are not village codes (file, row and value named).
     """
-    raw = rename_columns(
+    return read_crosswalk_and_fates(path, encoding)[0]
+
+
+def read_crosswalk_and_fates(
+    path: Path, encoding: str = "auto"
+) -> tuple[pd.DataFrame, ColumnFates]:
+    """:func:`read_crosswalk`, and what became of each of its headers (used, mapped, ignored).
+
+    Raises
+    ------
+    InputFileError
+        As :func:`read_crosswalk`.
+    """
+    raw, fates = contract_columns(
         read_raw(path, encoding=encoding),
         path,
         ["kode_bps", "kode_kemendagri"],
@@ -90,7 +103,7 @@ def read_crosswalk(path: Path, encoding: str = "auto") -> pd.DataFrame:
         dagri.append(k)
     if problems:
         raise InputFileError(problems)
-    return pd.DataFrame({"kode_bps": bps, "kode_kemendagri": dagri}).drop_duplicates()
+    return pd.DataFrame({"kode_bps": bps, "kode_kemendagri": dagri}).drop_duplicates(), fates
 
 
 def _fate(b: str | None, per_bps: dict, per_dagri: dict) -> tuple[str, object]:
@@ -131,7 +144,7 @@ def apply_crosswalk(
         The placed rows (``kode_desa`` now Kemendagri) and the facts for
         ``data_quality.json``: counts per fate and the rows not placed.
     """
-    xw = read_crosswalk(Path(crosswalk), encoding)
+    xw, columns = read_crosswalk_and_fates(Path(crosswalk), encoding)
     per_bps = xw.groupby("kode_bps")["kode_kemendagri"].agg(list)
     per_dagri = xw.groupby("kode_kemendagri")["kode_bps"].agg(list)
     per_bps_d, per_dagri_d = per_bps.to_dict(), per_dagri.to_dict()
@@ -166,6 +179,7 @@ def apply_crosswalk(
         "by_fate": {f: int((fates_s == f).sum()) for f in NOT_PLACED},
         "not_placed_rows": lost[:2000],
         "rule": "placed only when one BPS code maps to one Kemendagri code and back; never guessed",
+        "column_fates": columns.to_dict(),  # the crosswalk's own entry (ingest takes it out)
     }
     if len(out) == 0:
         raise InputFileError(

@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
 from analysis.errors import InputFileError, InputProblem
 from analysis.inputs.layouts import norm
-from analysis.inputs.reading import ROW, read_raw
+from analysis.inputs.reading import ROW, ColumnFates, read_raw
 from analysis.inputs.validate import check_table
 from analysis.schema import (
     INDEKS_DESA,
@@ -103,6 +103,31 @@ def status_from_score(score: float) -> str | None:
     return next(label for label, upper in INDEKS_DESA_THRESHOLDS if score <= upper)
 
 
+def _recognise(raw: pd.DataFrame, path: Path) -> tuple[dict[str, str], list[InputProblem]]:
+    """Header -> Indeks Desa column by :data:`_ALIASES`; two headers for one column are refused."""
+    ren: dict[str, str] = {}
+    problems = []
+    for c in raw.columns:
+        canon = _ALIASES.get(norm(c)) if c != ROW else None
+        if not canon:
+            continue
+        if canon in ren.values():
+            first = next(h for h, v in ren.items() if v == canon)
+            problems.append(
+                InputProblem(
+                    str(path),
+                    f"the headers '{c}' and '{first}' both mean column '{canon}'",
+                    "delete or rename one of them, so that one column is read as it",
+                    column=c,
+                    key="columns_twice",
+                    args={"header": c, "first": first, "column": canon},
+                )
+            )
+            continue
+        ren[c] = canon
+    return ren, problems
+
+
 def read_indeks_desa(
     path: Path, encoding: str = "auto", today=None, decimal: str = "auto", dates: str = "auto"
 ) -> tuple[pd.DataFrame, dict]:
@@ -117,14 +142,8 @@ def read_indeks_desa(
     """
     path = Path(path)
     raw = read_raw(path, prefer=list(_ALIASES), encoding=encoding)
-    ren = {}
-    for c in raw.columns:
-        canon = _ALIASES.get(norm(c))
-        if canon and canon not in ren.values():
-            ren[c] = canon
-    df = raw.rename(columns=ren)
-    df = df[[c for c in df.columns if c in ren.values() or c == ROW]]
-    problems = []
+    ren, problems = _recognise(raw, path)
+    df = raw[[c for c in raw.columns if c in ren or c == ROW]].rename(columns=ren)
     if "tahun" not in df:
         years = {int(y) for y in re.findall(r"(?<!\d)(20[2-4]\d)(?!\d)", path.name)}
         years = {y for y in years if y >= 2025}
@@ -174,6 +193,11 @@ def read_indeks_desa(
         recomputed = int((t["status"].notna() & own.notna() & (own != t["status"])).sum())
     t["sumber"] = path.name
     notes = {
+        **ColumnFates(
+            columns=ren,
+            how={h: "name" if norm(h).lower() == c else "alias" for h, c in ren.items()},
+            ignored=tuple(c for c in raw.columns if c != ROW and c not in ren),
+        ).to_dict(),
         "layout": "Indeks Desa (tidy)",
         "rows_read": int(len(t)),
         "years": sorted(int(y) for y in t["tahun"].unique()),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.design import COUNTING_STATUSES, agreement_exposure
-from analysis.errors import CodeSystemError, InputFileError, InputProblem
+from analysis.errors import CodeSystemError, InputFileError, InputProblem, missing_path
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.api_records import merge_api, read_api_records
@@ -35,12 +35,13 @@ from analysis.inputs.layouts import ColumnMap, read_column_map, read_idm_file
 from analysis.inputs.reading import (
     ENCODING_CHOICES,
     ROW,
+    ColumnFates,
     ReadFacts,
+    contract_columns,
     peek_headers,
     read_raw,
-    rename_columns,
 )
-from analysis.inputs.registry import REGISTRY_ALIASES, registry_columns
+from analysis.inputs.registry import REGISTRY_ALIASES, registry_columns_and_fates
 from analysis.inputs.validate import (
     DATE_CHOICES,
     DECIMAL_CHOICES,
@@ -184,15 +185,20 @@ def read_tidy_welfare(
     pandas.DataFrame
         The welfare contract's columns the file has, plus ``_row`` (unchecked).
     """
+    return _tidy_welfare(path, encoding, facts)[0]
+
+
+#: Other headers a tidy welfare file may use for the contract's columns.
+WELFARE_ALIASES = {"kode": "kode_desa", "year": "tahun", "idm": "nilai_idm", "status": "status_idm"}
+
+
+def _tidy_welfare(
+    path: Path, encoding: str = "auto", facts: ReadFacts | None = None
+) -> tuple[pd.DataFrame, ColumnFates]:
+    """:func:`read_tidy_welfare`, and what became of each header (used, mapped or ignored)."""
     df = read_raw(path, prefer=WELFARE.required, encoding=encoding, facts=facts)
     wanted = [c.name for c in WELFARE.columns]
-    return rename_columns(
-        df,
-        path,
-        wanted,
-        WELFARE.required,
-        {"kode": "kode_desa", "year": "tahun", "idm": "nilai_idm", "status": "status_idm"},
-    )
+    return contract_columns(df, path, wanted, WELFARE.required, WELFARE_ALIASES)
 
 
 def _record(
@@ -404,13 +410,13 @@ def _read_welfare_file(
 ) -> tuple[CheckOutcome, dict]:
     """One welfare file checked: an IDM workbook (``official``, unless tidy) or a tidy file."""
     if not p.exists():
-        raise InputFileError([InputProblem(str(p), "the file does not exist", "check the path")])
+        raise InputFileError([missing_path(p)])
     facts = ReadFacts()
     if official and not _is_tidy_welfare(p, encoding):
         raw, info = read_idm_workbook(p, maps, map_dir)
         return check_table(raw, WELFARE, f"{p}", lenient_scores=True, **kw), info
-    raw = read_tidy_welfare(p, encoding, facts)
-    info = {"layout": "tidy", **facts.to_dict()}
+    raw, fates = _tidy_welfare(p, encoding, facts)
+    info = {"layout": "tidy", **facts.to_dict(), **fates.to_dict()}
     return check_table(raw, WELFARE, f"{p}", **kw), info
 
 
@@ -492,12 +498,13 @@ def _read_registry(
     try:
         facts = ReadFacts()
         raw = read_raw(p, prefer=PARTNERSHIPS.required, encoding=encoding, facts=facts)
-        oc = check_table(registry_columns(raw, p), PARTNERSHIPS, str(p), **kw)
+        table, fates = registry_columns_and_fates(raw, p)
+        oc = check_table(table, PARTNERSHIPS, str(p), **kw)
     except InputFileError as e:
         got.problems += e.problems
         return None
     got.problems += oc.problems
-    _record(got.report, p, "partnerships", oc, facts.to_dict())
+    _record(got.report, p, "partnerships", oc, {**facts.to_dict(), **fates.to_dict()})
     got.tables["partnerships"] = oc.table.drop(columns=[ROW])
     return oc.table
 
@@ -528,8 +535,10 @@ def _read_villages(
             map_dir,
         )
         extra = {**facts.to_dict(), **fates.to_dict()}
+        xw_fates = None
         if crosswalk is not None:
             raw, xw_notes = apply_crosswalk(raw, Path(crosswalk), p, encoding=encoding)
+            xw_fates = xw_notes.pop("column_fates", None)
             extra["crosswalk"] = xw_notes
         oc = check_table(raw, VILLAGES, str(p), **kw)
     except InputFileError as e:
@@ -537,6 +546,8 @@ def _read_villages(
         return None
     got.problems += oc.problems
     _record(got.report, p, "villages", oc, extra)
+    if crosswalk is not None:  # a file of its own: its fingerprint and its columns' fates
+        _record(got.report, Path(crosswalk), "crosswalk", None, xw_fates)
     return oc.table.drop(columns=[ROW])
 
 

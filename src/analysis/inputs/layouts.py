@@ -450,7 +450,8 @@ def read_idm_file(
         if year is None:
             continue
         problems += _near_misses(rec, year, src)
-        tables.append(_idm_rows(rec, year))
+        rows, ignored = _idm_rows(rec, year)
+        tables.append(rows)
         infos.append(
             {
                 "sheet": rec.sheet.name,
@@ -460,6 +461,7 @@ def read_idm_file(
                 "layout": rec.layout,
                 "layout_verified": rec.verified,
                 "columns": rec.columns,
+                "columns_ignored": ignored,
             }
         )
     if problems:
@@ -469,6 +471,9 @@ def read_idm_file(
     if len(infos) > 1:
         facts_d["layout"] = "; ".join(sorted({i["layout"] for i in infos}))
         facts_d["year"] = sorted({i["year"] for i in infos})
+        facts_d["columns_ignored"] = [
+            f"{i['sheet']}: {h}" for i in infos for h in i["columns_ignored"]
+        ]
     return tables, facts_d
 
 
@@ -572,14 +577,24 @@ def _table_year(
     return year, how
 
 
-def _idm_rows(rec: Recognised, year: int) -> pd.DataFrame:
-    """A recognised table's rows in canonical welfare columns.
+def _idm_rows(rec: Recognised, year: int) -> tuple[pd.DataFrame, list[str]]:
+    """A recognised table's rows in canonical welfare columns, and the headers not read.
 
     With the year the values were measured (``UPDATE``/``Keterangan``); other remarks are kept
-    in ``catatan``.
+    in ``catatan``. The headers not read are every column the layout does not name (region
+    codes and names, row numbers, the user's own columns), a column without a header only
+    when it holds a value: ``ingest`` lists them on the console and the data-quality page.
     """
     header = dict(_header_cells(rec.sheet)).get(rec.header_row)
     df = sheet_table(rec.sheet, rec.header_row, rec.fill_down, header)
+    read = set(rec.columns.values())
+    ignored = [
+        c
+        for c in df.columns
+        if c != ROW
+        and c not in read
+        and not (c.startswith("Unnamed: ") and (df[c].astype(str).str.strip() == "").all())
+    ]
     out = pd.DataFrame({ROW: df[ROW]})
     for concept, header in rec.columns.items():
         if concept != "keterangan" and header in df:
@@ -596,7 +611,7 @@ def _idm_rows(rec: Recognised, year: int) -> pd.DataFrame:
         catatan.loc[other.index] = ("keterangan: " + other).astype("string")
     out["tahun_nilai"] = tahun_nilai
     out["catatan"] = catatan
-    return out
+    return out, ignored
 
 
 def layouts_markdown() -> str:

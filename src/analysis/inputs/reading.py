@@ -35,7 +35,7 @@ from typing import Literal
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, missing_path
 
 ROW = "_row"
 #: Largest input file read (bytes); bigger files are refused with their size.
@@ -538,7 +538,7 @@ def workbook_sheets(
     path = Path(path)
     facts = facts if facts is not None else ReadFacts()
     if not path.exists():
-        raise _fail(path, "the file does not exist", "check the path")
+        raise InputFileError([missing_path(path)])
     if check_size(path) == 0:
         raise _fail(path, "the file is empty", "export the workbook again")
     wb = _open_workbook(path)
@@ -689,7 +689,7 @@ def read_raw(
     path = Path(path)
     facts = facts if facts is not None else ReadFacts()
     if not path.exists():
-        raise _fail(path, "the file does not exist", "check the path")
+        raise InputFileError([missing_path(path)])
     suffix = path.suffix.lower()
     if suffix == ".csv":
         df = read_csv(path, encoding, facts)
@@ -786,9 +786,7 @@ def read_toml_map(path: Path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(
-            [InputProblem(str(path), "the column map does not exist", "check the path")]
-        )
+        raise InputFileError([missing_path(path, "the column map")])
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -808,6 +806,142 @@ def closest(name: str, candidates: list[str]) -> str | None:
     return low[hit[0]] if hit else None
 
 
+def header_key(header: object) -> str:
+    """A header as names and aliases are compared: lower case, runs of spaces and punctuation as ``_``.
+
+    Examples
+    --------
+    >>> header_key("Luas Wilayah (km2)")
+    'luas_wilayah_km2'
+    """
+    return re.sub(r"[^0-9a-z]+", "_", str(header).strip().lower()).strip("_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnFates:
+    """What became of each header of one input table: used, mapped, or ignored.
+
+    Attributes
+    ----------
+    columns
+        Header -> contract column, for every header read.
+    how
+        Header -> ``name`` (the column's own name), ``alias`` or ``column map``.
+    ignored
+        Headers not read, in file order.
+    map_written
+        The ready-to-edit column map written for the ignored headers, if any.
+    """
+
+    columns: dict[str, str]
+    how: dict[str, str]
+    ignored: tuple[str, ...]
+    map_written: str | None = None
+
+    def to_dict(self) -> dict:
+        """The fates as ``data_quality.json`` records them (in the file's entry)."""
+        out = {
+            "columns_used": [h for h, k in self.how.items() if k == "name"],
+            "columns_mapped": {h: self.columns[h] for h, k in self.how.items() if k != "name"},
+            "columns_ignored": list(self.ignored),
+        }
+        if self.map_written:
+            out["column_map_written"] = self.map_written
+        return out
+
+
+def contract_columns(
+    df: pd.DataFrame,
+    path: Path,
+    wanted: list[str],
+    required: list[str],
+    aliases: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, ColumnFates]:
+    """A raw table's headers mapped to a contract's names, and the fate of every header.
+
+    A header is *used* when it is a contract column's own name (case, spacing and punctuation
+    ignored: :func:`header_key`), *mapped* when it is one of ``aliases``, and *ignored*
+    otherwise; the caller records the fates (``data_quality.json``, the console and the
+    data-quality page list the ignored ones), so no column is dropped without a word.
+
+    Parameters
+    ----------
+    df
+        Cells with ``_row``.
+    path
+        The file, named in messages.
+    wanted
+        The contract's columns.
+    required
+        Those the file must have.
+    aliases
+        Other headers (as :func:`header_key` gives them) -> contract column.
+
+    Returns
+    -------
+    table, fates
+        The contract's columns the file has (plus ``_row``), and what became of each header.
+
+    Raises
+    ------
+    InputFileError
+        Naming each missing required column and the header that looks like it, and each pair
+        of headers that mean the same column (one would otherwise be dropped unseen).
+    """
+    aliases = aliases or {}
+    mapping: dict[str, str] = {}
+    how: dict[str, str] = {}
+    problems = []
+    for col in df.columns:
+        if col == ROW:
+            continue
+        key = header_key(col)
+        canon, kind = (key, "name") if key in wanted else (aliases.get(key), "alias")
+        if not canon:
+            continue
+        if canon in mapping.values():
+            first = next(h for h, c in mapping.items() if c == canon)
+            problems.append(_same_column(path, col, first, canon))
+            continue
+        mapping[col], how[col] = canon, kind
+    problems += _missing_required(df, path, mapping, required)
+    if problems:
+        raise InputFileError(problems)
+    ignored = tuple(c for c in df.columns if c != ROW and c not in mapping)
+    out = df[[c for c in df.columns if c in mapping or c == ROW]].rename(columns=mapping)
+    return out, ColumnFates(columns=mapping, how=how, ignored=ignored)
+
+
+def _same_column(path: Path, header: str, first: str, column: str) -> InputProblem:
+    """Two headers that mean one contract column: refused, never one of them dropped."""
+    return InputProblem(
+        str(path),
+        f"the headers '{header}' and '{first}' both mean column '{column}'",
+        "delete or rename one of them, so that one column is read as it",
+        column=header,
+        key="columns_twice",
+        args={"header": header, "first": first, "column": column},
+    )
+
+
+def _missing_required(
+    df: pd.DataFrame, path: Path, mapping: dict[str, str], required: list[str]
+) -> list[InputProblem]:
+    """Each required column the headers do not give, with the header that looks like it."""
+    missing = [c for c in required if c not in mapping.values()]
+    extra = [c for c in df.columns if c not in mapping and c != ROW]
+    problems = []
+    for m in missing:
+        guess = closest(m, extra)
+        fix = (
+            f"rename column '{guess}' to '{m}'"
+            if guess
+            else f"add a column '{m}' (see data/README.md)"
+        )
+        problems.append(InputProblem(str(path), f"required column '{m}' is missing", fix, column=m))
+    return problems
+
+
 def rename_columns(
     df: pd.DataFrame,
     path: Path,
@@ -817,35 +951,13 @@ def rename_columns(
 ) -> pd.DataFrame:
     """Map a raw table's headers to canonical names (case-insensitive, plus aliases).
 
+    The table of :func:`contract_columns`, without the fates (kept for callers that record
+    none; every reader of ``ingest`` records them).
+
     Raises
     ------
     InputFileError
-        Naming each missing required column and the header that looks like it.
+        Naming each missing required column and the header that looks like it, and headers
+        that mean the same column.
     """
-    aliases = aliases or {}
-    mapping: dict[str, str] = {}
-    for col in df.columns:
-        if col == ROW:
-            continue
-        key = col.strip().lower().replace(" ", "_")
-        canon = key if key in wanted else aliases.get(key)
-        if canon and canon not in mapping.values():
-            mapping[col] = canon
-    missing = [c for c in required if c not in mapping.values()]
-    if missing:
-        extra = [c for c in df.columns if c not in mapping and c != ROW]
-        problems = []
-        for m in missing:
-            guess = closest(m, extra)
-            fix = (
-                f"rename column '{guess}' to '{m}'"
-                if guess
-                else f"add a column '{m}' (see data/README.md)"
-            )
-            problems.append(
-                InputProblem(str(path), f"required column '{m}' is missing", fix, column=m)
-            )
-        raise InputFileError(problems)
-    out = df.rename(columns=mapping)
-    keep = [c for c in out.columns if c in wanted or c == ROW]
-    return out[keep]
+    return contract_columns(df, path, wanted, required, aliases)[0]

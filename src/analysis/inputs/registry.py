@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
+from analysis.design import agreement_keys, merge_agreements
 from analysis.errors import InputFileError
-from analysis.inputs.reading import ROW, read_raw, rename_columns
+from analysis.inputs.reading import ROW, ColumnFates, contract_columns, read_raw
 from analysis.inputs.validate import check_table
 from analysis.schema import PARTNERSHIPS
 
@@ -56,9 +57,19 @@ def registry_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     Raises
     ------
     InputFileError
-        A required column is missing (naming the header that looks like it).
+        A required column is missing (naming the header that looks like it), or two headers
+        mean the same column.
     """
-    return rename_columns(
+    return registry_columns_and_fates(raw, path)[0]
+
+
+def registry_columns_and_fates(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, ColumnFates]:
+    """:func:`registry_columns`, and what became of each header (used, mapped or ignored).
+
+    A registry's own columns ("Catatan", "PIC") are ignored and listed as such by ``ingest``
+    (:func:`analysis.inputs.reading.contract_columns`).
+    """
+    return contract_columns(
         raw,
         path,
         [c.name for c in PARTNERSHIPS.columns],
@@ -67,13 +78,41 @@ def registry_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     )
 
 
+def check_agreements_file(path: str | Path) -> pd.DataFrame:
+    """An agreements file (CSV/XLSX, registry template columns) checked, rows with ``_row``.
+
+    Parameters
+    ----------
+    path
+        The file; a relative path is taken from the working directory
+        (:func:`analysis.paths.input_path`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The checked rows, with ``_row`` (the file's row number).
+
+    Raises
+    ------
+    InputFileError
+        With file, row, column and value for bad rows, like ``ingest``; a missing file is
+        named by its absolute path.
+    """
+    p = paths.input_path(path)
+    oc = check_table(registry_columns(read_raw(p), p), PARTNERSHIPS, p.name)
+    if oc.problems:
+        raise InputFileError(oc.problems)
+    return oc.table
+
+
 def read_agreements(path: str | Path) -> pd.DataFrame:
     """Read a registry file (CSV/XLSX, registry template columns) checked against its contract.
 
     Parameters
     ----------
     path
-        The registry file; a relative path is taken from the repository root.
+        The registry file; a relative path is taken from the working directory, where the
+        command was typed (:func:`analysis.paths.input_path`).
 
     Returns
     -------
@@ -85,92 +124,51 @@ def read_agreements(path: str | Path) -> pd.DataFrame:
     InputFileError
         With file, row, column and value for bad rows, like ``ingest``.
     """
-    p = Path(path)
-    if not p.is_absolute():
-        p = paths.ROOT / p
-    oc = check_table(registry_columns(read_raw(p), p), PARTNERSHIPS, p.name)
-    if oc.problems:
-        raise InputFileError(oc.problems)
-    return oc.table.drop(columns=[ROW])
+    return check_agreements_file(path).drop(columns=[ROW])
 
 
-def agreement_keys(reg: pd.DataFrame) -> pd.Series:
-    """What makes two registry rows the same agreement: desa, partner and signing date.
+def agreement_sources(registry: pd.DataFrame, files: list[pd.DataFrame]) -> dict:
+    """How many agreements the registry and the agreements files hold, and how many are the same.
 
-    The desa is its code, or its name (case and spacing ignored) when the row has no code; the
-    partner's name ignores case, spacing and punctuation. Ids play no part. Rows without a
-    signing date get no key (``None``): they are never merged.
-    """
-    if not len(reg):
-        return pd.Series([], dtype=object, index=reg.index)
-
-    def _text(col: str) -> pd.Series:
-        v = reg[col] if col in reg else pd.Series(pd.NA, index=reg.index)
-        return v.astype("string").str.casefold().str.replace(r"[\W_]+", " ", regex=True).str.strip()
-
-    code = reg["kode_desa"].astype("string") if "kode_desa" in reg else _text("kode_desa")
-    desa = code.fillna("name:" + _text("nama_desa").fillna(""))
-    sign = pd.to_datetime(reg.get("tanggal_tanda_tangan"), errors="coerce")
-    mitra = _text("mitra").fillna("")
-    keys = [
-        None if pd.isna(t) else (d, m, t.date().isoformat())
-        for d, m, t in zip(desa, mitra, sign, strict=True)
-    ]
-    return pd.Series(keys, index=reg.index, dtype=object)
-
-
-def merge_agreements(
-    registry: pd.DataFrame, extra: pd.DataFrame | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The registry's rows plus those of ``extra`` that are not already in it, by meaning.
+    The whole data folder's counts, merged by meaning as every district's counts are
+    (:func:`analysis.design.merge_agreements`).
 
     Parameters
     ----------
     registry
-        The data folder's registry (kept whole: it wins).
-    extra
-        Further registries of agreements (e.g. ``data/real/kukar_mou_2025.csv``), or ``None``.
+        The data folder's registry.
+    files
+        The rows of each agreements file (:func:`read_agreements`).
 
     Returns
     -------
-    merged, duplicates
-        The merged rows; and one row per row of ``extra`` left out because the same desa,
-        partner and signing date is already there (:func:`agreement_keys`), whatever its id:
-        ``id_kerjasama`` (the row left out), ``sama_dengan`` (the id kept), ``nama_desa``,
-        ``mitra``, ``tanggal_tanda_tangan``.
+    dict
+        ``registry`` (rows), ``files`` (rows of the agreements files), ``same_in_both`` (rows of
+        the files that are an agreement of the registry), ``repeated_in_files`` (rows repeating
+        an earlier row of the files), ``counted`` (agreements counted once each) and
+        ``duplicates`` (pairs: the id left out, the id kept).
     """
-    cols = ["id_kerjasama", "sama_dengan", "nama_desa", "mitra", "tanggal_tanda_tangan"]
-    if extra is None or not len(extra):
-        return registry, pd.DataFrame(columns=cols)
-    seen: dict[tuple, str] = {}
-    for k, i in zip(agreement_keys(registry), registry.get("id_kerjasama", []), strict=False):
-        if k is not None:
-            seen.setdefault(k, str(i))
-    keep, dups = [], []
-    for (idx, row), k in zip(extra.iterrows(), agreement_keys(extra), strict=True):
-        if k is not None and k in seen:
-            dups.append(
-                [
-                    row.get("id_kerjasama"),
-                    seen[k],
-                    row.get("nama_desa"),
-                    row.get("mitra"),
-                    row.get("tanggal_tanda_tangan"),
-                ]
-            )
-            continue
-        if k is not None:
-            seen[k] = str(row.get("id_kerjasama"))
-        keep.append(idx)
-    frames = [f for f in (registry, extra.loc[keep]) if len(f)]
-    merged = pd.concat(frames, ignore_index=True) if frames else registry
-    return merged, pd.DataFrame(dups, columns=cols)
+    extra = pd.concat(files, ignore_index=True) if files else None
+    merged, dups = merge_agreements(registry, extra)
+    return {
+        "registry": int(len(registry)),
+        "files": int(len(extra)) if extra is not None else 0,
+        "same_in_both": int((dups["kept_in"] == "registry").sum()),
+        "repeated_in_files": int((dups["kept_in"] != "registry").sum()),
+        "counted": int(len(merged)),
+        "duplicates": [
+            [str(a), str(b)] for a, b in zip(dups["id_kerjasama"], dups["sama_dengan"], strict=True)
+        ],
+    }
 
 
 __all__ = [
     "REGISTRY_ALIASES",
     "agreement_keys",
+    "agreement_sources",
+    "check_agreements_file",
     "merge_agreements",
     "read_agreements",
     "registry_columns",
+    "registry_columns_and_fates",
 ]

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem, bounded
+from analysis.errors import InputFileError, InputProblem, bounded, missing_path
 from analysis.inputs import frame as frame_mod
 from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
@@ -1290,9 +1290,9 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
     if not data_dir.is_dir():
         raise InputFileError(
             [
-                InputProblem(
-                    str(data_dir),
-                    "the data folder does not exist",
+                missing_path(
+                    data_dir,
+                    "the data folder",
                     "give a folder written by 'python -m analysis ingest' or 'example-data'",
                 )
             ]

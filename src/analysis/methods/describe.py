@@ -10,7 +10,12 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_district
+from analysis.design import (
+    COUNTING_STATUSES,
+    agreement_exposure,
+    merge_agreements,
+    rows_in_district,
+)
 from analysis.schema import IDM_STATUSES
 
 
@@ -27,8 +32,9 @@ class Counts:
     start, too recent or without outcome data (``n_desa_no_data``, left out).
 
     Agreements are the district's rows of the data folder's registry plus the rows of the
-    agreements files whose ``id_kerjasama`` the registry does not already hold
-    (``n_agreements_file_duplicates`` are counted once). ``n_agreements_ended`` /
+    agreements files that are not the same agreement as a row already there (the same desa,
+    partner and signing date, whatever the ids: :func:`analysis.design.merge_agreements`);
+    ``n_agreements_file_duplicates`` rows of the files are such repeats, counted once. ``n_agreements_ended`` /
     ``n_desa_ended``: counting agreements with status ``selesai`` and the evaluated desa whose
     every counting agreement has ended; they stay partnered from their first exposure on (an
     ever-partnered comparison). Rows without a desa code cannot be placed in a district: those of
@@ -79,17 +85,14 @@ class Counts:
 def merged_registry(
     registry: pd.DataFrame, agreements: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, int]:
-    """The registry with the agreements files' rows it does not hold yet (by ``id_kerjasama``).
+    """The registry with the agreements files' rows it does not hold yet, by meaning.
 
-    Returns the merged rows and the number of agreements-file rows left out as repeats.
+    The same desa, partner and signing date is one agreement whatever its ids
+    (:func:`analysis.design.merge_agreements`, the rule every page and count uses). Returns the
+    merged rows and the number of agreements-file rows left out as repeats.
     """
-    if agreements is None or not len(agreements):
-        return registry, 0
-    repeat = agreements["id_kerjasama"].isin(set(registry["id_kerjasama"]))
-    new = agreements[~repeat]
-    if not len(registry):
-        return new.reset_index(drop=True), int(repeat.sum())
-    return pd.concat([registry, new], ignore_index=True), int(repeat.sum())
+    merged, dups = merge_agreements(registry, agreements)
+    return merged, int(len(dups))
 
 
 def count_desa(
@@ -139,13 +142,11 @@ def count_desa(
     has = first.index.isin(list(with_data))
     evaluated = has & (first > first_year).to_numpy() & (first <= last_year).to_numpy()
     recent = (first > last_year).to_numpy()
-    file_rows = 0
-    uncoded_files = 0
-    if agreements is not None and len(agreements):
-        new = agreements[~agreements["id_kerjasama"].isin(set(registry["id_kerjasama"]))]
-        file_rows = int(len(rows_in_district(new, district_code)))
-        if len(rows_in_district(agreements, district_code)):
-            uncoded_files = int(agreements["kode_desa"].isna().sum())
+    new = merged.iloc[len(registry) :]  # the agreements files' rows kept (merged by meaning)
+    file_rows = int(len(rows_in_district(new, district_code)))
+    uncoded_files = (
+        int(new["kode_desa"].isna().sum()) if len(rows_in_district(new, district_code)) else 0
+    )
     return Counts(
         first_year=int(first_year),
         last_year=int(last_year),

@@ -94,10 +94,9 @@ def recent_agreements(
     """
     uncoded = pd.DataFrame(columns=["nama_desa"])
     reg, dups = merge_agreements(registry, extra)
-    if extra is not None and len(extra):
-        extra = extra[~extra["id_kerjasama"].isin(set(dups["id_kerjasama"]))]
-        if len(rows_in_district(extra, district)):
-            uncoded = extra[extra["kode_desa"].isna()]
+    kept = reg.iloc[len(registry) :]  # the extra rows that are new agreements
+    if len(rows_in_district(kept, district)):
+        uncoded = kept[kept["kode_desa"].isna()]
     kept_here = set(map(str, rows_in_district(reg, district)["id_kerjasama"]))
     dups = dups[dups["sama_dengan"].astype(str).isin(kept_here)]
     pairs = tuple(zip(map(str, dups["id_kerjasama"]), map(str, dups["sama_dengan"]), strict=True))

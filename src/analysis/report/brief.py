@@ -66,9 +66,10 @@ def header(data: DistrictData, lang: str = "id") -> None:
 def recent(data: DistrictData, agreements: str = "") -> Recent:
     """Agreements of the district too recent for its last outcome year (data registry + ``agreements``).
 
-    ``agreements``: further registry files, separated by commas (relative to the repository).
+    ``agreements``: further registry files, separated by commas (a relative path is taken from
+    the working directory: :func:`analysis.paths.input_path`).
     """
-    extra = [read_agreements(p.strip()) for p in str(agreements).split(",") if p.strip()]
+    extra = [read_agreements(p) for p in paths.input_paths(agreements)]
     last = data.last_year or IDM_LAST_EDITION
     return recent_agreements(
         data.dataset.partnerships,
@@ -473,7 +474,7 @@ def _setting(w, data: DistrictData, k: str, v: object) -> str:
     if k == "district":
         return f"{data.district.name} ({data.district.code})"
     if k == "agreements":
-        return ", ".join(_shown_path(x.strip()) for x in str(v).split(",") if x.strip()) or "-"
+        return ", ".join(_shown_path(x) for x in paths.input_paths(v)) or "-"
     if k == "covariates":
         if v is None:
             return w.t("param.default")

@@ -24,12 +24,11 @@ from analysis.files import write_file_atomically
 from analysis.inputs.coordinates import coverage_facts
 from analysis.inputs.frame import DESA_KINDS
 from analysis.inputs.ingest import IngestReport
-from analysis.inputs.reading import ROW, read_raw
-from analysis.inputs.registry import registry_columns
-from analysis.inputs.validate import check_table, validate_folder
+from analysis.inputs.reading import ROW
+from analysis.inputs.registry import agreement_sources, check_agreements_file, read_agreements
+from analysis.inputs.validate import validate_folder
 from analysis.report import dataset_title, page, render, words
 from analysis.report.words import Words
-from analysis.schema import PARTNERSHIPS
 
 #: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
 MD_COLUMNS = (
@@ -279,6 +278,8 @@ def _ignored_columns(e: dict, w: Words) -> list[str]:
     lines += [f"- `{_md_cell(h)}`" for h in _names(ignored)]
     if e.get("column_map_written"):
         lines += ["", w.t("dq.md.column_map_written", path=_md_cell(e["column_map_written"]))]
+    elif e.get("kind") != "villages":  # a registry's, a welfare or IDM file's own columns
+        lines += ["", w.t("dq.md.columns_not_in_contract")]
     return lines
 
 
@@ -620,9 +621,9 @@ def ingest_inputs(folder: Path, lang: str) -> list[dict]:
     return out
 
 
-#: The key an ingest entry would carry for covariate columns it did not recognise (a list of
-#: column names, or of dicts with ``column``); not written by ingest yet.
-UNRECOGNISED_KEY = "columns_ignored"  # what ingest records per covariates file (inputs.columns)
+#: The key an ingest entry carries for the columns it did not read (a list of column names, or
+#: of dicts with ``column``): every file's; the list of what to fix names the covariates'.
+UNRECOGNISED_KEY = "columns_ignored"  # what ingest records per file (inputs.reading.ColumnFates)
 
 
 def missing_desa_years(ds) -> list[dict]:
@@ -721,6 +722,8 @@ def unrecognised_columns(folder: Path) -> dict:
 
 
 def _unrecognised(inputs: list[dict]) -> dict:
+    """The covariates files' columns not read (other files' are listed with each file)."""
+    inputs = [e for e in inputs if e.get("kind", "villages") == "villages"]
     cols = [
         (e.get("name", ""), c.get("column", "") if isinstance(c, dict) else str(c))
         for e in inputs
@@ -729,35 +732,47 @@ def _unrecognised(inputs: list[dict]) -> dict:
     return {"recorded": any(UNRECOGNISED_KEY in e for e in inputs), "columns": cols}
 
 
-def agreements_rows(path: str | Path) -> list[dict]:
+def agreements_rows(path: str | Path, same_as: dict[str, str] | None = None) -> list[dict]:
     """Each row of an agreements file: its file row, id, desa, code, status and year counted.
 
-    The file is checked like a registry (:func:`analysis.inputs.registry.read_agreements`);
-    a file that fails its checks raises :class:`analysis.errors.InputFileError`.
+    The file is checked like a registry (:func:`analysis.inputs.registry.read_agreements`; a
+    relative path is taken from the working directory); a file that fails its checks raises
+    :class:`analysis.errors.InputFileError`. ``same_as`` (id left out -> id kept, from
+    :func:`analysis.inputs.registry.agreement_sources`) fills each row's ``same_as``: the
+    agreement it repeats, counted once.
     """
-    p = Path(path)
-    if not p.is_absolute():
-        p = paths.ROOT / p
-    oc = check_table(registry_columns(read_raw(p), p), PARTNERSHIPS, p.name)
-    if oc.problems:
-        raise InputFileError(oc.problems)
-    t = oc.table
+    t = check_agreements_file(path)
+    name = paths.input_path(path).name
     counted = t["status"].isin(COUNTING_STATUSES)
     g = pd.Series(pd.NA, index=t.index, dtype="Int64")
     if counted.any():
         g[counted] = agreement_exposure(t[counted]).to_numpy()
+    same_as = same_as or {}
     return [
         {
-            "file": p.name,
+            "file": name,
             "row": int(r[ROW]),
             "id": str(r["id_kerjasama"]),
             "name": str(r["nama_desa"]),
             "code": None if pd.isna(r["kode_desa"]) else str(r["kode_desa"]),
             "status": str(r["status"]),
             "year": None if pd.isna(gy) else int(gy),
+            "same_as": same_as.get(str(r["id_kerjasama"])),
         }
         for (_, r), gy in zip(t.iterrows(), g, strict=True)
     ]
+
+
+def agreements_merge(ds, agreements: str | Path | None) -> dict | None:
+    """The registry and the agreements files counted, and the agreements they share.
+
+    ``None`` without an agreements file; else :func:`analysis.inputs.registry.agreement_sources`
+    over the data folder's registry (the run console says the same numbers).
+    """
+    files = paths.input_paths(str(agreements) if agreements else "")
+    if not files:
+        return None
+    return agreement_sources(ds.partnerships, [read_agreements(f) for f in files])
 
 
 def fix_list(ds, agreements: str | Path | None = None) -> dict:
@@ -769,24 +784,29 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
         The data folder (:func:`analysis.inputs.dataset.load_dataset`).
     agreements
         The agreements file(s) the briefs read: a path, or paths separated by commas as the
-        notebook parameter takes them; ``None`` lists none.
+        notebook parameter takes them (relative ones from the working directory); ``None``
+        lists none.
 
     Returns
     -------
     dict
         ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`),
         ``unrecognised`` (:func:`unrecognised_columns`), ``ended``
-        (:func:`ended_agreements`), ``agreements`` (:func:`agreements_rows` of each file,
-        or ``None``) and ``coordinates`` (the desa without a usable point,
-        :func:`analysis.inputs.coordinates.coverage_facts`).
+        (:func:`ended_agreements`), ``agreements`` (:func:`agreements_rows` of each file, or
+        ``None``), ``merged`` (:func:`agreements_merge`: the registry's and the files'
+        agreements counted once, or ``None``) and ``coordinates`` (the desa without a usable
+        point, :func:`analysis.inputs.coordinates.coverage_facts`).
     """
-    files = [f.strip() for f in str(agreements).split(",") if f.strip()] if agreements else []
+    files = paths.input_paths(str(agreements) if agreements else "")
+    merged = agreements_merge(ds, agreements)
+    same = {a: b for a, b in merged["duplicates"]} if merged else {}
     return {
         "missing": missing_desa_years(ds),
         "uncoded": uncoded_rows(ds.folder),
         "unrecognised": unrecognised_columns(ds.folder),
         "ended": ended_agreements(ds),
-        "agreements": [r for f in files for r in agreements_rows(f)] if files else None,
+        "agreements": [r for f in files for r in agreements_rows(f, same)] if files else None,
+        "merged": merged,
         "coordinates": coverage_facts(ds.welfare, ds.villages, ds.coordinates),
     }
 
