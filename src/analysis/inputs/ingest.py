@@ -564,31 +564,14 @@ def _read_coordinates(path: Path | None, encoding: str, kw: dict, got: _Gathered
     try:
         facts = ReadFacts()
         raw = read_raw(p, prefer=COORDINATES.required, encoding=encoding, facts=facts)
-        named = rename_columns(raw, p, wanted, COORDINATES.required, COORDINATE_ALIASES)
+        named, fates = contract_columns(raw, p, wanted, COORDINATES.required, COORDINATE_ALIASES)
         oc = check_table(named, COORDINATES, str(p), **kw)
     except InputFileError as e:
         got.problems += e.problems
         return
-    fates = _coordinate_fates([h for h in raw.columns if h != ROW], wanted)
     got.problems += oc.problems
-    _record(got.report, p, "coordinates", oc, {**facts.to_dict(), **fates})
+    _record(got.report, p, "coordinates", oc, {**facts.to_dict(), **fates.to_dict()})
     got.tables["coordinates"] = oc.table.drop(columns=[ROW])
-
-
-def _coordinate_fates(headers: list, wanted: list[str]) -> dict:
-    """Each header of a coordinates file: used by its name, mapped through an alias, or ignored."""
-    used, mapped, ignored, taken = [], {}, [], set()
-    for h in headers:
-        key = str(h).strip().lower().replace(" ", "_")
-        canon = key if key in wanted else COORDINATE_ALIASES.get(key)
-        if canon is None or canon in taken:
-            ignored.append(h)
-        elif canon == key:
-            used.append(h)
-        else:
-            mapped[h] = canon
-        taken.add(canon)
-    return {"columns_used": used, "columns_mapped": mapped, "columns_ignored": ignored}
 
 
 def coordinate_facts(tables: dict[str, pd.DataFrame]) -> dict | None:
