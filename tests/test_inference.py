@@ -122,8 +122,11 @@ def test_pooling_methods(kukar):
     auto = pool_districts(t, "y", "m", method_re="pm")  # 5 districts: HKSJ
     assert auto.random_effects.ci_low == pytest.approx(lo)
     assert random_effects_pm(eff, se**2)["re"] == pytest.approx(sm_pm.mean_effect_re)
-    with pytest.raises(OptionError, match="REML|reml"):
-        pool_districts(t, "y", "m", method_re="reml")
+    reml = pool_districts(t, "y", "m", method_re="reml", interval="normal")
+    assert reml.method_re == "reml" and reml.random_effects.est_method == "reml"
+    assert reml.tau2 != pytest.approx(pm.tau2, abs=1e-9)
+    with pytest.raises(OptionError, match="method_re"):
+        pool_districts(t, "y", "m", method_re="ml")
     with pytest.raises(OptionError):
         pool_districts(t, "y", "m", interval="wald")
 
@@ -320,6 +323,42 @@ def test_relative_magnitudes_breakdown():
     assert b.pre_max_change == 0.02 and b.horizon_factor == 1.5
     assert b.mbar == pytest.approx(0.05 / 0.03)
     assert relative_magnitudes_breakdown(es, cells, -0.01, 0.2).mbar == 0.0
+
+
+def test_district_breakdown_is_honestdids_for_the_headline(kukar):
+    """The district's breakdown value comes from HonestDiD's robust sets for the headline's
+    effect (the simple aggregation), with the covariance scaled to the headline's critical
+    value, and says so; the old known-maximum shortcut is not used."""
+    main = dist.estimate_main(kukar, variants=False)
+    b, h = main.breakdown, main.headline
+    assert b.method == "C-LF" and b.target == "simple" and not b.reason
+    assert b.sigma_scale == pytest.approx((h.crit_value / 1.959963984540054) ** 2)
+    assert b.n_pre >= 1 and b.n_post >= 1 and b.mbar >= 0
+    ev = dist.judge_evidence(main, dist.estimate_outcomes(kukar), kukar)
+    assert ev.breakdown_mbar == b.mbar
+    assert ("fragile_to_trend_violation" in ev.caveats) == (not b.mbar >= 1)
+
+
+def test_wald_pretest_and_balance_e_are_options(kukar):
+    """pretest='wald' changes what pretrend_p reports (both kept); with fewer clusters than
+    pre-period cells the clustered covariance is singular and the Wald test is not reported
+    (as R did); an unknown pretest or a negative balance_e is refused."""
+    d = kukar
+    kw = dict(inference="analytic", covariates=())
+    _, bon = callaway_santanna(d.panel, d.design, **kw)
+    _, wald = callaway_santanna(d.panel, d.design, **kw, pretest="wald")
+    assert bon.pretest == "bonferroni" and wald.pretest == "wald"
+    assert bon.pretrend_p == bon.pretrend_p_bonferroni
+    assert np.isnan(wald.pretrend_p) or wald.pretrend_p == wald.pretrend_p_wald
+    n_pre_cells = int((bon.group_time["t"] < bon.group_time["g"]).sum())
+    if bon.n_clusters <= n_pre_cells:
+        assert np.isnan(wald.pretrend_p_wald) and wald.pretrend_wald_df == 0
+    with pytest.raises(OptionError, match="pretest"):
+        callaway_santanna(d.panel, d.design, **kw, pretest="chi2")
+    with pytest.raises(OptionError, match="balance_e"):
+        callaway_santanna(d.panel, d.design, **kw, balance_e=-1)
+    _, bal = callaway_santanna(d.panel, d.design, **kw, balance_e=1)
+    assert bal.event_study["e"].max() <= 1 and bal.balance_e == 1
 
 
 # --- results objects -----------------------------------------------------------------------

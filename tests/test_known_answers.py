@@ -320,3 +320,105 @@ def test_honestdid_medicaid_breakdown(medicaid):
         assert np.isnan(at0.table.lb[0]) == excludes  # fmt: skip
     sd = honest.breakdown_smoothness(b, V, 5, 2)
     assert 0.02 < sd.value < 0.03 and sd.method == "FLCI"
+
+
+# -- R did's Wald pre-test and balance_e on mpdta ----------------------------------------------
+# did's reference page for att_gt (docs/reference/att_gt.md): summary(out1) (xformla = NULL),
+# summary(out2) (xformla = ~lpop) and summary(out3) (~lpop, not yet treated), all doubly robust
+# with the varying base period: "P-value for pre-test of parallel trends assumption" 0.16812,
+# 0.23267, 0.23326 (R rounds to 5 decimals; compared at that rounding). balance_e: the did-basics
+# vignette, aggte(mw.attgt, type = "dynamic", balance_e = 1) with mw.attgt unconditional:
+# overall -0.0288 and event times -2..1 at 0.0065, -0.0028, -0.0066, -0.0510 (4 decimals).
+MPDTA_WALD = [((), "nevertreated", 0.16812), (("lpop",), "nevertreated", 0.23267),
+              (("lpop",), "notyettreated", 0.23326)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("covs", "control_group", "published"), MPDTA_WALD)
+def test_mpdta_wald_pretest_is_r_dids(mpdta, covs, control_group, published):
+    des = Design(outcome="lemp", unit="countyreal", time="year", cluster="none")
+    gt = group_time_att(mpdta, des, control_group, False, "dr", covs)
+    agg = aggregate(gt, pretest="wald")
+    assert round(agg.pretrend_p, 5) == published and agg.pretest == "wald"
+    assert agg.pretrend_wald_df == 5  # the pre-period cells: 2006 x (2004, 2005), 2007 x 3
+    default = aggregate(gt)
+    assert default.pretest == "bonferroni" and default.pretrend_p == default.pretrend_p_bonferroni
+    assert default.pretrend_p_wald == pytest.approx(agg.pretrend_p)
+
+
+def test_mpdta_balance_e_is_r_dids(mpdta):
+    des = Design(outcome="lemp", unit="countyreal", time="year", cluster="none")
+    agg = aggregate(group_time_att(mpdta, des, "nevertreated", cluster=False), balance_e=1)
+    assert round(agg.dynamic[0], 4) == -0.0288 and agg.balance_e == 1
+    es = agg.event_study
+    assert es["e"].tolist() == [-2, -1, 0, 1]
+    assert np.round(es["att"].to_numpy(), 4).tolist() == [0.0065, -0.0028, -0.0066, -0.0510]
+
+
+def test_mpdta_event_levels_for_honestdid(mpdta):
+    """The levels HonestDiD takes: with never-treated comparison and no covariates the varying
+    base period's cumulated changes are the universal base period's event study exactly; the
+    simple target's l'beta_post is the simple aggregation and the dynamic one the dynamic."""
+    des = Design(outcome="lemp", unit="countyreal", time="year", cluster="none")
+    var = aggregate(group_time_att(mpdta, des, "nevertreated", cluster=False))
+    uni = aggregate(group_time_att(mpdta, des, "nevertreated", False, base_period="universal"))
+    ues = uni.event_study[uni.event_study["e"] != -1].reset_index(drop=True)
+    assert var.event_levels["e"].tolist() == ues["e"].tolist() == [-4, -3, -2, 0, 1, 2, 3]
+    np.testing.assert_allclose(var.event_levels["att"], ues["att"], atol=1e-12)
+    np.testing.assert_allclose(var.event_levels["se"], ues["se"], atol=1e-12)
+    np.testing.assert_allclose(var.event_levels_vcov, uni.event_levels_vcov, atol=1e-14)
+    assert honest.event_study_input(var, "simple").estimate == pytest.approx(var.simple[0])
+    assert honest.event_study_input(var, "dynamic").estimate == pytest.approx(var.dynamic[0])
+    b = honest.event_study_breakdown(var, "simple")
+    assert b.method == "C-LF" and b.target == "simple" and (b.n_pre, b.n_post) == (3, 4)
+    assert 0 < b.mbar < 1 and not b.reason
+
+
+# -- metafor on dat.bcg ------------------------------------------------------------------------
+# tests/fixtures/dat_bcg.csv; log risk ratios and variances as escalc(measure="RR"). metafor's
+# documented rma(yi, vi) (REML, the default; its rma.uni reference page and README): tau^2
+# 0.3132, estimate -0.7145, SE 0.1798, 95% CI -1.0669 to -0.3622, Q(12) = 152.2330 (4
+# decimals). Paule-Mandel: metafor's tests give 0.3181 for the iterated DerSimonian-Laird and
+# Sidik-Jonkman estimators, whose fixed point is the Paule-Mandel estimate (DerSimonian and
+# Kacker 2007); the root of Q_gen = k - 1 is checked to 1e-10, a precision statsmodels' stopping
+# rule (last change below atol=1e-5) does not promise.
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    d = pd.read_csv(paths.ROOT / "tests" / "fixtures" / "dat_bcg.csv")
+    yi = np.log((d.tpos / (d.tpos + d.tneg)) / (d.cpos / (d.cpos + d.cneg)))
+    vi = 1 / d.tpos - 1 / (d.tpos + d.tneg) + 1 / d.cpos - 1 / (d.cpos + d.cneg)
+    return d.assign(yi=yi, vi=vi)
+
+
+def test_dat_bcg_reml_is_metafors(bcg):
+    from analysis.methods import pooling
+
+    assert round(float(bcg.yi.iloc[3]), 4) == -1.4416 and round(float(bcg.vi.iloc[3]), 4) == 0.0200
+    table = pd.DataFrame({"district": bcg.author, "outcome": "y", "method": "m",
+        "estimate": bcg.yi, "se": np.sqrt(bcg.vi), "ci_low": np.nan, "ci_high": np.nan,
+        "estimable": True, "n_treated": 1, "n_control": 1})  # fmt: skip
+    p = pooling.pool_districts(table, "y", "m", method_re="reml", interval="normal")
+    re = p.random_effects
+    assert round(p.tau2, 4) == 0.3132 and round(re.estimate, 4) == -0.7145
+    assert round(re.se, 4) == 0.1798
+    assert (round(re.ci_low, 4), round(re.ci_high, 4)) == (-1.0669, -0.3622)
+    assert (
+        round(pooling.random_effects_reml(bcg.yi.to_numpy(), bcg.vi.to_numpy())["q"], 4) == 152.2330
+    )
+
+
+def test_dat_bcg_paule_mandel_at_metafors_precision(bcg):
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from analysis.methods import pooling
+
+    y, v = bcg.yi.to_numpy(), bcg.vi.to_numpy()
+    tau2 = pooling.tau2_paule_mandel(y, v)
+    assert round(tau2, 4) == 0.3181
+    w = 1 / (v + tau2)
+    q = float((w * (y - (w * y).sum() / w.sum()) ** 2).sum())
+    assert q == pytest.approx(len(y) - 1, abs=1e-10)
+    assert pooling.random_effects_pm(y, v)["tau2"] == tau2
+    # statsmodels' iteration promises only a last change below atol=1e-5; here it lands 1e-12 away
+    assert float(combine_effects(y, v, method_re="pm").tau2) == pytest.approx(tau2, abs=1e-5)

@@ -25,7 +25,7 @@ This is a port of the R package HonestDiD 0.2.8 (MIT licence; ``R/deltarm.R``,
 largest accepted grid point). It differs in how the numbers are reached, not in what they are:
 
 * the ARP test's linear programme is solved through the vertices of its dual polytope, found
-  once per moment set (ARP, Appendix: the statistic is the largest value of a dual vertex, and
+  once per event study (ARP, Appendix: the statistic is the largest value of a dual vertex, and
   the conditioning event is the set of moments for which that vertex stays the largest). This
   gives the statistic and its truncation points without R's bisection, and evaluates a whole
   grid, and the 1,000 least-favourable draws, at once. With more than
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -50,7 +51,8 @@ import pandas as pd
 from scipy import linalg, optimize, special, stats
 
 from analysis.errors import OptionError, check_option
-from analysis.methods.options import RMMethod, SDMethod
+from analysis.methods.options import RMMethod, SDMethod, SensitivityTarget
+from analysis.methods.sensitivity import Breakdown
 
 #: Most candidate dual vertices enumerated (C(rows, post-periods)); beyond it the set is refused.
 MAX_SUPPORTS = 400_000
@@ -175,29 +177,36 @@ def _moments(
         raise OptionError("a moment of the restriction has zero variance: sigma is degenerate")
     y0 = (A @ b - d) / sd
     a = post @ (lv / (lv @ lv)) / sd
-    X = (post @ linalg.null_space(lv[None, :])) / sd[:, None] if len(lv) > 1 else None
     sig = (A @ s @ A.T) / np.outer(sd, sd)
-    if X is None:  # one post-period: R's no-nuisance path, vertices are the moments themselves
+    if len(lv) == 1:  # one post-period: R's no-nuisance path, vertices are the moments themselves
         floor = -(d / sd)
         eye = np.eye(len(sd))
         return _Moments(y0=y0, a=a, sigma=sig, sd=sd, vertices=eye, floor=floor, bounded=True)
-    verts, bounded = _dual_vertices(X)
+    X = post @ linalg.null_space(lv[None, :])
+    rays = _cone_rays(X.tobytes(), X.shape)
+    verts = rays * sd / (rays @ sd)[:, None]  # the vertices in units of the moments' SDs
     floor = np.zeros(len(verts))
-    return _Moments(y0=y0, a=a, sigma=sig, sd=sd, vertices=verts, floor=floor, bounded=bounded)
+    return _Moments(
+        y0=y0, a=a, sigma=sig, sd=sd, vertices=verts, floor=floor, bounded=len(verts) > 0
+    )
 
 
-def _dual_vertices(X: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Vertices of {lambda >= 0, 1'lambda = 1, X'lambda = 0} (X already scaled by the SDs).
+@lru_cache(maxsize=64)
+def _cone_rays(X_bytes: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """Extreme rays of the cone {lambda >= 0, X'lambda = 0}, each scaled to sum 1.
 
-    Each vertex is the basic solution on a support of rank(X) + 1 moments; enumerated in chunks.
-    Returns the vertices (rows) and whether the set is non-empty (the programme bounded).
+    The dual polytope of the ARP programme, {lambda >= 0, sd'lambda = 1, X'lambda = 0}, has the
+    vertices ray / (sd'ray): the rays depend on X alone, which for Delta^RM does not change with
+    s, the sign or Mbar, so they are found once (cached). Each ray is the basic solution on a
+    support of rank(X) + 1 moments; enumerated in chunks. No ray: the programme is unbounded.
     """
+    X = np.frombuffer(X_bytes).reshape(shape)
     u, sv, _ = np.linalg.svd(X, full_matrices=False)
     Xb = u[:, sv > 1e-10 * max(1.0, sv.max(initial=0.0))]
     W = np.column_stack([np.ones(len(X)), Xb])
     m, k = W.shape
     if np.linalg.matrix_rank(W) < k:
-        return np.zeros((0, m)), False
+        return np.zeros((0, m))
     n_sup = math.comb(m, k)
     if n_sup > MAX_SUPPORTS:
         raise OptionError(
@@ -218,8 +227,9 @@ def _dual_vertices(X: np.ndarray) -> tuple[np.ndarray, bool]:
         V = np.zeros((int(feas.sum()), m))
         np.put_along_axis(V, idx[ok][feas], np.clip(lam[feas], 0, None), axis=1)
         found.append(V)
-    V = np.unique(np.round(np.vstack(found), 12), axis=0)
-    return V, len(V) > 0
+    rays = np.unique(np.round(np.vstack(found), 12), axis=0)
+    rays.setflags(write=False)
+    return rays
 
 
 def _take(it, n: int):
@@ -833,3 +843,133 @@ def breakdown_smoothness(
         censored=censored,
         tol=rel_tol * unit,
     )
+
+
+# -- from the package's event study ------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventStudyInput:
+    """An event study as HonestDiD takes it, from a :class:`~analysis.methods.panel.Staggered`.
+
+    ``e``: the event times of ``betahat`` (``num_pre`` before the reference period, then
+    ``num_post``); ``l_vec``: the weights of the ``target``; ``reason``: why it cannot be used
+    (``no_event_study``, ``no_pre_period``, ``gaps_in_event_time``, ``post_without_se``), empty
+    when it can.
+    """
+
+    betahat: np.ndarray
+    sigma: np.ndarray
+    num_pre: int
+    num_post: int
+    l_vec: np.ndarray
+    e: tuple[int, ...]
+    target: str
+    reason: str = ""
+
+    @property
+    def estimate(self) -> float:
+        """l'betahat_post: the target's estimate."""
+        return float(self.l_vec @ self.betahat[self.num_pre :]) if not self.reason else np.nan
+
+
+def _target_weights(staggered, post_e: np.ndarray, target: str) -> np.ndarray:
+    """Weights over the post-period event times: simple (desa-years), dynamic (equal), first."""
+    lv = np.zeros(len(post_e))
+    after = post_e >= 0
+    if target == "first":
+        lv[np.flatnonzero(post_e == 0)] = 1.0
+    elif target == "dynamic":
+        lv[after] = 1.0 / after.sum()
+    else:  # simple: each post cell weighted by its cohort's size, as the simple aggregation
+        gt = staggered.group_time[staggered.group_time["post"].astype(bool)]
+        per_e = gt.assign(e=gt["t"] - gt["g"]).groupby("e")["n_treated"].sum()
+        lv = np.array([float(per_e.get(e, 0.0)) for e in post_e])
+        lv = lv / lv.sum()
+    return lv
+
+
+def event_study_input(staggered, target: SensitivityTarget = "simple") -> EventStudyInput:
+    """The event study of a staggered DiD as HonestDiD's betahat, sigma and l_vec.
+
+    From :attr:`~analysis.methods.panel.Staggered.event_levels` (levels relative to the
+    reference period, whatever the base period) and their influence-function covariance. The
+    pre-periods used are those next to the reference period that rest on enough desa
+    (``reliable``), back to the first that does not; every post-period is kept. ``target``:
+    ``"simple"`` weights each post event time by its partnered desa-years, which makes
+    l'betahat_post the simple aggregation (the headline); ``"dynamic"`` the plain average over
+    e >= 0 (the dynamic aggregation without ``balance_e``); ``"first"`` e = 0 (HonestDiD's
+    default).
+    """
+    check_option("target", target, SensitivityTarget)
+    lv = staggered.event_levels
+    empty = dict(betahat=np.zeros(0), sigma=np.zeros((0, 0)), num_pre=0, num_post=0,
+                 l_vec=np.zeros(0), e=(), target=target)  # fmt: skip
+    if not len(lv):
+        return EventStudyInput(**empty, reason="no_event_study")
+    ref = -1 - int(staggered.anticipation)
+    e = lv["e"].to_numpy()
+    ok = lv["reliable"].to_numpy() & (lv["se"].to_numpy() > 0)
+    pre = []
+    for want in range(ref - 1, int(e.min()) - 1, -1):
+        i = np.flatnonzero(e == want)
+        if not len(i) or not ok[i[0]]:
+            break
+        pre.insert(0, int(i[0]))
+    post = np.flatnonzero(e > ref)
+    if not pre:
+        return EventStudyInput(**empty, reason="no_pre_period")
+    if not np.array_equal(e[post], np.arange(ref + 1, ref + 1 + len(post))):
+        return EventStudyInput(**empty, reason="gaps_in_event_time")
+    if not np.all(lv["se"].to_numpy()[post] > 0):
+        return EventStudyInput(**empty, reason="post_without_se")
+    idx = np.array(pre + post.tolist())
+    return EventStudyInput(
+        betahat=lv["att"].to_numpy(dtype=float)[idx],
+        sigma=np.asarray(staggered.event_levels_vcov, dtype=float)[np.ix_(idx, idx)],
+        num_pre=len(pre),
+        num_post=len(post),
+        l_vec=_target_weights(staggered, e[post], target),
+        e=tuple(int(x) for x in e[idx]),
+        target=target,
+    )
+
+
+def event_study_breakdown(
+    staggered,
+    target: SensitivityTarget = "simple",
+    alpha: float = 0.05,
+    method: RMMethod = "C-LF",
+    sigma_scale: float = 1.0,
+    seed: int = 0,
+    tol: float = 0.005,
+):
+    """HonestDiD's relative-magnitudes breakdown value of a staggered DiD's effect.
+
+    :func:`event_study_input` then :func:`breakdown_relative_magnitudes`. ``sigma_scale``
+    multiplies the covariance: the district steps pass (c / z)^2 with c the headline's
+    critical value (bootstrap or t(G-1)) and z the normal one, so that at Mbar = 0 the robust
+    set is as wide as the headline's interval; HonestDiD itself uses normal critical values.
+
+    Returns
+    -------
+    Breakdown
+        ``mbar`` with ``method``, ``target``, ``n_pre``, ``n_post``, the largest pre-period
+        change (``pre_max_change``) and, when it could not be computed, NaN and ``reason``.
+    """
+    inp = event_study_input(staggered, target)
+    said = {"method": method, "target": target, "sigma_scale": float(sigma_scale)}
+    if inp.reason:
+        return Breakdown(mbar=np.nan, reason=inp.reason, **said)
+    levels = np.concatenate([inp.betahat[: inp.num_pre], [0.0]])
+    said.update(n_pre=inp.num_pre, n_post=inp.num_post,
+                pre_max_change=float(np.abs(np.diff(levels)).max()))  # fmt: skip
+    try:
+        b = breakdown_relative_magnitudes(
+            inp.betahat, inp.sigma * sigma_scale, inp.num_pre, inp.num_post, inp.l_vec,
+            alpha, method, tol, seed,
+        )  # fmt: skip
+    except OptionError as err:  # too many post-periods, or a degenerate covariance
+        reason = "too_many_post_periods" if "MAX_SUPPORTS" in str(err) else "degenerate_covariance"
+        return Breakdown(mbar=np.nan, reason=reason, **said)
+    return Breakdown(mbar=b.value, censored=b.censored, **said)
