@@ -41,6 +41,7 @@ from analysis.methods.describe import (
     partnership_counts,
     status_transitions,
 )
+from analysis.methods.honest import event_study_breakdown
 from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED
 from analysis.methods.options import (
     Aggregation,
@@ -72,7 +73,6 @@ from analysis.methods.sensitivity import (
     EValue,
     e_value,
     mde_from_se,
-    relative_magnitudes_breakdown,
 )
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
 from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
@@ -482,7 +482,7 @@ class MainEstimate:
     unconditional
         The headline without covariates.
     breakdown
-        Rambachan-Roth relative-magnitudes breakdown of the headline.
+        HonestDiD's relative-magnitudes breakdown value of the headline (:func:`_breakdown`).
     """
 
     headline: Result
@@ -553,13 +553,33 @@ def _control(data: DistrictData, control_group: str | None) -> str:
     return cg
 
 
+#: The robust set's effect for each headline aggregation: the simple aggregation is a weighted
+#: average of the event-study effects, and so is the dynamic one; the group and calendar ones are
+#: not, and get the simple aggregation's (the label says so).
+BREAKDOWN_TARGET = {
+    "simple": "simple",
+    "dynamic": "dynamic",
+    "group": "simple",
+    "calendar": "simple",
+}
+
+
 def _breakdown(head: Result, agg: Staggered | None) -> Breakdown | None:
+    """HonestDiD's relative-magnitudes breakdown value of the headline (Rambachan and Roth 2023).
+
+    The largest Mbar whose robust set (conditional-least-favourable hybrid, HonestDiD's default)
+    for the headline's effect still excludes zero: the average over partnered desa-years (the
+    simple aggregation, :data:`BREAKDOWN_TARGET`), from the event study's levels and their
+    influence-function covariance (:func:`analysis.methods.honest.event_study_breakdown`). The
+    covariance is scaled by (c / z)^2, c the headline's critical value (bootstrap or t(G-1)),
+    so that the breakdown value agrees with the headline's few-cluster interval at Mbar = 0.
+    """
     if not isinstance(head, Estimate) or agg is None:
         return None
-    cells = agg.group_time[agg.group_time["post"]]
-    return relative_magnitudes_breakdown(
-        agg.event_study, cells, head.ci_low, head.ci_high, agg.base_period
-    )
+    target = BREAKDOWN_TARGET[str(head.facts.get("aggregation", "simple"))]
+    z = 1.959963984540054
+    crit = head.crit_value if np.isfinite(head.crit_value) else z
+    return event_study_breakdown(agg, target, sigma_scale=max(1.0, crit / z) ** 2)
 
 
 def _event_study_refusal(

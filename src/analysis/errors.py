@@ -163,5 +163,9 @@ def check_option(name: str, value: object, allowed: object) -> None:
         )
 
 
+class ConvergenceError(AnalysisError, RuntimeError):
+    """An iterative estimator did not converge (the message names it and its iterations)."""
+
+
 class OutputLockedError(AnalysisError):
     """Another run is writing into the same output folder."""

@@ -53,11 +53,28 @@ Band = Literal["pointwise", "uniform"]
 #: Adjustment of p-values across outcomes and subgroups (statsmodels ``multipletests``).
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
+#: Pre-period test of the staggered estimator: Bonferroni over the event-study coefficients
+#: before the start, or R ``did``'s Wald test on the pre-period ATT(g, t).
+PreTest = Literal["bonferroni", "wald"]
+
+# -- sensitivity to departures from parallel trends (HonestDiD's names) ------------------------
+#: Robust sets under relative magnitudes (Delta^RM): conditional-least-favourable hybrid or the
+#: conditional test (``createSensitivityResults_relativeMagnitudes(method=)``).
+RMMethod = Literal["C-LF", "Conditional"]
+#: Robust sets under smoothness (Delta^SD): fixed-length interval, or the conditional tests
+#: (``createSensitivityResults(method=)``).
+SDMethod = Literal["FLCI", "C-LF", "Conditional"]
+#: Which post-period effect of an event study a robust set is for: the average weighted as the
+#: simple aggregation (desa-years), the plain average over years since the start (dynamic
+#: aggregation), or the first year.
+SensitivityTarget = Literal["simple", "dynamic", "first"]
+
 # -- cross-section, pooling, treatment ---------------------------------------------------------
 #: Estimand of the propensity-score weights.
 PropensityEstimand = Literal["ATT", "ATE"]
-#: Between-district variance of the random-effects pooling: DerSimonian-Laird or Paule-Mandel.
-MethodRE = Literal["dl", "pm"]
+#: Between-district variance of the random-effects pooling: DerSimonian-Laird, Paule-Mandel or
+#: restricted maximum likelihood (metafor ``rma(method=)``: "DL", "PM", "REML").
+MethodRE = Literal["dl", "pm", "reml"]
 #: Interval of the pooled effect: HKSJ, normal, or HKSJ with few districts.
 PoolInterval = Literal["auto", "hksj", "normal"]
 #: Kinds of treatment definition (``Design.treatment``: ``"any"``, ``"type:<jenis_mitra>"``,

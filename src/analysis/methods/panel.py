@@ -53,6 +53,7 @@ from analysis.methods.options import (
     ControlGroup,
     EstMethod,
     Inference,
+    PreTest,
     Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
@@ -457,9 +458,18 @@ class Staggered:
     ``crit_value``, ``ci_low``, ``ci_high``, ``p_value``, ``ci_method``).
     ``event_study``: e, att, se, pointwise interval (``ci_low_pointwise``/``ci_high_pointwise``)
     and the interval drawn (``ci_low``/``ci_high``: uniform band when bootstrapped, ``band``).
-    Pre-period facts: ``pretrend_p`` (Bonferroni over reliable pre-period coefficients),
-    ``pre_max_abs`` (largest |pre-period coefficient|), ``pre_detectable`` (smallest pre-period
-    gap the test would detect with 80% power).
+    Pre-period facts: ``pretrend_p`` (the test named by ``pretest``: ``"bonferroni"`` over
+    reliable pre-period coefficients, or R ``did``'s ``"wald"`` test on the pre-period
+    ATT(g, t); both are kept, ``pretrend_p_bonferroni`` and ``pretrend_p_wald``), ``pre_max_abs``
+    (largest |pre-period coefficient|), ``pre_detectable`` (smallest pre-period gap the
+    Bonferroni test would detect with 80% power).
+    ``event_levels``: the event study as levels relative to the reference period
+    e = -1 - anticipation (left out), as HonestDiD takes it: e, att, se, n_desa, reliable, post;
+    with a varying base period each cohort's earlier levels are minus the sum of its consecutive
+    pre-period changes up to the reference period (exact for the estimates and their influence
+    functions). ``event_levels_vcov``: their covariance (influence functions, clustered as the
+    standard errors). ``balance_e``: R ``aggte``'s ``balance_e`` of the event study (None: all
+    cohorts).
     """
 
     simple: tuple[float, float]
@@ -491,6 +501,13 @@ class Staggered:
     anticipation: int = 0
     n_dropped_covariates: int = 0
     n_cells_reg_fallback: int = 0
+    pretest: str = "bonferroni"
+    pretrend_p_bonferroni: float = np.nan
+    pretrend_p_wald: float = np.nan
+    pretrend_wald_df: int = 0
+    event_levels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    event_levels_vcov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    balance_e: int | None = None
 
     def tidy(self) -> pd.DataFrame:
         """Aggregations (``overall``) followed by the event study, one row each."""
@@ -515,6 +532,8 @@ def aggregate(
     seed: int = DEFAULT_SEED,
     boot_weights: BootWeights = "mammen",
     alpha: float = 0.05,
+    pretest: PreTest = "bonferroni",
+    balance_e: int | None = None,
 ) -> Staggered:
     """Simple, group, dynamic and calendar aggregations of ATT(g, t) (R ``did::aggte``).
 
@@ -533,6 +552,13 @@ def aggregate(
         The bootstrap's number of draws, seed and multiplier distribution.
     alpha
         One minus the coverage of the intervals.
+    pretest
+        Which pre-period test ``pretrend_p`` reports: ``"bonferroni"`` (default) or
+        ``"wald"`` (:func:`wald_pretest`); both are computed.
+    balance_e
+        R ``aggte(type="dynamic", balance_e=)``: the event study and the dynamic aggregation use
+        only cohorts observed at least ``balance_e`` years after their start, and event times
+        up to ``balance_e``. None: every cohort.
 
     Returns
     -------
@@ -540,11 +566,14 @@ def aggregate(
         Every aggregation, the event study and the pre-period facts.
     """
     check_option("inference", inference, Inference)
+    check_option("pretest", pretest, PreTest)
+    if balance_e is not None and (int(balance_e) != balance_e or balance_e < 0):
+        raise OptionError(f"balance_e={balance_e!r} must be None or a whole number >= 0")
     G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
     crit_a = t_critical(G_cl, alpha)
     c = {k: gt.table[k].to_numpy() for k in ("att", "g", "t", "post", "n_treated")}
     simple, inf_s = _aggregate(gt, np.flatnonzero(c["post"]), c["att"], c["g"])
-    ev = _event_time(gt, c)
+    ev = _event_time(gt, c, balance_e)
     bg, grp, grp_inf = _by_group(gt, c, crit_a)
     bc, cal, cal_inf = _by_calendar(gt, c, crit_a)
     ests = np.array([simple, ev["dyn"], grp, cal])
@@ -553,48 +582,128 @@ def aggregate(
         gt, ests, infs, ev, G_cl, crit_a, (inference, draws, seed, boot_weights, alpha)
     )
     pre = _pre_period_facts(es, G_cl, alpha)
-    boot = inference == "bootstrap"
     se = lambda inf: _se(inf, gt.clusters)  # noqa: E731
-    return Staggered(
+    boot = inference == "bootstrap"
+    return _staggered(
+        gt,
+        pre,
+        pretest,
         simple=(simple, se(inf_s)),
         group=(grp, se(grp_inf)),
         dynamic=(ev["dyn"], se(ev["dyn_inf"])),
         event_study=es,
         by_group=bg,
-        pretrend_chi2=pre["chi2"],
-        pretrend_df=pre["df"],
-        pretrend_p=pre["p"],
-        group_time=gt.table,
-        n_treated=int(np.isin(gt.groups, gt.table["g"].unique()).sum()),
-        n_control=int((gt.groups == 0).sum()),
-        n_dropped_unbalanced=gt.n_dropped_unbalanced,
         calendar=(cal, se(cal_inf)),
         by_calendar=bc,
         overall=ov,
-        pre_max_abs=pre["max"],
-        pre_detectable=pre["detectable"],
         n_clusters=n_cl,
         inference=inference,
         draws=draws if boot else 0,
         seed=seed if boot else 0,
         boot_weights=boot_weights if boot else "",
-        est_method=gt.est_method,
-        control_group=gt.control_group,
-        covariates=gt.covariates,
-        base_period=gt.base_period,
-        anticipation=gt.anticipation,
-        n_dropped_covariates=gt.n_dropped_covariates,
-        n_cells_reg_fallback=gt.n_cells_reg_fallback,
+        balance_e=None if balance_e is None else int(balance_e),
     )
 
 
-def _event_time(gt: GroupTime, c: dict) -> dict:
-    """Aggregation by event time e = t - g, and the dynamic average over e >= 0."""
+def _staggered(gt: GroupTime, pre: dict, pretest: str, **parts) -> Staggered:
+    """The :class:`Staggered` from the aggregations, with the pre-period tests and levels."""
+    wald = wald_pretest(gt)
+    levels, levels_vcov = event_levels(gt)
+    return Staggered(
+        **parts,
+        pretrend_chi2=pre["chi2"],
+        pretrend_df=pre["df"],
+        pretrend_p=pre["p"] if pretest == "bonferroni" else wald[2],
+        group_time=gt.table,
+        n_treated=int(np.isin(gt.groups, gt.table["g"].unique()).sum()),
+        n_control=int((gt.groups == 0).sum()),
+        n_dropped_unbalanced=gt.n_dropped_unbalanced,
+        pre_max_abs=pre["max"],
+        pre_detectable=pre["detectable"],
+        **_described_by(gt),
+        pretest=pretest,
+        pretrend_p_bonferroni=pre["p"],
+        pretrend_p_wald=wald[2],
+        pretrend_wald_df=wald[1],
+        event_levels=levels,
+        event_levels_vcov=levels_vcov,
+    )
+
+
+def _described_by(gt: GroupTime) -> dict:
+    """The facts of the cells that a :class:`Staggered` repeats."""
+    return {
+        "est_method": gt.est_method,
+        "control_group": gt.control_group,
+        "covariates": gt.covariates,
+        "base_period": gt.base_period,
+        "anticipation": gt.anticipation,
+        "n_dropped_covariates": gt.n_dropped_covariates,
+        "n_cells_reg_fallback": gt.n_cells_reg_fallback,
+    }
+
+
+def _vcov(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Covariance of means of influence functions, clustered and scaled as :func:`_se`."""
+    n = inf.shape[0]
+    if clusters is None:
+        return inf.T @ inf / n**2
+    codes = clusters if clusters.dtype.kind in "iu" else pd.factorize(clusters)[0]
+    S = np.zeros((codes.max() + 1, inf.shape[1]))
+    np.add.at(S, codes, inf)
+    g = len(S)
+    return g / (g - 1) * (S.T @ S) / n**2 if g > 1 else np.full((inf.shape[1],) * 2, np.nan)
+
+
+def wald_pretest(gt: GroupTime) -> tuple[float, int, float]:
+    """R ``did``'s Wald pre-test of parallel trends: chi-square on the pre-period ATT(g, t).
+
+    As ``att_gt``'s "P-value for pre-test of parallel trends assumption" (Callaway and
+    Sant'Anna 2021, section 4.1): W = a' V^-1 a over the cells with t < g whose standard error
+    is not zero, V their influence-function covariance (clustered like the standard errors:
+    with fewer clusters than cells it is singular and the test is not reported, as R reports
+    none when ``rcond(V)`` is at machine precision). R rounds the p-value to 5 decimals; it is
+    not rounded here.
+
+    Returns
+    -------
+    tuple
+        W, its degrees of freedom and the p-value (NaN, 0, NaN when not reported).
+    """
+    t = gt.table
+    pre = np.flatnonzero((t["t"] < t["g"]).to_numpy())
+    se = t["se"].to_numpy(dtype=float)[pre]
+    pre = pre[np.isfinite(se) & (se > np.sqrt(np.finfo(float).eps) * 10)]
+    if not len(pre):
+        return np.nan, 0, np.nan
+    V = _vcov(gt.inf[:, pre], gt.clusters)
+    if not np.all(np.isfinite(V)) or 1 / np.linalg.cond(V, 1) <= np.finfo(float).eps:
+        return np.nan, 0, np.nan
+    a = t["att"].to_numpy(dtype=float)[pre]
+    W = float(a @ np.linalg.solve(V, a))
+    return W, len(pre), float(stats.chi2.sf(W, len(pre)))
+
+
+def _event_time(gt: GroupTime, c: dict, balance_e: int | None = None) -> dict:
+    """Aggregation by event time e = t - g, and the dynamic average over e >= 0.
+
+    With ``balance_e`` (R ``aggte``): only cohorts with last period - g >= balance_e, and event
+    times balance_e - (last - first period) <= e <= balance_e.
+    """
     e_all = c["t"] - c["g"]
-    e_vals = np.sort(np.unique(e_all))
+    kept = np.ones(len(e_all), dtype=bool)
+    if balance_e is not None:
+        last = int(c["t"].max())
+        first = int(min(c["t"].min(), gt.table["base"].min()))
+        kept = (last - c["g"]) >= balance_e
+    e_vals = np.sort(np.unique(e_all[kept]))
+    if balance_e is not None:
+        e_vals = e_vals[(e_vals <= balance_e) & (e_vals >= balance_e - last + first)]
+    if not len(e_vals) or not (e_vals >= 0).any():
+        raise OptionError(f"balance_e={balance_e}: no cohort is observed that long after its start")
     es_att, es_se, es_ng, es_nd, es_inf = [], [], [], [], []
     for e in e_vals:
-        k = np.flatnonzero(e_all == e)
+        k = np.flatnonzero((e_all == e) & kept)
         est, inf = _aggregate(gt, k, c["att"], c["g"])
         es_inf.append(inf)
         s_e = _se(inf, gt.clusters)
@@ -614,6 +723,77 @@ def _event_time(gt: GroupTime, c: dict) -> dict:
         "dyn": float(np.mean([es_att[i] for i in epos])),
         "dyn_inf": np.mean([es_inf[i] for i in epos], axis=0),
     }
+
+
+def _level_weights(gt: GroupTime, g: int, cell: dict) -> dict[int, np.ndarray]:
+    """Each period's level of cohort g relative to its reference period, as cell weights.
+
+    ``cell``: (g, t) -> column. Universal base: the cell itself. Varying base: before the
+    reference period, minus the sum of the consecutive changes up to it; between it and g
+    (anticipation), the sum from it; from g on, the post-period cell (already against it).
+    A level whose chain misses a cell is left out.
+    """
+    n = len(gt.table)
+    periods = np.sort(np.unique(np.concatenate([gt.table["t"], gt.table["base"]])))
+    before = periods[periods + gt.anticipation < g]
+    if not len(before):
+        return {}
+    ref = before[-1]
+    out = {}
+    for t in periods[periods != ref]:
+        if t >= g or gt.base_period == "universal":
+            chain, sign = [t], 1.0
+        elif t < ref:
+            chain, sign = periods[(periods > t) & (periods <= ref)], -1.0
+        else:
+            chain, sign = periods[(periods > ref) & (periods <= t)], 1.0
+        if all((g, int(s)) in cell for s in chain):
+            w = np.zeros(n)
+            w[[cell[(g, int(s))] for s in chain]] = sign
+            out[int(t)] = w
+    return out
+
+
+def event_levels(gt: GroupTime) -> tuple[pd.DataFrame, np.ndarray]:
+    """The event study as levels relative to the reference period, with their covariance.
+
+    The input HonestDiD takes (Rambachan and Roth 2023; R ``did``'s ``honest_did`` needs a
+    universal base period, which this makes from either): for each e = t - g but the reference
+    e = -1 - anticipation, the cohort-size-weighted average of the cohorts' levels at e
+    (:func:`_level_weights`), with the influence of estimating the weights as in ``aggte``.
+
+    Returns
+    -------
+    tuple
+        Rows e, att, se, n_desa, reliable (n_desa >= :data:`MIN_EVENT_DESA`) and post
+        (e > reference), and their covariance (clustered as the standard errors).
+    """
+    t = gt.table
+    cell = {(int(g), int(tt)): i for i, (g, tt) in enumerate(zip(t["g"], t["t"], strict=True))}
+    att, size = t["att"].to_numpy(dtype=float), t["n_treated"].to_numpy()
+    pg_of = dict(zip(t["g"].astype(int), gt.pg, strict=False))
+    by_e: dict[int, list] = {}
+    for g in np.unique(t["g"].astype(int)):
+        for tt, w in _level_weights(gt, int(g), cell).items():
+            by_e.setdefault(tt - int(g), []).append((int(g), w))
+    rows, infs = [], []
+    for e in sorted(by_e):
+        gs = np.array([g for g, _ in by_e[e]])
+        W = np.array([w for _, w in by_e[e]])
+        pg = np.array([pg_of[g] for g in gs])
+        lv, inf_l = W @ att, gt.inf @ W.T
+        share = pg / pg.sum()
+        inf = inf_l @ share + _wif(np.arange(len(gs)), pg, gt.groups, gs) @ lv
+        n_desa = int(sum(size[np.flatnonzero(t["g"].to_numpy() == g)[0]] for g in gs))
+        rows.append({"e": e, "att": float(share @ lv), "n_desa": n_desa})
+        infs.append(inf)
+    ref = -1 - gt.anticipation
+    out = pd.DataFrame(rows, columns=["e", "att", "n_desa"])
+    V = _vcov(np.column_stack(infs), gt.clusters) if infs else np.zeros((0, 0))
+    out["se"] = np.sqrt(np.clip(np.diag(V), 0, None)) if len(V) else []
+    out["reliable"] = out["n_desa"] >= MIN_EVENT_DESA
+    out["post"] = out["e"] > ref
+    return out[["e", "att", "se", "n_desa", "reliable", "post"]], V
 
 
 def _by_group(gt: GroupTime, c: dict, crit: float) -> tuple[pd.DataFrame, float, np.ndarray]:
@@ -820,6 +1000,8 @@ def callaway_santanna(
     boot_weights: BootWeights = "mammen",
     min_treated: int = MIN_TREATED,
     baseline_outcome: bool = False,
+    pretest: PreTest = "bonferroni",
+    balance_e: int | None = None,
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
@@ -831,8 +1013,8 @@ def callaway_santanna(
     ----------
     df, design
         The desa-year panel (with ``g``) and its column roles.
-    control_group, est_method, base_period, anticipation, cluster
-        As :func:`group_time_att`.
+    control_group, est_method, base_period, anticipation, cluster, pretest, balance_e
+        As :func:`group_time_att` and :func:`aggregate` (the grade uses the default pre-test).
     last_year
         Last outcome year used (default: the last in ``df``).
     covariates
@@ -861,9 +1043,8 @@ def callaway_santanna(
         a pre-period, no comparison desa, or the outcome is constant.
     """
     _check_options(control_group, est_method, base_period, anticipation)
-    check_option("aggregation", aggregation, Aggregation)
-    check_option("inference", inference, Inference)
-    check_option("boot_weights", boot_weights, BootWeights)
+    for name, value, allowed_ in (("aggregation", aggregation, Aggregation), ("pretest", pretest, PreTest), ("inference", inference, Inference), ("boot_weights", boot_weights, BootWeights)):  # fmt: skip
+        check_option(name, value, allowed_)
     df, covs, first, last = _staggered_sample(df, design, covariates, last_year, baseline_outcome)
     estimand = ESTIMANDS[aggregation]
     refused = _refusal(df, design, first, last, anticipation, min_treated, control_group, estimand)
@@ -877,7 +1058,7 @@ def callaway_santanna(
         detail = "no post-period cohort with comparison desa"
         said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
         return NotEstimable(**said, reason="too_few_treated", detail=detail), None
-    agg = aggregate(gt, inference, draws, seed, boot_weights)
+    agg = aggregate(gt, inference, draws, seed, boot_weights, 0.05, pretest, balance_e)
     asked = {"est_method_requested": est_method, "aggregation": aggregation,
              "base_period": base_period, "anticipation": anticipation}  # fmt: skip
     return _cs_estimate(design, gt, agg, control_group, asked, baseline_outcome), agg
@@ -1007,7 +1188,7 @@ def _cs_estimate(
             "baseline_outcome": baseline_outcome,
             "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
         },
-        details={"pretrend_p": agg.pretrend_p},
+        details={"pretrend_p": agg.pretrend_p, "pretest": agg.pretest},
     )
 
 

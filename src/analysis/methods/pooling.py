@@ -9,9 +9,16 @@ meaningless pooled effect (tests/test_engine.py shows it). The fixed-effect part
 statsmodels; tau^2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w)) is applied here, and the
 result equals statsmodels' whenever its tau^2 is positive (tested).
 
-Paule-Mandel (``method_re="pm"``) is statsmodels' iterated estimator (Paule, R. C. and Mandel,
-J. 1982, "Consensus values and weighting factors", J. Res. Natl. Bur. Stand. 87(5), 377-385).
-REML is not offered by statsmodels 0.15 and is refused rather than silently replaced.
+Paule-Mandel (``method_re="pm"``; Paule, R. C. and Mandel, J. 1982, "Consensus values and
+weighting factors", J. Res. Natl. Bur. Stand. 87(5), 377-385): the root of the generalised Q
+statistic equal to k - 1, solved here to 1e-12 by Brent's method (statsmodels' iteration stops
+when its last change is below atol=1e-5, which promises no more than that; on dat.bcg it lands
+within 1e-12). REML (``method_re="reml"``; Viechtbauer, W. 2005,
+"Bias and efficiency of meta-analytic variance estimators in the random-effects model", J.
+Educ. Behav. Stat. 30(3), 261-293): Fisher scoring from the Hedges estimate as metafor's
+``rma(method="REML")``, to a change below 1e-12. Both are checked on metafor's dat.bcg
+(tests/test_known_answers.py). I^2 is Higgins and Thompson's (Q - (k - 1)) / Q for every
+estimator (metafor's REML output uses tau^2 / (tau^2 + typical v) instead).
 Hartung-Knapp-Sidik-Jonkman intervals (Hartung and Knapp 2001; Sidik and Jonkman 2002): the
 variance of the pooled effect scaled by the weighted residual dispersion, with t(k - 1)
 critical values; used by default when fewer than :data:`HKSJ_BELOW` districts are pooled.
@@ -34,10 +41,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from analysis.errors import OptionError, check_option
+from analysis.errors import ConvergenceError, check_option
 from analysis.methods.options import MethodRE, PoolInterval, method_names
 from analysis.methods.results import Estimate, NotEstimable, Result
 
@@ -105,8 +112,8 @@ def pool_districts(
         (``"Callaway-Sant'Anna DiD"``, :data:`analysis.methods.options.OLD_METHOD_LABELS`);
         rows carrying either are pooled.
     method_re
-        Between-district variance: ``"dl"`` (DerSimonian-Laird, truncated at 0) or ``"pm"``
-        (Paule-Mandel). ``"reml"`` is refused (statsmodels does not offer it).
+        Between-district variance: ``"dl"`` (DerSimonian-Laird, truncated at 0), ``"pm"``
+        (Paule-Mandel) or ``"reml"`` (restricted maximum likelihood).
     pooled_label
         The label of the pooled row of the forest data.
     interval
@@ -119,11 +126,6 @@ def pool_districts(
         Forest rows, the random- and fixed-effect results and the heterogeneity; with fewer
         than :data:`MIN_DISTRICTS` estimates both results are ``NotEstimable``.
     """
-    if method_re == "reml":
-        raise OptionError(
-            "method_re='reml' is not supported: statsmodels 0.15 offers DerSimonian-Laird "
-            "('dl') and Paule-Mandel ('pm') only"
-        )
     check_option("method_re", method_re, MethodRE)
     check_option("interval", interval, PoolInterval)
     t = table[(table["outcome"] == outcome) & table["method"].isin(method_names(method))].copy()
@@ -144,11 +146,7 @@ def _pool(
 ) -> Pooled:
     """Pool the rows ``ok`` (at least :data:`MIN_DISTRICTS`); ``t`` adds the unpooled ones."""
     effects, variances = ok["estimate"].to_numpy(), ok["se"].to_numpy() ** 2
-    dl = (
-        random_effects_dl(effects, variances)
-        if method_re == "dl"
-        else random_effects_pm(effects, variances)
-    )
+    dl = RANDOM_EFFECTS[method_re](effects, variances)
     use_hksj = interval == "hksj" or (interval == "auto" and len(ok) < HKSJ_BELOW)
     re, fe = _pooled_estimates(outcome, ok, dl, method_re, use_hksj)
     lo, hi = prediction_interval(re.estimate, re.se, dl["tau2"], len(ok))
@@ -370,26 +368,94 @@ def _hksj_var(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
     return float((wr * (effects - mu) ** 2).sum() / (k - 1) / wr.sum())
 
 
-def random_effects_pm(effects: np.ndarray, variances: np.ndarray) -> dict:
-    """Paule-Mandel random effects (statsmodels ``combine_effects(method_re="pm")``).
+def _q_gen(effects: np.ndarray, variances: np.ndarray, tau2: float) -> float:
+    """The generalised Q statistic sum w (y - mu)^2 with w = 1 / (v + tau^2)."""
+    w = 1 / (variances + tau2)
+    mu = (w * effects).sum() / w.sum()
+    return float((w * (effects - mu) ** 2).sum())
 
-    Paule, R. C. and Mandel, J. (1982), "Consensus values and weighting factors", Journal of
-    Research of the National Bureau of Standards 87(5), 377-385.
+
+def tau2_paule_mandel(effects: np.ndarray, variances: np.ndarray, tol: float = 1e-12) -> float:
+    """Paule-Mandel tau^2: the root of Q_gen(tau^2) = k - 1 (0 when Q_gen(0) <= k - 1).
+
+    Q_gen decreases in tau^2, so the root is bracketed by doubling and found by Brent's method
+    to ``tol`` (Paule and Mandel 1982; DerSimonian and Kacker 2007).
     """
-    res = combine_effects(effects, variances, method_re="pm")
+    k = len(effects)
+    target = k - 1
+    if _q_gen(effects, variances, 0.0) <= target:
+        return 0.0
+    hi = max(float(np.var(effects)), 1e-8)
+    while _q_gen(effects, variances, hi) > target:
+        hi *= 2
+    f = lambda t: _q_gen(effects, variances, t) - target  # noqa: E731
+    return float(optimize.brentq(f, 0.0, hi, xtol=tol, rtol=4 * np.finfo(float).eps))
+
+
+def tau2_reml(
+    effects: np.ndarray, variances: np.ndarray, tol: float = 1e-12, maxiter: int = 1000
+) -> float:
+    """REML tau^2 by Fisher scoring (Viechtbauer 2005; metafor ``rma(method="REML")``).
+
+    tau^2 += (y'PPy - tr P) / tr(PP) with P = W - W 1 (1'W 1)^-1 1'W, from the Hedges estimate,
+    halving a step that would go below 0, until the change is below ``tol``.
+    """
+    y, v = np.asarray(effects, float), np.asarray(variances, float)
+    k = len(y)
+    tau2 = max(0.0, float(((y - y.mean()) ** 2).sum() / (k - 1) - v.mean()))  # Hedges (HE)
+    for _ in range(maxiter):
+        w = 1 / (v + tau2)
+        sw = w.sum()
+        Py = w * (y - (w * y).sum() / sw)
+        tr_p = sw - (w**2).sum() / sw
+        tr_pp = (w**2).sum() - 2 * (w**3).sum() / sw + ((w**2).sum() / sw) ** 2
+        adj = (float(Py @ Py) - tr_p) / tr_pp
+        while tau2 + adj < 0:
+            adj /= 2
+        tau2 += adj
+        if abs(adj) < tol:
+            return float(tau2)
+    raise ConvergenceError(f"REML did not converge in {maxiter} Fisher-scoring steps")
+
+
+def _random_effects(effects: np.ndarray, variances: np.ndarray, tau2: float, method: str) -> dict:
+    """The pooled results for a given tau^2 (fixed effect and Q from statsmodels)."""
+    res = combine_effects(effects, variances, method_re="dl")
     k = len(effects)
     q = float(res.q)
-    tau2 = max(0.0, float(res.tau2))
     wr = 1 / (variances + tau2)
     return {
         "fe": float(res.mean_effect_fe),
         "fe_se": float(res.sd_eff_w_fe),
         "re": float((wr * effects).sum() / wr.sum()),
         "re_se": float(np.sqrt(1 / wr.sum())),
-        "tau2": tau2,
+        "tau2": float(tau2),
         "i2": max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0,
         "q": q,
         "q_p": float(stats.chi2.sf(q, k - 1)),
         "weights_re": wr / wr.sum(),
         "var_hksj": _hksj_var(effects, variances, tau2),
+        "method_re": method,
     }
+
+
+def random_effects_pm(effects: np.ndarray, variances: np.ndarray) -> dict:
+    """Paule-Mandel random effects (:func:`tau2_paule_mandel`, solved to 1e-12).
+
+    Paule, R. C. and Mandel, J. (1982), "Consensus values and weighting factors", Journal of
+    Research of the National Bureau of Standards 87(5), 377-385.
+    """
+    return _random_effects(effects, variances, tau2_paule_mandel(effects, variances), "pm")
+
+
+def random_effects_reml(effects: np.ndarray, variances: np.ndarray) -> dict:
+    """REML random effects (:func:`tau2_reml`).
+
+    Viechtbauer, W. (2005), "Bias and efficiency of meta-analytic variance estimators in the
+    random-effects model", Journal of Educational and Behavioral Statistics 30(3), 261-293.
+    """
+    return _random_effects(effects, variances, tau2_reml(effects, variances), "reml")
+
+
+#: The tau^2 estimator of each ``method_re``.
+RANDOM_EFFECTS = {"dl": random_effects_dl, "pm": random_effects_pm, "reml": random_effects_reml}

@@ -220,33 +220,50 @@ def robustness_value(
 
 # --- Rambachan & Roth (2023), relative magnitudes ------------------------------------------
 # Rambachan, A. and Roth, J. (2023), "A more credible approach to parallel trends", Review of
-# Economic Studies 90(5), 2555-2591. Restriction Delta^RM(Mbar): each post-period change of the
-# trend difference is at most Mbar times the largest pre-period change. Here in its simple,
-# transparent form: the post-period bias of an aggregated ATT is bounded by
-# Mbar x (largest pre-period change) x sum_k w_k (e_k + 1) (changes accumulate from the base
-# period), the robust interval is the estimate's interval widened by that bound on each side,
-# and the breakdown value is the largest Mbar for which it still excludes zero. The pre-period
-# maximum is treated as known (RR's conditional/hybrid intervals also account for its sampling
-# error, so this breakdown value is an upper bound on theirs).
+# Economic Studies 90(5), 2555-2591. The breakdown value the district steps use comes from
+# HonestDiD's robust sets (:mod:`analysis.methods.honest`,
+# :func:`analysis.methods.honest.event_study_breakdown`). :func:`relative_magnitudes_breakdown`
+# below is the earlier shortcut, kept for existing callers: it widens the estimate's interval by
+# Mbar x (largest pre-period change) x sum_k w_k (e_k + 1) treating that largest change as known,
+# and so ignores its sampling error; on HonestDiD's Medicaid example it gives 3.31 where the
+# robust sets give 1.96 (tests/test_known_answers.py).
 
 
 @dataclass(frozen=True, kw_only=True)
 class Breakdown:
-    """Relative-magnitudes breakdown value of an aggregated post-period effect."""
+    """Relative-magnitudes breakdown value of a post-period effect.
 
-    mbar: float  # largest Mbar with the robust interval excluding zero (0 if it never does)
-    pre_max_change: float  # largest |change| between consecutive pre-period coefficients
-    horizon_factor: float  # sum_k w_k (e_k + 1)
-    n_pre: int
+    ``mbar``: the largest Mbar whose robust set excludes zero (0 when it never does; NaN when it
+    could not be computed). ``method`` says what computed it: ``"C-LF"`` or ``"Conditional"``
+    (HonestDiD's robust sets, :func:`analysis.methods.honest.event_study_breakdown`) or
+    ``"known_max_bound"`` (:func:`relative_magnitudes_breakdown`). ``target``: the effect it is
+    for (``"simple"``, ``"dynamic"`` or ``"first"``); ``sigma_scale``: the factor applied to the
+    event study's covariance (the headline's few-cluster critical value over the normal one,
+    squared); ``censored``: zero stayed excluded at every Mbar tried (the value is a lower
+    bound); ``reason``: why it is NaN.
+    """
+
+    mbar: float
+    pre_max_change: float = np.nan  # largest |change| between consecutive pre-period coefficients
+    horizon_factor: float = np.nan  # sum_k w_k (e_k + 1) (known_max_bound only)
+    n_pre: int = 0
+    n_post: int = 0
+    method: str = "known_max_bound"
+    target: str = ""
+    sigma_scale: float = 1.0
+    censored: bool = False
+    reason: str = ""
 
 
 def relative_magnitudes_breakdown(
     event_study, post_cells, ci_low: float, ci_high: float, base_period: str = "varying"
 ) -> Breakdown:
-    """Breakdown Mbar for an aggregated effect with interval (ci_low, ci_high).
+    """Breakdown Mbar for an aggregated effect with interval (ci_low, ci_high), known maximum.
 
     Rambachan, A. and Roth, J. (2023), "A more credible approach to parallel trends", Review of
-    Economic Studies 90(5), 2555-2591 (relative magnitudes, in the simple form described above).
+    Economic Studies 90(5), 2555-2591 (relative magnitudes, in the shortcut described above: the
+    largest pre-period change is treated as known, so the value is larger than HonestDiD's;
+    :func:`analysis.methods.honest.event_study_breakdown` computes HonestDiD's).
 
     Parameters
     ----------

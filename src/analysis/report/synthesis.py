@@ -97,7 +97,7 @@ def pool(run: RunResults, outcome: str = "nilai_idm", lang: str = "id") -> Poole
 #: The outcomes pooled as rows of the components table (the headline outcome first).
 POOLED_OUTCOMES = ("nilai_idm", "iks", "ike", "ikl")
 #: The tau^2 estimators and intervals, worded.
-RE_NAMES = {"dl": "synth.re.dl", "pm": "synth.re.pm"}
+RE_NAMES = {"dl": "synth.re.dl", "pm": "synth.re.pm", "reml": "synth.re.reml"}
 INTERVAL_NAMES = {"hksj": "synth.interval.hksj", "normal": "synth.interval.normal"}
 #: The evidence reason code of a district whose pre-period test failed (``district._grade``).
 PRETREND_FAILED = "pretrend"
