@@ -77,6 +77,7 @@ REASONS = {
     "too_few_clusters": "the partnered desa lie in too few kecamatan to compare",
     "too_few_can_move_up": "too few evaluated partnered desa can still move up a status band",
     "no_event_pre_period": "no event-study point before the start to check earlier trends",
+    "too_few_donors": "too few comparison desa for a placebo test of the partnered desa",
 }
 
 # -- minimums below which a result is not printed, declared once ------------------------------
