@@ -518,8 +518,6 @@ class _Block:
 
 def _check_columns(df: pd.DataFrame, design: Design, donor_pool: tuple[str, ...]) -> dict:
     """The donor-pool columns by restriction; refuses a missing column or restriction."""
-    if isinstance(donor_pool, str):
-        raise OptionError(f"donor_pool={donor_pool!r} must be a tuple, e.g. ({donor_pool!r},)")
     for r in donor_pool:
         check_option("donor_pool", r, DonorRestriction)
     cols = {r: design.cluster if r == "kecamatan" else DONOR_COLUMNS[r] for r in donor_pool}
@@ -774,6 +772,8 @@ def synthetic_cohort(
         An option outside its values, a missing column, several cohorts and no ``cohort``.
     """
     _check_fit_options(method, sc_fit, tuple(predictors), fit_years)
+    if isinstance(donor_pool, str):
+        raise OptionError(f"donor_pool={donor_pool!r} must be a tuple, e.g. ({donor_pool!r},)")
     cols = _check_columns(df, design, tuple(donor_pool))
     said = {"outcome": design.outcome, "method": method, "estimand": ESTIMANDS[method]}
     b = _block(df, design, cohort, last_year, cols, tuple(predictors), fit_years, said)
@@ -988,17 +988,7 @@ def placebo_test(
         more draws asked than there are assignments.
     """
     check_option("statistic", statistic, PlaceboStatistic)
-    if reuse is not None:
-        if reuse.fingerprint != _fingerprint(fit):
-            raise OptionError("reuse= is a placebo test of other donors, periods or estimator")
-        t = reuse.placebos
-        est, pre, post = (t[c].to_numpy() for c in ("estimate", "pre_rmspe", "post_rmspe"))
-        units, total, exact = t["units"].tolist(), reuse.n_assignments, reuse.exact
-        seed = reuse.seed
-    else:
-        sets, total, exact = _placebo_sets(fit, max_exact, draws, seed)
-        est, pre, post = _placebo_fits(fit, sets)
-        units = [",".join(map(str, fit.block.donors[s])) for s in sets]
+    est, pre, post, units, total, exact, seed = _placebos(fit, reuse, max_exact, draws, seed)
     ratios = _ratio(post, pre)
     stats = np.abs(est) if statistic == "effect" else ratios
     observed = abs(fit.estimate) if statistic == "effect" else fit.rmspe_ratio
@@ -1022,7 +1012,7 @@ def placebo_test(
         n_assignments=int(total),
         n_placebos=len(stats),
         exact=exact,
-        seed=0 if exact else int(seed),
+        seed=seed,
         alpha=alpha,
         ci_low=float(lo),
         ci_high=float(hi),
@@ -1030,6 +1020,24 @@ def placebo_test(
         placebos=table,
         fingerprint=_fingerprint(fit),
     )
+
+
+def _placebos(fit: SyntheticFit, reuse: PlaceboTest | None, max_exact: int, draws: int, seed: int):
+    """Every placebo's estimate, pre and post RMSPE and units, computed or reused.
+
+    Also the count of assignments, whether all were computed, and the seed of the draws (0 when
+    exact).
+    """
+    if reuse is not None:
+        if reuse.fingerprint != _fingerprint(fit):
+            raise OptionError("reuse= is a placebo test of other donors, periods or estimator")
+        t = reuse.placebos
+        est, pre, post = (t[c].to_numpy() for c in ("estimate", "pre_rmspe", "post_rmspe"))
+        return est, pre, post, t["units"].tolist(), reuse.n_assignments, reuse.exact, reuse.seed
+    sets, total, exact = _placebo_sets(fit, max_exact, draws, seed)
+    est, pre, post = _placebo_fits(fit, sets)
+    units = [",".join(map(str, fit.block.donors[s])) for s in sets]
+    return est, pre, post, units, total, exact, 0 if exact else int(seed)
 
 
 def _placebo_sets(fit: SyntheticFit, max_exact: int, draws: int, seed: int):
