@@ -19,6 +19,7 @@ from analysis.district import Specification
 from analysis.errors import ParameterError, UnknownDistrictError
 from analysis.files import write_dir_atomically, write_file_atomically
 from analysis.inputs.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
+from analysis.methods.options import Method, allowed
 from analysis.methods.results import REASONS
 from analysis.parameters import CONTROL_GROUPS, check_values, choices
 from analysis.report import METHOD_CODES, claims, render, words
@@ -60,6 +61,7 @@ def _coded_keys() -> set[str]:
     keys |= {f"glossary.{t}{d}" for t in claims.GLOSSARY for d in ("", ".def")}
     keys |= {f"why.{r}" for r in WHY} | {f"reason.{r}" for r in REASONS}
     keys |= {f"outcome.{o}" for o in OUTCOMES} | {f"method.{m}" for m in METHOD_CODES.values()}
+    keys |= {f"method.{m}" for m in allowed(Method)}  # every estimator's code, old label or not
     keys |= {f"partner_type.{p}" for p in PARTNER_TYPES} | {f"sector.{s}" for s in SECTORS}
     keys |= {f"covariate.{c}" for c in (*DEFAULT_COVARIATES, "baseline")}
     keys |= {f"control_group.{c}" for c in CONTROL_GROUPS} | {f"lang.{x}" for x in languages()}

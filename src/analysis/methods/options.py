@@ -47,7 +47,9 @@ SEType = Literal[
     "influence_function", "CRV1", "HC1", "iid", "abadie_imbens", "hksj", "inverse_variance"
 ]
 #: How an estimate's interval was made (``Estimate.ci_method``).
-CIMethod = Literal["normal", "t", "multiplier_bootstrap", "wild_cluster_bootstrap"]
+CIMethod = Literal[
+    "normal", "t", "multiplier_bootstrap", "wild_cluster_bootstrap", "placebo_test_inversion"
+]
 #: Event-study intervals: pointwise, or the uniform (sup-t) band of the bootstrap.
 Band = Literal["pointwise", "uniform"]
 #: Adjustment of p-values across outcomes and subgroups (statsmodels ``multipletests``).
@@ -81,6 +83,22 @@ PoolInterval = Literal["auto", "hksj", "normal"]
 #: ``"sector:<sektor>"``, ``"by:<year>"``).
 TreatmentKind = Literal["any", "type", "sector", "by"]
 
+# -- few partnered desa: synthetic control and synthetic DiD (methods/synthetic.py) -----------
+#: Estimator of one cohort of a few partnered desa against donor desa: synthetic
+#: difference-in-differences (Arkhangelsky et al. 2021), synthetic control (Abadie, Diamond and
+#: Hainmueller 2010) or difference-in-differences with equal weights, on the same balanced panel.
+SyntheticMethod = Literal["synthetic_did", "synthetic_control", "did"]
+#: How synthetic-control weights are fitted: on every pre-period outcome (R synthdid's
+#: ``sc_estimate``) or on predictors weighted by a V matrix chosen to fit the pre-period outcomes
+#: (R Synth).
+SCFit = Literal["outcomes", "predictors"]
+#: What a donor desa must share with a partnered desa of the cohort to be in the donor pool:
+#: the district (kabupaten), the kecamatan, the mining or the plantation status.
+DonorRestriction = Literal["district", "kecamatan", "mining", "plantation"]
+#: The statistic of the placebo-in-space test: the post/pre RMSPE ratio (Abadie, Diamond and
+#: Hainmueller 2010) or the absolute effect.
+PlaceboStatistic = Literal["rmspe_ratio", "effect"]
+
 # -- results -----------------------------------------------------------------------------------
 #: The estimator of a result (``Estimate.method``, the ``method`` column of ``results.csv``);
 #: pages word it from the catalogs (``method.<code>``).
@@ -100,6 +118,9 @@ Method = Literal[
     "cs_did_excl5km",
     "cs_did_excl10km",
     "spillover_near",
+    "synthetic_did",
+    "synthetic_control",
+    "did",
 ]
 #: Grades of the evidence, strongest first.
 Grade = Literal["strong", "suggestive", "insufficient", "not_estimable"]

@@ -1,0 +1,226 @@
+"""Calibration study of the few-desa estimators and of the staggered estimator with few desa.
+
+Issue 18, item 5. From the example data (``analysis.paths.EXAMPLE_DIR``), the desa of one district
+that never partnered and are observed every year (2018-2024) form the population. Each draw
+(seed ``FIRST_SEED + i``) picks ``k`` = 1, 3 or 5 of them as a cohort partnered from
+``COHORT`` (2022: four years before, three after), either uniformly (``--assignment random``) or
+with a probability rising with the desa's 2018 IDM (``--assignment selected``: partners choose
+better-off desa, as the example generator does, odds x e^8 per IDM point). Two panels per draw:
+
+* zero effect: the outcomes as they are;
+* known effect: the cohort's IDM raised from the start by ``EFFECT`` x (1 + 0.5 u_i) x min(1,
+  (t - g + 1) / 3), u_i standard normal (effects differ between desa and build up over three
+  years); the truth is their mean over the cohort's desa-years from the start, the estimand of
+  every estimator here.
+
+Each panel goes through ``methods.synthetic``'s public functions: ``synthetic_cohort`` (synthetic
+DiD, synthetic control, DiD; donors: the same district) and ``placebo_test`` (every placebo when
+there are at most 2000 assignments, otherwise ``--placebos`` drawn with the draw's seed; both
+statistics, the post/pre RMSPE ratio and the absolute effect). The 95% interval is the set of
+constant effects the 5% placebo test does not reject (``placebo_test``'s inversion). The same
+panels go through ``methods.panel.callaway_santanna`` with the district specification's options
+(``district.Specification().cs_kwargs()``: doubly robust, baseline outcome, clustered multiplier
+bootstrap by kecamatan), its minimum of partnered desa lowered to 1 so that its inference can be
+seen where the workspace refuses it.
+
+Measured per size and estimator: the share of 5% tests rejecting zero effect (target <= 5%), the
+share of 95% intervals covering the truth (target >= 90%), the median interval width, and the
+share of empty intervals (RMSPE-ratio test only).
+
+Usage: ``python scripts/study_few_desa.py --draws 200 --jobs 2 [--district 64.02]
+[--assignment random] [--placebos 199] [--out study.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+FIRST_SEED = 18_000
+COHORT = 2022
+EFFECT = 0.02
+SIZES = (1, 3, 5)
+METHODS = ("synthetic_did", "synthetic_control", "did")
+STATISTICS = ("rmspe_ratio", "effect")
+ALPHA = 0.05
+
+
+@lru_cache(maxsize=4)
+def population(district: str) -> pd.DataFrame:
+    """The district's never-partnered desa observed in every year, with ``g = 0``."""
+    from analysis import paths
+    from analysis.design import analysis_panel
+
+    read = lambda name: pd.read_parquet(paths.EXAMPLE_DIR / f"{name}.parquet")  # noqa: E731
+    panel = analysis_panel(
+        read("welfare"), read("villages"), read("partnerships"), district=district
+    )
+    never = panel[panel["g"] == 0]
+    years = never["tahun"].nunique()
+    complete = never.dropna(subset=["nilai_idm"]).groupby("kode_desa")["tahun"].nunique() == years
+    return never[never["kode_desa"].isin(complete[complete].index)].reset_index(drop=True)
+
+
+def assign(pop: pd.DataFrame, k: int, rng: np.random.Generator, assignment: str) -> np.ndarray:
+    """The ``k`` desa of the cohort: uniformly, or more likely the higher their 2018 IDM."""
+    base = pop[pop["tahun"] == pop["tahun"].min()].set_index("kode_desa")["nilai_idm"].sort_index()
+    if assignment == "random":
+        p = None
+    else:
+        odds = np.exp(8 * (base.to_numpy() - base.mean()))
+        p = odds / odds.sum()
+    return rng.choice(base.index.to_numpy(), size=k, replace=False, p=p)
+
+
+def with_effect(null: pd.DataFrame, treated: np.ndarray, rng: np.random.Generator):
+    """The panel with the known effect added to the cohort from its start, and the true ATT."""
+    u = dict(zip(np.sort(treated), rng.standard_normal(len(treated)), strict=True))
+    cell = null["kode_desa"].isin(treated) & (null["tahun"] >= COHORT)
+    ramp = np.minimum(1.0, (null["tahun"] - COHORT + 1) / 3)
+    tau = EFFECT * (1 + 0.5 * null["kode_desa"].map(u).fillna(0.0)) * ramp
+    tau = tau.where(cell, 0.0)
+    return null.assign(nilai_idm=null["nilai_idm"] + tau), float(tau[cell].mean())
+
+
+def _synthetic_rows(null, effect, truth, seed: int, placebos: int) -> dict:
+    """Every few-desa estimator on both panels: p-value under zero effect, interval under the effect."""
+    from analysis.design import Design
+    from analysis.methods.synthetic import placebo_test, synthetic_cohort
+
+    out = {}
+    for m in METHODS:
+        f0 = synthetic_cohort(null, Design(), method=m)
+        f1 = synthetic_cohort(effect, Design(), method=m)
+        first = None
+        for stat in STATISTICS:
+            t0 = placebo_test(f0, statistic=stat, draws=placebos, seed=seed, reuse=first)
+            first = first or t0
+            t1 = placebo_test(f1, statistic=stat, reuse=first)
+            out[f"{m}:{stat}"] = {
+                "estimate_null": f0.estimate,
+                "p_null": t0.p_value,
+                "reject_null": bool(t0.p_value <= ALPHA + 1e-12),
+                "estimate": f1.estimate,
+                "ci_low": t1.ci_low,
+                "ci_high": t1.ci_high,
+                "ci_empty": t1.ci_empty,
+                "covers": bool(t1.ci_low <= truth <= t1.ci_high),
+                "n_placebos": t0.n_placebos,
+                "exact": t0.exact,
+            }
+    return out
+
+
+def _staggered_rows(null, effect, truth) -> dict:
+    """The staggered estimator with the district's options, forced to estimate with few desa."""
+    from analysis.design import Design
+    from analysis.district import Specification
+    from analysis.methods.panel import callaway_santanna
+
+    kw = {**Specification().cs_kwargs(), "min_treated": 1}
+    r0, _ = callaway_santanna(null, Design(), **kw)
+    r1, _ = callaway_santanna(effect, Design(), **kw)
+    if not (r0.estimable and r1.estimable):
+        return {"cs_did": {"estimable": False}}
+    return {
+        "cs_did": {
+            "estimable": True,
+            "estimate_null": r0.estimate,
+            "p_null": r0.p_value,
+            "reject_null": bool(r0.p_value <= ALPHA),
+            "estimate": r1.estimate,
+            "ci_low": r1.ci_low,
+            "ci_high": r1.ci_high,
+            "ci_empty": False,
+            "covers": bool(r1.ci_low <= truth <= r1.ci_high),
+            "n_clusters": r0.n_clusters,
+        }
+    }
+
+
+def one_draw(task: tuple) -> dict:
+    """One draw: ``(district, k, seed, placebos, assignment)`` -> every estimator's results."""
+    district, k, seed, placebos, assignment = task
+    pop = population(district)
+    rng = np.random.default_rng(seed)
+    treated = assign(pop, k, rng, assignment)
+    null = pop.assign(g=np.where(pop["kode_desa"].isin(treated), COHORT, 0))
+    effect, truth = with_effect(null, treated, rng)
+    row = {"k": k, "seed": seed, "truth": truth, "treated": sorted(map(str, treated))}
+    row.update(_synthetic_rows(null, effect, truth, seed, placebos))
+    row.update(_staggered_rows(null, effect, truth))
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Rejection, coverage, median width and empty intervals per size and estimator."""
+    out: dict = {}
+    for k in sorted({r["k"] for r in rows}):
+        rk = [r for r in rows if r["k"] == k]
+        per: dict = {}
+        for key in [*(f"{m}:{s}" for m in METHODS for s in STATISTICS), "cs_did"]:
+            got = [r[key] for r in rk if r[key].get("estimable", True)]
+            width = [g["ci_high"] - g["ci_low"] for g in got if not g["ci_empty"]]
+            per[key] = {
+                "draws": len(got),
+                "reject_zero_effect": _share(g["reject_null"] for g in got),
+                "coverage": _share(g["covers"] for g in got),
+                "median_width": float(np.median(width)) if width else None,
+                "empty_interval": _share(g["ci_empty"] for g in got),
+            }
+        out[str(k)] = per
+    return out
+
+
+def _share(flags) -> float | None:
+    flags = [bool(f) for f in flags]
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def run(draws: int, jobs: int, district: str, placebos: int, assignment: str) -> list[dict]:
+    """Every draw of every size, in ``jobs`` processes."""
+    tasks = [
+        (district, k, FIRST_SEED + 1000 * k + i, placebos, assignment)
+        for k in SIZES
+        for i in range(draws)
+    ]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as ex:
+            return list(ex.map(one_draw, tasks, chunksize=4))
+    return [one_draw(t) for t in tasks]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=200, help="draws per cohort size")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--district", default="64.02", help="example district (default Kukar)")
+    ap.add_argument("--placebos", type=int, default=199, help="placebos drawn when not exact")
+    ap.add_argument("--assignment", choices=("random", "selected"), default="random")
+    ap.add_argument("--out", default=None, help="write the draws and the summary as JSON")
+    a = ap.parse_args()
+    t0 = time.perf_counter()
+    rows = run(a.draws, a.jobs, a.district, a.placebos, a.assignment)
+    summary = {
+        "district": a.district,
+        "assignment": a.assignment,
+        "cohort": COHORT,
+        "effect": EFFECT,
+        "placebos": a.placebos,
+        "by_size": summarise(rows),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"summary": summary, "draws": rows}, f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
