@@ -464,10 +464,8 @@ def _regression_adjustment(
     b, se = float(ols.params["_d"]), float(ols.bse["_d"])
     wb = None
     if inference == "bootstrap" and groups is not None:
-        Z = X.drop(columns="_d").to_numpy(float)
-        ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
-        rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
-        wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
+        other = X.drop(columns="_d").to_numpy(float)  # the null imposed with them re-estimated
+        wb = wild_cluster_bootstrap(yv, dv, groups, draws, seed, "webb", other=other)
     n1, n0 = int(dv.sum()), int((1 - dv).sum())
     clustered = groups is not None
     return coefficient_estimate(

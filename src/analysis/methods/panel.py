@@ -1098,7 +1098,8 @@ def twfe(
     )
     wb = None
     if inference != "analytic":
-        wb = _twfe_wild_bootstrap(d, design, inter, (draws, seed, boot_weights))
+        k = _twfe_n_params(d, design, inter)
+        wb = _twfe_wild_bootstrap(d, design, inter, (draws, seed, boot_weights), k)
     return coefficient_estimate(y, "twfe", TWFE_ESTIMAND, est, se, n1, n0, G, wb, **kw)
 
 
@@ -1159,21 +1160,42 @@ def _feols(d: pd.DataFrame, design: Design, inter: list[str], vcov: str) -> tupl
     return float(fit.coef()["_treated"]), float(fit.se()["_treated"])
 
 
-def _twfe_wild_bootstrap(
-    d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str]
-) -> WildBootstrap:
-    """Wild cluster bootstrap of the TWFE coefficient.
+def _twfe_n_params(d: pd.DataFrame, design: Design, inter: list[str]) -> int:
+    """The k of pyfixest's CRV1 factor (N - 1) / (N - k) for TWFE (its ``k_fixef="nonnested"``).
 
-    Wild cluster bootstrap of the ``_treated`` coefficient, fixed effects and interactions
-    projected out (Frisch-Waugh-Lovell); ``how``: draws, seed and weights.
+    The slopes, plus every level of the two fixed effects but one, less the levels of an effect
+    nested in the clusters (a desa lies in one kecamatan), which counts once (fixest issue 554;
+    pyfixest ``get_ssc``).
     """
-    y = design.outcome
+    X = d[["_treated", *inter]].to_numpy(float)
+    k = int(np.linalg.matrix_rank(X - X.mean(axis=0))) if inter else 1
+    levels, nested = [], []
+    for fe in (design.unit, design.time):
+        levels.append(int(d[fe].nunique()))
+        nested.append(bool(d.groupby(fe)[design.cluster].nunique().max() == 1))
+    k_fe = sum(levels) - (len(levels) - 1)
+    return k + k_fe - sum(n for n, ok in zip(levels, nested, strict=True) if ok) + sum(nested)
+
+
+def _twfe_wild_bootstrap(
+    d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str], k: int
+) -> WildBootstrap:
+    """Wild cluster restricted bootstrap of the TWFE coefficient.
+
+    Wild cluster restricted bootstrap of the ``_treated`` coefficient
+    (:func:`analysis.methods.inference.wild_cluster_bootstrap`): the desa and year effects and
+    the interactions are the other regressors, projected out of every bootstrap sample
+    (Frisch-Waugh-Lovell); ``how``: draws, seed and weights; ``k``: the number of parameters
+    pyfixest's CRV1 factor counts, so that the bootstrap's t statistic is pyfixest's.
+    """
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
-    M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
-    yv, xv = M[:, 0], M[:, 1]
-    if inter:
-        Z = M[:, 2:]
-        yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
-        xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
-    return wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), *how)
+    Z = _demean_two_way(d[inter].to_numpy(float), unit, time) if inter else None
+
+    def residualise(a: np.ndarray) -> np.ndarray:
+        r = _demean_two_way(a, unit, time)
+        return r if Z is None else r - Z @ np.linalg.lstsq(Z, r, rcond=None)[0]
+
+    y, x = d[design.outcome].to_numpy(float), d["_treated"].to_numpy(float)
+    cl = d[design.cluster].to_numpy()
+    return wild_cluster_bootstrap(y, x, cl, *how, residualise=residualise, n_params=k)
