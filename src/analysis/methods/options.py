@@ -32,6 +32,11 @@ EstMethod = Literal["dr", "reg", "ipw"]
 BasePeriod = Literal["varying", "universal"]
 #: Aggregation of the ATT(g, t) (``aggte(type=)``).
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+#: Desa first exposed after the last outcome year: left out of every comparison (``"exclude"``,
+#: the default: a desa that has just signed was chosen on its situation in the years compared,
+#: and preparing the agreement may already change it) or counted as never treated, as R
+#: ``did``, csdid and moderndid do (``"never_treated"``).
+LateExposed = Literal["exclude", "never_treated"]
 
 # -- standard errors and inference ------------------------------------------------------------
 #: Standard errors of two-way fixed effects (pyfixest ``vcov``).
@@ -54,6 +59,9 @@ Band = Literal["pointwise", "uniform"]
 MultipleTesting = Literal["fdr_bh", "holm", "bonferroni"]
 
 # -- cross-section, pooling, treatment ---------------------------------------------------------
+#: The estimators of the one-year comparison (``compare_year(estimators=)``); the propensity
+#: score is fitted only for "ipw", "aipw" and "matching".
+CrossSectionEstimator = Literal["naive", "regression", "ipw", "aipw", "matching"]
 #: Estimand of the propensity-score weights.
 PropensityEstimand = Literal["ATT", "ATE"]
 #: Between-district variance of the random-effects pooling: DerSimonian-Laird or Paule-Mandel.
@@ -108,6 +116,7 @@ OLD_METHOD_LABELS: dict[str, Method] = {
 SPECIFICATION_OPTIONS: dict[str, object] = {
     "est_method": EstMethod,
     "control_group": ControlGroup,
+    "late_exposed": LateExposed,
     "base_period": BasePeriod,
     "aggregation": Aggregation,
     "inference": Inference,

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.design import Design
-from analysis.errors import OptionError, check_option
+from analysis.errors import OptionError, PanelShapeError, check_option
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -53,6 +53,7 @@ from analysis.methods.options import (
     ControlGroup,
     EstMethod,
     Inference,
+    LateExposed,
     Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
@@ -97,7 +98,11 @@ class GroupTime:
 
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
-    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
+    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions.
+
+    Clusters of one unit each (clustering by the unit, R ``did``'s default) give the
+    unclustered SE, as in R ``did``: the factor G / (G - 1) is for clusters of several units.
+    """
     n = inf.shape[0]
     if clusters is None:
         return float(np.sqrt(np.mean(inf**2) / n))
@@ -106,7 +111,7 @@ def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
     g = len(s)
     if g < 2:
         return np.nan
-    return float(np.sqrt(g / (g - 1) * np.sum(s**2)) / n)
+    return float(np.sqrt((g / (g - 1) if g < n else 1.0) * np.sum(s**2)) / n)
 
 
 def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -316,7 +321,9 @@ def _balanced_panel(
 ) -> _Wide:
     """Units observed in every period with every covariate, whose cohort has a pre-period."""
     u, t, y = design.unit, design.time, design.outcome
-    d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
+    # each column once: the cluster may be the unit itself (R did's default), or a covariate
+    cols = dict.fromkeys([u, t, y, "g", *covs] + ([design.cluster] if use_cl else []))
+    d = df[list(cols)].dropna(subset=[y])
     periods = np.sort(d[t].unique())
     # one unit x period matrix per column, built once (the unit and period order of a pivot)
     ucodes, units = pd.factorize(d[u], sort=True)
@@ -803,6 +810,39 @@ ESTIMANDS = {
 }
 
 
+def apply_late_exposed(
+    df: pd.DataFrame, design: Design, last_year: int, late_exposed: LateExposed = "exclude"
+) -> tuple[pd.DataFrame, int]:
+    """Desa first exposed after ``last_year``: left out, or counted as never treated.
+
+    ``"exclude"``: their rows are left out (neither partnered nor comparison desa, with either
+    comparison group); ``"never_treated"``: their ``g`` becomes 0, as R ``did``'s ``att_gt``
+    recodes units first treated after the last period (csdid and moderndid likewise).
+
+    Parameters
+    ----------
+    df, design
+        A desa-year panel with ``g`` and its column roles.
+    last_year
+        The last outcome year compared.
+    late_exposed
+        ``"exclude"`` or ``"never_treated"`` (:data:`analysis.methods.options.LateExposed`).
+
+    Returns
+    -------
+    tuple
+        The panel and the number of such desa.
+    """
+    check_option("late_exposed", late_exposed, LateExposed)
+    late = df["g"].to_numpy() > last_year
+    n = int(df.loc[late, design.unit].nunique()) if late.any() else 0
+    if not n:
+        return df, 0
+    if late_exposed == "exclude":
+        return df[~late], n
+    return df.assign(g=np.where(late, 0, df["g"].to_numpy())), n
+
+
 def callaway_santanna(
     df: pd.DataFrame,
     design: Design,
@@ -820,6 +860,7 @@ def callaway_santanna(
     boot_weights: BootWeights = "mammen",
     min_treated: int = MIN_TREATED,
     baseline_outcome: bool = False,
+    late_exposed: LateExposed = "exclude",
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
@@ -833,54 +874,60 @@ def callaway_santanna(
         The desa-year panel (with ``g``) and its column roles.
     control_group, est_method, base_period, anticipation, cluster
         As :func:`group_time_att`.
-    last_year
-        Last outcome year used (default: the last in ``df``).
+    last_year, min_treated
+        Last outcome year used (default: the last in ``df``); fewest partnered desa with a
+        pre-period for an estimate.
     covariates
-        ``None``: the design's covariates present in ``df`` (none present: unconditional);
-        ``()``: unconditional.
+        ``None``: the design's covariates present in ``df``; ``()``: unconditional.
     aggregation
         Which aggregation the returned :class:`Estimate` reports (all are in the ``Staggered``).
     inference, draws, seed, boot_weights
         ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
         ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
-        function SE, t(G-1) critical value). The other one is reported beside it
-        (``*_analytic`` fields).
-    min_treated
-        Fewest partnered desa with a pre-period for an estimate.
+        function SE, t(G-1)); the other one is reported beside it (``*_analytic`` fields).
     baseline_outcome
-        Add the outcome's level in the first panel year (before every evaluated start) to the
-        covariates: parallel trends are then assumed only among desa that started at the same
-        level. On the example data this removes most of the bias that the index's ceiling
-        creates (desa near the top rise less), README "Evidence grade".
+        Add the outcome's first-year level to the covariates: parallel trends only among desa
+        that started at the same level (README "Evidence grade": the index's ceiling).
+    late_exposed
+        Desa first exposed after ``last_year``: ``"exclude"`` or ``"never_treated"`` (as R
+        ``did``), :func:`apply_late_exposed`; their number is ``facts["n_late_exposed"]``.
 
     Returns
     -------
     tuple
         The :class:`Estimate` of ``aggregation`` and the :class:`Staggered`; or a
         ``NotEstimable`` (with the reason) and None when there are too few partnered desa with
-        a pre-period, no comparison desa, or the outcome is constant.
+        a pre-period, no comparison desa, or the outcome is constant. Desa without every year
+        are left out as R ``did`` does with a panel (``facts["n_dropped_missing_year"]``).
     """
     _check_options(control_group, est_method, base_period, anticipation)
-    check_option("aggregation", aggregation, Aggregation)
-    check_option("inference", inference, Inference)
-    check_option("boot_weights", boot_weights, BootWeights)
+    _check_cs_options(aggregation, inference, boot_weights)
     df, covs, first, last = _staggered_sample(df, design, covariates, last_year, baseline_outcome)
+    df, n_late = apply_late_exposed(df, design, last, late_exposed)  # partnered, too recent
     estimand = ESTIMANDS[aggregation]
-    refused = _refusal(df, design, first, last, anticipation, min_treated, control_group, estimand)
+    how = (anticipation, min_treated, control_group, estimand, n_late)
+    refused = _refusal(df, design, (first, last), *how)
     if refused is not None:
         return refused, None
-    sample = df[df[design.time] <= last]
     gt = group_time_att(
-        sample, design, control_group, cluster, est_method, covs, base_period, anticipation
-    )
+        df[df[design.time] <= last], design, control_group, cluster, est_method, covs,
+        base_period, anticipation,
+    )  # fmt: skip
     if gt.table["post"].sum() == 0:
-        detail = "no post-period cohort with comparison desa"
         said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
+        detail = "no post-period cohort with comparison desa"
         return NotEstimable(**said, reason="too_few_treated", detail=detail), None
     agg = aggregate(gt, inference, draws, seed, boot_weights)
     asked = {"est_method_requested": est_method, "aggregation": aggregation,
-             "base_period": base_period, "anticipation": anticipation}  # fmt: skip
+             "base_period": base_period, "anticipation": anticipation,
+             "late_exposed": late_exposed, "n_late_exposed": n_late}  # fmt: skip
     return _cs_estimate(design, gt, agg, control_group, asked, baseline_outcome), agg
+
+
+def _check_cs_options(aggregation: str, inference: str, boot_weights: str) -> None:
+    check_option("aggregation", aggregation, Aggregation)
+    check_option("inference", inference, Inference)
+    check_option("boot_weights", boot_weights, BootWeights)
 
 
 def _staggered_sample(
@@ -918,21 +965,25 @@ def _staggered_sample(
 def _refusal(
     df: pd.DataFrame,
     design: Design,
-    first: int,
-    last: int,
+    years: tuple[int, int],
     anticipation: int,
     min_treated: int,
     control_group: str,
     estimand: str,
+    recent: int,
 ) -> NotEstimable | None:
-    """Why the staggered comparison cannot be made here (None when it can)."""
-    y = design.outcome
+    """Why the staggered comparison cannot be made here (None when it can).
+
+    ``years``: the first and last years; ``recent``: desa first exposed after the last year
+    (before :func:`apply_late_exposed`), which make a comparison without evaluated desa
+    ``too_recent``.
+    """
+    y, (first, last) = design.outcome, years
     units = df.drop_duplicates(design.unit)
     eligible = units[(units["g"] > first + anticipation) & (units["g"] <= last)]
     n1, n_ctrl = len(eligible), int((units["g"] == 0).sum())
     said = {"outcome": y, "method": CS_NAME, "estimand": estimand}
     if n1 < min_treated:
-        recent = int((units["g"] > last).sum())
         reason = (
             "too_recent"
             if recent and n1 == 0
@@ -969,6 +1020,7 @@ def _cs_estimate(
     row = agg.overall.set_index("type").loc[asked["aggregation"]]
     dropped = (("missing_year", agg.n_dropped_unbalanced),
                ("missing_covariate", agg.n_dropped_covariates))  # fmt: skip
+    said = {f"n_dropped_{r}": k for r, k in dropped}
     used = gt.est_method
     if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
         used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used},reg"
@@ -1006,6 +1058,7 @@ def _cs_estimate(
             "n_cells_reg_fallback": agg.n_cells_reg_fallback,
             "baseline_outcome": baseline_outcome,
             "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
+            **said,
         },
         details={"pretrend_p": agg.pretrend_p},
     )
@@ -1079,6 +1132,7 @@ def twfe(
     y, covs = design.outcome, tuple(covariates)
     d, n1, n0 = _twfe_sample(df, design, covs)
     _check_twfe_inference(design, d, vcov, inference)
+    _check_panel_rows(d, design)
     refused = (
         "too_few_treated"
         if n1 < min_treated
@@ -1119,6 +1173,22 @@ def _twfe_sample(
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
     return d, n1, n0
+
+
+def _check_panel_rows(d: pd.DataFrame, design: Design) -> None:
+    """Refuse a table with one row per unit before pyfixest sees it.
+
+    Unit effects then absorb every row; pyfixest 0.60 aborts the whole process on such data
+    (SIGABRT, which in a notebook kills the kernel).
+    """
+    n_units = int(d[design.unit].nunique())
+    if len(d) and len(d) == n_units:
+        raise PanelShapeError(
+            f"twfe needs a panel: each of the {n_units} units of '{design.unit}' has one row "
+            f"(with outcome and covariates), so desa effects absorb them all. Pass the desa-year "
+            f"panel (one row per {design.unit} and {design.time}), or compare one year with "
+            "compare_year."
+        )
 
 
 def _check_twfe_inference(design: Design, d: pd.DataFrame, vcov: str, inference: str) -> None:
