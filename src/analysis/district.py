@@ -53,6 +53,7 @@ from analysis.methods.options import (
     LateExposed,
     Method,
     MultipleTesting,
+    PropensityModel,
     Vcov,
     allowed,
 )
@@ -105,6 +106,12 @@ class Specification:
         every comparison, reported as too recent) or ``"never_treated"`` (comparison desa in
         every estimator, as R ``did`` counts them); the brief's appendix states which, with
         their number.
+    ps_model
+        Propensity model of the doubly robust (and weighting) headline: ``"pooled"`` (default;
+        one logit per district of evaluated against never-partnered desa on baseline
+        covariates, shared by every cohort and year, because cohorts of a few desa cannot fit
+        one each) or ``"cell"`` (one per cohort and year, as R ``did``; those cells fall back to
+        outcome regression).
     inference, draws, seed, boot_weights
         ``"bootstrap"``: clustered multiplier bootstrap (staggered DiD) and wild cluster
         bootstrap (TWFE, regression adjustment); ``"analytic"``: clustered SEs with t(G-1).
@@ -135,6 +142,7 @@ class Specification:
     est_method: EstMethod = "dr"
     control_group: ControlGroup = "nevertreated"
     late_exposed: LateExposed = "exclude"
+    ps_model: PropensityModel = "pooled"
     base_period: BasePeriod = "varying"
     anticipation: int = 0
     aggregation: Aggregation = "simple"
@@ -162,6 +170,7 @@ class Specification:
         check_option("twfe_vcov", self.twfe_vcov, Vcov)
         check_option("multitest", self.multitest, MultipleTesting)
         check_option("late_exposed", self.late_exposed, LateExposed)
+        check_option("ps_model", self.ps_model, PropensityModel)
         if isinstance(self.baseline_outcome, str):  # a runner may pass parameters as text
             from analysis.parameters import bool_from_text
 
@@ -218,6 +227,7 @@ class Specification:
             min_treated=self.min_treated,
             baseline_outcome=self.baseline_outcome,
             late_exposed=self.late_exposed,
+            ps_model=self.ps_model,
         )
 
 

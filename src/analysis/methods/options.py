@@ -30,6 +30,10 @@ ControlGroup = Literal["nevertreated", "notyettreated"]
 EstMethod = Literal["dr", "reg", "ipw"]
 #: Base period of the pre-period comparisons.
 BasePeriod = Literal["varying", "universal"]
+#: Propensity model of the weighting and doubly robust cells: one logit per ATT(g, t) cell (R
+#: ``did``, DRDID) or one per call, evaluated cohorts against never-partnered desa on baseline
+#: covariates, shared by every cell (for districts whose cohorts hold a few desa each).
+PropensityModel = Literal["cell", "pooled"]
 #: Aggregation of the ATT(g, t) (``aggte(type=)``).
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
 #: Desa first exposed after the last outcome year: left out of every comparison (``"exclude"``,
@@ -117,6 +121,7 @@ SPECIFICATION_OPTIONS: dict[str, object] = {
     "est_method": EstMethod,
     "control_group": ControlGroup,
     "late_exposed": LateExposed,
+    "ps_model": PropensityModel,
     "base_period": BasePeriod,
     "aggregation": Aggregation,
     "inference": Inference,

@@ -54,6 +54,7 @@ from analysis.methods.options import (
     EstMethod,
     Inference,
     LateExposed,
+    PropensityModel,
     Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
@@ -85,6 +86,7 @@ class GroupTime:
     anticipation: int = 0
     n_dropped_covariates: int = 0
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
+    ps_model: str = ""  # the propensity model used: "cell", "pooled" ("" without weighting)
 
     def tidy(self) -> pd.DataFrame:
         """The ATT(g, t) table."""
@@ -149,9 +151,28 @@ def did_2x2(
     parameters, or under perfect separation; such a cell is estimated by outcome regression
     ("reg") and the returned method says so.
     """
+    return _did_2x2(dy, D, X, method)[:3]
+
+
+def _did_2x2(
+    dy: np.ndarray,
+    D: np.ndarray,
+    X: np.ndarray,
+    method: EstMethod,
+    score: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, np.ndarray, str, np.ndarray | None]:
+    """:func:`did_2x2`, with a propensity score estimated elsewhere if ``score`` is given.
+
+    ``score``: (the cell's scores, the cell's rows of that model's design matrix), from
+    :class:`_PooledScore`. The cell then fits no logit, its influence function leaves out the
+    score's estimation effect, and the fourth value is the gradient of the ATT in that model's
+    coefficients from which the caller adds it (None without ``score``).
+    """
     n = len(dy)
     D = D.astype(float)
-    if method in ("ipw", "dr"):
+    if score is not None and method in ("ipw", "dr"):
+        ps, hess = score[0], None
+    elif method in ("ipw", "dr"):
         if D.sum() <= X.shape[1]:
             method = "reg"
         else:
@@ -168,7 +189,7 @@ def did_2x2(
     if method in ("ipw", "dr"):
         ps = np.minimum(ps, 1 - 1e-6)
         trim = np.where(D == 0, ps < PS_TRIM, True).astype(float)
-        lin_ps = ((D - ps)[:, None] * X) @ hess
+        lin_ps = ((D - ps)[:, None] * X) @ hess if hess is not None else np.zeros_like(X)
     if method == "reg":
         w_t = D
         eta_t = np.mean(w_t * dy) / np.mean(w_t)
@@ -177,7 +198,7 @@ def did_2x2(
         inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(
             w_t
         )
-        return float(eta_t - eta_c), inf_t - inf_c, method
+        return float(eta_t - eta_c), inf_t - inf_c, method, None
     w_t = trim * D
     w_c = trim * ps * (1 - D) / (1 - ps)
     if method == "ipw":
@@ -186,7 +207,7 @@ def did_2x2(
         inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
         m2 = np.mean((w_c * (dy - eta_c))[:, None] * X, axis=0)
         inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / np.mean(w_c)
-        return float(eta_t - eta_c), inf_t - inf_c, method
+        return float(eta_t - eta_c), inf_t - inf_c, method, _gradient(score, w_c, dy - eta_c)
     r = dy - out
     eta_t = np.mean(w_t * r) / np.mean(w_t)
     eta_c = np.mean(w_c * r) / np.mean(w_c)
@@ -194,7 +215,64 @@ def did_2x2(
     m2 = np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
     m3 = np.mean(w_c[:, None] * X, axis=0)
     inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / np.mean(w_c)
-    return float(eta_t - eta_c), inf_t - inf_c, method
+    return float(eta_t - eta_c), inf_t - inf_c, method, _gradient(score, w_c, r - eta_c)
+
+
+def _gradient(
+    score: tuple[np.ndarray, np.ndarray] | None, w_c: np.ndarray, resid: np.ndarray
+) -> np.ndarray | None:
+    """Gradient of the ATT in the pooled logit's coefficients: -E[w_c (r - eta_c) X_ps] / E[w_c].
+
+    The comparison weights are ps / (1 - ps), whose derivative in the logit's coefficients is
+    w_c X_ps; the treated mean does not depend on them.
+    """
+    if score is None:
+        return None
+    return -np.mean((w_c * resid)[:, None] * score[1], axis=0) / np.mean(w_c)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PooledScore:
+    """One logit of being an evaluated partnered unit against a never-treated one.
+
+    Fitted once on baseline covariates (the first period's values) and shared by every cell:
+    ``score`` per unit, ``X`` its design matrix, ``lin`` the per-unit influence of its
+    coefficients (zero outside the fit), ``n_fit`` the units it was fitted on.
+    """
+
+    score: np.ndarray
+    X: np.ndarray
+    lin: np.ndarray
+    n_fit: int
+
+
+def _pooled_score(w: _Wide) -> _PooledScore | None:
+    """The shared propensity model (None when it cannot be fitted: too few units, separation).
+
+    Sant'Anna and Zhao (2020)'s doubly robust estimator stays consistent when either the outcome
+    model or the propensity model is right; a model shared by the cohorts (the odds of cohort g
+    against the comparison desa taken proportional to those of any evaluated cohort) is a
+    working model that cohorts of a few desa can support, where a logit per cell cannot (its
+    parameters outnumber the cell's partnered desa). Cohort-specific selection on the
+    covariates is then left to the outcome model, which the doubly robust form still uses.
+    """
+    cohorts = (w.G > 0) & (w.periods[-1] >= w.G)
+    fit = cohorts | (w.G == 0)
+    X = w.X_by_period[0]
+    varying = np.concatenate([[True], X[fit, 1:].std(axis=0) > 0])
+    X = X[:, varying]
+    D = cohorts[fit].astype(float)
+    if D.sum() <= X.shape[1] or (1 - D).sum() <= X.shape[1]:
+        return None
+    ps, hess, ok = _logit(X[fit], D)
+    if not ok:
+        return None
+    # the coefficients, to score every unit (later cohorts too, as not-yet-treated comparisons)
+    beta = np.linalg.lstsq(X[fit], np.log(ps / (1 - ps)), rcond=None)[0]
+    score = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
+    lin = np.zeros_like(X)
+    lin[fit] = ((D - ps)[:, None] * X[fit]) @ hess
+    return _PooledScore(score=score, X=X, lin=lin, n_fit=int(fit.sum()))
 
 
 def _check_options(
@@ -216,6 +294,7 @@ def group_time_att(
     covariates: tuple[str, ...] | None = None,
     base_period: BasePeriod = "varying",
     anticipation: int = 0,
+    ps_model: PropensityModel = "cell",
 ) -> GroupTime:
     """ATT(g, t) for every treated cohort g and period t (Callaway & Sant'Anna 2021, eq. 2.8).
 
@@ -227,10 +306,8 @@ def group_time_att(
     df
         Long panel with ``design.unit``, ``design.time``, ``design.outcome`` and ``g`` (first
         exposure year; 0 = never). Units not observed in every period are dropped (counted).
-    design
-        Column roles (unit, time, outcome, cluster).
-    control_group
-        ``"nevertreated"`` or ``"notyettreated"`` (R ``did``'s ``control_group``).
+    design, control_group
+        Column roles (unit, time, outcome, cluster); ``"nevertreated"`` or ``"notyettreated"``.
     cluster
         Cluster the standard errors by ``design.cluster`` (if the column exists).
     est_method
@@ -239,11 +316,14 @@ def group_time_att(
     covariates
         Baseline covariates (taken in each comparison's base period); ``None`` or ``()``: none.
         Units with a missing covariate are dropped (counted in ``n_dropped_covariates``).
-    base_period
+    base_period, anticipation
         ``"varying"`` (pre-periods compare consecutive years) or ``"universal"`` (every period
-        against g - 1 - anticipation), as in R ``did``.
-    anticipation
-        Periods before g in which partnered desa may already react (the base period moves back).
+        against g - 1 - anticipation), as in R ``did``; periods before g in which partnered
+        desa may already react (the base period moves back).
+    ps_model
+        ``"cell"``: a logit per cell, as R ``did``; ``"pooled"``: one logit shared by every
+        cell (:func:`_pooled_score`; per-cell logits if it cannot be fitted). The result's
+        ``ps_model`` says which was used.
 
     Returns
     -------
@@ -256,10 +336,15 @@ def group_time_att(
         An option outside its values, or a covariate that is not in ``df``.
     """
     _check_options(control_group, est_method, base_period, anticipation)
+    check_option("ps_model", ps_model, PropensityModel)
     covs = tuple(covariates or ())
     _check_covariates(df, covs)
     w = _balanced_panel(df, design, covs, cluster and design.cluster in df, anticipation)
-    rows, infs, pgs, n_fallback = _cells(w, control_group, est_method, base_period, anticipation)
+    weighting = bool(covs) and est_method in ("ipw", "dr")
+    pooled = _pooled_score(w) if weighting and ps_model == "pooled" else None
+    rows, infs, pgs, n_fallback = _cells(
+        w, control_group, est_method, base_period, anticipation, pooled
+    )
     table = pd.DataFrame(
         rows, columns=["g", "t", "base", "att", "post", "n_treated", "n_control", "se"]
     )
@@ -278,6 +363,7 @@ def group_time_att(
         anticipation=int(anticipation),
         n_dropped_covariates=w.n_dropped_covariates,
         n_cells_reg_fallback=n_fallback,
+        ps_model=("pooled" if pooled is not None else "cell") if weighting else "",
     )
 
 
@@ -365,12 +451,18 @@ def _balanced_panel(
 
 
 def _cells(
-    w: _Wide, control_group: str, est_method: str, base_period: str, anticipation: int
+    w: _Wide,
+    control_group: str,
+    est_method: str,
+    base_period: str,
+    anticipation: int,
+    pooled: _PooledScore | None = None,
 ) -> tuple[list[dict], list[np.ndarray], list[float], int]:
     """Every ATT(g, t) cell.
 
     Every ATT(g, t) cell: table rows, influence functions, P(G = g) and the number of cells
-    estimated by outcome regression because no propensity score could be estimated.
+    estimated by outcome regression because no propensity score could be estimated (with
+    ``pooled``, every cell weights by that shared score).
     """
     periods, G = w.periods, w.G
     rows, infs, pgs = [], [], []
@@ -385,7 +477,7 @@ def _cells(
         for ti in t_idx:
             post = periods[ti] >= g
             bi = pre_g if (base_period == "universal" or post) else ti - 1
-            cell = _cell(w, g, ti, bi, control_group, est_method, anticipation)
+            cell = _cell(w, g, ti, bi, control_group, est_method, anticipation, pooled)
             if cell is None:
                 continue
             row, inf, fell_back = cell
@@ -397,9 +489,21 @@ def _cells(
 
 
 def _cell(
-    w: _Wide, g: int, ti: int, bi: int, control_group: str, est_method: str, anticipation: int
+    w: _Wide,
+    g: int,
+    ti: int,
+    bi: int,
+    control_group: str,
+    est_method: str,
+    anticipation: int,
+    pooled: _PooledScore | None = None,
 ) -> tuple[dict, np.ndarray, bool] | None:
-    """One ATT(g, t) with its influence function (None when a group is empty)."""
+    """One ATT(g, t) with its influence function (None when a group is empty).
+
+    With ``pooled``, the weighting uses the shared score, and the influence of estimating it
+    (on every unit it was fitted on) is added: (n / n_fit) x its per-unit influence times the
+    gradient of the ATT in its coefficients.
+    """
     G, n = w.G, len(w.G)
     tt, base = w.periods[ti], w.periods[bi]
     treat = g == G
@@ -422,8 +526,11 @@ def _cell(
         X = w.X_by_period[bi][sub]
         Xs = X[:, 1:]
         varying = np.concatenate([[True], Xs.std(axis=0) > 0])
-        att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
+        score = None if pooled is None else (pooled.score[sub], pooled.X[sub])
+        att, inf_sub, used, grad = _did_2x2(dy[sub], treat[sub], X[:, varying], est_method, score)
         inf[sub] = inf_sub * n / sub.sum()
+        if grad is not None:
+            inf += (n / pooled.n_fit) * (pooled.lin @ grad)
         fell_back = used != est_method
     else:
         m1, m0 = dy[treat].mean(), dy[ctrl].mean()
@@ -861,6 +968,7 @@ def callaway_santanna(
     min_treated: int = MIN_TREATED,
     baseline_outcome: bool = False,
     late_exposed: LateExposed = "exclude",
+    ps_model: PropensityModel = "cell",
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
@@ -891,6 +999,8 @@ def callaway_santanna(
     late_exposed
         Desa first exposed after ``last_year``: ``"exclude"`` or ``"never_treated"`` (as R
         ``did``), :func:`apply_late_exposed`; their number is ``facts["n_late_exposed"]``.
+    ps_model
+        As :func:`group_time_att` (``facts["ps_model"]``: the one used).
 
     Returns
     -------
@@ -911,17 +1021,21 @@ def callaway_santanna(
         return refused, None
     gt = group_time_att(
         df[df[design.time] <= last], design, control_group, cluster, est_method, covs,
-        base_period, anticipation,
+        base_period, anticipation, ps_model,
     )  # fmt: skip
     if gt.table["post"].sum() == 0:
-        said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
-        detail = "no post-period cohort with comparison desa"
-        return NotEstimable(**said, reason="too_few_treated", detail=detail), None
+        return _no_post_cohort(design, estimand), None
     agg = aggregate(gt, inference, draws, seed, boot_weights)
     asked = {"est_method_requested": est_method, "aggregation": aggregation,
              "base_period": base_period, "anticipation": anticipation,
              "late_exposed": late_exposed, "n_late_exposed": n_late}  # fmt: skip
     return _cs_estimate(design, gt, agg, control_group, asked, baseline_outcome), agg
+
+
+def _no_post_cohort(design: Design, estimand: str) -> NotEstimable:
+    said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
+    detail = "no post-period cohort with comparison desa"
+    return NotEstimable(**said, reason="too_few_treated", detail=detail)
 
 
 def _check_cs_options(aggregation: str, inference: str, boot_weights: str) -> None:
@@ -1056,6 +1170,7 @@ def _cs_estimate(
             "boot_weights": agg.boot_weights,
             "n_cells": len(agg.group_time),
             "n_cells_reg_fallback": agg.n_cells_reg_fallback,
+            "ps_model": gt.ps_model,
             "baseline_outcome": baseline_outcome,
             "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
             **said,

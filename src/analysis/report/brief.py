@@ -139,6 +139,7 @@ def brief_facts(
         n_cells=int(hf.get("n_cells", 0) or 0),
         n_cells_reg_fallback=int(hf.get("n_cells_reg_fallback", 0) or 0),
         late_exposed=str(hf.get("late_exposed", "exclude")),
+        ps_model=str(hf.get("ps_model", "")),
         n_late_exposed=int(hf.get("n_late_exposed", 0) or 0),
         n_dropped_missing_year=int(hf.get("n_dropped_missing_year", 0) or 0),
         naive_estimate=float(naive.estimate) if isinstance(naive, Estimate) else np.nan,

@@ -21,6 +21,7 @@ naive "overstates"    naive - headline > 1.96 x SE of the naive comparison (``un
 breakdown value       the headline interval excludes zero and Mbar > 0 (else ``sens.no_breakdown``)
 estimator named       the one computed: ``est.fallback`` when cells of a doubly robust or
                       weighting estimator fell back to outcome regression, with their count
+pooled score          the weighting used one propensity model per district (``est.ps_pooled``)
 late exposed          desa first exposed after the last year exist (``late.exclude`` or
                       ``late.never_treated``, the convention used, with their number)
 missing year          the headline left out desa without every year (``dropped.missing_year``)
@@ -110,6 +111,7 @@ class Facts:
     n_cells: int = 0
     n_cells_reg_fallback: int = 0
     late_exposed: str = "exclude"
+    ps_model: str = ""
     n_late_exposed: int = 0
     n_dropped_missing_year: int = 0
     naive_estimate: float = _NAN
@@ -489,6 +491,16 @@ CLAIMS: tuple[Claim, ...] = (
             "k": w.int(f.n_cells_reg_fallback),
             "n": w.int(f.n_cells),
         },
+    ),
+    Claim(
+        key="est.ps_pooled",
+        section="method",
+        needs=("ps_model", "est_method_used"),
+        when=lambda f: (
+            f.estimable
+            and f.ps_model == "pooled"
+            and bool({"dr", "ipw"} & set(f.est_method_used.split(",")))
+        ),
     ),
     *(
         Claim(
