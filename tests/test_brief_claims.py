@@ -102,6 +102,7 @@ def _recomputed(out: Path, ds: Dataset, code: str) -> claims.Facts:
     band, lo, hi = _band(mean)
     first = reg.assign(g=g).groupby("kode_desa")["g"].min() if len(reg) else pd.Series()
     evaluated = set(first[(first > 0) & (first <= last)].index)
+    late = set(first[first > last].index) & set(welfare.loc[welfare["tahun"] <= last, "kode_desa"])
     vals = wl.loc[wl["kode_desa"].isin(evaluated), "nilai_idm"].dropna()
     changed = sum(_rank(v) != _rank(v - est) for v in vals)
     ci = (float(head["ci_low"]), float(head["ci_high"]))
@@ -128,6 +129,10 @@ def _recomputed(out: Path, ds: Dataset, code: str) -> claims.Facts:
         est_method_used=str(head["est_method"]),
         n_cells=int(hf.get("n_cells", 0)),
         n_cells_reg_fallback=int(hf.get("n_cells_reg_fallback", 0)),
+        late_exposed=hf.get("late_exposed", ""),
+        ps_model=hf.get("ps_model", ""),
+        n_late_exposed=len(late),
+        n_dropped_missing_year=int(hf.get("n_dropped_missing_year", 0)),
         naive_estimate=float(naive["estimate"].iloc[0]) if naive_ok else math.nan,
         naive_se=float(naive["se"].iloc[0]) if naive_ok else math.nan,
         mean_last=mean,
@@ -146,6 +151,8 @@ def _direct_rules(f: claims.Facts, shown: set[str]) -> None:
     if "caveat.naive_larger" in shown:
         assert f.naive_estimate - f.estimate > 1.96 * f.naive_se
     assert ("est.fallback" in shown) == (f.estimable and f.n_cells_reg_fallback > 0)
+    if "est.ps_pooled" in shown:  # the weighting was computed, with the district's one model
+        assert f.ps_model == "pooled" and f.n_cells_reg_fallback < f.n_cells
     if not f.estimable:
         assert not shown & {"evalue.point", "caveat.causal", "method_text", "means.cannot"}
     rejects = f.estimable and f.pretrend_p < 0.10
@@ -190,7 +197,7 @@ def test_every_shown_claim_holds_and_every_false_one_is_absent(tmp_path, seed, s
             _direct_rules(f, set(on_page))
         seen |= expected
     # the worlds exercise both sides of the conditions that matter most
-    assert {"est.fallback", "caveat.fragile"} <= seen, seen
+    assert {"est.fallback", "caveat.fragile", "late.exclude", "est.ps_pooled"} <= seen, seen
 
 
 def test_status_changes_and_bands_are_counted_at_the_thresholds():

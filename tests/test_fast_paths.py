@@ -86,6 +86,12 @@ def test_coefficient_estimate_labels_what_was_computed():
     )
     b = coefficient_estimate("y", "m", "ATT", 0.5, 0.2, 10, 20, 8, wb, facts={"covariates": "x"})
     assert b.ci_method == "wild_cluster_bootstrap" and b.crit_value == 3.1
-    assert (b.ci_low, b.ci_high) == (0.5 - 3.1 * 0.2, 0.5 + 3.1 * 0.2) and b.p_value == 0.04
+    assert (b.ci_low, b.ci_high) == (0.0, 1.0) and b.p_value == 0.04  # the inverted interval
     assert (b.ci_low_analytic, b.p_value_analytic) == (a.ci_low, a.p_value)
-    assert b.facts == {"covariates": "x", "draws": 999, "seed": 7, "boot_weights": "webb"}
+    assert b.facts == {
+        "covariates": "x",
+        "draws": 999,
+        "seed": 7,
+        "boot_weights": "webb",
+        "boot_enumerated": False,
+    }

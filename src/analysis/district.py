@@ -51,12 +51,20 @@ from analysis.methods.options import (
     EstMethod,
     Grade,
     Inference,
+    LateExposed,
     Method,
     MultipleTesting,
+    PropensityModel,
     Vcov,
     allowed,
 )
-from analysis.methods.panel import MIN_TREATED, Staggered, callaway_santanna, twfe
+from analysis.methods.panel import (
+    MIN_TREATED,
+    Staggered,
+    apply_late_exposed,
+    callaway_santanna,
+    twfe,
+)
 from analysis.methods.results import (
     MIN_CAN_MOVE_UP,
     MIN_EVALUATED,
@@ -93,6 +101,17 @@ class Specification:
     est_method, control_group, base_period, anticipation, aggregation
         Callaway-Sant'Anna options (R ``did`` names). The headline uses ``est_method`` with the
         covariates; the unconditional estimate is reported beside it.
+    late_exposed
+        Desa first exposed after the last outcome year: ``"exclude"`` (default; left out of
+        every comparison, reported as too recent) or ``"never_treated"`` (comparison desa in
+        every estimator, as R ``did`` counts them); the brief's appendix states which, with
+        their number.
+    ps_model
+        Propensity model of the doubly robust (and weighting) headline: ``"pooled"`` (default;
+        one logit per district of evaluated against never-partnered desa on baseline
+        covariates, shared by every cohort and year, because cohorts of a few desa cannot fit
+        one each) or ``"cell"`` (one per cohort and year, as R ``did``; those cells fall back to
+        outcome regression).
     inference, draws, seed, boot_weights
         ``"bootstrap"``: clustered multiplier bootstrap (staggered DiD) and wild cluster
         bootstrap (TWFE, regression adjustment); ``"analytic"``: clustered SEs with t(G-1).
@@ -122,6 +141,8 @@ class Specification:
     baseline_outcome: bool = True
     est_method: EstMethod = "dr"
     control_group: ControlGroup = "nevertreated"
+    late_exposed: LateExposed = "exclude"
+    ps_model: PropensityModel = "pooled"
     base_period: BasePeriod = "varying"
     anticipation: int = 0
     aggregation: Aggregation = "simple"
@@ -148,6 +169,8 @@ class Specification:
         check_option("boot_weights", self.boot_weights, BootWeights)
         check_option("twfe_vcov", self.twfe_vcov, Vcov)
         check_option("multitest", self.multitest, MultipleTesting)
+        check_option("late_exposed", self.late_exposed, LateExposed)
+        check_option("ps_model", self.ps_model, PropensityModel)
         if isinstance(self.baseline_outcome, str):  # a runner may pass parameters as text
             from analysis.parameters import bool_from_text
 
@@ -203,6 +226,8 @@ class Specification:
             boot_weights=self.boot_weights,
             min_treated=self.min_treated,
             baseline_outcome=self.baseline_outcome,
+            late_exposed=self.late_exposed,
+            ps_model=self.ps_model,
         )
 
 
@@ -229,6 +254,9 @@ class DistrictData:
     counts: Counts | None = None
     #: the district's registry rows, with those of the agreements files (counted once)
     registry: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: desa with outcome data first exposed after ``last_year``, handled as
+    #: ``spec.late_exposed`` says (left out, or counted as never treated)
+    n_late_exposed: int = 0
 
     @property
     def covariates_available(self) -> tuple[str, ...]:
@@ -333,9 +361,12 @@ def prepare_dataset(
     """:func:`prepare` for tables already in memory (e.g. a simulation).
 
     Desa whose first agreement counts from after the last outcome year are counted as too
-    recent ("belum dapat dinilai") and left out of the panel: a desa that has just signed is not
-    a clean comparison desa (it was chosen on its situation in the years compared, and preparing
-    the agreement may already change it), so no estimator uses it, with either control group.
+    recent ("belum dapat dinilai") and, by default (``spec.late_exposed="exclude"``), left out
+    of the panel: a desa that has just signed is not a clean comparison desa (it was chosen on
+    its situation in the years compared, and preparing the agreement may already change it), so
+    no estimator uses it, with either control group. With ``"never_treated"`` they stay in the
+    panel as never partnered (``g`` = 0), as R ``did`` counts them; their number is
+    ``n_late_exposed`` either way.
 
     Parameters
     ----------
@@ -386,9 +417,10 @@ def prepare_dataset(
     last = int(panel["tahun"].max()) if last_year is None else int(last_year)
     panel = panel[panel["tahun"] <= last]
     counts = count_desa(panel, ds.partnerships, d.code, n_frame, first, last, agreements)
+    compared, n_late = apply_late_exposed(panel, design, last, spec.late_exposed)
     return DistrictData(
         **said,
-        panel=panel[panel["g"] <= last].reset_index(drop=True),  # too recent: not compared
+        panel=compared.reset_index(drop=True),  # too recent: as spec.late_exposed says
         first_year=first,
         last_year=last,
         coverage=coverage(panel, ds.partnerships, d.code, n_frame, last, counts=counts),
@@ -396,6 +428,7 @@ def prepare_dataset(
         reason="",
         recent=_too_recent(registry, d.code, last),
         counts=counts,
+        n_late_exposed=n_late,
     )
 
 
@@ -530,10 +563,14 @@ def _tag(r: Result, district: str) -> Result:
 
 
 def _recent_reason(r: Result, data: DistrictData) -> Result:
-    """``too_recent`` when every partnered desa is too recent to evaluate.
+    """``too_recent`` when every partnered desa is too recent to evaluate; their number.
 
-    Those desa are not in the panel, so the estimator alone cannot tell why none is evaluated.
+    Those desa are not in the panel (or are in it as never partnered), so the estimator alone
+    cannot tell why none is evaluated, nor count them: an estimate's ``n_late_exposed`` fact is
+    set to the district's (:func:`prepare_dataset`).
     """
+    if isinstance(r, Estimate) and "n_late_exposed" in r.facts:
+        r = replace(r, facts={**r.facts, "n_late_exposed": data.n_late_exposed})
     k = data.counts
     if (
         isinstance(r, NotEstimable)
@@ -960,8 +997,9 @@ def _subgroup(
         tables["registry"] = data.registry
     treat = f"{'type' if dim == 'jenis_mitra' else 'sector'}:{value}"
     panel = with_exposure(tables["base"], tables["registry"], treat)
-    # too recent: not compared, as in prepare_dataset
-    panel = panel[(panel["tahun"] <= data.last_year) & (panel["g"] <= data.last_year)]
+    # too recent: as in prepare_dataset (left out, or never partnered)
+    panel = panel[panel["tahun"] <= data.last_year]
+    panel, _ = apply_late_exposed(panel, data.design, data.last_year, spec.late_exposed)
     return callaway_santanna(
         panel, data.design.with_treatment(treat), control_group, data.last_year, **spec.cs_kwargs()
     )

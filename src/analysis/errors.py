@@ -146,6 +146,10 @@ class OptionError(AnalysisError, ValueError):
     """An estimator option outside its supported values (the message lists them)."""
 
 
+class PanelShapeError(AnalysisError, ValueError):
+    """Data whose shape an estimator cannot use (e.g. one row per unit for a panel method)."""
+
+
 def check_option(name: str, value: object, allowed: object) -> None:
     """Refuse ``value`` unless it is one of ``allowed`` (a ``typing.Literal`` or a collection).
 

@@ -12,6 +12,7 @@ matching is 1:1 nearest neighbour on the logit of the propensity score with repl
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +28,13 @@ from analysis.methods.inference import (
     coefficient_estimate,
     wild_cluster_bootstrap,
 )
-from analysis.methods.options import Inference, NaiveSE, PropensityEstimand
+from analysis.methods.options import (
+    CrossSectionEstimator,
+    Inference,
+    NaiveSE,
+    PropensityEstimand,
+    allowed,
+)
 from analysis.methods.panel import MIN_TREATED
 from analysis.methods.results import Estimate, NotEstimable, Result, to_frame
 from analysis.methods.sensitivity import Robustness, ovb_bound, partial_r2, robustness_value
@@ -35,6 +42,14 @@ from analysis.methods.sensitivity import Robustness, ovb_bound, partial_r2, robu
 #: Trimming rule for the propensity score (stated in every brief): desa with a score outside
 #: [TRIM, 1 - TRIM] are left out, because their weights would be extreme.
 TRIM = 0.02
+#: Newton iterations of the propensity logit. A logit that converges does so in well under 25
+#: (quadratic convergence); one that has not by then is separating or has too many covariates
+#: for its desa, and more iterations only cost time (about 100 s with a few hundred
+#: covariates at statsmodels' former 200): it is reported as not converged.
+PS_MAX_ITER = 35
+#: The estimators :func:`compare_year` computes unless told otherwise.
+ALL_ESTIMATORS: tuple[str, ...] = allowed(CrossSectionEstimator)
+_WEIGHTING = ("ipw", "aipw", "matching")
 
 
 def naive_difference(
@@ -102,16 +117,18 @@ def propensity(
     Rosenbaum, P. R. and Rubin, D. B. (1983), "The central role of the propensity score in
     observational studies for causal effects", Biometrika 70(1), 41-55. Weights: ATT 1 and
     e/(1-e), ATE 1/e and 1/(1-e) (Hirano, Imbens and Ridder 2003); scores outside
-    [trim, 1 - trim] are left out.
+    [trim, 1 - trim] are left out. At most :data:`PS_MAX_ITER` Newton iterations.
     """
     d = df[treated].to_numpy(dtype=float)
     X = _design_matrix(df, covariates)
-    try:
-        fit = sm.Logit(d, X).fit(disp=0, maxiter=200)
-        score, ok = fit.predict(X).to_numpy(), bool(fit.mle_retvals.get("converged", True))
-    except np.linalg.LinAlgError:  # perfect separation: regularise lightly
-        fit = sm.Logit(d, X).fit_regularized(disp=0, alpha=1e-3)
-        score, ok = fit.predict(X).to_numpy(), False
+    with warnings.catch_warnings():  # separation and non-convergence: reported as converged=False
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.Logit(d, X).fit(disp=0, maxiter=PS_MAX_ITER)
+            score, ok = fit.predict(X).to_numpy(), bool(fit.mle_retvals.get("converged", True))
+        except np.linalg.LinAlgError:  # perfect separation: regularise lightly
+            fit = sm.Logit(d, X).fit_regularized(disp=0, alpha=1e-3, maxiter=PS_MAX_ITER)
+            score, ok = fit.predict(X).to_numpy(), False
     kept = (score >= trim) & (score <= 1 - trim) if trim > 0 else np.ones(len(d), dtype=bool)
     if estimand == "ATT":
         w = np.where(d == 1, 1.0, score / (1 - score))
@@ -320,6 +337,7 @@ def compare_year(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     benchmark: str | None = None,
+    estimators: tuple[CrossSectionEstimator, ...] = ALL_ESTIMATORS,
 ) -> CrossSection:
     """Compare desa exposed by ``year`` with never-partnered desa, in ``year``.
 
@@ -345,52 +363,91 @@ def compare_year(
         weights) or ``"analytic"`` = CRV1 with t(G-1); other estimators: analytic, clustered.
     benchmark
         Observed covariate for the Cinelli-Hazlett bounds (default: the baseline outcome).
+    estimators
+        The estimators computed, in this order (default: all); the propensity score is fitted
+        only when "ipw", "aipw" or "matching" is among them.
 
     Returns
     -------
     CrossSection
         Every estimator's result, the balance table, the propensity fit and the robustness facts.
     """
-    _check_cross_section_options(inference, trim, caliper_sd, min_treated)
+    _check_cross_section_options(inference, trim, caliper_sd, min_treated, estimators)
     y, est = design.outcome, f"ATT in {year}"
     d, covs, n_missing = _year_sample(panel, design, year)
     n1, n0 = int(d["_d"].sum()), int((1 - d["_d"]).sum())
     refused = _refused_year(d, y, est, n1, n0, min_treated)
     if refused is not None:
-        return refused
+        kept = [r for r in refused.results if r.method in estimators]
+        return replace(refused, results=kept)
     yv, dv = d[y].to_numpy(dtype=float), d["_d"].to_numpy(dtype=float)
     groups = d[design.cluster].to_numpy() if design.cluster in d else None
     drop = {"n_dropped": n_missing, "dropped_reason": "missing_covariate" if n_missing else ""}
-    naive = naive_difference(yv, dv, y, se_type="HC1")
-    res: list[Result] = [replace(naive, estimand=est, **drop)]
+    res: list[Result] = []
+    if "naive" in estimators:
+        res.append(replace(naive_difference(yv, dv, y, se_type="HC1"), estimand=est, **drop))
     X = _design_matrix(d, covs)
     X.insert(1, "_d", dv)
-    ra = _regression_adjustment(
-        yv, dv, X, groups, design, est, covs, drop, (inference, draws, seed)
-    )
-    res.append(ra)
-    robust = _robustness(yv, dv, X, d, ra.estimate, benchmark or _benchmark(covs))
-    ps = propensity(d, covs, trim=trim)
-    kept = dv[ps.kept]
-    if int((kept == 1).sum()) < min_treated or int((kept == 0).sum()) < min_treated:
-        detail = f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]"
-        said = {"outcome": y, "estimand": est, "n_treated": n1, "n_control": n0}
-        res += [
-            NotEstimable(**said, method=m, reason="no_overlap", detail=detail)
-            for m in ("ipw", "aipw", "matching")
-        ]
+    robust = None
+    if "regression" in estimators:
+        how = (inference, draws, seed)
+        ra = _regression_adjustment(yv, dv, X, groups, design, est, covs, drop, how)
+        res.append(ra)
+        robust = _robustness(yv, dv, X, d, ra.estimate, benchmark or _benchmark(covs))
+    if not set(estimators) & set(_WEIGHTING):
         bal = balance_table(d, covs)
-        return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
-    res += _weighted(yv, dv, d, covs, ps, groups, design, est, drop, trim)
-    res.append(_matched(yv, dv, ps, y, est, caliper_sd, min_treated, trim))
-    bal = balance_table(d, covs, weights=ps.weights)
+        return CrossSection(results=res, balance=bal, propensity=None, data=d, sensitivity=robust)
+    ps = propensity(d, covs, trim=trim)
+    res += _propensity_results(yv, dv, d, covs, ps, groups, design, est, drop,
+                               (trim, caliper_sd, min_treated), estimators)  # fmt: skip
+    overlap = not any(getattr(r, "reason", "") == "no_overlap" for r in res)
+    bal = balance_table(d, covs, weights=ps.weights) if overlap else balance_table(d, covs)
+    res = sorted(res, key=lambda r: ALL_ESTIMATORS.index(r.method))
     return CrossSection(results=res, balance=bal, propensity=ps, data=d, sensitivity=robust)
 
 
+def _propensity_results(
+    yv: np.ndarray,
+    dv: np.ndarray,
+    d: pd.DataFrame,
+    covs: list[str],
+    ps: PropensityFit,
+    groups: np.ndarray | None,
+    design: Design,
+    est: str,
+    drop: dict,
+    rules: tuple[float, float, int],
+    estimators: tuple[str, ...],
+) -> list[Result]:
+    """IPW, AIPW and matching as asked (``rules``: trim, caliper, minimum), or why not."""
+    trim, caliper_sd, min_treated = rules
+    kept = dv[ps.kept]
+    if int((kept == 1).sum()) < min_treated or int((kept == 0).sum()) < min_treated:
+        detail = f"{ps.n_trimmed_treated} partnered desa outside [{trim}, {1 - trim}]"
+        n1, n0 = int(dv.sum()), int((1 - dv).sum())
+        said = {"outcome": design.outcome, "estimand": est, "n_treated": n1, "n_control": n0}
+        return [
+            NotEstimable(**said, method=m, reason="no_overlap", detail=detail)
+            for m in _WEIGHTING
+            if m in estimators
+        ]
+    out: list[Result] = []
+    if {"ipw", "aipw"} & set(estimators):
+        w = _weighted(yv, dv, d, covs, ps, groups, design, est, drop, trim)
+        out += [r for r in w if r.method in estimators]
+    if "matching" in estimators:
+        out.append(_matched(yv, dv, ps, design.outcome, est, caliper_sd, min_treated, trim))
+    return out
+
+
 def _check_cross_section_options(
-    inference: str, trim: float, caliper_sd: float, min_treated: int
+    inference: str, trim: float, caliper_sd: float, min_treated: int, estimators: tuple
 ) -> None:
     check_option("inference", inference, Inference)
+    if isinstance(estimators, str) or not estimators:
+        raise OptionError(f"estimators={estimators!r} must be a non-empty tuple of names")
+    for e in estimators:
+        check_option("estimators", e, CrossSectionEstimator)
     if not 0 <= trim < 0.5:
         raise OptionError(f"trim={trim!r} must be in [0, 0.5)")
     if not caliper_sd > 0:
@@ -464,10 +521,8 @@ def _regression_adjustment(
     b, se = float(ols.params["_d"]), float(ols.bse["_d"])
     wb = None
     if inference == "bootstrap" and groups is not None:
-        Z = X.drop(columns="_d").to_numpy(float)
-        ry = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
-        rx = dv - Z @ np.linalg.lstsq(Z, dv, rcond=None)[0]
-        wb = wild_cluster_bootstrap(ry, rx, groups, draws, seed, "webb")
+        other = X.drop(columns="_d").to_numpy(float)  # the null imposed with them re-estimated
+        wb = wild_cluster_bootstrap(yv, dv, groups, draws, seed, "webb", other=other)
     n1, n0 = int(dv.sum()), int((1 - dv).sum())
     clustered = groups is not None
     return coefficient_estimate(

@@ -11,9 +11,15 @@ six-point weights on request); the bootstrap standard error is the interquartile
 draws divided by that of the standard normal; the uniform (sup-t) critical value is the
 1 - alpha quantile of max_k |theta*_k / se_k| (R ``did``'s ``cband = TRUE``).
 
-Wild cluster bootstrap: Cameron, Gelbach and Miller (2008), restricted (WCR, null imposed) with
-Webb (2014) weights, the recommendation of MacKinnon, Nielsen and Webb (2023) for few clusters;
-the bootstrap-t p-value compares |t| with the draws of the CRV1 t statistic.
+Wild cluster bootstrap: Cameron, Gelbach and Miller (2008), restricted (WCR) as WildBootTests.jl,
+fwildclusterboot and ``wildboottest`` compute it (Roodman et al. 2019): the null imposed, the
+restricted model estimated with the other regressors, its residuals flipped by cluster, every
+bootstrap sample re-estimated with every regressor, CRV1 factor (G/(G-1))((N-1)/(N-k)); Webb
+(2014) weights by default, the recommendation of MacKinnon, Nielsen and Webb (2023) for few
+clusters; every sign pattern used once when there are few (:data:`ENUMERABLE_POINTS`); the
+interval inverts the test. Own code rather than the ``wildboottest`` package (MIT, which
+reproduces the published example too): that package needs numba, fixes the null at zero, has
+no interval and no fixed effects, and enumerates Rademacher weights only.
 
 Few clusters: with G clusters the reference distribution of a clustered t statistic is taken as
 Student t with G - 1 degrees of freedom (Bester, Conley and Hansen 2011; Stata's default), and a
@@ -23,6 +29,7 @@ bootstrap critical value is never allowed below it: the interval uses max(bootst
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,31 +185,212 @@ def multiplier_bootstrap(
     )
 
 
+#: Full enumeration: every sign pattern of the weights is used, each once, instead of random
+#: draws when there are no more patterns than the draws asked for. WildBootTests.jl does so for
+#: Rademacher weights (2^G <= draws); here Webb's six points are enumerated too (6^G <= draws).
+#: With the default 999 draws: Rademacher up to G = 9 clusters, Webb up to G = 3; asking for
+#: 6^8 = 1,679,616 draws enumerates Webb's weights on 8 clusters (the published example of
+#: tests/test_wild_bootstrap.py). Mammen's two unequally likely points are always drawn.
+ENUMERABLE_POINTS: dict[str, tuple[float, ...]] = {
+    "rademacher": (-1.0, 1.0),
+    "webb": tuple(float(v) for v in np.sqrt([1.5, 1.0, 0.5]) * -1)
+    + tuple(float(v) for v in np.sqrt([0.5, 1.0, 1.5])),
+}
+#: Bootstrap draws handled at once (memory of about G x 65,536 x 8 bytes per array).
+_BLOCK = 2**16
+#: Relative tolerance for a bootstrap statistic equal to the observed one (the all-ones
+#: pattern reproduces it up to rounding): not counted as more extreme, as WildBootTests.jl
+#: (``countlessabs``) and the ``wildboottest`` package count only |t*| > |t|.
+_TIE = 1e-10
+
+
 @dataclass(frozen=True, kw_only=True)
 class WildBootstrap:
-    """Wild cluster restricted bootstrap of one coefficient."""
+    """Wild cluster restricted bootstrap of one coefficient.
+
+    ``t_stat``: CRV1 t statistic of estimate - ``null``; ``p_value``: the larger of the
+    bootstrap p-value (``p_value_bootstrap``) and the t(G-1) one; ``ci_low``/``ci_high``: the
+    bootstrap test inverted (every null value not rejected at ``alpha``), widened where needed to
+    contain estimate +- t(G-1) x ``se``; ``crit``: the interval's larger half-width over ``se``
+    (the critical value it amounts to). ``draws`` counts the sign patterns when ``enumerated``.
+    """
 
     t_stat: float
     p_value: float
-    crit: float  # bootstrap critical value of |t| (never below t(G-1))
+    crit: float
     ci_low: float
     ci_high: float
     draws: int
     weights: str
     seed: int
     n_clusters: int
+    estimate: float = np.nan
+    se: float = np.nan
+    p_value_bootstrap: float = np.nan
+    null: float = 0.0
+    n_params: int = 0
+    enumerated: bool = False
 
 
-def _crv1_t(x: np.ndarray, y: np.ndarray, cl: np.ndarray, G: int) -> np.ndarray:
-    """T statistics of the slope of y (n x B) on the residualised regressor x (no intercept), CRV1."""
-    xx = x @ x
-    b = (x @ y) / xx
-    u = y - np.outer(x, b)
-    n = len(x)
-    sc = pd.DataFrame(x[:, None] * u).groupby(cl).sum().to_numpy()  # G x B
-    adj = G / (G - 1) * (n - 1) / (n - 2)
-    se = np.sqrt(adj * (sc**2).sum(axis=0)) / xx
-    return b / se
+@dataclass(frozen=True, kw_only=True)
+class _WCRParts:
+    """The cluster-level pieces from which every bootstrap t statistic follows.
+
+    For a null r the restricted residuals are u(r) = M(y) - r M(x) (M projects out the other
+    regressors); with s_g(r) = x~_g' u_g(r), q_g = x~_g' x~_g and C_gh(r) = x~_g' M(u(r) 1_h)_g
+    (C = C_y - r C_x), a draw v gives t* = s'v / sqrt(ssc |A v|^2), A = C - q s' / x~'x~: the
+    numerator and CRV1 scores of the re-estimated full model (Roodman, MacKinnon, Nielsen and
+    Webb 2019, "Fast and wild", section 3).
+    """
+
+    b: float
+    se: float
+    xx: float
+    ssc: float
+    q: np.ndarray
+    s_y: np.ndarray
+    C_y: np.ndarray
+    C_x: np.ndarray
+
+
+def _cluster_sum(a: np.ndarray, cl: np.ndarray, G: int) -> np.ndarray:
+    out = np.zeros((G, *a.shape[1:]))
+    np.add.at(out, cl, a)
+    return out
+
+
+def _projection(other: np.ndarray | None) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """Residualiser on the columns of ``other`` (an orthonormal basis of them) and their rank."""
+    if other is None or other.shape[1] == 0:
+        return (lambda a: a), 0
+    U, sv, _ = np.linalg.svd(np.asarray(other, dtype=float), full_matrices=False)
+    U = U[:, sv > sv[0] * max(other.shape) * np.finfo(float).eps]
+    return (lambda a: a - U @ (U.T @ a)), U.shape[1]
+
+
+def _wcr_parts(
+    y: np.ndarray,
+    x: np.ndarray,
+    cl: np.ndarray,
+    G: int,
+    residualise: Callable[[np.ndarray], np.ndarray],
+    k: int,
+) -> _WCRParts:
+    n = len(y)
+    both = residualise(np.column_stack([y, x]))
+    My, xt = both[:, 0], both[:, 1]
+    xx = float(xt @ xt)
+    b = float(xt @ My) / xx
+    ssc = G / (G - 1) * (n - 1) / (n - k)
+    score = _cluster_sum(xt * (My - b * xt), cl, G)
+    E = np.zeros((n, 2 * G))
+    E[np.arange(n), cl] = My
+    E[np.arange(n), G + cl] = xt
+    CE = _cluster_sum(xt[:, None] * residualise(E), cl, G)
+    return _WCRParts(
+        b=b,
+        se=float(np.sqrt(ssc * np.sum(score**2)) / xx),
+        xx=xx,
+        ssc=ssc,
+        q=_cluster_sum(xt * xt, cl, G),
+        s_y=_cluster_sum(xt * My, cl, G),
+        C_y=CE[:, :G],
+        C_x=CE[:, G:],
+    )
+
+
+def _weight_blocks(
+    kind: str, G: int, draws: int, rng: np.random.Generator
+) -> tuple[Callable[[], Iterator[np.ndarray]], int, bool]:
+    """The draws (G x B blocks, made again on each call), their number, whether enumerated."""
+    pts = ENUMERABLE_POINTS.get(kind)
+    if pts is not None and len(pts) ** G <= draws:
+        m, total = len(pts), len(pts) ** G
+        values = np.array(pts)
+
+        def enumerated() -> Iterator[np.ndarray]:
+            powers = m ** np.arange(G)[:, None]
+            for start in range(0, total, _BLOCK):
+                idx = np.arange(start, min(start + _BLOCK, total))[None, :]
+                yield values[(idx // powers) % m]
+
+        return enumerated, total, True
+    W = draw_weights(kind, (G, draws), rng)  # type: ignore[arg-type]
+    return (lambda: iter([W])), draws, False
+
+
+def _p_at(parts: _WCRParts, r: float, blocks: Callable[[], Iterator[np.ndarray]]) -> float:
+    """Bootstrap p-value of the null ``coefficient = r`` (symmetric: share of |t*| > |t|)."""
+    t0 = abs(parts.b - r) / parts.se
+    s = parts.s_y - r * parts.q
+    A = (parts.C_y - r * parts.C_x) - np.outer(parts.q, s) / parts.xx
+    hits = total = 0
+    for V in blocks():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tstar = np.abs(s @ V) / np.sqrt(parts.ssc * np.sum((A @ V) ** 2, axis=0))
+        hits += int(np.sum(tstar > t0 * (1 + _TIE)))
+        total += V.shape[1]
+    return hits / total
+
+
+def _inverted_interval(
+    parts: _WCRParts, blocks: Callable[[], Iterator[np.ndarray]], alpha: float, step: float
+) -> tuple[float, float]:
+    """The null values the bootstrap test does not reject at ``alpha``, bounded by bisection.
+
+    ``step`` (a first guess of the half-width) doubles until the test rejects, at most 2^12
+    times; a side on which it never does is unbounded (as with few Rademacher patterns).
+    """
+    ends = []
+    for side in (-1.0, 1.0):
+        inner, outer = parts.b, None
+        for k in range(13):
+            r = parts.b + side * step * 2.0**k
+            if _p_at(parts, r, blocks) <= alpha:
+                outer = r
+                break
+            inner = r
+        if outer is None:
+            ends.append(side * np.inf)
+            continue
+        for _ in range(60):
+            if abs(outer - inner) <= 1e-9 * max(parts.se, abs(parts.b)):
+                break
+            mid = 0.5 * (inner + outer)
+            inner, outer = (mid, outer) if _p_at(parts, mid, blocks) > alpha else (inner, mid)
+        ends.append(0.5 * (inner + outer))
+    return ends[0], ends[1]
+
+
+def _wcr_setup(
+    y: np.ndarray,
+    x: np.ndarray,
+    clusters: np.ndarray,
+    other: np.ndarray | None,
+    residualise: Callable[[np.ndarray], np.ndarray] | None,
+    n_params: int | None,
+) -> tuple[_WCRParts, int, int]:
+    """The bootstrap's pieces, the number of clusters and k, the model's arguments checked."""
+    if residualise is not None and (other is not None or n_params is None):
+        raise OptionError("wild_cluster_bootstrap: residualise needs n_params and no other")
+    cl = pd.factorize(np.asarray(clusters))[0]
+    G = int(cl.max()) + 1
+    if G < 2:
+        raise OptionError("the wild cluster bootstrap needs at least two clusters")
+    if residualise is None:
+        residualise, rank = _projection(other)
+        n_params = 1 + rank if n_params is None else n_params
+    parts = _wcr_parts(np.asarray(y, float), np.asarray(x, float), cl, G, residualise, n_params)
+    return parts, G, int(n_params)
+
+
+def _floored_interval(
+    parts: _WCRParts, blocks: Callable[[], Iterator[np.ndarray]], alpha: float, G: int
+) -> tuple[float, float]:
+    """The inverted interval, widened where needed to contain estimate +- t(G-1) x SE."""
+    tc = t_critical(G, alpha)
+    lo, hi = _inverted_interval(parts, blocks, alpha, tc * parts.se)
+    return min(lo, parts.b - tc * parts.se), max(hi, parts.b + tc * parts.se)
 
 
 def wild_cluster_bootstrap(
@@ -213,44 +401,76 @@ def wild_cluster_bootstrap(
     seed: int = DEFAULT_SEED,
     weights: BootWeights = "webb",
     alpha: float = 0.05,
+    *,
+    other: np.ndarray | None = None,
+    residualise: Callable[[np.ndarray], np.ndarray] | None = None,
+    n_params: int | None = None,
+    null: float = 0.0,
+    interval: bool = True,
 ) -> WildBootstrap:
-    """Wild cluster restricted (WCR) bootstrap-t of one coefficient.
+    """Wild cluster restricted (WCR) bootstrap-t of one coefficient, as WildBootTests.jl.
 
     Cameron, A. C., Gelbach, J. B. and Miller, D. L. (2008), "Bootstrap-based improvements for
-    inference with clustered errors", Review of Economics and Statistics 90(3), 414-427, with
-    Webb (2014) six-point weights by default.
+    inference with clustered errors", Review of Economics and Statistics 90(3), 414-427;
+    computed as Roodman, D., MacKinnon, J. G., Nielsen, M. O. and Webb, M. D. (2019), "Fast and
+    wild: Bootstrap inference in Stata using boottest", Stata Journal 19(1), 4-60 (the
+    algorithm of WildBootTests.jl and fwildclusterboot). Webb (2014) six-point weights by
+    default, as MacKinnon, Nielsen and Webb (2023) recommend for few clusters.
 
-    WCR bootstrap-t for the coefficient of ``x`` in ``y ~ x`` after both are residualised on
-    every other regressor (Frisch-Waugh-Lovell; fixed effects and covariates projected out).
+    Model ``y = x b + other c + e``. The null ``b = null`` is imposed (``y - null x`` on the
+    other regressors), the restricted residuals are multiplied cluster by cluster by the
+    weights and each bootstrap sample is re-estimated with every regressor: CRV1 t statistics
+    with (G / (G - 1)) (N - 1) / (N - k). p-value: the share of |t*| > |t| (WildBootTests'
+    symmetric default); sign patterns enumerated when few (:data:`ENUMERABLE_POINTS`).
+    Reproduces WildBootTests.jl's 8-cluster example (t 2.0194, p 0.0757,
+    tests/test_wild_bootstrap.py).
 
-    Under the null the restricted residuals are ``y`` itself; each draw flips cluster blocks of
-    them with the chosen weights, re-estimates the coefficient and its CRV1 t statistic.
-    The interval is estimate +- crit x CRV1 SE with crit the bootstrap 1 - alpha quantile of |t*|
-    (never below t(G-1)).
+    Parameters
+    ----------
+    y, x, clusters
+        Outcome, the regressor tested and the cluster of each of the N observations.
+    draws, seed, weights, alpha
+        Number of draws, seed of ``np.random.default_rng``, weights, one minus the coverage.
+    other
+        The other regressors (N x m, the intercept included when the model has one); ``None``
+        with ``residualise=None``: ``y`` on ``x`` alone.
+    residualise
+        Instead of ``other``: a function projecting the other regressors out of the columns of
+        an N x m array (e.g. absorbed fixed effects, Frisch-Waugh-Lovell); needs ``n_params``.
+    n_params
+        k of the CRV1 factor (``x`` included); default 1 + the rank of ``other``.
+    null, interval
+        The coefficient under the null; False: the test only (``ci_low``/``ci_high`` NaN).
+
+    Returns
+    -------
+    WildBootstrap
+        The t statistic, p-values, the inverted interval and how they were computed.
     """
     if draws < 99:
         raise OptionError(f"bootstrap draws must be at least 99 (got {draws})")
-    cl = pd.factorize(clusters)[0]
-    G = int(cl.max()) + 1
-    t0 = float(_crv1_t(x, y[:, None], cl, G)[0])
-    rng = np.random.default_rng(seed)
-    W = draw_weights(weights, (G, draws), rng)
-    ystar = y[:, None] * W[cl, :]
-    tstar = np.abs(_crv1_t(x, ystar, cl, G))
-    p = float(np.mean(tstar >= abs(t0)))
-    crit = max(float(np.quantile(tstar, 1 - alpha)), t_critical(G, alpha))
-    b = float((x @ y) / (x @ x))
-    se = b / t0 if t0 != 0 else np.nan
+    check_option("boot_weights", weights, BootWeights)
+    parts, G, n_params = _wcr_setup(y, x, clusters, other, residualise, n_params)
+    blocks, n_draws, enumerated = _weight_blocks(weights, G, draws, np.random.default_rng(seed))
+    t0 = (parts.b - null) / parts.se
+    p_boot = _p_at(parts, null, blocks)
+    lo, hi = _floored_interval(parts, blocks, alpha, G) if interval else (np.nan, np.nan)
     return WildBootstrap(
-        t_stat=t0,
-        p_value=max(p, t_p_value(t0, G)),
-        crit=crit,
-        ci_low=b - crit * abs(se),
-        ci_high=b + crit * abs(se),
-        draws=draws,
+        t_stat=float(t0),
+        p_value=max(p_boot, t_p_value(t0, G)),
+        crit=max(parts.b - lo, hi - parts.b) / parts.se if interval else np.nan,
+        ci_low=lo,
+        ci_high=hi,
+        draws=n_draws,
         weights=weights,
         seed=seed,
         n_clusters=G,
+        estimate=parts.b,
+        se=parts.se,
+        p_value_bootstrap=p_boot,
+        null=float(null),
+        n_params=n_params,
+        enumerated=enumerated,
     )
 
 
@@ -274,8 +494,9 @@ def coefficient_estimate(
 
     ``wild=None``: the headline interval and p-value are the analytic ones (``ci_method`` "t" or
     "normal"). With a :class:`WildBootstrap` of the same coefficient they are the bootstrap's
-    (``ci_method`` "wild_cluster_bootstrap", estimate +- bootstrap critical value x ``se``),
-    ``n_clusters`` is the bootstrap's and its draws, seed and weights are added to ``facts``.
+    (``ci_method`` "wild_cluster_bootstrap": its inverted interval, ``crit_value`` its larger
+    half-width over ``se``), ``n_clusters`` is the bootstrap's and its draws, seed, weights and
+    whether the draws were enumerated are added to ``facts``.
     Other :class:`Estimate` fields (``est_method``, ``se_type``, ``cluster``, ...) pass through.
     """
     crit = t_critical(n_clusters or None)
@@ -289,9 +510,12 @@ def coefficient_estimate(
     facts = dict(facts or {})
     if wild is None:
         ci_method, c, p, G = "t" if n_clusters else "normal", crit, p_a, n_clusters
+        ci = (estimate - c * se, estimate + c * se)
     else:
         ci_method, c, p, G = "wild_cluster_bootstrap", wild.crit, wild.p_value, wild.n_clusters
+        ci = (wild.ci_low, wild.ci_high)
         facts.update(draws=wild.draws, seed=wild.seed, boot_weights=wild.weights)
+        facts.update(boot_enumerated=wild.enumerated)
     return Estimate(
         outcome=outcome,
         method=method,
@@ -300,8 +524,8 @@ def coefficient_estimate(
         se=se,
         n_treated=n_treated,
         n_control=n_control,
-        ci_low=estimate - c * se,
-        ci_high=estimate + c * se,
+        ci_low=ci[0],
+        ci_high=ci[1],
         p_value=p,
         ci_method=ci_method,
         crit_value=c,

@@ -30,8 +30,17 @@ ControlGroup = Literal["nevertreated", "notyettreated"]
 EstMethod = Literal["dr", "reg", "ipw"]
 #: Base period of the pre-period comparisons.
 BasePeriod = Literal["varying", "universal"]
+#: Propensity model of the weighting and doubly robust cells: one logit per ATT(g, t) cell (R
+#: ``did``, DRDID) or one per call, evaluated cohorts against never-partnered desa on baseline
+#: covariates, shared by every cell (for districts whose cohorts hold a few desa each).
+PropensityModel = Literal["cell", "pooled"]
 #: Aggregation of the ATT(g, t) (``aggte(type=)``).
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+#: Desa first exposed after the last outcome year: left out of every comparison (``"exclude"``,
+#: the default: a desa that has just signed was chosen on its situation in the years compared,
+#: and preparing the agreement may already change it) or counted as never treated, as R
+#: ``did``, csdid and moderndid do (``"never_treated"``).
+LateExposed = Literal["exclude", "never_treated"]
 
 # -- standard errors and inference ------------------------------------------------------------
 #: Standard errors of two-way fixed effects (pyfixest ``vcov``).
@@ -72,6 +81,9 @@ SDMethod = Literal["FLCI", "C-LF", "Conditional"]
 SensitivityTarget = Literal["simple", "dynamic", "first"]
 
 # -- cross-section, pooling, treatment ---------------------------------------------------------
+#: The estimators of the one-year comparison (``compare_year(estimators=)``); the propensity
+#: score is fitted only for "ipw", "aipw" and "matching".
+CrossSectionEstimator = Literal["naive", "regression", "ipw", "aipw", "matching"]
 #: Estimand of the propensity-score weights.
 PropensityEstimand = Literal["ATT", "ATE"]
 #: Between-district variance of the random-effects pooling: DerSimonian-Laird, Paule-Mandel or
@@ -149,6 +161,8 @@ OLD_METHOD_LABELS: dict[str, Method] = {
 SPECIFICATION_OPTIONS: dict[str, object] = {
     "est_method": EstMethod,
     "control_group": ControlGroup,
+    "late_exposed": LateExposed,
+    "ps_model": PropensityModel,
     "base_period": BasePeriod,
     "aggregation": Aggregation,
     "inference": Inference,

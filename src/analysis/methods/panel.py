@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.design import Design
-from analysis.errors import OptionError, check_option
+from analysis.errors import OptionError, PanelShapeError, check_option
 from analysis.methods.inference import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -53,7 +53,9 @@ from analysis.methods.options import (
     ControlGroup,
     EstMethod,
     Inference,
+    LateExposed,
     PreTest,
+    PropensityModel,
     Vcov,
 )
 from analysis.methods.results import Estimate, NotEstimable, Result
@@ -85,6 +87,7 @@ class GroupTime:
     anticipation: int = 0
     n_dropped_covariates: int = 0
     n_cells_reg_fallback: int = 0  # ipw/dr cells estimated by outcome regression (no usable score)
+    ps_model: str = ""  # the propensity model used: "cell", "pooled" ("" without weighting)
 
     def tidy(self) -> pd.DataFrame:
         """The ATT(g, t) table."""
@@ -98,7 +101,11 @@ class GroupTime:
 
 
 def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
-    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions."""
+    """Clustered (CRV1-scaled) or unclustered SE of a mean of influence functions.
+
+    Clusters of one unit each (clustering by the unit, R ``did``'s default) give the
+    unclustered SE, as in R ``did``: the factor G / (G - 1) is for clusters of several units.
+    """
     n = inf.shape[0]
     if clusters is None:
         return float(np.sqrt(np.mean(inf**2) / n))
@@ -107,7 +114,7 @@ def _se(inf: np.ndarray, clusters: np.ndarray | None) -> float:
     g = len(s)
     if g < 2:
         return np.nan
-    return float(np.sqrt(g / (g - 1) * np.sum(s**2)) / n)
+    return float(np.sqrt((g / (g - 1) if g < n else 1.0) * np.sum(s**2)) / n)
 
 
 def _logit(X: np.ndarray, d: np.ndarray, iters: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -145,9 +152,28 @@ def did_2x2(
     parameters, or under perfect separation; such a cell is estimated by outcome regression
     ("reg") and the returned method says so.
     """
+    return _did_2x2(dy, D, X, method)[:3]
+
+
+def _did_2x2(
+    dy: np.ndarray,
+    D: np.ndarray,
+    X: np.ndarray,
+    method: EstMethod,
+    score: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, np.ndarray, str, np.ndarray | None]:
+    """:func:`did_2x2`, with a propensity score estimated elsewhere if ``score`` is given.
+
+    ``score``: (the cell's scores, the cell's rows of that model's design matrix), from
+    :class:`_PooledScore`. The cell then fits no logit, its influence function leaves out the
+    score's estimation effect, and the fourth value is the gradient of the ATT in that model's
+    coefficients from which the caller adds it (None without ``score``).
+    """
     n = len(dy)
     D = D.astype(float)
-    if method in ("ipw", "dr"):
+    if score is not None and method in ("ipw", "dr"):
+        ps, hess = score[0], None
+    elif method in ("ipw", "dr"):
         if D.sum() <= X.shape[1]:
             method = "reg"
         else:
@@ -164,7 +190,7 @@ def did_2x2(
     if method in ("ipw", "dr"):
         ps = np.minimum(ps, 1 - 1e-6)
         trim = np.where(D == 0, ps < PS_TRIM, True).astype(float)
-        lin_ps = ((D - ps)[:, None] * X) @ hess
+        lin_ps = ((D - ps)[:, None] * X) @ hess if hess is not None else np.zeros_like(X)
     if method == "reg":
         w_t = D
         eta_t = np.mean(w_t * dy) / np.mean(w_t)
@@ -173,7 +199,7 @@ def did_2x2(
         inf_c = (w_t * out - w_t * eta_c + lin_ols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(
             w_t
         )
-        return float(eta_t - eta_c), inf_t - inf_c, method
+        return float(eta_t - eta_c), inf_t - inf_c, method, None
     w_t = trim * D
     w_c = trim * ps * (1 - D) / (1 - ps)
     if method == "ipw":
@@ -182,7 +208,7 @@ def did_2x2(
         inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
         m2 = np.mean((w_c * (dy - eta_c))[:, None] * X, axis=0)
         inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / np.mean(w_c)
-        return float(eta_t - eta_c), inf_t - inf_c, method
+        return float(eta_t - eta_c), inf_t - inf_c, method, _gradient(score, w_c, dy - eta_c)
     r = dy - out
     eta_t = np.mean(w_t * r) / np.mean(w_t)
     eta_c = np.mean(w_c * r) / np.mean(w_c)
@@ -190,7 +216,64 @@ def did_2x2(
     m2 = np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
     m3 = np.mean(w_c[:, None] * X, axis=0)
     inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / np.mean(w_c)
-    return float(eta_t - eta_c), inf_t - inf_c, method
+    return float(eta_t - eta_c), inf_t - inf_c, method, _gradient(score, w_c, r - eta_c)
+
+
+def _gradient(
+    score: tuple[np.ndarray, np.ndarray] | None, w_c: np.ndarray, resid: np.ndarray
+) -> np.ndarray | None:
+    """Gradient of the ATT in the pooled logit's coefficients: -E[w_c (r - eta_c) X_ps] / E[w_c].
+
+    The comparison weights are ps / (1 - ps), whose derivative in the logit's coefficients is
+    w_c X_ps; the treated mean does not depend on them.
+    """
+    if score is None:
+        return None
+    return -np.mean((w_c * resid)[:, None] * score[1], axis=0) / np.mean(w_c)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PooledScore:
+    """One logit of being an evaluated partnered unit against a never-treated one.
+
+    Fitted once on baseline covariates (the first period's values) and shared by every cell:
+    ``score`` per unit, ``X`` its design matrix, ``lin`` the per-unit influence of its
+    coefficients (zero outside the fit), ``n_fit`` the units it was fitted on.
+    """
+
+    score: np.ndarray
+    X: np.ndarray
+    lin: np.ndarray
+    n_fit: int
+
+
+def _pooled_score(w: _Wide) -> _PooledScore | None:
+    """The shared propensity model (None when it cannot be fitted: too few units, separation).
+
+    Sant'Anna and Zhao (2020)'s doubly robust estimator stays consistent when either the outcome
+    model or the propensity model is right; a model shared by the cohorts (the odds of cohort g
+    against the comparison desa taken proportional to those of any evaluated cohort) is a
+    working model that cohorts of a few desa can support, where a logit per cell cannot (its
+    parameters outnumber the cell's partnered desa). Cohort-specific selection on the
+    covariates is then left to the outcome model, which the doubly robust form still uses.
+    """
+    cohorts = (w.G > 0) & (w.periods[-1] >= w.G)
+    fit = cohorts | (w.G == 0)
+    X = w.X_by_period[0]
+    varying = np.concatenate([[True], X[fit, 1:].std(axis=0) > 0])
+    X = X[:, varying]
+    D = cohorts[fit].astype(float)
+    if D.sum() <= X.shape[1] or (1 - D).sum() <= X.shape[1]:
+        return None
+    ps, hess, ok = _logit(X[fit], D)
+    if not ok:
+        return None
+    # the coefficients, to score every unit (later cohorts too, as not-yet-treated comparisons)
+    beta = np.linalg.lstsq(X[fit], np.log(ps / (1 - ps)), rcond=None)[0]
+    score = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
+    lin = np.zeros_like(X)
+    lin[fit] = ((D - ps)[:, None] * X[fit]) @ hess
+    return _PooledScore(score=score, X=X, lin=lin, n_fit=int(fit.sum()))
 
 
 def _check_options(
@@ -212,6 +295,7 @@ def group_time_att(
     covariates: tuple[str, ...] | None = None,
     base_period: BasePeriod = "varying",
     anticipation: int = 0,
+    ps_model: PropensityModel = "cell",
 ) -> GroupTime:
     """ATT(g, t) for every treated cohort g and period t (Callaway & Sant'Anna 2021, eq. 2.8).
 
@@ -223,10 +307,8 @@ def group_time_att(
     df
         Long panel with ``design.unit``, ``design.time``, ``design.outcome`` and ``g`` (first
         exposure year; 0 = never). Units not observed in every period are dropped (counted).
-    design
-        Column roles (unit, time, outcome, cluster).
-    control_group
-        ``"nevertreated"`` or ``"notyettreated"`` (R ``did``'s ``control_group``).
+    design, control_group
+        Column roles (unit, time, outcome, cluster); ``"nevertreated"`` or ``"notyettreated"``.
     cluster
         Cluster the standard errors by ``design.cluster`` (if the column exists).
     est_method
@@ -235,11 +317,14 @@ def group_time_att(
     covariates
         Baseline covariates (taken in each comparison's base period); ``None`` or ``()``: none.
         Units with a missing covariate are dropped (counted in ``n_dropped_covariates``).
-    base_period
+    base_period, anticipation
         ``"varying"`` (pre-periods compare consecutive years) or ``"universal"`` (every period
-        against g - 1 - anticipation), as in R ``did``.
-    anticipation
-        Periods before g in which partnered desa may already react (the base period moves back).
+        against g - 1 - anticipation), as in R ``did``; periods before g in which partnered
+        desa may already react (the base period moves back).
+    ps_model
+        ``"cell"``: a logit per cell, as R ``did``; ``"pooled"``: one logit shared by every
+        cell (:func:`_pooled_score`; per-cell logits if it cannot be fitted). The result's
+        ``ps_model`` says which was used.
 
     Returns
     -------
@@ -252,10 +337,15 @@ def group_time_att(
         An option outside its values, or a covariate that is not in ``df``.
     """
     _check_options(control_group, est_method, base_period, anticipation)
+    check_option("ps_model", ps_model, PropensityModel)
     covs = tuple(covariates or ())
     _check_covariates(df, covs)
     w = _balanced_panel(df, design, covs, cluster and design.cluster in df, anticipation)
-    rows, infs, pgs, n_fallback = _cells(w, control_group, est_method, base_period, anticipation)
+    weighting = bool(covs) and est_method in ("ipw", "dr")
+    pooled = _pooled_score(w) if weighting and ps_model == "pooled" else None
+    rows, infs, pgs, n_fallback = _cells(
+        w, control_group, est_method, base_period, anticipation, pooled
+    )
     table = pd.DataFrame(
         rows, columns=["g", "t", "base", "att", "post", "n_treated", "n_control", "se"]
     )
@@ -274,6 +364,7 @@ def group_time_att(
         anticipation=int(anticipation),
         n_dropped_covariates=w.n_dropped_covariates,
         n_cells_reg_fallback=n_fallback,
+        ps_model=("pooled" if pooled is not None else "cell") if weighting else "",
     )
 
 
@@ -317,7 +408,9 @@ def _balanced_panel(
 ) -> _Wide:
     """Units observed in every period with every covariate, whose cohort has a pre-period."""
     u, t, y = design.unit, design.time, design.outcome
-    d = df[[u, t, y, "g", *covs] + ([design.cluster] if use_cl else [])].dropna(subset=[y])
+    # each column once: the cluster may be the unit itself (R did's default), or a covariate
+    cols = dict.fromkeys([u, t, y, "g", *covs] + ([design.cluster] if use_cl else []))
+    d = df[list(cols)].dropna(subset=[y])
     periods = np.sort(d[t].unique())
     # one unit x period matrix per column, built once (the unit and period order of a pivot)
     ucodes, units = pd.factorize(d[u], sort=True)
@@ -359,12 +452,18 @@ def _balanced_panel(
 
 
 def _cells(
-    w: _Wide, control_group: str, est_method: str, base_period: str, anticipation: int
+    w: _Wide,
+    control_group: str,
+    est_method: str,
+    base_period: str,
+    anticipation: int,
+    pooled: _PooledScore | None = None,
 ) -> tuple[list[dict], list[np.ndarray], list[float], int]:
     """Every ATT(g, t) cell.
 
     Every ATT(g, t) cell: table rows, influence functions, P(G = g) and the number of cells
-    estimated by outcome regression because no propensity score could be estimated.
+    estimated by outcome regression because no propensity score could be estimated (with
+    ``pooled``, every cell weights by that shared score).
     """
     periods, G = w.periods, w.G
     rows, infs, pgs = [], [], []
@@ -379,7 +478,7 @@ def _cells(
         for ti in t_idx:
             post = periods[ti] >= g
             bi = pre_g if (base_period == "universal" or post) else ti - 1
-            cell = _cell(w, g, ti, bi, control_group, est_method, anticipation)
+            cell = _cell(w, g, ti, bi, control_group, est_method, anticipation, pooled)
             if cell is None:
                 continue
             row, inf, fell_back = cell
@@ -391,9 +490,21 @@ def _cells(
 
 
 def _cell(
-    w: _Wide, g: int, ti: int, bi: int, control_group: str, est_method: str, anticipation: int
+    w: _Wide,
+    g: int,
+    ti: int,
+    bi: int,
+    control_group: str,
+    est_method: str,
+    anticipation: int,
+    pooled: _PooledScore | None = None,
 ) -> tuple[dict, np.ndarray, bool] | None:
-    """One ATT(g, t) with its influence function (None when a group is empty)."""
+    """One ATT(g, t) with its influence function (None when a group is empty).
+
+    With ``pooled``, the weighting uses the shared score, and the influence of estimating it
+    (on every unit it was fitted on) is added: (n / n_fit) x its per-unit influence times the
+    gradient of the ATT in its coefficients.
+    """
     G, n = w.G, len(w.G)
     tt, base = w.periods[ti], w.periods[bi]
     treat = g == G
@@ -416,8 +527,11 @@ def _cell(
         X = w.X_by_period[bi][sub]
         Xs = X[:, 1:]
         varying = np.concatenate([[True], Xs.std(axis=0) > 0])
-        att, inf_sub, used = did_2x2(dy[sub], treat[sub], X[:, varying], est_method)
+        score = None if pooled is None else (pooled.score[sub], pooled.X[sub])
+        att, inf_sub, used, grad = _did_2x2(dy[sub], treat[sub], X[:, varying], est_method, score)
         inf[sub] = inf_sub * n / sub.sum()
+        if grad is not None:
+            inf += (n / pooled.n_fit) * (pooled.lin @ grad)
         fell_back = used != est_method
     else:
         m1, m0 = dy[treat].mean(), dy[ctrl].mean()
@@ -983,6 +1097,39 @@ ESTIMANDS = {
 }
 
 
+def apply_late_exposed(
+    df: pd.DataFrame, design: Design, last_year: int, late_exposed: LateExposed = "exclude"
+) -> tuple[pd.DataFrame, int]:
+    """Desa first exposed after ``last_year``: left out, or counted as never treated.
+
+    ``"exclude"``: their rows are left out (neither partnered nor comparison desa, with either
+    comparison group); ``"never_treated"``: their ``g`` becomes 0, as R ``did``'s ``att_gt``
+    recodes units first treated after the last period (csdid and moderndid likewise).
+
+    Parameters
+    ----------
+    df, design
+        A desa-year panel with ``g`` and its column roles.
+    last_year
+        The last outcome year compared.
+    late_exposed
+        ``"exclude"`` or ``"never_treated"`` (:data:`analysis.methods.options.LateExposed`).
+
+    Returns
+    -------
+    tuple
+        The panel and the number of such desa.
+    """
+    check_option("late_exposed", late_exposed, LateExposed)
+    late = df["g"].to_numpy() > last_year
+    n = int(df.loc[late, design.unit].nunique()) if late.any() else 0
+    if not n:
+        return df, 0
+    if late_exposed == "exclude":
+        return df[~late], n
+    return df.assign(g=np.where(late, 0, df["g"].to_numpy())), n
+
+
 def callaway_santanna(
     df: pd.DataFrame,
     design: Design,
@@ -1002,6 +1149,8 @@ def callaway_santanna(
     baseline_outcome: bool = False,
     pretest: PreTest = "bonferroni",
     balance_e: int | None = None,
+    late_exposed: LateExposed = "exclude",
+    ps_model: PropensityModel = "cell",
 ) -> tuple[Result, Staggered | None]:
     """Staggered DiD for a design: one aggregation as a tidy result, plus all aggregations.
 
@@ -1015,53 +1164,67 @@ def callaway_santanna(
         The desa-year panel (with ``g``) and its column roles.
     control_group, est_method, base_period, anticipation, cluster, pretest, balance_e
         As :func:`group_time_att` and :func:`aggregate` (the grade uses the default pre-test).
-    last_year
-        Last outcome year used (default: the last in ``df``).
+    last_year, min_treated
+        Last outcome year used (default: the last in ``df``); fewest partnered desa with a
+        pre-period for an estimate.
     covariates
-        ``None``: the design's covariates present in ``df`` (none present: unconditional);
-        ``()``: unconditional.
+        ``None``: the design's covariates present in ``df``; ``()``: unconditional.
     aggregation
         Which aggregation the returned :class:`Estimate` reports (all are in the ``Staggered``).
     inference, draws, seed, boot_weights
         ``"bootstrap"`` (clustered multiplier bootstrap, ``draws`` draws from
         ``np.random.default_rng(seed)`` with ``boot_weights``) or ``"analytic"`` (influence
-        function SE, t(G-1) critical value). The other one is reported beside it
-        (``*_analytic`` fields).
-    min_treated
-        Fewest partnered desa with a pre-period for an estimate.
+        function SE, t(G-1)); the other one is reported beside it (``*_analytic`` fields).
     baseline_outcome
-        Add the outcome's level in the first panel year (before every evaluated start) to the
-        covariates: parallel trends are then assumed only among desa that started at the same
-        level. On the example data this removes most of the bias that the index's ceiling
-        creates (desa near the top rise less), README "Evidence grade".
+        Add the outcome's first-year level to the covariates: parallel trends only among desa
+        that started at the same level (README "Evidence grade": the index's ceiling).
+    late_exposed
+        Desa first exposed after ``last_year``: ``"exclude"`` or ``"never_treated"`` (as R
+        ``did``), :func:`apply_late_exposed`; their number is ``facts["n_late_exposed"]``.
+    ps_model
+        As :func:`group_time_att` (``facts["ps_model"]``: the one used).
 
     Returns
     -------
     tuple
         The :class:`Estimate` of ``aggregation`` and the :class:`Staggered`; or a
         ``NotEstimable`` (with the reason) and None when there are too few partnered desa with
-        a pre-period, no comparison desa, or the outcome is constant.
+        a pre-period, no comparison desa, or the outcome is constant. Desa without every year
+        are left out as R ``did`` does with a panel (``facts["n_dropped_missing_year"]``).
     """
     _check_options(control_group, est_method, base_period, anticipation)
-    for name, value, allowed_ in (("aggregation", aggregation, Aggregation), ("pretest", pretest, PreTest), ("inference", inference, Inference), ("boot_weights", boot_weights, BootWeights)):  # fmt: skip
-        check_option(name, value, allowed_)
+    _check_cs_options(aggregation, inference, boot_weights, pretest)
     df, covs, first, last = _staggered_sample(df, design, covariates, last_year, baseline_outcome)
+    df, n_late = apply_late_exposed(df, design, last, late_exposed)  # partnered, too recent
     estimand = ESTIMANDS[aggregation]
-    refused = _refusal(df, design, first, last, anticipation, min_treated, control_group, estimand)
+    how = (anticipation, min_treated, control_group, estimand, n_late)
+    refused = _refusal(df, design, (first, last), *how)
     if refused is not None:
         return refused, None
-    sample = df[df[design.time] <= last]
     gt = group_time_att(
-        sample, design, control_group, cluster, est_method, covs, base_period, anticipation
-    )
+        df[df[design.time] <= last], design, control_group, cluster, est_method, covs,
+        base_period, anticipation, ps_model,
+    )  # fmt: skip
     if gt.table["post"].sum() == 0:
-        detail = "no post-period cohort with comparison desa"
-        said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
-        return NotEstimable(**said, reason="too_few_treated", detail=detail), None
+        return _no_post_cohort(design, estimand), None
     agg = aggregate(gt, inference, draws, seed, boot_weights, 0.05, pretest, balance_e)
     asked = {"est_method_requested": est_method, "aggregation": aggregation,
-             "base_period": base_period, "anticipation": anticipation}  # fmt: skip
+             "base_period": base_period, "anticipation": anticipation,
+             "late_exposed": late_exposed, "n_late_exposed": n_late}  # fmt: skip
     return _cs_estimate(design, gt, agg, control_group, asked, baseline_outcome), agg
+
+
+def _no_post_cohort(design: Design, estimand: str) -> NotEstimable:
+    said = {"outcome": design.outcome, "method": CS_NAME, "estimand": estimand}
+    detail = "no post-period cohort with comparison desa"
+    return NotEstimable(**said, reason="too_few_treated", detail=detail)
+
+
+def _check_cs_options(aggregation: str, inference: str, boot_weights: str, pretest: str) -> None:
+    check_option("aggregation", aggregation, Aggregation)
+    check_option("pretest", pretest, PreTest)
+    check_option("inference", inference, Inference)
+    check_option("boot_weights", boot_weights, BootWeights)
 
 
 def _staggered_sample(
@@ -1099,21 +1262,25 @@ def _staggered_sample(
 def _refusal(
     df: pd.DataFrame,
     design: Design,
-    first: int,
-    last: int,
+    years: tuple[int, int],
     anticipation: int,
     min_treated: int,
     control_group: str,
     estimand: str,
+    recent: int,
 ) -> NotEstimable | None:
-    """Why the staggered comparison cannot be made here (None when it can)."""
-    y = design.outcome
+    """Why the staggered comparison cannot be made here (None when it can).
+
+    ``years``: the first and last years; ``recent``: desa first exposed after the last year
+    (before :func:`apply_late_exposed`), which make a comparison without evaluated desa
+    ``too_recent``.
+    """
+    y, (first, last) = design.outcome, years
     units = df.drop_duplicates(design.unit)
     eligible = units[(units["g"] > first + anticipation) & (units["g"] <= last)]
     n1, n_ctrl = len(eligible), int((units["g"] == 0).sum())
     said = {"outcome": y, "method": CS_NAME, "estimand": estimand}
     if n1 < min_treated:
-        recent = int((units["g"] > last).sum())
         reason = (
             "too_recent"
             if recent and n1 == 0
@@ -1150,6 +1317,7 @@ def _cs_estimate(
     row = agg.overall.set_index("type").loc[asked["aggregation"]]
     dropped = (("missing_year", agg.n_dropped_unbalanced),
                ("missing_covariate", agg.n_dropped_covariates))  # fmt: skip
+    said = {f"n_dropped_{r}": k for r, k in dropped}
     used = gt.est_method
     if gt.n_cells_reg_fallback and used in ("dr", "ipw"):
         used = "reg" if gt.n_cells_reg_fallback == len(gt.table) else f"{used},reg"
@@ -1185,8 +1353,10 @@ def _cs_estimate(
             "boot_weights": agg.boot_weights,
             "n_cells": len(agg.group_time),
             "n_cells_reg_fallback": agg.n_cells_reg_fallback,
+            "ps_model": gt.ps_model,
             "baseline_outcome": baseline_outcome,
             "se_bootstrap": float(row.get("se_bootstrap", np.nan)),
+            **said,
         },
         details={"pretrend_p": agg.pretrend_p, "pretest": agg.pretest},
     )
@@ -1260,6 +1430,7 @@ def twfe(
     y, covs = design.outcome, tuple(covariates)
     d, n1, n0 = _twfe_sample(df, design, covs)
     _check_twfe_inference(design, d, vcov, inference)
+    _check_panel_rows(d, design)
     refused = (
         "too_few_treated"
         if n1 < min_treated
@@ -1279,7 +1450,8 @@ def twfe(
     )
     wb = None
     if inference != "analytic":
-        wb = _twfe_wild_bootstrap(d, design, inter, (draws, seed, boot_weights))
+        k = _twfe_n_params(d, design, inter)
+        wb = _twfe_wild_bootstrap(d, design, inter, (draws, seed, boot_weights), k)
     return coefficient_estimate(y, "twfe", TWFE_ESTIMAND, est, se, n1, n0, G, wb, **kw)
 
 
@@ -1299,6 +1471,22 @@ def _twfe_sample(
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
     return d, n1, n0
+
+
+def _check_panel_rows(d: pd.DataFrame, design: Design) -> None:
+    """Refuse a table with one row per unit before pyfixest sees it.
+
+    Unit effects then absorb every row; pyfixest 0.60 aborts the whole process on such data
+    (SIGABRT, which in a notebook kills the kernel).
+    """
+    n_units = int(d[design.unit].nunique())
+    if len(d) and len(d) == n_units:
+        raise PanelShapeError(
+            f"twfe needs a panel: each of the {n_units} units of '{design.unit}' has one row "
+            f"(with outcome and covariates), so desa effects absorb them all. Pass the desa-year "
+            f"panel (one row per {design.unit} and {design.time}), or compare one year with "
+            "compare_year."
+        )
 
 
 def _check_twfe_inference(design: Design, d: pd.DataFrame, vcov: str, inference: str) -> None:
@@ -1340,21 +1528,42 @@ def _feols(d: pd.DataFrame, design: Design, inter: list[str], vcov: str) -> tupl
     return float(fit.coef()["_treated"]), float(fit.se()["_treated"])
 
 
-def _twfe_wild_bootstrap(
-    d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str]
-) -> WildBootstrap:
-    """Wild cluster bootstrap of the TWFE coefficient.
+def _twfe_n_params(d: pd.DataFrame, design: Design, inter: list[str]) -> int:
+    """The k of pyfixest's CRV1 factor (N - 1) / (N - k) for TWFE (its ``k_fixef="nonnested"``).
 
-    Wild cluster bootstrap of the ``_treated`` coefficient, fixed effects and interactions
-    projected out (Frisch-Waugh-Lovell); ``how``: draws, seed and weights.
+    The slopes, plus every level of the two fixed effects but one, less the levels of an effect
+    nested in the clusters (a desa lies in one kecamatan), which counts once (fixest issue 554;
+    pyfixest ``get_ssc``).
     """
-    y = design.outcome
+    X = d[["_treated", *inter]].to_numpy(float)
+    k = int(np.linalg.matrix_rank(X - X.mean(axis=0))) if inter else 1
+    levels, nested = [], []
+    for fe in (design.unit, design.time):
+        levels.append(int(d[fe].nunique()))
+        nested.append(bool(d.groupby(fe)[design.cluster].nunique().max() == 1))
+    k_fe = sum(levels) - (len(levels) - 1)
+    return k + k_fe - sum(n for n, ok in zip(levels, nested, strict=True) if ok) + sum(nested)
+
+
+def _twfe_wild_bootstrap(
+    d: pd.DataFrame, design: Design, inter: list[str], how: tuple[int, int, str], k: int
+) -> WildBootstrap:
+    """Wild cluster restricted bootstrap of the TWFE coefficient.
+
+    Wild cluster restricted bootstrap of the ``_treated`` coefficient
+    (:func:`analysis.methods.inference.wild_cluster_bootstrap`): the desa and year effects and
+    the interactions are the other regressors, projected out of every bootstrap sample
+    (Frisch-Waugh-Lovell); ``how``: draws, seed and weights; ``k``: the number of parameters
+    pyfixest's CRV1 factor counts, so that the bootstrap's t statistic is pyfixest's.
+    """
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
-    M = _demean_two_way(d[[y, "_treated", *inter]].to_numpy(float), unit, time)
-    yv, xv = M[:, 0], M[:, 1]
-    if inter:
-        Z = M[:, 2:]
-        yv = yv - Z @ np.linalg.lstsq(Z, yv, rcond=None)[0]
-        xv = xv - Z @ np.linalg.lstsq(Z, xv, rcond=None)[0]
-    return wild_cluster_bootstrap(yv, xv, d[design.cluster].to_numpy(), *how)
+    Z = _demean_two_way(d[inter].to_numpy(float), unit, time) if inter else None
+
+    def residualise(a: np.ndarray) -> np.ndarray:
+        r = _demean_two_way(a, unit, time)
+        return r if Z is None else r - Z @ np.linalg.lstsq(Z, r, rcond=None)[0]
+
+    y, x = d[design.outcome].to_numpy(float), d["_treated"].to_numpy(float)
+    cl = d[design.cluster].to_numpy()
+    return wild_cluster_bootstrap(y, x, cl, *how, residualise=residualise, n_params=k)

@@ -21,6 +21,10 @@ naive "overstates"    naive - headline > 1.96 x SE of the naive comparison (``un
 breakdown value       the headline interval excludes zero and Mbar > 0 (else ``sens.no_breakdown``)
 estimator named       the one computed: ``est.fallback`` when cells of a doubly robust or
                       weighting estimator fell back to outcome regression, with their count
+pooled score          the weighting used one propensity model per district (``est.ps_pooled``)
+late exposed          desa first exposed after the last year exist (``late.exclude`` or
+                      ``late.never_treated``, the convention used, with their number)
+missing year          the headline left out desa without every year (``dropped.missing_year``)
 E-value, causal       the headline was estimated and its E-value is finite
 status bands          headline outcome ``nilai_idm`` (the IDM thresholds apply to it only)
 ====================  ==========================================================================
@@ -106,6 +110,10 @@ class Facts:
     est_method_used: str = ""
     n_cells: int = 0
     n_cells_reg_fallback: int = 0
+    late_exposed: str = "exclude"
+    ps_model: str = ""
+    n_late_exposed: int = 0
+    n_dropped_missing_year: int = 0
     naive_estimate: float = _NAN
     naive_se: float = _NAN
     mean_last: float = _NAN
@@ -483,6 +491,41 @@ CLAIMS: tuple[Claim, ...] = (
             "k": w.int(f.n_cells_reg_fallback),
             "n": w.int(f.n_cells),
         },
+    ),
+    Claim(
+        key="est.ps_pooled",
+        section="method",
+        needs=("ps_model", "est_method_used"),
+        when=lambda f: (
+            f.estimable
+            and f.ps_model == "pooled"
+            and bool({"dr", "ipw"} & set(f.est_method_used.split(",")))
+        ),
+    ),
+    *(
+        Claim(
+            key=f"late.{conv}",
+            section="method",
+            needs=("late_exposed", "n_late_exposed", "last_year"),
+            when=lambda f, conv=conv: (
+                f.estimable and f.late_exposed == conv and f.n_late_exposed > 0
+            ),
+            args=lambda f, w: {"last": f.last_year},
+            plural="n_late_exposed",
+        )
+        for conv in ("exclude", "never_treated")
+    ),
+    Claim(
+        key="dropped.missing_year",
+        section="method",
+        needs=("n_dropped_missing_year", "first_year", "last_year"),
+        when=lambda f: f.estimable and f.n_dropped_missing_year > 0,
+        args=lambda f, w: {
+            "outcome": w.outcome(f.outcome),
+            "first": f.first_year,
+            "last": f.last_year,
+        },
+        plural="n_dropped_missing_year",
     ),
     Claim(
         key="caveat.selection", section="method", needs=("estimable",), when=lambda f: f.estimable
