@@ -719,8 +719,16 @@ def estimate_main(
 
 
 def _twfe_benchmark(data: DistrictData) -> Result:
-    """Two-way fixed effects with the specification's covariates and standard errors."""
+    """Two-way fixed effects with the specification's covariates and standard errors.
+
+    With one outcome year there is no panel to difference: typed ``no_pre_period`` (``twfe``
+    itself refuses such a table, since pyfixest would abort the process).
+    """
     spec = data.spec
+    if data.panel[data.design.time].nunique() < 2:
+        return NotEstimable(
+            outcome=data.design.outcome, method="twfe", estimand="ATT", reason="no_pre_period"
+        )
     covs = tuple(c for c in data.design.covariates if c in data.panel.columns)
     return twfe(
         data.panel,
