@@ -1178,11 +1178,10 @@ def callaway_santanna(
     baseline_outcome
         Add the outcome's first-year level to the covariates: parallel trends only among desa
         that started at the same level (README "Evidence grade": the index's ceiling).
-    late_exposed
+    late_exposed, ps_model
         Desa first exposed after ``last_year``: ``"exclude"`` or ``"never_treated"`` (as R
-        ``did``), :func:`apply_late_exposed`; their number is ``facts["n_late_exposed"]``.
-    ps_model
-        As :func:`group_time_att` (``facts["ps_model"]``: the one used).
+        ``did``; :func:`apply_late_exposed`, ``facts["n_late_exposed"]``); ``ps_model`` as
+        :func:`group_time_att` (``facts["ps_model"]``: the one used).
 
     Returns
     -------
@@ -1198,8 +1197,7 @@ def callaway_santanna(
     df, n_late = apply_late_exposed(df, design, last, late_exposed)  # partnered, too recent
     estimand = ESTIMANDS[aggregation]
     how = (anticipation, min_treated, control_group, estimand, n_late)
-    refused = _refusal(df, design, (first, last), *how)
-    if refused is not None:
+    if (refused := _refusal(df, design, (first, last), *how)) is not None:
         return refused, None
     gt = group_time_att(
         df[df[design.time] <= last], design, control_group, cluster, est_method, covs,
