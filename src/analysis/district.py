@@ -1049,6 +1049,17 @@ def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
 
 #: Grade codes, strongest first.
 GRADES = allowed(Grade)
+#: The reason codes that keep a grade below "strong" (:func:`judge_evidence`), each worded
+#: in the catalogs as ``why.<code>``.
+GRADE_REASONS = (
+    "ci_includes_zero",
+    "not_significant_after_adjustment",
+    "pretrend",
+    "few_treated",
+    "pre_period_underpowered",
+    "no_pre_period_test",
+    "pre_gap_exceeds_estimate",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1104,8 +1115,13 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     strong: the interval (few-cluster inference) excludes zero; the p-value adjusted across
     outcomes is below 0.05; at least ``spec.min_evaluated`` evaluated partnered desa; the
     pre-period test does not reject (p >= 0.10) *and* could have detected a pre-period gap as
-    large as the estimate (80% power). suggestive: p < 0.05 but a condition fails.
-    insufficient: otherwise. The relative-magnitudes breakdown value (Rambachan & Roth 2023)
+    large as the estimate (80% power); no pre-period gap is larger than the estimate.
+    suggestive: p < 0.05 but a condition fails. insufficient: otherwise, and always when the
+    pre-period test rejects or a pre-period gap exceeds the estimate (reason
+    ``pre_gap_exceeds_estimate``): the gap after the start may then continue the gap before it.
+    Caveats: ``fragile_to_trend_violation`` (breakdown value below 1) and ``below_mde`` (the
+    estimate is smaller than the minimum detectable effect, so an interval that excludes zero
+    is likely to exaggerate it: Gelman and Carlin 2014, type M error). The relative-magnitudes breakdown value (Rambachan & Roth 2023)
     is carried as a fact and as a caveat when below 1; requiring Mbar >= 1 would make "strong"
     unreachable at district scale (0 of 235 simulated briefs with real effects, README). The
     grade never asserts parallel trends: it carries what the pre-period shows and the gap it
@@ -1159,10 +1175,14 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
     mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
     grade, reasons = _grade(h, q, pre, counts)
+    mde = mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None)
+    caveats = () if mbar >= 1 else ("fragile_to_trend_violation",)
+    if np.isfinite(mde) and abs(h.estimate) < mde:
+        caveats += ("below_mde",)
     return Evidence(
         grade=grade,
         reasons=reasons,
-        mde=mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
+        mde=mde,
         e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd),
         n_treated=h.n_treated,
         headline=h,
@@ -1170,7 +1190,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         breakdown_mbar=mbar,
         n_clusters=h.n_clusters,
         ci_method=h.ci_method,
-        caveats=() if mbar >= 1 else ("fragile_to_trend_violation",),
+        caveats=caveats,
         **pre,
         **counts,
     )
@@ -1194,10 +1214,15 @@ def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[s
         reasons.append("pretrend")
     elif not (pre_det <= abs(h.estimate)):
         reasons.append("pre_period_underpowered")
+    if np.isfinite(pre["pre_max_abs"]) and pre["pre_max_abs"] > abs(h.estimate):
+        reasons.append("pre_gap_exceeds_estimate")
     if counts["n_evaluated"] < counts["min_evaluated"]:
         reasons.append("few_treated")
     if not reasons:
         grade = "strong"
+    elif {"pretrend", "pre_gap_exceeds_estimate"} & set(reasons):
+        # the gap after may continue a gap before: never read as a benefit, however small p is
+        grade = "insufficient"
     elif h.p_value < 0.05:
         grade = "suggestive"
     else:
