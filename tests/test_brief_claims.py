@@ -31,7 +31,7 @@ from analysis.report import brief, claims
 from analysis.schema import IDM_THRESHOLDS
 
 WORLDS = ((20250826, 1.0), (1001, 1.0), (1002, 1.0), (1003, 1.0), (1004, 1.0), (1001, 0.0))
-SPEC = steps.Specification(inference="analytic", draws=99)
+SPEC = steps.Specification(inference="analytic", draws=99, few_desa_placebos=19)
 LANGS = ("id", "en")
 
 
@@ -107,9 +107,10 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
     wl = welfare[welfare["tahun"] == last]
     base["mandiri_share"] = float((wl["status_idm"] == "MANDIRI").mean())
     table = pd.read_csv(out / "results.csv")
-    head = table[(table["method"] == "cs_did") & (table["outcome"] == "nilai_idm")].iloc[0]
+    method = ev.get("method") or "cs_did"  # the few-desa comparison when it replaced cs_did
+    head = table[(table["method"] == method) & (table["outcome"] == "nilai_idm")].iloc[0]
     if ev["grade"] == "not_estimable" or not bool(head["estimable"]):
-        return claims.Facts(**base, reason=str(head["reason"]))
+        return claims.Facts(**base, reason=str(head["reason"]), few_reason=ev.get("few_reason", ""))
     est = float(head["estimate"])
     hf = _facts_column(head["facts"])
     naive = table[(table["method"] == "naive") & (table["outcome"] == "nilai_idm")]
@@ -141,6 +142,9 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
         mde=float(ev["mde"]),
         e_value=float(evs.point),
         e_value_bound=float(evs.ci_bound),
+        headline_method=method,
+        cohort=int(hf.get("cohort", 0)),
+        n_placebos=int(hf.get("n_placebos", 0)),
         est_method_requested=hf.get("est_method_requested", ""),
         est_method_used=str(head["est_method"]),
         n_cells=int(hf.get("n_cells", 0)),

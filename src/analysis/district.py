@@ -83,6 +83,8 @@ from analysis.methods.sensitivity import (
     mde_from_se,
 )
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
+from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
+from analysis.methods.synthetic import FewDesa, few_desa
 from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
 
 
@@ -135,6 +137,13 @@ class Specification:
     multitest
         Adjustment across outcomes and across subgroups: ``"fdr_bh"``, ``"holm"``,
         ``"bonferroni"`` (statsmodels ``multipletests``).
+    few_desa_placebos
+        Placebo assignments drawn for the few-desa comparison used when the headline has
+        fewer than ``min_treated`` partnered desa (:func:`estimate_few_desa`; every
+        assignment when there are at most 2000); 0 switches that comparison off.
+    few_desa_loo
+        Also refit the few-desa comparison without each donor of positive weight
+        (leave-one-out; one refit per donor, off by default for speed).
     """
 
     covariates: tuple[str, ...] | None = None
@@ -159,6 +168,8 @@ class Specification:
     min_subgroup_clusters: int = MIN_SUBGROUP_CLUSTERS
     min_can_move_up: int = MIN_CAN_MOVE_UP
     multitest: MultipleTesting = "fdr_bh"
+    few_desa_placebos: int = 99
+    few_desa_loo: bool = False
 
     def __post_init__(self) -> None:
         from analysis.methods.panel import _check_options
@@ -194,6 +205,11 @@ class Specification:
             object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.draws < 99:
             raise OptionError(f"draws={self.draws!r} must be at least 99")
+        if self.few_desa_placebos != 0 and self.few_desa_placebos < 19:
+            raise OptionError(
+                f"few_desa_placebos={self.few_desa_placebos!r} must be 0 (off) or at least 19 "
+                "(a 5% test needs at least 19 placebos)"
+            )
         if not 0 <= self.trim < 0.5:
             raise OptionError(f"trim={self.trim!r} must be in [0, 0.5)")
         if not self.caliper_sd > 0:
@@ -526,6 +542,10 @@ class MainEstimate:
     breakdown: Breakdown | None = None
     #: why the event study has no pre-period check (``no_event_pre_period``), or None
     event_study_refusal: NotEstimable | None = None
+    #: the few-desa comparison (synthetic DiD) when the headline has too few partnered desa
+    #: (:func:`estimate_few_desa`), or None when the headline was estimated
+    few_desa: Result | None = None
+    few_detail: FewDesa | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -548,7 +568,7 @@ class MainEstimate:
 
     def tidy(self) -> pd.DataFrame:
         """The estimates as one table (:data:`analysis.methods.results.COLUMNS`)."""
-        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe]
+        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe, self.few_desa]
         return to_frame([r for r in rows if r is not None])
 
     def __repr__(self) -> str:
@@ -692,7 +712,11 @@ def estimate_main(
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
     head = _below_minimum(data, y) or _recent_reason(head, data)
+    tried = _few_desa_applies(head) and spec.few_desa_placebos > 0
+    few, detail = estimate_few_desa(data) if tried else (None, None)
     main = MainEstimate(
+        few_desa=_tag(few, code) if few is not None else None,
+        few_detail=detail,
         headline=_tag(head, code),
         staggered=agg,
         twfe=None,
@@ -715,6 +739,56 @@ def estimate_main(
         twfe=_tag(_twfe_benchmark(data), code),
         not_yet_treated=_tag(alt, code),
         unconditional=_tag(unc, code),
+    )
+
+
+#: Headline reasons for which the few-desa comparison is tried instead (issue 18): the
+#: staggered estimator refuses fewer than ``spec.min_treated`` evaluated partnered desa.
+FEW_DESA_REASONS = ("too_few_treated",)
+
+
+def _few_desa_applies(head: Result) -> bool:
+    return isinstance(head, NotEstimable) and head.reason in FEW_DESA_REASONS
+
+
+def estimate_few_desa(data: DistrictData) -> tuple[Result, FewDesa | None]:
+    """The few-desa comparison of the district's largest evaluated cohort.
+
+    Synthetic difference-in-differences (Arkhangelsky et al. 2021) of the cohort with the most
+    evaluated partnered desa (ties: the earliest, which has the most years after its start)
+    that has at least ``FEW_MIN_PRE`` years before its start (else the largest, and the
+    estimator's reason) against the district's never-partnered desa, with placebo-in-space
+    inference and leave-one-out (:func:`analysis.methods.synthetic.few_desa`, seeded with ``spec.seed``).
+    Used where the staggered estimator refuses too few partnered desa; graded by its own rule
+    (:func:`judge_evidence`).
+
+    Returns
+    -------
+    tuple
+        The estimate and its detail; or a typed ``NotEstimable`` (``no_evaluated_cohort``
+        when no partnered desa started within the outcome years, or the estimator's reason)
+        and None.
+    """
+    y = data.design.outcome
+    first = data.panel.groupby(data.design.unit)["g"].first()
+    evaluated = first[(first > data.first_year) & (first <= data.last_year)]
+    if evaluated.empty:
+        return NotEstimable(
+            outcome=y, method="synthetic_did", estimand="ATT", reason="no_evaluated_cohort"
+        ), None
+    sizes = evaluated.value_counts()
+    fit = sizes[sizes.index - data.first_year >= FEW_MIN_PRE]  # cohorts with a pre-period fit
+    sizes = fit if len(fit) else sizes  # else the estimator states why none can be fitted
+    cohort = int(min(sizes[sizes == sizes.max()].index))
+    spec = data.spec
+    return few_desa(
+        data.panel,
+        data.design,
+        cohort=cohort,
+        last_year=data.last_year,
+        draws=spec.few_desa_placebos,
+        seed=spec.seed,
+        with_leave_one_out=spec.few_desa_loo,
     )
 
 
@@ -1059,6 +1133,10 @@ GRADE_REASONS = (
     "pre_period_underpowered",
     "no_pre_period_test",
     "pre_gap_exceeds_estimate",
+    "few_desa",
+    "placebo_not_rejected",
+    "ci_unbounded",
+    "pre_fit_exceeds_estimate",
 )
 
 
@@ -1092,6 +1170,11 @@ class Evidence:
     n_clusters: int = 0
     ci_method: str = ""
     caveats: tuple[str, ...] = ()  # qualify any grade, do not lower it
+    #: the method of the graded result: the staggered headline, or ``synthetic_did`` when
+    #: the district has too few partnered desa for it (:func:`estimate_few_desa`)
+    method: str = HEADLINE_METHOD
+    #: why the few-desa comparison, tried for a headline with too few desa, was not made
+    few_reason: str = ""
 
     def tidy(self) -> pd.DataFrame:
         """The grade and its numbers as a one-row table."""
@@ -1152,17 +1235,10 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
         "min_evaluated": data.spec.min_evaluated,
     }
+    if not isinstance(h, Estimate) and isinstance(main.few_desa, Estimate):
+        return _judge_few(main.few_desa, data, counts)
     if not isinstance(h, Estimate):
-        return Evidence(
-            grade="not_estimable",
-            reasons=(h.reason,),
-            mde=np.nan,
-            e_value=EValue(point=np.nan, ci_bound=np.nan),
-            pretrend_p=np.nan,
-            n_treated=h.n_treated,
-            headline=h,
-            **counts,
-        )
+        return _not_estimable_evidence(h, main, counts)
     agg = main.staggered
     pre = {
         "pretrend_p": agg.pretrend_p if agg is not None else np.nan,
@@ -1192,6 +1268,59 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         ci_method=h.ci_method,
         caveats=caveats,
         **pre,
+        **counts,
+    )
+
+
+def _not_estimable_evidence(h: Result, main: MainEstimate, counts: dict) -> Evidence:
+    """The evidence of a headline that was not estimated: its reason, and the few-desa one."""
+    few = main.few_desa
+    return Evidence(
+        grade="not_estimable",
+        reasons=(h.reason,),
+        few_reason=few.reason if isinstance(few, NotEstimable) else "",
+        mde=np.nan,
+        e_value=EValue(point=np.nan, ci_bound=np.nan),
+        pretrend_p=np.nan,
+        n_treated=h.n_treated,
+        headline=h,
+        **counts,
+    )
+
+
+def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
+    """The few-desa comparison's grade: never "strong" with so few desa.
+
+    suggestive: the placebo-in-space test rejects at 5% (it can: its smallest attainable
+    p-value is below 0.05), the interval is finite, and the pre-period fit's RMSPE is not
+    larger than the estimate; insufficient otherwise. Calibrated by
+    ``scripts/study_few_desa.py`` (README): with zero effect the 5% test rejects in at most
+    5% of draws for 1, 3 and 5 partnered desa, so a false "suggestive" is that rare.
+    """
+    f = h.facts or {}
+    pre_rmspe = float(f.get("pre_rmspe", np.nan))
+    reasons = ["few_desa"]
+    if not (h.p_value < 0.05 and float(f.get("min_p_value", 1.0)) < 0.05):
+        reasons.append("placebo_not_rejected")
+    if not (np.isfinite(h.ci_low) and np.isfinite(h.ci_high)):
+        reasons.append("ci_unbounded")
+    if not (pre_rmspe <= abs(h.estimate)):
+        reasons.append("pre_fit_exceeds_estimate")
+    sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
+    ok = np.isfinite(h.ci_low) and np.isfinite(h.ci_high)
+    return Evidence(
+        grade="suggestive" if reasons == ["few_desa"] else "insufficient",
+        reasons=tuple(reasons),
+        mde=np.nan,
+        e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd)
+        if ok
+        else EValue(point=np.nan, ci_bound=np.nan),
+        pretrend_p=np.nan,
+        pre_max_abs=pre_rmspe,
+        n_treated=h.n_treated,
+        headline=h,
+        ci_method=h.ci_method,
+        method=h.method,
         **counts,
     )
 
@@ -1256,7 +1385,7 @@ def results_table(
     >>> table["method"].iloc[0], table["district"].iloc[0]
     ('cs_did', '64.02')
     """
-    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
+    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
     parts = [
         to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),
@@ -1346,6 +1475,8 @@ def save_results(
             "ci_method": evidence.ci_method,
             "n_clusters": evidence.n_clusters,
             "caveats": list(evidence.caveats),
+            "method": evidence.method,
+            "few_reason": evidence.few_reason,
         },
         "specification": data.spec.as_dict(),
         "parameters": parameters,

@@ -161,7 +161,8 @@ def brief_facts(
     h = evidence.headline if evidence is not None else None
     if not isinstance(h, Estimate) or evidence is None:
         reason = getattr(h, "reason", "") or data.reason
-        return Facts(**base, reason=reason, outcome=data.design.outcome)
+        few = getattr(evidence, "few_reason", "")
+        return Facts(**base, reason=reason, outcome=data.design.outcome, few_reason=few)
     hf = h.facts or {}
     return Facts(
         **base,
@@ -182,6 +183,9 @@ def brief_facts(
         mde=float(evidence.mde),
         e_value=float(evidence.e_value.point),
         e_value_bound=float(evidence.e_value.ci_bound),
+        headline_method=str(evidence.method),
+        cohort=int(hf.get("cohort", 0) or 0),
+        n_placebos=int(hf.get("n_placebos", 0) or 0),
         est_method_requested=str(hf.get("est_method_requested", h.est_method)),
         est_method_used=str(h.est_method),
         n_cells=int(hf.get("n_cells", 0) or 0),

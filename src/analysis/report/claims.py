@@ -153,6 +153,11 @@ class Facts:
     n_trimmed_control: int = 0
     n_cross_treated: int = 0
     n_cross_control: int = 0
+    #: the graded result's method: the staggered headline, or ``synthetic_did`` (few desa)
+    headline_method: str = "cs_did"
+    few_reason: str = ""  # why the few-desa comparison, tried, could not be made
+    cohort: int = 0  # the few-desa comparison's cohort (exposure year)
+    n_placebos: int = 0
 
     # -- derived facts (each a plain function of the fields) ----------------------------------
     @property
@@ -176,6 +181,11 @@ class Facts:
         return (
             self.estimable and _finite(self.pre_max_abs) and self.pre_max_abs > abs(self.estimate)
         )
+
+    @property
+    def few(self) -> bool:
+        """The graded result is the few-desa comparison (synthetic DiD), not the staggered one."""
+        return self.estimable and self.headline_method != "cs_did"
 
     @property
     def earlier_gap(self) -> bool:
@@ -312,6 +322,20 @@ CLAIMS: tuple[Claim, ...] = (
         needs=("estimable", "reason"),
         when=lambda f: f.applicable and not f.estimable,
         args=lambda f, w: {"why": w.reason(f.reason)},
+    ),
+    Claim(
+        key="few.not_estimable",
+        section="key",
+        needs=("estimable", "few_reason"),
+        when=lambda f: f.applicable and not f.estimable and bool(f.few_reason),
+        args=lambda f, w: {"why": w.reason(f.few_reason)},
+    ),
+    Claim(
+        key="few.used",
+        section="headline",
+        needs=("headline_method", "n_treated", "cohort"),
+        when=lambda f: f.few,
+        args=lambda f, w: {"n": w.int(f.n_treated), "cohort": f.cohort, "n0": w.int(f.n_control)},
     ),
     Claim(
         key="headline.positive",
@@ -567,7 +591,19 @@ CLAIMS: tuple[Claim, ...] = (
         plural="n_recent_from_files",
     ),
     # -- the technical appendix: methods and sensitivity ---------------------------------------
-    Claim(key="method_text", section="method", needs=("estimable",), when=lambda f: f.estimable),
+    Claim(
+        key="method_text",
+        section="method",
+        needs=("estimable", "headline_method"),
+        when=lambda f: f.estimable and not f.few,
+    ),
+    Claim(
+        key="method_text.few",
+        section="method",
+        needs=("estimable", "headline_method", "cohort", "n_placebos"),
+        when=lambda f: f.few,
+        args=lambda f, w: {"cohort": f.cohort, "n": w.int(f.n_treated), "k": w.int(f.n_placebos)},
+    ),
     Claim(
         key="compared",
         section="method",
