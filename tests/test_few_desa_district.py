@@ -85,7 +85,6 @@ def test_the_few_desa_grade_rule():
     for bad, why in (
         (est(p_value=0.2), "placebo_not_rejected"),
         (est(min_p=0.1), "placebo_not_rejected"),  # a test that cannot reject at 5%
-        (est(ci_high=float("inf")), "ci_unbounded"),
         (est(pre=0.04), "pre_fit_exceeds_estimate"),
     ):
         ev = steps._judge_few(bad, data, counts)
@@ -109,3 +108,11 @@ def test_a_district_where_it_cannot_run_says_why():
 def test_few_desa_placebos_is_checked():
     with pytest.raises(steps.OptionError, match="few_desa_placebos"):
         steps.Specification(few_desa_placebos=5)
+
+
+def test_an_unbounded_few_desa_interval_is_not_graded(two_desa):
+    d = two_desa
+    unbounded = replace(d.main.few_desa, ci_low=float("nan"), ci_high=float("nan"))
+    ev = steps.judge_evidence(replace(d.main, few_desa=unbounded), d.outcomes, d.data)
+    assert ev.grade == "not_estimable" and ev.few_reason == "ci_unbounded"
+    assert "few.not_estimable" in _claims(brief.summary_html(d.data, d.main, ev, "id", ""))

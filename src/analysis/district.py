@@ -1135,7 +1135,6 @@ GRADE_REASONS = (
     "pre_gap_exceeds_estimate",
     "few_desa",
     "placebo_not_rejected",
-    "ci_unbounded",
     "pre_fit_exceeds_estimate",
 )
 
@@ -1235,7 +1234,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
         "min_evaluated": data.spec.min_evaluated,
     }
-    if not isinstance(h, Estimate) and isinstance(main.few_desa, Estimate):
+    if not isinstance(h, Estimate) and _bounded(main.few_desa):
         return _judge_few(main.few_desa, data, counts)
     if not isinstance(h, Estimate):
         return _not_estimable_evidence(h, main, counts)
@@ -1275,10 +1274,11 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
 def _not_estimable_evidence(h: Result, main: MainEstimate, counts: dict) -> Evidence:
     """The evidence of a headline that was not estimated: its reason, and the few-desa one."""
     few = main.few_desa
+    few_reason = few.reason if isinstance(few, NotEstimable) else ""
     return Evidence(
         grade="not_estimable",
         reasons=(h.reason,),
-        few_reason=few.reason if isinstance(few, NotEstimable) else "",
+        few_reason="ci_unbounded" if isinstance(few, Estimate) else few_reason,
         mde=np.nan,
         e_value=EValue(point=np.nan, ci_bound=np.nan),
         pretrend_p=np.nan,
@@ -1288,12 +1288,18 @@ def _not_estimable_evidence(h: Result, main: MainEstimate, counts: dict) -> Evid
     )
 
 
+def _bounded(r: Result | None) -> bool:
+    """An estimate whose interval has two finite ends (a placebo inversion may have none)."""
+    return isinstance(r, Estimate) and bool(np.isfinite(r.ci_low) and np.isfinite(r.ci_high))
+
+
 def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
     """The few-desa comparison's grade: never "strong" with so few desa.
 
     suggestive: the placebo-in-space test rejects at 5% (it can: its smallest attainable
-    p-value is below 0.05), the interval is finite, and the pre-period fit's RMSPE is not
-    larger than the estimate; insufficient otherwise. Calibrated by
+    p-value is below 0.05) and the pre-period fit's RMSPE is not larger than the estimate;
+    insufficient otherwise. Used only when its interval is bounded (else the district is not
+    estimable, ``few_reason`` ``ci_unbounded``). Calibrated by
     ``scripts/study_few_desa.py`` (README): with zero effect the 5% test rejects in at most
     5% of draws for 1, 3 and 5 partnered desa, so a false "suggestive" is that rare.
     """
@@ -1302,19 +1308,14 @@ def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
     reasons = ["few_desa"]
     if not (h.p_value < 0.05 and float(f.get("min_p_value", 1.0)) < 0.05):
         reasons.append("placebo_not_rejected")
-    if not (np.isfinite(h.ci_low) and np.isfinite(h.ci_high)):
-        reasons.append("ci_unbounded")
     if not (pre_rmspe <= abs(h.estimate)):
         reasons.append("pre_fit_exceeds_estimate")
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
-    ok = np.isfinite(h.ci_low) and np.isfinite(h.ci_high)
     return Evidence(
         grade="suggestive" if reasons == ["few_desa"] else "insufficient",
         reasons=tuple(reasons),
         mde=np.nan,
-        e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd)
-        if ok
-        else EValue(point=np.nan, ci_bound=np.nan),
+        e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd),
         pretrend_p=np.nan,
         pre_max_abs=pre_rmspe,
         n_treated=h.n_treated,
