@@ -494,21 +494,31 @@ def test_printed_brief_summary_on_one_a4_page_banner_on_every_page(run_id, tmp_p
     assert stat.S_IMODE(pdf.stat().st_mode) & 0o044 == 0o044
 
 
-#: Measured in a page shown 390 px wide: how far it scrolls sideways, and the smallest text of
-#: each figure in CSS px (an SVG text's computed font size times its scale on screen).
+#: Measured in a page shown 390 px wide: how far it scrolls sideways, the smallest text of each
+#: figure in CSS px (an SVG text's computed font size times its scale on screen), and every
+#: element that scrolls inside itself (its content wider than its box: a table in an
+#: ``overflow:auto`` wrapper, a long word in a cell), named ``tag.class``. Content cut off on
+#: purpose (``overflow: hidden``, as the visually hidden header of a reflowed table) is not
+#: counted.
 PHONE_PROBE = (
     "const d=f.contentDocument;"
-    "const sizes=[...d.querySelectorAll('figure svg')].map(s=>Math.min(...[...s.querySelectorAll"
-    "('text')].map(t=>{const m=t.getScreenCTM();return parseFloat(f.contentWindow"
-    ".getComputedStyle(t).fontSize)*Math.hypot(m.a,m.b);})).toFixed(2));"
+    "const sizes=[...d.querySelectorAll('figure svg, .index-map svg')].map(s=>Math.min(...[..."
+    "s.querySelectorAll('text')].map(t=>{const m=t.getScreenCTM();return parseFloat(f."
+    "contentWindow.getComputedStyle(t).fontSize)*Math.hypot(m.a,m.b);})).toFixed(2));"
+    "const cut=e=>{for(let a=e;a&&a!==d.body;a=a.parentElement){const o=f.contentWindow."
+    "getComputedStyle(a).overflowX;if(o==='hidden'||o==='clip')return true;}return false;};"
+    "const wide=[...d.body.querySelectorAll('*')].filter(e=>!(e instanceof f.contentWindow."
+    "SVGElement)&&e.clientWidth>0&&e.scrollWidth>e.clientWidth+1&&!cut(e))"
+    ".map(e=>e.tagName.toLowerCase()"
+    "+'.'+(e.className||'').toString().replace(/[^\\w-]+/g,'.')+'='+e.scrollWidth+'/'+e.clientWidth);"
     "document.body.setAttribute('data-probe',d.documentElement.scrollWidth+'x'"
-    "+f.contentWindow.innerWidth+'x'+sizes.join(','));"
+    "+f.contentWindow.innerWidth+'x'+sizes.join(',')+'x'+wide.join(' '));"
 )
 
 
-def _on_a_phone(tmp_path: Path, page: Path) -> tuple[int, int, list[float]]:
-    """(scroll width, window width, smallest text of each figure) of ``page`` in a 390 px
-    frame (headless windows are at least 500 px wide)."""
+def _on_a_phone(tmp_path: Path, page: Path) -> tuple[int, int, list[float], list[str]]:
+    """(scroll width, window width, smallest text of each figure, elements scrolling inside)
+    of ``page`` in a 390 px frame (headless windows are at least 500 px wide)."""
     frame = tmp_path / f"frame-{page.parent.name}-{page.name}"
     frame.write_text(
         f'<html><body><iframe id="f" src="{page.as_uri()}" width="390" height="844"></iframe>'
@@ -524,27 +534,32 @@ def _on_a_phone(tmp_path: Path, page: Path) -> tuple[int, int, list[float]]:
         "--dump-dom",
         frame.as_uri(),
     ).stdout
-    m = re.search(r'data-probe="(\d+)x(\d+)x([\d.,]*)"', dom)
+    m = re.search(r'data-probe="(\d+)x(\d+)x([\d.,]*)x([^"]*)"', dom)
     assert m, (page, dom[:300])
     sizes = [float(v) for v in m.group(3).split(",") if v]
-    return int(m.group(1)), int(m.group(2)), sizes
+    return int(m.group(1)), int(m.group(2)), sizes, unescape(m.group(4)).split()
 
 
 @pytest.mark.browser
 def test_no_horizontal_scroll_and_legible_figures_on_a_phone(run_id, tmp_path):
-    """At 390 px no page (briefs, index, synthesis, data page) scrolls sideways, and no text of
-    any figure is under 9 CSS px."""
+    """At 390 px no page (briefs, index, synthesis, data page) scrolls sideways, no box in it
+    scrolls sideways inside (tables reflow instead), and no text of any figure, the maps
+    included, is under 9 CSS px."""
     if CHROMIUM is None:
         pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
     pages = _pages(run_id)
     assert {p.name for p in pages} >= {"index.html", "synthesis.html", "data_report.html"}
     measured = {}
     for p in pages:
-        scroll, width, sizes = _on_a_phone(tmp_path, p)
-        assert width == 390 and scroll <= width, (p.relative_to(run_id), scroll, width)
-        assert all(s >= 9 for s in sizes), (p.relative_to(run_id), sizes)
-        measured[p.parent.name] = sizes
-    assert len(measured["64.02"]) >= 4  # Kutai Kartanegara's figures were all measured
+        scroll, width, sizes, wide = _on_a_phone(tmp_path, p)
+        where = p.relative_to(run_id)
+        assert width == 390 and scroll <= width, (where, scroll, width)
+        assert not wide, (where, wide)
+        assert all(s >= 9 for s in sizes), (where, sizes)
+        measured[str(where)] = sizes
+    assert len(measured["districts/64.02/brief.html"]) >= 5  # the map and the four figures
+    assert measured["index.html"]  # the province map
+    print("smallest figure text at 390 px (CSS px):", min(min(v) for v in measured.values() if v))
 
 
 def _row_pages(html: str, texts: list[str]) -> list[list[int]]:
