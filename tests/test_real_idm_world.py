@@ -91,14 +91,17 @@ def test_no_estimate_rests_on_fewer_desa_than_the_minimum(real_run, district):
     assert not shown["outcome"].eq("naik_status").any() or exp["evaluated"] >= spec.min_can_move_up
     html = (folder / "brief.html").read_text(encoding="utf-8")
     w = words("id")
+    if exp["evaluated"] >= spec.min_treated:  # estimated: the event study is drawn
+        assert w.t("fig.event_no_pre") in html
     if exp["evaluated"] < spec.min_treated:
         assert ev["grade"] == "not_estimable" and not shown["method"].eq("cs_did").any()
     # the units sentence counts the evaluated desa only
     m = re.search(r"Dari (\d+) desa bermitra yang dinilai", html)
     assert m is None or int(m.group(1)) == exp["evaluated"], m.group(0)
-    # the event study has no pre-period point: it says so instead of showing an empty left side
-    if w.t("fig.event") in html:
-        assert w.t("fig.event_no_pre") in html
+    # the event study has no pre-period point: its caption says so, and does not ask the reader
+    # to check the points left of the start line
+    if w.t("fig.event_post_only") in html or w.t("fig.event") in html:
+        assert w.t("fig.event_no_pre") in html and w.t("fig.event") not in html
 
 
 def test_desa_partnered_from_the_first_year_are_not_counted_as_evaluated():
