@@ -118,7 +118,8 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
     mean = float(wl["nilai_idm"].mean())
     band, lo, hi = _band(mean)
     first = reg.assign(g=g).groupby("kode_desa")["g"].min() if len(reg) else pd.Series()
-    evaluated = set(first[(first > 0) & (first <= last)].index)
+    # partnered from the panel's first year: no year before, so not evaluated
+    evaluated = set(first[(first > int(min(cov["years"]))) & (first <= last)].index)
     late = set(first[first > last].index) & set(welfare.loc[welfare["tahun"] <= last, "kode_desa"])
     vals = wl.loc[wl["kode_desa"].isin(evaluated), "nilai_idm"].dropna()
     changed = sum(_rank(v) != _rank(v - est) for v in vals)

@@ -265,8 +265,9 @@ def show_figures(
     if main.staggered is not None and len(main.staggered.event_study):
         es = main.staggered.event_study
         caption = w.t("fig.event")
-        if getattr(main, "event_study_refusal", None) is not None:  # no pre-period point
-            caption = f"{caption} {w.t('fig.event_no_pre')}"
+        if getattr(main, "event_study_refusal", None) is not None:  # no pre-period point:
+            # the caption does not ask the reader to check points that are not drawn
+            caption = f"{w.t('fig.event_post_only')} {w.t('fig.event_no_pre')}"
         figs.append(
             figure_html(plots.event_study(es, lang, olabel), _alt_event(es, w), caption, lang)
         )

@@ -866,8 +866,15 @@ def status_changes(values: np.ndarray, effect: float) -> int:
 
 
 def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: float) -> dict:
-    """District mean and band of the outcome, and the evaluated desa a status boundary away."""
+    """District mean and band of the outcome, and the evaluated desa a status boundary away.
+
+    Evaluated desa are those first exposed after the panel's first year and by ``last_year``:
+    a desa partnered from the first year has no pre-period year, so the staggered
+    difference-in-differences (Callaway & Sant'Anna 2021) cannot compare it with itself
+    before partnering and it is not counted (``n_evaluated_last``).
+    """
     last = panel[panel["tahun"] == last_year]
+    first_year = int(panel["tahun"].min()) if len(panel) else last_year
     out: dict = {}
     if outcome in last and len(last):
         mean = float(last[outcome].mean())
@@ -875,7 +882,7 @@ def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: flo
         if outcome == "nilai_idm" and math.isfinite(mean):
             out["band"], out["band_low"], out["band_high"] = status_band(mean)
     if "g" in last and outcome == "nilai_idm" and math.isfinite(estimate):
-        ev = last[(last["g"] > 0) & (last["g"] <= last_year)]["nilai_idm"].dropna()
+        ev = last[(last["g"] > first_year) & (last["g"] <= last_year)]["nilai_idm"].dropna()
         out["n_evaluated_last"] = len(ev)
         out["n_status_change"] = status_changes(ev.to_numpy(), estimate)
     if "status_idm" in last and len(last):
