@@ -299,14 +299,27 @@ def test_a_value_typo_stops_the_runner_before_any_kernel(tmp_path, capsys, monke
     monkeypatch.setattr(run_mod, "execute_district", no_kernel)
     out = tmp_path / "o"
     assert (
-        main(["run", "--district", "Kukar", "--param", "outcome=iks_typo", "--out", str(out)]) == 2
+        main(
+            [
+                "run",
+                "--lang",
+                "en",
+                "--district",
+                "Kukar",
+                "--param",
+                "outcome=iks_typo",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
     )
     err = capsys.readouterr().err
     assert "Did you mean 'iks'" in err and "Traceback" not in err and not out.exists()
     for args, said in ((["--param", "est_method=drr"], "Did you mean 'dr'"),
                        (["--param", "last_year=2030"], "Closest: 2024"),
                        (["--param", "lang=en"], "use --lang")):  # fmt: skip
-        assert main(["run", "--district", "Kukar", *args, "--out", str(out)]) == 2
+        assert main(["run", "--lang", "en", "--district", "Kukar", *args, "--out", str(out)]) == 2
         assert said in capsys.readouterr().err and not out.exists()
 
 

@@ -211,9 +211,17 @@ def _parse_files(files: list[Path]) -> _Records:
         obj = _read_json(f, out.problems)
         if obj is None:
             continue
+        if not isinstance(obj, dict):
+            out.problems.append(
+                InputProblem(
+                    str(f),
+                    "not a record of open/api/desa/rumusan (the file holds no JSON object)",
+                    "download the record again, or remove the file from the folder",
+                    key="api_not_object",
+                )
+            )
+            continue
         try:
-            if not isinstance(obj, dict):
-                raise TypeError("the file holds no JSON object")
             w, its, why = parse_record(obj, f)
         except (TypeError, AttributeError, ValueError, IndexError, KeyError) as e:
             out.problems.append(

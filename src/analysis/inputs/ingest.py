@@ -796,8 +796,10 @@ def _cross_file_duplicates(allw: pd.DataFrame) -> list[InputProblem]:
                 args={
                     "code": code,
                     "year": int(year),
-                    "files": AndList(str(f) for f in grp["_file"]),
-                    "rows": [int(r) for r in grp[ROW]],
+                    "places": AndList(
+                        Phrase("where.file_row", {"file": str(f), "row": int(r)})
+                        for f, r in zip(grp["_file"], grp[ROW], strict=True)
+                    ),
                 },
             )
         )
