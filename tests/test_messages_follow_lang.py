@@ -188,3 +188,20 @@ def test_python_m_analysis_validate_refuses_in_indonesian(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("galat: ") and "folder data ini tidak ada" in run.stderr
     assert not _left_words(run.stderr, tmp_path) & ENGLISH, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("id", "tabel ini diubah"), ("en", "table was changed")]
+)
+def test_the_data_page_words_the_problems_with_the_same_renderer(tmp_path, lang, said):
+    from analysis.inputs.dataset import load_dataset
+    from analysis.report.data_quality import write_data_report
+
+    f = tmp_path / "w.csv"
+    f.write_text("kode_desa,tahun,iks,ike,ikl\n6402022010,2024,0.8,0.7,0.8\n")
+    data = tmp_path / "d"
+    assert main(["ingest", "--welfare", str(f), "--out", str(data)]) == 0
+    w = pd.read_parquet(data / "welfare.parquet")
+    w.assign(iks=0.9).to_parquet(data / "welfare.parquet")  # edited after ingest
+    page = write_data_report(tmp_path / "run", load_dataset(data), lang).read_text()
+    assert said in page and "InputProblem(" not in page
