@@ -205,3 +205,19 @@ def test_the_data_page_words_the_problems_with_the_same_renderer(tmp_path, lang,
     w.assign(iks=0.9).to_parquet(data / "welfare.parquet")  # edited after ingest
     page = write_data_report(tmp_path / "run", load_dataset(data), lang).read_text()
     assert said in page and "InputProblem(" not in page
+
+
+def test_registry_template_writes_once_and_refuses_to_replace_in_the_runs_language(
+    tmp_path, capsys
+):
+    assert main(["registry-template", "--out", str(tmp_path)]) == 0
+    assert "Ditulis: " in capsys.readouterr().out
+    assert (tmp_path / "registry_template.xlsx").exists()
+    (tmp_path / "registry_template.csv").write_text("mine")
+    code, err = _refusal(capsys, ["registry-template", "--out", str(tmp_path)], "id")
+    assert code == 2 and "sudah ada" in err and "--force" in err
+    assert not _left_words(err, tmp_path) & ENGLISH, err
+    assert (tmp_path / "registry_template.csv").read_text() == "mine"
+    assert main(["registry-template", "--out", str(tmp_path), "--force", "--lang", "en"]) == 0
+    assert "Wrote " in capsys.readouterr().out
+    assert (tmp_path / "registry_template.csv").read_text() != "mine"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {ingest,validate,example-data,run}``.
+"""Command line: ``python -m analysis {ingest,validate,example-data,run,registry-template}``.
 
 Errors the user can fix are printed as plain messages (exit status 2), never as tracebacks.
 """
@@ -12,7 +12,13 @@ from pathlib import Path
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
-from analysis.errors import AnalysisError, ParameterError, RunFailedError, missing_path
+from analysis.errors import (
+    AnalysisError,
+    OutputExistsError,
+    ParameterError,
+    RunFailedError,
+    missing_path,
+)
 from analysis.provenance import git_commit
 from analysis.report.catalog import languages
 from analysis.report.messages import render, say
@@ -47,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_example_data(sub)
     _add_run(sub)
+    _add_registry_template(sub)
     return p
 
 
@@ -264,6 +271,39 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_registry_template(sub: argparse._SubParsersAction) -> None:
+    """The ``registry-template`` sub-command: the partnership registry to fill in."""
+    t = sub.add_parser(
+        "registry-template",
+        help="write the partnership registry template (XLSX with instructions, and CSV)",
+        description="Write registry_template.xlsx (a sheet of instructions, one of columns with "
+        "drop-down lists and date checks) and registry_template.csv into DIR, for a district office "
+        "to fill in and give to 'ingest --partnerships'. Files already there are kept unless --force.",
+    )
+    t.add_argument(
+        "--out", type=Path, default=Path("."), metavar="DIR", help="folder (default: this one)"
+    )
+    t.add_argument("--force", action="store_true", help="replace template files already in DIR")
+    _lang_option(t, "the messages")
+
+
+def _write_registry_template(out: Path, force: bool, lang: str) -> None:
+    """Write the registry template into ``out``; refuse to replace files there without ``force``."""
+    from analysis.inputs.registry_template import write_registry_template  # lazy: openpyxl
+
+    names = ("registry_template.xlsx", "registry_template.csv")
+    there = [str(out / n) for n in names if (out / n).exists()]
+    if there and not force:
+        raise OutputExistsError(
+            f"{', '.join(there)} already exist; pass --force to replace them or choose another "
+            "folder with --out.",
+            key="output.template_exists",
+            files=there,
+        )
+    for path in write_registry_template(out):
+        print(say("cli.wrote_file", lang, path=str(path)))
+
+
 def _add_run(sub: argparse._SubParsersAction) -> None:
     """The ``run`` sub-command: district notebooks, briefs, synthesis, index."""
     r = sub.add_parser(
@@ -435,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
                 effect_scale=args.effect_scale,
             )
             print(say("cli.example_written", args.lang, out=str(args.out), info=info))
+        elif args.command == "registry-template":
+            _write_registry_template(args.out, args.force, lang)
         elif args.command == "run":
             return run_from_args(args)
     except (AnalysisError, OSError) as e:  # an OSError: a path that is a folder, unreadable, ...
