@@ -54,6 +54,7 @@ from analysis.inputs.validate import validate_folder
 from analysis.parameters import check_parameters, check_values, data_years, resolve_agreements
 from analysis.parameters import declared_parameters as declared_parameters  # moved; re-exported
 from analysis.provenance import stamp
+from analysis.report.messages import say
 from analysis.report.pages import write_data_report, write_index
 from analysis.report.pdf import print_briefs
 
@@ -395,7 +396,7 @@ def _run_locked(
         engine, todo, new_job, journal, out, data_dir, lang, progress, params.get("agreements", "")
     )
     results = {**done, **ran}
-    pdf_note = print_briefs(out, results) if pdf else ""
+    pdf_note = print_briefs(out, results, lang) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results, preload)
     if preload:
         ForkServer.close()  # the client's template served the synthesis: free its memory
@@ -493,7 +494,8 @@ def _run_on(
     """
     bar = None
     if progress and todo:
-        bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
+        desc, unit = say("cli.progress", lang), say("cli.progress_unit", lang)
+        bar = tqdm(total=len(todo), desc=desc, unit=unit, file=sys.stderr)
     report_pool = ThreadPoolExecutor(1)
     cancelled = True
     try:
