@@ -221,3 +221,50 @@ def test_registry_template_writes_once_and_refuses_to_replace_in_the_runs_langua
     assert main(["registry-template", "--out", str(tmp_path), "--force", "--lang", "en"]) == 0
     assert "Wrote " in capsys.readouterr().out
     assert (tmp_path / "registry_template.csv").read_text() != "mine"
+
+
+def test_the_renderer_words_lists_numbers_dates_and_terms_in_each_language():
+    import datetime as dt
+
+    from analysis.errors import AndList, InputFileError, InputProblem, Phrase, Term
+    from analysis.report.messages import render
+
+    p = InputProblem(
+        "r.csv",
+        "English",
+        "fix",
+        row=3,
+        column="kode_desa",
+        value="x" * 300,
+        key="duplicate_many",
+        args={
+            "columns": "id",
+            "values": "K1",
+            "rows": list(range(4, 18)),
+            "per": AndList(["a", "b"]),
+        },
+    )
+    id_, en = render(p, "id"), render(p, "en")
+    assert id_.startswith("r.csv, baris 3, kolom 'kode_desa': ") and "dan 4 lainnya" in id_
+    assert "untuk setiap a dan b" in id_ and "(302 karakter)" in id_ and "Perbaikan:" in id_
+    assert en.startswith("r.csv, row 3, column 'kode_desa': ") and "and 4 more" in en
+    assert "per a and b" in en and "Fix:" in en
+    future = InputProblem(
+        "r.csv", "m", "f", key="future_signing", args={"today": dt.date(2026, 12, 2)}
+    )
+    assert "2 Desember 2026" in render(future, "id") and "December 2, 2026" in render(future, "en")
+    mark = InputProblem(
+        "w.csv",
+        "m",
+        "f",
+        key="ambiguous_mark",
+        args={"v": "'1.5'", "as_dot": 1.5, "as_comma": 15.0},
+    )
+    assert "terbaca 1,5 bila" in render(mark, "id") and "read as 1.5 with" in render(mark, "en")
+    term = InputProblem("w.csv", "m", "f", key="not_a_number", args={"mark": Term("mark.comma")})
+    assert "tanda desimal koma" in render(term, "id")
+    many = InputFileError([p] * 25)
+    assert render(many, "id").endswith("... dan 5 masalah lain yang sejenis")
+    note = Phrase("note.ignored", {"file": "v.csv", "n": 1234, "columns": ["'A'"]})
+    assert render(note, "id") == "v.csv: 1.234 kolom tidak dibaca (diabaikan): 'A'"
+    assert render(note, "en") == "v.csv: 1,234 column(s) not read (ignored): 'A'"
