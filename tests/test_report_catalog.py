@@ -15,7 +15,7 @@ import pytest
 
 from analysis import paths
 from analysis.design import DEFAULT_COVARIATES, OUTCOMES
-from analysis.district import Specification
+from analysis.district import GRADE_REASONS, Specification
 from analysis.errors import ParameterError, UnknownDistrictError
 from analysis.files import write_dir_atomically, write_file_atomically
 from analysis.inputs.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
@@ -29,15 +29,7 @@ from analysis.schema import IDM_STATUSES, PARTNER_TYPES, PARTNERSHIP_STATUSES, S
 
 SRC = paths.PACKAGE_DIR
 GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
-WHY = (
-    "ci_includes_zero",
-    "not_significant_after_adjustment",
-    "pretrend",
-    "few_treated",
-    "pre_period_underpowered",
-    "no_pre_period_test",
-    "fragile_to_trend_violation",
-)
+WHY = (*GRADE_REASONS, "fragile_to_trend_violation")  # reasons, and the caveat worded as one
 
 
 def _literal_keys() -> set[str]:

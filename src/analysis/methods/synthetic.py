@@ -640,7 +640,8 @@ def _block(
     n1, n0 = len(t_ids), len(d_ids)
     said = {**said, "n_treated": n1, "n_control": n0}
     if n_pre < MIN_PRE_PERIODS:
-        return NotEstimable(**said, reason="no_pre_period", detail=f"{n_pre} year(s) before {g}")
+        reason = "too_few_pre_periods" if n_pre else "no_pre_period"
+        return NotEstimable(**said, reason=reason, detail=f"{n_pre} year(s) before {g}")
     if n1 == 0:
         return NotEstimable(**said, reason="too_few_treated", detail="none with every year")
     if n0 < 2:
