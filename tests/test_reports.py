@@ -220,7 +220,17 @@ def test_unknown_or_mistyped_parameter_is_an_error(tmp_path, capsys):
     with pytest.raises(ParameterError, match="must be true or false, got 'maybe'"):
         check_parameters(paths.DISTRICT_NOTEBOOK, {"baseline_outcome": "maybe"})
     code = main(
-        ["run", "--district", "64.02", "--param", "outcom=iks", "--out", str(tmp_path / "o")]
+        [
+            "run",
+            "--lang",
+            "en",
+            "--district",
+            "64.02",
+            "--param",
+            "outcom=iks",
+            "--out",
+            str(tmp_path / "o"),
+        ]
     )
     assert (
         code == 2
@@ -252,7 +262,7 @@ def test_injected_failure_is_isolated_and_resume_redoes_only_it(tmp_path, capsys
     ]
     assert main([*args, "--notebook", str(broken)]) == 1
     err = capsys.readouterr().err
-    assert "1 of 3 districts failed" in err and "injected failure" in err
+    assert "1 dari 3 kabupaten/kota gagal" in err and "injected failure" in err  # --lang id
     m = json.loads((out / "manifest.json").read_text())
     assert (
         m["districts"]["64.03"]["status"] == "failed" and m["districts"]["64.09"]["status"] == "ok"
@@ -282,7 +292,9 @@ def test_injected_failure_is_isolated_and_resume_redoes_only_it(tmp_path, capsys
 def test_output_folder_of_the_user_is_never_overwritten(tmp_path, capsys):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.docx").write_text("x")
-    assert main(["run", "--district", "64.72", "--out", str(tmp_path / "mine")]) == 2
+    assert (
+        main(["run", "--lang", "en", "--district", "64.72", "--out", str(tmp_path / "mine")]) == 2
+    )
     assert (
         tmp_path / "mine" / "thesis.docx"
     ).read_text() == "x" and "did not write" in capsys.readouterr().err

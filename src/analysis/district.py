@@ -188,7 +188,10 @@ class Specification:
             b = bool_from_text(self.baseline_outcome)
             if b is None:
                 raise OptionError(
-                    f"baseline_outcome={self.baseline_outcome!r} must be true or false"
+                    f"baseline_outcome={self.baseline_outcome!r} must be true or false",
+                    key="option.not_bool",
+                    name="baseline_outcome",
+                    value=repr(self.baseline_outcome),
                 )
             object.__setattr__(self, "baseline_outcome", b)
         if isinstance(self.covariates, str):  # notebook parameter: "" defaults, "none" none
@@ -204,16 +207,34 @@ class Specification:
         elif self.covariates is not None:
             object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.draws < 99:
-            raise OptionError(f"draws={self.draws!r} must be at least 99")
+            raise OptionError(
+                f"draws={self.draws!r} must be at least 99",
+                key="option.at_least",
+                name="draws",
+                value=repr(self.draws),
+                min=99,
+            )
         if self.few_desa_placebos != 0 and self.few_desa_placebos < 19:
             raise OptionError(
                 f"few_desa_placebos={self.few_desa_placebos!r} must be 0 (off) or at least 19 "
-                "(a 5% test needs at least 19 placebos)"
+                "(a 5% test needs at least 19 placebos)",
+                key="option.few_desa_placebos",
+                value=repr(self.few_desa_placebos),
             )
         if not 0 <= self.trim < 0.5:
-            raise OptionError(f"trim={self.trim!r} must be in [0, 0.5)")
+            raise OptionError(
+                f"trim={self.trim!r} must be in [0, 0.5)",
+                key="option.trim",
+                name="trim",
+                value=repr(self.trim),
+            )
         if not self.caliper_sd > 0:
-            raise OptionError(f"caliper_sd={self.caliper_sd!r} must be positive")
+            raise OptionError(
+                f"caliper_sd={self.caliper_sd!r} must be positive",
+                key="option.positive",
+                name="caliper_sd",
+                value=repr(self.caliper_sd),
+            )
         for k in (
             "min_treated",
             "min_evaluated",
@@ -222,7 +243,13 @@ class Specification:
             "min_can_move_up",
         ):
             if getattr(self, k) < 1:
-                raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
+                raise OptionError(
+                    f"{k}={getattr(self, k)!r} must be at least 1",
+                    key="option.at_least",
+                    name=k,
+                    value=repr(getattr(self, k)),
+                    min=1,
+                )
 
     def as_dict(self) -> dict:
         """Every field by name (recorded in ``summary.json``)."""
