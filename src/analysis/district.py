@@ -28,6 +28,7 @@ from analysis.design import (
 )
 from analysis.errors import OptionError, check_option
 from analysis.files import neutralise_frame, write_file_atomically
+from analysis.inputs.coordinates import desa_points
 from analysis.inputs.dataset import Dataset, load_dataset, slice_for
 from analysis.inputs.frame import District, resolve_district, villages_of
 from analysis.inputs.registry import read_agreements
@@ -81,6 +82,14 @@ from analysis.methods.sensitivity import (
     EValue,
     e_value,
     mde_from_se,
+)
+from analysis.methods.spillover import (
+    EXCLUSION_RADII_KM,
+    EXPOSURE_METHOD,
+    MIN_COMPARISON,
+    NEAR_KM,
+    SpilloverCheck,
+    check_spillover,
 )
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
 from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
@@ -516,6 +525,8 @@ class MainEstimate:
         The headline without covariates.
     breakdown
         HonestDiD's relative-magnitudes breakdown value of the headline (:func:`_breakdown`).
+    spillover
+        The distance checks (:func:`estimate_spillover`); None with ``variants=False``.
     """
 
     headline: Result
@@ -526,6 +537,7 @@ class MainEstimate:
     breakdown: Breakdown | None = None
     #: why the event study has no pre-period check (``no_event_pre_period``), or None
     event_study_refusal: NotEstimable | None = None
+    spillover: SpilloverCheck | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -663,7 +675,7 @@ def estimate_main(
     control_group
         The headline's comparison group; ``None`` (default): ``data.spec.control_group``.
     variants
-        False: the headline only, the others left as None.
+        False: the headline only, the others (and the spillover checks) left as None.
 
     Returns
     -------
@@ -715,7 +727,99 @@ def estimate_main(
         twfe=_tag(_twfe_benchmark(data), code),
         not_yet_treated=_tag(alt, code),
         unconditional=_tag(unc, code),
+        spillover=estimate_spillover(data, control_group),
     )
+
+
+#: Reason of every distance check when no desa of the panel has a usable point.
+NO_COORDINATES = "no_coordinates"
+
+
+def estimate_spillover(data: DistrictData, control_group: str | None = None) -> SpilloverCheck:
+    """The distance checks of the district: are neighbours of partnered desa poor comparisons.
+
+    Three rows beside the headline (:func:`analysis.methods.spillover.check_spillover`): the
+    headline re-estimated without the comparison desa within 5 and within 10 km of a partnered
+    desa (``cs_did_excl5km``, ``cs_did_excl10km``), and the exposure-by-distance event study
+    (``spillover_near``: never-partnered desa within 5 km of a partnered desa against those
+    farther away, Butts 2021; Clarke 2017), each with the headline's estimator, options and
+    comparison group (Callaway and Sant'Anna 2021). The distance of every comparison desa to
+    the nearest partnered desa is great-circle between centroids (shipped, or the data folder's
+    ``coordinates``); a desa without a usable point is left out of all three.
+
+    A row is typed not estimable, with its reason, when a band is too thin: fewer than
+    :data:`analysis.methods.spillover.MIN_COMPARISON` (3) comparison desa beyond the radius
+    (``too_few_far_comparison``), fewer than ``MIN_TREATED`` (3) never-partnered desa within
+    5 km for the test (``too_few_near``), or no desa with a point (:data:`NO_COORDINATES`).
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    control_group
+        The headline's; ``None``: ``data.spec.control_group``.
+
+    Returns
+    -------
+    SpilloverCheck
+        The rows (tagged with the district code), the exposure test's event study and the
+        distances per desa of the panel.
+    """
+    cg, code = _control(data, control_group), data.district.code
+    desa = pd.DataFrame(
+        {"kode_desa": pd.unique(data.panel["kode_desa"]) if len(data.panel) else []}, dtype="string"
+    )
+    pts = desa_points(desa, data.dataset.coordinates)
+    if not data.applicable or not (pts["letak"] == "located").any():
+        reason = data.reason if not data.applicable else NO_COORDINATES
+        ne = {"outcome": data.design.outcome, "estimand": "ATT", "reason": reason}
+        methods = [*EXCLUSION_RADII_KM.values(), EXPOSURE_METHOD]
+        rows = [NotEstimable(**ne, method=m, district=code) for m in methods]
+        return SpilloverCheck(
+            distances=pd.DataFrame(columns=["kode_desa", "g", "latitude", "longitude", "jarak_km"]),
+            excluded=tuple(rows[:-1]),
+            exposure=rows[-1],
+            exposure_event_study=pd.DataFrame(),
+        )
+    check = check_spillover(
+        data.panel, pts, data.design, cg, data.last_year, NEAR_KM, **data.spec.cs_kwargs()
+    )
+    return replace(
+        check,
+        excluded=tuple(_tag(r, code) for r in check.excluded),
+        exposure=_tag(check.exposure, code),
+    )
+
+
+def spillover_summary(check: SpilloverCheck | None) -> dict | None:
+    """The distance checks as ``summary.json`` records them (None when not run).
+
+    The distances of the comparison desa to the nearest partnered desa (how many, how many with
+    a point, quartiles, how many within each radius) and each row's estimate or reason.
+    """
+    if check is None:
+        return None
+    km = pd.to_numeric(check.comparison_km, errors="coerce")
+    known = km.dropna()
+    q = known.quantile([0.25, 0.5, 0.75]).tolist() if len(known) else [np.nan] * 3
+    rows = {
+        r.method: {
+            k: getattr(r, k, None)
+            for k in ("estimable", "estimate", "ci_low", "ci_high", "p_value", "n_control")
+        }
+        | {"reason": getattr(r, "reason", "")}
+        for r in (*check.excluded, check.exposure)
+    }
+    return {
+        "near_km": check.near_km,
+        "radii_km": list(EXCLUSION_RADII_KM),
+        "min_desa": MIN_COMPARISON,
+        "n_comparison": int(len(km)),
+        "n_comparison_located": int(len(known)),
+        "comparison_km_quartiles": q,
+        "n_within_km": {str(r): int((known < r).sum()) for r in EXCLUSION_RADII_KM},
+        "rows": rows,
+    }
 
 
 def _twfe_benchmark(data: DistrictData) -> Result:
@@ -1081,6 +1185,8 @@ class Evidence:
     n_clusters: int = 0
     ci_method: str = ""
     caveats: tuple[str, ...] = ()  # qualify any grade, do not lower it
+    #: the distance checks (robustness rows, never the grade): ``MainEstimate.spillover``
+    spillover: SpilloverCheck | None = None
 
     def tidy(self) -> pd.DataFrame:
         """The grade and its numbers as a one-row table."""
@@ -1145,6 +1251,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
             pretrend_p=np.nan,
             n_treated=h.n_treated,
             headline=h,
+            spillover=main.spillover,
             **counts,
         )
     agg = main.staggered
@@ -1171,6 +1278,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         n_clusters=h.n_clusters,
         ci_method=h.ci_method,
         caveats=() if mbar >= 1 else ("fragile_to_trend_violation",),
+        spillover=main.spillover,
         **pre,
         **counts,
     )
@@ -1220,7 +1328,9 @@ def results_table(
     -------
     pandas.DataFrame
         One row per estimate (:data:`analysis.methods.results.COLUMNS`); ``method`` is a code
-        (:data:`analysis.methods.options.Method`), subgroup rows ``"cs_did [<dimension>=<group>]"``.
+        (:data:`analysis.methods.options.Method`), subgroup rows ``"cs_did [<dimension>=<group>]"``;
+        the distance checks' rows (``cs_did_excl5km``, ``cs_did_excl10km``, ``spillover_near``,
+        :func:`estimate_spillover`) follow the cross-section when ``main`` has them.
 
     Examples
     --------
@@ -1235,6 +1345,7 @@ def results_table(
     parts = [
         to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),
+        main.spillover.tidy() if main.spillover is not None else pd.DataFrame(),
         outcomes[outcomes["outcome"] != main.headline.outcome].drop(
             columns=["q_value_bh", "q_value", "multitest"], errors="ignore"
         ),
@@ -1322,6 +1433,7 @@ def save_results(
             "n_clusters": evidence.n_clusters,
             "caveats": list(evidence.caveats),
         },
+        "spillover": spillover_summary(evidence.spillover if evidence is not None else None),
         "specification": data.spec.as_dict(),
         "parameters": parameters,
         "data_hashes": data.dataset.hashes,
@@ -1347,6 +1459,8 @@ __all__ = [
     "read_agreement_files",
     "Counts",
     "judge_evidence",
+    "estimate_spillover",
+    "spillover_summary",
     "results_table",
     "save_results",
     "MIN_TREATED",

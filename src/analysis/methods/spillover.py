@@ -147,7 +147,8 @@ def exclusion_estimate(
 
     Comparison desa with no usable point are left out too (their distance is unknown). Same
     estimator and options as the headline (Callaway and Sant'Anna 2021); only the comparison
-    desa change. Typed ``too_few_far_comparison`` when fewer than :data:`MIN_COMPARISON` remain.
+    desa change (their number is the fact ``n_dropped_near``). Typed ``too_few_far_comparison``
+    when fewer than :data:`MIN_COMPARISON` remain.
     """
     method = EXCLUSION_RADII_KM[radius_km]
     comp = dist["g"] == 0
@@ -166,7 +167,7 @@ def exclusion_estimate(
         )
     keep = panel[~panel["kode_desa"].isin(set(dist.loc[drop, "kode_desa"]))]
     res, _ = callaway_santanna(keep, design, control_group, last_year, **cs_kwargs)
-    return _renamed(res, method, n_dropped=int(drop.sum()))
+    return _renamed(res, method, n_dropped_near=int(drop.sum()))
 
 
 def _renamed(res: Result, method: str, **extra) -> Result:
