@@ -260,6 +260,22 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
     )
+    e.add_argument(
+        "--spillover-km",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="simulate spillovers onto never-partnered desa within R km of a partnered desa "
+        "(default 0: none; needs --spillover-effect)",
+    )
+    e.add_argument(
+        "--spillover-effect",
+        type=float,
+        default=0.0,
+        metavar="E",
+        help="the spillover as a share of the partner's effect, from the partner's start "
+        "(e.g. 0.5; negative: neighbours lose; default 0: none); truth.json records it",
+    )
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -436,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 force=args.force,
                 effect_scale=args.effect_scale,
+                spillover_km=args.spillover_km,
+                spillover_effect=args.spillover_effect,
             )
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
