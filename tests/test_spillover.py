@@ -12,12 +12,18 @@ import pytest
 
 from analysis import district as steps
 from analysis import paths
+from analysis.errors import OptionError
 from analysis.inputs.coordinates import shipped_centroids
 from analysis.inputs.dataset import Dataset
 from analysis.inputs.example_data import simulate
 from analysis.inputs.frame import load_frame
 from analysis.methods.results import NotEstimable
-from analysis.methods.spillover import check_spillover, exclusion_estimate, nearest_partnered_km
+from analysis.methods.spillover import (
+    check_spillover,
+    exclusion_estimate,
+    haversine_km,
+    nearest_partnered_km,
+)
 from analysis.report import brief, maps
 
 
@@ -189,3 +195,33 @@ def test_the_decision_page_names_a_spillover_only_when_a_check_changes_the_readi
         assert "spill.near" in seen
     else:  # the example has none: the decision page says nothing of it
         assert not seen
+
+
+def test_distance_covariates_are_measured_from_the_points_and_refused_without_them(monkeypatch):
+    covs = ("penduduk_log", "dist_partner_km", "dist_kecamatan_km")
+    d = steps.prepare(paths.EXAMPLE_DIR, "64.02", covariates=covs, inference="analytic")
+    per = d.panel.groupby("kode_desa").first()
+    pts = maps.district_points(d).set_index("kode_desa")
+    pts = pts[pts["letak"] == "located"]
+    # a partnered desa is measured to its nearest partnered neighbour, never to itself
+    partnered = per.index[(per["g"] > 0) & per.index.isin(pts.index)]
+    some = partnered[0]
+    others = [c for c in partnered if c != some]
+    lat, lon = pts.loc[some, "latitude"], pts.loc[some, "longitude"]
+    want = haversine_km(lat, lon, pts.loc[others, "latitude"], pts.loc[others, "longitude"]).min()
+    assert per.loc[some, "dist_partner_km"] == pytest.approx(want)
+    assert (per.loc[partnered, "dist_partner_km"] > 0).all()
+    # the kecamatan centre is the mean of its desa's points
+    kec = pts.loc[some, "kode_kec"]
+    centre = pts[pts["kode_kec"] == kec][["latitude", "longitude"]].mean()
+    want = haversine_km(lat, lon, centre["latitude"], centre["longitude"])
+    assert per.loc[some, "dist_kecamatan_km"] == pytest.approx(float(want))
+    main = steps.estimate_main(d, variants=False)
+    assert set(main.covariates_used) == set(covs)
+    orig = steps.desa_points
+    monkeypatch.setattr(
+        steps, "desa_points", lambda desa, user=None: orig(desa, user).assign(letak="missing")
+    )
+    with pytest.raises(OptionError, match="ingest --coordinates"):
+        steps.prepare(paths.EXAMPLE_DIR, "64.02", covariates=covs)
+    assert steps.prepare(paths.EXAMPLE_DIR, "64.02", covariates=covs[:1]).applicable

@@ -232,6 +232,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     _data_option(v)
 
 
+#: The ``example-data`` options passed on to :func:`analysis.inputs.example_data.write_example`.
+EXAMPLE_OPTIONS = ("province", "seed", "force", "effect_scale", "spillover_km", "spillover_effect")
+
+
 def _add_example_data(sub: argparse._SubParsersAction) -> None:
     """The ``example-data`` sub-command: the synthetic panel with known effects."""
     e = sub.add_parser(
@@ -446,15 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "example-data":
             from analysis.inputs.example_data import write_example
 
-            info = write_example(
-                args.out,
-                province=args.province,
-                seed=args.seed,
-                force=args.force,
-                effect_scale=args.effect_scale,
-                spillover_km=args.spillover_km,
-                spillover_effect=args.spillover_effect,
-            )
+            info = write_example(args.out, **{k: getattr(args, k) for k in EXAMPLE_OPTIONS})
             print(f"Wrote synthetic example data to {args.out} ({info})")
         elif args.command == "run":
             return run_from_args(args)

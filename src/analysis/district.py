@@ -84,12 +84,14 @@ from analysis.methods.sensitivity import (
     mde_from_se,
 )
 from analysis.methods.spillover import (
+    DISTANCE_COVARIATES,
     EXCLUSION_RADII_KM,
     EXPOSURE_METHOD,
     MIN_COMPARISON,
     NEAR_KM,
     SpilloverCheck,
     check_spillover,
+    distance_covariates,
 )
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
 from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
@@ -106,7 +108,11 @@ class Specification:
     ----------
     covariates
         Baseline covariates for the staggered estimator, TWFE and the cross-section; ``None``:
-        the design's defaults present in the data; ``()``: none (unconditional).
+        the design's defaults present in the data; ``()``: none (unconditional). Besides the
+        data's columns, ``"dist_partner_km"`` (km to the nearest other partnered desa) and
+        ``"dist_kecamatan_km"`` (km to the kecamatan's centre) are measured from the desa's
+        points (:func:`analysis.methods.spillover.distance_covariates`); asked for where no
+        desa of the district has a point, they are refused (:func:`prepare`).
     est_method, control_group, base_period, anticipation, aggregation
         Callaway-Sant'Anna options (R ``did`` names). The headline uses ``est_method`` with the
         covariates; the unconditional estimate is reported beside it.
@@ -429,7 +435,7 @@ def prepare_dataset(
     compared, n_late = apply_late_exposed(panel, design, last, spec.late_exposed)
     return DistrictData(
         **said,
-        panel=compared.reset_index(drop=True),  # too recent: as spec.late_exposed says
+        panel=with_distance_covariates(compared, d, ds, design).reset_index(drop=True),
         first_year=first,
         last_year=last,
         coverage=coverage(panel, ds.partnerships, d.code, n_frame, last, counts=counts),
@@ -439,6 +445,35 @@ def prepare_dataset(
         counts=counts,
         n_late_exposed=n_late,
     )
+
+
+def with_distance_covariates(
+    panel: pd.DataFrame, district: District, ds: Dataset, design: Design
+) -> pd.DataFrame:
+    """The panel with the distance covariates the design asks for, measured from the points.
+
+    ``dist_partner_km`` and ``dist_kecamatan_km``
+    (:func:`analysis.methods.spillover.distance_covariates`) from the shipped centroids or the
+    data folder's ``coordinates``; the panel as it is when neither is asked for.
+
+    Raises
+    ------
+    OptionError
+        One is asked for and no desa of the district has a usable point.
+    """
+    asked = [c for c in design.covariates if c in DISTANCE_COVARIATES]
+    if not asked:
+        return panel
+    pts = desa_points(villages_of(district)[["kode_desa", "kode_kec"]], ds.coordinates)
+    if not (pts["letak"] == "located").any():
+        raise OptionError(
+            f"covariates {', '.join(asked)} are distances between desa points, and no desa of "
+            f"{district.name} ({district.code}) has one: bring coordinates with `python -m "
+            "analysis ingest --coordinates FILE` (columns kode_desa, latitude, longitude) or "
+            "leave these covariates out"
+        )
+    extra = distance_covariates(panel, pts)
+    return panel.drop(columns=asked, errors="ignore").merge(extra, on="kode_desa", how="left")
 
 
 def _too_recent(partnerships: pd.DataFrame, code: str, last: int) -> pd.DataFrame:

@@ -116,6 +116,58 @@ def nearest_partnered_km(points: pd.DataFrame, partnered: pd.Series) -> np.ndarr
     return d.min(axis=1)
 
 
+#: Covariates measured from the desa's points, for the researcher to select
+#: (``Specification(covariates=(..., "dist_partner_km", "dist_kecamatan_km"))``).
+DISTANCE_COVARIATES = ("dist_partner_km", "dist_kecamatan_km")
+
+
+def distance_covariates(panel: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Per desa of the panel: km to the nearest other partnered desa and to its kecamatan's centre.
+
+    ``dist_partner_km`` is the great-circle distance (:func:`haversine_km`) to the nearest
+    partnered desa of the panel (``g`` > 0) other than the desa itself, so a partnered desa is
+    measured to its nearest partnered neighbour rather than given 0 (which would tell the
+    groups apart by construction). It is set by where the partnerships are, not by the desa
+    before them: a check on clustering, not a baseline trait. ``dist_kecamatan_km`` is the
+    distance to the kecamatan's centre, the mean latitude and longitude of the points of the
+    kecamatan's desa in ``points`` (the district's frame; the data's ``jarak_kecamatan_km`` is
+    to the kecamatan office instead). A desa without a usable point gets NaN (the estimators
+    leave it out and count it).
+
+    Parameters
+    ----------
+    panel
+        The district's desa-year panel (``kode_desa``, ``kode_kec``, ``g``).
+    points
+        The district's desa with ``kode_kec``, ``latitude``, ``longitude`` and ``letak``
+        (:func:`analysis.inputs.coordinates.desa_points`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kode_desa`` and :data:`DISTANCE_COVARIATES`, one row per desa of the panel.
+    """
+    desa = panel.groupby("kode_desa", sort=True)[["g", "kode_kec"]].first().reset_index()
+    loc = points[points["letak"] == "located"]
+    desa = desa.merge(loc[["kode_desa", "latitude", "longitude"]], on="kode_desa", how="left")
+    lat, lon = desa["latitude"].to_numpy(float), desa["longitude"].to_numpy(float)
+    part = np.flatnonzero((desa["g"].to_numpy(float) > 0) & np.isfinite(lat))
+    near = np.full(len(desa), np.nan)
+    if len(part):
+        d = haversine_km(lat[:, None], lon[:, None], lat[part][None, :], lon[part][None, :])
+        d[part, np.arange(len(part))] = np.inf  # not to itself
+        m = d.min(axis=1)
+        near = np.where(np.isfinite(m), m, np.nan)
+    centre = loc.groupby("kode_kec")[["latitude", "longitude"]].mean()
+    c = centre.reindex(desa["kode_kec"].to_numpy())
+    to_centre = haversine_km(
+        lat, lon, c["latitude"].to_numpy(float), c["longitude"].to_numpy(float)
+    )
+    return pd.DataFrame(
+        {"kode_desa": desa["kode_desa"], "dist_partner_km": near, "dist_kecamatan_km": to_centre}
+    )
+
+
 def _distances(panel: pd.DataFrame, points: pd.DataFrame, near_km: float) -> pd.DataFrame:
     """Per desa of the panel: ``g``, distance to the nearest partnered desa, near start year."""
     desa = panel.groupby("kode_desa", sort=True)["g"].first().rename("g").reset_index()
@@ -290,6 +342,7 @@ def check_spillover(
 
 
 __all__ = [
+    "DISTANCE_COVARIATES",
     "EARTH_RADIUS_KM",
     "EXCLUSION_RADII_KM",
     "EXPOSURE_METHOD",
@@ -299,6 +352,7 @@ __all__ = [
     "SpilloverCheck",
     "check_spillover",
     "desa_groups",
+    "distance_covariates",
     "exclusion_estimate",
     "exposure_test",
     "haversine_km",
