@@ -88,6 +88,8 @@ from analysis.methods.spillover import (
     EXCLUSION_RADII_KM,
     EXPOSURE_METHOD,
     MIN_COMPARISON,
+    MIN_NEAR,
+    MIN_NEAR_CLUSTERS,
     NEAR_KM,
     SpilloverCheck,
     check_spillover,
@@ -784,8 +786,9 @@ def estimate_spillover(data: DistrictData, control_group: str | None = None) -> 
 
     A row is typed not estimable, with its reason, when a band is too thin: fewer than
     :data:`analysis.methods.spillover.MIN_COMPARISON` (3) comparison desa beyond the radius
-    (``too_few_far_comparison``), fewer than ``MIN_TREATED`` (3) never-partnered desa within
-    5 km for the test (``too_few_near``), or no desa with a point (:data:`NO_COORDINATES`).
+    (``too_few_far_comparison``), fewer than ``MIN_NEAR`` (10) never-partnered desa within
+    5 km, or in fewer than ``MIN_NEAR_CLUSTERS`` (5) kecamatan, for the test (``too_few_near``:
+    thinner rings over-reject), or no desa with a point (:data:`NO_COORDINATES`).
 
     Parameters
     ----------
@@ -849,6 +852,8 @@ def spillover_summary(check: SpilloverCheck | None) -> dict | None:
         "near_km": check.near_km,
         "radii_km": list(EXCLUSION_RADII_KM),
         "min_desa": MIN_COMPARISON,
+        "min_near_desa": MIN_NEAR,
+        "min_near_kecamatan": MIN_NEAR_CLUSTERS,
         "n_comparison": int(len(km)),
         "n_comparison_located": int(len(known)),
         "comparison_km_quartiles": q,

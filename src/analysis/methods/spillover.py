@@ -16,7 +16,13 @@ import pandas as pd
 
 from analysis.design import COUNTING_STATUSES, Design, agreement_exposure
 from analysis.methods.panel import MIN_TREATED, callaway_santanna
-from analysis.methods.results import NotEstimable, Result, to_frame
+from analysis.methods.results import (
+    MIN_EVALUATED,
+    MIN_SUBGROUP_CLUSTERS,
+    NotEstimable,
+    Result,
+    to_frame,
+)
 
 #: A desa's group on the map and in the distance checks (the rules of ``Counts``).
 GROUPS = ("evaluated", "too_recent", "comparison", "from_start", "no_data")
@@ -31,6 +37,12 @@ NEAR_KM = 5.0
 EXPOSURE_METHOD = "spillover_near"
 #: Fewest comparison desa left for any of these estimates (as the fewest partnered desa).
 MIN_COMPARISON = MIN_TREATED
+#: Fewest near never-partnered desa, and kecamatan they lie in, for the near-vs-far test (the
+#: strong grade's fewest evaluated desa and the subgroups' fewest kecamatan). Thinner rings
+#: over-reject: without spillovers, 2-6 near desa in 1-3 kecamatan rejected at 5% in about a
+#: fifth of simulated districts (README, "Spillover checks").
+MIN_NEAR = MIN_EVALUATED
+MIN_NEAR_CLUSTERS = MIN_SUBGROUP_CLUSTERS
 
 
 def desa_groups(
@@ -246,7 +258,11 @@ def exposure_test(
     never-partnered desa, those within ``near_km`` of a partnered desa are "exposed" from the
     first start year among those partners, and compared with the never-partnered desa farther
     away by the headline's estimator (Callaway and Sant'Anna 2021, never-exposed comparison).
-    Its ATT is the spillover onto near desa; its p-value tests no spillover.
+    Its ATT is the spillover onto near desa; its p-value tests no spillover. It needs at least
+    :data:`MIN_NEAR` near desa in at least :data:`MIN_NEAR_CLUSTERS` kecamatan (the estimator's
+    count, after desa without every year are left out), as clustered inference with few
+    exposed clusters over-rejects (MacKinnon and Webb 2017, "Wild Bootstrap Inference for
+    Wildly Different Cluster Sizes", J. Applied Econometrics 32(2)).
 
     Returns
     -------
@@ -258,11 +274,15 @@ def exposure_test(
     comp = dist[(dist["g"] == 0) & dist["latitude"].notna()]
     near = comp["awal_dekat"].notna() & (comp["awal_dekat"] <= last_year)
     n_near, n_far = int(near.sum()), int((~near & comp["awal_dekat"].isna()).sum())
+    kec = panel.groupby("kode_desa")[design.cluster].first()
+    n_kec = int(kec.reindex(comp.loc[near, "kode_desa"].to_numpy()).nunique())
     ne = {"outcome": design.outcome, "method": EXPOSURE_METHOD, "estimand": "ATT"}
     ne |= {"n_treated": n_near, "n_control": n_far}
-    if n_near < MIN_TREATED:
+    if n_near < MIN_NEAR or n_kec < MIN_NEAR_CLUSTERS:
         return NotEstimable(
-            **ne, reason="too_few_near", detail=f"{n_near} within {near_km:g} km"
+            **ne,
+            reason="too_few_near",
+            detail=f"{n_near} in {n_kec} kecamatan within {near_km:g} km",
         ), pd.DataFrame()
     if n_far < MIN_COMPARISON:
         return NotEstimable(
@@ -272,6 +292,9 @@ def exposure_test(
     pseudo = pseudo[near | comp["awal_dekat"].isna()]  # exposed only after last_year: left out
     df = panel.drop(columns=["g"]).merge(pseudo[["kode_desa", "g"]], on="kode_desa", how="inner")
     res, agg = callaway_santanna(df, design, "nevertreated", last_year, **cs_kwargs)
+    if res.estimable and res.n_treated < MIN_NEAR:  # near desa left out for a missing year
+        detail = f"{res.n_treated} near desa with every year"
+        return NotEstimable(**ne, reason="too_few_near", detail=detail), pd.DataFrame()
     es = agg.event_study if agg is not None else pd.DataFrame()
     return _renamed(res, EXPOSURE_METHOD, near_km=near_km), es
 
@@ -348,6 +371,8 @@ __all__ = [
     "EXPOSURE_METHOD",
     "GROUPS",
     "MIN_COMPARISON",
+    "MIN_NEAR",
+    "MIN_NEAR_CLUSTERS",
     "NEAR_KM",
     "SpilloverCheck",
     "check_spillover",
