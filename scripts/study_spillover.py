@@ -76,9 +76,9 @@ def one_seed(seed: int, share: float = 1.0, scale: float = 1.0) -> dict:
 def summarise(runs: list[dict]) -> dict:
     """Rejection rates of the near-vs-far test and the mean errors of the three estimates."""
 
-    def rate(key: str) -> tuple[float, int]:
+    def rate(key: str, alpha: float = 0.05) -> tuple[float, int]:
         ps = [d["test_p"] for r in runs for d in r[key] if d["test_estimable"]]
-        return round(float(np.mean([p < 0.05 for p in ps])), 4), len(ps)
+        return round(float(np.mean([p < alpha for p in ps])), 4), len(ps)
 
     def bias(key: str, col: str) -> float:
         e = [
@@ -96,6 +96,8 @@ def summarise(runs: list[dict]) -> dict:
         "false_positive_rate": fp,
         "tests_with_spillover": n1,
         "detection_rate": power,
+        "false_positive_rate_at_1pct": rate("none", 0.01)[0],
+        "detection_rate_at_1pct": rate("spill", 0.01)[0],
         "mean_error": {
             k: {c: bias(k, c) for c in ("headline", "excl5", "excl10")} for k in ("none", "spill")
         },

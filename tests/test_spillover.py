@@ -25,6 +25,7 @@ from analysis.methods.spillover import (
     nearest_partnered_km,
 )
 from analysis.report import brief, maps
+from analysis.report.claims import SPILLOVER_ALPHA
 
 
 def _kukar():
@@ -186,7 +187,11 @@ def test_the_decision_page_names_a_spillover_only_when_a_check_changes_the_readi
             for m in ("cs_did_excl5km", "cs_did_excl10km")
         )
         near = t.loc["spillover_near"]
-        rejects = bool(head["estimable"]) and bool(near["estimable"]) and near["p_value"] < 0.05
+        rejects = (
+            bool(head["estimable"])
+            and bool(near["estimable"])
+            and near["p_value"] < SPILLOVER_ALPHA
+        )
         shown = _on_page(d, main, ev, cross)
         assert ("spill.excluded" in shown) == moved, code
         assert ("spill.near" in shown) == rejects, code
