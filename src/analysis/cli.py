@@ -240,6 +240,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     _lang_option(v, "the messages")
 
 
+#: The ``example-data`` options passed on to :func:`analysis.inputs.example_data.write_example`.
+EXAMPLE_OPTIONS = ("province", "seed", "force", "effect_scale", "spillover_km", "spillover_effect")
+
+
 def _add_example_data(sub: argparse._SubParsersAction) -> None:
     """The ``example-data`` sub-command: the synthetic panel with known effects."""
     e = sub.add_parser(
@@ -268,6 +272,22 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         metavar="S",
         help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
+    )
+    e.add_argument(
+        "--spillover-km",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="simulate spillovers onto never-partnered desa within R km of a partnered desa "
+        "(default 0: none; needs --spillover-effect)",
+    )
+    e.add_argument(
+        "--spillover-effect",
+        type=float,
+        default=0.0,
+        metavar="E",
+        help="the spillover as a share of the partner's effect, from the partner's start "
+        "(e.g. 0.5; negative: neighbours lose; default 0: none); truth.json records it",
     )
 
 
@@ -467,13 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "example-data":
             from analysis.inputs.example_data import write_example
 
-            info = write_example(
-                args.out,
-                province=args.province,
-                seed=args.seed,
-                force=args.force,
-                effect_scale=args.effect_scale,
-            )
+            info = write_example(args.out, **{k: getattr(args, k) for k in EXAMPLE_OPTIONS})
             print(say("cli.example_written", args.lang, out=str(args.out), info=info))
         elif args.command == "registry-template":
             _write_registry_template(args.out, args.force, lang)

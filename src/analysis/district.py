@@ -28,6 +28,7 @@ from analysis.design import (
 )
 from analysis.errors import OptionError, check_option
 from analysis.files import neutralise_frame, write_file_atomically
+from analysis.inputs.coordinates import desa_points
 from analysis.inputs.dataset import Dataset, load_dataset, slice_for
 from analysis.inputs.frame import District, resolve_district, villages_of
 from analysis.inputs.registry import read_agreements
@@ -82,6 +83,18 @@ from analysis.methods.sensitivity import (
     e_value,
     mde_from_se,
 )
+from analysis.methods.spillover import (
+    DISTANCE_COVARIATES,
+    EXCLUSION_RADII_KM,
+    EXPOSURE_METHOD,
+    MIN_COMPARISON,
+    MIN_NEAR,
+    MIN_NEAR_CLUSTERS,
+    NEAR_KM,
+    SpilloverCheck,
+    check_spillover,
+    distance_covariates,
+)
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
 from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
 from analysis.methods.synthetic import FewDesa, few_desa
@@ -99,7 +112,11 @@ class Specification:
     ----------
     covariates
         Baseline covariates for the staggered estimator, TWFE and the cross-section; ``None``:
-        the design's defaults present in the data; ``()``: none (unconditional).
+        the design's defaults present in the data; ``()``: none (unconditional). Besides the
+        data's columns, ``"dist_partner_km"`` (km to the nearest other partnered desa) and
+        ``"dist_kecamatan_km"`` (km to the kecamatan's centre) are measured from the desa's
+        points (:func:`analysis.methods.spillover.distance_covariates`); asked for where no
+        desa of the district has a point, they are refused (:func:`prepare`).
     est_method, control_group, base_period, anticipation, aggregation
         Callaway-Sant'Anna options (R ``did`` names). The headline uses ``est_method`` with the
         covariates; the unconditional estimate is reported beside it.
@@ -463,7 +480,7 @@ def prepare_dataset(
     compared, n_late = apply_late_exposed(panel, design, last, spec.late_exposed)
     return DistrictData(
         **said,
-        panel=compared.reset_index(drop=True),  # too recent: as spec.late_exposed says
+        panel=with_distance_covariates(compared, d, ds, design).reset_index(drop=True),
         first_year=first,
         last_year=last,
         coverage=coverage(panel, ds.partnerships, d.code, n_frame, last, counts=counts),
@@ -473,6 +490,38 @@ def prepare_dataset(
         counts=counts,
         n_late_exposed=n_late,
     )
+
+
+def with_distance_covariates(
+    panel: pd.DataFrame, district: District, ds: Dataset, design: Design
+) -> pd.DataFrame:
+    """The panel with the distance covariates the design asks for, measured from the points.
+
+    ``dist_partner_km`` and ``dist_kecamatan_km``
+    (:func:`analysis.methods.spillover.distance_covariates`) from the shipped centroids or the
+    data folder's ``coordinates``; the panel as it is when neither is asked for.
+
+    Raises
+    ------
+    OptionError
+        One is asked for and no desa of the district has a usable point.
+    """
+    asked = [c for c in design.covariates if c in DISTANCE_COVARIATES]
+    if not asked:
+        return panel
+    pts = desa_points(villages_of(district)[["kode_desa", "kode_kec"]], ds.coordinates)
+    if not (pts["letak"] == "located").any():
+        raise OptionError(
+            f"covariates {', '.join(asked)} are distances between desa points, and no desa of "
+            f"{district.name} ({district.code}) has one: bring coordinates with `python -m "
+            "analysis ingest --coordinates FILE` (columns kode_desa, latitude, longitude) or "
+            "leave these covariates out",
+            key="option.distance_covariates",
+            names=", ".join(asked),
+            district=f"{district.name} ({district.code})",
+        )
+    extra = distance_covariates(panel, pts)
+    return panel.drop(columns=asked, errors="ignore").merge(extra, on="kode_desa", how="left")
 
 
 def _too_recent(partnerships: pd.DataFrame, code: str, last: int) -> pd.DataFrame:
@@ -559,6 +608,8 @@ class MainEstimate:
         The headline without covariates.
     breakdown
         HonestDiD's relative-magnitudes breakdown value of the headline (:func:`_breakdown`).
+    spillover
+        The distance checks (:func:`estimate_spillover`); None with ``variants=False``.
     """
 
     headline: Result
@@ -573,6 +624,7 @@ class MainEstimate:
     #: (:func:`estimate_few_desa`), or None when the headline was estimated
     few_desa: Result | None = None
     few_detail: FewDesa | None = None
+    spillover: SpilloverCheck | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -710,7 +762,7 @@ def estimate_main(
     control_group
         The headline's comparison group; ``None`` (default): ``data.spec.control_group``.
     variants
-        False: the headline only, the others left as None.
+        False: the headline only, the others (and the spillover checks) left as None.
 
     Returns
     -------
@@ -766,6 +818,7 @@ def estimate_main(
         twfe=_tag(_twfe_benchmark(data), code),
         not_yet_treated=_tag(alt, code),
         unconditional=_tag(unc, code),
+        spillover=estimate_spillover(data, control_group),
     )
 
 
@@ -817,6 +870,100 @@ def estimate_few_desa(data: DistrictData) -> tuple[Result, FewDesa | None]:
         seed=spec.seed,
         with_leave_one_out=spec.few_desa_loo,
     )
+
+
+#: Reason of every distance check when no desa of the panel has a usable point.
+NO_COORDINATES = "no_coordinates"
+
+
+def estimate_spillover(data: DistrictData, control_group: str | None = None) -> SpilloverCheck:
+    """The distance checks of the district: are neighbours of partnered desa poor comparisons.
+
+    Three rows beside the headline (:func:`analysis.methods.spillover.check_spillover`): the
+    headline re-estimated without the comparison desa within 5 and within 10 km of a partnered
+    desa (``cs_did_excl5km``, ``cs_did_excl10km``), and the exposure-by-distance event study
+    (``spillover_near``: never-partnered desa within 5 km of a partnered desa against those
+    farther away, Butts 2021; Clarke 2017), each with the headline's estimator, options and
+    comparison group (Callaway and Sant'Anna 2021). The distance of every comparison desa to
+    the nearest partnered desa is great-circle between centroids (shipped, or the data folder's
+    ``coordinates``); a desa without a usable point is left out of all three.
+
+    A row is typed not estimable, with its reason, when a band is too thin: fewer than
+    :data:`analysis.methods.spillover.MIN_COMPARISON` (3) comparison desa beyond the radius
+    (``too_few_far_comparison``), fewer than ``MIN_NEAR`` (10) never-partnered desa within
+    5 km, or in fewer than ``MIN_NEAR_CLUSTERS`` (5) kecamatan, for the test (``too_few_near``:
+    thinner rings over-reject), or no desa with a point (:data:`NO_COORDINATES`).
+
+    Parameters
+    ----------
+    data
+        From :func:`prepare`.
+    control_group
+        The headline's; ``None``: ``data.spec.control_group``.
+
+    Returns
+    -------
+    SpilloverCheck
+        The rows (tagged with the district code), the exposure test's event study and the
+        distances per desa of the panel.
+    """
+    cg, code = _control(data, control_group), data.district.code
+    desa = pd.DataFrame(
+        {"kode_desa": pd.unique(data.panel["kode_desa"]) if len(data.panel) else []}, dtype="string"
+    )
+    pts = desa_points(desa, data.dataset.coordinates)
+    if not data.applicable or not (pts["letak"] == "located").any():
+        reason = data.reason if not data.applicable else NO_COORDINATES
+        ne = {"outcome": data.design.outcome, "estimand": "ATT", "reason": reason}
+        methods = [*EXCLUSION_RADII_KM.values(), EXPOSURE_METHOD]
+        rows = [NotEstimable(**ne, method=m, district=code) for m in methods]
+        return SpilloverCheck(
+            distances=pd.DataFrame(columns=["kode_desa", "g", "latitude", "longitude", "jarak_km"]),
+            excluded=tuple(rows[:-1]),
+            exposure=rows[-1],
+            exposure_event_study=pd.DataFrame(),
+        )
+    check = check_spillover(
+        data.panel, pts, data.design, cg, data.last_year, NEAR_KM, **data.spec.cs_kwargs()
+    )
+    return replace(
+        check,
+        excluded=tuple(_tag(r, code) for r in check.excluded),
+        exposure=_tag(check.exposure, code),
+    )
+
+
+def spillover_summary(check: SpilloverCheck | None) -> dict | None:
+    """The distance checks as ``summary.json`` records them (None when not run).
+
+    The distances of the comparison desa to the nearest partnered desa (how many, how many with
+    a point, quartiles, how many within each radius) and each row's estimate or reason.
+    """
+    if check is None:
+        return None
+    km = pd.to_numeric(check.comparison_km, errors="coerce")
+    known = km.dropna()
+    q = known.quantile([0.25, 0.5, 0.75]).tolist() if len(known) else [np.nan] * 3
+    rows = {
+        r.method: {
+            k: getattr(r, k, None)
+            for k in ("estimable", "estimate", "ci_low", "ci_high", "p_value", "n_control")
+        }
+        | {"reason": getattr(r, "reason", "")}
+        for r in (*check.excluded, check.exposure)
+    }
+    return {
+        "near_km": check.near_km,
+        "radii_km": list(EXCLUSION_RADII_KM),
+        "min_desa": MIN_COMPARISON,
+        "min_near_desa": MIN_NEAR,
+        "min_near_kecamatan": MIN_NEAR_CLUSTERS,
+        "n_comparison": int(len(km)),
+        "n_comparison_located": int(len(known)),
+        "comparison_km_quartiles": q,
+        "n_within_km": {str(r): int((known < r).sum()) for r in EXCLUSION_RADII_KM},
+        "rows": rows,
+    }
 
 
 def _twfe_benchmark(data: DistrictData) -> Result:
@@ -1201,6 +1348,8 @@ class Evidence:
     method: str = HEADLINE_METHOD
     #: why the few-desa comparison, tried for a headline with too few desa, was not made
     few_reason: str = ""
+    #: the distance checks (robustness rows, never the grade): ``MainEstimate.spillover``
+    spillover: SpilloverCheck | None = None
 
     def tidy(self) -> pd.DataFrame:
         """The grade and its numbers as a one-row table."""
@@ -1262,7 +1411,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         "min_evaluated": data.spec.min_evaluated,
     }
     if not isinstance(h, Estimate) and _bounded(main.few_desa):
-        return _judge_few(main.few_desa, data, counts)
+        return replace(_judge_few(main.few_desa, data, counts), spillover=main.spillover)
     if not isinstance(h, Estimate):
         return _not_estimable_evidence(h, main, counts)
     agg = main.staggered
@@ -1293,6 +1442,7 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         n_clusters=h.n_clusters,
         ci_method=h.ci_method,
         caveats=caveats,
+        spillover=main.spillover,
         **pre,
         **counts,
     )
@@ -1311,6 +1461,7 @@ def _not_estimable_evidence(h: Result, main: MainEstimate, counts: dict) -> Evid
         pretrend_p=np.nan,
         n_treated=h.n_treated,
         headline=h,
+        spillover=main.spillover,
         **counts,
     )
 
@@ -1402,7 +1553,9 @@ def results_table(
     -------
     pandas.DataFrame
         One row per estimate (:data:`analysis.methods.results.COLUMNS`); ``method`` is a code
-        (:data:`analysis.methods.options.Method`), subgroup rows ``"cs_did [<dimension>=<group>]"``.
+        (:data:`analysis.methods.options.Method`), subgroup rows ``"cs_did [<dimension>=<group>]"``;
+        the distance checks' rows (``cs_did_excl5km``, ``cs_did_excl10km``, ``spillover_near``,
+        :func:`estimate_spillover`) follow the cross-section when ``main`` has them.
 
     Examples
     --------
@@ -1417,6 +1570,7 @@ def results_table(
     parts = [
         to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),
+        main.spillover.tidy() if main.spillover is not None else pd.DataFrame(),
         outcomes[outcomes["outcome"] != main.headline.outcome].drop(
             columns=["q_value_bh", "q_value", "multitest"], errors="ignore"
         ),
@@ -1434,6 +1588,22 @@ def results_table(
     t = pd.concat([p for p in parts if len(p)], ignore_index=True)
     t["district"] = main.headline.district
     return t
+
+
+#: The fields of :class:`Evidence` that ``summary.json`` records, in order.
+EVIDENCE_RECORD = (
+    "grade", "reasons", "mde", "pretrend_p", "pre_max_abs", "pre_detectable", "breakdown_mbar",
+    "q_value", "n_evaluated", "n_too_recent", "ci_method", "n_clusters", "caveats", "method",
+    "few_reason",
+)  # fmt: skip
+
+
+def _evidence_record(evidence: Evidence | None) -> dict | None:
+    """The grade and its numbers as ``summary.json`` holds them (tuples as lists)."""
+    if evidence is None:
+        return None
+    get = lambda k: getattr(evidence, k)  # noqa: E731
+    return {k: list(get(k)) if isinstance(get(k), tuple) else get(k) for k in EVIDENCE_RECORD}
 
 
 def save_results(
@@ -1487,25 +1657,8 @@ def save_results(
         "synthetic": data.dataset.synthetic,
         "coverage": data.coverage,
         "last_year": data.last_year,
-        "evidence": None
-        if evidence is None
-        else {
-            "grade": evidence.grade,
-            "reasons": list(evidence.reasons),
-            "mde": evidence.mde,
-            "pretrend_p": evidence.pretrend_p,
-            "pre_max_abs": evidence.pre_max_abs,
-            "pre_detectable": evidence.pre_detectable,
-            "breakdown_mbar": evidence.breakdown_mbar,
-            "q_value": evidence.q_value,
-            "n_evaluated": evidence.n_evaluated,
-            "n_too_recent": evidence.n_too_recent,
-            "ci_method": evidence.ci_method,
-            "n_clusters": evidence.n_clusters,
-            "caveats": list(evidence.caveats),
-            "method": evidence.method,
-            "few_reason": evidence.few_reason,
-        },
+        "evidence": _evidence_record(evidence),
+        "spillover": spillover_summary(evidence.spillover if evidence is not None else None),
         "specification": data.spec.as_dict(),
         "parameters": parameters,
         "data_hashes": data.dataset.hashes,
@@ -1531,6 +1684,8 @@ __all__ = [
     "read_agreement_files",
     "Counts",
     "judge_evidence",
+    "estimate_spillover",
+    "spillover_summary",
     "results_table",
     "save_results",
     "MIN_TREATED",

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.special import expit
 
 from analysis.design import exposure_year
-from analysis.errors import Phrase
+from analysis.errors import OptionError, Phrase
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.dataset import write_tables
@@ -361,7 +361,13 @@ class _Outcomes:
     idm1: np.ndarray
 
 
-def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1.0) -> Simulation:
+def simulate(
+    province: str = "64",
+    seed: int = 20250826,
+    effect_scale: float = 1.0,
+    spillover_km: float = 0.0,
+    spillover_effect: float = 0.0,
+) -> Simulation:
     """Simulate villages, a 2018-2024 IDM panel and a registry; compute the truth.
 
     Parameters
@@ -373,6 +379,17 @@ def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1
     effect_scale
         Multiplies every partner-type effect: 0 is a placebo world (every true effect zero,
         everything else identical draw for draw), 1 the default.
+    spillover_km, spillover_effect
+        Simulated spillovers (default none): every never-partnered desa within
+        ``spillover_km`` km of a partnered desa (great circle between the shipped centroids)
+        gets ``spillover_effect`` times that partner's effect, component by component on the
+        logit scale with the same three-year ramp, from the partner's exposure year (the
+        earliest-exposed partner within the radius when there are several). A share, so it
+        follows ``effect_scale`` and the partner type and sector; negative for neighbours that
+        lose trade and workers. No random draw is added, so every other table is identical draw
+        for draw, and with the option off the bytes are those of the seed alone.
+        ``truth.json`` records the radius, the share, the desa that got it and its true mean
+        effect on them (``spillover``).
 
     Returns
     -------
@@ -393,13 +410,16 @@ def simulate(province: str = "64", seed: int = 20250826, effect_scale: float = 1
     ex = _exposure(desa, reg, effect_scale)
     carry = rng.random((len(desa), len(YEARS))) < CARRY_FORWARD_RATE
     carry[:, 0] = False
-    out = _outcomes(eta0, ex, carry)
+    spill = _spillover(desa, ex, spillover_km, spillover_effect)
+    out = _outcomes(_shifted(eta0, spill), ex, carry)
     keep = _present(len(desa), rng).ravel()
     welfare = _welfare_table(desa, out, ex, carry, keep)
     potential = _potential_table(desa, kab, out, ex, keep, reg)
     truth = compute_truth(potential, province=province, seed=seed)
     if effect_scale != 1.0:  # recorded only when not the default (the default bytes stay put)
         truth["effect_scale"] = effect_scale
+    if spill is not None:  # likewise: only when spillovers were simulated
+        truth["spillover"] = _spillover_truth(spill, out, _outcomes(eta0, ex, carry), keep)
     calib = calibration_report(welfare, desa)
     return Simulation(
         villages=villages,
@@ -488,6 +508,113 @@ def _exposure(desa: pd.DataFrame, reg: pd.DataFrame, effect_scale: float) -> _Ex
     exposed = (g[:, None] > 0) & (years >= g[:, None])
     ramp = np.where(exposed, np.minimum(1.0, (years - g[:, None] + 1) / RAMP_YEARS), 0.0)
     return _Exposure(g=g, tau_type=tau_type, load=load, exposed=exposed, ramp=ramp)
+
+
+#: Mean Earth radius (km), IUGG: the sphere of ``analysis.methods.spillover.haversine_km``.
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Spillover:
+    """Simulated spillovers: which desa get them, from when, and the shift per component."""
+
+    radius_km: float
+    share: float
+    table: pd.DataFrame  # kode_desa, g (first year of the spillover), dari (the partner desa)
+    rows: np.ndarray  # positions of those desa in ``desa``
+    shift: dict  # component -> (n desa, T years) logit-scale shift
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def _spillover(desa: pd.DataFrame, ex: _Exposure, km: float, share: float) -> _Spillover | None:
+    """The never-partnered desa within ``km`` of a partnered desa, and the effect each gets.
+
+    Neighbours are found on the unit sphere (a chord of ``2 sin(d / 2R)`` is a great-circle
+    distance ``d``: the same distance as the district checks'). None when the option is off.
+    """
+    if not (np.isfinite(km) and km >= 0 and np.isfinite(share)):
+        raise OptionError(
+            f"--spillover-km must be a distance of 0 or more and --spillover-effect a finite "
+            f"share (got {km!r} and {share!r})",
+            key="option.spillover_values",
+            km=repr(km),
+            share=repr(share),
+        )
+    if (km > 0) != (share != 0):
+        raise OptionError(
+            "--spillover-km and --spillover-effect go together: give a radius and a share of "
+            f"the partner's effect, e.g. --spillover-km 5 --spillover-effect 0.5 (got {km!r} "
+            f"and {share!r})",
+            key="option.spillover_pair",
+            km=repr(km),
+            share=repr(share),
+        )
+    if km == 0:
+        return None
+    from scipy.spatial import cKDTree
+
+    from analysis.inputs.coordinates import shipped_centroids
+
+    pts = desa[["kode_desa"]].merge(shipped_centroids(), on="kode_desa", how="left")
+    lat, lon = pts["latitude"].to_numpy(float), pts["longitude"].to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    part = np.flatnonzero(ok & (ex.g > 0))
+    comp = np.flatnonzero(ok & (ex.g == 0))
+    xyz = _unit_vectors(lat, lon)
+    chord = 2 * np.sin(km / (2 * EARTH_RADIUS_KM))
+    hits = cKDTree(xyz[part]).query_ball_point(xyz[comp], chord) if len(part) else []
+    rows, src = [], []
+    for i, near in zip(comp, hits, strict=False):
+        if near:
+            cand = part[np.asarray(near)]
+            src.append(int(cand[np.argmin(ex.g[cand] * 1e6 + cand)]))  # earliest, then first
+            rows.append(int(i))
+    rows_a, src_a = np.asarray(rows, dtype=int), np.asarray(src, dtype=int)
+    years = np.array(YEARS)[None, :]
+    g = ex.g[src_a][:, None]
+    ramp = np.where(years >= g, np.minimum(1.0, (years - g + 1) / RAMP_YEARS), 0.0)
+    shift = {}
+    for j, c in enumerate(COMPONENTS):
+        s = np.zeros((len(desa), len(YEARS)))
+        s[rows_a] = (share * ex.tau_type[src_a] * ex.load[src_a, j])[:, None] * ramp
+        shift[c] = s
+    codes = desa["kode_desa"].to_numpy()
+    table = pd.DataFrame({"kode_desa": codes[rows_a], "g": ex.g[src_a], "dari": codes[src_a]})
+    return _Spillover(radius_km=km, share=share, table=table, rows=rows_a, shift=shift)
+
+
+def _shifted(eta0: dict, spill: _Spillover | None) -> dict:
+    """The untreated index with the neighbours' spillover added (``eta0`` itself when none)."""
+    if spill is None:
+        return eta0
+    return {c: eta0[c] + spill.shift[c] for c in COMPONENTS}
+
+
+def _spillover_truth(spill: _Spillover, out: _Outcomes, none: _Outcomes, keep: np.ndarray) -> dict:
+    """What ``truth.json`` records of the simulated spillovers.
+
+    The radius, the share, every desa that got it (with its first year and the partner desa it
+    came from) and the true mean effect on the IDM over those desa's observed years from that
+    first year (the spilled outcome minus the same desa's outcome without spillover).
+    """
+    years = np.array(YEARS)[None, :]
+    present = keep.reshape(len(out.idm0), len(YEARS))[spill.rows]
+    on = (years >= spill.table["g"].to_numpy()[:, None]) & present
+    diff = (out.idm0 - none.idm0)[spill.rows][on]
+    return {
+        "radius_km": spill.radius_km,
+        "effect_share": spill.share,
+        "meaning": "never-partnered desa within radius_km of a partnered desa get effect_share x "
+        "that partner's effect (logit scale, same ramp) from the partner's exposure year g",
+        "n_desa": int(len(spill.table)),
+        "att_nilai_idm": round(float(diff.mean()), 6) if diff.size else None,
+        "n_desa_years": int(diff.size),
+        "desa": spill.table.to_dict("records"),
+    }
 
 
 def _outcomes(eta0: dict, ex: _Exposure, carry: np.ndarray) -> _Outcomes:
@@ -678,15 +805,18 @@ def write_example(
     seed: int = 20250826,
     force: bool = False,
     effect_scale: float = 1.0,
+    spillover_km: float = 0.0,
+    spillover_effect: float = 0.0,
 ) -> Phrase:
     """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all.
 
-    ``effect_scale`` 0 writes a placebo world (truth.json records the scale and zero effects).
+    ``effect_scale`` 0 writes a placebo world (truth.json records the scale and zero effects);
+    ``spillover_km`` and ``spillover_effect`` simulate spillovers (:func:`simulate`).
     Returns what was written as a console note (catalog ``input.note.example``: villages, desa,
     years, partnerships and seconds), worded in ``--lang`` by the command line.
     """
     t0 = time.perf_counter()
-    sim = simulate(province, seed, effect_scale)
+    sim = simulate(province, seed, effect_scale, spillover_km, spillover_effect)
     meta = {
         "title": f"{SYNTHETIC_LABEL}: province {province}, seed {seed}",
         "synthetic": True,
@@ -697,6 +827,8 @@ def write_example(
     }
     if effect_scale != 1.0:
         meta["effect_scale"] = effect_scale
+    if "spillover" in sim.truth:
+        meta["spillover"] = {"radius_km": spillover_km, "effect_share": spillover_effect}
 
     def write(tmp: Path) -> None:
         write_tables(

@@ -82,6 +82,7 @@ REASONS = {
     "no_event_pre_period": "no event-study point before the start to check earlier trends",
     "too_few_far_comparison": "too few comparison desa lie beyond the radius to compare",
     "too_few_near": "too few never-partnered desa lie near partnered ones to test for spillovers",
+    "no_coordinates": "no desa of the district has a usable point, so distances cannot be measured",
     "too_few_donors": "too few comparison desa for a placebo test of the partnered desa",
 }
 

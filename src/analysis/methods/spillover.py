@@ -16,7 +16,13 @@ import pandas as pd
 
 from analysis.design import COUNTING_STATUSES, Design, agreement_exposure
 from analysis.methods.panel import MIN_TREATED, callaway_santanna
-from analysis.methods.results import NotEstimable, Result, to_frame
+from analysis.methods.results import (
+    MIN_EVALUATED,
+    MIN_SUBGROUP_CLUSTERS,
+    NotEstimable,
+    Result,
+    to_frame,
+)
 
 #: A desa's group on the map and in the distance checks (the rules of ``Counts``).
 GROUPS = ("evaluated", "too_recent", "comparison", "from_start", "no_data")
@@ -31,6 +37,12 @@ NEAR_KM = 5.0
 EXPOSURE_METHOD = "spillover_near"
 #: Fewest comparison desa left for any of these estimates (as the fewest partnered desa).
 MIN_COMPARISON = MIN_TREATED
+#: Fewest near never-partnered desa, and kecamatan they lie in, for the near-vs-far test (the
+#: strong grade's fewest evaluated desa and the subgroups' fewest kecamatan). Thinner rings
+#: over-reject: without spillovers, 2-6 near desa in 1-3 kecamatan rejected at 5% in about a
+#: fifth of simulated districts (README, "Spillover checks").
+MIN_NEAR = MIN_EVALUATED
+MIN_NEAR_CLUSTERS = MIN_SUBGROUP_CLUSTERS
 
 
 def desa_groups(
@@ -116,6 +128,58 @@ def nearest_partnered_km(points: pd.DataFrame, partnered: pd.Series) -> np.ndarr
     return d.min(axis=1)
 
 
+#: Covariates measured from the desa's points, for the researcher to select
+#: (``Specification(covariates=(..., "dist_partner_km", "dist_kecamatan_km"))``).
+DISTANCE_COVARIATES = ("dist_partner_km", "dist_kecamatan_km")
+
+
+def distance_covariates(panel: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Per desa of the panel: km to the nearest other partnered desa and to its kecamatan's centre.
+
+    ``dist_partner_km`` is the great-circle distance (:func:`haversine_km`) to the nearest
+    partnered desa of the panel (``g`` > 0) other than the desa itself, so a partnered desa is
+    measured to its nearest partnered neighbour rather than given 0 (which would tell the
+    groups apart by construction). It is set by where the partnerships are, not by the desa
+    before them: a check on clustering, not a baseline trait. ``dist_kecamatan_km`` is the
+    distance to the kecamatan's centre, the mean latitude and longitude of the points of the
+    kecamatan's desa in ``points`` (the district's frame; the data's ``jarak_kecamatan_km`` is
+    to the kecamatan office instead). A desa without a usable point gets NaN (the estimators
+    leave it out and count it).
+
+    Parameters
+    ----------
+    panel
+        The district's desa-year panel (``kode_desa``, ``kode_kec``, ``g``).
+    points
+        The district's desa with ``kode_kec``, ``latitude``, ``longitude`` and ``letak``
+        (:func:`analysis.inputs.coordinates.desa_points`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kode_desa`` and :data:`DISTANCE_COVARIATES`, one row per desa of the panel.
+    """
+    desa = panel.groupby("kode_desa", sort=True)[["g", "kode_kec"]].first().reset_index()
+    loc = points[points["letak"] == "located"]
+    desa = desa.merge(loc[["kode_desa", "latitude", "longitude"]], on="kode_desa", how="left")
+    lat, lon = desa["latitude"].to_numpy(float), desa["longitude"].to_numpy(float)
+    part = np.flatnonzero((desa["g"].to_numpy(float) > 0) & np.isfinite(lat))
+    near = np.full(len(desa), np.nan)
+    if len(part):
+        d = haversine_km(lat[:, None], lon[:, None], lat[part][None, :], lon[part][None, :])
+        d[part, np.arange(len(part))] = np.inf  # not to itself
+        m = d.min(axis=1)
+        near = np.where(np.isfinite(m), m, np.nan)
+    centre = loc.groupby("kode_kec")[["latitude", "longitude"]].mean()
+    c = centre.reindex(desa["kode_kec"].to_numpy())
+    to_centre = haversine_km(
+        lat, lon, c["latitude"].to_numpy(float), c["longitude"].to_numpy(float)
+    )
+    return pd.DataFrame(
+        {"kode_desa": desa["kode_desa"], "dist_partner_km": near, "dist_kecamatan_km": to_centre}
+    )
+
+
 def _distances(panel: pd.DataFrame, points: pd.DataFrame, near_km: float) -> pd.DataFrame:
     """Per desa of the panel: ``g``, distance to the nearest partnered desa, near start year."""
     desa = panel.groupby("kode_desa", sort=True)["g"].first().rename("g").reset_index()
@@ -147,7 +211,8 @@ def exclusion_estimate(
 
     Comparison desa with no usable point are left out too (their distance is unknown). Same
     estimator and options as the headline (Callaway and Sant'Anna 2021); only the comparison
-    desa change. Typed ``too_few_far_comparison`` when fewer than :data:`MIN_COMPARISON` remain.
+    desa change (their number is the fact ``n_dropped_near``). Typed ``too_few_far_comparison``
+    when fewer than :data:`MIN_COMPARISON` remain.
     """
     method = EXCLUSION_RADII_KM[radius_km]
     comp = dist["g"] == 0
@@ -166,7 +231,7 @@ def exclusion_estimate(
         )
     keep = panel[~panel["kode_desa"].isin(set(dist.loc[drop, "kode_desa"]))]
     res, _ = callaway_santanna(keep, design, control_group, last_year, **cs_kwargs)
-    return _renamed(res, method, n_dropped=int(drop.sum()))
+    return _renamed(res, method, n_dropped_near=int(drop.sum()))
 
 
 def _renamed(res: Result, method: str, **extra) -> Result:
@@ -193,7 +258,11 @@ def exposure_test(
     never-partnered desa, those within ``near_km`` of a partnered desa are "exposed" from the
     first start year among those partners, and compared with the never-partnered desa farther
     away by the headline's estimator (Callaway and Sant'Anna 2021, never-exposed comparison).
-    Its ATT is the spillover onto near desa; its p-value tests no spillover.
+    Its ATT is the spillover onto near desa; its p-value tests no spillover. It needs at least
+    :data:`MIN_NEAR` near desa in at least :data:`MIN_NEAR_CLUSTERS` kecamatan (the estimator's
+    count, after desa without every year are left out), as clustered inference with few
+    exposed clusters over-rejects (MacKinnon and Webb 2017, "Wild Bootstrap Inference for
+    Wildly Different Cluster Sizes", J. Applied Econometrics 32(2)).
 
     Returns
     -------
@@ -205,11 +274,15 @@ def exposure_test(
     comp = dist[(dist["g"] == 0) & dist["latitude"].notna()]
     near = comp["awal_dekat"].notna() & (comp["awal_dekat"] <= last_year)
     n_near, n_far = int(near.sum()), int((~near & comp["awal_dekat"].isna()).sum())
+    kec = panel.groupby("kode_desa")[design.cluster].first()
+    n_kec = int(kec.reindex(comp.loc[near, "kode_desa"].to_numpy()).nunique())
     ne = {"outcome": design.outcome, "method": EXPOSURE_METHOD, "estimand": "ATT"}
     ne |= {"n_treated": n_near, "n_control": n_far}
-    if n_near < MIN_TREATED:
+    if n_near < MIN_NEAR or n_kec < MIN_NEAR_CLUSTERS:
         return NotEstimable(
-            **ne, reason="too_few_near", detail=f"{n_near} within {near_km:g} km"
+            **ne,
+            reason="too_few_near",
+            detail=f"{n_near} in {n_kec} kecamatan within {near_km:g} km",
         ), pd.DataFrame()
     if n_far < MIN_COMPARISON:
         return NotEstimable(
@@ -219,6 +292,9 @@ def exposure_test(
     pseudo = pseudo[near | comp["awal_dekat"].isna()]  # exposed only after last_year: left out
     df = panel.drop(columns=["g"]).merge(pseudo[["kode_desa", "g"]], on="kode_desa", how="inner")
     res, agg = callaway_santanna(df, design, "nevertreated", last_year, **cs_kwargs)
+    if res.estimable and res.n_treated < MIN_NEAR:  # near desa left out for a missing year
+        detail = f"{res.n_treated} near desa with every year"
+        return NotEstimable(**ne, reason="too_few_near", detail=detail), pd.DataFrame()
     es = agg.event_study if agg is not None else pd.DataFrame()
     return _renamed(res, EXPOSURE_METHOD, near_km=near_km), es
 
@@ -289,15 +365,19 @@ def check_spillover(
 
 
 __all__ = [
+    "DISTANCE_COVARIATES",
     "EARTH_RADIUS_KM",
     "EXCLUSION_RADII_KM",
     "EXPOSURE_METHOD",
     "GROUPS",
     "MIN_COMPARISON",
+    "MIN_NEAR",
+    "MIN_NEAR_CLUSTERS",
     "NEAR_KM",
     "SpilloverCheck",
     "check_spillover",
     "desa_groups",
+    "distance_covariates",
     "exclusion_estimate",
     "exposure_test",
     "haversine_km",

@@ -22,9 +22,11 @@ from analysis.district import (
     MainEstimate,
     results_table,
     save_results,
+    spillover_summary,
 )
 from analysis.methods.crosssection import CrossSection
 from analysis.methods.results import FACT_FIELDS, Estimate, Result
+from analysis.methods.spillover import EXCLUSION_RADII_KM, SpilloverCheck
 from analysis.methods.subgroups import DIFFERENCE_ALPHA, SubgroupComparison, compare_subgroups
 from analysis.provenance import stamp
 from analysis.report import (
@@ -197,7 +199,55 @@ def brief_facts(
         **_cross_facts(cross, data.spec.trim),
         min_evaluated=int(evidence.min_evaluated),
         **panel_facts(data.panel, h.outcome, int(data.last_year), float(h.estimate)),
+        **spillover_facts(evidence.spillover),
     )
+
+
+def spillover_facts(check: SpilloverCheck | None) -> dict:
+    """The distance checks' facts (``Facts.spill_*``): each radius's estimate, the near test.
+
+    Empty when the checks were not run (``estimate_main(variants=False)``); a row not
+    estimated gives NaN, so no claim on it holds (:func:`analysis.report.claims.spill_moved`).
+    """
+    if check is None:
+        return {}
+    radius = {m: km for km, m in EXCLUSION_RADII_KM.items()}
+    t = check.exposure
+    est = isinstance(t, Estimate)
+    return {
+        "spill_excl_km": tuple(radius[r.method] for r in check.excluded),
+        "spill_excl_estimate": tuple(
+            float(r.estimate) if isinstance(r, Estimate) else np.nan for r in check.excluded
+        ),
+        "spill_near_km": float(check.near_km),
+        "spill_near_estimate": float(t.estimate) if est else np.nan,
+        "spill_near_p": float(t.p_value) if est else np.nan,
+    }
+
+
+def spillover_rows(check: SpilloverCheck | None, lang: str, control_group: str) -> dict | None:
+    """The appendix's distance checks worded: the distances summary and the robustness rows.
+
+    None when the checks were not run. ``pairs``: the comparison desa, those with a point, the
+    median and quartiles of their distance to the nearest partnered desa and how many lie
+    within each radius; ``rows``: the headline without the comparison desa within 5 and 10 km
+    and the near-vs-far test (a row not estimated says why).
+    """
+    if check is None:
+        return None
+    w, s = words(lang), spillover_summary(check)
+    q = s["comparison_km_quartiles"]
+    km = w.t("spill.km_quartiles", med=w.num(q[1], 1), lo=w.num(q[0], 1), hi=w.num(q[2], 1))
+    pairs = [
+        (w.t("spill.n_comparison"), w.int(s["n_comparison"])),
+        (w.t("spill.n_located"), w.int(s["n_comparison_located"])),
+        (w.t("spill.distance"), km if np.isfinite(q[1]) else "-"),
+    ] + [(w.t("spill.within", km=w.int(r)), w.int(n)) for r, n in s["n_within_km"].items()]
+    rows = [
+        result_row(w, r, w.method(r.method), facts=_facts(r, control_group))
+        for r in (*check.excluded, check.exposure)
+    ]
+    return {"pairs": pairs, "rows": rows, "near_km": w.int(int(check.near_km))}
 
 
 def summary_html(
@@ -405,6 +455,7 @@ def show_details(
             ev=evidence,
             h=main.headline if isinstance(main.headline, Estimate) else None,
             covariates=_covariate_words(main, data, lang),
+            spill=spillover_rows(main.spillover, lang, control_group),
         )
     )
 
