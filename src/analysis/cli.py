@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_example_data(sub)
     _add_run(sub)
+    _add_plan(sub)
+    _add_evaluate(sub)
     return p
 
 
@@ -260,6 +263,64 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="multiply every true effect by S (0 = placebo: every true effect zero; default 1)",
     )
+    e.add_argument(
+        "--indeks-desa",
+        action="store_true",
+        help="also simulate an Indeks Desa series 2025-2027 with a known effect for the 2025 "
+        "MoU desa (truth.json's indeks_desa; default off)",
+    )
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    """The ``plan`` sub-command: an evaluation fixed on baseline data (plan.json, plan.html)."""
+    from analysis.methods.options import DonorRestriction
+    from analysis.methods.synthetic import DEFAULT_PLACEBOS
+
+    e = sub.add_parser(
+        "plan",
+        help="fix an evaluation of new agreements before their outcome exists",
+        description="Fix, from the years before the agreements count, the partnered and "
+        "comparison desa, the weights, the outcome, the minimum detectable effect, the first "
+        "year that can judge them and the decision rule; write plan.json (hashed) and plan.html.",
+    )
+    e.add_argument("--district", required=True, metavar="D", help="code or name, e.g. Kukar")
+    _files_option(e, "--agreements", "registry files holding the new agreements")
+    _data_option(e)
+    e.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default outputs/plan-<code>)"
+    )
+    e.add_argument(
+        "--donor-pool",
+        nargs="*",
+        default=["district"],
+        choices=list(get_args(DonorRestriction)),
+        help="what a comparison desa shares with a partnered one (default: district)",
+    )
+    e.add_argument("--alpha", type=float, default=0.05, help="level of the test (default 0.05)")
+    e.add_argument("--draws", type=int, default=DEFAULT_PLACEBOS, help="placebo sets drawn")
+    e.add_argument("--seed", type=int, default=20250826, help="seed of the placebo draws")
+    _lang_option(e, "the page")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    """The ``evaluate`` sub-command: a plan applied to the follow-up year."""
+    e = sub.add_parser(
+        "evaluate",
+        help="apply a plan once its follow-up year exists",
+        description="Apply plan.json unchanged (same desa, weights, outcome and test) to a "
+        "data folder holding the follow-up year; write evaluation.json and evaluation.html.",
+    )
+    e.add_argument("--plan", type=Path, required=True, metavar="FILE", help="plan.json")
+    _data_option(e)
+    e.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default outputs/evaluation-<code>)"
+    )
+    e.add_argument(
+        "--replan",
+        action="store_true",
+        help="evaluate even if comparison desa changed (the page says the plan was changed)",
+    )
+    _lang_option(e, "the page")
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -435,11 +496,11 @@ def main(argv: list[str] | None = None) -> int:
                 province=args.province,
                 seed=args.seed,
                 force=args.force,
-                effect_scale=args.effect_scale,
+                **{k: getattr(args, k) for k in ("effect_scale", "indeks_desa")},
             )
             print(f"Wrote synthetic example data to {args.out} ({info})")
-        elif args.command == "run":
-            return run_from_args(args)
+        elif args.command in COMMANDS:
+            return COMMANDS[args.command](args)
     except AnalysisError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -453,6 +514,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    return 0
+
+
+def plan_from_args(args: argparse.Namespace) -> int:
+    """Write the plan that the ``plan`` sub-command's arguments ask for."""
+    from analysis.report.plan_page import plan_command
+
+    out = plan_command(
+        args.data, args.district, args.agreements, out=args.out, lang=args.lang,
+        donor_pool=tuple(args.donor_pool), alpha=args.alpha, draws=args.draws, seed=args.seed,
+    )  # fmt: skip
+    print(f"Wrote {out / 'plan.json'} and {out / 'plan.html'}")
+    return 0
+
+
+def evaluate_from_args(args: argparse.Namespace) -> int:
+    """Apply the plan that the ``evaluate`` sub-command's arguments name."""
+    from analysis.report.plan_page import evaluate_command
+
+    out = evaluate_command(args.plan, args.data, out=args.out, lang=args.lang, replan=args.replan)
+    print(f"Wrote {out / 'evaluation.json'} and {out / 'evaluation.html'}")
     return 0
 
 
@@ -643,3 +725,7 @@ def _say_done(manifest: dict, out: Path) -> None:
         f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
         f"{out / 'index.html'}"
     )
+
+
+#: Sub-commands whose work is one function of the parsed arguments (returns the exit status).
+COMMANDS = {"run": run_from_args, "plan": plan_from_args, "evaluate": evaluate_from_args}
