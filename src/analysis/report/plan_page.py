@@ -36,6 +36,11 @@ OUTCOME = {"skor_tanpa_ekonomi": "plan.outcome.skor_tanpa_ekonomi",
 TOP_WEIGHTS = 10
 
 
+def digits(plan: dict) -> int:
+    """Decimals of the plan's effects: 3 on IDM's 0-1 scale, 2 on the Indeks Desa's 0-100."""
+    return 2 if plan["outcomes"]["series"] == "indeks_desa" else 3
+
+
 def outcome_name(w: Words, code: str) -> str:
     """An outcome of a plan in words."""
     return w.t(OUTCOME[code])
@@ -109,7 +114,7 @@ def _mde_sentences(w: Words, plan: dict) -> list[str]:
     if not m.get("available") or m.get("mde") is None:
         return [w.t("plan.mde_none")]
     ps = [w.t("plan.mde", n=w.int(len(plan["cohort"]["desa"])), power=w.pct(m["power"]),
-              mde=w.num(m["mde"], 2), outcome=name)]  # fmt: skip
+              mde=w.num(m["mde"], digits(plan)), outcome=name)]  # fmt: skip
     y0, y1 = m["idm_years"]
     key = "plan.mde_how_rescaled" if plan["outcomes"]["series"] == "indeks_desa" else "plan.mde_how"
     ps.append(w.t(key, first=y0, last=y1, n=w.int(m["n_placebos"])))
@@ -146,7 +151,9 @@ def plan_html(plan: dict, lang: str) -> str:
              + _already_sentence(w, plan),
              "code_label": w.t("plan.hash"), "code": plan["content_sha256"]}  # fmt: skip
     sections = [intro, _cohort_section(w, plan), _outcome_section(w, plan),
-                _weights_section(w, plan), _rule_section(w, plan)]  # fmt: skip
+                _weights_section(w, plan)]  # fmt: skip
+    if plan["judge"]["judgeable"]:  # otherwise the outcome section says why it cannot be judged
+        sections.append(_rule_section(w, plan))
     body = render("plan.html.j2", lang, title=title, sections=sections)
     return page(title, body, lang, plan["data"]["synthetic"])
 
@@ -176,30 +183,36 @@ def _result_sentences(w: Words, ev: dict, plan: dict) -> list[str]:
     )
     name, d = outcome_name(w, r["outcome"]), ev["decision"]
     ps = [w.t("evaluation.result", year=r["year"], base=plan["baseline"]["baseline_year"],
-              outcome=name, treated=w.num(r["treated_mean_change"], 2, signed=True),
-              synthetic=w.num(r["synthetic_change"], 2, signed=True),
-              estimate=w.num(r["estimate"], 2, signed=True), lo=w.num(r["ci_low"], 2),
-              hi=w.num(r["ci_high"], 2), level=w.pct(1 - d["alpha"]))]  # fmt: skip
+              outcome=name, treated=w.num(r["treated_mean_change"], digits(plan), signed=True),
+              synthetic=w.num(r["synthetic_change"], digits(plan), signed=True),
+              estimate=w.num(r["estimate"], digits(plan), signed=True), lo=w.num(r["ci_low"], digits(plan)),
+              hi=w.num(r["ci_high"], digits(plan)), level=w.pct(1 - d["alpha"]))]  # fmt: skip
     ps.append(
         w.t(DECISION[d["code"]], outcome=name, p=w.pct(r["p_value"], 1), alpha=w.pct(d["alpha"]))
     )
     m = plan["mde"]
     if d["code"] == "no_detectable_change" and m.get("available") and m.get("mde") is not None:
-        ps.append(w.t("evaluation.small_effects", mde=w.num(m["mde"], 2), n=w.int(ev["n_treated"])))
+        ps.append(
+            w.t(
+                "evaluation.small_effects",
+                mde=w.num(m["mde"], digits(plan)),
+                n=w.int(ev["n_treated"]),
+            )
+        )
     if ev["changes"]["baseline_revised"]:
         ps.append(w.t("evaluation.baseline_revised", n=w.int(ev["changes"]["baseline_revised"]),
                       year=plan["baseline"]["baseline_year"]))  # fmt: skip
     t = ev.get("truth")
     if ev["data"]["synthetic"] and t is not None:
         key = "evaluation.truth_covered" if t["covered"] else "evaluation.truth_missed"
-        ps.append(w.t(key, att=w.num(t["att"], 2, signed=True)))
+        ps.append(w.t(key, att=w.num(t["att"], digits(plan), signed=True)))
     return ps
 
 
-def _others_table(w: Words, ev: dict) -> dict:
+def _others_table(w: Words, ev: dict, plan: dict) -> dict:
     main_year = ev["decision"]["year"]
-    rows = [[outcome_name(w, r["outcome"]), str(r["year"]), w.num(r["estimate"], 2, signed=True),
-             w.t("range.pair", lo=w.num(r["ci_low"], 2), hi=w.num(r["ci_high"], 2)), w.p(r["p_value"])]
+    rows = [[outcome_name(w, r["outcome"]), str(r["year"]), w.num(r["estimate"], digits(plan), signed=True),
+             w.t("range.pair", lo=w.num(r["ci_low"], digits(plan)), hi=w.num(r["ci_high"], digits(plan))), w.p(r["p_value"])]
             for r in ev["results"] if not (r["role"] == "primary" and r["year"] == main_year)]  # fmt: skip
     level = w.pct(1 - ev["decision"]["alpha"])
     head = [w.t("plan.col.outcome"), w.t("plan.col.year"), w.t("col.estimate"),
@@ -222,7 +235,7 @@ def evaluation_html(ev: dict, plan: dict, lang: str) -> str:
         {"kind": "result", "heading": w.t("evaluation.h.result"),
          "paragraphs": _result_sentences(w, ev, plan)},
     ]  # fmt: skip
-    others = _others_table(w, ev)
+    others = _others_table(w, ev, plan)
     if others["rows"]:
         sections.append({"kind": "others", "heading": w.t("evaluation.h.others"),
                          "paragraphs": [w.t("evaluation.others")], "table": others})  # fmt: skip
