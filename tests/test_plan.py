@@ -232,3 +232,36 @@ def test_without_the_indeks_desa_the_plan_says_idm_cannot_judge_2025_agreements(
     assert w.t("plan.h.rule") not in html  # no rule for a year IDM will never have
     with pytest.raises(PlanError, match="Indeks Desa 2025"):
         evaluate_plan(plan, paths.EXAMPLE_DIR)
+
+
+def test_a_donor_pool_restriction_is_honoured_and_stated():
+    ds = load_dataset(paths.EXAMPLE_DIR)
+    plan = make_plan(ds, "Kukar", [MOU], donor_pool=("district", "kecamatan"), draws=49,
+                     minimum_detectable=False)  # fmt: skip
+    kec = ds.villages.set_index("kode_desa")["kode_kec"]
+    assert set(kec[plan["comparison"]["desa"]]) == set(kec[plan["cohort"]["desa"]]) == {"64.02.02"}
+    assert plan["comparison"]["outside_restriction"]
+    w = words("id")
+    assert w.t("plan.pool.kecamatan") in plan_html(plan, "id")
+    with pytest.raises(Exception, match="donor_pool"):
+        make_plan(ds, "Kukar", [MOU], donor_pool=("desa",), draws=49)
+
+
+def test_a_partnered_desa_without_the_follow_up_is_left_out_only_with_replan(
+    folders, planned, tmp_path
+):
+    plan = read_plan(planned / "plan.json")
+    ds = load_dataset(folders["full"])
+    gone = plan["cohort"]["desa"][0]
+    idx = ds.indeks_desa[
+        ~((ds.indeks_desa["kode_desa"] == gone) & (ds.indeks_desa["tahun"] == 2026))
+    ]
+    changed = _copy(ds, tmp_path / "gone", indeks_desa=idx)
+    with pytest.raises(ComparisonChangedError, match="partnered desa without the judged outcome"):
+        evaluate_plan(plan, changed)
+    ev = evaluate_plan(plan, changed, replan=True)
+    assert ev["n_treated"] == 3 and ev["changes"]["treated_missing"] == [gone]
+    w = words("id")
+    html = evaluation_html(ev, plan, "id")
+    assert w.t("evaluation.how.treated_missing", n=w.int(1), year=2026) in html
+    assert w.t("evaluation.how.placebo_size", k=w.int(4), n=w.int(3)) in html

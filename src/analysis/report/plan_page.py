@@ -172,6 +172,9 @@ def _replan_sentences(w: Words, ev: dict) -> list[str]:
         how.append(
             w.t("evaluation.how.treated_missing", n=w.int(len(ch["treated_missing"])), year=y)
         )
+    if ch["treated_missing"]:
+        k = ev["n_treated"] + len(ch["treated_missing"])
+        how.append(w.t("evaluation.how.placebo_size", k=w.int(k), n=w.int(ev["n_treated"])))
     if ch["placebo_sets_dropped"]:
         how.append(w.t("evaluation.how.placebos", n=w.int(ch["placebo_sets_dropped"])))
     return [w.t("evaluation.replanned", how=w.join(how))]
