@@ -179,7 +179,7 @@ def test_a_changed_comparison_needs_replan_and_the_page_says_so(folders, planned
     assert ev["replanned"] and ev["changes"]["donors_now_partnered"] == [top]
     assert ev["n_donors"] == plan["weights"]["n_positive"] - 1
     w = words("id")
-    how = w.t("evaluation.how.partnered", n=w.int(1))
+    how = w.n("evaluation.how.partnered", 1)
     assert how in evaluation_html(ev, plan, "id")
     assert w.t("evaluation.intro", date="x").split("x")[0] not in evaluation_html(ev, plan, "id")
 
@@ -263,5 +263,5 @@ def test_a_partnered_desa_without_the_follow_up_is_left_out_only_with_replan(
     assert ev["n_treated"] == 3 and ev["changes"]["treated_missing"] == [gone]
     w = words("id")
     html = evaluation_html(ev, plan, "id")
-    assert w.t("evaluation.how.treated_missing", n=w.int(1), year=2026) in html
+    assert w.n("evaluation.how.treated_missing", 1, year=2026) in html
     assert w.t("evaluation.how.placebo_size", k=w.int(4), n=w.int(3)) in html

@@ -62,7 +62,7 @@ def _cohort_section(w: Words, plan: dict) -> dict:
         ps.append(w.t("plan.left_row", row=w.int(r["row"]), name=r["nama_desa"] or r["id"],
                       why=w.t(LEFT_OUT[r["why"]])))  # fmt: skip
     if c["missing_baseline"]:
-        ps.append(w.t("plan.cohort_missing", n=w.int(len(c["missing_baseline"]))))
+        ps.append(w.n("plan.cohort_missing", len(c["missing_baseline"])))
     if comp["cohort_partnered_before"]:
         ps.append(w.t("plan.cohort_before", n=w.int(len(comp["cohort_partnered_before"])),
                       names=_names(plan, comp["cohort_partnered_before"])))  # fmt: skip
@@ -73,17 +73,17 @@ def _cohort_section(w: Words, plan: dict) -> dict:
         else w.t("plan.comparison", n=w.int(len(comp["desa"])))
     )
     if comp["partnered_excluded"]:
-        ps.append(w.t("plan.comparison_partnered", n=w.int(comp["partnered_excluded"])))
+        ps.append(w.n("plan.comparison_partnered", comp["partnered_excluded"]))
     if comp["outside_restriction"]:
-        ps.append(w.t("plan.comparison_outside", n=w.int(len(comp["outside_restriction"]))))
+        ps.append(w.n("plan.comparison_outside", len(comp["outside_restriction"])))
     if comp["missing_baseline"]:
-        ps.append(w.t("plan.comparison_missing", n=w.int(len(comp["missing_baseline"]))))
+        ps.append(w.n("plan.comparison_missing", len(comp["missing_baseline"])))
     return {"kind": "cohort", "heading": w.t("plan.h.who"), "paragraphs": ps}
 
 
 def _weights_section(w: Words, plan: dict) -> dict:
     b, wt = plan["baseline"], plan["weights"]
-    ps = [w.t("plan.weights", n=w.int(wt["n_positive"]), first=b["idm_years"][0],
+    ps = [w.n("plan.weights", wt["n_positive"], first=b["idm_years"][0],
               last=b["idm_years"][-1], gap=w.num(wt["pre_rmspe"], 2))]  # fmt: skip
     if b["indeks_desa_years"]:
         ps.append(w.t("plan.weights_id", year=b["baseline_year"]))
@@ -165,13 +165,11 @@ def _replan_sentences(w: Words, ev: dict) -> list[str]:
     ch, y = ev["changes"], ev["decision"]["year"]
     how = []
     if ch["donors_now_partnered"]:
-        how.append(w.t("evaluation.how.partnered", n=w.int(len(ch["donors_now_partnered"]))))
+        how.append(w.n("evaluation.how.partnered", len(ch["donors_now_partnered"])))
     if ch["donors_missing"]:
-        how.append(w.t("evaluation.how.donors_missing", n=w.int(len(ch["donors_missing"])), year=y))
+        how.append(w.n("evaluation.how.donors_missing", len(ch["donors_missing"]), year=y))
     if ch["treated_missing"]:
-        how.append(
-            w.t("evaluation.how.treated_missing", n=w.int(len(ch["treated_missing"])), year=y)
-        )
+        how.append(w.n("evaluation.how.treated_missing", len(ch["treated_missing"]), year=y))
     if ch["treated_missing"]:
         k = ev["n_treated"] + len(ch["treated_missing"])
         how.append(w.t("evaluation.how.placebo_size", k=w.int(k), n=w.int(ev["n_treated"])))
@@ -203,7 +201,7 @@ def _result_sentences(w: Words, ev: dict, plan: dict) -> list[str]:
             )
         )
     if ev["changes"]["baseline_revised"]:
-        ps.append(w.t("evaluation.baseline_revised", n=w.int(ev["changes"]["baseline_revised"]),
+        ps.append(w.n("evaluation.baseline_revised", ev["changes"]["baseline_revised"],
                       year=plan["baseline"]["baseline_year"]))  # fmt: skip
     t = ev.get("truth")
     if ev["data"]["synthetic"] and t is not None:
