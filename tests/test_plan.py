@@ -93,6 +93,15 @@ def test_plan_fixes_cohort_comparison_weights_and_rule(planned):
     )
 
 
+def test_a_plan_is_never_written_over(folders, planned, capsys):
+    before = (planned / "plan.json").read_bytes()
+    args = ["plan", "--district", "Kukar", "--agreements", str(MOU), "--data",
+            str(folders["full"]), "--out", str(planned), "--draws", "49"]  # fmt: skip
+    assert main(args) == 2
+    assert "a plan is fixed once" in capsys.readouterr().err
+    assert (planned / "plan.json").read_bytes() == before
+
+
 def test_plan_page_is_plain_words_with_banner_and_hash(planned):
     html = (planned / "plan.html").read_text(encoding="utf-8")
     plan = read_plan(planned / "plan.json")

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 
 from analysis import paths
+from analysis.errors import OutputExistsError
 from analysis.files import write_file_atomically, write_json
+from analysis.inputs.frame import resolve_district
 from analysis.report.evaluation import evaluate_plan, read_plan
 from analysis.report.planning import make_plan
 from analysis.report.render import page, render
@@ -261,8 +263,13 @@ def plan_json(plan: dict) -> str:
 def plan_command(data: Path, district: str, agreements: list[Path], *, out: Path | None = None,
                  lang: str = "id", **options) -> Path:  # fmt: skip
     """``python -m analysis plan``: write ``plan.json`` and ``plan.html``; returns the folder."""
+    out = Path(out) if out else paths.OUTPUTS_DIR / f"plan-{resolve_district(district).code}"
+    if (out / "plan.json").exists():
+        raise OutputExistsError(
+            f"{out / 'plan.json'} exists: a plan is fixed once, and writing another over it "
+            "would hide the first. Fix: give another --out, or move the old plan away yourself"
+        )
     plan = make_plan(Path(data), district, [paths.input_path(a) for a in agreements], **options)
-    out = Path(out) if out else paths.OUTPUTS_DIR / f"plan-{plan['district']['code']}"
     out.mkdir(parents=True, exist_ok=True)
     write_file_atomically(out / "plan.json", plan_json(plan))
     write_file_atomically(out / "plan.html", plan_html(plan, lang))
