@@ -88,13 +88,13 @@ def with_effect(null: pd.DataFrame, treated: np.ndarray, rng: np.random.Generato
     return null.assign(nilai_idm=null["nilai_idm"] + tau), float(tau[cell].mean())
 
 
-def _synthetic_rows(null, effect, truth, seed: int, placebos: int) -> dict:
+def _synthetic_rows(null, effect, truth, seed: int, placebos: int, methods=METHODS) -> dict:
     """Every few-desa estimator on both panels: p-value under zero effect, interval under the effect."""
     from analysis.design import Design
     from analysis.methods.synthetic import placebo_test, synthetic_cohort
 
     out = {}
-    for m in METHODS:
+    for m in methods:
         f0 = synthetic_cohort(null, Design(), method=m)
         f1 = synthetic_cohort(effect, Design(), method=m)
         first = None
@@ -145,16 +145,17 @@ def _staggered_rows(null, effect, truth) -> dict:
 
 
 def one_draw(task: tuple) -> dict:
-    """One draw: ``(district, k, seed, placebos, assignment)`` -> every estimator's results."""
-    district, k, seed, placebos, assignment = task
+    """One draw: ``(district, k, seed, placebos, assignment, methods, staggered)`` -> results."""
+    district, k, seed, placebos, assignment, methods, staggered = task
     pop = population(district)
     rng = np.random.default_rng(seed)
     treated = assign(pop, k, rng, assignment)
     null = pop.assign(g=np.where(pop["kode_desa"].isin(treated), COHORT, 0))
     effect, truth = with_effect(null, treated, rng)
     row = {"k": k, "seed": seed, "truth": truth, "treated": sorted(map(str, treated))}
-    row.update(_synthetic_rows(null, effect, truth, seed, placebos))
-    row.update(_staggered_rows(null, effect, truth))
+    row.update(_synthetic_rows(null, effect, truth, seed, placebos, methods))
+    if staggered:
+        row.update(_staggered_rows(null, effect, truth))
     return row
 
 
@@ -164,7 +165,8 @@ def summarise(rows: list[dict]) -> dict:
     for k in sorted({r["k"] for r in rows}):
         rk = [r for r in rows if r["k"] == k]
         per: dict = {}
-        for key in [*(f"{m}:{s}" for m in METHODS for s in STATISTICS), "cs_did"]:
+        keys = [*(f"{m}:{s}" for m in METHODS for s in STATISTICS), "cs_did"]
+        for key in [k for k in keys if k in rk[0]]:
             got = [r[key] for r in rk if r[key].get("estimable", True)]
             width = [g["ci_high"] - g["ci_low"] for g in got if not g["ci_empty"]]
             per[key] = {
@@ -183,10 +185,18 @@ def _share(flags) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
-def run(draws: int, jobs: int, district: str, placebos: int, assignment: str) -> list[dict]:
+def run(
+    draws: int,
+    jobs: int,
+    district: str,
+    placebos: int,
+    assignment: str,
+    methods: tuple[str, ...] = METHODS,
+    staggered: bool = True,
+) -> list[dict]:
     """Every draw of every size, in ``jobs`` processes."""
     tasks = [
-        (district, k, FIRST_SEED + 1000 * k + i, placebos, assignment)
+        (district, k, FIRST_SEED + 1000 * k + i, placebos, assignment, methods, staggered)
         for k in SIZES
         for i in range(draws)
     ]
@@ -204,9 +214,20 @@ def main() -> None:
     ap.add_argument("--placebos", type=int, default=199, help="placebos drawn when not exact")
     ap.add_argument("--assignment", choices=("random", "selected"), default="random")
     ap.add_argument("--out", default=None, help="write the draws and the summary as JSON")
+    ap.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="few-desa estimators, comma-separated (the district step uses synthetic_did)",
+    )
+    ap.add_argument(
+        "--no-staggered", action="store_true", help="leave out the staggered estimator's rows"
+    )
     a = ap.parse_args()
+    methods = tuple(m for m in a.methods.split(",") if m)
+    if unknown := set(methods) - set(METHODS):
+        ap.error(f"--methods: unknown {sorted(unknown)}; use {', '.join(METHODS)}")
     t0 = time.perf_counter()
-    rows = run(a.draws, a.jobs, a.district, a.placebos, a.assignment)
+    rows = run(a.draws, a.jobs, a.district, a.placebos, a.assignment, methods, not a.no_staggered)
     summary = {
         "district": a.district,
         "assignment": a.assignment,

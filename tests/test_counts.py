@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -219,8 +220,22 @@ def test_subgroup_differences_known_answer():
     assert c.pairs["p_adjusted"].tolist() == pytest.approx(multipletests(p, method="holm")[1])
     # a - b: z = 2.12, p = 0.034, Holm 3 x 0.034 = 0.10: not established at 5%
     assert c.established == {"jenis_mitra": False}
-    wide = compare_subgroups(het.assign(estimate=[0.06, 0.0, -0.01, 0.01]))
+    # a wide gap between groups whose own pre-period tests ran and passed is established ...
+    checked = het.assign(n_pre_points=3, pretrend_p=0.6, pretrend_rejects=False)
+    wide = compare_subgroups(checked.assign(estimate=[0.06, 0.0, -0.01, 0.01]))
     assert wide.established == {"jenis_mitra": True} and not wide.not_established("jenis_mitra")
+    # ... and not when a group has no pre-period test of its own, or its test rejects
+    for untested in (
+        checked.assign(n_pre_points=[0, 3, 3, 3]),
+        checked.assign(pretrend_p=[np.nan, 0.6, 0.6, 0.6]),
+        checked.assign(
+            pretrend_p=[0.04, 0.6, 0.6, 0.6], pretrend_rejects=[True, False, False, False]
+        ),
+        het,  # no pre-period columns at all
+    ):
+        c2 = compare_subgroups(untested.assign(estimate=[0.06, 0.0, -0.01, 0.01]))
+        assert c2.established == {"jenis_mitra": False} and c2.unchecked == {"jenis_mitra": True}
+        assert not c2.not_established("jenis_mitra")  # "no difference" would be false too
     assert not c.tested("sektor") and c.n_estimated == {"jenis_mitra": 3, "sektor": 1}
     same = het.assign(estimate=0.01)
     assert compare_subgroups(same).not_established("jenis_mitra")
@@ -252,6 +267,11 @@ def test_subgroup_sentences_hold_their_conditions(seed, scale, monkeypatch):
             assert (w.t(f"subgroup.not_established.{dim}") in page) == c.not_established(dim)
             said = w.t(f"subgroup.established.{dim}", pairs="")[:30] in page
             assert said == (c.tested(dim) and c.established[dim])
+        assert ('data-subgroup="unchecked"' in page) == any(c.unchecked.values())
+        for r in c.pairs[c.pairs["pre_checked"].astype(bool)].to_dict("records"):
+            groups = est[est["dimension"] == r["dimension"]].set_index("group")
+            for g in (r["group_a"], r["group_b"]):  # established only on passed own pre-tests
+                assert groups.loc[g, "n_pre_points"] > 0 and not groups.loc[g, "pretrend_rejects"]
 
 
 def test_the_recommendation_counts_rows_without_a_code_once():

@@ -84,7 +84,7 @@ def test_a_column_map_naming_a_header_the_file_lacks_is_refused(tmp_path, capsys
     m.write_text('[columns]\npopulasi = "Pop"\n')
     assert _ingest(tmp_path, "--villages", str(f), "--columns", str(m)) == 2
     assert "unknown column 'populasi'" in capsys.readouterr().err
-    assert main(["ingest", "--columns", str(m), "--out", str(tmp_path / "x")]) == 2
+    assert main(["ingest", "--lang", "en", "--columns", str(m), "--out", str(tmp_path / "x")]) == 2
     assert "no villages file" in capsys.readouterr().err
 
 

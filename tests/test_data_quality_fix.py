@@ -87,7 +87,9 @@ def test_data_quality_page_lists_what_to_fix(folder, tmp_path, lang):
     assert w.t("dq.fix.unrecognised_col", file="registri <x>.csv", column="Catatan") not in text
     assert w.t("dq.fix.ended_counted") in text
     rows = agreements_rows(agreements)
-    table = re.search(r'<table class="fix-agreements">.*?</table>', html, flags=re.S).group(0)
+    table = re.search(
+        r'<table class="[^"]*fix-agreements[^"]*">.*?</table>', html, flags=re.S
+    ).group(0)
     assert table.count("<tr>") == len(rows) + 1
     uncoded = [r for r in rows if r["code"] is None]
     assert [r["row"] for r in uncoded] == [14, 15, 16]

@@ -106,7 +106,7 @@ def test_dot_and_comma_files_ingest_to_identical_tables(tmp_path):
 
 def _cli(tmp_path, *args):
     out = tmp_path / "out-cli"
-    code = main(["ingest", *map(str, args), "--out", str(out)])
+    code = main(["ingest", "--lang", "en", *map(str, args), "--out", str(out)])
     return code, out
 
 
@@ -128,11 +128,41 @@ def test_a_file_with_only_ambiguous_numbers_is_refused_until_the_mark_is_declare
     assert code == 2 and not out.exists()
     assert "column 'luas_km2'" in err and "'12.345'" in err
     assert "--decimal dot or --decimal comma" in err
-    assert main(["ingest", "--villages", str(path), "--decimal", "comma", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--villages",
+                str(path),
+                "--decimal",
+                "comma",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     got = pd.read_parquet(out / "villages.parquet").set_index("kode_desa")
     assert got.loc["64.02.02.2010", "luas_km2"] == 12345.0  # declared: thousands dot
     out2 = tmp_path / "declared-dot"
-    assert main(["ingest", "--villages", str(path), "--decimal", "dot", "--out", str(out2)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--villages",
+                str(path),
+                "--decimal",
+                "dot",
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     got = pd.read_parquet(out2 / "villages.parquet").set_index("kode_desa")
     assert got.loc["64.02.02.2010", "jarak_kecamatan_km"] == 3.125
 

@@ -83,7 +83,12 @@ def test_executor_names_are_checked(tmp_path, capsys):
     with pytest.raises(ParameterError, match="supported: embedded, dask"):
         check_executor("ray")
     out = str(tmp_path / "o")
-    assert main(["run", "--district", "64.72", "--scheduler", "tcp://x:1", "--out", out]) == 2
+    assert (
+        main(
+            ["run", "--lang", "en", "--district", "64.72", "--scheduler", "tcp://x:1", "--out", out]
+        )
+        == 2
+    )
     assert "--scheduler needs --executor dask" in capsys.readouterr().err
 
 
@@ -135,7 +140,7 @@ def test_second_concurrent_run_into_the_same_folder_is_refused(tmp_path, capsys)
     first = _start(_cli("run", "--district", "64.11", "--out", str(out), "--jobs", "1"))
     try:
         _wait_for(lambda: (out / LOCK).exists(), 60, "the first run's lock")
-        assert main(["run", "--district", "64.72", "--out", str(out)]) == 2
+        assert main(["run", "--lang", "en", "--district", "64.72", "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert f"pid {first.pid}" in err and "in use by another run" in err
         assert first.wait(timeout=120) == 0, first.stderr.read().decode()[-2000:]

@@ -94,7 +94,7 @@ def test_a_full_disk_leaves_no_cut_short_brief(tmp_path, monkeypatch):
 
 def _ingest_registry(tmp_path: Path, out: Path, *extra: str) -> int:
     reg = write_registry(tmp_path / "reg.csv", [registry_row()])
-    return main(["ingest", "--partnerships", str(reg), "--out", str(out), *extra])
+    return main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(out), *extra])
 
 
 def test_force_replaces_only_its_own_kind_of_folder(tmp_path, capsys):
@@ -107,7 +107,7 @@ def test_force_replaces_only_its_own_kind_of_folder(tmp_path, capsys):
     assert (run / "districts" / "64.02" / "brief.html").read_text() == "brief"
     real = tmp_path / "real"
     assert _ingest_registry(tmp_path, real) == 0 and folder_kind(real) == "ingest"
-    assert main(["example-data", "--out", str(real), "--force"]) == 2
+    assert main(["example-data", "--lang", "en", "--out", str(real), "--force"]) == 2
     err = capsys.readouterr().err
     assert "a data folder written by 'ingest'" in err and "own kind" in err
     assert (real / "partnerships.parquet").exists() and not (real / "welfare.parquet").exists()
@@ -190,7 +190,7 @@ def test_a_damaged_table_is_refused_by_validate_and_run(tmp_path, capsys, damage
     target = folder / "partnerships.parquet"
     damage(target)
     capsys.readouterr()
-    assert main(["validate", "--data", str(folder)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "partnerships.parquet" in err and what.replace("welfare", "partnerships") in err
     assert "Traceback" not in err and "ingest" in err
@@ -205,7 +205,7 @@ def test_a_broken_dataset_json_is_refused_with_the_file_named(tmp_path, capsys, 
     assert _ingest_registry(tmp_path, folder) == 0
     (folder / "dataset.json").write_text(text)
     capsys.readouterr()
-    assert main(["validate", "--data", str(folder)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "dataset.json" in err and what in err and "Traceback" not in err
 
@@ -221,12 +221,12 @@ def test_a_table_edited_after_ingest_is_reported_until_accepted(tmp_path, capsys
     p.loc[0, "nama_mitra"] = "PT Lain"
     p.to_parquet(folder / "partnerships.parquet")
     capsys.readouterr()
-    assert main(["validate", "--data", str(folder)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 2
     assert "changed after it was written" in capsys.readouterr().err
     meta = json.loads((folder / "dataset.json").read_text())
     del meta["table_sha256"]
     (folder / "dataset.json").write_text(json.dumps(meta))
-    assert main(["validate", "--data", str(folder)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 0
 
 
 def test_simulated_tables_carry_the_banner_whatever_dataset_json_says(tmp_path, capsys):
@@ -235,26 +235,28 @@ def test_simulated_tables_carry_the_banner_whatever_dataset_json_says(tmp_path, 
     from analysis.inputs.dataset import load_dataset
 
     folder = tmp_path / "x"
-    assert main(["example-data", "--out", str(folder)]) == 0
+    assert main(["example-data", "--lang", "en", "--out", str(folder)]) == 0
     meta = json.loads((folder / "dataset.json").read_text())
     (folder / "dataset.json").write_text(json.dumps({**meta, "synthetic": False}))
     capsys.readouterr()
-    assert main(["validate", "--data", str(folder)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "contradicts itself" in err and "welfare.parquet (analysis.synthetic)" in err
     (folder / "dataset.json").unlink()  # tables copied without their dataset.json
-    assert main(["validate", "--data", str(folder)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 0
     assert load_dataset(folder).synthetic is True
 
 
 def test_run_refuses_a_cut_short_table_before_any_kernel(tmp_path, capsys):
     folder = tmp_path / "x"
-    assert main(["example-data", "--out", str(folder)]) == 0
+    assert main(["example-data", "--lang", "en", "--out", str(folder)]) == 0
     w = folder / "welfare.parquet"
     w.write_bytes(w.read_bytes()[: w.stat().st_size // 2])
     capsys.readouterr()
     out = tmp_path / "run"
-    code = main(["run", "--district", "64.02", "--data", str(folder), "--out", str(out)])
+    code = main(
+        ["run", "--lang", "en", "--district", "64.02", "--data", str(folder), "--out", str(out)]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "welfare.parquet" in err and "not a readable Parquet" in err
     assert "Traceback" not in err and not out.exists()
@@ -400,7 +402,9 @@ def test_a_workbook_is_refused_by_its_inflated_sheet_before_parsing(tmp_path, ca
     bomb = _padded_workbook(tmp_path / "bomb.xlsx", "xl/worksheets/sheet1.xml", 300)
     assert bomb.stat().st_size < 2 * 2**20  # small on disk
     t0 = time.perf_counter()
-    code = main(["ingest", "--partnerships", str(bomb), "--out", str(tmp_path / "o")])
+    code = main(
+        ["ingest", "--lang", "en", "--partnerships", str(bomb), "--out", str(tmp_path / "o")]
+    )
     took = time.perf_counter() - t0
     err = capsys.readouterr().err
     assert code == 2 and "sheet xl/worksheets/sheet1.xml unpacks to 300 MiB" in err

@@ -43,7 +43,7 @@ def test_real_values_round_trip_through_official_workbooks(shared_idm, tmp_path)
     q = json.loads((out / "data_quality.json").read_text())
     assert q["tables"]["welfare"] == 1682
     # every folder ingest writes passes validate, and run's check
-    assert main(["validate", "--data", str(out)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 0
     validate_folder(out, purpose="run")
 
 
@@ -111,7 +111,7 @@ def test_registry_with_preparatory_desa_is_reported_not_dropped(tmp_path):
 
 def _run_cli(tmp_path, *args):
     out = tmp_path / "out"
-    code = main(["ingest", *map(str, args), "--out", str(out)])
+    code = main(["ingest", *map(str, args), "--out", str(out), "--lang", "en"])
     return code, out
 
 
@@ -149,7 +149,7 @@ BAD_REGISTRY = {
     ),
     "bad_date": (dict(tanggal_tanda_tangan="26 Agustus"), "not a date", "YYYY-MM-DD"),
     "bad_type": (dict(jenis_mitra="alien"), "not an allowed value", "perusahaan, bumn"),
-    "bad_number": (dict(nilai_rupiah="seratus juta"), "bukan angka", "'seratus juta'"),  # --lang id
+    "bad_number": (dict(nilai_rupiah="seratus juta"), "not a number", "'seratus juta'"),
 }
 
 
@@ -225,7 +225,7 @@ def test_welfare_problems(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "row 4, column 'iks': outside the allowed range 0 to 1 (value: '1.3')" in err
-    assert "row 5, column 'iks': bukan angka (value: 'abc')" in err  # the default --lang id
+    assert "row 5, column 'iks': not a number (value: 'abc')" in err
     assert "kode_desa + tahun = 64.02.02.2010 / 2024 appears more than once (also row 3)" in err
 
 
@@ -274,24 +274,30 @@ def test_never_overwrites_user_folder_and_replaces_own_output_only_with_force(tm
     mine.mkdir()
     (mine / "notes.txt").write_text("precious")
     reg = write_registry(tmp_path / "reg.csv", [registry_row()])
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(mine), "--force"]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(mine), "--force"])
+        == 2
+    )
     assert (mine / "notes.txt").read_text() == "precious"
     assert "did not write" in capsys.readouterr().err
     out = tmp_path / "o"
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(out)]) == 0
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(out)]) == 2
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(out), "--force"]) == 0
+    assert main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(out)]) == 0
+    assert main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(out)]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(out), "--force"])
+        == 0
+    )
 
 
 def test_validate_folder(tmp_path, capsys):
     reg = write_registry(tmp_path / "reg.csv", [registry_row()])
     out = tmp_path / "o"
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(out)]) == 0
-    assert main(["validate", "--data", str(out)]) == 0
+    assert main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(out)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 0
     p = pd.read_parquet(out / "partnerships.parquet")
     p.loc[0, "jenis_mitra"] = "alien"
     p.to_parquet(out / "partnerships.parquet")
-    assert main(["validate", "--data", str(out)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 2
     assert (
         "partnerships.parquet, row 2, column 'jenis_mitra': not an allowed value"
         in capsys.readouterr().err
@@ -300,13 +306,18 @@ def test_validate_folder(tmp_path, capsys):
 
 def test_an_empty_code_system_is_reported_not_a_crash(tmp_path, capsys):
     reg = write_registry(tmp_path / "reg.csv", [registry_row(sistem_kode="")])
-    assert main(["ingest", "--partnerships", str(reg), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--partnerships", str(reg), "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "row 2, column 'sistem_kode': the value is empty" in err and "Traceback" not in err
 
 
 def test_unknown_district_on_the_command_line(capsys):
-    code = main(["run", "--district", "Kutai Kartanegra", "--out", "/nonexistent/never"])
+    code = main(
+        ["run", "--lang", "en", "--district", "Kutai Kartanegra", "--out", "/nonexistent/never"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Closest: Kabupaten Kutai Kartanegara" in err
 

@@ -110,7 +110,7 @@ def test_the_runner_reads_agreements_from_where_the_command_was_typed(
 def test_agreements_given_twice_are_refused(tmp_path, capsys, monkeypatch, captured_params):
     monkeypatch.chdir(tmp_path)
     args = ["--agreements", "a.csv", "--param", "agreements=b.csv", "--out", "run"]
-    assert main(["run", "--district", "64.02", *args]) == 2
+    assert main(["run", "--district", "64.02", *args, "--lang", "en"]) == 2
     assert "give one of them" in capsys.readouterr().err and not captured_params
 
 
@@ -138,7 +138,11 @@ def test_a_missing_input_names_the_absolute_path_tried_and_the_fix(
 ):
     monkeypatch.chdir(tmp_path)
     Path("v.csv").write_text("kode_desa,penduduk\n6402022010,5\n")
-    assert main(args) == 2
+    assert main([*args, "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / missing}" in err and "Fix:" in err, err
     assert "Traceback" not in err and not Path("o").exists() and not Path("r").exists()
+    assert main(args) == 2  # the default --lang id: the same path, the fix in Indonesian
+    err = capsys.readouterr().err
+    assert f"{tmp_path / missing}" in err and "Perbaikan:" in err and "Fix:" not in err, err
+    assert "tidak ada" in err and "does not exist" not in err, err

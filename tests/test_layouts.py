@@ -61,7 +61,7 @@ def test_every_documented_layout_round_trips_to_the_same_tidy_panel(tmp_path, na
     e = rep.inputs[0]
     assert e["layout"] == name and e["year"] == year
     assert e["year_from"] == ("title rows" if "rekomendasi" in name else "headers")
-    assert main(["validate", "--data", str(out)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 0
 
 
 def test_the_official_2023_2024_writers_and_the_registry_agree(tmp_path):
@@ -101,7 +101,7 @@ def test_api_records_round_trip_with_indicator_scores_and_quirks(tmp_path):
         and "belum diverifikasi" in api["not_verified_records"][0]["reason"]
     )
     assert api["iks31_copies_of_iks30"] == 4
-    assert main(["validate", "--data", str(out)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 0
 
 
 def test_workbook_wins_over_api_and_differences_are_listed(tmp_path):
@@ -134,7 +134,7 @@ def test_unknown_layout_writes_a_map_that_once_filled_in_ingests_it(tmp_path, ca
     wb.save(src)
     out = tmp_path / "run" / "o"
     out.parent.mkdir()
-    assert main(["ingest", "--idm", str(src), "--out", str(out)]) == 2
+    assert main(["ingest", "--lang", "en", "--idm", str(src), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "layout is not recognised" in err and "Kode Desa Kemendagri 10 digit" in err
     assert "closest known layout" in err and "Traceback" not in err and not out.exists()
@@ -155,7 +155,9 @@ def test_unknown_layout_writes_a_map_that_once_filled_in_ingests_it(tmp_path, ca
         if line.startswith(("kode_desa", "iks ", "ike ", "ikl ", "nilai_idm", "year")):
             assert '""' not in line, line
     written.write_text(filled)
-    code = main(["ingest", "--idm", str(src), "--layout", str(written), "--out", str(out)])
+    code = main(
+        ["ingest", "--lang", "en", "--idm", str(src), "--layout", str(written), "--out", str(out)]
+    )
     assert code == 0, capsys.readouterr().err
     got = _panel(out)
     np.testing.assert_array_equal(got["nilai_idm"], _expected(2022)["nilai_idm"])
@@ -170,10 +172,40 @@ def test_a_column_map_that_fits_no_file_is_refused(tmp_path, capsys):
     f = write_official_idm(ROWS, 2024, tmp_path / "idm2024.xlsx")
     m = tmp_path / "map.toml"
     m.write_text('[columns]\nkode_desa = "X"\niks = "A"\nike = "B"\nikl = "C"\n')
-    assert main(["ingest", "--idm", str(f), "--layout", str(m), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--idm",
+                str(f),
+                "--layout",
+                str(m),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "fits none of the --idm files" in capsys.readouterr().err
     m.write_text('[columns]\nkode = "X"\n')
-    assert main(["ingest", "--idm", str(f), "--layout", str(m), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--idm",
+                str(f),
+                "--layout",
+                str(m),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "unknown column 'kode'" in err and "does not name the header of 'iks'" in err
 
@@ -186,7 +218,7 @@ def test_a_sheet_with_two_years_in_its_headers_is_refused(tmp_path, capsys):
         if c.value == "IKE_2019":
             c.value = "IKE_2020"
     wb.save(f)
-    assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert main(["ingest", "--lang", "en", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
     assert "more than one year" in capsys.readouterr().err
 
 
@@ -195,7 +227,18 @@ def test_an_indeks_desa_file_given_as_idm_is_refused(tmp_path, capsys):
         {"kode_desa": ["6402022010"], "layanan_dasar": [70.0], "sosial": [60.0], "skor": [65.0]}
     ).to_excel(tmp_path / "id2025.xlsx", index=False)
     assert (
-        main(["ingest", "--idm", str(tmp_path / "id2025.xlsx"), "--out", str(tmp_path / "o")]) == 2
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--idm",
+                str(tmp_path / "id2025.xlsx"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
     )
     err = capsys.readouterr().err
     assert "Indeks Desa file" in err and "--indeks-desa" in err and "never spliced" in err
@@ -404,6 +447,6 @@ def test_an_indeks_desa_file_under_an_idm_title_is_still_refused_by_its_header(t
         ["kode_desa", "layanan_dasar", "sosial", "skor"],
         [["6402022010", 70.0, 60.0, 65.0]],
     )
-    assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert main(["ingest", "--lang", "en", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "Indeks Desa file" in err and "header row 2" in err

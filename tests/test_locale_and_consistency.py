@@ -63,7 +63,7 @@ def _ingest_registry(tmp_path, name: str, data: bytes, *extra: str):
     p = tmp_path / name
     p.write_bytes(data)
     out = tmp_path / f"out-{name}"
-    code = main(["ingest", "--partnerships", str(p), "--out", str(out), *extra])
+    code = main(["ingest", "--lang", "en", "--partnerships", str(p), "--out", str(out), *extra])
     return code, out
 
 
@@ -136,7 +136,20 @@ def test_excel_serial_dates_are_read_as_dates_or_refused_with_the_explanation(tm
     ws.append(list(r.values()))
     wb.save(tmp_path / "r.xlsx")
     out = tmp_path / "o"
-    assert main(["ingest", "--partnerships", str(tmp_path / "r.xlsx"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--partnerships",
+                str(tmp_path / "r.xlsx"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     p = pd.read_parquet(out / "partnerships.parquet")
     assert p.loc[0, "tanggal_tanda_tangan"] == pd.Timestamp("2023-08-26")
     q = json.loads((out / "data_quality.json").read_text())["inputs"][0]
@@ -144,7 +157,17 @@ def test_excel_serial_dates_are_read_as_dates_or_refused_with_the_explanation(tm
     ws.cell(2, 10, 123)
     wb.save(tmp_path / "r.xlsx")
     assert (
-        main(["ingest", "--partnerships", str(tmp_path / "r.xlsx"), "--out", str(tmp_path / "o2")])
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--partnerships",
+                str(tmp_path / "r.xlsx"),
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
         == 2
     )
     err = capsys.readouterr().err
@@ -218,7 +241,7 @@ def test_formula_cells_without_stored_values_are_refused_with_the_fix(tmp_path, 
     wb = openpyxl.load_workbook(f)
     wb.active["L2"] = "=AVERAGE(I2:K2)"  # openpyxl stores no computed value
     wb.save(f)
-    assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert main(["ingest", "--lang", "en", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert (
         "without a stored value in column 'NILAI_IDM_2024' (cells L2)" in err and "save it" in err
@@ -240,7 +263,10 @@ def test_the_same_desa_year_in_two_files_names_both_files(tmp_path, capsys):
             "ikl": [0.8, 0.8],
         }
     ).to_csv(b, index=False)
-    assert main(["ingest", "--welfare", str(a), str(b), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--welfare", str(a), str(b), "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "64.02.02.2010 year 2024 appears in more than one file" in err
     assert f"{a} (row 2) and {b} (row 3)" in err
@@ -259,14 +285,20 @@ def test_reading_is_bounded_empty_rows_dropped_and_oversized_files_refused(
     df = read_raw(p, facts=facts)
     assert len(df) == 1 and facts.empty_rows_dropped == 200_001 and df["_row"].tolist() == [2]
     monkeypatch.setattr(tables, "MAX_INPUT_BYTES", 1000)
-    assert main(["ingest", "--partnerships", str(p), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--partnerships", str(p), "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "MiB" in err and "empty rows" in err
     monkeypatch.setattr(tables, "MAX_INPUT_BYTES", 2**30)
     monkeypatch.setattr(tables, "MAX_ROWS", 1)
     two = tmp_path / "two.csv"
     pd.DataFrame(REGISTRY).to_csv(two, index=False)
-    assert main(["ingest", "--partnerships", str(two), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--partnerships", str(two), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "more than 1 rows" in capsys.readouterr().err
 
 
@@ -278,7 +310,7 @@ def test_an_empty_idm_workbook_is_refused_alike_by_ingest_validate_and_run(tmp_p
         2024,
         tmp_path / "empty.xlsx",
     )
-    assert main(["ingest", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert main(["ingest", "--lang", "en", "--idm", str(f), "--out", str(tmp_path / "o")]) == 2
     assert "header but no rows" in capsys.readouterr().err and not (tmp_path / "o").exists()
     # a folder with an empty welfare table (as the old ingest wrote it)
     folder = tmp_path / "folder"
@@ -288,9 +320,21 @@ def test_an_empty_idm_workbook_is_refused_alike_by_ingest_validate_and_run(tmp_p
     ).iloc[:0]
     write_tables(folder, {"welfare": empty}, {"title": "t"})
     (folder / OWNER_MARK).write_text("x")
-    assert main(["validate", "--data", str(folder)]) == 2
+    assert main(["validate", "--lang", "en", "--data", str(folder)]) == 2
     v_err = capsys.readouterr().err
-    code = main(["run", "--province", "64", "--data", str(folder), "--out", str(tmp_path / "r")])
+    code = main(
+        [
+            "run",
+            "--lang",
+            "en",
+            "--province",
+            "64",
+            "--data",
+            str(folder),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     r_err = capsys.readouterr().err
     assert code == 2 and "header but no rows" in v_err and r_err == v_err
     assert not (tmp_path / "r").exists()  # refused before any notebook started
@@ -337,7 +381,7 @@ def test_no_input_of_any_kind_produces_a_traceback(tmp_path, capsys, kind, name,
         args += ["--villages" if kind == "--crosswalk" else "--welfare", str(w)]
     code = main(args)
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error:") and "Traceback" not in err
+    assert code == 2 and err.startswith("galat:") and "Traceback" not in err  # --lang id
     assert not (tmp_path / "o").exists()
 
 

@@ -36,10 +36,15 @@ def _row(i, code, name, sign, start, value=""):
 def test_bps_style_codes_in_covariates_point_at_the_crosswalk_option(tmp_path, capsys):
     f = tmp_path / "podes.csv"
     f.write_text("kode_desa,penduduk\n6403050099,1000\n")  # Kukar in BPS: no such Kemendagri desa
-    assert main(["ingest", "--villages", str(f), "--out", str(tmp_path / "o")]) == 2
+    args = ["ingest", "--villages", str(f), "--out", str(tmp_path / "o")]
+    assert main([*args, "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert "not a village in the 2025 Kemendagri frame" in err
     assert "--code-system bps --crosswalk FILE" in err
+    assert main(args) == 2  # the default --lang id
+    err = capsys.readouterr().err
+    assert "bukan desa dalam daftar resmi Kemendagri 2025" in err
+    assert "--code-system bps --crosswalk BERKAS" in err
 
 
 def test_money_in_a_number_column_is_worded_in_the_runs_language(tmp_path, capsys):
@@ -63,8 +68,11 @@ def test_also_rows_reads_right_and_is_bounded(tmp_path, capsys):
     assert also_rows(list(range(3, 40))).endswith("and 27 more")
     row = _row(1, "64.02.02.2010", "Lung Anai", "2023-08-26", "2023-08-26")
     f = _reg(tmp_path, row, row, row)
-    assert main(["ingest", "--partnerships", str(f), "--out", str(tmp_path / "o")]) == 2
+    args = ["ingest", "--partnerships", str(f), "--out", str(tmp_path / "o")]
+    assert main([*args, "--lang", "en"]) == 2
     assert "(also rows 3, 4)" in capsys.readouterr().err
+    assert main(args) == 2
+    assert "(juga di baris 3, 4)" in capsys.readouterr().err
 
 
 def _idm_with_text_scores(path):
@@ -118,6 +126,9 @@ def test_a_month_first_registry_says_so_on_the_console_and_the_data_page(tmp_pat
     assert page["Tanggal dibaca sebagai bulan/hari"].startswith("tanggal dibaca sebagai bulan/hari")
     # day first: nothing said
     g = _reg(tmp_path, _row(1, "64.02.02.2010", "Lung Anai", "26/08/2023", "26/08/2023"))
-    assert main(["ingest", "--partnerships", str(g), "--out", str(tmp_path / "d")]) == 0
+    assert (
+        main(["ingest", "--partnerships", str(g), "--out", str(tmp_path / "d"), "--lang", "en"])
+        == 0
+    )
     assert "month/day" not in capsys.readouterr().err
     assert "month/day" not in (tmp_path / "d" / paths.QUALITY_MD).read_text()

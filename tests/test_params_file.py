@@ -55,9 +55,13 @@ def test_file_values_are_checked_and_a_param_given_too_wins(tmp_path, capsys, mo
     f = tmp_path / "p.toml"
     f.write_text('outcome = "iks_typo"\n')
     out = tmp_path / "o"
-    assert main(["run", "--district", "Kukar", "--params", str(f), "--out", str(out)]) == 2
+    assert (
+        main(["run", "--lang", "en", "--district", "Kukar", "--params", str(f), "--out", str(out)])
+        == 2
+    )
     assert "Did you mean 'iks'" in capsys.readouterr().err and not out.exists()
     f.write_text('outcome = "iks"\n')
-    args = ["run", "--district", "Kukar", "--params", str(f), "--param", "outcome=ike_typo"]
+    args = ["run", "--lang", "en", "--district", "Kukar", "--params", str(f)]
+    args += ["--param", "outcome=ike_typo"]
     assert main([*args, "--out", str(out)]) == 2
     assert "Did you mean 'ike'" in capsys.readouterr().err and not out.exists()

@@ -98,7 +98,7 @@ def test_a_plan_is_never_written_over(folders, planned, capsys):
     args = ["plan", "--district", "Kukar", "--agreements", str(MOU), "--data",
             str(folders["full"]), "--out", str(planned), "--draws", "49"]  # fmt: skip
     assert main(args) == 2
-    assert "a plan is fixed once" in capsys.readouterr().err
+    assert "rencana ditetapkan sekali" in capsys.readouterr().err
     assert (planned / "plan.json").read_bytes() == before
 
 
@@ -162,7 +162,7 @@ def test_an_edited_plan_is_refused(planned, tmp_path, capsys):
     with pytest.raises(PlanHashError, match="does not match its SHA-256"):
         read_plan(edited)
     assert main(["evaluate", "--plan", str(edited), "--data", str(paths.EXAMPLE_DIR)]) == 2
-    assert "Fix:" in capsys.readouterr().err
+    assert "Perbaikan:" in capsys.readouterr().err  # worded in --lang (id by default)
 
 
 def test_a_missing_follow_up_year_is_refused(folders, planned, capsys):

@@ -59,7 +59,7 @@ def test_a_filled_template_ingests(tmp_path):
         ws.cell(2, j, row[c.name])
     wb.save(xlsx)
     out = tmp_path / "o"
-    assert main(["ingest", "--partnerships", str(xlsx), "--out", str(out)]) == 0
+    assert main(["ingest", "--lang", "en", "--partnerships", str(xlsx), "--out", str(out)]) == 0
     q = json.loads((out / "data_quality.json").read_text())
     assert q["inputs"][0]["sheet"] == "registry" and q["tables"]["partnerships"] == 1
 
@@ -126,7 +126,20 @@ def test_podes_covariates_through_a_crosswalk_never_guess(tmp_path):
     ).to_csv(xw, index=False)
     out = tmp_path / "o"
     assert (
-        main(["ingest", "--villages", str(podes), "--crosswalk", str(xw), "--out", str(out)]) == 0
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--villages",
+                str(podes),
+                "--crosswalk",
+                str(xw),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
     )
     v = pd.read_parquet(out / "villages.parquet").set_index("kode_desa")
     assert v.loc["64.02.02.2010", "penduduk"] == 1200
@@ -189,7 +202,7 @@ def test_indeks_desa_is_its_own_series_without_the_partnership_item(tmp_path):
     assert facts["outcomes"][0] == "skor_tanpa_ekonomi" and "ekonomi" in facts["never_outcomes"]
     assert "skor" in facts["never_outcomes"] and facts["never_mixed_with_idm"]
     assert rep.indeks_desa["removed_item"]["dimension"] == "Ekonomi"
-    assert main(["validate", "--data", str(out)]) == 0
+    assert main(["validate", "--lang", "en", "--data", str(out)]) == 0
 
 
 def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
@@ -197,7 +210,7 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
     pd.DataFrame(
         {"kode_desa": ["6402022010"], "tahun": [2025], "iks": [0.8], "ike": [0.7], "ikl": [0.8]}
     ).to_csv(w, index=False)
-    assert main(["ingest", "--welfare", str(w), "--out", str(tmp_path / "o")]) == 2
+    assert main(["ingest", "--lang", "en", "--welfare", str(w), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "outside the allowed range 2015 to 2024" in err and "--indeks-desa" in err
     small = _indeks(tmp_path, "indeks-desa-2025-skala-1.xlsx")
@@ -205,10 +218,16 @@ def test_indeks_desa_years_never_enter_the_idm_table(tmp_path, capsys):
     pd.read_excel(small).assign(
         **{c: 0.5 for c in [*dims, "Tata Kelola Pemerintahan Desa"]}
     ).to_excel(small, index=False)
-    assert main(["ingest", "--indeks-desa", str(small), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--indeks-desa", str(small), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "0-1 (IDM-style)" in capsys.readouterr().err
     noyear = _indeks(tmp_path, "indeks.xlsx")
-    assert main(["ingest", "--indeks-desa", str(noyear), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["ingest", "--lang", "en", "--indeks-desa", str(noyear), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "year cannot be told" in capsys.readouterr().err
 
 
@@ -244,7 +263,21 @@ def test_the_kukar_2025_agreements_can_only_be_judged_on_indeks_desa_with_a_foll
 def test_the_same_indeks_desa_year_in_two_files_names_both(tmp_path, capsys):
     a = _indeks(tmp_path, "indeks-desa-2025.xlsx")
     b = _indeks(tmp_path, "indeks-desa-2025-revisi.xlsx")
-    assert main(["ingest", "--indeks-desa", str(a), str(b), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "ingest",
+                "--lang",
+                "en",
+                "--indeks-desa",
+                str(a),
+                str(b),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "64.02.02.2010 year 2025 appears in more than one Indeks Desa row" in err
     assert "indeks-desa-2025.xlsx, indeks-desa-2025-revisi.xlsx" in err

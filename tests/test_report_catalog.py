@@ -15,7 +15,7 @@ import pytest
 
 from analysis import paths
 from analysis.design import DEFAULT_COVARIATES, OUTCOMES
-from analysis.district import Specification
+from analysis.district import GRADE_REASONS, Specification
 from analysis.errors import ParameterError, UnknownDistrictError
 from analysis.files import write_dir_atomically, write_file_atomically
 from analysis.inputs.frame import DISTRICT_ALIASES, districts_of_province, resolve_district
@@ -29,15 +29,7 @@ from analysis.schema import IDM_STATUSES, PARTNER_TYPES, PARTNERSHIP_STATUSES, S
 
 SRC = paths.PACKAGE_DIR
 GRADES = ("strong", "suggestive", "insufficient", "not_estimable")
-WHY = (
-    "ci_includes_zero",
-    "not_significant_after_adjustment",
-    "pretrend",
-    "few_treated",
-    "pre_period_underpowered",
-    "no_pre_period_test",
-    "fragile_to_trend_violation",
-)
+WHY = (*GRADE_REASONS, "fragile_to_trend_violation")  # reasons, and the caveat worded as one
 
 
 def _literal_keys() -> set[str]:
@@ -84,6 +76,7 @@ def test_no_catalog_entry_is_left_unused():
     families = ("fact.", "est_method.", "se_type.", "ci_method.", "dropped_reason.", "value.")
     families += tuple(f"{k}." for k in choices())
     families += ("dq.note.", "dq.table.", "plot.", "covariate.", "input.")
+    families += ("error.", "cli.")  # each checked by tests/test_message_catalog.py
     coded = _coded_keys()
     unused = sorted(k for k in load("id") if k not in quoted | coded and not k.startswith(families))
     assert not unused, unused
@@ -299,14 +292,27 @@ def test_a_value_typo_stops_the_runner_before_any_kernel(tmp_path, capsys, monke
     monkeypatch.setattr(run_mod, "execute_district", no_kernel)
     out = tmp_path / "o"
     assert (
-        main(["run", "--district", "Kukar", "--param", "outcome=iks_typo", "--out", str(out)]) == 2
+        main(
+            [
+                "run",
+                "--lang",
+                "en",
+                "--district",
+                "Kukar",
+                "--param",
+                "outcome=iks_typo",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
     )
     err = capsys.readouterr().err
     assert "Did you mean 'iks'" in err and "Traceback" not in err and not out.exists()
     for args, said in ((["--param", "est_method=drr"], "Did you mean 'dr'"),
                        (["--param", "last_year=2030"], "Closest: 2024"),
                        (["--param", "lang=en"], "use --lang")):  # fmt: skip
-        assert main(["run", "--district", "Kukar", *args, "--out", str(out)]) == 2
+        assert main(["run", "--lang", "en", "--district", "Kukar", *args, "--out", str(out)]) == 2
         assert said in capsys.readouterr().err and not out.exists()
 
 

@@ -47,7 +47,9 @@ def test_selected_assignment_favours_better_off_desa(study):
 
 
 def test_a_few_draws_run_through_every_estimator(study):
-    rows = [study.one_draw(("64.02", k, 18_000 + k, 19, "random")) for k in (1, 3)]
+    rows = [
+        study.one_draw(("64.02", k, 18_000 + k, 19, "random", study.METHODS, True)) for k in (1, 3)
+    ]
     n_desa = study.population("64.02")["kode_desa"].nunique()
     for r in rows:
         for key in [f"{m}:{s}" for m in study.METHODS for s in study.STATISTICS]:

@@ -158,7 +158,7 @@ def test_run_where_every_district_fails_reports_them_without_a_synthesis_error(t
     args = ["run", "--district", "64.03", "--district", "64.09", "--out", str(out)]
     assert main([*args, "--jobs", "2", "--notebook", str(broken)]) == 1
     err = capsys.readouterr().err
-    assert "2 of 2 districts failed" in err and "injected failure" in err
+    assert "2 dari 2 kabupaten/kota gagal" in err and "injected failure" in err  # --lang id
     assert "synthesis (" not in err
     m = json.loads((out / "manifest.json").read_text())
     assert m["synthesis"]["status"] == "ok"

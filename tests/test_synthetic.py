@@ -251,7 +251,7 @@ def test_options_are_honoured_or_refused(kukar, prop99):
 
 def test_what_cannot_be_compared_says_why(kukar, prop99):
     assert synthetic_cohort(kukar, Design(), cohort=2025).reason == "too_recent"
-    assert synthetic_cohort(kukar, Design(), cohort=2019).reason == "no_pre_period"
+    assert synthetic_cohort(kukar, Design(), cohort=2019).reason == "too_few_pre_periods"
     assert synthetic_cohort(kukar, Design(), cohort=2017).reason == "too_few_treated"
     few = prop99[prop99["State"].isin(["California", "Nevada", "Utah"])]
     r, detail = few_desa(few, PROP99, donor_pool=())

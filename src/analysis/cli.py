@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {ingest,validate,example-data,run}``.
+"""Command line: ``python -m analysis {ingest,validate,example-data,run,registry-template}``.
 
 Errors the user can fix are printed as plain messages (exit status 2), never as tracebacks.
 """
@@ -6,7 +6,6 @@ Errors the user can fix are printed as plain messages (exit status 2), never as 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import get_args
@@ -14,9 +13,16 @@ from typing import get_args
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT
-from analysis.errors import AnalysisError, ParameterError, RunFailedError, missing_path
+from analysis.errors import (
+    AnalysisError,
+    OutputExistsError,
+    ParameterError,
+    RunFailedError,
+    missing_path,
+)
 from analysis.provenance import git_commit
 from analysis.report.catalog import languages
+from analysis.report.messages import render, say
 
 DESCRIPTION = """\
 Compare desa that signed third-party partnerships (Kerja Sama Desa) with comparable desa that
@@ -48,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_example_data(sub)
     _add_run(sub)
+    _add_registry_template(sub)
     _add_plan(sub)
     _add_evaluate(sub)
     return p
@@ -78,7 +85,7 @@ class _Version(argparse.Action):
 
 
 def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--lang``: the language of ``what`` (ingest and run)."""
+    """``--lang``: the language of ``what`` and of every message a command prints (default id)."""
     parser.add_argument(
         "--lang",
         default="id",
@@ -233,6 +240,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
         "Prints each problem with file, row, column, value and the fix; exit status 2 when any.",
     )
     _data_option(v)
+    _lang_option(v, "the messages")
 
 
 def _add_example_data(sub: argparse._SubParsersAction) -> None:
@@ -256,6 +264,7 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
     e.add_argument(
         "--force", action="store_true", help="replace DIR if example-data wrote it before"
     )
+    _lang_option(e, "the messages")
     e.add_argument(
         "--effect-scale",
         type=float,
@@ -321,6 +330,39 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         help="evaluate even if comparison desa changed (the page says the plan was changed)",
     )
     _lang_option(e, "the page")
+
+
+def _add_registry_template(sub: argparse._SubParsersAction) -> None:
+    """The ``registry-template`` sub-command: the partnership registry to fill in."""
+    t = sub.add_parser(
+        "registry-template",
+        help="write the partnership registry template (XLSX with instructions, and CSV)",
+        description="Write registry_template.xlsx (a sheet of instructions, one of columns with "
+        "drop-down lists and date checks) and registry_template.csv into DIR, for a district office "
+        "to fill in and give to 'ingest --partnerships'. Files already there are kept unless --force.",
+    )
+    t.add_argument(
+        "--out", type=Path, default=Path("."), metavar="DIR", help="folder (default: this one)"
+    )
+    t.add_argument("--force", action="store_true", help="replace template files already in DIR")
+    _lang_option(t, "the messages")
+
+
+def _write_registry_template(out: Path, force: bool, lang: str) -> None:
+    """Write the registry template into ``out``; refuse to replace files there without ``force``."""
+    from analysis.inputs.registry_template import write_registry_template  # lazy: openpyxl
+
+    names = ("registry_template.xlsx", "registry_template.csv")
+    there = [str(out / n) for n in names if (out / n).exists()]
+    if there and not force:
+        raise OutputExistsError(
+            f"{', '.join(there)} already exist; pass --force to replace them or choose another "
+            "folder with --out.",
+            key="output.template_exists",
+            files=there,
+        )
+    for path in write_registry_template(out):
+        print(say("cli.wrote_file", lang, path=str(path)))
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -450,9 +492,10 @@ def main(argv: list[str] | None = None) -> int:
         1 when districts failed in a run, 130 when interrupted.
     """
     args = build_parser().parse_args(argv)
+    lang = getattr(args, "lang", "id")
     try:
         if args.command == "ingest":
-            from analysis.ingest import console_notes, ingest
+            from analysis.ingest import ingest
 
             rep = ingest(
                 idm=args.idm,
@@ -475,19 +518,13 @@ def main(argv: list[str] | None = None) -> int:
                 columns=args.columns,
                 coordinates=args.coordinates,
             )
-            print(f"Wrote {args.out}: " + ", ".join(f"{k} {v} rows" for k, v in rep.tables.items()))
-            for line in console_notes(rep):
-                print(f"warning: {line}", file=sys.stderr)
-            print(f"Data-quality report: {args.out / paths.QUALITY_MD}")
+            _say_ingested(args, rep)
         elif args.command == "validate":
             from analysis.inputs.validate import validate_folder
 
             res = validate_folder(args.data)
-            print(
-                f"{args.data}: "
-                + ", ".join(f"{k} {len(v.table)} rows" for k, v in res.items())
-                + " - all checks passed"
-            )
+            tables = [say("cli.rows", args.lang, table=k, n=len(v.table)) for k, v in res.items()]
+            print(say("cli.validated", args.lang, data=str(args.data), tables=", ".join(tables)))
         elif args.command == "example-data":
             from analysis.inputs.example_data import write_example
 
@@ -498,21 +535,16 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 **{k: getattr(args, k) for k in ("effect_scale", "indeks_desa")},
             )
-            print(f"Wrote synthetic example data to {args.out} ({info})")
+            print(say("cli.example_written", args.lang, out=str(args.out), info=info))
+        elif args.command == "registry-template":
+            _write_registry_template(args.out, args.force, lang)
         elif args.command in COMMANDS:
             return COMMANDS[args.command](args)
-    except AnalysisError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except OSError as e:  # a path that is a folder, unreadable, or on a full disk
-        where = f"{os.path.abspath(e.filename)}: " if getattr(e, "filename", None) else ""
-        print(
-            f"error: {where}{e.strerror or e}. Fix: check the path and its permissions",
-            file=sys.stderr,
-        )
-        return 2
+    except (AnalysisError, OSError) as e:  # an OSError: a path that is a folder, unreadable, ...
+        print(say("cli.error", lang, text=render(e, lang)), file=sys.stderr)
+        return e.exit_code if isinstance(e, AnalysisError) else 2
     except KeyboardInterrupt:
-        print("interrupted; nothing half-written was kept", file=sys.stderr)
+        print(say("error.interrupted", lang), file=sys.stderr)
         return 130
     return 0
 
@@ -525,7 +557,9 @@ def plan_from_args(args: argparse.Namespace) -> int:
         args.data, args.district, args.agreements, out=args.out, lang=args.lang,
         donor_pool=tuple(args.donor_pool), alpha=args.alpha, draws=args.draws, seed=args.seed,
     )  # fmt: skip
-    print(f"Wrote {out / 'plan.json'} and {out / 'plan.html'}")
+    print(
+        say("cli.plan_written", args.lang, json=str(out / "plan.json"), html=str(out / "plan.html"))
+    )
     return 0
 
 
@@ -534,7 +568,8 @@ def evaluate_from_args(args: argparse.Namespace) -> int:
     from analysis.report.plan_page import evaluate_command
 
     out = evaluate_command(args.plan, args.data, out=args.out, lang=args.lang, replan=args.replan)
-    print(f"Wrote {out / 'evaluation.json'} and {out / 'evaluation.html'}")
+    j, h = str(out / "evaluation.json"), str(out / "evaluation.html")
+    print(say("cli.evaluation_written", args.lang, json=j, html=h))
     return 0
 
 
@@ -563,13 +598,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     out = args.out or _default_out(args.province, args.district, args.lang)
     notebook = Path(args.notebook) if getattr(args, "notebook", None) else paths.DISTRICT_NOTEBOOK
     if not notebook.is_file():
-        raise ParameterError(
-            _no_such(
-                "--notebook",
-                notebook,
-                "give the district notebook (notebooks/district_report.ipynb)",
-            )
-        )
+        raise _no_such("--notebook", notebook, "notebook")
     try:
         m = run(
             selected,
@@ -587,10 +616,21 @@ def run_from_args(args: argparse.Namespace) -> int:
             pdf=getattr(args, "pdf", False),
         )
     except RunFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(say("cli.error", args.lang, text=render(e, args.lang)), file=sys.stderr)
         return e.exit_code
-    _say_done(m, out)
+    _say_done(m, out, args.lang)
     return 0
+
+
+def _say_ingested(args: argparse.Namespace, rep) -> None:
+    """Print what ingest wrote, its notes (stderr, in ``--lang``) and the data-quality page."""
+    from analysis.ingest import console_notes  # lazy: as the ingest itself
+
+    tables = [say("cli.rows", args.lang, table=k, n=v) for k, v in rep.tables.items()]
+    print(say("cli.ingested", args.lang, out=str(args.out), tables=", ".join(tables)))
+    for note in console_notes(rep):
+        print(say("cli.warning", args.lang, text=render(note, args.lang)), file=sys.stderr)
+    print(say("cli.quality_page", args.lang, path=str(args.out / paths.QUALITY_MD)))
 
 
 def _run_params(args: argparse.Namespace) -> dict[str, str]:
@@ -608,7 +648,8 @@ def _run_params(args: argparse.Namespace) -> dict[str, str]:
         if "agreements" in given:
             raise ParameterError(
                 "--agreements and --param agreements=... both name the agreements files; "
-                "give one of them."
+                "give one of them.",
+                key="cli.agreements_twice",
             )
         params["agreements"] = ",".join(str(f) for f in files)
     return params
@@ -619,7 +660,9 @@ def _params(pairs: list[str]) -> dict[str, str]:
     extra = {}
     for p in pairs:
         if "=" not in p:
-            raise ParameterError(f"--param needs NAME=VALUE, got {p!r}")
+            raise ParameterError(
+                f"--param needs NAME=VALUE, got {p!r}", key="cli.param_pair", value=repr(p)
+            )
         k, v = p.split("=", 1)
         extra[k.strip()] = v
     return extra
@@ -635,7 +678,12 @@ def _as_text(name: str, value: object, path: Path) -> str:
         return ",".join(str(v) for v in value)
     raise ParameterError(
         f"{path}: parameter {name!r} holds {type(value).__name__} {value!r}; "
-        "give a number, true/false, text, or a list of texts (e.g. covariates)"
+        "give a number, true/false, text, or a list of texts (e.g. covariates)",
+        key="cli.params_value",
+        path=str(path),
+        name=repr(name),
+        kind=type(value).__name__,
+        value=repr(value),
     )
 
 
@@ -661,12 +709,14 @@ def _params_file(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
     if not path.is_file():
-        raise ParameterError(
-            _no_such("--params", path, "give a .yaml or .toml file of NAME: VALUE pairs")
-        )
+        raise _no_such("--params", path, "params_file")
     kind = path.suffix.lower()
     if kind not in (".yaml", ".yml", ".toml"):
-        raise ParameterError(f"--params {path}: name a .yaml, .yml or .toml file")
+        raise ParameterError(
+            f"--params {path}: name a .yaml, .yml or .toml file",
+            key="cli.params_suffix",
+            path=str(path),
+        )
     try:
         text = path.read_text(encoding="utf-8")
         if kind == ".toml":
@@ -678,24 +728,43 @@ def _params_file(path: Path | None) -> dict[str, str]:
 
             values = yaml.safe_load(text) or {}
     except OSError as e:
-        raise ParameterError(f"--params {path}: cannot be read ({e.strerror})") from None
+        raise ParameterError(
+            f"--params {path}: cannot be read ({e.strerror})",
+            key="cli.params_unreadable",
+            path=str(path),
+            what=OSError(e.errno, e.strerror),
+        ) from None
     except Exception as e:  # the parsers' own errors name the line
-        raise ParameterError(f"--params {path}: not valid {kind[1:].upper()}: {e}") from None
+        raise ParameterError(
+            f"--params {path}: not valid {kind[1:].upper()}: {e}",
+            key="cli.params_invalid",
+            path=str(path),
+            format=kind[1:].upper(),
+            detail=str(e),
+        ) from None
     if not isinstance(values, dict):
         raise ParameterError(
-            f"--params {path}: must hold NAME: VALUE pairs, not a {type(values).__name__}"
+            f"--params {path}: must hold NAME: VALUE pairs, not a {type(values).__name__}",
+            key="cli.params_not_mapping",
+            path=str(path),
+            kind=type(values).__name__,
         )
     return {str(k): _as_text(str(k), v, path) for k, v in values.items()}
 
 
-def _no_such(flag: str, path: Path, fix: str) -> str:
-    """The message for a path that does not exist: the absolute path tried, and the fix.
+def _no_such(flag: str, path: Path, fix: str) -> ParameterError:
+    """The error for a path that does not exist: the absolute path tried, and the fix.
 
     Worded as :func:`analysis.errors.missing_path` words it (where relative paths are taken
-    from).
+    from); ``fix`` is a code of :data:`analysis.errors.FIXES`.
     """
-    problem = missing_path(path, "the file", fix)
-    return f"{flag} {problem.file}: {problem.message}. Fix: {problem.fix}"
+    problem = missing_path(path, "file", fix)
+    return ParameterError(
+        f"{flag} {problem.file}: {problem.message}. Fix: {problem.fix}",
+        key="cli.no_such",
+        flag=flag,
+        problem=problem,
+    )
 
 
 def _default_out(province: str | None, district: list[str] | None, lang: str) -> Path:
@@ -714,16 +783,23 @@ def _default_out(province: str | None, district: list[str] | None, lang: str) ->
     return paths.OUTPUTS_DIR / f"{tag}-{lang}"
 
 
-def _say_done(manifest: dict, out: Path) -> None:
+def _say_done(manifest: dict, out: Path, lang: str = "id") -> None:
     """Print the run's outcome: the PDF note (stderr), then how many districts and where."""
     m = manifest
     if m.get("pdf"):
         print(m["pdf"], file=sys.stderr)
     ok = sum(v["status"] == "ok" for v in m["districts"].values())
-    where = f" on {m['executor']}" + (f" ({m['scheduler']})" if m.get("scheduler") else "")
     print(
-        f"{ok} of {len(m['districts'])} districts done in {m['seconds']:.0f} s{where}: "
-        f"{out / 'index.html'}"
+        say(
+            "cli.run_done_scheduler" if m.get("scheduler") else "cli.run_done",
+            lang,
+            n_ok=ok,
+            n_all=len(m["districts"]),
+            seconds=round(m["seconds"]),
+            executor=m["executor"],
+            scheduler=str(m.get("scheduler") or ""),
+            index=str(out / "index.html"),
+        )
     )
 
 

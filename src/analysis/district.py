@@ -83,6 +83,8 @@ from analysis.methods.sensitivity import (
     mde_from_se,
 )
 from analysis.methods.subgroups import SubgroupComparison, compare_subgroups
+from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
+from analysis.methods.synthetic import FewDesa, few_desa
 from analysis.schema import IDM_STATUSES, PARTNER_TYPES, SECTORS
 
 
@@ -135,6 +137,13 @@ class Specification:
     multitest
         Adjustment across outcomes and across subgroups: ``"fdr_bh"``, ``"holm"``,
         ``"bonferroni"`` (statsmodels ``multipletests``).
+    few_desa_placebos
+        Placebo assignments drawn for the few-desa comparison used when the headline has
+        fewer than ``min_treated`` partnered desa (:func:`estimate_few_desa`; every
+        assignment when there are at most 2000); 0 switches that comparison off.
+    few_desa_loo
+        Also refit the few-desa comparison without each donor of positive weight
+        (leave-one-out; one refit per donor, off by default for speed).
     """
 
     covariates: tuple[str, ...] | None = None
@@ -159,6 +168,8 @@ class Specification:
     min_subgroup_clusters: int = MIN_SUBGROUP_CLUSTERS
     min_can_move_up: int = MIN_CAN_MOVE_UP
     multitest: MultipleTesting = "fdr_bh"
+    few_desa_placebos: int = 99
+    few_desa_loo: bool = False
 
     def __post_init__(self) -> None:
         from analysis.methods.panel import _check_options
@@ -177,7 +188,10 @@ class Specification:
             b = bool_from_text(self.baseline_outcome)
             if b is None:
                 raise OptionError(
-                    f"baseline_outcome={self.baseline_outcome!r} must be true or false"
+                    f"baseline_outcome={self.baseline_outcome!r} must be true or false",
+                    key="option.not_bool",
+                    name="baseline_outcome",
+                    value=repr(self.baseline_outcome),
                 )
             object.__setattr__(self, "baseline_outcome", b)
         if isinstance(self.covariates, str):  # notebook parameter: "" defaults, "none" none
@@ -193,11 +207,34 @@ class Specification:
         elif self.covariates is not None:
             object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.draws < 99:
-            raise OptionError(f"draws={self.draws!r} must be at least 99")
+            raise OptionError(
+                f"draws={self.draws!r} must be at least 99",
+                key="option.at_least",
+                name="draws",
+                value=repr(self.draws),
+                min=99,
+            )
+        if self.few_desa_placebos != 0 and self.few_desa_placebos < 19:
+            raise OptionError(
+                f"few_desa_placebos={self.few_desa_placebos!r} must be 0 (off) or at least 19 "
+                "(a 5% test needs at least 19 placebos)",
+                key="option.few_desa_placebos",
+                value=repr(self.few_desa_placebos),
+            )
         if not 0 <= self.trim < 0.5:
-            raise OptionError(f"trim={self.trim!r} must be in [0, 0.5)")
+            raise OptionError(
+                f"trim={self.trim!r} must be in [0, 0.5)",
+                key="option.trim",
+                name="trim",
+                value=repr(self.trim),
+            )
         if not self.caliper_sd > 0:
-            raise OptionError(f"caliper_sd={self.caliper_sd!r} must be positive")
+            raise OptionError(
+                f"caliper_sd={self.caliper_sd!r} must be positive",
+                key="option.positive",
+                name="caliper_sd",
+                value=repr(self.caliper_sd),
+            )
         for k in (
             "min_treated",
             "min_evaluated",
@@ -206,7 +243,13 @@ class Specification:
             "min_can_move_up",
         ):
             if getattr(self, k) < 1:
-                raise OptionError(f"{k}={getattr(self, k)!r} must be at least 1")
+                raise OptionError(
+                    f"{k}={getattr(self, k)!r} must be at least 1",
+                    key="option.at_least",
+                    name=k,
+                    value=repr(getattr(self, k)),
+                    min=1,
+                )
 
     def as_dict(self) -> dict:
         """Every field by name (recorded in ``summary.json``)."""
@@ -526,6 +569,10 @@ class MainEstimate:
     breakdown: Breakdown | None = None
     #: why the event study has no pre-period check (``no_event_pre_period``), or None
     event_study_refusal: NotEstimable | None = None
+    #: the few-desa comparison (synthetic DiD) when the headline has too few partnered desa
+    #: (:func:`estimate_few_desa`), or None when the headline was estimated
+    few_desa: Result | None = None
+    few_detail: FewDesa | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -548,7 +595,7 @@ class MainEstimate:
 
     def tidy(self) -> pd.DataFrame:
         """The estimates as one table (:data:`analysis.methods.results.COLUMNS`)."""
-        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe]
+        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe, self.few_desa]
         return to_frame([r for r in rows if r is not None])
 
     def __repr__(self) -> str:
@@ -692,7 +739,11 @@ def estimate_main(
     kw = spec.cs_kwargs()
     head, agg = callaway_santanna(data.panel, data.design, control_group, data.last_year, **kw)
     head = _below_minimum(data, y) or _recent_reason(head, data)
+    tried = _few_desa_applies(head) and spec.few_desa_placebos > 0
+    few, detail = estimate_few_desa(data) if tried else (None, None)
     main = MainEstimate(
+        few_desa=_tag(few, code) if few is not None else None,
+        few_detail=detail,
         headline=_tag(head, code),
         staggered=agg,
         twfe=None,
@@ -715,6 +766,56 @@ def estimate_main(
         twfe=_tag(_twfe_benchmark(data), code),
         not_yet_treated=_tag(alt, code),
         unconditional=_tag(unc, code),
+    )
+
+
+#: Headline reasons for which the few-desa comparison is tried instead (issue 18): the
+#: staggered estimator refuses fewer than ``spec.min_treated`` evaluated partnered desa.
+FEW_DESA_REASONS = ("too_few_treated",)
+
+
+def _few_desa_applies(head: Result) -> bool:
+    return isinstance(head, NotEstimable) and head.reason in FEW_DESA_REASONS
+
+
+def estimate_few_desa(data: DistrictData) -> tuple[Result, FewDesa | None]:
+    """The few-desa comparison of the district's largest evaluated cohort.
+
+    Synthetic difference-in-differences (Arkhangelsky et al. 2021) of the cohort with the most
+    evaluated partnered desa (ties: the earliest, which has the most years after its start)
+    that has at least ``FEW_MIN_PRE`` years before its start (else the largest, and the
+    estimator's reason) against the district's never-partnered desa, with placebo-in-space
+    inference and leave-one-out (:func:`analysis.methods.synthetic.few_desa`, seeded with ``spec.seed``).
+    Used where the staggered estimator refuses too few partnered desa; graded by its own rule
+    (:func:`judge_evidence`).
+
+    Returns
+    -------
+    tuple
+        The estimate and its detail; or a typed ``NotEstimable`` (``no_evaluated_cohort``
+        when no partnered desa started within the outcome years, or the estimator's reason)
+        and None.
+    """
+    y = data.design.outcome
+    first = data.panel.groupby(data.design.unit)["g"].first()
+    evaluated = first[(first > data.first_year) & (first <= data.last_year)]
+    if evaluated.empty:
+        return NotEstimable(
+            outcome=y, method="synthetic_did", estimand="ATT", reason="no_evaluated_cohort"
+        ), None
+    sizes = evaluated.value_counts()
+    fit = sizes[sizes.index - data.first_year >= FEW_MIN_PRE]  # cohorts with a pre-period fit
+    sizes = fit if len(fit) else sizes  # else the estimator states why none can be fitted
+    cohort = int(min(sizes[sizes == sizes.max()].index))
+    spec = data.spec
+    return few_desa(
+        data.panel,
+        data.design,
+        cohort=cohort,
+        last_year=data.last_year,
+        draws=spec.few_desa_placebos,
+        seed=spec.seed,
+        with_leave_one_out=spec.few_desa_loo,
     )
 
 
@@ -1049,6 +1150,20 @@ def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
 
 #: Grade codes, strongest first.
 GRADES = allowed(Grade)
+#: The reason codes that keep a grade below "strong" (:func:`judge_evidence`), each worded
+#: in the catalogs as ``why.<code>``.
+GRADE_REASONS = (
+    "ci_includes_zero",
+    "not_significant_after_adjustment",
+    "pretrend",
+    "few_treated",
+    "pre_period_underpowered",
+    "no_pre_period_test",
+    "pre_gap_exceeds_estimate",
+    "few_desa",
+    "placebo_not_rejected",
+    "pre_fit_exceeds_estimate",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1081,6 +1196,11 @@ class Evidence:
     n_clusters: int = 0
     ci_method: str = ""
     caveats: tuple[str, ...] = ()  # qualify any grade, do not lower it
+    #: the method of the graded result: the staggered headline, or ``synthetic_did`` when
+    #: the district has too few partnered desa for it (:func:`estimate_few_desa`)
+    method: str = HEADLINE_METHOD
+    #: why the few-desa comparison, tried for a headline with too few desa, was not made
+    few_reason: str = ""
 
     def tidy(self) -> pd.DataFrame:
         """The grade and its numbers as a one-row table."""
@@ -1104,8 +1224,13 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     strong: the interval (few-cluster inference) excludes zero; the p-value adjusted across
     outcomes is below 0.05; at least ``spec.min_evaluated`` evaluated partnered desa; the
     pre-period test does not reject (p >= 0.10) *and* could have detected a pre-period gap as
-    large as the estimate (80% power). suggestive: p < 0.05 but a condition fails.
-    insufficient: otherwise. The relative-magnitudes breakdown value (Rambachan & Roth 2023)
+    large as the estimate (80% power); no pre-period gap is larger than the estimate.
+    suggestive: p < 0.05 but a condition fails. insufficient: otherwise, and always when the
+    pre-period test rejects or a pre-period gap exceeds the estimate (reason
+    ``pre_gap_exceeds_estimate``): the gap after the start may then continue the gap before it.
+    Caveats: ``fragile_to_trend_violation`` (breakdown value below 1) and ``below_mde`` (the
+    estimate is smaller than the minimum detectable effect, so an interval that excludes zero
+    is likely to exaggerate it: Gelman and Carlin 2014, type M error). The relative-magnitudes breakdown value (Rambachan & Roth 2023)
     is carried as a fact and as a caveat when below 1; requiring Mbar >= 1 would make "strong"
     unreachable at district scale (0 of 235 simulated briefs with real effects, README). The
     grade never asserts parallel trends: it carries what the pre-period shows and the gap it
@@ -1136,17 +1261,10 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
         "min_evaluated": data.spec.min_evaluated,
     }
+    if not isinstance(h, Estimate) and _bounded(main.few_desa):
+        return _judge_few(main.few_desa, data, counts)
     if not isinstance(h, Estimate):
-        return Evidence(
-            grade="not_estimable",
-            reasons=(h.reason,),
-            mde=np.nan,
-            e_value=EValue(point=np.nan, ci_bound=np.nan),
-            pretrend_p=np.nan,
-            n_treated=h.n_treated,
-            headline=h,
-            **counts,
-        )
+        return _not_estimable_evidence(h, main, counts)
     agg = main.staggered
     pre = {
         "pretrend_p": agg.pretrend_p if agg is not None else np.nan,
@@ -1159,10 +1277,14 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
     mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
     grade, reasons = _grade(h, q, pre, counts)
+    mde = mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None)
+    caveats = () if mbar >= 1 else ("fragile_to_trend_violation",)
+    if np.isfinite(mde) and abs(h.estimate) < mde:
+        caveats += ("below_mde",)
     return Evidence(
         grade=grade,
         reasons=reasons,
-        mde=mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None),
+        mde=mde,
         e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd),
         n_treated=h.n_treated,
         headline=h,
@@ -1170,8 +1292,63 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
         breakdown_mbar=mbar,
         n_clusters=h.n_clusters,
         ci_method=h.ci_method,
-        caveats=() if mbar >= 1 else ("fragile_to_trend_violation",),
+        caveats=caveats,
         **pre,
+        **counts,
+    )
+
+
+def _not_estimable_evidence(h: Result, main: MainEstimate, counts: dict) -> Evidence:
+    """The evidence of a headline that was not estimated: its reason, and the few-desa one."""
+    few = main.few_desa
+    few_reason = few.reason if isinstance(few, NotEstimable) else ""
+    return Evidence(
+        grade="not_estimable",
+        reasons=(h.reason,),
+        few_reason="ci_unbounded" if isinstance(few, Estimate) else few_reason,
+        mde=np.nan,
+        e_value=EValue(point=np.nan, ci_bound=np.nan),
+        pretrend_p=np.nan,
+        n_treated=h.n_treated,
+        headline=h,
+        **counts,
+    )
+
+
+def _bounded(r: Result | None) -> bool:
+    """An estimate whose interval has two finite ends (a placebo inversion may have none)."""
+    return isinstance(r, Estimate) and bool(np.isfinite(r.ci_low) and np.isfinite(r.ci_high))
+
+
+def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
+    """The few-desa comparison's grade: never "strong" with so few desa.
+
+    suggestive: the placebo-in-space test rejects at 5% (it can: its smallest attainable
+    p-value is below 0.05) and the pre-period fit's RMSPE is not larger than the estimate;
+    insufficient otherwise. Used only when its interval is bounded (else the district is not
+    estimable, ``few_reason`` ``ci_unbounded``). Calibrated by
+    ``scripts/study_few_desa.py`` (README): with zero effect the 5% test rejects in at most
+    5% of draws for 1, 3 and 5 partnered desa, so a false "suggestive" is that rare.
+    """
+    f = h.facts or {}
+    pre_rmspe = float(f.get("pre_rmspe", np.nan))
+    reasons = ["few_desa"]
+    if not (h.p_value < 0.05 and float(f.get("min_p_value", 1.0)) < 0.05):
+        reasons.append("placebo_not_rejected")
+    if not (pre_rmspe <= abs(h.estimate)):
+        reasons.append("pre_fit_exceeds_estimate")
+    sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
+    return Evidence(
+        grade="suggestive" if reasons == ["few_desa"] else "insufficient",
+        reasons=tuple(reasons),
+        mde=np.nan,
+        e_value=e_value(h.estimate, h.ci_low, h.ci_high, sd),
+        pretrend_p=np.nan,
+        pre_max_abs=pre_rmspe,
+        n_treated=h.n_treated,
+        headline=h,
+        ci_method=h.ci_method,
+        method=h.method,
         **counts,
     )
 
@@ -1194,10 +1371,15 @@ def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[s
         reasons.append("pretrend")
     elif not (pre_det <= abs(h.estimate)):
         reasons.append("pre_period_underpowered")
+    if np.isfinite(pre["pre_max_abs"]) and pre["pre_max_abs"] > abs(h.estimate):
+        reasons.append("pre_gap_exceeds_estimate")
     if counts["n_evaluated"] < counts["min_evaluated"]:
         reasons.append("few_treated")
     if not reasons:
         grade = "strong"
+    elif {"pretrend", "pre_gap_exceeds_estimate"} & set(reasons):
+        # the gap after may continue a gap before: never read as a benefit, however small p is
+        grade = "insufficient"
     elif h.p_value < 0.05:
         grade = "suggestive"
     else:
@@ -1231,7 +1413,7 @@ def results_table(
     >>> table["method"].iloc[0], table["district"].iloc[0]
     ('cs_did', '64.02')
     """
-    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
+    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
     parts = [
         to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),
@@ -1321,6 +1503,8 @@ def save_results(
             "ci_method": evidence.ci_method,
             "n_clusters": evidence.n_clusters,
             "caveats": list(evidence.caveats),
+            "method": evidence.method,
+            "few_reason": evidence.few_reason,
         },
         "specification": data.spec.as_dict(),
         "parameters": parameters,

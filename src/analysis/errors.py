@@ -2,6 +2,17 @@
 
 The command line turns any :class:`AnalysisError` into a message and exit status 2, with no
 traceback.
+
+Every message has a catalog key and its arguments, so that it can be worded in the run's
+language: an :class:`InputProblem` carries ``key`` (catalog ``input.<key>`` and
+``input.<key>.fix``) and ``args``, file, row, column and value as fields of their own; an
+:class:`AnalysisError` carries ``key`` (catalog ``error.<key>``) and ``params``. The English
+text is written where the error is raised and stays what ``str(exc)`` and
+:meth:`InputProblem.render` give to Python callers; the command line and the data pages word
+the same key and arguments in ``--lang`` with :func:`analysis.report.messages.render` (this
+module imports nothing outside the core, so it cannot read the catalogs itself).
+``tests/test_message_catalog.py`` checks that every problem and error raised in the package has
+a key, that both catalogs have it with the same fields, and that no key is left unused.
 """
 
 from __future__ import annotations
@@ -15,7 +26,30 @@ LIST_LIMIT = 10
 VALUE_LIMIT = 200
 
 
-def bounded(items, limit: int = LIST_LIMIT) -> str:
+class Term(str):
+    """An argument that is itself a word: catalog ``input.<code>`` words it in each language.
+
+    ``Term("mark.comma")`` is the decimal mark "comma"; a renderer reads ``input.mark.comma``.
+    """
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """An argument that is a phrase with fields of its own: catalog ``input.<key>`` with ``args``.
+
+    ``Phrase("formula_column", {"column": "IDM", "cells": ["L5", "L6"]})`` is worded "column
+    'IDM' (cells L5, L6)" or "kolom 'IDM' (sel L5, L6)".
+    """
+
+    key: str
+    args: dict
+
+
+class AndList(tuple):
+    """An argument listing items joined by "and": "a, b dan c" / "a, b and c" by language."""
+
+
+def bounded(items, limit: int = LIST_LIMIT, more: str = " and {n} more") -> str:
     """``items`` as "a, b, c and N more": a message lists the first ``limit`` only.
 
     Parameters
@@ -24,6 +58,9 @@ def bounded(items, limit: int = LIST_LIMIT) -> str:
         The items (anything with ``str``), in the order to show.
     limit
         How many to show.
+    more
+        What follows the first ``limit`` items, with ``{n}`` the number left out (the
+        renderer passes the catalog's ``list.more`` of the run's language).
 
     Examples
     --------
@@ -32,13 +69,29 @@ def bounded(items, limit: int = LIST_LIMIT) -> str:
     """
     items = [str(i) for i in items]
     shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    return shown + (more.format(n=len(items) - limit) if len(items) > limit else "")
 
 
 class AnalysisError(Exception):
-    """Base class: an error the user can act on."""
+    """Base class: an error the user can act on.
+
+    Parameters
+    ----------
+    message
+        The English text (``str(exc)``).
+    key
+        The catalog entry ``error.<key>`` that words it in each language.
+    **params
+        The fields of that entry (a list is shown as "a, b and N more", a float with the
+        language's decimal mark, a :class:`Term` as a word of the language).
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 @dataclass
@@ -72,8 +125,25 @@ class InputProblem:
         return text + f". Fix: {self.fix}"
 
 
+#: What a missing path should have been (``what`` of :func:`missing_path`), in English; the
+#: catalogs word each as ``input.what.<code>``.
+WHAT = {
+    "file": "the file",
+    "column_map": "the column map",
+    "records_folder": "the folder of records",
+    "data_folder": "the data folder",
+}
+#: What to do about a missing path (``fix`` of :func:`missing_path`): ``input.fix.<code>``.
+FIXES = {
+    "check_path": "check the path",
+    "notebook": "give the district notebook (notebooks/district_report.ipynb)",
+    "params_file": "give a .yaml or .toml file of NAME: VALUE pairs",
+    "data_folder": "give a folder written by 'python -m analysis ingest' or 'example-data'",
+}
+
+
 def missing_path(
-    path: str | os.PathLike, what: str = "the file", fix: str = "check the path"
+    path: str | os.PathLike, what: str = "file", fix: str = "check_path"
 ) -> InputProblem:
     """A path that does not exist, named by the absolute path tried.
 
@@ -85,9 +155,9 @@ def missing_path(
     path
         The path as given.
     what
-        What should be there: ``"the file"``, ``"the column map"``, ``"the data folder"``.
+        What should be there, a code of :data:`WHAT`: ``"file"``, ``"column_map"``, ...
     fix
-        What to do.
+        What to do, a code of :data:`FIXES`.
 
     Returns
     -------
@@ -100,12 +170,23 @@ def missing_path(
     '/no/such.csv: the file does not exist. Fix: check the path'
     """
     given = os.fspath(path)
-    fix = (
-        fix
-        if os.path.isabs(given)
-        else (f"{fix}; a relative path is taken from the folder the command runs in, {os.getcwd()}")
+    args = {"what": Term(f"what.{what}"), "fix": Term(f"fix.{fix}")}
+    if os.path.isabs(given):
+        return InputProblem(
+            os.path.abspath(given),
+            f"{WHAT[what]} does not exist",
+            FIXES[fix],
+            key="missing_path",
+            args=args,
+        )
+    return InputProblem(
+        os.path.abspath(given),
+        f"{WHAT[what]} does not exist",
+        f"{FIXES[fix]}; a relative path is taken from the folder the command runs in, "
+        f"{os.getcwd()}",
+        key="missing_path_relative",
+        args={**args, "cwd": os.getcwd()},
     )
-    return InputProblem(os.path.abspath(given), f"{what} does not exist", fix)
 
 
 class InputFileError(AnalysisError):
@@ -117,6 +198,7 @@ class InputFileError(AnalysisError):
         more = len(problems) - len(shown)
         if more > 0:
             shown.append(f"... and {more} more problem(s) of the same kind")
+        self.limit = limit
         super().__init__("\n".join(shown))
 
 
@@ -163,7 +245,11 @@ def check_option(name: str, value: object, allowed: object) -> None:
     values = get_args(allowed) or tuple(allowed)  # type: ignore[arg-type]
     if value not in values:
         raise OptionError(
-            f"{name}={value!r} is not supported; use one of: " + ", ".join(repr(v) for v in values)
+            f"{name}={value!r} is not supported; use one of: " + ", ".join(repr(v) for v in values),
+            key="option.not_supported",
+            name=name,
+            value=repr(value),
+            allowed=", ".join(repr(v) for v in values),
         )
 
 

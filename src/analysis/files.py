@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import OutputExistsError
+from analysis.errors import OutputExistsError, Term
 
 #: File written into every output folder this package creates: it may replace such a folder.
 #: Its second line names the kind of folder (:data:`FOLDER_KINDS`).
@@ -134,7 +134,10 @@ def check_replaceable(out: Path, kind: str, force: bool) -> None:
     if out.is_symlink():
         raise OutputExistsError(
             f"{out} is a symbolic link (to {os.readlink(out)}); this workspace never replaces "
-            "a folder through a link. Give the real folder's path with --out, or a new folder."
+            "a folder through a link. Give the real folder's path with --out, or a new folder.",
+            key="output.symlink",
+            path=str(out),
+            target=os.readlink(out),
         )
     if not (out.exists() and any(out.iterdir())):
         return
@@ -142,17 +145,25 @@ def check_replaceable(out: Path, kind: str, force: bool) -> None:
     if have is None:
         raise OutputExistsError(
             f"{out} already holds files that this workspace did not write; "
-            "choose an empty or new folder with --out."
+            "choose an empty or new folder with --out.",
+            key="output.foreign",
+            path=str(out),
         )
     if have != kind and "output" not in (have, kind):
         raise OutputExistsError(
             f"{out} is {FOLDER_KINDS[have]}, not {FOLDER_KINDS[kind]}; --force replaces only "
-            "its own kind of folder. Choose another folder with --out."
+            "its own kind of folder. Choose another folder with --out.",
+            key="output.other_kind",
+            path=str(out),
+            have=Term(f"folder.{have}"),
+            want=Term(f"folder.{kind}"),
         )
     if not force:
         raise OutputExistsError(
             f"{out} already holds an earlier output; pass --force to replace it "
-            "or choose another folder with --out."
+            "or choose another folder with --out.",
+            key="output.exists",
+            path=str(out),
         )
 
 
@@ -188,17 +199,30 @@ def check_no_links(owner: Path, path: Path) -> Path:
     try:
         rel = path.relative_to(owner)
     except ValueError:
-        raise OutputExistsError(f"{path} is outside {owner}; nothing there is replaced.") from None
+        raise OutputExistsError(
+            f"{path} is outside {owner}; nothing there is replaced.",
+            key="output.outside",
+            path=str(path),
+            owner=str(owner),
+        ) from None
     here = owner
     for part in rel.parts:
         if part in ("", ".", ".."):
-            raise OutputExistsError(f"{path} is not a plain path inside {owner}.")
+            raise OutputExistsError(
+                f"{path} is not a plain path inside {owner}.",
+                key="output.not_plain",
+                path=str(path),
+                owner=str(owner),
+            )
         here = here / part
         if here.is_symlink():
             raise OutputExistsError(
                 f"{here} is a symbolic link (to {os.readlink(here)}); this workspace never "
                 "deletes, moves or writes through a link. Remove the link, or choose a new "
-                "folder with --out."
+                "folder with --out.",
+                key="output.link_on_way",
+                path=str(here),
+                target=os.readlink(here),
             )
     return path
 

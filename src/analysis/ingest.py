@@ -13,7 +13,7 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
-from analysis.errors import InputFileError, check_option
+from analysis.errors import check_option
 from analysis.inputs.ingest import (
     DATASET_FILE,
     FATES,
@@ -30,7 +30,6 @@ from analysis.inputs.ingest import (
 )
 from analysis.report.catalog import languages
 from analysis.report.data_quality import (
-    localise_problems,
     quality_markdown,
     write_quality_markdown,
 )
@@ -112,10 +111,9 @@ def ingest(
     check_option("lang", lang, languages())
     out = Path(out)
     reading["map_dir"] = Path(map_dir) if map_dir is not None else out.resolve().parent
-    try:  # problems worded in ``lang`` where the catalogs have them
-        ingested = read_inputs(**reading)
-    except InputFileError as e:
-        raise InputFileError(localise_problems(e.problems, lang)) from None
+    # problems keep their English text and their catalog keys: the command line words them in
+    # --lang (analysis.report.messages.render)
+    ingested = read_inputs(**reading)
     write_folder(out, ingested, force=force, pages=[partial(write_quality_markdown, lang=lang)])
     return ingested.report
 

@@ -117,7 +117,12 @@ def check_parameters(notebook: Path, params: dict) -> dict:
             close = difflib.get_close_matches(k, list(declared), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ParameterError(
-                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}."
+                f"'{k}' is not a parameter of {notebook.name}.{hint} Declared: {', '.join(declared)}.",
+                key="param.unknown_close" if close else "param.unknown",
+                name=k,
+                notebook=notebook.name,
+                close=close[0] if close else "",
+                declared=", ".join(declared),
             )
         typ = declared[k].get("inferred_type_name", "None")
         if typ == "bool":
@@ -127,7 +132,12 @@ def check_parameters(notebook: Path, params: dict) -> dict:
             out[k] = int(v) if typ == "int" else float(v) if typ == "float" else str(v)
         except (TypeError, ValueError):
             raise ParameterError(
-                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}."
+                f"parameter '{k}' of {notebook.name} must be {typ}, got {v!r}.",
+                key="param.wrong_type",
+                name=k,
+                notebook=notebook.name,
+                type=typ,
+                value=repr(v),
             ) from None
     return out
 
@@ -136,7 +146,11 @@ def _as_bool(name: str, v: object, notebook: Path) -> bool:
     b = bool_from_text(v)
     if b is None:
         raise ParameterError(
-            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}."
+            f"parameter '{name}' of {notebook.name} must be true or false, got {v!r}.",
+            key="param.not_bool",
+            name=name,
+            notebook=notebook.name,
+            value=repr(v),
         )
     return b
 
@@ -148,7 +162,12 @@ def _choice(name: str, value: object, allowed: tuple[str, ...] | list[str]) -> s
     close = difflib.get_close_matches(v, list(allowed), n=1, cutoff=0.0)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise ParameterError(
-        f"parameter {name}={v!r} is not a valid value.{hint} Valid: {', '.join(allowed)}."
+        f"parameter {name}={v!r} is not a valid value.{hint} Valid: {', '.join(allowed)}.",
+        key="param.choice_close" if close else "param.choice",
+        name=name,
+        value=repr(v),
+        close=close[0] if close else "",
+        allowed=", ".join(allowed),
     )
 
 
@@ -157,14 +176,23 @@ def _year(name: str, value: object, years: list[int], zero_means: str) -> int:
         y = int(value)
     except (TypeError, ValueError):
         raise ParameterError(
-            f"parameter {name}={value!r} must be a year or 0 ({zero_means})."
+            f"parameter {name}={value!r} must be a year or 0 ({zero_means}).",
+            key="param.not_year",
+            name=name,
+            value=repr(value),
         ) from None
     if y == 0 or not years or y in years:
         return y
     near = min(years, key=lambda x: abs(x - y))
     raise ParameterError(
         f"parameter {name}={y} is not a year of the data (years {years[0]}-{years[-1]}). "
-        f"Closest: {near}; or 0 ({zero_means})."
+        f"Closest: {near}; or 0 ({zero_means}).",
+        key="param.year_not_in_data",
+        name=name,
+        year=y,
+        first=years[0],
+        last=years[-1],
+        near=near,
     )
 
 
@@ -208,12 +236,20 @@ def check_values(
             out[k] = _year(k, out[k], years or [], "the last year of the data")
     if out.get("last_year") and out.get("cross_section_year", 0) > out["last_year"]:
         raise ParameterError(
-            f"cross_section_year={out['cross_section_year']} is after last_year={out['last_year']}."
+            f"cross_section_year={out['cross_section_year']} is after last_year={out['last_year']}.",
+            key="param.cross_after_last",
+            cross=out["cross_section_year"],
+            last=out["last_year"],
         )
     if out.get("agreements"):
         missing = [p for p in paths.input_paths(out["agreements"]) if not p.is_file()]
         if missing:
-            raise ParameterError(missing_agreements(missing))
+            raise ParameterError(
+                missing_agreements(missing),
+                key="param.agreements_missing",
+                files=[str(p) for p in missing],
+                cwd=str(Path.cwd()),
+            )
     return out
 
 

@@ -65,7 +65,10 @@ def check_executor(name: str) -> ExecutorName:
     """``name`` if it is a supported executor, else :class:`ParameterError` listing them."""
     if name not in EXECUTORS:
         raise ParameterError(
-            f"unknown executor {name!r}; supported: {', '.join(EXECUTORS)} (--executor)."
+            f"unknown executor {name!r}; supported: {', '.join(EXECUTORS)} (--executor).",
+            key="run.unknown_executor",
+            value=repr(name),
+            allowed=", ".join(EXECUTORS),
         )
     return name  # type: ignore[return-value]
 
@@ -135,7 +138,8 @@ class Dask:
         except ImportError:
             raise ParameterError(
                 "--executor dask needs Dask distributed, which is not installed here: "
-                "pip install 'analysis[dask]' (make setup installs it), or use --executor embedded."
+                "pip install 'analysis[dask]' (make setup installs it), or use --executor embedded.",
+                key="run.no_dask",
             ) from None
 
         address = scheduler or os.environ.get(SCHEDULER_ENV) or None
@@ -147,7 +151,11 @@ class Dask:
                 raise ParameterError(
                     f"cannot reach the Dask scheduler at {address}: {e}. Start one with "
                     "'dask scheduler' (and workers with 'dask worker ADDRESS') or leave out "
-                    f"--scheduler and {SCHEDULER_ENV} to run on a LocalCluster."
+                    f"--scheduler and {SCHEDULER_ENV} to run on a LocalCluster.",
+                    key="run.scheduler_unreachable",
+                    address=address,
+                    detail=str(e),
+                    env=SCHEDULER_ENV,
                 ) from None
         else:
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
@@ -202,5 +210,5 @@ def open_executor(name: str, jobs: int = 2, scheduler: str | None = None) -> Emb
     """Start the executor ``name`` (``embedded`` or ``dask``); close it with ``.close()``."""
     kind = check_executor(name)
     if scheduler and kind != "dask":
-        raise ParameterError("--scheduler needs --executor dask.")
+        raise ParameterError("--scheduler needs --executor dask.", key="run.scheduler_needs_dask")
     return Dask(jobs, scheduler) if kind == "dask" else Embedded(jobs)

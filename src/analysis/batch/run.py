@@ -32,7 +32,13 @@ from analysis.batch.forkserver import ForkServer
 from analysis.batch.kernels import KERNEL_MEMORY_MB, PRELOAD_DEFAULT, execute_notebook
 from analysis.batch.runstate import SYSTEM_TEMP_PREFIX, Journal, RunLock, clean_stale_temp, temp_dir
 from analysis.batch.slices import Slicer, write_slice
-from analysis.errors import OutputExistsError, ParameterError, RunFailedError, UnknownDistrictError
+from analysis.errors import (
+    OutputExistsError,
+    ParameterError,
+    RunFailedError,
+    Term,
+    UnknownDistrictError,
+)
 from analysis.files import (
     FOLDER_KINDS,
     check_no_links,
@@ -48,6 +54,7 @@ from analysis.inputs.validate import validate_folder
 from analysis.parameters import check_parameters, check_values, data_years, resolve_agreements
 from analysis.parameters import declared_parameters as declared_parameters  # moved; re-exported
 from analysis.provenance import stamp
+from analysis.report.messages import say
 from analysis.report.pages import write_data_report, write_index
 from analysis.report.pdf import print_briefs
 
@@ -230,7 +237,9 @@ def select_districts(
     ds = load_dataset(data_dir)
     codes = sorted(set(ds.welfare["kode_desa"].str.slice(0, 5)))
     if not codes:
-        raise UnknownDistrictError(f"no district has data in {data_dir}")
+        raise UnknownDistrictError(
+            f"no district has data in {data_dir}", key="run.no_district_data", data=str(data_dir)
+        )
     d = districts()
     return [resolve_district(c) for c in codes if c in set(d["kode_kab"])]
 
@@ -306,7 +315,7 @@ def run(
     """
     check_executor(executor)
     if scheduler and executor != "dask":
-        raise ParameterError("--scheduler needs --executor dask.")
+        raise ParameterError("--scheduler needs --executor dask.", key="run.scheduler_needs_dask")
     data_dir = Path(data_dir).resolve()
     ds, params = _checked_inputs(data_dir, lang, extra or {}, notebook)
     out = _claim_folder(Path(os.path.abspath(out)))  # kernels run elsewhere: never relative
@@ -325,7 +334,12 @@ def _checked_inputs(data_dir: Path, lang: str, extra: dict, notebook: Path) -> t
     """
     own = {"district": "--district", "lang": "--lang", "data_dir": "--data", "results_dir": "--out"}
     for k in set(extra) & set(own):
-        raise ParameterError(f"--param {k}=... is set by the runner; use {own[k]} instead.")
+        raise ParameterError(
+            f"--param {k}=... is set by the runner; use {own[k]} instead.",
+            key="run.param_set_by_runner",
+            name=k,
+            flag=own[k],
+        )
     years = data_years(data_dir)
     check_values({**extra, "lang": lang}, years=years)
     validate_folder(data_dir, purpose="run")  # the same check as ingest and validate, first
@@ -345,12 +359,17 @@ def _claim_folder(out: Path) -> Path:
         kind = folder_kind(out)
         if kind is None:
             raise OutputExistsError(
-                f"{out} holds files this workspace did not write; choose another --out."
+                f"{out} holds files this workspace did not write; choose another --out.",
+                key="run.folder_foreign",
+                path=str(out),
             )
         if kind not in ("run", "output"):
             raise OutputExistsError(
                 f"{out} is {FOLDER_KINDS[kind]}, not a run folder; a run never writes into it. "
-                "Choose another --out."
+                "Choose another --out.",
+                key="run.folder_other_kind",
+                path=str(out),
+                have=Term(f"folder.{kind}"),
             )
     out.mkdir(parents=True, exist_ok=True)
     write_mark(out, "run")
@@ -377,7 +396,7 @@ def _run_locked(
         engine, todo, new_job, journal, out, data_dir, lang, progress, params.get("agreements", "")
     )
     results = {**done, **ran}
-    pdf_note = print_briefs(out, results) if pdf else ""
+    pdf_note = print_briefs(out, results, lang) if pdf else ""
     synth = build_synthesis(out, lang, data_dir, results, preload)
     if preload:
         ForkServer.close()  # the client's template served the synthesis: free its memory
@@ -443,7 +462,9 @@ def _previous_run(out: Path, header: dict, journal: Journal) -> dict:
     if previous and any(previous.get(k) != v for k, v in header.items()):
         raise ParameterError(
             f"--resume needs the same data, language and parameters as the run in {out}; "
-            "run without --resume or choose another --out."
+            "run without --resume or choose another --out.",
+            key="run.resume_mismatch",
+            path=str(out),
         )
     return previous
 
@@ -473,7 +494,8 @@ def _run_on(
     """
     bar = None
     if progress and todo:
-        bar = tqdm(total=len(todo), desc="districts", unit="district", file=sys.stderr)
+        desc, unit = say("cli.progress", lang), say("cli.progress_unit", lang)
+        bar = tqdm(total=len(todo), desc=desc, unit=unit, file=sys.stderr)
     report_pool = ThreadPoolExecutor(1)
     cancelled = True
     try:
@@ -553,7 +575,12 @@ def _raise_if_failed(manifest: dict, selected: int, out: Path) -> None:
             f"{len(failed)} of {selected} districts failed: "
             + "; ".join(problems)
             + f". See {out / 'index.html'}; "
-            "fix the cause and rerun with --resume to redo only what failed."
+            "fix the cause and rerun with --resume to redo only what failed.",
+            key="run.failed",
+            n_failed=len(failed),
+            n_selected=selected,
+            problems=problems,
+            index=str(out / "index.html"),
         )
 
 

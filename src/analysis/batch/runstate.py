@@ -79,13 +79,24 @@ class RunLock:
                     f"{self.path.parent} is in use by another run: pid {h.get('pid')} on "
                     f"{h.get('host')}, started {h.get('started')} ({h.get('command', '')}). "
                     "Wait for it to finish or choose another --out; if that process is gone "
-                    f"for good (another machine), delete {self.path}."
+                    f"for good (another machine), delete {self.path}.",
+                    key="run.locked",
+                    path=str(self.path.parent),
+                    pid=str(h.get("pid")),
+                    host=str(h.get("host")),
+                    started=str(h.get("started")),
+                    command=str(h.get("command", "")),
+                    lock=str(self.path),
                 ) from None
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(me, fh)
             self.held = True
             return self
-        raise OutputLockedError(f"could not take the lock {self.path}; another run took it first.")
+        raise OutputLockedError(
+            f"could not take the lock {self.path}; another run took it first.",
+            key="run.lock_lost",
+            lock=str(self.path),
+        )
 
     @staticmethod
     def _stale(h: dict) -> bool:

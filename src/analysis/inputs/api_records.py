@@ -152,7 +152,7 @@ def read_api_records(
     """
     absent = [p for p in paths if not Path(p).exists()]
     if absent:
-        raise InputFileError([missing_path(p, "the folder of records") for p in absent])
+        raise InputFileError([missing_path(p, "records_folder") for p in absent])
     files = _files(paths)
     if not files:
         raise InputFileError(
@@ -161,6 +161,7 @@ def read_api_records(
                     ", ".join(map(str, paths)),
                     "no .json records found",
                     "give the folder the records were downloaded into (one file per village-year)",
+                    key="api_no_records",
                 )
             ]
         )
@@ -175,6 +176,8 @@ def read_api_records(
                     f"none of the {len(files)} records holds IDM values "
                     f"({records.skipped[0]['reason']})",
                     "download verified records, or leave --api out",
+                    key="api_no_values",
+                    args={"n": len(files), "detail": records.skipped[0]["reason"]},
                 )
             ]
         )
@@ -208,9 +211,17 @@ def _parse_files(files: list[Path]) -> _Records:
         obj = _read_json(f, out.problems)
         if obj is None:
             continue
+        if not isinstance(obj, dict):
+            out.problems.append(
+                InputProblem(
+                    str(f),
+                    "not a record of open/api/desa/rumusan (the file holds no JSON object)",
+                    "download the record again, or remove the file from the folder",
+                    key="api_not_object",
+                )
+            )
+            continue
         try:
-            if not isinstance(obj, dict):
-                raise TypeError("the file holds no JSON object")
             w, its, why = parse_record(obj, f)
         except (TypeError, AttributeError, ValueError, IndexError, KeyError) as e:
             out.problems.append(
@@ -218,6 +229,8 @@ def _parse_files(files: list[Path]) -> _Records:
                     str(f),
                     f"not a record of open/api/desa/rumusan ({type(e).__name__}: {e})",
                     "download the record again, or remove the file from the folder",
+                    key="api_not_a_record",
+                    args={"detail": f"{type(e).__name__}: {e}"},
                 )
             )
             continue
@@ -234,14 +247,25 @@ def _read_json(f: Path, problems: list[InputProblem]) -> object | None:
     """The JSON of one record file; ``None`` (and a problem) when too large or not JSON."""
     if f.stat().st_size > MAX_INPUT_BYTES:
         problems.append(
-            InputProblem(str(f), "the file is too large for one record", "check the file")
+            InputProblem(
+                str(f),
+                "the file is too large for one record",
+                "check the file",
+                key="api_too_large",
+            )
         )
         return None
     try:
         return json.loads(f.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         problems.append(
-            InputProblem(str(f), f"not a JSON record ({e})", "download the record again")
+            InputProblem(
+                str(f),
+                f"not a JSON record ({e})",
+                "download the record again",
+                key="api_not_json",
+                args={"detail": str(e)},
+            )
         )
         return None
 

@@ -36,6 +36,10 @@ class CodeResult:
 
     code: str | None
     reason: str | None = None
+    #: The reason as a code (catalog ``input.code.<why>``) and its fields, for messages worded
+    #: in the run's language.
+    why: str | None = None
+    why_args: dict | None = None
 
 
 def normalize_code(raw: object, level: int = 4) -> CodeResult:
@@ -55,36 +59,40 @@ def normalize_code(raw: object, level: int = 4) -> CodeResult:
         The dotted code, or ``None`` with the reason it cannot be a code.
     """
     if raw is None or (isinstance(raw, float) and pd.isna(raw)) or raw is pd.NA:
-        return CodeResult(code=None, reason="the code is empty")
+        return CodeResult(code=None, reason="the code is empty", why="empty")
     if isinstance(raw, bool):
-        return CodeResult(code=None, reason="a true/false value is not a code")
+        return CodeResult(code=None, reason="a true/false value is not a code", why="boolean")
     if isinstance(raw, float):
         if not raw.is_integer():
-            return CodeResult(code=None, reason="a code cannot have decimals")
+            return CodeResult(code=None, reason="a code cannot have decimals", why="decimals")
         text = str(int(raw))
     else:
         text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
     if not text:
-        return CodeResult(code=None, reason="the code is empty")
+        return CodeResult(code=None, reason="the code is empty", why="empty")
     m = _FLOAT_FORM.match(text)
     if m:
         text = m.group(1)
     elif _SCI_FORM.match(text):
         value = float(text)
         if not value.is_integer():
-            return CodeResult(code=None, reason="a code cannot have decimals")
+            return CodeResult(code=None, reason="a code cannot have decimals", why="decimals")
         text = str(int(value))
     digits_needed = LEVEL_DIGITS[level]
     if "." in text:
         if not _DOTTED.match(text):
-            return CodeResult(code=None, reason="dotted codes look like 64.02.02.2010")
+            return CodeResult(
+                code=None, reason="dotted codes look like 64.02.02.2010", why="dotted"
+            )
         text = text.replace(".", "")
     if not text.isdigit():
-        return CodeResult(code=None, reason="a code holds digits (and dots) only")
+        return CodeResult(code=None, reason="a code holds digits (and dots) only", why="not_digits")
     if len(text) != digits_needed:
         return CodeResult(
             code=None,
             reason=f"a level-{level} code has {digits_needed} digits, this one has {len(text)}",
+            why="digits",
+            why_args={"level": level, "needed": digits_needed, "has": len(text)},
         )
     parts = [text[0:2], text[2:4], text[4:6], text[6:10]][: level if level < 4 else 4]
     parts = [p for p in parts if p]

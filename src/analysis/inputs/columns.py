@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem, bounded
+from analysis.errors import InputFileError, InputProblem, Phrase, Term, bounded
 from analysis.inputs.reading import ROW, ColumnFates, closest, header_key, read_toml_map
 from analysis.schema import VILLAGE_ALIASES, VILLAGES
 
@@ -42,13 +42,25 @@ def read_villages_map(path: Path) -> dict[str, str]:
     raw = read_toml_map(path)
     names = [c.name for c in VILLAGES.columns]
     problems = [
-        InputProblem(str(path), f"unknown section [{k}]", "use one section, [columns]")
+        InputProblem(
+            str(path),
+            f"unknown section [{k}]",
+            "use one section, [columns]",
+            key="map_unknown_section_one",
+            args={"section": k},
+        )
         for k in raw
         if k != "columns"
     ]
     cols = {k: str(v) for k, v in raw.get("columns", {}).items() if str(v).strip()}
     problems += [
-        InputProblem(str(path), f"unknown column '{k}' in [columns]", f"use: {', '.join(names)}")
+        InputProblem(
+            str(path),
+            f"unknown column '{k}' in [columns]",
+            f"use: {', '.join(names)}",
+            key="map_unknown_column",
+            args={"name": k, "allowed": ", ".join(names)},
+        )
         for k in cols
         if k not in names
     ]
@@ -133,6 +145,13 @@ def _map_problems(
             str(column_map),
             f"the header '{h}' of column '{col}' is not in {Path(path).name}",
             f"write a header exactly as in the file: {', '.join(headers[:30])}",
+            key="map_header_not_in_file",
+            args={
+                "header": h,
+                "column": col,
+                "file": Path(path).name,
+                "headers": ", ".join(headers[:30]),
+            },
         )
         for col, h in given.items()
         if h not in headers
@@ -151,6 +170,8 @@ def _twice_problems(twice: list[str], columns: dict, path: Path) -> list[InputPr
                 f"the headers '{h}' and '{first}' both mean column '{col}'",
                 "delete one of them, or say which to read with a column map (--columns)",
                 column=h,
+                key="columns_twice_map",
+                args={"header": h, "first": first, "column": col},
             )
         )
     return out
@@ -165,6 +186,9 @@ def _nothing_read(
         if written
         else "write a column map (villages column = header) and pass it with --columns"
     )
+    fix_words = (
+        Phrase("fix.map_written", {"written": written}) if written else Term("fix.map_write")
+    )
     if "kode_desa" not in columns.values():
         guess = closest("kode_desa", list(ignored))
         return [
@@ -174,6 +198,8 @@ def _nothing_read(
                 + (f" (the header '{guess}' looks like it)" if guess else ""),
                 f"rename column '{guess}' to 'kode_desa', or " + fix if guess else fix,
                 column="kode_desa",
+                key="villages_code_missing_like" if guess else "villages_code_missing",
+                args={"guess": guess or "", "fix": fix_words},
             )
         ]
     if ignored and not [c for c in columns.values() if c not in IDENTITY]:
@@ -184,6 +210,8 @@ def _nothing_read(
                 + _bounded(ignored)
                 + "); nothing of this file would reach the analysis",
                 fix,
+                key="no_covariate_recognised",
+                args={"headers": [f"'{x}'" for x in ignored], "fix": fix_words},
             )
         ]
     return []

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import AndList, InputFileError, InputProblem, Phrase
 from analysis.inputs.codes import normalize_code
 from analysis.inputs.reading import ROW, ColumnFates, contract_columns, read_raw
 
@@ -86,6 +86,7 @@ def read_crosswalk_and_fates(
                     int(r[ROW]),
                     "kode_bps",
                     r["kode_bps"],
+                    key="not_bps_code",
                 )
             )
         if k is None:
@@ -97,6 +98,7 @@ def read_crosswalk_and_fates(
                     int(r[ROW]),
                     "kode_kemendagri",
                     r["kode_kemendagri"],
+                    key="not_kemendagri_code",
                 )
             )
         bps.append(b)
@@ -117,6 +119,28 @@ def _fate(b: str | None, per_bps: dict, per_dagri: dict) -> tuple[str, object]:
     if len(per_dagri[per_bps[b][0]]) > 1:
         return "many_to_one", per_dagri[per_bps[b][0]]
     return "placed", per_bps[b][0]
+
+
+def _placed_none(source, crosswalk, n: int, by_fate: dict[str, int]) -> InputFileError:
+    """The refusal of a villages file none of whose rows the crosswalk places."""
+    return InputFileError(
+        [
+            InputProblem(
+                str(source),
+                f"none of the {n} rows could be placed through {crosswalk} "
+                f"({', '.join(f'{k} {v}' for k, v in by_fate.items() if v)})",
+                "check that the file holds BPS codes and the crosswalk covers its villages",
+                key="crosswalk_placed_none",
+                args={
+                    "n": n,
+                    "crosswalk": str(crosswalk),
+                    "fates": AndList(
+                        Phrase(f"xfate.{k}", {"n": v}) for k, v in by_fate.items() if v
+                    ),
+                },
+            )
+        ]
+    )
 
 
 def apply_crosswalk(
@@ -182,14 +206,5 @@ def apply_crosswalk(
         "column_fates": columns.to_dict(),  # the crosswalk's own entry (ingest takes it out)
     }
     if len(out) == 0:
-        raise InputFileError(
-            [
-                InputProblem(
-                    str(source),
-                    f"none of the {len(villages)} rows could be placed through {crosswalk} "
-                    f"({', '.join(f'{k} {v}' for k, v in notes['by_fate'].items() if v)})",
-                    "check that the file holds BPS codes and the crosswalk covers its villages",
-                )
-            ]
-        )
+        raise _placed_none(source, crosswalk, len(villages), notes["by_fate"])
     return out.reset_index(drop=True), notes

@@ -79,8 +79,9 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> N
     )
 
 
-def _problem(path: Path, what: str, fix: str) -> InputProblem:
-    return InputProblem(str(path), what, fix)
+def _problem(path: Path, what: str, fix: str, **kw) -> InputProblem:
+    """A problem of a data folder's file; ``kw``: its catalog ``key`` and ``args``."""
+    return InputProblem(str(path), what, fix, **kw)
 
 
 _REWRITE = (
@@ -101,10 +102,26 @@ def read_meta(folder: Path) -> tuple[dict, list[InputProblem]]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        return {}, [_problem(path, f"dataset.json cannot be read ({e})", _REWRITE)]
+        return {}, [
+            _problem(
+                path,
+                f"dataset.json cannot be read ({e})",
+                _REWRITE,
+                key="dataset_json_unreadable",
+                args={"detail": str(e)},
+            )
+        ]
     if not isinstance(meta, dict):
         what = f"dataset.json holds a JSON {type(meta).__name__}, not an object"
-        return {}, [_problem(path, what, _REWRITE)]
+        return {}, [
+            _problem(
+                path,
+                what,
+                _REWRITE,
+                key="dataset_json_not_object",
+                args={"kind": type(meta).__name__},
+            )
+        ]
     return meta, []
 
 
@@ -141,14 +158,25 @@ def folder_problems(folder: Path) -> list[InputProblem]:
     listed = meta.get(TABLE_HASHES) or {}
     if not isinstance(listed, dict):
         problems.append(
-            _problem(folder / DATASET_FILE, f"'{TABLE_HASHES}' is not an object", _REWRITE)
+            _problem(
+                folder / DATASET_FILE,
+                f"'{TABLE_HASHES}' is not an object",
+                _REWRITE,
+                key="hashes_not_object",
+                args={"name": TABLE_HASHES},
+            )
         )
         listed = {}
     for fname, want in sorted(listed.items()):
         path = folder / Path(str(fname)).name
         if not path.is_file():
             problems.append(
-                _problem(path, "the table is missing although dataset.json lists it", _REWRITE)
+                _problem(
+                    path,
+                    "the table is missing although dataset.json lists it",
+                    _REWRITE,
+                    key="table_missing_listed",
+                )
             )
         elif file_sha256(path) != want:
             problems.append(
@@ -158,6 +186,8 @@ def folder_problems(folder: Path) -> list[InputProblem]:
                     "one dataset.json records)",
                     _REWRITE + f"; if the edit is deliberate, delete the '{TABLE_HASHES}' entry "
                     "of dataset.json to accept it",
+                    key="table_changed",
+                    args={"name": TABLE_HASHES},
                 )
             )
     says = {f"{DATASET_FILE} (synthetic)": bool(meta["synthetic"])} if "synthetic" in meta else {}
@@ -171,6 +201,8 @@ def folder_problems(folder: Path) -> list[InputProblem]:
                 f"the folder contradicts itself on simulated data: {sim} say simulated, "
                 f"{real} say real",
                 "simulated tables are never shown as real: " + _REWRITE,
+                key="synthetic_contradiction",
+                args={"simulated": sim, "real": real},
             )
         )
     return problems
@@ -229,6 +261,8 @@ def load_dataset(folder: Path) -> Dataset:
                     str(folder),
                     f"no {WELFARE_FILE} in this folder",
                     "point --data at a folder written by 'python -m analysis ingest' or 'example-data'",
+                    key="no_welfare_table",
+                    args={"file": WELFARE_FILE},
                 )
             ]
         )

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy.special import expit
 
 from analysis.design import exposure_year
+from analysis.errors import Phrase
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.dataset import write_tables
@@ -678,13 +679,15 @@ def write_example(
     force: bool = False,
     effect_scale: float = 1.0,
     indeks_desa: bool = False,
-) -> str:
+) -> Phrase:
     """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all.
 
     ``effect_scale`` 0 writes a placebo world (truth.json records the scale and zero effects).
     ``indeks_desa`` also writes an Indeks Desa series 2025-2027 with a known effect for the
     desa of the 2025 MoUs (:mod:`analysis.inputs.indeks_desa_sim`; truth.json's
     ``indeks_desa``); off, the folder is the same byte for byte.
+    Returns what was written as a console note (catalog ``input.note.example``: villages, desa,
+    years, partnerships and seconds), worded in ``--lang`` by the command line.
     """
     t0 = time.perf_counter()
     sim = simulate(province, seed, effect_scale)
@@ -718,9 +721,15 @@ def write_example(
     write_dir_atomically(Path(out), write, force=force, kind="example-data")
     if keep_card is not None:  # the data card is documentation: kept, its numbers refreshed
         card.write_text(refresh_card(keep_card, sim.truth, sim.calibration), encoding="utf-8")
-    return (
-        f"{len(sim.villages)} villages, {sim.welfare['kode_desa'].nunique()} desa x {len(YEARS)} years, "
-        f"{len(sim.partnerships)} partnerships, {time.perf_counter() - t0:.1f} s"
+    return Phrase(
+        "note.example",
+        {
+            "n_villages": len(sim.villages),
+            "n_desa": int(sim.welfare["kode_desa"].nunique()),
+            "n_years": len(YEARS),
+            "n_partnerships": len(sim.partnerships),
+            "seconds": round(time.perf_counter() - t0, 1),
+        },
     )
 
 

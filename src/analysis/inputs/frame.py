@@ -242,7 +242,9 @@ def code_from_number(value: float | int) -> str:
     if abs(float(text) - value) > 1e-9 or not (10 <= value < 100):
         raise UnknownDistrictError(
             f"District {value!r} arrived as a number and is not a code like 32.10. Give the code "
-            "as text: papermill ... -r district 32.10 (not -p), or a name like 'Majalengka'."
+            "as text: papermill ... -r district 32.10 (not -p), or a name like 'Majalengka'.",
+            key="district.number",
+            value=repr(value),
         )
     return text
 
@@ -271,7 +273,9 @@ def resolve_district(query: str) -> District:
             return _district_from_row(hit.iloc[0])
         raise UnknownDistrictError(
             f"District code '{query}' is not in the 2025 Kemendagri frame. "
-            "Use a code like 64.02 (Kutai Kartanegara), or a name."
+            "Use a code like 64.02 (Kutai Kartanegara), or a name.",
+            key="district.code_unknown",
+            query=str(query),
         )
     ql = q.lower().strip()
     wants_kota = ql.startswith("kota")
@@ -289,7 +293,10 @@ def resolve_district(query: str) -> District:
         options = "; ".join(f"{r.nama_kabupaten} ({r.kode_kab})" for r in hit.itertuples())
         raise UnknownDistrictError(
             f"'{query}' fits more than one district: {options}. "
-            "Say 'Kabupaten ...' or 'Kota ...', or give the code."
+            "Say 'Kabupaten ...' or 'Kota ...', or give the code.",
+            key="district.ambiguous",
+            query=str(query),
+            options=options,
         )
     names = list(d["nama_kabupaten"])
     close = difflib.get_close_matches(q.title(), names, n=3, cutoff=0.5)
@@ -305,7 +312,10 @@ def resolve_district(query: str) -> District:
     ] + close
     hint = f" Closest: {', '.join(close)}." if close else ""
     raise UnknownDistrictError(
-        f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}"
+        f"No kabupaten/kota called '{query}' in the 2025 Kemendagri frame.{hint}",
+        key="district.closest" if close else "district.unknown",
+        query=str(query),
+        closest=list(close),
     )
 
 
@@ -320,13 +330,17 @@ def districts_of_province(province: str) -> list[District]:
         hit = provs[provs["nama_provinsi"].map(normalize_name) == target]
         if hit.empty:
             raise UnknownDistrictError(
-                f"No province called '{province}'. Use a 2-digit code like 64."
+                f"No province called '{province}'. Use a 2-digit code like 64.",
+                key="province.unknown_name",
+                province=str(province),
             )
         code = hit.iloc[0]["kode_prov"]
     rows = d[d["kode_prov"] == code]
     if rows.empty:
         raise UnknownDistrictError(
-            f"Province code '{province}' is not in the frame (codes run 11-96)."
+            f"Province code '{province}' is not in the frame (codes run 11-96).",
+            key="province.unknown_code",
+            province=str(province),
         )
     return [_district_from_row(r) for _, r in rows.iterrows()]
 

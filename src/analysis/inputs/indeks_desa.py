@@ -128,6 +128,25 @@ def _recognise(raw: pd.DataFrame, path: Path) -> tuple[dict[str, str], list[Inpu
     return ren, problems
 
 
+def _year_from_name(df: pd.DataFrame, path: Path) -> list[InputProblem]:
+    """Without a ``tahun`` column, the year (2025 or later) from the file name, set in ``df``."""
+    if "tahun" in df:
+        return []
+    years = {int(y) for y in re.findall(r"(?<!\d)(20[2-4]\d)(?!\d)", path.name)}
+    years = {y for y in years if y >= 2025}
+    if len(years) == 1:
+        df["tahun"] = years.pop()
+        return []
+    return [
+        InputProblem(
+            str(path),
+            "the year cannot be told (no 'tahun' column, no single year from 2025 in the file name)",
+            "add a column 'tahun' or put the year in the file name (indeks-desa-2025.xlsx)",
+            key="indeks_desa_year_unknown",
+        )
+    ]
+
+
 def read_indeks_desa(
     path: Path, encoding: str = "auto", today=None, decimal: str = "auto", dates: str = "auto"
 ) -> tuple[pd.DataFrame, dict]:
@@ -144,19 +163,7 @@ def read_indeks_desa(
     raw = read_raw(path, prefer=list(_ALIASES), encoding=encoding)
     ren, problems = _recognise(raw, path)
     df = raw[[c for c in raw.columns if c in ren or c == ROW]].rename(columns=ren)
-    if "tahun" not in df:
-        years = {int(y) for y in re.findall(r"(?<!\d)(20[2-4]\d)(?!\d)", path.name)}
-        years = {y for y in years if y >= 2025}
-        if len(years) == 1:
-            df["tahun"] = years.pop()
-        else:
-            problems.append(
-                InputProblem(
-                    str(path),
-                    "the year cannot be told (no 'tahun' column, no single year from 2025 in the file name)",
-                    "add a column 'tahun' or put the year in the file name (indeks-desa-2025.xlsx)",
-                )
-            )
+    problems += _year_from_name(df, path)
     missing = [d for d in ("kode_desa", *INDEKS_DESA_DIMENSIONS) if d not in df]
     if missing:
         problems.append(
@@ -167,6 +174,8 @@ def read_indeks_desa(
                 "aksesibilitas, tata_kelola) and kode_desa; the score without the partnership "
                 "item is computed from the five dimensions without Ekonomi",
                 column=missing[0],
+                key="indeks_desa_lacks",
+                args={"columns": list(missing)},
             )
         )
     if problems:
@@ -183,6 +192,7 @@ def read_indeks_desa(
                     "every dimension score is at most 1: these look like 0-1 (IDM-style) values, "
                     "while the Indeks Desa is published on 0-100",
                     "give the published 0-100 scores",
+                    key="indeks_desa_0_1",
                 )
             ]
         )

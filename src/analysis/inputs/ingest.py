@@ -21,7 +21,15 @@ import pandas as pd
 
 from analysis import paths
 from analysis.design import COUNTING_STATUSES, agreement_exposure
-from analysis.errors import CodeSystemError, InputFileError, InputProblem, missing_path
+from analysis.errors import (
+    AndList,
+    CodeSystemError,
+    InputFileError,
+    InputProblem,
+    Phrase,
+    Term,
+    missing_path,
+)
 from analysis.files import write_dir_atomically, write_json
 from analysis.inputs import frame as frame_mod
 from analysis.inputs.api_records import merge_api, read_api_records
@@ -223,9 +231,36 @@ def _choice(name: str, value: str, allowed: tuple[str, ...], flag: str) -> list[
         return []
     return [
         InputProblem(
-            "ingest", f"unknown {name} {value!r}", f"use {flag} with one of: {', '.join(allowed)}"
+            "ingest",
+            f"unknown {name} {value!r}",
+            f"use {flag} with one of: {', '.join(allowed)}",
+            key="unknown_choice",
+            args={
+                "what": Term(f"choice.{name.replace(' ', '_')}"),
+                "value": repr(value),
+                "flag": flag,
+                "allowed": ", ".join(allowed),
+            },
         )
     ]
+
+
+def _check_code_system(code_system: str, crosswalk: Path | None) -> None:
+    """Refuse an unknown code system, or BPS codes without a crosswalk (:class:`CodeSystemError`)."""
+    if code_system not in ("kemendagri", "bps"):
+        raise CodeSystemError(
+            f"unknown code system {code_system!r}: use kemendagri or bps",
+            key="code_system.unknown",
+            value=repr(code_system),
+        )
+    if code_system == "bps" and crosswalk is None:
+        raise CodeSystemError(
+            f"Code system '{code_system}' cannot be matched to the official frame without a "
+            "crosswalk: BPS and Kemendagri codes share a shape but not values. Give the BPS -> "
+            "Kemendagri crosswalk with --crosswalk, or convert the codes to Kemendagri first.",
+            key="code_system.bps_needs_crosswalk",
+            system=code_system,
+        )
 
 
 def check_choices(
@@ -275,14 +310,7 @@ def check_choices(
         raise InputFileError(bad)
     if crosswalk is not None:
         code_system = "bps"  # giving a crosswalk declares the covariates' codes BPS codes
-    if code_system not in ("kemendagri", "bps"):
-        raise CodeSystemError(f"unknown code system {code_system!r}: use kemendagri or bps")
-    if code_system == "bps" and crosswalk is None:
-        raise CodeSystemError(
-            f"Code system '{code_system}' cannot be matched to the official frame without a "
-            "crosswalk: BPS and Kemendagri codes share a shape but not values. Give the BPS -> "
-            "Kemendagri crosswalk with --crosswalk, or convert the codes to Kemendagri first."
-        )
+    _check_code_system(code_system, crosswalk)
     if crosswalk is not None and villages is None:
         raise InputFileError(
             [
@@ -290,6 +318,7 @@ def check_choices(
                     str(crosswalk),
                     "a crosswalk was given but no villages file to translate",
                     "give the BPS-coded covariates with --villages",
+                    key="crosswalk_without_villages",
                 )
             ]
         )
@@ -300,6 +329,7 @@ def check_choices(
                     str(columns),
                     "a column map for covariates (--columns) was given but no villages file",
                     "give the covariates file with --villages, or leave --columns out",
+                    key="columns_without_villages",
                 )
             ]
         )
@@ -432,6 +462,14 @@ def _check_maps_used(maps: list[ColumnMap], got: _Gathered) -> None:
                     + (f"of sheet '{m.sheet}'" if m.sheet else "")
                     + ")",
                     "write the headers exactly as in the file, or leave --layout out",
+                    key="layout_unused_sheet_row"
+                    if m.header_row and m.sheet
+                    else (
+                        "layout_unused_row"
+                        if m.header_row
+                        else ("layout_unused_sheet" if m.sheet else "layout_unused")
+                    ),
+                    args={"row": m.header_row, "sheet": m.sheet},
                 )
             )
 
@@ -484,6 +522,8 @@ def _read_indeks_desa_files(files: Sequence[Path], encoding: str, kw: dict, got:
                 "give each desa-year once",
                 column="kode_desa",
                 value=code,
+                key="indeks_desa_twice",
+                args={"code": code, "year": int(year), "sources": list(grp["sumber"])},
             )
         )
 
@@ -579,7 +619,7 @@ def coordinate_facts(tables: dict[str, pd.DataFrame]) -> dict | None:
     return coverage_facts(tables.get("welfare"), tables.get("villages"), tables.get("coordinates"))
 
 
-def console_notes(report: IngestReport) -> list[str]:
+def console_notes(report: IngestReport) -> list[Phrase]:
     """What the console says besides the tables written: readings a reader must know of.
 
     Parameters
@@ -589,57 +629,55 @@ def console_notes(report: IngestReport) -> list[str]:
 
     Returns
     -------
-    list of str
-        Per file: dates read month first and why; ignored columns, naming them (the first
-        ten, then how many more) and the column map written for them.
+    list of Phrase
+        Per file: dates read month first and why; score cells held as text set to missing;
+        ignored columns, naming them (the first ten, then how many more) and the column map
+        written for them; desa without a usable point. Each is a catalog entry
+        (``input.note.*``) with its fields, worded in ``--lang`` by
+        :func:`analysis.report.messages.render`.
     """
     out = []
     for e in report.inputs:
         why = e.get("month_first")
-        if why:
+        if why and why.get("declared"):
+            out.append(Phrase("note.month_first_declared", {"file": e["name"]}))
+        elif why:
             out.append(
-                f"{e['name']}: dates read as month/day because "
-                + (
-                    "--dates mdy declares it"
-                    if why.get("declared")
-                    else f"{why['value']!r} (row {why['row']}, column '{why['column']}') can "
-                    "only be month first"
+                Phrase(
+                    "note.month_first",
+                    {
+                        "file": e["name"],
+                        "value": repr(why["value"]),
+                        "row": why["row"],
+                        "column": why["column"],
+                    },
                 )
-                + "; this decides the year each agreement counts from (--dates dmy if wrong)"
             )
         if e.get("missing_cells"):
             rows = sorted({c["row"] for c in e["missing_cells"]})
-            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
-            out.append(
-                f"{e['name']}: {e.get('missing_with_reason', len(rows))} score cell(s) held text "
-                f"(such as -, #N/A, NaN) and were set to missing: rows "
-                + ", ".join(map(str, rows[:10]))
-                + more
-            )
+            n = e.get("missing_with_reason", len(rows))
+            out.append(Phrase("note.score_text", {"file": e["name"], "n": n, "rows": rows}))
         ignored = e.get("columns_ignored") or []
         if not ignored:
             continue
-        shown = ", ".join(f"'{h}'" for h in ignored[:10])
-        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
-        line = f"{e['name']}: {len(ignored)} column(s) not read (ignored): {shown}{more}"
+        args = {"file": e["name"], "n": len(ignored), "columns": [f"'{h}'" for h in ignored]}
         if e.get("column_map_written"):
-            line += (
-                f"; to read them, fill in {e['column_map_written']} and run again with "
-                f"--columns {e['column_map_written']}"
-            )
-        out.append(line)
+            args["map"] = str(e["column_map_written"])
+            out.append(Phrase("note.ignored_map", args))
+        else:
+            out.append(Phrase("note.ignored", args))
     return out + _coordinate_notes(report.coordinates)
 
 
-def _coordinate_notes(facts: dict | None) -> list[str]:
+def _coordinate_notes(facts: dict | None) -> list[Phrase]:
     """The console line on desa with no usable point (listed on the data-quality page)."""
     if not facts or not (facts["missing"] or facts["outside"]):
         return []
     return [
-        f"coordinates: {len(facts['missing'])} desa without a point and "
-        f"{len(facts['outside'])} with a point outside their kabupaten's box (not drawn on the "
-        "maps, left out of the distance checks; listed in data_quality.md). Bring points with "
-        "--coordinates FILE (kode_desa, latitude, longitude)"
+        Phrase(
+            "note.coordinates",
+            {"n_missing": len(facts["missing"]), "n_outside": len(facts["outside"])},
+        )
     ]
 
 
@@ -654,6 +692,7 @@ def _refuse_problems_or_nothing(got: _Gathered, cov: pd.DataFrame | None) -> Non
                     "ingest",
                     "no input files were given",
                     "pass --idm, --welfare, --api, --indeks-desa, --partnerships and/or --villages",
+                    key="no_inputs",
                 )
             ]
         )
@@ -753,6 +792,15 @@ def _cross_file_duplicates(allw: pd.DataFrame) -> list[InputProblem]:
                 int(grp[ROW].iloc[1]),
                 "kode_desa",
                 code,
+                key="desa_year_in_two_files",
+                args={
+                    "code": code,
+                    "year": int(year),
+                    "places": AndList(
+                        Phrase("where.file_row", {"file": str(f), "row": int(r)})
+                        for f, r in zip(grp["_file"], grp[ROW], strict=True)
+                    ),
+                },
             )
         )
     return problems

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem
+from analysis.errors import InputFileError, InputProblem, Term
 from analysis.inputs.reading import (
     ROW,
     ReadFacts,
@@ -154,7 +154,13 @@ def read_column_map(path: Path) -> ColumnMap:
     for key in raw:
         if key not in ("layout", "columns"):
             problems.append(
-                InputProblem(str(path), f"unknown section [{key}]", "use [layout] and [columns]")
+                InputProblem(
+                    str(path),
+                    f"unknown section [{key}]",
+                    "use [layout] and [columns]",
+                    key="map_unknown_section",
+                    args={"section": key},
+                )
             )
     lay = raw.get("layout", {})
     for key in lay:
@@ -164,6 +170,8 @@ def read_column_map(path: Path) -> ColumnMap:
                     str(path),
                     f"unknown key '{key}' in [layout]",
                     "use sheet, header_row and year",
+                    key="map_unknown_layout_key",
+                    args={"name": key},
                 )
             )
     cols = {k: str(v) for k, v in raw.get("columns", {}).items() if str(v).strip()}
@@ -174,6 +182,8 @@ def read_column_map(path: Path) -> ColumnMap:
                     str(path),
                     f"unknown column '{key}' in [columns]",
                     f"use: {', '.join(CONCEPTS)}",
+                    key="map_unknown_column",
+                    args={"name": key, "allowed": ", ".join(CONCEPTS)},
                 )
             )
     for req in load_layouts().required:
@@ -183,23 +193,42 @@ def read_column_map(path: Path) -> ColumnMap:
                     str(path),
                     f"[columns] does not name the header of '{req}'",
                     f'write {req} = "<header as in the file>"',
+                    key="map_column_unnamed",
+                    args={"name": req},
                 )
             )
+    problems += _layout_value_problems(path, lay)
+    if problems:
+        raise InputFileError(problems)
+    return ColumnMap(path, cols, lay.get("sheet"), lay.get("header_row"), lay.get("year"))
+
+
+def _layout_value_problems(path: Path, lay: dict) -> list[InputProblem]:
+    """A ``[layout]`` year that is not an IDM year, a header row that is not a row number."""
+    problems = []
     year = lay.get("year")
     if year is not None and (not isinstance(year, int) or year not in IDM_YEARS):
         problems.append(
             InputProblem(
-                str(path), f"year {year!r} is not an IDM year", "write a year from 2015 to 2024"
+                str(path),
+                f"year {year!r} is not an IDM year",
+                "write a year from 2015 to 2024",
+                key="map_bad_year",
+                args={"year": repr(year)},
             )
         )
     hr = lay.get("header_row")
     if hr is not None and (not isinstance(hr, int) or hr < 1):
         problems.append(
-            InputProblem(str(path), f"header_row {hr!r} is not a row number", "write e.g. 1 or 4")
+            InputProblem(
+                str(path),
+                f"header_row {hr!r} is not a row number",
+                "write e.g. 1 or 4",
+                key="map_bad_header_row",
+                args={"row": repr(hr)},
+            )
         )
-    if problems:
-        raise InputFileError(problems)
-    return ColumnMap(path, cols, lay.get("sheet"), hr, year)
+    return problems
 
 
 @dataclass
@@ -398,6 +427,8 @@ def _near_misses(rec: Recognised, year: int, src: str) -> list[InputProblem]:
                         f"IDM column {name} is missing; header '{spare[hit[0]]}' looks like it",
                         f"rename '{spare[hit[0]]}' to '{name}'",
                         column=name,
+                        key="idm_column_like",
+                        args={"name": name, "header": spare[hit[0]]},
                     )
                 )
                 break
@@ -506,6 +537,8 @@ def _refuse_indeks_desa(path: Path, rows: list[tuple[int, list[str]]]) -> None:
                     + ", ".join(hit[1][:12])
                     + "; the two indices are never spliced into one series",
                     "give it with --indeks-desa",
+                    key="indeks_desa_as_idm",
+                    args={"row": hit[0], "headers": ", ".join(hit[1][:12])},
                 )
             ]
         )
@@ -516,7 +549,7 @@ def _unrecognised(
 ) -> InputFileError:
     """The headers found, the closest layout, and a column map to fill in (under ``map_dir``)."""
     year = _file_year(path)
-    where = ""
+    where, written = "", ""
     if map_dir is not None:
         target = Path(map_dir) / f"layout-{re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem)}.toml"
         written, headers, near = write_map_template(path, target, sheets, year)
@@ -534,6 +567,13 @@ def _unrecognised(
                 "fill in the column map and run again with --layout <map>" + where
                 if where
                 else "write a column map (see data/README.md) and pass it with --layout",
+                key="layout_unrecognised_map" if where else "layout_unrecognised",
+                args={
+                    "sheets": ", ".join(s.name for s in sheets),
+                    "headers": headers or Term("word.none"),
+                    "near": near,
+                    "written": str(written),
+                },
             )
         ]
     )
@@ -554,6 +594,8 @@ def _table_year(
                 src,
                 "the headers carry more than one year (" + ", ".join(rec.columns.values()) + ")",
                 "keep one year per sheet",
+                key="headers_several_years",
+                args={"headers": ", ".join(rec.columns.values())},
             )
         )
         return None, None
@@ -572,6 +614,7 @@ def _table_year(
                 "title rows or the file name",
                 "put the year in the file name (idm-2019.xlsx) or write year = 2019 in a "
                 "column map given with --layout",
+                key="year_unknown",
             )
         )
     return year, how

@@ -35,7 +35,7 @@ from typing import Literal
 
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem, missing_path
+from analysis.errors import AndList, InputFileError, InputProblem, Phrase, Term, missing_path
 
 ROW = "_row"
 #: Largest input file read (bytes); bigger files are refused with their size.
@@ -90,8 +90,31 @@ def check_size(path: Path) -> int:
             "usually means formatted empty rows or columns)",
             "delete the empty rows and columns below and right of the table (or copy the table "
             "into a new file) and save again",
+            key="file_too_large",
+            args={"size": round(size / 2**20), "limit": round(MAX_INPUT_BYTES / 2**20)},
         )
     return size
+
+
+#: Why a file that is not UTF-8 is not read as Windows-1252 either (``input.encoding.<code>``).
+_NOT_CP1252 = {
+    "mixed": "it mixes UTF-8 characters with other bytes",
+    "not_cp1252": "it is not Windows-1252 either",
+    "declared": "it was declared UTF-8",
+}
+
+
+def _not_utf8(path: Path, byte: int, at: int, why: str, cp1252_hint: bool) -> InputFileError:
+    """The refusal of a file that is not UTF-8 text, with why it is not read as Windows-1252."""
+    return _fail(
+        path,
+        f"the file is not UTF-8 text (byte {byte:#x} on line {at}) and {_NOT_CP1252[why]}",
+        "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8"
+        + ("; or declare --encoding cp1252" if cp1252_hint else ""),
+        row=at,
+        key="not_utf8_or_cp1252" if cp1252_hint else "not_utf8",
+        args={"byte": f"{byte:#x}", "line": at, "why": Term(f"encoding.{why}")},
+    )
 
 
 def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
@@ -112,6 +135,8 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
             path,
             f"unknown encoding {declared!r}",
             f"use one of: {', '.join(ENCODING_CHOICES)}",
+            key="unknown_encoding",
+            args={"value": repr(declared), "allowed": ", ".join(ENCODING_CHOICES)},
         )
     with open(path, "rb") as fh:
         start = fh.read(4)
@@ -138,6 +163,8 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
                     f"the file holds a NUL byte on line {line_at}: it is not a text table",
                     "export the table again as 'CSV UTF-8 (Comma delimited)'",
                     row=line_at,
+                    key="nul_byte",
+                    args={"line": line_at},
                 )
             if any(b >= 0x80 for b in chunk):
                 utf8_multibyte = utf8_multibyte or bool(
@@ -153,20 +180,8 @@ def detect_encoding(path: Path, declared: str = "auto") -> tuple[str, str]:
             bad = (0, line)
     byte, at = bad
     if declared == "utf-8" or utf8_multibyte or undefined:
-        why = (
-            "it mixes UTF-8 characters with other bytes"
-            if utf8_multibyte
-            else "it is not Windows-1252 either"
-            if undefined
-            else "it was declared UTF-8"
-        )
-        raise _fail(
-            path,
-            f"the file is not UTF-8 text (byte {byte:#x} on line {at}) and {why}",
-            "save it as 'CSV UTF-8 (Comma delimited)' in Excel, or re-encode it to UTF-8"
-            + ("" if declared == "utf-8" or undefined else "; or declare --encoding cp1252"),
-            row=at,
-        )
+        why = "mixed" if utf8_multibyte else "not_cp1252" if undefined else "declared"
+        raise _not_utf8(path, byte, at, why, cp1252_hint=not (declared == "utf-8" or undefined))
     return "cp1252", "detected"
 
 
@@ -189,6 +204,8 @@ def _separator(header: str, path: Path) -> str:
             + " equally often, so the separator cannot be told",
             "save the file again from Excel (CSV UTF-8) so one separator is used",
             row=1,
+            key="two_separators",
+            args={"separators": AndList(repr(s) for s in winners)},
         )
     return winners[0]
 
@@ -197,7 +214,12 @@ def read_csv_text(path: Path) -> str:
     """The text of a small CSV file, UTF-8 or Windows-1252 as :func:`detect_encoding` decides."""
     raw = Path(path).read_bytes()
     if not raw.strip():
-        raise _fail(path, "the file is empty", "export the table again, with its header row")
+        raise _fail(
+            path,
+            "the file is empty",
+            "export the table again, with its header row",
+            key="file_empty",
+        )
     codec, _ = detect_encoding(Path(path))
     return raw.decode(codec)
 
@@ -221,6 +243,15 @@ def _too_many_rows(path: Path, where: str = "") -> InputFileError:
         f"the {where or 'file'} has more than {MAX_ROWS:,} rows with values; this workspace "
         "reads tables up to that size",
         "split the file (one province or year per file) or remove rows that are not data",
+        key="too_many_rows",
+        args={
+            "where": Phrase(
+                "where.sheet", {"sheet": where.removeprefix("sheet '").removesuffix("'")}
+            )
+            if where
+            else Term("what.file"),
+            "n_rows": MAX_ROWS,
+        },
     )
 
 
@@ -273,12 +304,18 @@ def read_csv(path: Path, encoding: str = "auto", facts: ReadFacts | None = None)
 def _no_header(path: Path, fh) -> InputFileError:
     """An empty file, or empty lines above the header."""
     if not fh.read(1 << 16).strip():
-        return _fail(path, "the file is empty", "export the table again, with its header row")
+        return _fail(
+            path,
+            "the file is empty",
+            "export the table again, with its header row",
+            key="file_empty",
+        )
     return _fail(
         path,
         "the first line is empty, so there is no header",
         "delete the empty lines above the header",
         row=1,
+        key="first_line_empty",
     )
 
 
@@ -315,7 +352,10 @@ def _read_chunks(fh, path: Path, sep: str, cols: list[str], facts: ReadFacts) ->
         raise _parser_error(e, path, sep) from None
     except pd.errors.EmptyDataError:
         raise _fail(
-            path, "the file is empty", "export the table again, with its header row"
+            path,
+            "the file is empty",
+            "export the table again, with its header row",
+            key="file_empty",
         ) from None
     return parts
 
@@ -324,7 +364,13 @@ def _parser_error(e: pd.errors.ParserError, path: Path, sep: str) -> InputFileEr
     """What pandas could not parse, said with the line, the fields and the likely cause."""
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
     if not m:
-        return _fail(path, f"the CSV cannot be parsed ({e})", "check separators and quotes")
+        return _fail(
+            path,
+            f"the CSV cannot be parsed ({e})",
+            "check separators and quotes",
+            key="csv_unparsed",
+            args={"detail": str(e)},
+        )
     n, line, saw = m.groups()
     return _fail(
         path,
@@ -337,6 +383,8 @@ def _parser_error(e: pd.errors.ParserError, path: Path, sep: str) -> InputFileEr
         "save the file from Excel again (an Indonesian-locale Excel separates with ';'), "
         "or put quotes around values that contain the separator",
         row=int(line),
+        key="csv_fields_comma" if sep == "," else "csv_fields",
+        args={"line": line, "saw": saw, "n": int(n)},
     )
 
 
@@ -379,6 +427,14 @@ def check_inflated(path: Path) -> int:
             f"{kind} unpacks to {size / mib:,.0f} MiB, more than the {limit / mib:,.0f} MiB "
             "this workspace reads",
             fix,
+            key="inflated_part",
+            args={
+                "part": Phrase(
+                    "part.sheet" if kind.startswith("its sheet") else "part.strings", {"name": name}
+                ),
+                "size": round(size / mib),
+                "limit": round(limit / mib),
+            },
         )
     total = sum(size for _, size in members)
     if total > MAX_INFLATED_BYTES:
@@ -387,6 +443,8 @@ def check_inflated(path: Path) -> int:
             f"the workbook unpacks to {total / mib:,.0f} MiB, more than the "
             f"{MAX_INFLATED_BYTES / mib:,.0f} MiB this workspace reads",
             fix,
+            key="inflated_workbook",
+            args={"size": round(total / mib), "limit": round(MAX_INFLATED_BYTES / mib)},
         )
     return total
 
@@ -402,6 +460,8 @@ def _open_workbook(path: Path, data_only: bool = True):
             path,
             f"the workbook cannot be opened ({type(e).__name__}: {e})",
             "save it again as .xlsx from Excel or LibreOffice",
+            key="workbook_unopened",
+            args={"detail": f"{type(e).__name__}: {e}"},
         ) from None
 
 
@@ -496,8 +556,8 @@ def _uncached_formulas(path: Path, sheet: str, numbers: list[int], rows: list[tu
     return found
 
 
-def _by_column(cells: list[str], rows: list[tuple]) -> list[str]:
-    """Formula cells grouped by column, each named by its header: ``column 'IDM' (L5, L6)``.
+def _formula_columns(cells: list[str], rows: list[tuple]) -> list[tuple[str | None, str, list]]:
+    """Formula cells grouped by column: (header or None, column letters, cells).
 
     The header is the column's cell in the widest text row among the first rows (the header
     row, whatever title rows stand above it).
@@ -516,9 +576,26 @@ def _by_column(cells: list[str], rows: list[tuple]) -> list[str]:
     for letters, group in groups.items():
         i = column_index_from_string(letters) - 1
         name = head[i] if i < len(head) and isinstance(head[i], str) else None
-        where = f"column '{name.strip()}'" if name and name.strip() else f"column {letters}"
-        out.append(f"{where} (cells {', '.join(group)})")
+        out.append((name.strip() if name and name.strip() else None, letters, group))
     return out
+
+
+def _by_column(cells: list[str], rows: list[tuple]) -> list[str]:
+    """Formula cells grouped by column, each named by its header: ``column 'IDM' (L5, L6)``."""
+    return [
+        (f"column '{name}'" if name else f"column {letters}") + f" (cells {', '.join(group)})"
+        for name, letters, group in _formula_columns(cells, rows)
+    ]
+
+
+def _by_column_phrases(cells: list[str], rows: list[tuple]) -> AndList:
+    """:func:`_by_column` as phrases the catalogs word (``input.formula_column[_letters]``)."""
+    return AndList(
+        Phrase("formula_column", {"column": name, "cells": group})
+        if name
+        else Phrase("formula_column_letters", {"column": letters, "cells": group})
+        for name, letters, group in _formula_columns(cells, rows)
+    )
 
 
 def workbook_sheets(
@@ -540,7 +617,7 @@ def workbook_sheets(
     if not path.exists():
         raise InputFileError([missing_path(path)])
     if check_size(path) == 0:
-        raise _fail(path, "the file is empty", "export the workbook again")
+        raise _fail(path, "the file is empty", "export the workbook again", key="workbook_empty")
     wb = _open_workbook(path)
     out: list[SheetRows] = []
     with_formulas: list[str] = []  # sheets whose XML holds a formula (found by the one stream)
@@ -580,22 +657,30 @@ def workbook_sheets(
             "the workbook has no visible sheet"
             + (f" (hidden: {', '.join(facts.hidden_sheets)})" if facts.hidden_sheets else ""),
             "unhide the sheet that holds the table (right-click a sheet tab, Unhide) and save",
+            key="no_visible_sheet_hidden" if facts.hidden_sheets else "no_visible_sheet",
+            args={"hidden": ", ".join(facts.hidden_sheets)},
         )
-    for s in out:
-        if s.name in with_formulas:
-            cells = _uncached_formulas(path, s.name, s.numbers, s.rows)
-            if cells:
-                raise _fail(
-                    path,
-                    f"sheet '{s.name}' has formula cells without a stored value in "
-                    + "; ".join(_by_column(cells, s.rows))
-                    + (" and perhaps more" if len(cells) >= 5 else "")
-                    + ": the file was written by a program that does not compute formulas, so "
-                    "these cells would read as empty",
-                    "open the workbook in Excel or LibreOffice and save it (that stores the "
-                    "computed values), or replace the formulas by their values",
-                )
+    _refuse_uncached_formulas(path, [s for s in out if s.name in with_formulas])
     return out
+
+
+def _refuse_uncached_formulas(path: Path, sheets: list[SheetRows]) -> None:
+    """Formula cells without a stored value (they would read as empty), named by column."""
+    for s in sheets:
+        cells = _uncached_formulas(path, s.name, s.numbers, s.rows)
+        if cells:
+            raise _fail(
+                path,
+                f"sheet '{s.name}' has formula cells without a stored value in "
+                + "; ".join(_by_column(cells, s.rows))
+                + (" and perhaps more" if len(cells) >= 5 else "")
+                + ": the file was written by a program that does not compute formulas, so "
+                "these cells would read as empty",
+                "open the workbook in Excel or LibreOffice and save it (that stores the "
+                "computed values), or replace the formulas by their values",
+                key="formula_without_cache_more" if len(cells) >= 5 else "formula_without_cache",
+                args={"sheet": s.name, "cells": _by_column_phrases(cells, s.rows)},
+            )
 
 
 def _unique_headers(cells: tuple) -> list[str]:
@@ -652,7 +737,43 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"not a readable Parquet file: it is cut short, empty or of another format ({e})",
             "write the folder again from the raw files ('python -m analysis ingest ... --force', "
             "or 'example-data --force' for the example)",
+            key="parquet_unreadable",
+            args={"detail": str(e)},
         ) from None
+
+
+def _chosen_sheet(
+    path: Path, sheets: list[SheetRows], sheet: str | None, prefer, facts: ReadFacts
+) -> SheetRows:
+    """The sheet named (refused when hidden or absent), else the one that best fits ``prefer``."""
+    by_name = {s.name: s for s in sheets}
+    if sheet is not None:
+        if sheet in facts.hidden_sheets:
+            raise _fail(
+                path,
+                f"sheet '{sheet}' is hidden; hidden sheets are never read",
+                "unhide it in Excel if it is the table to read, and save",
+                key="sheet_hidden",
+                args={"sheet": sheet},
+            )
+        if sheet not in by_name:
+            raise _fail(
+                path,
+                f"there is no sheet '{sheet}' (sheets: {', '.join(by_name)})",
+                "name one of the sheets listed",
+                key="no_such_sheet",
+                args={"sheet": sheet, "sheets": ", ".join(by_name)},
+            )
+        chosen = by_name[sheet]
+    else:
+        wanted = {p.lower() for p in prefer}
+
+        def score(s: SheetRows) -> int:
+            head = s.rows[0] if s.rows else ()
+            return sum(str(v).strip().lower() in wanted for v in head if v is not None)
+
+        chosen = max(sheets, key=score) if wanted else sheets[0]
+    return chosen
 
 
 def read_raw(
@@ -694,30 +815,7 @@ def read_raw(
     if suffix == ".csv":
         df = read_csv(path, encoding, facts)
     elif suffix in (".xlsx", ".xlsm"):
-        sheets = workbook_sheets(path, facts)
-        by_name = {s.name: s for s in sheets}
-        if sheet is not None:
-            if sheet in facts.hidden_sheets:
-                raise _fail(
-                    path,
-                    f"sheet '{sheet}' is hidden; hidden sheets are never read",
-                    "unhide it in Excel if it is the table to read, and save",
-                )
-            if sheet not in by_name:
-                raise _fail(
-                    path,
-                    f"there is no sheet '{sheet}' (sheets: {', '.join(by_name)})",
-                    "name one of the sheets listed",
-                )
-            chosen = by_name[sheet]
-        else:
-            wanted = {p.lower() for p in prefer}
-
-            def score(s: SheetRows) -> int:
-                head = s.rows[0] if s.rows else ()
-                return sum(str(v).strip().lower() in wanted for v in head if v is not None)
-
-            chosen = max(sheets, key=score) if wanted else sheets[0]
+        chosen = _chosen_sheet(path, workbook_sheets(path, facts), sheet, prefer, facts)
         facts.sheet = chosen.name
         df = sheet_table(chosen)
     elif suffix == ".parquet":
@@ -725,13 +823,20 @@ def read_raw(
         df = _read_parquet(path)
         df[ROW] = range(2, len(df) + 2)
     else:
-        raise _fail(path, f"unknown file type '{suffix}'", "give a .csv, .xlsx or .parquet file")
+        raise _fail(
+            path,
+            f"unknown file type '{suffix}'",
+            "give a .csv, .xlsx or .parquet file",
+            key="unknown_file_type",
+            args={"suffix": suffix},
+        )
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise _fail(
             path,
             "the table has a header but no rows",
             "check that the right file and sheet were exported",
+            key="no_rows",
         )
     return df.reset_index(drop=True)
 
@@ -786,14 +891,18 @@ def read_toml_map(path: Path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError([missing_path(path, "the column map")])
+        raise InputFileError([missing_path(path, "column_map")])
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputFileError(
             [
                 InputProblem(
-                    str(path), f"the column map is not valid TOML ({e})", "fix the line named"
+                    str(path),
+                    f"the column map is not valid TOML ({e})",
+                    "fix the line named",
+                    key="map_not_toml",
+                    args={"detail": str(e)},
                 )
             ]
         ) from None
@@ -938,7 +1047,16 @@ def _missing_required(
             if guess
             else f"add a column '{m}' (see data/README.md)"
         )
-        problems.append(InputProblem(str(path), f"required column '{m}' is missing", fix, column=m))
+        problems.append(
+            InputProblem(
+                str(path),
+                f"required column '{m}' is missing",
+                fix,
+                column=m,
+                key="column_missing_like" if guess else "column_missing_add",
+                args={"column": m, "guess": guess or ""},
+            )
+        )
     return problems
 
 

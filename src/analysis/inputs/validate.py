@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputFileError, InputProblem, bounded, missing_path
+from analysis.errors import AndList, InputFileError, InputProblem, Term, bounded, missing_path
 from analysis.inputs import frame as frame_mod
 from analysis.inputs import reading
 from analysis.inputs.codes import compare_names, normalize_code, normalize_name
@@ -127,15 +127,27 @@ def _numeric_column(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def _range_fix(table: Table, col, x: float) -> str:
+#: The fixes of a value out of range (:func:`_range_fix_code`), in English; the catalogs word
+#: each as ``input.fix.<code>``.
+RANGE_FIXES = {
+    "score_range": "check the value; IDM scores are between 0 and 1",
+    "idm_ended": "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a separate series, "
+    "given with --indeks-desa",
+    "check_value": "check the value",
+}
+
+
+def _range_fix_code(table: Table, col, x: float) -> str:
+    """Which of :data:`RANGE_FIXES` fits a value ``x`` out of ``col``'s range."""
     if col.high == 1:
-        return "check the value; IDM scores are between 0 and 1"
+        return "score_range"
     if table.name == "welfare" and col.name == "tahun" and x > 2024:
-        return (
-            "the IDM ended in 2024: Indeks Desa years (2025 onwards) are a separate series, "
-            "given with --indeks-desa"
-        )
-    return "check the value"
+        return "idm_ended"
+    return "check_value"
+
+
+def _range_fix(table: Table, col, x: float) -> str:
+    return RANGE_FIXES[_range_fix_code(table, col, x)]
 
 
 DecimalMark = Literal["dot", "comma"]
@@ -281,6 +293,8 @@ def _decide_decimal(
                 r2,
                 c2,
                 v2,
+                key="mixed_marks",
+                args={"v1": repr(v1), "r1": r1, "c1": c1, "v2": repr(v2), "r2": r2, "c2": c2},
             )
         ]
     if "dot" in first or "comma" in first:
@@ -297,6 +311,12 @@ def _decide_decimal(
                 r,
                 c,
                 v,
+                key="ambiguous_mark",
+                args={
+                    "v": repr(v),
+                    "as_dot": parse_float(v, "dot"),
+                    "as_comma": parse_float(v, "comma"),
+                },
             )
         ]
     return "dot", []
@@ -423,6 +443,8 @@ def decide_date_order(
                 r2,
                 c2,
                 v2,
+                key="mixed_dates",
+                args={"v1": repr(v1), "r1": r1, "c1": c1, "v2": repr(v2), "r2": r2, "c2": c2},
             )
         ]
     if "dmy" in first or "mdy" in first:
@@ -441,6 +463,8 @@ def decide_date_order(
                 r,
                 c,
                 v,
+                key="ambiguous_dates",
+                args={"v": repr(v)},
             )
         ]
     return "dmy", []
@@ -602,6 +626,8 @@ def check_table(
                     f"required column '{col.name}' is missing",
                     "add it (see data/README.md)",
                     column=col.name,
+                    key="column_missing",
+                    args={"column": col.name},
                 )
             )
     if check.serial_dates:
@@ -627,6 +653,7 @@ def _start_check(
                 source,
                 "the table has a header but no rows",
                 "check that the right file and sheet were exported",
+                key="no_rows",
             )
         )
     numeric = [c.name for c in table.columns if c.dtype in ("float", "int")]
@@ -683,7 +710,11 @@ def _code_column(values: pd.Series, col: Column, check: _Check) -> pd.api.extens
             parsed_codes[pos] = pd.NA
             if col.required:
                 check.problem(
-                    "the village code is empty", "fill in the Kemendagri code", pos, col.name
+                    "the village code is empty",
+                    "fill in the Kemendagri code",
+                    pos,
+                    col.name,
+                    key="code_empty",
                 )
             continue
         res = normalize_code(v, 4)
@@ -694,6 +725,8 @@ def _code_column(values: pd.Series, col: Column, check: _Check) -> pd.api.extens
                 pos,
                 col.name,
                 v,
+                key="not_a_code_digits" if res.why == "digits" else "not_a_code",
+                args={"reason": Term(f"code.{res.why}"), **(res.why_args or {})},
             )
             parsed_codes[pos] = pd.NA
         else:
@@ -711,7 +744,12 @@ def _stored_number_column(values: pd.Series, col: Column, check: _Check) -> obje
         if col.required and not check.lenient_scores and not explained:
             check.problems.append(
                 InputProblem(
-                    source, "the value is empty", "fill it in or remove the row", rows[i], col.name
+                    source,
+                    "the value is empty",
+                    "fill it in or remove the row",
+                    rows[i],
+                    col.name,
+                    key="empty_required",
                 )
             )
     with np.errstate(invalid="ignore"):
@@ -726,6 +764,7 @@ def _stored_number_column(values: pd.Series, col: Column, check: _Check) -> obje
                         rows[i],
                         col.name,
                         values.iat[pos],
+                        key="not_whole",
                     )
                 )
         bad = np.zeros(len(arr), dtype=bool)
@@ -743,6 +782,12 @@ def _stored_number_column(values: pd.Series, col: Column, check: _Check) -> obje
                 rows[i],
                 col.name,
                 values.iat[pos],
+                key="out_of_range",
+                args={
+                    "low": col.low,
+                    "high": col.high,
+                    "fix": Term(f"fix.{_range_fix_code(check.table, col, arr[pos])}"),
+                },
             )
         )
     return _number_array(arr, col)
@@ -784,7 +829,13 @@ def _empty_number(i: object, pos: int, col: Column, check: _Check) -> None:
     # a score left empty with its reason in `catatan` (a processed folder) is fine
     explained = col.name in _SCORES and i in check.explained_rows
     if col.required and not check.lenient_scores and not explained:
-        check.problem("the value is empty", "fill it in or remove the row", pos, col.name)
+        check.problem(
+            "the value is empty",
+            "fill it in or remove the row",
+            pos,
+            col.name,
+            key="empty_required",
+        )
 
 
 #: A money amount as offices type it: "Rp 150.000.000", "Rp. 1.500.000,00", "IDR 150,000,000".
@@ -822,11 +873,13 @@ def _number_text_cell(
             col.name,
             v,
             key="not_a_number",
-            args={"mark": check.mark},
+            args={"mark": Term(f"mark.{check.mark}")},
         )
         return
     if col.dtype == "int" and not float(x).is_integer():
-        check.problem("not a whole number", "write a whole number", pos, col.name, v)
+        check.problem(
+            "not a whole number", "write a whole number", pos, col.name, v, key="not_whole"
+        )
     if (col.low is not None and x < col.low) or (col.high is not None and x > col.high):
         check.problem(
             f"outside the allowed range {col.low} to {col.high}",
@@ -834,6 +887,12 @@ def _number_text_cell(
             pos,
             col.name,
             v,
+            key="out_of_range",
+            args={
+                "low": col.low,
+                "high": col.high,
+                "fix": Term(f"fix.{_range_fix_code(check.table, col, x)}"),
+            },
         )
 
 
@@ -850,6 +909,7 @@ def _yes_no_column(
             pos,
             col.name,
             _cell(values, pos),
+            key="not_yes_no",
         )
         parsed[pos] = pd.NA
     return pd.array(parsed, dtype="boolean")
@@ -865,7 +925,13 @@ def _date_column(values: pd.Series, col: Column, check: _Check) -> pd.Series:
         v = _cell(values, pos)
         if kinds[pos] == "empty":
             if col.required:
-                check.problem("the date is empty", "write the date as YYYY-MM-DD", pos, col.name)
+                check.problem(
+                    "the date is empty",
+                    "write the date as YYYY-MM-DD",
+                    pos,
+                    col.name,
+                    key="date_empty",
+                )
             continue
         numeric_cell = parse_float(v, "dot") is not None
         check.problem(
@@ -878,6 +944,7 @@ def _date_column(values: pd.Series, col: Column, check: _Check) -> pd.Series:
             pos,
             col.name,
             v,
+            key="date_serial" if numeric_cell else "not_a_date",
         )
     return pd.to_datetime(pd.Series(parsed, index=values.index, dtype="datetime64[ns]"))
 
@@ -899,7 +966,12 @@ def _category_column(
         if blank[pos]:
             if col.required:
                 check.problem(
-                    "the value is empty", f"choose one of: {', '.join(col.allowed)}", pos, col.name
+                    "the value is empty",
+                    f"choose one of: {', '.join(col.allowed)}",
+                    pos,
+                    col.name,
+                    key="empty_choose",
+                    args={"allowed": ", ".join(col.allowed)},
                 )
             continue
         check.problem(
@@ -908,6 +980,8 @@ def _category_column(
             pos,
             col.name,
             _cell(values, pos),
+            key="not_allowed",
+            args={"allowed": ", ".join(col.allowed)},
         )
         parsed[pos] = pd.NA
     return pd.array(parsed, dtype="string")
@@ -921,7 +995,7 @@ def _string_column(
     text = _map_column(values, lambda v: pd.NA if _blank(v) else str(v).strip())
     if col.required:
         for pos in np.flatnonzero(blank):
-            check.problem("the value is empty", "fill it in", pos, col.name)
+            check.problem("the value is empty", "fill it in", pos, col.name, key="empty")
     return pd.array(text, dtype="string")
 
 
@@ -1019,6 +1093,8 @@ def _check_codes(
                 out.at[i, ROW],
                 "kode_desa",
                 out.at[i, "_kode_asli"],
+                key="not_in_frame",
+                args={"code": codes[i], "fix": Term(f"fix.{_bps_fix_code(table)}")},
             )
         )
     kinds = codes[known].map(f.kind)
@@ -1040,14 +1116,22 @@ def _check_codes(
     ]
 
 
+#: How to use BPS (Podes) codes (:func:`_bps_fix_code`), in English: ``input.fix.<code>``.
+BPS_FIXES = {
+    "bps_crosswalk": "if the file holds BPS (Podes) codes, give ingest --code-system bps "
+    "--crosswalk FILE (a BPS -> Kemendagri crosswalk with columns kode_bps, kode_kemendagri)",
+    "bps_replace": "a BPS (Podes) code must be replaced by the Kemendagri code of the same village",
+}
+
+
+def _bps_fix_code(table: Table) -> str:
+    """A crosswalk for covariates, the Kemendagri code elsewhere (:data:`BPS_FIXES`)."""
+    return "bps_crosswalk" if table.name == "villages" else "bps_replace"
+
+
 def _bps_fix(table: Table) -> str:
     """How to use BPS (Podes) codes: a crosswalk for covariates, the Kemendagri code elsewhere."""
-    if table.name == "villages":
-        return (
-            "if the file holds BPS (Podes) codes, give ingest --code-system bps --crosswalk FILE "
-            "(a BPS -> Kemendagri crosswalk with columns kode_bps, kode_kemendagri)"
-        )
-    return "a BPS (Podes) code must be replaced by the Kemendagri code of the same village"
+    return BPS_FIXES[_bps_fix_code(table)]
 
 
 def _bps_codes(
@@ -1069,6 +1153,8 @@ def _bps_codes(
                 out.at[i, ROW],
                 "kode_desa",
                 codes[i],
+                key="bps_codes",
+                args={"fix": Term(f"fix.{_bps_fix_code(table)}")},
             )
         )
     return bps
@@ -1088,6 +1174,8 @@ def _refuse_kelurahan(
                 out.at[i, ROW],
                 "kode_desa",
                 codes[i],
+                key="kelurahan",
+                args={"code": codes[i], "name": f.names[codes[i]]},
             )
         )
 
@@ -1130,6 +1218,12 @@ def _check_names(
                     out.at[i, ROW],
                     "nama_desa",
                     given,
+                    key="name_mismatch",
+                    args={
+                        "official": official,
+                        "kecamatan": f.regions.get(codes[i][:8], "?"),
+                        "kabupaten": f.regions.get(codes[i][:5], "?"),
+                    },
                 )
             )
     return variants
@@ -1202,6 +1296,8 @@ def _check_partnerships(
                     out.at[i, ROW],
                     "tanggal_tanda_tangan",
                     str(out.at[i, "tanggal_tanda_tangan"].date()),
+                    key="future_signing",
+                    args={"today": today},
                 )
             )
         if backwards[pos]:
@@ -1213,6 +1309,8 @@ def _check_partnerships(
                     out.at[i, ROW],
                     "tanggal_selesai",
                     str(out.at[i, "tanggal_selesai"].date()),
+                    key="end_before_start",
+                    args={"start": out.at[i, "tanggal_mulai"].date()},
                 )
             )
     if "status" in out:
@@ -1250,6 +1348,13 @@ def _check_duplicates(
                 int(first[ROW]),
                 key[0],
                 str(first[key[0]]),
+                key="duplicate_one" if len(grp) == 2 else "duplicate_many",
+                args={
+                    "columns": " + ".join(key),
+                    "values": " / ".join(str(first[k]) for k in key),
+                    "rows": [int(r) for r in grp[ROW].iloc[1:]],
+                    "per": AndList(key),
+                },
             )
         )
 
@@ -1288,15 +1393,7 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
         raise ValueError(f"purpose must be 'any' or 'run', not {purpose!r}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise InputFileError(
-            [
-                missing_path(
-                    data_dir,
-                    "the data folder",
-                    "give a folder written by 'python -m analysis ingest' or 'example-data'",
-                )
-            ]
-        )
+        raise InputFileError([missing_path(data_dir, "data_folder", "data_folder")])
     outcomes, problems = _checked_folder(data_dir)
     problems += folder_problems(data_dir)  # dataset.json, listed tables, hashes, synthetic
     if not outcomes and not problems:
@@ -1305,6 +1402,8 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
                 str(data_dir),
                 "no processed tables (" + ", ".join(t.file for t in TABLES.values()) + ")",
                 "run 'python -m analysis ingest --out DIR' first",
+                key="no_tables",
+                args={"files": [t.file for t in TABLES.values()]},
             )
         )
     elif purpose == "run" and not (data_dir / TABLES["welfare"].file).exists():
@@ -1313,6 +1412,7 @@ def validate_folder(data_dir: Path, purpose: FolderPurpose = "any") -> dict[str,
                 str(data_dir),
                 "no welfare.parquet: a run compares desa on IDM values and this folder has none",
                 "ingest IDM workbooks, API records or a tidy welfare file (--idm, --api, --welfare)",
+                key="no_welfare",
             )
         )
     if problems:

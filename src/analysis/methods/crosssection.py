@@ -445,15 +445,32 @@ def _check_cross_section_options(
 ) -> None:
     check_option("inference", inference, Inference)
     if isinstance(estimators, str) or not estimators:
-        raise OptionError(f"estimators={estimators!r} must be a non-empty tuple of names")
+        raise OptionError(
+            f"estimators={estimators!r} must be a non-empty tuple of names",
+            key="option.estimators",
+            value=repr(estimators),
+        )
     for e in estimators:
         check_option("estimators", e, CrossSectionEstimator)
     if not 0 <= trim < 0.5:
-        raise OptionError(f"trim={trim!r} must be in [0, 0.5)")
+        raise OptionError(
+            f"trim={trim!r} must be in [0, 0.5)", key="option.trim", name="trim", value=repr(trim)
+        )
     if not caliper_sd > 0:
-        raise OptionError(f"caliper_sd={caliper_sd!r} must be positive")
+        raise OptionError(
+            f"caliper_sd={caliper_sd!r} must be positive",
+            key="option.positive",
+            name="caliper_sd",
+            value=repr(caliper_sd),
+        )
     if min_treated < 1:
-        raise OptionError(f"min_treated={min_treated!r} must be at least 1")
+        raise OptionError(
+            f"min_treated={min_treated!r} must be at least 1",
+            key="option.at_least",
+            name="min_treated",
+            value=repr(min_treated),
+            min=1,
+        )
 
 
 def _year_sample(

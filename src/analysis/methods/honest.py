@@ -72,21 +72,39 @@ def _inputs(
     b = np.asarray(betahat, dtype=float).ravel()
     s = np.asarray(sigma, dtype=float)
     if s.ndim != 2 or s.shape[0] != s.shape[1]:
-        raise OptionError(f"sigma must be a square matrix; it is {s.shape}")
+        raise OptionError(
+            f"sigma must be a square matrix; it is {s.shape}",
+            key="honest.sigma_square",
+            shape=str(s.shape),
+        )
     if s.shape[0] != len(b):
-        raise OptionError(f"betahat ({len(b)}) and sigma {s.shape} are not conformable")
+        raise OptionError(
+            f"betahat ({len(b)}) and sigma {s.shape} are not conformable",
+            key="honest.not_conformable",
+            n_b=len(b),
+            shape=str(s.shape),
+        )
     if num_pre < 1 or num_post < 1 or num_pre + num_post != len(b):
         raise OptionError(
             f"num_pre ({num_pre}) + num_post ({num_post}) must equal len(betahat) ({len(b)}), "
-            "each at least 1"
+            "each at least 1",
+            key="honest.pre_post",
+            num_pre=num_pre,
+            num_post=num_post,
+            n_b=len(b),
         )
     lv = np.zeros(num_post) if l_vec is None else np.asarray(l_vec, dtype=float).ravel()
     if l_vec is None:
         lv[0] = 1.0
     if len(lv) != num_post or not np.any(lv):
-        raise OptionError(f"l_vec must have {num_post} weights, not all zero; got {lv.tolist()}")
+        raise OptionError(
+            f"l_vec must have {num_post} weights, not all zero; got {lv.tolist()}",
+            key="honest.l_vec",
+            num_post=num_post,
+            got=str(lv.tolist()),
+        )
     if not np.all(np.isfinite(b)) or not np.all(np.isfinite(s)):
-        raise OptionError("betahat and sigma must be finite")
+        raise OptionError("betahat and sigma must be finite", key="honest.not_finite")
     return b, (s + s.T) / 2, lv
 
 
@@ -174,7 +192,10 @@ def _moments(
     post = A[:, num_pre:]
     sd = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", A, s, A), 0, None))
     if np.any(sd <= 1e-12 * max(1.0, float(np.sqrt(np.abs(np.diag(s)).max())))):
-        raise OptionError("a moment of the restriction has zero variance: sigma is degenerate")
+        raise OptionError(
+            "a moment of the restriction has zero variance: sigma is degenerate",
+            key="honest.degenerate",
+        )
     y0 = (A @ b - d) / sd
     a = post @ (lv / (lv @ lv)) / sd
     sig = (A @ s @ A.T) / np.outer(sd, sd)
@@ -212,7 +233,12 @@ def _cone_rays(X_bytes: bytes, shape: tuple[int, int]) -> np.ndarray:
         raise OptionError(
             f"{n_sup} candidate vertices ({m} moments, {k - 1} nuisance directions) exceed "
             f"MAX_SUPPORTS={MAX_SUPPORTS}: use fewer post-periods (aggregate or trim the event "
-            "study)"
+            "study)",
+            key="honest.too_many_vertices",
+            n_sup=n_sup,
+            m=m,
+            k=k - 1,
+            max=MAX_SUPPORTS,
         )
     e1 = np.zeros(k)
     e1[0] = 1.0

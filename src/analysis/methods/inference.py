@@ -150,8 +150,7 @@ def multiplier_bootstrap(
     draws, seed, weights
         Number of draws, seed of ``np.random.default_rng`` and the multiplier distribution.
     """
-    if draws < 99:
-        raise OptionError(f"bootstrap draws must be at least 99 (got {draws})")
+    _check_draws(draws)
     est = np.atleast_1d(np.asarray(estimates, dtype=float))
     inf = inf.reshape(-1, 1) if inf.ndim == 1 else inf
     n = inf.shape[0]
@@ -372,11 +371,16 @@ def _wcr_setup(
 ) -> tuple[_WCRParts, int, int]:
     """The bootstrap's pieces, the number of clusters and k, the model's arguments checked."""
     if residualise is not None and (other is not None or n_params is None):
-        raise OptionError("wild_cluster_bootstrap: residualise needs n_params and no other")
+        raise OptionError(
+            "wild_cluster_bootstrap: residualise needs n_params and no other",
+            key="inference.residualise",
+        )
     cl = pd.factorize(np.asarray(clusters))[0]
     G = int(cl.max()) + 1
     if G < 2:
-        raise OptionError("the wild cluster bootstrap needs at least two clusters")
+        raise OptionError(
+            "the wild cluster bootstrap needs at least two clusters", key="inference.two_clusters"
+        )
     if residualise is None:
         residualise, rank = _projection(other)
         n_params = 1 + rank if n_params is None else n_params
@@ -391,6 +395,18 @@ def _floored_interval(
     tc = t_critical(G, alpha)
     lo, hi = _inverted_interval(parts, blocks, alpha, tc * parts.se)
     return min(lo, parts.b - tc * parts.se), max(hi, parts.b + tc * parts.se)
+
+
+def _check_draws(draws: int) -> None:
+    """Refuse fewer than 99 bootstrap draws (:class:`OptionError`)."""
+    if draws < 99:
+        raise OptionError(
+            f"bootstrap draws must be at least 99 (got {draws})",
+            key="option.at_least",
+            name="draws",
+            value=repr(draws),
+            min=99,
+        )
 
 
 def wild_cluster_bootstrap(
@@ -447,8 +463,7 @@ def wild_cluster_bootstrap(
     WildBootstrap
         The t statistic, p-values, the inverted interval and how they were computed.
     """
-    if draws < 99:
-        raise OptionError(f"bootstrap draws must be at least 99 (got {draws})")
+    _check_draws(draws)
     check_option("boot_weights", weights, BootWeights)
     parts, G, n_params = _wcr_setup(y, x, clusters, other, residualise, n_params)
     blocks, n_draws, enumerated = _weight_blocks(weights, G, draws, np.random.default_rng(seed))

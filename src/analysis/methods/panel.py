@@ -283,7 +283,12 @@ def _check_options(
     check_option("est_method", est_method, EstMethod)
     check_option("base_period", base_period, BasePeriod)
     if int(anticipation) != anticipation or anticipation < 0:
-        raise OptionError(f"anticipation={anticipation!r} must be a whole number of periods >= 0")
+        raise OptionError(
+            f"anticipation={anticipation!r} must be a whole number of periods >= 0",
+            key="option.whole_nonneg",
+            name="anticipation",
+            value=repr(anticipation),
+        )
 
 
 def group_time_att(
@@ -374,7 +379,10 @@ def _check_covariates(df: pd.DataFrame, covs: tuple[str, ...]) -> None:
         numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
         raise OptionError(
             f"covariates not in the data: {', '.join(missing)}; numeric columns available: "
-            + ", ".join(numeric)
+            + ", ".join(numeric),
+            key="panel.covariates_missing",
+            missing=list(missing),
+            numeric=list(numeric),
         )
 
 
@@ -639,6 +647,17 @@ class Staggered:
         return self.overall.to_html(index=False, na_rep="")
 
 
+def _check_balance_e(balance_e: int | None) -> None:
+    """Refuse a ``balance_e`` that is neither None nor a whole number >= 0."""
+    if balance_e is not None and (int(balance_e) != balance_e or balance_e < 0):
+        raise OptionError(
+            f"balance_e={balance_e!r} must be None or a whole number >= 0",
+            key="option.whole_nonneg",
+            name="balance_e",
+            value=repr(balance_e),
+        )
+
+
 def aggregate(
     gt: GroupTime,
     inference: Inference = "analytic",
@@ -681,8 +700,7 @@ def aggregate(
     """
     check_option("inference", inference, Inference)
     check_option("pretest", pretest, PreTest)
-    if balance_e is not None and (int(balance_e) != balance_e or balance_e < 0):
-        raise OptionError(f"balance_e={balance_e!r} must be None or a whole number >= 0")
+    _check_balance_e(balance_e)
     G_cl = len(np.unique(gt.clusters)) if gt.clusters is not None else None
     crit_a = t_critical(G_cl, alpha)
     c = {k: gt.table[k].to_numpy() for k in ("att", "g", "t", "post", "n_treated")}
@@ -814,7 +832,11 @@ def _event_time(gt: GroupTime, c: dict, balance_e: int | None = None) -> dict:
     if balance_e is not None:
         e_vals = e_vals[(e_vals <= balance_e) & (e_vals >= balance_e - last + first)]
     if not len(e_vals) or not (e_vals >= 0).any():
-        raise OptionError(f"balance_e={balance_e}: no cohort is observed that long after its start")
+        raise OptionError(
+            f"balance_e={balance_e}: no cohort is observed that long after its start",
+            key="panel.balance_e_long",
+            value=str(balance_e),
+        )
     es_att, es_se, es_ng, es_nd, es_inf = [], [], [], [], []
     for e in e_vals:
         k = np.flatnonzero((e_all == e) & kept)
@@ -1483,19 +1505,26 @@ def _check_panel_rows(d: pd.DataFrame, design: Design) -> None:
             f"twfe needs a panel: each of the {n_units} units of '{design.unit}' has one row "
             f"(with outcome and covariates), so desa effects absorb them all. Pass the desa-year "
             f"panel (one row per {design.unit} and {design.time}), or compare one year with "
-            "compare_year."
+            "compare_year.",
+            key="panel.twfe_one_row",
+            n_units=n_units,
+            unit=design.unit,
+            time=design.time,
         )
 
 
 def _check_twfe_inference(design: Design, d: pd.DataFrame, vcov: str, inference: str) -> None:
     if inference == "bootstrap" and vcov != "cluster":
         raise OptionError(
-            "inference='bootstrap' for TWFE is the wild cluster bootstrap; it needs vcov='cluster'"
+            "inference='bootstrap' for TWFE is the wild cluster bootstrap; it needs vcov='cluster'",
+            key="panel.bootstrap_needs_cluster",
         )
     if vcov == "cluster" and design.cluster not in d:
         raise OptionError(
             f"vcov='cluster' or inference='bootstrap' needs the cluster column "
-            f"'{design.cluster}', which the data lack; use vcov='HC1' or 'iid'"
+            f"'{design.cluster}', which the data lack; use vcov='HC1' or 'iid'",
+            key="panel.cluster_missing",
+            cluster=design.cluster,
         )
 
 

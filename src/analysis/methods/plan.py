@@ -161,10 +161,16 @@ def fit_planned_weights(
     n0, k = len(Y0), len(Y1)
     if Y0.shape[1] < 2 or diff_block.shape[1] < 2:
         raise OptionError(
-            "the weights need at least two baseline rows and a series of two years or more"
+            "the weights need at least two baseline rows and a series of two years or more",
+            key="plan_too_few_rows",
         )
     if n0 - k < 2:
-        raise OptionError(f"{n0} comparison desa leave fewer than 2 beside a placebo set of {k}")
+        raise OptionError(
+            f"{n0} comparison desa leave fewer than 2 beside a placebo set of {k}",
+            key="plan_too_few_beside_placebo",
+            n=n0,
+            k=k,
+        )
     main_mask = np.ones((1, n0), dtype=bool)
     omega, noise, zeta = _unit_weights(Y0, Y1.mean(axis=0)[None, :], main_mask, diff_block, k)
     sets, total, exact = _assignments(n0, k, max_exact, min(draws, math.comb(n0, k)), seed)

@@ -415,7 +415,11 @@ def tau2_reml(
         tau2 += adj
         if abs(adj) < tol:
             return float(tau2)
-    raise ConvergenceError(f"REML did not converge in {maxiter} Fisher-scoring steps")
+    raise ConvergenceError(
+        f"REML did not converge in {maxiter} Fisher-scoring steps",
+        key="pooling.reml",
+        maxiter=maxiter,
+    )
 
 
 def _random_effects(effects: np.ndarray, variances: np.ndarray, tau2: float, method: str) -> dict:

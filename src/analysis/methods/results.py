@@ -66,6 +66,9 @@ FACT_FIELDS = (
 #: (``reason.<code>`` in ``analysis/report/locale``), never from this dict.
 REASONS = {
     "too_few_treated": "too few partnered desa to compare",
+    "no_evaluated_cohort": "no partnered desa started within the outcome years",
+    "too_few_pre_periods": "fewer than two years of data before the partnerships started",
+    "ci_unbounded": "the placebo test cannot bound the size of the difference",
     "no_control": "no comparison desa",
     "no_overlap": "partnered and other desa are too different to compare (no overlap)",
     "no_pre_period": "no outcome year before the partnerships started",

@@ -14,7 +14,7 @@ which makes the test conservative (it finds a difference less often, never more)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -34,6 +34,7 @@ PAIR_COLUMNS = [
     "se",
     "p_value",
     "p_adjusted",
+    "pre_checked",
 ]
 
 
@@ -45,13 +46,18 @@ class SubgroupComparison:
     ----------
     pairs
         One row per pair (:data:`PAIR_COLUMNS`): ``difference`` = ATT of ``group_a`` minus ATT
-        of ``group_b``, its ``se``, ``p_value`` (normal) and ``p_adjusted`` (Holm, within the
-        dimension).
+        of ``group_b``, its ``se``, ``p_value`` (normal), ``p_adjusted`` (Holm, within the
+        dimension) and ``pre_checked``: both groups had their own pre-period test and neither
+        rejected (columns ``n_pre_points``, ``pretrend_p``, ``pretrend_rejects`` of ``het``).
     n_estimated
         Estimated subgroups per dimension (``jenis_mitra``, ``sektor``).
     established
         Per dimension with at least two estimated subgroups: whether some pair's adjusted
-        p-value is below :data:`DIFFERENCE_ALPHA`.
+        p-value is below :data:`DIFFERENCE_ALPHA` *and* the pair is ``pre_checked``. A
+        difference between two groups whose own earlier trends were not checked (or differed)
+        may continue a difference from before the partnerships, so it is not established.
+    unchecked
+        Per dimension: whether some pair passes the adjusted test but is not ``pre_checked``.
     adjustment
         The adjustment used (``"holm"``).
     """
@@ -59,6 +65,7 @@ class SubgroupComparison:
     pairs: pd.DataFrame
     n_estimated: dict
     established: dict
+    unchecked: dict = field(default_factory=dict)
     adjustment: str = DIFFERENCE_ADJUSTMENT
 
     def tested(self, dimension: str) -> bool:
@@ -66,8 +73,12 @@ class SubgroupComparison:
         return dimension in self.established
 
     def not_established(self, dimension: str) -> bool:
-        """True when the subgroups of ``dimension`` were compared and no difference holds."""
-        return self.tested(dimension) and not self.established[dimension]
+        """True when the subgroups of ``dimension`` were compared and no pair passes the test."""
+        return (
+            self.tested(dimension)
+            and not self.established[dimension]
+            and not self.unchecked.get(dimension, False)
+        )
 
     def tidy(self) -> pd.DataFrame:
         """The pairs."""
@@ -97,7 +108,7 @@ def compare_subgroups(het: pd.DataFrame) -> SubgroupComparison:
     >>> round(float(c.pairs["difference"].iloc[0]), 3), c.established["jenis_mitra"]
     (0.03, False)
     """
-    rows, n_est, established = [], {}, {}
+    rows, n_est, established, unchecked = [], {}, {}, {}
     if len(het):
         ok = het[het["estimable"].astype(bool) & np.isfinite(het["se"].astype(float))]
     else:
@@ -110,15 +121,31 @@ def compare_subgroups(het: pd.DataFrame) -> SubgroupComparison:
             diff = float(a["estimate"]) - float(b["estimate"])
             se = float(np.hypot(float(a["se"]), float(b["se"])))
             p = float(2 * stats.norm.sf(abs(diff / se))) if se > 0 else 1.0
-            pairs.append([dim, a["group"], b["group"], diff, se, p])
+            pairs.append([dim, a["group"], b["group"], diff, se, p, _pre_ok(a) and _pre_ok(b)])
         if not pairs:
             continue
-        p_adj = multipletests([r[-1] for r in pairs], method=DIFFERENCE_ADJUSTMENT)[1]
-        rows += [[*r, float(q)] for r, q in zip(pairs, p_adj, strict=True)]
-        established[dim] = bool((p_adj < DIFFERENCE_ALPHA).any())
+        p_adj = multipletests([r[5] for r in pairs], method=DIFFERENCE_ADJUSTMENT)[1]
+        rows += [[*r[:6], float(q), r[6]] for r, q in zip(pairs, p_adj, strict=True)]
+        passed = p_adj < DIFFERENCE_ALPHA
+        checked = np.array([r[6] for r in pairs], dtype=bool)
+        established[dim] = bool((passed & checked).any())
+        unchecked[dim] = bool((passed & ~checked).any())
     return SubgroupComparison(
-        pairs=pd.DataFrame(rows, columns=PAIR_COLUMNS), n_estimated=n_est, established=established
+        pairs=pd.DataFrame(rows, columns=PAIR_COLUMNS),
+        n_estimated=n_est,
+        established=established,
+        unchecked=unchecked,
     )
+
+
+def _pre_ok(row: pd.Series) -> bool:
+    """The subgroup had its own pre-period test, and it did not reject."""
+    try:
+        p = float(row.get("pretrend_p", np.nan))
+    except (TypeError, ValueError):
+        return False
+    points = row.get("n_pre_points", 0)
+    return bool(points) and bool(np.isfinite(p)) and not bool(row.get("pretrend_rejects", True))
 
 
 __all__ = ["DIFFERENCE_ADJUSTMENT", "DIFFERENCE_ALPHA", "SubgroupComparison", "compare_subgroups"]

@@ -526,7 +526,10 @@ def _check_columns(df: pd.DataFrame, design: Design, donor_pool: tuple[str, ...]
     if missing:
         raise OptionError(
             f"columns not in the data: {', '.join(missing)} (needed by the design and "
-            f"donor_pool={tuple(donor_pool)!r}; donor_pool=() uses every never-partnered unit)"
+            f"donor_pool={tuple(donor_pool)!r}; donor_pool=() uses every never-partnered unit)",
+            key="synthetic.columns_missing",
+            columns=list(missing),
+            donor_pool=repr(tuple(donor_pool)),
         )
     return cols
 
@@ -539,7 +542,9 @@ def _cohort(units: pd.DataFrame, first: int, last: int, cohort: int | None, said
         if len(eligible) > 1:
             raise OptionError(
                 f"several cohorts of partnered units ({', '.join(map(str, eligible))}); "
-                "pass cohort=<exposure year> to compare one"
+                "pass cohort=<exposure year> to compare one",
+                key="synthetic.several_cohorts",
+                cohorts=list(eligible),
             )
         if not eligible:
             recent, early = bool((g > last).any()), bool(g.between(1, first).any())
@@ -572,7 +577,12 @@ def _wide_outcome(df: pd.DataFrame, design: Design, first: int, last: int) -> pd
     """Units x years of the outcome between ``first`` and ``last`` (NaN where a year is missing)."""
     d = df[df[design.time].between(first, last)]
     if d.duplicated([design.unit, design.time]).any():
-        raise OptionError(f"more than one row per {design.unit} and {design.time}")
+        raise OptionError(
+            f"more than one row per {design.unit} and {design.time}",
+            key="synthetic.rows_twice",
+            unit=design.unit,
+            time=design.time,
+        )
     return d.pivot(index=design.unit, columns=design.time, values=design.outcome).astype(float)
 
 
@@ -583,7 +593,11 @@ def _predictor_values(
     out = {}
     for k, p in enumerate(predictors):
         if p.column not in df.columns:
-            raise OptionError(f"predictor column {p.column!r} is not in the data")
+            raise OptionError(
+                f"predictor column {p.column!r} is not in the data",
+                key="synthetic.predictor_missing",
+                column=repr(p.column),
+            )
         years = list(p.years) if p.years is not None else pre_years
         d = df[df[design.time].isin(years)]
         out[f"{k}:{p.column}"] = d.groupby(design.unit)[p.column].mean().astype(float)
@@ -626,7 +640,8 @@ def _block(
     n1, n0 = len(t_ids), len(d_ids)
     said = {**said, "n_treated": n1, "n_control": n0}
     if n_pre < MIN_PRE_PERIODS:
-        return NotEstimable(**said, reason="no_pre_period", detail=f"{n_pre} year(s) before {g}")
+        reason = "too_few_pre_periods" if n_pre else "no_pre_period"
+        return NotEstimable(**said, reason=reason, detail=f"{n_pre} year(s) before {g}")
     if n1 == 0:
         return NotEstimable(**said, reason="too_few_treated", detail="none with every year")
     if n0 < 2:
@@ -638,7 +653,11 @@ def _block(
         years = list(periods[:n_pre]) if fit_years is None else list(fit_years)
         fit_cols = np.flatnonzero(np.isin(periods, years) & (periods < g))
         if len(fit_cols) != len(years):
-            raise OptionError(f"fit_years must be pre-period years of the panel, before {g}")
+            raise OptionError(
+                f"fit_years must be pre-period years of the panel, before {g}",
+                key="synthetic.fit_years",
+                g=g,
+            )
     return _Block(
         Y1=wide.loc[t_ids].to_numpy(),
         Y0=wide.loc[d_ids].to_numpy(),
@@ -708,11 +727,21 @@ def _check_fit_options(method: str, sc_fit: str, predictors: tuple, fit_years) -
     check_option("method", method, SyntheticMethod)
     check_option("sc_fit", sc_fit, SCFit)
     if sc_fit == "predictors" and method != "synthetic_control":
-        raise OptionError(f"sc_fit='predictors' is the synthetic control's; method={method!r}")
+        raise OptionError(
+            f"sc_fit='predictors' is the synthetic control's; method={method!r}",
+            key="synthetic.predictors_sc_only",
+            method=repr(method),
+        )
     if sc_fit == "predictors" and not predictors:
-        raise OptionError("sc_fit='predictors' needs predictors=(Predictor(column=...), ...)")
+        raise OptionError(
+            "sc_fit='predictors' needs predictors=(Predictor(column=...), ...)",
+            key="synthetic.predictors_needed",
+        )
     if sc_fit == "outcomes" and (predictors or fit_years is not None):
-        raise OptionError("predictors and fit_years are used only with sc_fit='predictors'")
+        raise OptionError(
+            "predictors and fit_years are used only with sc_fit='predictors'",
+            key="synthetic.predictors_unused",
+        )
 
 
 def synthetic_cohort(
@@ -773,7 +802,11 @@ def synthetic_cohort(
     """
     _check_fit_options(method, sc_fit, tuple(predictors), fit_years)
     if isinstance(donor_pool, str):
-        raise OptionError(f"donor_pool={donor_pool!r} must be a tuple, e.g. ({donor_pool!r},)")
+        raise OptionError(
+            f"donor_pool={donor_pool!r} must be a tuple, e.g. ({donor_pool!r},)",
+            key="synthetic.donor_pool_tuple",
+            value=repr(donor_pool),
+        )
     cols = _check_columns(df, design, tuple(donor_pool))
     said = {"outcome": design.outcome, "method": method, "estimand": ESTIMANDS[method]}
     b = _block(df, design, cohort, last_year, cols, tuple(predictors), fit_years, said)
@@ -1030,7 +1063,10 @@ def _placebos(fit: SyntheticFit, reuse: PlaceboTest | None, max_exact: int, draw
     """
     if reuse is not None:
         if reuse.fingerprint != _fingerprint(fit):
-            raise OptionError("reuse= is a placebo test of other donors, periods or estimator")
+            raise OptionError(
+                "reuse= is a placebo test of other donors, periods or estimator",
+                key="synthetic.reuse",
+            )
         t = reuse.placebos
         est, pre, post = (t[c].to_numpy() for c in ("estimate", "pre_rmspe", "post_rmspe"))
         return est, pre, post, t["units"].tolist(), reuse.n_assignments, reuse.exact, reuse.seed
@@ -1044,9 +1080,19 @@ def _placebo_sets(fit: SyntheticFit, max_exact: int, draws: int, seed: int):
     """The placebo assignments of a fit (checked: two donors left beside each set)."""
     k, n0 = fit.n_treated, fit.n_donors
     if n0 - k < 2:
-        raise OptionError(f"{n0} donors leave fewer than 2 beside a placebo set of {k}")
+        raise OptionError(
+            f"{n0} donors leave fewer than 2 beside a placebo set of {k}",
+            key="synthetic.few_donors",
+            n0=n0,
+            k=k,
+        )
     if math.comb(n0, k) > max_exact and draws > math.comb(n0, k):
-        raise OptionError(f"draws={draws} exceeds the {math.comb(n0, k)} assignments")
+        raise OptionError(
+            f"draws={draws} exceeds the {math.comb(n0, k)} assignments",
+            key="synthetic.draws_exceed",
+            draws=draws,
+            total=math.comb(n0, k),
+        )
     return _assignments(n0, k, max_exact, draws, seed)
 
 

@@ -40,6 +40,10 @@ class RecentGroup:
     n_agreements: int
     desa: tuple[tuple[str, tuple[str, ...]], ...]  # (desa name, partners)
     new_instrument: bool  # the exposure year is after the last IDM edition
+    n_from_files: int = 0  # agreements read from the agreements files (not the data's registry)
+    from_files: tuple[str, ...] = ()  # desa names of those agreements
+    n_kecamatan: int = 0  # kecamatan of the group's desa (by desa code)
+    desa_codes: tuple[str, ...] = ()  # the group's desa codes, 10 digits
 
     @property
     def settle(self) -> str:
@@ -75,6 +79,8 @@ class Recent:
     #: Rows of the extra registries already in the registry (same desa, partner and signing
     #: date, whatever the id), counted once: (id left out, id kept) pairs, in this district.
     duplicates: tuple[tuple[str, str], ...] = ()
+    #: The agreements files read (names as the reader gave them).
+    files: tuple[str, ...] = ()
 
     @property
     def n_agreements(self) -> int:
@@ -83,9 +89,16 @@ class Recent:
 
 
 def recent_agreements(
-    registry: pd.DataFrame, district: str, last_year: int, extra: pd.DataFrame | None = None
+    registry: pd.DataFrame,
+    district: str,
+    last_year: int,
+    extra: pd.DataFrame | None = None,
+    files: tuple[str, ...] = (),
 ) -> Recent:
     """Counting agreements of ``district`` whose exposure year is after ``last_year``, grouped.
+
+    ``files`` names the files ``extra`` was read from; each group counts its agreements (and
+    names its desa) that came from them, so a page on simulated data can say which are real.
 
     Rows of ``extra`` that repeat an agreement of ``registry`` (or of ``extra`` itself) by
     meaning, the same desa, partner and signing date whatever their ids
@@ -94,6 +107,7 @@ def recent_agreements(
     """
     uncoded = pd.DataFrame(columns=["nama_desa"])
     reg, dups = merge_agreements(registry, extra)
+    reg = reg.assign(_from_file=[False] * len(registry) + [True] * (len(reg) - len(registry)))
     kept = reg.iloc[len(registry) :]  # the extra rows that are new agreements
     if len(rows_in_district(kept, district)):
         uncoded = kept[kept["kode_desa"].isna()]
@@ -122,6 +136,8 @@ def recent_agreements(
                 (str(name), tuple(sorted(set(map(str, r["mitra"])))))
                 for name, r in rows.groupby("nama_desa", sort=True)
             )
+            codes = rows["kode_desa"].dropna().astype(str).str.replace(".", "", regex=False)
+            real = rows[rows["_from_file"]]
             groups.append(
                 RecentGroup(
                     exposure_year=int(g),
@@ -132,6 +148,10 @@ def recent_agreements(
                     n_agreements=len(rows),
                     desa=desa,
                     new_instrument=int(g) > IDM_LAST_EDITION,
+                    n_from_files=len(real),
+                    from_files=tuple(sorted(set(map(str, real["nama_desa"].dropna())))),
+                    n_kecamatan=int(codes.str[:6].nunique()),
+                    desa_codes=tuple(sorted(set(codes))),
                 )
             )
     names = tuple(sorted(set(map(str, uncoded["nama_desa"].dropna()))))
@@ -141,6 +161,7 @@ def recent_agreements(
         uncoded_rows=int(len(uncoded)),
         uncoded_names=names,
         duplicates=pairs,
+        files=tuple(files),
     )
 
 

@@ -23,7 +23,7 @@ from analysis.district import (
     results_table,
     save_results,
 )
-from analysis.methods.crosssection import TRIM, CrossSection
+from analysis.methods.crosssection import CrossSection
 from analysis.methods.results import FACT_FIELDS, Estimate, Result
 from analysis.methods.subgroups import DIFFERENCE_ALPHA, SubgroupComparison, compare_subgroups
 from analysis.provenance import stamp
@@ -69,22 +69,69 @@ def recent(data: DistrictData, agreements: str = "") -> Recent:
     ``agreements``: further registry files, separated by commas (a relative path is taken from
     the working directory: :func:`analysis.paths.input_path`).
     """
-    extra = [read_agreements(p) for p in paths.input_paths(agreements)]
+    files = paths.input_paths(agreements)
+    extra = [read_agreements(p) for p in files]
     last = data.last_year or IDM_LAST_EDITION
     return recent_agreements(
         data.dataset.partnerships,
         data.district.code,
         last,
         pd.concat(extra, ignore_index=True) if extra else None,
+        files=tuple(_shown_path(p) for p in files),
     )
 
 
-def _recent_by_year(rec: Recent | None) -> tuple[tuple[int, str, int], ...]:
-    """(exposure year, how it can be judged, agreements) of the too-recent agreements, by year."""
+def _recent_by_year(rec: Recent | None) -> tuple[tuple[int, str, int, int, int], ...]:
+    """(exposure year, how judged, agreements, desa, kecamatan) of the too-recent agreements.
+
+    One tuple per exposure year: the groups of one year joined, each desa counted once.
+    """
     years: dict[int, list] = {}
     for g in rec.groups if rec is not None else ():
-        years.setdefault(g.exposure_year, [g.settle, 0])[1] += g.n_agreements
-    return tuple((y, settle, n) for y, (settle, n) in sorted(years.items()))
+        y = years.setdefault(g.exposure_year, [g.settle, 0, set()])
+        y[1] += g.n_agreements
+        y[2] |= set(g.desa_codes)
+    return tuple(
+        (y, s, n, len(d), len({c[:6] for c in d})) for y, (s, n, d) in sorted(years.items())
+    )
+
+
+def _recent_facts(rec: Recent | None, synthetic: bool) -> dict:
+    """Facts of the too-recent agreements: by year, and how many came from agreements files."""
+    groups = rec.groups if rec is not None else ()
+    return {
+        "recent": _recent_by_year(rec),
+        "synthetic": bool(synthetic),
+        "n_recent_from_files": sum(g.n_from_files for g in groups),
+        "recent_files": tuple(rec.files) if rec is not None else (),
+        "no_code_names": tuple(rec.uncoded_names) if rec is not None else (),
+    }
+
+
+def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
+    """The naive comparison's interval and the weighting's trimming counts, when computed."""
+    out: dict = {"trim": float(trim)}
+    naive = _naive(cross) if cross is not None else None
+    if isinstance(naive, Estimate):
+        out |= {
+            "naive_estimate": float(naive.estimate),
+            "naive_se": float(naive.se),
+            "naive_ci_low": float(naive.ci_low),
+            "naive_ci_high": float(naive.ci_high),
+        }
+    ps = cross.propensity if cross is not None else None
+    if ps is not None and cross.data is not None:
+        d = cross.data["_d"].to_numpy()
+        out |= {
+            "has_propensity": True,
+            "n_trimmed_treated": int(ps.n_trimmed_treated),
+            "n_trimmed_control": int(ps.n_trimmed_control),
+            "n_cross_treated": int((d == 1).sum()),
+            "n_cross_control": int((d == 0).sum()),
+        }
+    if cross is not None and cross.data is not None and "tahun" in cross.data and len(cross.data):
+        out["cross_year"] = int(cross.data["tahun"].iloc[0])
+    return out
 
 
 def brief_facts(
@@ -109,13 +156,13 @@ def brief_facts(
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
         # the registry's and the agreements files' rows together (Counts): counted once
         "n_no_code": int(cov.get("n_registry_rows_without_code", 0)),
-        "recent": _recent_by_year(rec),
+        **_recent_facts(rec, data.dataset.synthetic),
     }
     h = evidence.headline if evidence is not None else None
     if not isinstance(h, Estimate) or evidence is None:
         reason = getattr(h, "reason", "") or data.reason
-        return Facts(**base, reason=reason, outcome=data.design.outcome)
-    naive = _naive(cross) if cross is not None else None
+        few = getattr(evidence, "few_reason", "")
+        return Facts(**base, reason=reason, outcome=data.design.outcome, few_reason=few)
     hf = h.facts or {}
     return Facts(
         **base,
@@ -136,6 +183,9 @@ def brief_facts(
         mde=float(evidence.mde),
         e_value=float(evidence.e_value.point),
         e_value_bound=float(evidence.e_value.ci_bound),
+        headline_method=str(evidence.method),
+        cohort=int(hf.get("cohort", 0) or 0),
+        n_placebos=int(hf.get("n_placebos", 0) or 0),
         est_method_requested=str(hf.get("est_method_requested", h.est_method)),
         est_method_used=str(h.est_method),
         n_cells=int(hf.get("n_cells", 0) or 0),
@@ -144,8 +194,7 @@ def brief_facts(
         ps_model=str(hf.get("ps_model", "")),
         n_late_exposed=int(hf.get("n_late_exposed", 0) or 0),
         n_dropped_missing_year=int(hf.get("n_dropped_missing_year", 0) or 0),
-        naive_estimate=float(naive.estimate) if isinstance(naive, Estimate) else np.nan,
-        naive_se=float(naive.se) if isinstance(naive, Estimate) else np.nan,
+        **_cross_facts(cross, data.spec.trim),
         min_evaluated=int(evidence.min_evaluated),
         **panel_facts(data.panel, h.outcome, int(data.last_year), float(h.estimate)),
     )
@@ -216,8 +265,9 @@ def show_figures(
     if main.staggered is not None and len(main.staggered.event_study):
         es = main.staggered.event_study
         caption = w.t("fig.event")
-        if getattr(main, "event_study_refusal", None) is not None:  # no pre-period point
-            caption = f"{caption} {w.t('fig.event_no_pre')}"
+        if getattr(main, "event_study_refusal", None) is not None:  # no pre-period point:
+            # the caption does not ask the reader to check points that are not drawn
+            caption = f"{w.t('fig.event_post_only')} {w.t('fig.event_no_pre')}"
         figs.append(
             figure_html(plots.event_study(es, lang, olabel), _alt_event(es, w), caption, lang)
         )
@@ -298,7 +348,8 @@ def method_rows(
     """Every method of the headline outcome, worded (method names and facts from the catalog)."""
     w = words(lang)
     rows = []
-    for r in [main.headline, main.not_yet_treated, main.twfe, *cross.results]:
+    staggered = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
+    for r in [r for r in staggered if r is not None] + list(cross.results):
         rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group, cross)))
     return rows
 
@@ -350,6 +401,7 @@ def show_details(
             het_pre=subgroup_pre_rows(het, lang),
             subgroups=comparison,
             established=_established_pairs(comparison, lang),
+            unchecked=_established_pairs(comparison, lang, checked=False),
             ev=evidence,
             h=main.headline if isinstance(main.headline, Estimate) else None,
             covariates=_covariate_words(main, data, lang),
@@ -398,12 +450,19 @@ def subgroup_pre_rows(het: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _established_pairs(comparison: SubgroupComparison, lang: str) -> dict[str, list[str]]:
-    """Per dimension, the pairs whose difference holds after adjustment, worded."""
+def _established_pairs(
+    comparison: SubgroupComparison, lang: str, checked: bool = True
+) -> dict[str, list[str]]:
+    """Per dimension, the pairs whose difference holds after adjustment, worded.
+
+    ``checked``: the pairs whose two groups passed their own pre-period test (established), or
+    with ``False`` the pairs that pass the adjusted test without that check (not established).
+    """
     w = words(lang)
     out: dict[str, list[str]] = {}
     pairs = comparison.pairs
-    for r in pairs[pairs["p_adjusted"] < DIFFERENCE_ALPHA].to_dict("records"):
+    keep = (pairs["p_adjusted"] < DIFFERENCE_ALPHA) & (pairs["pre_checked"].astype(bool) == checked)
+    for r in pairs[keep].to_dict("records"):
         out.setdefault(r["dimension"], []).append(
             w.t(
                 "subgroup.pair",
@@ -438,7 +497,6 @@ def caveats_html(
         lang,
         f=facts,
         say=lambda section: shown(facts, section, w),
-        trim=TRIM,
         glossary=GLOSSARY,
     )
 
@@ -467,8 +525,46 @@ def _shown_path(value: object) -> str:
         return p.name
 
 
-def _setting(w, data: DistrictData, k: str, v: object) -> str:
-    """One setting of the analysis as a reader may see it (codes worded, paths shortened)."""
+def method_label(w, requested: str, used: str, k: int, n: int) -> str:
+    """The estimator as computed: the one asked for, or what its cells fell back to, counted.
+
+    ``requested``/``used``: method codes (``used`` may be ``"dr,reg"`` when some cells fell
+    back to outcome regression); ``k`` of ``n`` group-time cells fell back.
+    """
+    asked = w.t(f"est_method.{requested}") if w.has(f"est_method.{requested}") else requested
+    if not k:
+        return asked
+    return w.t(
+        "method_fallback_label",
+        asked=asked,
+        used=w.t("est_method.reg"),
+        k=w.int(k),
+        n=w.int(n),
+    )
+
+
+def _headline_method(w, main: MainEstimate | None) -> str | None:
+    """The headline's estimator as computed (:func:`method_label`), or None without a headline."""
+    h = getattr(main, "headline", None)
+    if not isinstance(h, Estimate):
+        return None
+    hf = h.facts or {}
+    return method_label(
+        w,
+        str(hf.get("est_method_requested", h.est_method)),
+        str(h.est_method),
+        int(hf.get("n_cells_reg_fallback", 0) or 0),
+        int(hf.get("n_cells", 0) or 0),
+    )
+
+
+def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None = None) -> str:
+    """One setting of the analysis as a reader may see it (codes worded, paths shortened).
+
+    The estimator is the one computed for the headline, with its fallback count (``main``).
+    """
+    if k == "est_method" and (label := _headline_method(w, main)) is not None:
+        return label
     if k == "data_dir":
         return dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
     if k in ("last_year", "cross_section_year"):
@@ -492,8 +588,15 @@ def _setting(w, data: DistrictData, k: str, v: object) -> str:
     return str(v)
 
 
-def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> None:
-    """Footer: dataset title and file fingerprints, the parameters in effect, versions, commit."""
+def show_provenance(
+    data: DistrictData, parameters: dict, lang: str = "id", main: MainEstimate | None = None
+) -> None:
+    """Footer: dataset title and file fingerprints, the parameters in effect, versions, commit.
+
+    ``main`` (from ``estimate_main``) makes the estimator setting say what was computed,
+    including cells that fell back to outcome regression; without it the setting is the one
+    asked for.
+    """
     w = words(lang)
     s = stamp()
     shown = []
@@ -503,7 +606,7 @@ def show_provenance(data: DistrictData, parameters: dict, lang: str = "id") -> N
         key = f"param.{k}"
         if not w.has(key):
             continue
-        shown.append((w.t(key), _setting(w, data, k, v)))
+        shown.append((w.t(key), _setting(w, data, k, v, main)))
     _show(
         render(
             "brief/provenance.html.j2",
@@ -529,10 +632,24 @@ def word_notes(table: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
     notes = []
     for r in table.to_dict("records"):
         if bool(r.get("estimable")):
-            notes.append(w.facts({k: r.get(k) for k in FACT_FIELDS if _present(r.get(k))}))
+            facts = {k: r.get(k) for k in FACT_FIELDS if _present(r.get(k))}
+            fell = _fallback(r.get("facts"))
+            if fell and "est_method" in facts:
+                facts["est_method"] = method_label(w, fell[0], str(facts["est_method"]), *fell[1:])
+            notes.append(w.facts(facts))
         else:
             notes.append(not_estimated(w, r))
     return table.assign(notes=notes)
+
+
+def _fallback(text: object) -> tuple[str, int, int] | None:
+    """(requested method, cells fallen back, cells) from a results.csv ``facts`` text, if any."""
+    said = dict(p.split("=", 1) for p in str(text or "").split("; ") if "=" in p)
+    try:
+        k, n = int(said.get("n_cells_reg_fallback", 0)), int(said.get("n_cells", 0))
+    except ValueError:
+        return None
+    return (said.get("est_method_requested", ""), k, n) if k > 0 else None
 
 
 def save(

@@ -14,10 +14,18 @@ Rules behind the conditions (the numbers are :data:`NOISE_Z` and the grade's
 sentence              shown when
 ====================  ==========================================================================
 key message           by grade; when the pre-period test rejects (p < 0.10) the key message is
-                      ``key.pretrend`` ("the gap may continue an earlier divergence") whatever
-                      the grade, and no sentence says partnered desa improved faster
+                      ``key.pretrend`` ("the gap may continue an earlier divergence"), and when
+                      a pre-period gap exceeds the estimate it is ``key.pre_gap``; the grade is
+                      then "insufficient" and no sentence says partnered desa improved faster
+effect in units       only for strong or suggestive evidence (``supports_size``)
+below the MDE         the interval excludes zero but the estimate is below the MDE (type M risk)
 naive "overstates"    naive - headline > 1.96 x SE of the naive comparison (``understates``:
-                      < -1.96 x SE; otherwise ``naive_close``, the gap is within its noise)
+                      < -1.96 x SE; otherwise ``naive_close``, the gap is within its noise, or
+                      ``naive_close_sure`` when only the naive interval excludes zero)
+trimming              the weighting's propensity score exists: desa left out by the trimming
+                      bounds, counted by group (``trim.count``), or none (``trim.none``)
+real agreements       a simulated page lists agreements read from an agreements file: they are
+                      marked real (``recent.real``)
 breakdown value       the headline interval excludes zero and Mbar > 0 (else ``sens.no_breakdown``)
 estimator named       the one computed: ``est.fallback`` when cells of a doubly robust or
                       weighting estimator fell back to outcome regression, with their count
@@ -34,10 +42,12 @@ Recommendations (section ``rec``), each from the evidence and the registry:
 ====================  ==========================================================================
 rule                  recommendation
 ====================  ==========================================================================
-rows without a code   registry rows (data registry or the extra registries) without a desa code:
-                      "record the official desa code of these rows"
+rows without a code   registry rows (data registry or the extra registries) without a desa code,
+                      named where a file names them: fill in the code, or for a desa persiapan
+                      once it is made definitive
 too recent            agreements counted from after the last data year: when they can be judged
-                      (the IDM year, or the Indeks Desa year against its base) and against what
+                      (the IDM year, or the Indeks Desa year against its base) and against what;
+                      ``rec.settle_few`` when a year's desa are fewer than the strong minimum
 few evaluated desa    fewer evaluated partnered desa than the strong-grade minimum: "record start
                       dates of more partnered desa" with both counts
 below the MDE         the interval includes zero: with these desa only differences of about the
@@ -128,7 +138,26 @@ class Facts:
     min_evaluated: int = 10
     n_too_recent: int = 0
     n_no_code: int = 0
-    recent: tuple[tuple[int, str, int], ...] = ()  # (exposure year, settle code, agreements)
+    no_code_names: tuple[str, ...] = ()  # desa names of those rows, where a file gives them
+    #: (exposure year, settle code, agreements, desa, kecamatan) of the too-recent agreements
+    recent: tuple[tuple[int, str, int, int, int], ...] = ()
+    synthetic: bool = False
+    n_recent_from_files: int = 0  # too-recent agreements read from agreements files (not simulated)
+    recent_files: tuple[str, ...] = ()
+    naive_ci_low: float = _NAN
+    naive_ci_high: float = _NAN
+    cross_year: int = 0
+    trim: float = _NAN
+    has_propensity: bool = False
+    n_trimmed_treated: int = 0
+    n_trimmed_control: int = 0
+    n_cross_treated: int = 0
+    n_cross_control: int = 0
+    #: the graded result's method: the staggered headline, or ``synthetic_did`` (few desa)
+    headline_method: str = "cs_did"
+    few_reason: str = ""  # why the few-desa comparison, tried, could not be made
+    cohort: int = 0  # the few-desa comparison's cohort (exposure year)
+    n_placebos: int = 0
 
     # -- derived facts (each a plain function of the fields) ----------------------------------
     @property
@@ -154,6 +183,21 @@ class Facts:
         )
 
     @property
+    def few(self) -> bool:
+        """The graded result is the few-desa comparison (synthetic DiD), not the staggered one."""
+        return self.estimable and self.headline_method != "cs_did"
+
+    @property
+    def earlier_gap(self) -> bool:
+        """The gap after the start may continue a gap before it (test rejects or gap larger)."""
+        return self.pretrend_rejects or self.pre_gap_exceeds
+
+    @property
+    def supports_size(self) -> bool:
+        """The grade lets the page put the effect in units (strong or suggestive evidence)."""
+        return self.estimable and self.grade in ("strong", "suggestive") and not self.earlier_gap
+
+    @property
     def naive_gap(self) -> float:
         """The unadjusted comparison minus the headline."""
         return self.naive_estimate - self.estimate
@@ -167,6 +211,17 @@ class Facts:
     def naive_known(self) -> bool:
         """The headline and the unadjusted comparison both have an estimate and an SE."""
         return self.estimable and _finite(self.naive_estimate) and _finite(self.naive_se)
+
+    @property
+    def naive_only_excludes_zero(self) -> bool:
+        """The unadjusted comparison's interval excludes zero and the headline's does not."""
+        naive_sure = self.naive_ci_low > 0 or self.naive_ci_high < 0
+        return self.naive_known and naive_sure and not self.excludes_zero
+
+    @property
+    def n_trimmed(self) -> int:
+        """Desa left out of the weighting for a propensity score outside the trimming bounds."""
+        return self.n_trimmed_treated + self.n_trimmed_control
 
     @property
     def index_outcome(self) -> bool:
@@ -212,7 +267,7 @@ def _why(f: Facts, w) -> dict:
 
 def _naive_args(f: Facts, w) -> dict:
     return {
-        "year": f.last_year,
+        "year": f.cross_year or f.last_year,
         "naive": _eff(w, f, f.naive_estimate, True),
         "head": _eff(w, f, f.estimate, True),
         "noise": _eff(w, f, f.naive_noise),
@@ -231,7 +286,7 @@ def _band_args(f: Facts, w) -> dict:
 
 def _key(grade: str, up: bool | None) -> Callable[[Facts], bool]:
     def cond(f: Facts) -> bool:
-        if not f.estimable or f.pretrend_rejects or f.grade != grade:
+        if not f.estimable or f.earlier_gap or f.grade != grade:
             return False
         return up is None or f.positive == up
 
@@ -255,6 +310,13 @@ CLAIMS: tuple[Claim, ...] = (
         args=lambda f, w: {"p": w.p(f.pretrend_p)},
     ),
     Claim(
+        key="key.pre_gap",
+        section="key",
+        needs=("estimable", "pretrend_p", "pre_max_abs", "estimate"),
+        when=lambda f: f.pre_gap_exceeds and not f.pretrend_rejects,
+        args=lambda f, w: {"pre": _eff(w, f, f.pre_max_abs), "est": _eff(w, f, f.estimate)},
+    ),
+    Claim(
         key="key.not_estimable",
         section="key",
         needs=("estimable", "reason"),
@@ -262,17 +324,31 @@ CLAIMS: tuple[Claim, ...] = (
         args=lambda f, w: {"why": w.reason(f.reason)},
     ),
     Claim(
+        key="few.not_estimable",
+        section="key",
+        needs=("estimable", "few_reason"),
+        when=lambda f: f.applicable and not f.estimable and bool(f.few_reason),
+        args=lambda f, w: {"why": w.reason(f.few_reason)},
+    ),
+    Claim(
+        key="few.used",
+        section="headline",
+        needs=("headline_method", "n_treated", "cohort"),
+        when=lambda f: f.few,
+        args=lambda f, w: {"n": w.int(f.n_treated), "cohort": f.cohort, "n0": w.int(f.n_control)},
+    ),
+    Claim(
         key="headline.positive",
         section="headline",
         needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
-        when=lambda f: f.estimable and f.positive and not f.pretrend_rejects,
+        when=lambda f: f.estimable and f.positive and not f.earlier_gap,
         args=_headline_args,
     ),
     Claim(
         key="headline.negative",
         section="headline",
         needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
-        when=lambda f: f.estimable and not f.positive and not f.pretrend_rejects,
+        when=lambda f: f.estimable and not f.positive and not f.earlier_gap,
         args=_headline_args,
     ),
     Claim(
@@ -280,6 +356,13 @@ CLAIMS: tuple[Claim, ...] = (
         section="headline",
         needs=("estimate", "ci_low", "ci_high", "pretrend_p"),
         when=lambda f: f.pretrend_rejects,
+        args=lambda f, w: {**_headline_args(f, w), "est": _eff(w, f, f.estimate, True)},
+    ),
+    Claim(
+        key="headline.gap_pre",
+        section="headline",
+        needs=("estimate", "ci_low", "ci_high", "pretrend_p", "pre_max_abs"),
+        when=lambda f: f.pre_gap_exceeds and not f.pretrend_rejects,
         args=lambda f, w: {**_headline_args(f, w), "est": _eff(w, f, f.estimate, True)},
     ),
     Claim(
@@ -298,8 +381,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="grade_text.insufficient",
         section="headline",
-        needs=("grade", "reasons"),
-        when=lambda f: f.estimable and f.grade == "insufficient",
+        needs=("grade", "reasons", "ci_low", "ci_high"),
+        when=lambda f: f.estimable and f.grade == "insufficient" and not f.excludes_zero,
+        args=_why,
+    ),
+    Claim(
+        key="grade_text.unattributed",
+        section="headline",
+        needs=("grade", "reasons", "ci_low", "ci_high"),
+        when=lambda f: f.grade == "insufficient" and f.excludes_zero,
         args=_why,
     ),
     Claim(
@@ -312,15 +402,24 @@ CLAIMS: tuple[Claim, ...] = (
         key="caveat.pre_gap_larger",
         section="headline",
         needs=("pre_max_abs", "estimate"),
-        when=lambda f: f.pre_gap_exceeds,
+        when=lambda f: f.pre_gap_exceeds and f.pretrend_rejects,
         args=lambda f, w: {"pre": _eff(w, f, f.pre_max_abs), "est": _eff(w, f, f.estimate)},
+    ),
+    Claim(
+        key="caveat.below_mde",
+        section="headline",
+        needs=("caveats", "mde", "ci_low", "ci_high"),
+        when=lambda f: f.excludes_zero and "below_mde" in f.caveats,
+        args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
     ),
     # -- the effect in units an official uses -------------------------------------------------
     Claim(
         key="units.mean",
         section="units",
         needs=("estimate", "mean_last", "outcome"),
-        when=lambda f: f.estimable and f.index_outcome and _finite(f.mean_last) and f.mean_last > 0,
+        when=lambda f: (
+            f.supports_size and f.index_outcome and _finite(f.mean_last) and f.mean_last > 0
+        ),
         args=lambda f, w: {
             "est": _eff(w, f, f.estimate),
             "outcome": w.outcome(f.outcome),
@@ -333,7 +432,7 @@ CLAIMS: tuple[Claim, ...] = (
         key="units.band",
         section="units",
         needs=("estimate", "band_low", "band_high", "mean_last"),
-        when=lambda f: f.has_band,
+        when=lambda f: f.supports_size and f.has_band,
         args=_band_args,
     ),
     Claim(
@@ -341,7 +440,11 @@ CLAIMS: tuple[Claim, ...] = (
         section="units",
         needs=("estimate", "n_status_change", "n_evaluated_last"),
         when=lambda f: (
-            f.has_band and f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+            f.supports_size
+            and f.has_band
+            and f.positive
+            and f.n_evaluated_last > 0
+            and f.n_status_change > 0
         ),
         args=lambda f, w: {
             "k": w.int(f.n_status_change),
@@ -355,7 +458,11 @@ CLAIMS: tuple[Claim, ...] = (
         section="units",
         needs=("estimate", "n_status_change", "n_evaluated_last"),
         when=lambda f: (
-            f.has_band and not f.positive and f.n_evaluated_last > 0 and f.n_status_change > 0
+            f.supports_size
+            and f.has_band
+            and not f.positive
+            and f.n_evaluated_last > 0
+            and f.n_status_change > 0
         ),
         args=lambda f, w: {
             "k": w.int(f.n_status_change),
@@ -368,15 +475,17 @@ CLAIMS: tuple[Claim, ...] = (
         key="units.status_none",
         section="units",
         needs=("estimate", "n_status_change", "n_evaluated_last"),
-        when=lambda f: f.has_band and f.n_evaluated_last > 0 and f.n_status_change == 0,
+        when=lambda f: (
+            f.supports_size and f.has_band and f.n_evaluated_last > 0 and f.n_status_change == 0
+        ),
         args=lambda f, w: {"m": w.int(f.n_evaluated_last), "last": f.last_year},
     ),
     # -- what can and cannot be concluded -----------------------------------------------------
     Claim(
         key="means.can.pretrend",
         section="can",
-        needs=("pretrend_p",),
-        when=lambda f: f.pretrend_rejects,
+        needs=("pretrend_p", "pre_max_abs", "estimate"),
+        when=lambda f: f.earlier_gap,
     ),
     Claim(
         key="means.can.not_estimable",
@@ -397,6 +506,11 @@ CLAIMS: tuple[Claim, ...] = (
         section="rec",
         needs=("n_no_code",),
         when=lambda f: f.applicable and f.n_no_code > 0,
+        args=lambda f, w: {
+            "names": w.t("rec.record_codes.names", names=w.join(list(f.no_code_names)))
+            if f.no_code_names
+            else ""
+        },
         plural="n_no_code",
     ),
     *(
@@ -404,14 +518,25 @@ CLAIMS: tuple[Claim, ...] = (
             key=f"rec.settle_{code}",
             section="rec",
             needs=("recent", "last_year"),
-            when=lambda f, code=code: any(s == code for _, s, _ in f.recent),
+            when=lambda f, code=code: any(r[1] == code for r in f.recent),
             each=lambda f, w, code=code: [
                 {"n": w.int(n), "year": g, "base": g - 1, "last_idm": LAST_IDM}
-                for g, s, n in f.recent
+                for g, s, n, _, _ in f.recent
                 if s == code
             ],
         )
         for code in ("idm", "first_indeks_desa", "indeks_desa")
+    ),
+    Claim(
+        key="rec.settle_few",
+        section="rec",
+        needs=("recent", "min_evaluated"),
+        when=lambda f: any(d < f.min_evaluated for _, _, _, d, _ in f.recent),
+        each=lambda f, w: [
+            {"year": g, "d": w.int(d), "k": w.int(k), "min": w.int(f.min_evaluated)}
+            for g, _, _, d, k in f.recent
+            if d < f.min_evaluated
+        ],
     ),
     Claim(
         key="rec.more_desa",
@@ -441,14 +566,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="rec.pretrend",
         section="rec",
-        needs=("pretrend_p",),
-        when=lambda f: f.pretrend_rejects,
+        needs=("pretrend_p", "pre_max_abs", "estimate"),
+        when=lambda f: f.earlier_gap,
     ),
     Claim(
         key="rec.keep_recording",
         section="rec",
         needs=("grade",),
-        when=lambda f: f.estimable and f.grade == "strong" and not f.pretrend_rejects,
+        when=lambda f: f.estimable and f.grade == "strong" and not f.earlier_gap,
     ),
     Claim(
         key="rec.not_estimable",
@@ -456,8 +581,29 @@ CLAIMS: tuple[Claim, ...] = (
         needs=("estimable",),
         when=lambda f: f.applicable and not f.estimable,
     ),
+    # -- the too-recent agreements -------------------------------------------------------------
+    Claim(
+        key="recent.real",
+        section="recent",
+        needs=("synthetic", "n_recent_from_files", "recent_files"),
+        when=lambda f: f.synthetic and f.n_recent_from_files > 0,
+        args=lambda f, w: {"files": w.join(list(f.recent_files))},
+        plural="n_recent_from_files",
+    ),
     # -- the technical appendix: methods and sensitivity ---------------------------------------
-    Claim(key="method_text", section="method", needs=("estimable",), when=lambda f: f.estimable),
+    Claim(
+        key="method_text",
+        section="method",
+        needs=("estimable", "headline_method"),
+        when=lambda f: f.estimable and not f.few,
+    ),
+    Claim(
+        key="method_text.few",
+        section="method",
+        needs=("estimable", "headline_method", "cohort", "n_placebos"),
+        when=lambda f: f.few,
+        args=lambda f, w: {"cohort": f.cohort, "n": w.int(f.n_treated), "k": w.int(f.n_placebos)},
+    ),
     Claim(
         key="compared",
         section="method",
@@ -547,9 +693,46 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="caveat.naive_close",
         section="method",
-        needs=("naive_estimate", "naive_se", "estimate"),
-        when=lambda f: f.naive_known and abs(f.naive_gap) <= f.naive_noise,
+        needs=("naive_estimate", "naive_se", "estimate", "naive_ci_low", "naive_ci_high"),
+        when=lambda f: (
+            f.naive_known and abs(f.naive_gap) <= f.naive_noise and not f.naive_only_excludes_zero
+        ),
         args=_naive_args,
+    ),
+    Claim(
+        key="caveat.naive_close_sure",
+        section="method",
+        needs=("naive_estimate", "naive_se", "estimate", "naive_ci_low", "naive_ci_high"),
+        when=lambda f: (
+            f.naive_known and abs(f.naive_gap) <= f.naive_noise and f.naive_only_excludes_zero
+        ),
+        args=_naive_args,
+    ),
+    Claim(
+        key="trim.count",
+        section="method",
+        needs=("has_propensity", "n_trimmed_treated", "n_trimmed_control", "trim"),
+        when=lambda f: f.estimable and f.has_propensity and f.n_trimmed > 0,
+        args=lambda f, w: {
+            "year": f.cross_year,
+            "k0": w.int(f.n_trimmed_control),
+            "n0": w.int(f.n_cross_control),
+            "k1": w.int(f.n_trimmed_treated),
+            "n1": w.int(f.n_cross_treated),
+            "lo": w.num(f.trim, 2),
+            "hi": w.num(1 - f.trim, 2),
+        },
+    ),
+    Claim(
+        key="trim.none",
+        section="method",
+        needs=("has_propensity", "n_trimmed_treated", "n_trimmed_control", "trim"),
+        when=lambda f: f.estimable and f.has_propensity and f.n_trimmed == 0,
+        args=lambda f, w: {
+            "year": f.cross_year,
+            "lo": w.num(f.trim, 2),
+            "hi": w.num(1 - f.trim, 2),
+        },
     ),
     Claim(
         key="caveat.ceiling",
@@ -683,8 +866,15 @@ def status_changes(values: np.ndarray, effect: float) -> int:
 
 
 def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: float) -> dict:
-    """District mean and band of the outcome, and the evaluated desa a status boundary away."""
+    """District mean and band of the outcome, and the evaluated desa a status boundary away.
+
+    Evaluated desa are those first exposed after the panel's first year and by ``last_year``:
+    a desa partnered from the first year has no pre-period year, so the staggered
+    difference-in-differences (Callaway & Sant'Anna 2021) cannot compare it with itself
+    before partnering and it is not counted (``n_evaluated_last``).
+    """
     last = panel[panel["tahun"] == last_year]
+    first_year = int(panel["tahun"].min()) if len(panel) else last_year
     out: dict = {}
     if outcome in last and len(last):
         mean = float(last[outcome].mean())
@@ -692,7 +882,7 @@ def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: flo
         if outcome == "nilai_idm" and math.isfinite(mean):
             out["band"], out["band_low"], out["band_high"] = status_band(mean)
     if "g" in last and outcome == "nilai_idm" and math.isfinite(estimate):
-        ev = last[(last["g"] > 0) & (last["g"] <= last_year)]["nilai_idm"].dropna()
+        ev = last[(last["g"] > first_year) & (last["g"] <= last_year)]["nilai_idm"].dropna()
         out["n_evaluated_last"] = len(ev)
         out["n_status_change"] = status_changes(ev.to_numpy(), estimate)
     if "status_idm" in last and len(last):

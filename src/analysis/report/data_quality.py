@@ -28,6 +28,8 @@ from analysis.inputs.reading import ROW
 from analysis.inputs.registry import agreement_sources, check_agreements_file, read_agreements
 from analysis.inputs.validate import validate_folder
 from analysis.report import dataset_title, page, render, words
+from analysis.report.messages import message_and_fix
+from analysis.report.messages import render as render_message
 from analysis.report.words import Words
 
 #: Catalog keys of data_quality.md (written out so the catalog tests see every one in use).
@@ -84,9 +86,11 @@ def _num(w: Words, v: object) -> str:
 
 
 def localise_problems(problems: list[InputProblem], lang: str) -> list[InputProblem]:
-    """Input problems worded in ``lang`` where the catalogs have them (``input.<key>``).
+    """Input problems with message and fix worded in ``lang`` (``input.<key>``).
 
-    A problem without a key (most are still English-only) is kept as it is.
+    For Python callers who keep :class:`~analysis.errors.InputProblem` objects; the words
+    come from :func:`analysis.report.messages.message_and_fix`, the renderer the command line
+    and the data pages use.
 
     Parameters
     ----------
@@ -98,20 +102,12 @@ def localise_problems(problems: list[InputProblem], lang: str) -> list[InputProb
     Returns
     -------
     list of InputProblem
-        The same problems, message and fix in ``lang`` for those with a catalog key.
+        The same problems, message and fix in ``lang``.
     """
-    w = words(lang)
     out = []
     for p in problems:
-        if p.key is None or not w.has(f"input.{p.key}"):
-            out.append(p)
-            continue
-        args = dict(p.args or {})
-        if "mark" in args:
-            args["mark"] = w.t(f"input.mark.{args['mark']}")
-        out.append(
-            replace(p, message=w.t(f"input.{p.key}", **args), fix=w.t(f"input.{p.key}.fix", **args))
-        )
+        message, fix = message_and_fix(p, lang)
+        out.append(replace(p, message=message, fix=fix))
     return out
 
 
@@ -838,7 +834,7 @@ def write_data_report(out: Path, ds, lang: str, agreements: str | Path | None = 
     try:
         tables, problems = data_quality_tables(validate_folder(ds.folder), lang), []
     except InputFileError as e:
-        tables, problems = [], [str(p) for p in e.problems]
+        tables, problems = [], [render_message(p, lang) for p in e.problems]
     body = render(
         "data_report.html.j2",
         lang,

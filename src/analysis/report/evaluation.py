@@ -48,17 +48,27 @@ def read_plan(path: Path) -> dict:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise PlanError(
-            f"{path}: not a plan file ({e}); fix: give the plan.json that 'plan' wrote"
+            f"{path}: not a plan file ({e}); fix: give the plan.json that 'plan' wrote",
+            key="plan_not_a_plan",
+            path=str(path),
         ) from e
     if not isinstance(plan, dict) or plan.get("kind") != PLAN_KIND:
-        raise PlanError(f"{path}: not a plan file; fix: give the plan.json that 'plan' wrote")
+        raise PlanError(
+            f"{path}: not a plan file; fix: give the plan.json that 'plan' wrote",
+            key="plan_not_a_plan",
+            path=str(path),
+        )
     recorded, actual = plan.get(HASH_KEY), canonical_hash(plan)
     if recorded != actual:
         raise PlanHashError(
             f"{path}: the plan's content does not match its SHA-256 (recorded {recorded}, "
             f"content {actual}): it was changed after it was made. Fix: evaluate the plan as "
             "it was written, or make a new plan with 'python -m analysis plan' (a new plan made "
-            "after the follow-up exists is no longer a plan fixed before the data)"
+            "after the follow-up exists is no longer a plan fixed before the data)",
+            key="plan_hash",
+            path=str(path),
+            recorded=str(recorded),
+            actual=actual,
         )
     return plan
 
@@ -74,7 +84,10 @@ def _check_follow_up(ds, plan: dict, data: Path) -> list[int]:
         raise PlanError(
             "this plan's outcome is IDM, which ended with 2024: agreements counting from "
             f"{j['year']} cannot be judged on it. Fix: add the Indeks Desa {j['year'] - 1} "
-            "(the baseline) to the data folder and make a new plan"
+            "(the baseline) to the data folder and make a new plan",
+            key="plan_idm_cannot_judge",
+            year=j["year"],
+            base=j["year"] - 1,
         )
     t = _outcome_table(ds, plan)
     years = sorted(int(y) for y in t["tahun"].unique()) if t is not None else []
@@ -84,7 +97,12 @@ def _check_follow_up(ds, plan: dict, data: Path) -> list[int]:
             f"{data}: the plan is judged on the {what} {j['year']}, which the folder lacks "
             f"(years there: {', '.join(map(str, years)) or 'none'}). Fix: ingest the {what} "
             f"{j['year']} file into the folder ('python -m analysis ingest ... --indeks-desa "
-            "FILE') and evaluate again; until then the plan waits"
+            "FILE') and evaluate again; until then the plan waits",
+            key="plan_follow_up_missing",
+            data=str(data),
+            what=what,
+            year=j["year"],
+            years=", ".join(map(str, years)) or "-",
         )
     return [y for y in years if y >= j["year"]]
 
@@ -122,7 +140,11 @@ def _refuse(ch: dict) -> None:
     raise ComparisonChangedError(
         "the comparison in the data differs from the plan: " + "; ".join(parts) + ". Fix: "
         "check the registry and the outcome file; to evaluate anyway without those desa, pass "
-        "--replan (the page then says the plan was changed after the baseline, and how)"
+        "--replan (the page then says the plan was changed after the baseline, and how)",
+        key="plan_comparison_changed",
+        partnered=len(ch["donors_now_partnered"]),
+        donors_missing=len(ch["donors_missing"]),
+        treated_missing=len(ch["treated_missing"]),
     )
 
 
@@ -133,7 +155,10 @@ def _kept(plan: dict, ch: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
     keep = np.array([d not in out for d in donors])
     omega = np.array([u["weight"] for u in plan["weights"]["unit"]]) * keep
     if omega.sum() <= 0:
-        raise PlanError("every comparison desa with a weight was left out; fix: make a new plan")
+        raise PlanError(
+            "every comparison desa with a weight was left out; fix: make a new plan",
+            key="plan_no_weight_left",
+        )
     sets = np.array(plan["placebo"]["sets"], dtype=np.int64)
     pw = np.zeros((len(sets), len(donors)))
     for i, (idx, w) in enumerate(plan["placebo"]["weights"]):
@@ -197,7 +222,10 @@ def evaluate_plan(plan: dict, data: Path | Dataset, *, replan: bool = False) -> 
         _refuse(ch)
     w = _kept(plan, ch)
     if not w[3]:
-        raise PlanError("no partnered desa has the judged outcome; nothing to evaluate")
+        raise PlanError(
+            "no partnered desa has the judged outcome; nothing to evaluate",
+            key="plan_no_treated_left",
+        )
     t = _outcome_table(ds, plan)
     outs = [plan["outcomes"]["primary"], *plan["outcomes"]["secondary"]]
     results = [_one(plan, t, o, y, w) | {"role": "primary" if o == outs[0] else "secondary"}

@@ -209,7 +209,7 @@ def district_map(points: pd.DataFrame, lang: str = "id") -> plt.Figure:
             marker=st["marker"],
             s=st["s"],
             c=st["fc"],
-            edgecolors=st["ec"],
+            edgecolors=None if st["marker"] in UNFILLED else st["ec"],
             linewidths=0.8,
             zorder=st["z"],
             label=f"{w.t(GROUP_KEYS[g])} ({w.int(int(counts[g]))})",
@@ -290,6 +290,10 @@ def district_locations(codes: list[str]) -> pd.DataFrame:
     return m.rename_axis("code").reset_index()
 
 
+#: Matplotlib markers that have no face: an edge colour given to them is ignored with a warning.
+UNFILLED = frozenset({"x", "+", "1", "2", "3", "4", "|", "_"})
+
+
 def index_map(places: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """Each district at its location, its shape and grey by grade, named with its estimate.
 
@@ -316,8 +320,9 @@ def index_map(places: pd.DataFrame, lang: str = "id") -> plt.Figure:
             q["py"],
             marker=st["marker"],
             s=st["s"],
+            # an unfilled marker ("x") is drawn in its face colour only: no edge colour to pass
             c=st["fc"],
-            edgecolors=st["ec"],
+            edgecolors=None if st["marker"] in UNFILLED else st["ec"],
             linewidths=0.9,
             zorder=3,
             label=f"{label} ({w.int(len(q))})",

@@ -97,19 +97,19 @@ def link_pdf(html: Path, pdf: Path) -> bool:
     return True
 
 
-def print_briefs(out: Path, results: dict) -> str:
+def print_briefs(out: Path, results: dict, lang: str = "en") -> str:
     """A ``brief.pdf`` beside every brief of a run that succeeded, linked from the brief.
 
     Each brief is printed first, so the PDF does not link to itself. Records ``pdf`` in
     ``results``.
 
-    Returns a one-line message for the user (how many were printed, or why none were).
+    Returns a one-line message for the user in ``lang`` (``cli.pdf_written``: how many were
+    printed, or ``cli.pdf_skipped``: why none were).
     """
+    from analysis.report.messages import say  # lazy: the renderer imports the catalogs
+
     if browser() is None:
-        return (
-            "--pdf: skipped, no Chromium found (install Debian's 'chromium' or set "
-            "ANALYSIS_CHROMIUM); the HTML briefs are complete"
-        )
+        return say("cli.pdf_skipped", lang)
     n = 0
     for r in results.values():
         if r.get("status") != "ok" or not r.get("brief"):
@@ -120,4 +120,4 @@ def print_briefs(out: Path, results: dict) -> str:
         link_pdf(html, pdf)
         r["pdf"] = str(Path(r["brief"]).with_suffix(".pdf"))
         n += 1
-    return f"--pdf: {n} PDF brief(s) written beside the HTML briefs"
+    return say("cli.pdf_written", lang, n=n)

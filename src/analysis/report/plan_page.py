@@ -267,7 +267,9 @@ def plan_command(data: Path, district: str, agreements: list[Path], *, out: Path
     if (out / "plan.json").exists():
         raise OutputExistsError(
             f"{out / 'plan.json'} exists: a plan is fixed once, and writing another over it "
-            "would hide the first. Fix: give another --out, or move the old plan away yourself"
+            "would hide the first. Fix: give another --out, or move the old plan away yourself",
+            key="plan_exists",
+            path=str(out / "plan.json"),
         )
     plan = make_plan(Path(data), district, [paths.input_path(a) for a in agreements], **options)
     out.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,9 @@ def _cohort(agreements: pd.DataFrame, code: str) -> dict:
     if not (exp >= FIRST_YEAR).any():
         raise PlanError(
             "the agreements files hold no agreement of this district that counts from "
-            f"{FIRST_YEAR} on; fix: give the file of the new agreements (--agreements FILE)"
+            f"{FIRST_YEAR} on; fix: give the file of the new agreements (--agreements FILE)",
+            key="plan_no_new_agreement",
+            year=FIRST_YEAR,
         )
     g = int(exp[exp >= FIRST_YEAR].min())
     desa = sorted(set(ok.loc[exp == g, "kode_desa"].astype(str)))
@@ -134,7 +136,11 @@ def _series(ds, g: int) -> dict:
                 "primary": OUTCOME_WITHOUT_ITEM, "secondary": list(OUTCOMES[1:]),
                 "baseline_year": id_years[-1]}  # fmt: skip
     if not idm_years:
-        raise PlanError(f"no IDM or Indeks Desa year before {g} in the data folder")
+        raise PlanError(
+            f"no IDM or Indeks Desa year before {g} in the data folder",
+            key="plan_no_baseline",
+            year=g,
+        )
     return {"series": "idm", "idm_years": idm_years, "indeks_desa_years": [],
             "primary": "nilai_idm", "secondary": ["iks", "ike", "ikl"],
             "baseline_year": idm_years[-1]}  # fmt: skip
@@ -250,13 +256,15 @@ def make_plan(
     for r in donor_pool:
         check_option("donor_pool", r, DonorRestriction)
     if not 0 < alpha < 1:
-        raise OptionError(f"alpha={alpha} must lie between 0 and 1")
+        raise OptionError(f"alpha={alpha} must lie between 0 and 1", key="plan_alpha", alpha=alpha)
     ds = data if isinstance(data, Dataset) else load_dataset(Path(data))
     d = resolve_district(district)
     files = [Path(p) for p in agreements]
     rows = read_agreement_files(",".join(map(str, files)))
     if rows is None:
-        raise PlanError("no agreements file given; fix: --agreements FILE")
+        raise PlanError(
+            "no agreements file given; fix: --agreements FILE", key="plan_no_agreements"
+        )
     cohort = _cohort(rows, d.code)
     merged, _ = merged_registry(ds.partnerships, rows)
     comp = _comparison(ds, rows_in_district(merged, d.code), d.code, cohort, tuple(donor_pool))
@@ -343,9 +351,16 @@ def _fit(ds, s: dict, cohort: dict, comp: dict, how: tuple) -> dict:
     treated, left_t = _complete(idm, base, treated0, s)
     donors, left_d = _complete(idm, base, donors0, s)
     if not treated:
-        raise PlanError("no partnered desa of the cohort has every baseline year; see the data")
+        raise PlanError(
+            "no partnered desa of the cohort has every baseline year; see the data",
+            key="plan_no_treated_baseline",
+        )
     if len(donors) - len(treated) < 2:
-        raise PlanError(f"{len(donors)} comparison desa with every baseline year: too few")
+        raise PlanError(
+            f"{len(donors)} comparison desa with every baseline year: too few",
+            key="plan_too_few_donors",
+            n=len(donors),
+        )
     Y0, Y1 = _matrix(idm, base, s, donors), _matrix(idm, base, s, treated)
     diff = idm.loc[donors].to_numpy()
     pw = pm.fit_planned_weights(Y0, Y1, diff, draws=draws, seed=seed)

@@ -61,6 +61,7 @@ def load_run(run_dir: str | Path) -> RunResults:
                     str(run),
                     f"the run folder {what} (no manifest.json, no districts/)",
                     "give run_dir = a folder written by 'python -m analysis run'",
+                    key="run_dir_missing" if not run.exists() else "run_dir_not_run",
                 )
             ]
         )

@@ -1,0 +1,166 @@
+"""The rules that keep a brief's words true to its numbers, each tested on its condition.
+
+- A pre-period gap larger than the estimate, or a rejected pre-period test, makes the grade
+  "insufficient" and removes every sentence that reads the gap as a benefit or gives its size.
+- The estimator named (settings, results.csv notes) is the one computed, with the fallback count.
+- "Adjustment did not change the result" is not said when only the unadjusted interval excludes
+  zero; trimming is counted in words.
+- Real agreements on a page of simulated data are marked real; too-recent years with fewer desa
+  than the strong minimum say so; rows without a code are named, desa persiapan included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from analysis import district as steps
+from analysis import paths
+from analysis.report import brief, claims, words
+from analysis.report.agreements import recent_agreements
+
+MOU = paths.ROOT / "data" / "real" / "kukar_mou_2025.csv"
+
+
+def _estimate(est: float, lo: float, hi: float, p: float) -> SimpleNamespace:
+    return SimpleNamespace(estimate=est, ci_low=lo, ci_high=hi, p_value=p)
+
+
+PRE_OK = {"pretrend_p": 0.6, "pre_detectable": 0.005, "pre_max_abs": 0.004}
+COUNTS = {"n_evaluated": 30, "min_evaluated": 10}
+
+
+def test_the_grade_is_insufficient_when_the_gap_before_is_as_large():
+    h = _estimate(0.02, 0.01, 0.03, 0.001)
+    assert steps._grade(h, 0.001, PRE_OK, COUNTS) == ("strong", ())
+    grade, why = steps._grade(h, 0.001, {**PRE_OK, "pre_max_abs": 0.021}, COUNTS)
+    assert grade == "insufficient" and "pre_gap_exceeds_estimate" in why
+    grade, why = steps._grade(h, 0.001, {**PRE_OK, "pretrend_p": 0.048}, COUNTS)
+    assert grade == "insufficient" and why == ("pretrend",)  # p < 0.05 is no longer suggestive
+    grade, _ = steps._grade(h, 0.001, PRE_OK, {**COUNTS, "n_evaluated": 4})
+    assert grade == "suggestive"  # other failed conditions keep the old rule
+    assert set(steps.GRADE_REASONS) >= {"pre_gap_exceeds_estimate", "pretrend", "few_treated"}
+
+
+BASE = claims.Facts(
+    estimable=True,
+    grade="suggestive",
+    reasons=("few_treated",),
+    estimate=0.02,
+    ci_low=0.005,
+    ci_high=0.035,
+    pretrend_p=0.6,
+    pre_max_abs=0.004,
+    mean_last=0.75,
+    band="MAJU",
+    band_low=0.7072,
+    band_high=0.8155,
+    n_evaluated_last=8,
+    n_status_change=2,
+)
+
+
+def test_sizes_are_given_only_for_strong_or_suggestive_evidence_without_an_earlier_gap():
+    assert {"units.mean", "units.band", "units.status_change"} <= claims.holds(BASE)
+    assert "key.suggestive.up" in claims.holds(BASE)
+    for f in (
+        replace(BASE, pre_max_abs=0.03, grade="insufficient"),
+        replace(BASE, pretrend_p=0.04, grade="insufficient"),
+        replace(BASE, grade="insufficient", ci_low=-0.01),
+    ):
+        said = claims.holds(f)
+        assert not {k for k in said if k.startswith("units.") or k.endswith((".up", ".down"))}
+    gap = claims.holds(replace(BASE, pre_max_abs=0.03, grade="insufficient"))
+    assert {"key.pre_gap", "headline.gap_pre", "grade_text.unattributed"} <= gap
+    assert "key.insufficient" not in gap and "grade_text.insufficient" not in gap
+
+
+def test_below_the_mde_is_said_only_when_the_interval_excludes_zero():
+    f = replace(BASE, caveats=("below_mde",), mde=0.03)
+    assert "caveat.below_mde" in claims.holds(f)
+    assert "caveat.below_mde" not in claims.holds(replace(f, ci_low=-0.001))
+
+
+def test_adjustment_is_not_said_to_change_nothing_when_only_the_naive_interval_excludes_zero():
+    f = replace(BASE, ci_low=-0.004, naive_estimate=0.024, naive_se=0.006)
+    sure = replace(f, naive_ci_low=0.012, naive_ci_high=0.036)
+    assert "caveat.naive_close_sure" in claims.holds(sure)
+    assert "caveat.naive_close" not in claims.holds(sure)
+    both = replace(f, naive_ci_low=-0.001, naive_ci_high=0.05)
+    assert "caveat.naive_close" in claims.holds(both)
+    assert "caveat.naive_close_sure" not in claims.holds(both)
+
+
+def test_trimming_is_counted_in_words():
+    f = replace(BASE, has_propensity=True, trim=0.02, n_trimmed_control=57, n_cross_control=125)
+    assert "trim.count" in claims.holds(f) and "trim.none" not in claims.holds(f)
+    none = replace(f, n_trimmed_control=0)
+    assert "trim.none" in claims.holds(none) and "trim.count" not in claims.holds(none)
+    assert not {"trim.count", "trim.none"} & claims.holds(replace(f, has_propensity=False))
+    text = {s.key: s.text for s in claims.shown(f, "method", words("id"))}["trim.count"]
+    assert "57 dari 125" in text
+
+
+def test_the_estimator_named_is_the_one_computed_with_its_fallback_count():
+    w = words("id")
+    assert brief.method_label(w, "dr", "dr", 0, 36) == w.t("est_method.dr")
+    label = brief.method_label(w, "dr", "reg", 36, 36)
+    assert "36 dari 36" in label and w.t("est_method.reg") in label
+    table = pd.DataFrame(
+        {
+            "estimable": [True, True],
+            "est_method": ["reg", "dr"],
+            "reason": ["", ""],
+            "facts": [
+                "est_method_requested=dr; n_cells=30; n_cells_reg_fallback=30",
+                "est_method_requested=dr; n_cells=30; n_cells_reg_fallback=0",
+            ],
+        }
+    )
+    notes = brief.word_notes(table, "id")["notes"].tolist()
+    assert "30 dari 30" in notes[0] and "dari" not in notes[1]
+
+
+def test_real_agreements_on_simulated_data_are_marked_and_few_desa_are_said():
+    if not MOU.exists():
+        pytest.skip("the Kukar MoU file is not in this checkout")
+    data = steps.prepare(paths.EXAMPLE_DIR, "64.02", agreements=str(MOU), inference="analytic")
+    main = steps.estimate_main(data, variants=False)
+    evidence = steps.judge_evidence(main, steps.estimate_outcomes(data), data)
+    rec = brief.recent(data, str(MOU))
+    f = brief.brief_facts(data, evidence, None, rec)
+    assert f.synthetic and f.n_recent_from_files == 12 and f.recent_files
+    assert "recent.real" in claims.holds(f)
+    assert "recent.real" not in claims.holds(replace(f, synthetic=False))
+    by_year = {y: (d, k) for y, _, _, d, k in f.recent}
+    assert by_year[2026] == (4, 1)  # the four MoU desa, all in one kecamatan
+    assert "rec.settle_few" in claims.holds(f)
+    assert "rec.settle_few" not in claims.holds(replace(f, min_evaluated=3))
+    # rows without a code are named (the file calls it a desa persiapan)
+    assert f.n_no_code == 3 and any("persiapan" in n for n in f.no_code_names)
+    text = {s.key: s.text for s in claims.shown(f, "rec", words("id"))}["rec.record_codes"]
+    assert "persiapan" in text
+    html = brief.summary_html(data, main, evidence, "id", str(MOU))
+    assert 'data-claim="recent.real"' in html and "perjanjian nyata" in html
+
+
+def test_groups_count_their_agreements_from_files():
+    reg = pd.DataFrame(
+        {
+            "id_kerjasama": ["a"],
+            "kode_desa": ["64.02.02.2010"],
+            "nama_desa": ["A"],
+            "mitra": ["PT X"],
+            "tanggal_tanda_tangan": [pd.Timestamp("2025-08-26")],
+            "tanggal_mulai": [pd.NaT],
+            "status": ["aktif"],
+        }
+    )
+    extra = reg.assign(id_kerjasama="b", kode_desa="64.02.03.2011", nama_desa="B", mitra="PT Y")
+    rec = recent_agreements(reg, "64.02", 2024, extra, files=("mou.csv",))
+    (g,) = rec.groups
+    assert g.n_agreements == 2 and g.n_from_files == 1 and g.from_files == ("B",)
+    assert g.n_kecamatan == 2 and rec.files == ("mou.csv",)
