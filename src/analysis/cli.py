@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
 from analysis import __version__, paths
 from analysis.batch.executors import EXECUTORS, SCHEDULER_ENV
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_example_data(sub)
     _add_run(sub)
     _add_registry_template(sub)
+    _add_plan(sub)
+    _add_evaluate(sub)
     return p
 
 
@@ -241,7 +244,15 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 
 
 #: The ``example-data`` options passed on to :func:`analysis.inputs.example_data.write_example`.
-EXAMPLE_OPTIONS = ("province", "seed", "force", "effect_scale", "spillover_km", "spillover_effect")
+EXAMPLE_OPTIONS = (
+    "province",
+    "seed",
+    "force",
+    "effect_scale",
+    "spillover_km",
+    "spillover_effect",
+    "indeks_desa",
+)
 
 
 def _add_example_data(sub: argparse._SubParsersAction) -> None:
@@ -289,6 +300,64 @@ def _add_example_data(sub: argparse._SubParsersAction) -> None:
         help="the spillover as a share of the partner's effect, from the partner's start "
         "(e.g. 0.5; negative: neighbours lose; default 0: none); truth.json records it",
     )
+    e.add_argument(
+        "--indeks-desa",
+        action="store_true",
+        help="also simulate an Indeks Desa series 2025-2027 with a known effect for the 2025 "
+        "MoU desa (truth.json's indeks_desa; default off)",
+    )
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    """The ``plan`` sub-command: an evaluation fixed on baseline data (plan.json, plan.html)."""
+    from analysis.methods.options import DonorRestriction
+    from analysis.methods.synthetic import DEFAULT_PLACEBOS
+
+    e = sub.add_parser(
+        "plan",
+        help="fix an evaluation of new agreements before their outcome exists",
+        description="Fix, from the years before the agreements count, the partnered and "
+        "comparison desa, the weights, the outcome, the minimum detectable effect, the first "
+        "year that can judge them and the decision rule; write plan.json (hashed) and plan.html.",
+    )
+    e.add_argument("--district", required=True, metavar="D", help="code or name, e.g. Kukar")
+    _files_option(e, "--agreements", "registry files holding the new agreements")
+    _data_option(e)
+    e.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default outputs/plan-<code>)"
+    )
+    e.add_argument(
+        "--donor-pool",
+        nargs="*",
+        default=["district"],
+        choices=list(get_args(DonorRestriction)),
+        help="what a comparison desa shares with a partnered one (default: district)",
+    )
+    e.add_argument("--alpha", type=float, default=0.05, help="level of the test (default 0.05)")
+    e.add_argument("--draws", type=int, default=DEFAULT_PLACEBOS, help="placebo sets drawn")
+    e.add_argument("--seed", type=int, default=20250826, help="seed of the placebo draws")
+    _lang_option(e, "the page")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    """The ``evaluate`` sub-command: a plan applied to the follow-up year."""
+    e = sub.add_parser(
+        "evaluate",
+        help="apply a plan once its follow-up year exists",
+        description="Apply plan.json unchanged (same desa, weights, outcome and test) to a "
+        "data folder holding the follow-up year; write evaluation.json and evaluation.html.",
+    )
+    e.add_argument("--plan", type=Path, required=True, metavar="FILE", help="plan.json")
+    _data_option(e)
+    e.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default outputs/evaluation-<code>)"
+    )
+    e.add_argument(
+        "--replan",
+        action="store_true",
+        help="evaluate even if comparison desa changed (the page says the plan was changed)",
+    )
+    _lang_option(e, "the page")
 
 
 def _add_registry_template(sub: argparse._SubParsersAction) -> None:
@@ -491,14 +560,38 @@ def main(argv: list[str] | None = None) -> int:
             print(say("cli.example_written", args.lang, out=str(args.out), info=info))
         elif args.command == "registry-template":
             _write_registry_template(args.out, args.force, lang)
-        elif args.command == "run":
-            return run_from_args(args)
+        elif args.command in COMMANDS:
+            return COMMANDS[args.command](args)
     except (AnalysisError, OSError) as e:  # an OSError: a path that is a folder, unreadable, ...
         print(say("cli.error", lang, text=render(e, lang)), file=sys.stderr)
         return e.exit_code if isinstance(e, AnalysisError) else 2
     except KeyboardInterrupt:
         print(say("error.interrupted", lang), file=sys.stderr)
         return 130
+    return 0
+
+
+def plan_from_args(args: argparse.Namespace) -> int:
+    """Write the plan that the ``plan`` sub-command's arguments ask for."""
+    from analysis.report.plan_page import plan_command
+
+    out = plan_command(
+        args.data, args.district, args.agreements, out=args.out, lang=args.lang,
+        donor_pool=tuple(args.donor_pool), alpha=args.alpha, draws=args.draws, seed=args.seed,
+    )  # fmt: skip
+    print(
+        say("cli.plan_written", args.lang, json=str(out / "plan.json"), html=str(out / "plan.html"))
+    )
+    return 0
+
+
+def evaluate_from_args(args: argparse.Namespace) -> int:
+    """Apply the plan that the ``evaluate`` sub-command's arguments name."""
+    from analysis.report.plan_page import evaluate_command
+
+    out = evaluate_command(args.plan, args.data, out=args.out, lang=args.lang, replan=args.replan)
+    j, h = str(out / "evaluation.json"), str(out / "evaluation.html")
+    print(say("cli.evaluation_written", args.lang, json=j, html=h))
     return 0
 
 
@@ -730,3 +823,7 @@ def _say_done(manifest: dict, out: Path, lang: str = "id") -> None:
             index=str(out / "index.html"),
         )
     )
+
+
+#: Sub-commands whose work is one function of the parsed arguments (returns the exit status).
+COMMANDS = {"run": run_from_args, "plan": plan_from_args, "evaluate": evaluate_from_args}

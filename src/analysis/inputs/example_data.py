@@ -807,16 +807,27 @@ def write_example(
     effect_scale: float = 1.0,
     spillover_km: float = 0.0,
     spillover_effect: float = 0.0,
+    indeks_desa: bool = False,
 ) -> Phrase:
     """Simulate and write a data folder (tables, truth.json, calibration.json), whole or not at all.
 
     ``effect_scale`` 0 writes a placebo world (truth.json records the scale and zero effects);
     ``spillover_km`` and ``spillover_effect`` simulate spillovers (:func:`simulate`).
+    ``indeks_desa`` also writes an Indeks Desa series 2025-2027 with a known effect for the
+    desa of the 2025 MoUs (:mod:`analysis.inputs.indeks_desa_sim`; truth.json's
+    ``indeks_desa``); off, the folder is the same byte for byte.
     Returns what was written as a console note (catalog ``input.note.example``: villages, desa,
     years, partnerships and seconds), worded in ``--lang`` by the command line.
     """
     t0 = time.perf_counter()
     sim = simulate(province, seed, effect_scale, spillover_km, spillover_effect)
+    tables = {"villages": sim.villages, "welfare": sim.welfare, "partnerships": sim.partnerships}
+    if indeks_desa:
+        from analysis.inputs.indeks_desa_sim import mou_desa, simulate_indeks_desa
+
+        tables["indeks_desa"], sim.truth["indeks_desa"] = simulate_indeks_desa(
+            sim.welfare, mou_desa(), seed, effect_scale
+        )
     meta = {
         "title": f"{SYNTHETIC_LABEL}: province {province}, seed {seed}",
         "synthetic": True,
@@ -829,13 +840,11 @@ def write_example(
         meta["effect_scale"] = effect_scale
     if "spillover" in sim.truth:
         meta["spillover"] = {"radius_km": spillover_km, "effect_share": spillover_effect}
+    if indeks_desa:
+        meta["indeks_desa"] = "simulated 2025-2027, known effect for the 2025 MoU desa"
 
     def write(tmp: Path) -> None:
-        write_tables(
-            tmp,
-            {"villages": sim.villages, "welfare": sim.welfare, "partnerships": sim.partnerships},
-            meta,
-        )
+        write_tables(tmp, tables, meta)
         write_json(tmp / "truth.json", sim.truth)
         write_json(tmp / "calibration.json", sim.calibration)
 
