@@ -272,6 +272,7 @@ def test_subgroup_sentences_hold_their_conditions(seed, scale, monkeypatch):
             groups = est[est["dimension"] == r["dimension"]].set_index("group")
             for g in (r["group_a"], r["group_b"]):  # established only on passed own pre-tests
                 assert groups.loc[g, "n_pre_points"] > 0 and not groups.loc[g, "pretrend_rejects"]
+                assert groups.loc[g, "pre_max_abs"] <= abs(groups.loc[g, "estimate"])
 
 
 def test_the_recommendation_counts_rows_without_a_code_once():

@@ -439,8 +439,13 @@ def test_naive_caveat_follows_the_page_numbers(run_id):
     gap = float(naive["estimate"].iloc[0]) - float(head["estimate"].iloc[0])
     noise = 1.96 * float(naive["se"].iloc[0])
     page = _html(run_id / "districts" / "64.02" / "brief.html")
-    assert ('data-claim="caveat.naive_larger"' in page) == (gap > noise)
-    assert ('data-claim="caveat.naive_smaller"' in page) == (gap < -noise)
+    # "overstates" needs a result to overstate: an interval excluding zero, no earlier gap
+    ev = json.loads((run_id / "districts" / "64.02" / "summary.json").read_text())["evidence"]
+    lo, hi = float(head["ci_low"].iloc[0]), float(head["ci_high"].iloc[0])
+    gap_before = {"pretrend", "pre_gap_exceeds_estimate"} & set(ev["reasons"])
+    result = (lo > 0 or hi < 0) and not gap_before
+    assert ('data-claim="caveat.naive_larger"' in page) == (gap > noise and result)
+    assert ('data-claim="caveat.naive_smaller"' in page) == (gap < -noise and result)
     assert ('data-claim="caveat.naive_close"' in page) == (abs(gap) <= noise)
 
 

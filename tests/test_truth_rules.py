@@ -74,8 +74,12 @@ def test_sizes_are_given_only_for_strong_or_suggestive_evidence_without_an_earli
         said = claims.holds(f)
         assert not {k for k in said if k.startswith("units.") or k.endswith((".up", ".down"))}
     gap = claims.holds(replace(BASE, pre_max_abs=0.03, grade="insufficient"))
-    assert {"key.pre_gap", "headline.gap_pre", "grade_text.unattributed"} <= gap
+    assert {"key.pre_gap", "headline.gap_pre"} <= gap
     assert "key.insufficient" not in gap and "grade_text.insufficient" not in gap
+    assert "grade_text.unattributed" not in gap  # the key message already gives the reason
+    # an interval that excludes zero, unattributed for another reason, says so once
+    other = replace(BASE, grade="insufficient", reasons=("not_significant_after_adjustment",))
+    assert "grade_text.unattributed" in claims.holds(other)
 
 
 def test_below_the_mde_is_said_only_when_the_interval_excludes_zero():
@@ -136,7 +140,8 @@ def test_real_agreements_on_simulated_data_are_marked_and_few_desa_are_said():
     assert "recent.real" in claims.holds(f)
     assert "recent.real" not in claims.holds(replace(f, synthetic=False))
     by_year = {y: (d, k) for y, _, _, d, k in f.recent}
-    assert by_year[2026] == (4, 1)  # the four MoU desa, all in one kecamatan
+    assert by_year[2026] == (3, 1)  # the MoU desa new to partnering, all in one kecamatan
+    assert f.recent_repeat == ("Loh Sumber",)  # partnered before: a repeat partnership
     assert "rec.settle_few" in claims.holds(f)
     assert "rec.settle_few" not in claims.holds(replace(f, min_evaluated=3))
     # rows without a code are named (the file calls it a desa persiapan)
@@ -164,3 +169,11 @@ def test_groups_count_their_agreements_from_files():
     (g,) = rec.groups
     assert g.n_agreements == 2 and g.n_from_files == 1 and g.from_files == ("B",)
     assert g.n_kecamatan == 2 and rec.files == ("mou.csv",)
+
+
+def test_fragility_and_e_values_are_said_only_of_a_result():
+    f = replace(BASE, caveats=("fragile_to_trend_violation",), e_value=1.6, e_value_bound=1.2)
+    said = claims.holds(f)
+    assert {"caveat.fragile", "evalue.point", "caveat.causal"} <= said
+    for none in (replace(f, ci_low=-0.01), replace(f, pre_max_abs=0.03, grade="insufficient")):
+        assert not {"caveat.fragile", "evalue.point", "caveat.causal"} & claims.holds(none)

@@ -47,8 +47,8 @@ class SubgroupComparison:
     pairs
         One row per pair (:data:`PAIR_COLUMNS`): ``difference`` = ATT of ``group_a`` minus ATT
         of ``group_b``, its ``se``, ``p_value`` (normal), ``p_adjusted`` (Holm, within the
-        dimension) and ``pre_checked``: both groups had their own pre-period test and neither
-        rejected (columns ``n_pre_points``, ``pretrend_p``, ``pretrend_rejects`` of ``het``).
+        dimension) and ``pre_checked``: both groups had their own pre-period test, neither
+        rejected, and neither has a pre-period gap larger than its estimate (columns ``n_pre_points``, ``pretrend_p``, ``pretrend_rejects`` of ``het``).
     n_estimated
         Estimated subgroups per dimension (``jenis_mitra``, ``sektor``).
     established
@@ -139,13 +139,20 @@ def compare_subgroups(het: pd.DataFrame) -> SubgroupComparison:
 
 
 def _pre_ok(row: pd.Series) -> bool:
-    """The subgroup had its own pre-period test, and it did not reject."""
+    """Whether the subgroup passed its own pre-period check, as the headline must.
+
+    It had a pre-period test, the test did not reject, and no pre-period gap is larger than
+    the subgroup's estimate.
+    """
     try:
         p = float(row.get("pretrend_p", np.nan))
     except (TypeError, ValueError):
         return False
     points = row.get("n_pre_points", 0)
-    return bool(points) and bool(np.isfinite(p)) and not bool(row.get("pretrend_rejects", True))
+    gap = float(row.get("pre_max_abs", np.nan))
+    larger = bool(np.isfinite(gap)) and gap > abs(float(row.get("estimate", np.nan)))
+    passed = bool(np.isfinite(p)) and not bool(row.get("pretrend_rejects", True))
+    return bool(points) and passed and not larger  # the headline's rule, district._grade
 
 
 __all__ = ["DIFFERENCE_ADJUSTMENT", "DIFFERENCE_ALPHA", "SubgroupComparison", "compare_subgroups"]

@@ -44,6 +44,9 @@ class RecentGroup:
     from_files: tuple[str, ...] = ()  # desa names of those agreements
     n_kecamatan: int = 0  # kecamatan of the group's desa (by desa code)
     desa_codes: tuple[str, ...] = ()  # the group's desa codes, 10 digits
+    #: desa of the group that already partnered in the outcome years (a repeat partnership):
+    #: their new agreements cannot be judged against never-partnered desa
+    repeat: tuple[str, ...] = ()
 
     @property
     def settle(self) -> str:
@@ -129,6 +132,7 @@ def recent_agreements(
         reg["g"] = agreement_exposure(reg).to_numpy()
         reg["start"] = pd.to_datetime(reg["tanggal_mulai"].fillna(reg["tanggal_tanda_tangan"]))
         reg["sign"] = pd.to_datetime(reg["tanggal_tanda_tangan"])
+        earlier = set(reg.loc[reg["g"] <= last_year, "kode_desa"].dropna().astype(str))
         reg = reg[reg["g"] > last_year]
         reg["july"] = reg["start"].dt.month >= EXPOSURE_CUTOFF_MONTH
         for (g, july), rows in reg.groupby(["g", "july"], sort=True):
@@ -136,7 +140,9 @@ def recent_agreements(
                 (str(name), tuple(sorted(set(map(str, r["mitra"])))))
                 for name, r in rows.groupby("nama_desa", sort=True)
             )
-            codes = rows["kode_desa"].dropna().astype(str).str.replace(".", "", regex=False)
+            again = rows[rows["kode_desa"].astype(str).isin(earlier)]
+            new = rows[~rows.index.isin(again.index)]
+            codes = new["kode_desa"].dropna().astype(str).str.replace(".", "", regex=False)
             real = rows[rows["_from_file"]]
             groups.append(
                 RecentGroup(
@@ -152,6 +158,7 @@ def recent_agreements(
                     from_files=tuple(sorted(set(map(str, real["nama_desa"].dropna())))),
                     n_kecamatan=int(codes.str[:6].nunique()),
                     desa_codes=tuple(sorted(set(codes))),
+                    repeat=tuple(sorted(set(map(str, again["nama_desa"].dropna())))),
                 )
             )
     names = tuple(sorted(set(map(str, uncoded["nama_desa"].dropna()))))

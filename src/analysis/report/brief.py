@@ -107,6 +107,7 @@ def _recent_facts(rec: Recent | None, synthetic: bool) -> dict:
         "n_recent_from_files": sum(g.n_from_files for g in groups),
         "recent_files": tuple(rec.files) if rec is not None else (),
         "no_code_names": tuple(rec.uncoded_names) if rec is not None else (),
+        "recent_repeat": tuple(sorted({n for g in groups for n in g.repeat})),
     }
 
 
@@ -156,6 +157,8 @@ def brief_facts(
         "carried_share": float(cov.get("carried_forward_share", 0.0)),
         "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
+        "n_desa_ended": int(cov.get("n_desa_ended", 0)),
+        "min_treated": int(data.spec.min_treated),
         # the registry's and the agreements files' rows together (Counts): counted once
         "n_no_code": int(cov.get("n_registry_rows_without_code", 0)),
         **_recent_facts(rec, data.dataset.synthetic),
@@ -415,8 +418,22 @@ def frame_rows(table: pd.DataFrame, lang: str, label: str) -> list[dict]:
             text = w.group(r["dimension"], r["group"])
         else:
             text = str(r[label])
-        out.append(result_row(w, r, text, with_q=True, facts={}))
+        out.append(result_row(w, r, text, with_q=True, facts=_fallback_fact(w, r)))
     return out
+
+
+def _fallback_fact(w, r: dict) -> dict:
+    """The estimator of a row when some of its cells fell back to outcome regression, else {}.
+
+    Rows of the outcomes and subgroups tables name nothing else (their methods are the
+    headline's); a fallback changes what was computed, so it is said (:func:`method_label`).
+    """
+    facts = r.get("facts")
+    text = "; ".join(f"{k}={v}" for k, v in facts.items()) if isinstance(facts, dict) else facts
+    fell = _fallback(text)
+    if not fell or not bool(r.get("estimable")):
+        return {}
+    return {"est_method": method_label(w, fell[0], str(r.get("est_method", "")), *fell[1:])}
 
 
 def show_details(
@@ -495,6 +512,8 @@ def subgroup_pre_rows(het: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
             check = w.t("subgroup.pre_none")
         elif r.get("pretrend_rejects"):
             check = w.t("subgroup.pre_rejects", p=w.p(r["pretrend_p"]))
+        elif float(r.get("pre_max_abs", np.nan)) > abs(float(r["estimate"])):
+            check = w.t("subgroup.pre_gap", p=w.p(r["pretrend_p"]))
         else:
             check = w.t("subgroup.pre_passes", p=w.p(r["pretrend_p"]))
         rows.append((w.group(r["dimension"], r["group"]), check))

@@ -136,6 +136,8 @@ class Facts:
     carried_share: float = 0.0
     n_evaluated: int = 0
     min_evaluated: int = 10
+    min_treated: int = 3
+    n_desa_ended: int = 0  # partnered desa whose every agreement has ended (status selesai)
     n_too_recent: int = 0
     n_no_code: int = 0
     no_code_names: tuple[str, ...] = ()  # desa names of those rows, where a file gives them
@@ -144,6 +146,7 @@ class Facts:
     synthetic: bool = False
     n_recent_from_files: int = 0  # too-recent agreements read from agreements files (not simulated)
     recent_files: tuple[str, ...] = ()
+    recent_repeat: tuple[str, ...] = ()  # too-recent desa that partnered before (repeat)
     naive_ci_low: float = _NAN
     naive_ci_high: float = _NAN
     cross_year: int = 0
@@ -188,6 +191,11 @@ class Facts:
         return (
             self.estimable and _finite(self.pre_max_abs) and self.pre_max_abs > abs(self.estimate)
         )
+
+    @property
+    def has_result(self) -> bool:
+        """A difference the page treats as a result: it excludes zero and no earlier gap."""
+        return self.excludes_zero and not self.earlier_gap
 
     @property
     def few(self) -> bool:
@@ -389,21 +397,23 @@ CLAIMS: tuple[Claim, ...] = (
         key="grade_text.insufficient",
         section="headline",
         needs=("grade", "reasons", "ci_low", "ci_high"),
-        when=lambda f: f.estimable and f.grade == "insufficient" and not f.excludes_zero,
+        when=lambda f: (
+            f.estimable and f.grade == "insufficient" and not f.excludes_zero and not f.earlier_gap
+        ),
         args=_why,
     ),
     Claim(
         key="grade_text.unattributed",
         section="headline",
         needs=("grade", "reasons", "ci_low", "ci_high"),
-        when=lambda f: f.grade == "insufficient" and f.excludes_zero,
+        when=lambda f: f.grade == "insufficient" and f.excludes_zero and not f.earlier_gap,
         args=_why,
     ),
     Claim(
         key="caveat.fragile",
         section="headline",
         needs=("caveats", "breakdown_mbar"),
-        when=lambda f: f.estimable and "fragile_to_trend_violation" in f.caveats,
+        when=lambda f: f.has_result and "fragile_to_trend_violation" in f.caveats,
     ),
     Claim(
         key="caveat.pre_gap_larger",
@@ -416,7 +426,7 @@ CLAIMS: tuple[Claim, ...] = (
         key="caveat.below_mde",
         section="headline",
         needs=("caveats", "mde", "ci_low", "ci_high"),
-        when=lambda f: f.excludes_zero and "below_mde" in f.caveats,
+        when=lambda f: f.has_result and "below_mde" in f.caveats,
         args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
     ),
     # -- the effect in units an official uses -------------------------------------------------
@@ -502,6 +512,13 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(key="means.cannot", section="can", needs=("estimable",), when=lambda f: f.estimable),
     Claim(
+        key="means.ended",
+        section="can",
+        needs=("estimable", "n_desa_ended"),
+        when=lambda f: f.estimable and f.n_desa_ended > 0,
+        plural="n_desa_ended",
+    ),
+    Claim(
         key="means.cannot_subgroups",
         section="can",
         needs=("estimable",),
@@ -585,8 +602,17 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="rec.not_estimable",
         section="rec",
-        needs=("estimable",),
-        when=lambda f: f.applicable and not f.estimable,
+        needs=("estimable", "reason"),
+        when=lambda f: (
+            f.applicable and not f.estimable and f.reason not in ("too_few_treated", "too_recent")
+        ),
+    ),
+    Claim(
+        key="rec.not_estimable.few",
+        section="rec",
+        needs=("estimable", "reason", "n_evaluated", "min_treated"),
+        when=lambda f: f.applicable and not f.estimable and f.reason == "too_few_treated",
+        args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_treated)},
     ),
     # -- the too-recent agreements -------------------------------------------------------------
     Claim(
@@ -596,6 +622,13 @@ CLAIMS: tuple[Claim, ...] = (
         when=lambda f: f.synthetic and f.n_recent_from_files > 0,
         args=lambda f, w: {"files": w.join(list(f.recent_files))},
         plural="n_recent_from_files",
+    ),
+    Claim(
+        key="recent.repeat",
+        section="recent",
+        needs=("recent_repeat",),
+        when=lambda f: bool(f.recent_repeat),
+        args=lambda f, w: {"names": w.join(list(f.recent_repeat))},
     ),
     # -- the technical appendix: methods and sensitivity ---------------------------------------
     Claim(
@@ -687,14 +720,14 @@ CLAIMS: tuple[Claim, ...] = (
         key="caveat.naive_larger",
         section="method",
         needs=("naive_estimate", "naive_se", "estimate"),
-        when=lambda f: f.naive_known and f.naive_gap > f.naive_noise,
+        when=lambda f: f.naive_known and f.naive_gap > f.naive_noise and f.has_result,
         args=_naive_args,
     ),
     Claim(
         key="caveat.naive_smaller",
         section="method",
         needs=("naive_estimate", "naive_se", "estimate"),
-        when=lambda f: f.naive_known and f.naive_gap < -f.naive_noise,
+        when=lambda f: f.naive_known and f.naive_gap < -f.naive_noise and f.has_result,
         args=_naive_args,
     ),
     Claim(
@@ -758,28 +791,28 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="caveat.causal",
         section="method",
-        needs=("estimable", "e_value"),
-        when=lambda f: f.estimable and _finite(f.e_value),
+        needs=("estimable", "e_value", "ci_low", "ci_high", "pre_max_abs", "pretrend_p"),
+        when=lambda f: f.has_result and _finite(f.e_value),
     ),
     Claim(
         key="evalue.point",
         section="sens",
-        needs=("e_value",),
-        when=lambda f: f.estimable and _finite(f.e_value),
+        needs=("e_value", "ci_low", "ci_high", "pre_max_abs", "pretrend_p"),
+        when=lambda f: f.has_result and _finite(f.e_value),
         args=lambda f, w: {"ev": w.num(f.e_value, 2)},
     ),
     Claim(
         key="evalue.bound",
         section="sens",
         needs=("e_value", "e_value_bound"),
-        when=lambda f: f.estimable and _finite(f.e_value) and f.e_value_bound > 1,
+        when=lambda f: f.has_result and _finite(f.e_value) and f.e_value_bound > 1,
         args=lambda f, w: {"evb": w.num(f.e_value_bound, 2)},
     ),
     Claim(
         key="evalue.bound_null",
         section="sens",
         needs=("e_value", "e_value_bound"),
-        when=lambda f: f.estimable and _finite(f.e_value) and not f.e_value_bound > 1,
+        when=lambda f: f.has_result and _finite(f.e_value) and not f.e_value_bound > 1,
     ),
     Claim(
         key="sens.breakdown",

@@ -102,6 +102,9 @@ RE_NAMES = {"dl": "synth.re.dl", "pm": "synth.re.pm", "reml": "synth.re.reml"}
 INTERVAL_NAMES = {"hksj": "synth.interval.hksj", "normal": "synth.interval.normal"}
 #: The evidence reason code of a district whose pre-period test failed (``district._grade``).
 PRETREND_FAILED = "pretrend"
+#: The reason codes of a district whose gap after the start may continue a gap before it:
+#: the pre-period test failed, or a pre-period gap is larger than the estimate.
+EARLIER_GAP = (PRETREND_FAILED, "pre_gap_exceeds_estimate")
 
 
 def _evidence(run: RunResults) -> dict[str, dict]:
@@ -110,13 +113,30 @@ def _evidence(run: RunResults) -> dict[str, dict]:
 
 
 def pretrend_failed(run: RunResults) -> dict[str, float]:
-    """District names whose pre-period test failed (reason ``pretrend``), with its p-value."""
+    """District names whose gap may continue an earlier one, with the pre-period test's p.
+
+    Reasons :data:`EARLIER_GAP`: the pre-period test failed (``pretrend``) or a pre-period gap
+    is larger than the estimate (``pre_gap_exceeds_estimate``).
+    """
     names = {s["district"]: s["name"] for s in run.summaries}
     return {
         names[c]: float(e.get("pretrend_p", np.nan))
         for c, e in _evidence(run).items()
-        if PRETREND_FAILED in (e.get("reasons") or [])
+        if set(EARLIER_GAP) & set(e.get("reasons") or [])
     }
+
+
+def _pre_check(w, e: dict) -> str:
+    """A district's check of the years before the start, worded for the districts table."""
+    reasons = set(e.get("reasons") or [])
+    p = e.get("pretrend_p")
+    if PRETREND_FAILED in reasons:
+        return w.t("synth.pretrend_failed", p=w.p(p))
+    if "pre_gap_exceeds_estimate" in reasons:
+        return w.t("synth.pre_gap")
+    if p is not None and np.isfinite(float(p)):
+        return w.t("synth.pretrend_passed", p=w.p(p))
+    return w.t("synth.pretrend_none")
 
 
 def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
@@ -141,8 +161,7 @@ def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
             if e.get("grade")
             else ""
         )
-        failed = PRETREND_FAILED in (e.get("reasons") or [])
-        row["pretrend"] = w.t("synth.pretrend_failed", p=w.p(e.get("pretrend_p"))) if failed else ""
+        row["pretrend"] = _pre_check(w, e) if e.get("grade") not in (None, "not_estimable") else ""
         rows.append(row)
     return rows
 
