@@ -177,3 +177,10 @@ def test_fragility_and_e_values_are_said_only_of_a_result():
     assert {"caveat.fragile", "evalue.point", "caveat.causal"} <= said
     for none in (replace(f, ci_low=-0.01), replace(f, pre_max_abs=0.03, grade="insufficient")):
         assert not {"caveat.fragile", "evalue.point", "caveat.causal"} & claims.holds(none)
+
+
+def test_a_result_no_other_method_confirms_says_so():
+    f = replace(BASE, n_cross_methods=4, cross_sure_pos=0, cross_year=2024)
+    assert "caveat.methods_disagree" in claims.holds(f)
+    assert "caveat.methods_disagree" not in claims.holds(replace(f, cross_sure_pos=1))
+    assert "caveat.methods_disagree" not in claims.holds(replace(f, grade="insufficient"))

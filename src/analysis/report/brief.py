@@ -111,6 +111,10 @@ def _recent_facts(rec: Recent | None, synthetic: bool) -> dict:
     }
 
 
+#: The unadjusted comparison: not one of the adjusted methods that can confirm the headline.
+METHODS_CODES_NAIVE = "naive"
+
+
 def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
     """The naive comparison's interval and the weighting's trimming counts, when computed."""
     out: dict = {"trim": float(trim)}
@@ -132,6 +136,14 @@ def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
             "n_cross_treated": int((d == 1).sum()),
             "n_cross_control": int((d == 0).sum()),
         }
+    others = [
+        r
+        for r in (cross.results if cross is not None else [])
+        if isinstance(r, Estimate) and METHOD_CODES.get(r.method, r.method) != METHODS_CODES_NAIVE
+    ]
+    out["n_cross_methods"] = len(others)
+    out["cross_sure_pos"] = sum(bool(r.ci_low > 0) for r in others)
+    out["cross_sure_neg"] = sum(bool(r.ci_high < 0) for r in others)
     if cross is not None and cross.data is not None and "tahun" in cross.data and len(cross.data):
         out["cross_year"] = int(cross.data["tahun"].iloc[0])
     return out
@@ -401,7 +413,7 @@ def method_rows(
     """Every method of the headline outcome, worded (method names and facts from the catalog)."""
     w = words(lang)
     rows = []
-    staggered = [main.headline, main.unconditional, main.not_yet_treated, main.twfe]
+    staggered = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
     for r in [r for r in staggered if r is not None] + list(cross.results):
         rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group, cross)))
     return rows

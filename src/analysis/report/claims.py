@@ -147,6 +147,9 @@ class Facts:
     n_recent_from_files: int = 0  # too-recent agreements read from agreements files (not simulated)
     recent_files: tuple[str, ...] = ()
     recent_repeat: tuple[str, ...] = ()  # too-recent desa that partnered before (repeat)
+    n_cross_methods: int = 0  # adjusted one-year comparisons estimated (regression, IPW, ...)
+    cross_sure_pos: int = 0  # of them, intervals wholly above zero
+    cross_sure_neg: int = 0  # ... wholly below zero
     naive_ci_low: float = _NAN
     naive_ci_high: float = _NAN
     cross_year: int = 0
@@ -421,6 +424,17 @@ CLAIMS: tuple[Claim, ...] = (
         needs=("pre_max_abs", "estimate"),
         when=lambda f: f.pre_gap_exceeds and f.pretrend_rejects,
         args=lambda f, w: {"pre": _eff(w, f, f.pre_max_abs), "est": _eff(w, f, f.estimate)},
+    ),
+    Claim(
+        key="caveat.methods_disagree",
+        section="headline",
+        needs=("grade", "estimate", "n_cross_methods", "cross_sure_pos", "cross_sure_neg"),
+        when=lambda f: (
+            f.supports_size
+            and f.n_cross_methods > 0
+            and (f.cross_sure_pos if f.positive else f.cross_sure_neg) == 0
+        ),
+        args=lambda f, w: {"n": w.int(f.n_cross_methods), "year": f.cross_year or f.last_year},
     ),
     Claim(
         key="caveat.below_mde",
