@@ -515,8 +515,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="means.can.pretrend",
         section="can",
+        needs=("pretrend_p",),
+        when=lambda f: f.pretrend_rejects,
+    ),
+    Claim(
+        key="means.can.pre_gap",
+        section="can",
         needs=("pretrend_p", "pre_max_abs", "estimate"),
-        when=lambda f: f.earlier_gap,
+        when=lambda f: f.pre_gap_exceeds and not f.pretrend_rejects,
     ),
     Claim(
         key="means.can.not_estimable",
