@@ -265,6 +265,6 @@ def test_the_renderer_words_lists_numbers_dates_and_terms_in_each_language():
     assert "tanda desimal koma" in render(term, "id")
     many = InputFileError([p] * 25)
     assert render(many, "id").endswith("... dan 5 masalah lain yang sejenis")
-    note = Phrase("note.ignored", {"file": "v.csv", "n": 1234, "columns": ["'A'"]})
+    note = Phrase(key="note.ignored", args={"file": "v.csv", "n": 1234, "columns": ["'A'"]})
     assert render(note, "id") == "v.csv: 1.234 kolom tidak dibaca (diabaikan): 'A'"
     assert render(note, "en") == "v.csv: 1,234 column(s) not read (ignored): 'A'"

@@ -33,11 +33,11 @@ class Term(str):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Phrase:
     """An argument that is a phrase with fields of its own: catalog ``input.<key>`` with ``args``.
 
-    ``Phrase("formula_column", {"column": "IDM", "cells": ["L5", "L6"]})`` is worded "column
+    ``Phrase(key="formula_column", args={"column": "IDM", "cells": ["L5", "L6"]})`` is worded "column
     'IDM' (cells L5, L6)" or "kolom 'IDM' (sel L5, L6)".
     """
 

@@ -187,7 +187,9 @@ def _nothing_read(
         else "write a column map (villages column = header) and pass it with --columns"
     )
     fix_words = (
-        Phrase("fix.map_written", {"written": written}) if written else Term("fix.map_write")
+        Phrase(key="fix.map_written", args={"written": written})
+        if written
+        else Term("fix.map_write")
     )
     if "kode_desa" not in columns.values():
         guess = closest("kode_desa", list(ignored))

@@ -135,7 +135,7 @@ def _placed_none(source, crosswalk, n: int, by_fate: dict[str, int]) -> InputFil
                     "n": n,
                     "crosswalk": str(crosswalk),
                     "fates": AndList(
-                        Phrase(f"xfate.{k}", {"n": v}) for k, v in by_fate.items() if v
+                        Phrase(key=f"xfate.{k}", args={"n": v}) for k, v in by_fate.items() if v
                     ),
                 },
             )

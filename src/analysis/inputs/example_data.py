@@ -854,8 +854,8 @@ def write_example(
     if keep_card is not None:  # the data card is documentation: kept, its numbers refreshed
         card.write_text(refresh_card(keep_card, sim.truth, sim.calibration), encoding="utf-8")
     return Phrase(
-        "note.example",
-        {
+        key="note.example",
+        args={
             "n_villages": len(sim.villages),
             "n_desa": int(sim.welfare["kode_desa"].nunique()),
             "n_years": len(YEARS),

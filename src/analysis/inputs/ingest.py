@@ -640,12 +640,12 @@ def console_notes(report: IngestReport) -> list[Phrase]:
     for e in report.inputs:
         why = e.get("month_first")
         if why and why.get("declared"):
-            out.append(Phrase("note.month_first_declared", {"file": e["name"]}))
+            out.append(Phrase(key="note.month_first_declared", args={"file": e["name"]}))
         elif why:
             out.append(
                 Phrase(
-                    "note.month_first",
-                    {
+                    key="note.month_first",
+                    args={
                         "file": e["name"],
                         "value": repr(why["value"]),
                         "row": why["row"],
@@ -656,16 +656,18 @@ def console_notes(report: IngestReport) -> list[Phrase]:
         if e.get("missing_cells"):
             rows = sorted({c["row"] for c in e["missing_cells"]})
             n = e.get("missing_with_reason", len(rows))
-            out.append(Phrase("note.score_text", {"file": e["name"], "n": n, "rows": rows}))
+            out.append(
+                Phrase(key="note.score_text", args={"file": e["name"], "n": n, "rows": rows})
+            )
         ignored = e.get("columns_ignored") or []
         if not ignored:
             continue
         args = {"file": e["name"], "n": len(ignored), "columns": [f"'{h}'" for h in ignored]}
         if e.get("column_map_written"):
             args["map"] = str(e["column_map_written"])
-            out.append(Phrase("note.ignored_map", args))
+            out.append(Phrase(key="note.ignored_map", args=args))
         else:
-            out.append(Phrase("note.ignored", args))
+            out.append(Phrase(key="note.ignored", args=args))
     return out + _coordinate_notes(report.coordinates)
 
 
@@ -675,8 +677,8 @@ def _coordinate_notes(facts: dict | None) -> list[Phrase]:
         return []
     return [
         Phrase(
-            "note.coordinates",
-            {"n_missing": len(facts["missing"]), "n_outside": len(facts["outside"])},
+            key="note.coordinates",
+            args={"n_missing": len(facts["missing"]), "n_outside": len(facts["outside"])},
         )
     ]
 
@@ -797,7 +799,7 @@ def _cross_file_duplicates(allw: pd.DataFrame) -> list[InputProblem]:
                     "code": code,
                     "year": int(year),
                     "places": AndList(
-                        Phrase("where.file_row", {"file": str(f), "row": int(r)})
+                        Phrase(key="where.file_row", args={"file": str(f), "row": int(r)})
                         for f, r in zip(grp["_file"], grp[ROW], strict=True)
                     ),
                 },

@@ -246,7 +246,7 @@ def _too_many_rows(path: Path, where: str = "") -> InputFileError:
         key="too_many_rows",
         args={
             "where": Phrase(
-                "where.sheet", {"sheet": where.removeprefix("sheet '").removesuffix("'")}
+                key="where.sheet", args={"sheet": where.removeprefix("sheet '").removesuffix("'")}
             )
             if where
             else Term("what.file"),
@@ -430,7 +430,8 @@ def check_inflated(path: Path) -> int:
             key="inflated_part",
             args={
                 "part": Phrase(
-                    "part.sheet" if kind.startswith("its sheet") else "part.strings", {"name": name}
+                    key="part.sheet" if kind.startswith("its sheet") else "part.strings",
+                    args={"name": name},
                 ),
                 "size": round(size / mib),
                 "limit": round(limit / mib),
@@ -591,9 +592,9 @@ def _by_column(cells: list[str], rows: list[tuple]) -> list[str]:
 def _by_column_phrases(cells: list[str], rows: list[tuple]) -> AndList:
     """:func:`_by_column` as phrases the catalogs word (``input.formula_column[_letters]``)."""
     return AndList(
-        Phrase("formula_column", {"column": name, "cells": group})
+        Phrase(key="formula_column", args={"column": name, "cells": group})
         if name
-        else Phrase("formula_column_letters", {"column": letters, "cells": group})
+        else Phrase(key="formula_column_letters", args={"column": letters, "cells": group})
         for name, letters, group in _formula_columns(cells, rows)
     )
 
