@@ -79,7 +79,7 @@ def recent(data: DistrictData, agreements: str = "") -> Recent:
         data.district.code,
         last,
         pd.concat(extra, ignore_index=True) if extra else None,
-        files=tuple(_shown_path(p) for p in files),
+        files=tuple(Path(p).name for p in files),  # the file name an official recognises
     )
 
 
@@ -656,7 +656,7 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     if k == "district":
         return f"{data.district.name} ({data.district.code})"
     if k == "agreements":
-        return ", ".join(_shown_path(x) for x in paths.input_paths(v)) or "-"
+        return ", ".join(Path(x).name for x in paths.input_paths(v)) or "-"  # names, as on page 1
     if k == "covariates":
         if v is None:
             return w.t("param.default")
