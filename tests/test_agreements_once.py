@@ -116,7 +116,10 @@ def test_the_brief_summary_data_page_and_console_count_the_same_mou_once(run_wit
         "files": str(len(file_rows)),
         "same": "4",
         "counted": str(n_registry + len(file_rows) - 4),
+        # the file's rows without a code are counted and said to be uncomparable
+        "uncoded": str(len(file_rows) - coded),
     }
+    assert len(file_rows) > coded and "tidak punya kode desa resmi" in said.group(2)
     table = re.search(
         r'<table class="[^"]*fix-agreements[^"]*">.*?</table>', page, flags=re.S
     ).group(0)

@@ -41,7 +41,7 @@ def het_small():
         ),
         (
             "en",
-            r"not estimated: too few partnered villages to compare \(\d+ partnered villages in "
+            r"not estimated: too few partnered villages to compare \(\d+ partnered villages? in "
             r"\d+ kecamatan; at least 50 villages in 3 kecamatan are needed\)",
         ),
     ],

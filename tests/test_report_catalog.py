@@ -214,7 +214,7 @@ def test_too_recent_groups_state_the_dates_the_july_rule_and_the_year_counted_fr
         render("brief/recent_group.html.j2", "en", g=rec.groups[0], recent=rec, last_idm=2024)
     )
     assert "1 agreement in this district was signed on February 1, 2025." in same
-    assert "July" not in same and "count from 2025" in same
+    assert "July" not in same and "It counts from 2025" in same  # one agreement: singular
 
 
 def test_recent_agreements_of_the_real_kukar_registry():

@@ -612,11 +612,6 @@ def _row_pages(html: str, texts: list[str]) -> list[list[int]]:
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason="6 A4 pages since the spillover table and the review's page-1 sentences were added "
-    "(5 before them); issue 16 stays open until it fits again",
-)
 def test_printed_kutai_kartanegara_brief_fits_five_a4_pages(run_id, tmp_path):
     """Printed, the Kutai Kartanegara brief (decision page, too-recent agreements, technical
     appendix with its figures) takes at most 5 A4 pages, and no table leaves a single row alone

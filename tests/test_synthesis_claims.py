@@ -216,3 +216,16 @@ def test_the_placebo_world_shows_no_benefit_sentence(worlds):
     run = worlds[-1]
     shown = set(claims(synthesis_facts(run, pool(run, "nilai_idm", "id"))))
     assert "synth.meaning.higher" not in shown and "synth.meaning.includes_zero" in shown
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_districts_table_does_not_call_an_underpowered_pre_test_a_pass(lang):
+    from analysis.report.synthesis import _pre_check
+
+    w = words(lang)
+    passed = _pre_check(w, {"reasons": ["few_treated"], "pretrend_p": 0.23})
+    weak = _pre_check(w, {"reasons": ["pre_period_underpowered"], "pretrend_p": 0.23})
+    assert passed == w.t("synth.pretrend_passed", p=w.p(0.23))
+    assert weak == w.t("synth.pretrend_weak", p=w.p(0.23)) and weak != passed
+    failed = _pre_check(w, {"reasons": ["pretrend", "pre_period_underpowered"], "pretrend_p": 0.01})
+    assert failed == w.t("synth.pretrend_failed", p=w.p(0.01))

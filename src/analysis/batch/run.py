@@ -653,24 +653,14 @@ def agreements_counted(ds, params: dict, lang: str) -> dict | None:
     -------
     dict or None
         :func:`analysis.report.data_quality.agreements_merge` (the numbers the data page
-        states) with ``note``: the data page's sentence (``dq.fix.agreements_merged``, and
-        ``dq.fix.agreements_repeated`` when a file repeats itself); ``None`` without an
-        agreements file.
+        states) with ``note``: the data page's sentence
+        (:func:`analysis.report.data_quality.merged_note`); ``None`` without an agreements
+        file.
     """
     from analysis.report import words  # lazy: the catalogs, which a parameter typo never needs
-    from analysis.report.data_quality import agreements_merge
+    from analysis.report.data_quality import agreements_merge, merged_note
 
     m = agreements_merge(ds, params.get("agreements"))
     if m is None:
         return None
-    w = words(lang)
-    line = w.t(
-        "dq.fix.agreements_merged",
-        registry=w.int(m["registry"]),
-        files=w.int(m["files"]),
-        both=w.int(m["same_in_both"]),
-        counted=w.int(m["counted"]),
-    )
-    if m["repeated_in_files"]:
-        line += " " + w.n("dq.fix.agreements_repeated", m["repeated_in_files"])
-    return {**m, "note": line}
+    return {**m, "note": merged_note(words(lang), m)}

@@ -146,7 +146,8 @@ def agreement_sources(registry: pd.DataFrame, files: list[pd.DataFrame]) -> dict
         ``registry`` (rows), ``files`` (rows of the agreements files), ``same_in_both`` (rows of
         the files that are an agreement of the registry), ``repeated_in_files`` (rows repeating
         an earlier row of the files), ``counted`` (agreements counted once each) and
-        ``duplicates`` (pairs: the id left out, the id kept).
+        ``duplicates`` (pairs: the id left out, the id kept) and ``uncoded`` (agreements
+        counted that have no desa code, so no desa to compare).
     """
     extra = pd.concat(files, ignore_index=True) if files else None
     merged, dups = merge_agreements(registry, extra)
@@ -156,6 +157,7 @@ def agreement_sources(registry: pd.DataFrame, files: list[pd.DataFrame]) -> dict
         "same_in_both": int((dups["kept_in"] == "registry").sum()),
         "repeated_in_files": int((dups["kept_in"] != "registry").sum()),
         "counted": int(len(merged)),
+        "uncoded": int(merged["kode_desa"].isna().sum()) if "kode_desa" in merged else 0,
         "duplicates": [
             [str(a), str(b)] for a, b in zip(dups["id_kerjasama"], dups["sama_dengan"], strict=True)
         ],

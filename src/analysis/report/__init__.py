@@ -36,6 +36,7 @@ from analysis.report.words import (
     dataset_title,
     not_estimated,
     result_row,
+    shared_notes,
     words,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "png_data_uri",
     "svg_markup",
     "result_row",
+    "shared_notes",
     "not_estimated",
     "dataset_title",
     "check_lang",

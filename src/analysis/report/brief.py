@@ -37,6 +37,7 @@ from analysis.report import (
     not_estimated,
     render,
     result_row,
+    shared_notes,
     words,
 )
 from analysis.report import figures as plots
@@ -258,11 +259,17 @@ def spillover_rows(check: SpilloverCheck | None, lang: str, control_group: str) 
         (w.t("spill.n_located"), w.int(s["n_comparison_located"])),
         (w.t("spill.distance"), km if np.isfinite(q[1]) else "-"),
     ] + [(w.t("spill.within", km=w.int(r)), w.int(n)) for r, n in s["n_within_km"].items()]
+    rows, shared = _factored(w, (*check.excluded, check.exposure), control_group)
+    return {"pairs": pairs, "rows": rows, "shared": shared, "near_km": w.int(int(check.near_km))}
+
+
+def _factored(w, results, control_group: str, cross: CrossSection | None = None):
+    """Worded rows of ``results`` and the lines of the facts they share (:func:`shared_notes`)."""
+    facts = [_facts(r, control_group, cross) if r.estimable else None for r in results]
     rows = [
-        result_row(w, r, w.method(r.method), facts=_facts(r, control_group))
-        for r in (*check.excluded, check.exposure)
+        result_row(w, r, w.method(r.method), facts=f) for r, f in zip(results, facts, strict=True)
     ]
-    return {"pairs": pairs, "rows": rows, "near_km": w.int(int(check.near_km))}
+    return rows, shared_notes(w, rows, facts)
 
 
 def summary_html(
@@ -409,14 +416,15 @@ def _facts(r: Result, control_group: str, cross: CrossSection | None = None) -> 
 
 def method_rows(
     main: MainEstimate, cross: CrossSection, lang: str, control_group: str
-) -> list[dict]:
-    """Every method of the headline outcome, worded (method names and facts from the catalog)."""
-    w = words(lang)
-    rows = []
+) -> tuple[list[dict], list[str]]:
+    """Every method of the headline outcome, worded (method names and facts from the catalog).
+
+    Returns the rows and the lines of the facts shared by families of rows (said once above
+    the table; :func:`analysis.report.words.shared_notes`).
+    """
     staggered = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
-    for r in [r for r in staggered if r is not None] + list(cross.results):
-        rows.append(result_row(w, r, w.method(r.method), facts=_facts(r, control_group, cross)))
-    return rows
+    results = [r for r in staggered if r is not None] + list(cross.results)
+    return _factored(words(lang), results, control_group, cross)
 
 
 def frame_rows(table: pd.DataFrame, lang: str, label: str) -> list[dict]:
@@ -468,13 +476,15 @@ def show_details(
     if control_group is None:
         control_group = data.spec.control_group
     comparison = compare_subgroups(het)
+    methods, methods_shared = method_rows(main, cross, lang, control_group)
     _show(
         render(
             "brief/details.html.j2",
             lang,
             data=data,
             c=data.coverage,
-            methods=method_rows(main, cross, lang, control_group),
+            methods=methods,
+            methods_shared=methods_shared,
             outcomes=frame_rows(outcomes, lang, "outcome"),
             het=frame_rows(het, lang, "group") if len(het) else [],
             het_pre=subgroup_pre_rows(het, lang),

@@ -279,6 +279,15 @@ def _headline_args(f: Facts, w) -> dict:
     return {"outcome": w.outcome(f.outcome), "est": _eff(w, f, f.estimate), "lo": lo, "hi": hi}
 
 
+def _methods_disagree(f: Facts) -> bool:
+    """The result is sized, and no other adjusted comparison is sure in its direction."""
+    return (
+        f.supports_size
+        and f.n_cross_methods > 0
+        and (f.cross_sure_pos if f.positive else f.cross_sure_neg) == 0
+    )
+
+
 def _why(f: Facts, w) -> dict:
     return {"why": w.join([w.t(f"why.{r}") for r in f.reasons])}
 
@@ -429,12 +438,21 @@ CLAIMS: tuple[Claim, ...] = (
         key="caveat.methods_disagree",
         section="headline",
         needs=("grade", "estimate", "n_cross_methods", "cross_sure_pos", "cross_sure_neg"),
-        when=lambda f: (
-            f.supports_size
-            and f.n_cross_methods > 0
-            and (f.cross_sure_pos if f.positive else f.cross_sure_neg) == 0
-        ),
+        when=lambda f: _methods_disagree(f) and f.n_cells_reg_fallback == 0,
         args=lambda f, w: {"n": w.int(f.n_cross_methods), "year": f.cross_year or f.last_year},
+    ),
+    Claim(
+        # the page rests the result on "the main method": it says what that method computed
+        key="caveat.methods_disagree_reg",
+        section="headline",
+        needs=("grade", "estimate", "n_cross_methods", "n_cells", "n_cells_reg_fallback"),
+        when=lambda f: _methods_disagree(f) and f.n_cells_reg_fallback > 0,
+        args=lambda f, w: {
+            "n": w.int(f.n_cross_methods),
+            "year": f.cross_year or f.last_year,
+            "k": w.int(f.n_cells_reg_fallback),
+            "cells": w.int(f.n_cells),
+        },
     ),
     Claim(
         key="caveat.below_mde",
@@ -633,6 +651,14 @@ CLAIMS: tuple[Claim, ...] = (
         needs=("estimable", "reason", "n_evaluated", "min_treated"),
         when=lambda f: f.applicable and not f.estimable and f.reason == "too_few_treated",
         args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_treated)},
+    ),
+    Claim(
+        # without a result, the page still says that the partnered desa's agreements are over
+        key="rec.ended_only",
+        section="rec",
+        needs=("estimable", "n_desa_ended"),
+        when=lambda f: f.applicable and not f.estimable and f.n_desa_ended > 0,
+        plural="n_desa_ended",
     ),
     # -- the too-recent agreements -------------------------------------------------------------
     Claim(

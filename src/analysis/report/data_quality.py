@@ -771,6 +771,27 @@ def agreements_merge(ds, agreements: str | Path | None) -> dict | None:
     return agreement_sources(ds.partnerships, [read_agreements(f) for f in files])
 
 
+def merged_note(w, m: dict) -> str:
+    """The sentence that counts the registry's and the files' agreements (:func:`agreements_merge`).
+
+    The run's console and the data page say it alike: how many in each, how many the same,
+    how many counted; then, when they occur, the rows a file repeats and the counted
+    agreements without a desa code (which no comparison can use).
+    """
+    line = w.t(
+        "dq.fix.agreements_merged",
+        registry=w.int(m["registry"]),
+        files=w.int(m["files"]),
+        both=w.int(m["same_in_both"]),
+        counted=w.int(m["counted"]),
+    )
+    if m.get("repeated_in_files"):
+        line += " " + w.n("dq.fix.agreements_repeated", m["repeated_in_files"])
+    if m.get("uncoded"):
+        line += " " + w.n("dq.fix.agreements_uncoded", m["uncoded"])
+    return line
+
+
 def fix_list(ds, agreements: str | Path | None = None) -> dict:
     """What to fix, as facts: each part of the data-quality page's list.
 
@@ -840,6 +861,7 @@ def write_data_report(out: Path, ds, lang: str, agreements: str | Path | None = 
         lang,
         title=dataset_title(w, ds.meta, ds.folder.name),
         fix=fix_list(ds, agreements),
+        merged_note=merged_note,
         tables=tables,
         problems=problems,
         inputs=ingest_inputs(ds.folder, lang),
@@ -852,6 +874,7 @@ def write_data_report(out: Path, ds, lang: str, agreements: str | Path | None = 
 
 __all__ = [
     "UNRECOGNISED_KEY",
+    "merged_note",
     "agreements_rows",
     "ended_agreements",
     "fix_list",

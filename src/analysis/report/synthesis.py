@@ -134,6 +134,9 @@ def _pre_check(w, e: dict) -> str:
         return w.t("synth.pretrend_failed", p=w.p(p))
     if "pre_gap_exceeds_estimate" in reasons:
         return w.t("synth.pre_gap")
+    if p is not None and np.isfinite(float(p)) and "pre_period_underpowered" in reasons:
+        # not rejecting says little when the test could only see gaps larger than the estimate
+        return w.t("synth.pretrend_weak", p=w.p(p))
     if p is not None and np.isfinite(float(p)):
         return w.t("synth.pretrend_passed", p=w.p(p))
     return w.t("synth.pretrend_none")

@@ -169,8 +169,12 @@ class Words:
         Keys without an entry are not shown (an English note is never printed raw); the catalog
         test lists the keys the estimators produce, so a new fact needs only a new entry.
         """
+        return self.t("facts.sep").join(self.fact_parts(facts))
+
+    def fact_parts(self, facts: dict | None) -> list[str]:
+        """The worded facts of :meth:`facts`, one string per fact, before they are joined."""
         if not facts:
-            return ""
+            return []
         facts = dict(facts)
         # pairs that read as one fact: clusters with their number, desa left out with the reason
         if "cluster" in facts:
@@ -183,6 +187,8 @@ class Words:
             )
         if "n_dropped" in facts:
             why = facts.pop("dropped_reason", None)
+            if why and "," not in str(why):  # the count by that one reason says it again
+                facts.pop(f"n_dropped_{why}", None)
             n = self.int(facts["n_dropped"])
             facts["n_dropped"] = (
                 self.t("fact.dropped_because", n=n, why=self._fact_value("dropped_reason", why))
@@ -195,8 +201,11 @@ class Words:
                 continue
             if isinstance(value, float) and not math.isfinite(value):
                 continue
+            if self.catalog.is_plural(f"fact.{key}") and _count(value) is not None:
+                out.append(self.n(f"fact.{key}", _count(value), value=self.int(_count(value))))
+                continue
             out.append(self.t(f"fact.{key}", value=self._fact_value(key, value)))
-        return self.t("facts.sep").join(out)
+        return out
 
     def _fact_value(self, key: str, value: object) -> str:
         if isinstance(value, bool):
@@ -248,6 +257,44 @@ def result_row(w: Words, r, label: str, with_q: bool = False, facts: dict | None
     }
 
 
+#: The marks of the families of rows whose shared facts are said once (:func:`shared_notes`).
+SHARED_MARKS = ("note.shared_mark", "note.shared_mark2", "note.shared_mark3")
+
+
+def shared_notes(w: Words, rows: list[dict], facts: list[dict | None]) -> list[str]:
+    """Facts common to a family of rows said once; each row's note keeps only its own facts.
+
+    ``rows`` are :func:`result_row` cells and ``facts`` the facts each was worded from (None
+    for a row that was not estimated). A family is the rows sharing at least half of the
+    facts of its first row (the first estimated row not yet in a family); the facts every
+    member has (at least two, and at least two members) move to one line, and each member's
+    note becomes the family's mark (:data:`SHARED_MARKS`) and its remaining facts. A fact is in
+    a line only when every row with that mark has it, so the line is true of each of them.
+    Returns the lines (one per family, at most one per mark), empty when nothing is shared.
+    """
+    parts = [w.fact_parts(f) if f is not None else None for f in facts]
+    free = [i for i, p in enumerate(parts) if p]
+    lines = []
+    sep = w.t("facts.sep")
+    for mark_key in SHARED_MARKS:
+        while free:
+            first = parts[free[0]]
+            family = [i for i in free if 2 * len(set(parts[i]) & set(first)) >= len(first)]
+            common = set.intersection(*(set(parts[i]) for i in family))
+            if len(family) >= 2 and len(common) >= 2:
+                break
+            free = free[1:]  # its first row shares with no other: try the next row
+        else:
+            break
+        mark = w.t(mark_key)
+        for i in family:
+            own = sep.join(p for p in parts[i] if p not in common)
+            rows[i]["note"] = mark + (f" {own}" if own else "")
+        lines.append(w.t("note.shared", mark=mark, facts=sep.join(p for p in first if p in common)))
+        free = [i for i in free if i not in family]
+    return lines
+
+
 def _count(v: object) -> int | None:
     try:
         f = float(v)
@@ -269,10 +316,10 @@ def not_estimated(w: Words, r) -> str:
     n, k = _count(get("n_desa_subgroup")), _count(get("n_kecamatan_subgroup"))
     min_n, min_k = _count(get("min_desa")), _count(get("min_clusters"))
     if None not in (n, k, min_n, min_k):
-        why = w.t(
+        why = w.n(
             "note.subgroup_counts",
+            n,
             why=why,
-            n=w.int(n),
             k=w.int(k),
             min_n=w.int(min_n),
             min_k=w.int(min_k),
