@@ -26,6 +26,7 @@ from analysis.design import COUNTING_STATUSES, agreement_exposure, rows_in_distr
 from analysis.inputs.dataset import Dataset
 from analysis.inputs.example_data import simulate
 from analysis.inputs.frame import load_frame
+from analysis.methods.results import parse_facts
 from analysis.methods.sensitivity import e_value
 from analysis.report import brief, claims
 from analysis.schema import IDM_THRESHOLDS
@@ -44,14 +45,7 @@ def _claims_on(html: str) -> list[str]:
     return re.findall(r'data-claim="([^"]+)"', html)
 
 
-def _facts_column(text: object) -> dict:
-    """``k=v; k=v`` of results.csv's ``facts`` column as a dict of strings."""
-    out = {}
-    for part in str(text or "").split("; "):
-        k, sep, v = part.partition("=")
-        if sep:
-            out[k.strip()] = v.strip()
-    return out
+_facts_column = parse_facts  # results.csv's ``facts`` column, read as the brief reads it
 
 
 def _band(mean: float) -> tuple[str, float, float]:

@@ -235,6 +235,22 @@ class NotEstimable:
 Result = Estimate | NotEstimable
 
 
+def parse_facts(facts: object) -> dict[str, str]:
+    """The ``facts`` column of a results table (``k=v; k=v``, :attr:`Estimate.notes`) as a dict.
+
+    A dict (an estimate's own ``facts``) is returned with its values as text, so a reader of
+    either form gets the same answer. Values are text: ``n_cells=30`` gives ``{"n_cells": "30"}``.
+    """
+    if isinstance(facts, dict):
+        return {str(k): str(v) for k, v in facts.items()}
+    out = {}
+    for part in str(facts or "").split("; "):
+        k, sep, v = part.partition("=")
+        if sep:
+            out[k.strip()] = v.strip()
+    return out
+
+
 def to_frame(results: list[Result]) -> pd.DataFrame:
     """Tidy table: one row per estimate (``COLUMNS``)."""
     rows = []

@@ -25,7 +25,7 @@ from analysis.district import (
     spillover_summary,
 )
 from analysis.methods.crosssection import CrossSection
-from analysis.methods.results import FACT_FIELDS, Estimate, Result
+from analysis.methods.results import FACT_FIELDS, Estimate, Result, parse_facts
 from analysis.methods.spillover import EXCLUSION_RADII_KM, SpilloverCheck
 from analysis.methods.subgroups import DIFFERENCE_ALPHA, SubgroupComparison, compare_subgroups
 from analysis.provenance import stamp
@@ -112,10 +112,6 @@ def _recent_facts(rec: Recent | None, synthetic: bool) -> dict:
     }
 
 
-#: The unadjusted comparison: not one of the adjusted methods that can confirm the headline.
-METHODS_CODES_NAIVE = "naive"
-
-
 def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
     """The naive comparison's interval and the weighting's trimming counts, when computed."""
     out: dict = {"trim": float(trim)}
@@ -137,10 +133,11 @@ def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
             "n_cross_treated": int((d == 1).sum()),
             "n_cross_control": int((d == 0).sum()),
         }
+    # the adjusted comparisons that can confirm the headline (the unadjusted one cannot)
     others = [
         r
         for r in (cross.results if cross is not None else [])
-        if isinstance(r, Estimate) and METHOD_CODES.get(r.method, r.method) != METHODS_CODES_NAIVE
+        if isinstance(r, Estimate) and r is not naive
     ]
     out["n_cross_methods"] = len(others)
     out["cross_sure_pos"] = sum(bool(r.ci_low > 0) for r in others)
@@ -448,9 +445,7 @@ def _fallback_fact(w, r: dict) -> dict:
     Rows of the outcomes and subgroups tables name nothing else (their methods are the
     headline's); a fallback changes what was computed, so it is said (:func:`method_label`).
     """
-    facts = r.get("facts")
-    text = "; ".join(f"{k}={v}" for k, v in facts.items()) if isinstance(facts, dict) else facts
-    fell = _fallback(text)
+    fell = _fallback(r.get("facts"))
     if not fell or not bool(r.get("estimable")):
         return {}
     return {"est_method": method_label(w, fell[0], str(r.get("est_method", "")), *fell[1:])}
@@ -568,6 +563,7 @@ def _established_pairs(
 
 
 def _naive(cross: CrossSection) -> Result | None:
+    """The naive (unadjusted) comparison of the cross-section, if it was computed."""
     return next((r for r in cross.results if METHOD_CODES.get(r.method, r.method) == "naive"), None)
 
 
@@ -734,9 +730,9 @@ def word_notes(table: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
     return table.assign(notes=notes)
 
 
-def _fallback(text: object) -> tuple[str, int, int] | None:
-    """(requested method, cells fallen back, cells) from a results.csv ``facts`` text, if any."""
-    said = dict(p.split("=", 1) for p in str(text or "").split("; ") if "=" in p)
+def _fallback(facts: object) -> tuple[str, int, int] | None:
+    """(requested method, cells fallen back, cells) from a row's ``facts`` (text or dict), if any."""
+    said = parse_facts(facts)
     try:
         k, n = int(said.get("n_cells_reg_fallback", 0)), int(said.get("n_cells", 0))
     except ValueError:
