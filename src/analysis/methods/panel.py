@@ -1449,6 +1449,7 @@ def twfe(
     check_option("boot_weights", boot_weights, BootWeights)
     y, covs = design.outcome, tuple(covariates)
     d, n1, n0 = _twfe_sample(df, design, covs)
+    n_always = int(d.attrs.get("n_always_treated", 0))
     _check_twfe_inference(design, d, vcov, inference)
     _check_panel_rows(d, design)
     refused = (
@@ -1466,7 +1467,11 @@ def twfe(
         est_method="ols",
         se_type={"cluster": "CRV1", "HC1": "HC1", "iid": "iid"}[vcov],
         cluster=design.cluster if vcov == "cluster" else "",
-        facts={"covariates": ",".join(covs), "vcov": vcov},
+        facts={
+            "covariates": ",".join(covs),
+            "vcov": vcov,
+            "n_always_treated": n_always,
+        },
     )
     wb = None
     if inference != "analytic":
@@ -1481,12 +1486,20 @@ def _twfe_sample(
     """The sample of two-way fixed effects.
 
     The columns TWFE reads, complete rows, the ``_treated`` indicator and the numbers of
-    partnered and never-partnered desa.
+    partnered and never-partnered desa. Desa partnered in every year of the sample (started
+    in or before its first year) are left out, as the staggered estimator leaves them out:
+    they have no year before partnering, so they could only serve as comparison desa for
+    the year effects, the "forbidden comparison" of Goodman-Bacon (2021). Their number is
+    ``d.attrs["n_always_treated"]``.
     """
     y = design.outcome
     needed = [design.unit, design.time, y, "g", *covs, design.cluster]
     d = df[[c for c in dict.fromkeys(needed) if c in df.columns]]
     d = d.dropna(subset=[y, *covs]).copy()
+    always = (d["g"] > 0) & (d["g"] <= d[design.time].min()) if len(d) else d["g"] > 0
+    n_always = int(d.loc[always, design.unit].nunique())
+    d = d[~always].copy()
+    d.attrs["n_always_treated"] = n_always
     d["_treated"] = ((d["g"] > 0) & (d[design.time] >= d["g"])).astype(float)
     n1 = int(d.loc[d["_treated"] == 1, design.unit].nunique())
     n0 = int(d.loc[d["g"] == 0, design.unit].nunique())
