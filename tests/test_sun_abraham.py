@@ -178,6 +178,7 @@ def test_always_treated_left_out_and_counted(base_stagg):
     d = base_stagg.copy()
     d.loc[d["id"] == 1, "g"] = 1
     r, iw = sun_abraham(d, STAGG, covariates=("x1",))
+    assert r.n_dropped == 1 and r.dropped_reason == "always_treated"
     assert r.facts["n_units_always_treated"] == 1 and iw.n_units_always_treated == 1
 
 
@@ -195,3 +196,20 @@ def test_tidy_has_event_study_and_att(base_stagg):
     t = iw.tidy()
     assert len(t) == 18 and np.isnan(t["e"].iloc[-1]) and t["estimate"].iloc[-1] == r.estimate
     assert r.se_type == "HC1" and r.cluster == ""
+
+
+def test_district_main_estimate_carries_the_sunab_row():
+    from analysis.district import estimate_main, prepare
+    from analysis.report.brief import word_notes
+    from analysis.report.words import words
+
+    data = prepare(paths.EXAMPLE_DIR, "Kukar")
+    table = estimate_main(data).tidy()
+    row = table[table["method"] == "sunab"]
+    direct, _ = sun_abraham(data.panel, data.design, "nevertreated", data.last_year)
+    assert len(row) == 1 and row["estimate"].iloc[0] == direct.estimate
+    assert row["control_group"].iloc[0] == "nevertreated" and row["se_type"].iloc[0] == "CRV1"
+    for lang in ("id", "en"):
+        assert words(lang).method("sunab") != "sunab"
+        note = word_notes(row, lang)["notes"].iloc[0]
+        assert words(lang).t("control_group.nevertreated") in note

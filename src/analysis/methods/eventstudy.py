@@ -149,12 +149,15 @@ def _as_estimate(
     vcov: str,
     n: tuple[int, int],
 ) -> Result:
-    """The interaction-weighted ATT as an Estimate, with the facts of how it was computed."""
+    """The interaction-weighted ATT as an Estimate, with the facts of how it was computed.
+
+    ``n_dropped`` counts the desa partnered in or before the first year (``always_treated``);
+    ``facts`` also count the desa-year rows without the outcome or a covariate.
+    """
     facts = {
-        "control_group": iw.control_group,
         "covariates": ",".join(covs),
         "vcov": vcov,
-        "n_cells": len(iw.cohort_period),
+        "n_cohort_periods": len(iw.cohort_period),
         "aggregation_weights": "fixed",
         "n_units_always_treated": iw.n_units_always_treated,
         "n_rows_dropped_missing": iw.n_rows_dropped_missing,
@@ -169,8 +172,11 @@ def _as_estimate(
         iw.n_clusters,
         None,
         est_method="ols",
+        control_group=iw.control_group,
         se_type=iw.se_type,
         cluster=design.cluster if vcov == "cluster" else "",
+        n_dropped=iw.n_units_always_treated,
+        dropped_reason="always_treated" if iw.n_units_always_treated else "",
         facts=facts,
     )
 
@@ -325,16 +331,22 @@ def _aggregate(
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     cp = cells.assign(estimate=beta, se=se)
     crit = t_critical(G or None)
-    rows = []
-    for e, idx in cells.groupby("e").groups.items():
-        w = np.zeros(len(cells))
-        w[idx] = cells.loc[idx, "n_obs"] / cells.loc[idx, "n_obs"].sum()
-        est, s = float(w @ beta), float(np.sqrt(max(w @ V @ w, 0.0)))
-        rows.append({"e": int(e), "estimate": est, "se": s, "n_cohorts": len(idx)})
-    es = pd.DataFrame(rows)
+    e, n_obs = cells["e"].to_numpy(), cells["n_obs"].to_numpy(float)
+    periods = np.unique(e)
+    W = (e[None, :] == periods[:, None]) * n_obs  # one row of cohort weights per period
+    W /= W.sum(axis=1, keepdims=True)
+    es_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", W, V, W), 0, None))
+    es = pd.DataFrame(
+        {
+            "e": periods.astype(int),
+            "estimate": W @ beta,
+            "se": es_se,
+            "n_cohorts": (W > 0).sum(axis=1),
+        }
+    )
     es["ci_low"], es["ci_high"] = es["estimate"] - crit * es["se"], es["estimate"] + crit * es["se"]
-    post = (cells["e"] >= 0).to_numpy()
-    w = np.where(post, cells["n_obs"], 0) / cells.loc[post, "n_obs"].sum()
+    w = np.where(e >= 0, n_obs, 0.0)
+    w /= w.sum()
     return InteractionWeighted(
         cohort_period=cp,
         event_study=es,
