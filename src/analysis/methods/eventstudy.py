@@ -27,7 +27,7 @@ from analysis.design import Design
 from analysis.errors import OptionError, check_option
 from analysis.methods.inference import coefficient_estimate, t_critical
 from analysis.methods.options import LateExposed, SunAbrahamControl, Vcov
-from analysis.methods.panel import MIN_TREATED, _demean_two_way, apply_late_exposed
+from analysis.methods.panel import MIN_TREATED, apply_late_exposed
 from analysis.methods.results import NotEstimable, Result
 
 __all__ = ["SUNAB_ESTIMAND", "InteractionWeighted", "sun_abraham"]
@@ -251,9 +251,9 @@ def _regression(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
     """The saturated regression: CATT(g, e) cells, their coefficients and covariance, clusters.
 
-    Unit and year effects are swept out by alternating projections
-    (:func:`analysis.methods.panel._demean_two_way`); the dummies of cells without a treated
-    desa-year do not exist, so the design has full rank whenever a control cohort is present.
+    Unit and year effects are swept out exactly (:func:`_two_way_residuals`); the dummies of
+    cells without a treated desa-year do not exist, so the design has full rank whenever a
+    control cohort is present.
     """
     g = d["g"].to_numpy()
     t = d[design.time].to_numpy()
@@ -275,7 +275,7 @@ def _regression(
     X = np.column_stack([D, d[list(covs)].to_numpy(float)]) if covs else D
     unit = pd.factorize(d[design.unit])[0]
     time = pd.factorize(d[design.time])[0]
-    Z = _demean_two_way(np.column_stack([d[design.outcome].to_numpy(float), X]), unit, time)
+    Z = _two_way_residuals(np.column_stack([d[design.outcome].to_numpy(float), X]), unit, time)
     y, X = Z[:, 0], Z[:, 1:]
     bread = np.linalg.pinv(X.T @ X)
     beta = bread @ (X.T @ y)
@@ -283,6 +283,25 @@ def _regression(
     V, G = _sandwich(X, u, bread, d, design, vcov)
     k = len(cells)
     return cells, beta[:k], V[:k, :k], G
+
+
+def _two_way_residuals(M: np.ndarray, unit: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Residuals of the columns of ``M`` on unit and year dummies, exactly, balanced or not.
+
+    Frisch-Waugh-Lovell: the columns and the year dummies are demeaned within units, and the
+    demeaned columns are regressed on the demeaned year dummies (a few columns), so no
+    iteration is needed even when desa miss years.
+    """
+
+    def within(A: np.ndarray) -> np.ndarray:
+        sums = np.zeros((unit.max() + 1, A.shape[1]))
+        np.add.at(sums, unit, A)
+        return A - (sums / np.bincount(unit)[:, None])[unit]
+
+    years = np.zeros((len(time), time.max() + 1))
+    years[np.arange(len(time)), time] = 1.0
+    Mu, Yu = within(M.astype(float)), within(years)
+    return Mu - Yu @ np.linalg.lstsq(Yu, Mu, rcond=None)[0]
 
 
 def _sandwich(
