@@ -213,3 +213,26 @@ def test_district_main_estimate_carries_the_sunab_row():
         assert words(lang).method("sunab") != "sunab"
         note = word_notes(row, lang)["notes"].iloc[0]
         assert words(lang).t("control_group.nevertreated") in note
+
+
+def test_unbalanced_panel_matches_pyfixest_on_the_same_dummies(base_stagg):
+    """With desa missing years the exact two-way sweep still gives pyfixest's CATTs and CRV1.
+
+    Tolerances: coefficients 1e-8, standard errors 1e-6 relative (pyfixest demeans iteratively
+    to its ``fixef_tol`` of 1e-8; the sweep here is exact).
+    """
+    import pyfixest as pf
+
+    rng = np.random.default_rng(3)
+    d = base_stagg.drop(index=rng.choice(len(base_stagg), 60, replace=False))
+    _, iw = sun_abraham(d, STAGG, covariates=("x1",))
+    cp = iw.cohort_period
+    dummies = {
+        f"c{i}": ((d["g"] == g) & (d["year"] - d["g"] == e)).astype(float)
+        for i, (g, e) in enumerate(zip(cp["g"], cp["e"], strict=True))
+    }
+    wide = pd.concat([d, pd.DataFrame(dummies, index=d.index)], axis=1)
+    fit = pf.feols(f"y ~ x1 + {' + '.join(dummies)} | id + year", data=wide, vcov={"CRV1": "id"})
+    names = list(dummies)
+    assert np.max(np.abs(fit.coef()[names].to_numpy() - cp["estimate"].to_numpy())) < 1e-8
+    assert np.max(np.abs(fit.se()[names].to_numpy() / cp["se"].to_numpy() - 1)) < 1e-6
