@@ -42,6 +42,7 @@ from analysis.methods.describe import (
     partnership_counts,
     status_transitions,
 )
+from analysis.methods.eventstudy import sun_abraham
 from analysis.methods.honest import event_study_breakdown
 from analysis.methods.inference import DEFAULT_DRAWS, DEFAULT_SEED
 from analysis.methods.options import (
@@ -592,7 +593,7 @@ def describe_district(data: DistrictData) -> Description:
 
 @dataclass(frozen=True, kw_only=True)
 class MainEstimate:
-    """The staggered DiD (headline), its unconditional and not-yet-treated variants, and TWFE.
+    """The staggered DiD (headline), its variants, and the TWFE and Sun-Abraham benchmarks.
 
     Parameters
     ----------
@@ -602,6 +603,10 @@ class MainEstimate:
         All its aggregations and the event study (None when not estimated).
     twfe
         Two-way fixed effects, the conventional benchmark.
+    sunab
+        Sun and Abraham's interaction-weighted event study (:func:`_sunab_comparison`), a
+        comparison that, unlike TWFE, is not biased by effects that differ across cohorts;
+        None with ``variants=False``.
     not_yet_treated
         The headline with the other comparison group (named ``cs_did_<group>``).
     unconditional
@@ -625,6 +630,7 @@ class MainEstimate:
     few_desa: Result | None = None
     few_detail: FewDesa | None = None
     spillover: SpilloverCheck | None = None
+    sunab: Result | None = None
 
     @property
     def covariates_used(self) -> tuple[str, ...]:
@@ -647,7 +653,8 @@ class MainEstimate:
 
     def tidy(self) -> pd.DataFrame:
         """The estimates as one table (:data:`analysis.methods.results.COLUMNS`)."""
-        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe, self.few_desa]
+        rows = [self.headline, self.unconditional, self.not_yet_treated, self.twfe, self.sunab]
+        rows.append(self.few_desa)
         return to_frame([r for r in rows if r is not None])
 
     def __repr__(self) -> str:
@@ -748,12 +755,14 @@ def _event_study_refusal(
 def estimate_main(
     data: DistrictData, control_group: str | None = None, variants: bool = True
 ) -> MainEstimate:
-    """The headline staggered DiD with its variants and the TWFE benchmark.
+    """The headline staggered DiD with its variants and the TWFE and Sun-Abraham benchmarks.
 
     Callaway and Sant'Anna (2021) with ``data.spec``'s estimator and covariates (doubly robust,
     Sant'Anna and Zhao 2020, by default), the unconditional estimate beside it, the other
-    comparison group as a check, and two-way fixed effects as the conventional benchmark
-    (:func:`analysis.methods.panel.callaway_santanna`, :func:`analysis.methods.panel.twfe`).
+    comparison group as a check, two-way fixed effects as the conventional benchmark and Sun and
+    Abraham's (2021) interaction-weighted event study as a further comparison
+    (:func:`analysis.methods.panel.callaway_santanna`, :func:`analysis.methods.panel.twfe`,
+    :func:`analysis.methods.eventstudy.sun_abraham`).
 
     Parameters
     ----------
@@ -785,6 +794,7 @@ def estimate_main(
             headline=NotEstimable(**ne, method=HEADLINE_METHOD),
             staggered=None,
             twfe=NotEstimable(**ne, method="twfe"),
+            sunab=NotEstimable(**ne, method="sunab"),
             not_yet_treated=NotEstimable(**ne, method=f"{HEADLINE_METHOD}_{other}"),
             unconditional=NotEstimable(**ne, method=f"{HEADLINE_METHOD}_unconditional"),
         )
@@ -816,6 +826,7 @@ def estimate_main(
     return replace(
         main,
         twfe=_tag(_twfe_benchmark(data), code),
+        sunab=_tag(_sunab_comparison(data), code),
         not_yet_treated=_tag(alt, code),
         unconditional=_tag(unc, code),
         spillover=estimate_spillover(data, control_group),
@@ -988,6 +999,30 @@ def _twfe_benchmark(data: DistrictData) -> Result:
         spec.draws,
         spec.seed,
     )
+
+
+def _sunab_comparison(data: DistrictData) -> Result:
+    """Sun and Abraham's interaction-weighted ATT, never-partnered desa as the control cohort.
+
+    :func:`analysis.methods.eventstudy.sun_abraham` without covariates (village covariates do
+    not change within a desa, so the desa effects absorb them) and with the specification's
+    TWFE standard errors; its ``facts`` say so. With one outcome year: ``no_pre_period``.
+    """
+    spec = data.spec
+    if data.panel[data.design.time].nunique() < 2:
+        return NotEstimable(
+            outcome=data.design.outcome, method="sunab", estimand="ATT", reason="no_pre_period"
+        )
+    r, _ = sun_abraham(
+        data.panel,
+        data.design,
+        "nevertreated",
+        data.last_year,
+        vcov=spec.twfe_vcov,
+        min_treated=spec.min_treated,
+        late_exposed=spec.late_exposed,
+    )
+    return _recent_reason(r, data)
 
 
 def estimate_cross_section(data: DistrictData, year: int | None = None) -> CrossSection:
@@ -1567,7 +1602,8 @@ def results_table(
     >>> table["method"].iloc[0], table["district"].iloc[0]
     ('cs_did', '64.02')
     """
-    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
+    rows = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.sunab]
+    rows.append(main.few_desa)
     parts = [
         to_frame([r for r in rows if r is not None]),
         to_frame(cross.results),

@@ -26,6 +26,9 @@ from typing import Literal, get_args
 # -- choices of the staggered difference-in-differences (R ``did``'s names) --------------------
 #: Comparison desa of the staggered estimator (``att_gt(control_group=)``).
 ControlGroup = Literal["nevertreated", "notyettreated"]
+#: Comparison cohort of Sun and Abraham's interaction-weighted event study: the never-treated desa,
+#: or the last-treated cohort (with the never-treated) over the years before it starts.
+SunAbrahamControl = Literal["nevertreated", "lasttreated"]
 #: Two-period estimator of each ATT(g, t): doubly robust, outcome regression or IPW.
 EstMethod = Literal["dr", "reg", "ipw"]
 #: Base period of the pre-period comparisons.
@@ -120,6 +123,7 @@ Method = Literal[
     "cs_did_nevertreated",
     "cs_did_unconditional",
     "twfe",
+    "sunab",
     "naive",
     "regression",
     "ipw",
