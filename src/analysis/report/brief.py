@@ -419,7 +419,14 @@ def method_rows(
     Returns the rows and the lines of the facts shared by families of rows (said once above
     the table; :func:`analysis.report.words.shared_notes`).
     """
-    staggered = [main.headline, main.unconditional, main.not_yet_treated, main.twfe, main.few_desa]
+    staggered = [
+        main.headline,
+        main.unconditional,
+        main.not_yet_treated,
+        main.twfe,
+        main.sunab,
+        main.few_desa,
+    ]
     results = [r for r in staggered if r is not None] + list(cross.results)
     return _factored(words(lang), results, control_group, cross)
 
