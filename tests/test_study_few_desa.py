@@ -60,7 +60,13 @@ def test_a_few_draws_run_through_every_estimator(study):
             assert g["n_placebos"] == (n_desa - 1 if r["k"] == 1 else 19)
             assert g["covers"] == (g["ci_low"] <= r["truth"] <= g["ci_high"])
         assert r["cs_did"]["estimable"] and r["cs_did"]["n_clusters"] > 1
+        for m in study.METHODS:  # the placebo standard error of the same placebos
+            v, t = r[f"{m}:placebo_variance"], r[f"{m}:effect"]
+            assert v["se"] > 0 and v["n_placebos"] == t["n_placebos"]
+            assert np.isclose(v["ci_high"] - v["estimate"], 1.959964 * v["se"])
+            assert v["reject_null"] == (abs(v["estimate_null"]) > 1.959964 * v["se"])
     s = study.summarise(rows)
+    assert "synthetic_did:placebo_variance" in s["1"]
     assert set(s) == {"1", "3"} and s["1"]["did:effect"]["draws"] == 1
     assert all(0 <= v["reject_zero_effect"] <= 1 for per in s.values() for v in per.values())
 
