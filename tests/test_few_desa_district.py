@@ -123,7 +123,7 @@ def test_an_unbounded_few_desa_interval_is_not_graded(two_desa):
 
 @pytest.fixture(scope="module")
 def kukar_het():
-    data = steps.prepare(paths.EXAMPLE_DIR, "64.02", **FAST)
+    data = steps.prepare(paths.EXAMPLE_DIR, "64.02", **FAST, few_desa_subgroups=True)
     return data, steps.estimate_heterogeneity(data)
 
 
@@ -147,11 +147,13 @@ def test_subgroups_of_one_to_four_desa_get_the_few_desa_comparison(kukar_het):
         assert ("pre_fit_exceeds_estimate" in reasons) == misses
         assert r["pre_message"] == steps.FEW_PRE_MESSAGES[not misses]
         assert ("placebo_not_rejected" in reasons) == (not r["p_value"] < 0.05)
-    # the same subgroup with the comparison switched off is not estimated, and says why
-    off = steps.estimate_heterogeneity(
-        steps.prepare(paths.EXAMPLE_DIR, "64.02", **{**FAST, "few_desa_placebos": 0})
-    )
-    assert set(off.loc[few.to_numpy(), "reason"]) == {"too_few_treated"}
+    # not asked (the default) or switched off: not estimated, and it says why
+    for kw in ({}, {"few_desa_subgroups": True, "few_desa_placebos": 0}):
+        off = steps.estimate_heterogeneity(
+            steps.prepare(paths.EXAMPLE_DIR, "64.02", **{**FAST, **kw})
+        )
+        assert set(off.loc[few.to_numpy(), "reason"]) == {"too_few_treated"}, kw
+        assert not off["few_desa"].any()
 
 
 def test_few_desa_subgroups_are_not_in_the_pairwise_differences(kukar_het):

@@ -221,7 +221,7 @@ def test_district_spec_options_reach_the_grade_and_subgroups():
         dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=1, min_subgroup_clusters=1)
     )
     many = dist.estimate_heterogeneity(
-        dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=50, few_desa_placebos=0)
+        dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=50)
     )
     assert few["estimable"].sum() > many["estimable"].sum() == 0
     assert (many["min_desa"] == 50).all()

@@ -26,12 +26,8 @@ def _cells(rows: list[dict], lang: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def het_small():
-    """Subgroups of 64.02 with thresholds no subgroup reaches (no estimation runs; the few-desa
-    comparison of subgroups of 1-4 desa switched off)."""
-    data = dist.prepare(
-        paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=50, min_subgroup_clusters=3,
-        few_desa_placebos=0,
-    )  # fmt: skip
+    """Subgroups of 64.02 with thresholds no subgroup reaches (no estimation runs)."""
+    data = dist.prepare(paths.EXAMPLE_DIR, "64.02", min_subgroup_desa=50, min_subgroup_clusters=3)
     return dist.estimate_heterogeneity(data)
 
 

@@ -161,6 +161,11 @@ class Specification:
     few_desa_loo
         Also refit the few-desa comparison without each donor of positive weight
         (leave-one-out; one refit per donor, off by default for speed).
+    few_desa_subgroups
+        Give subgroups of 1 to 4 evaluated desa the few-desa comparison
+        (:func:`estimate_heterogeneity`) instead of "not estimated: too few partnered desa".
+        Off by default for its cost: about 1-3 s per such subgroup (a synthetic DiD fit and
+        its placebos), and the example's East Kalimantan has 41 of them in 7 districts.
     """
 
     covariates: tuple[str, ...] | None = None
@@ -187,6 +192,7 @@ class Specification:
     multitest: MultipleTesting = "fdr_bh"
     few_desa_placebos: int = 99
     few_desa_loo: bool = False
+    few_desa_subgroups: bool = False
 
     def __post_init__(self) -> None:
         from analysis.methods.panel import _check_options
@@ -1176,7 +1182,8 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
     A subgroup is estimated by the headline estimator with at least ``spec.min_subgroup_desa``
     evaluated partnered desa in at least ``spec.min_subgroup_clusters`` kecamatan (thresholds
     in the columns ``min_desa`` / ``min_clusters``). A subgroup of 1 to
-    ``min(min_subgroup_desa - 1, FEW_SUBGROUP_MAX)`` (4) desa gets the district's few-desa comparison instead (issue 18:
+    ``min(min_subgroup_desa - 1, FEW_SUBGROUP_MAX)`` (4) desa gets, with
+    ``spec.few_desa_subgroups``, the district's few-desa comparison instead (issue 18:
     synthetic DiD of its largest cohort against the never-partnered desa, placebo-in-space
     inference, :func:`estimate_few_desa`; ``method`` ``synthetic_did``, ``few_desa`` True),
     graded by the few-desa rule (``few_grade``, ``few_reasons``: :func:`few_desa_reasons`), with
@@ -1185,7 +1192,8 @@ def estimate_heterogeneity(data: DistrictData, control_group: str | None = None)
     leaves it out of the pairs). Its pre-period fit is ``pre_max_abs`` (pre-period RMSPE) and
     ``pre_message`` names the catalog sentence for it. Others are listed with ``reason``
     ``"too_few_treated"`` (too few desa and more than ``FEW_SUBGROUP_MAX``, none, or the
-    few-desa comparison switched off with ``few_desa_placebos=0``) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with
+    few-desa comparison not asked: ``spec.few_desa_subgroups`` False, the default, or
+    ``few_desa_placebos=0``) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with
     the counts ``n_desa_subgroup`` / ``n_kecamatan_subgroup``; their ``n_control`` is not
     counted (0).
 
@@ -1262,7 +1270,7 @@ def _subgroup(
     """
     spec = data.spec
     few_max = min(spec.min_subgroup_desa - 1, FEW_SUBGROUP_MAX)
-    few = 0 < n_desa <= few_max and spec.few_desa_placebos > 0
+    few = 0 < n_desa <= few_max and spec.few_desa_subgroups and spec.few_desa_placebos > 0
     if not few and (n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters):
         return NotEstimable(
             outcome=data.design.outcome,
