@@ -1564,8 +1564,10 @@ def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
     insufficient otherwise. Used only when its interval is bounded (else the district is not
     estimable, ``few_reason`` ``ci_unbounded``). Calibrated by
     ``scripts/study_few_desa.py`` (README): with zero effect the 5% test rejects in 4.0% and
-    3.5% of 200 draws for 1 and 3 partnered desa (8.0% for 5), so a false "suggestive" is about
-    that rare where this path is used (fewer than ``min_treated`` = 3 desa).
+    3.5% of 200 draws for 1 and 3 partnered desa (5 desa: 8.0% and, on fresh draws, 3.5%; the
+    test's exact form rejects 7.5% on the first 200, so that excess is the draws'), so a false
+    "suggestive" is about that rare where this path is used (fewer than ``min_treated`` = 3).
+    The rule is :func:`few_desa_reasons`, shared with the subgroups of 1-4 desa.
     """
     pre_rmspe = float((h.facts or {}).get("pre_rmspe", np.nan))
     reasons = few_desa_reasons(h)
