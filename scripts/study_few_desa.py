@@ -25,10 +25,22 @@ seen where the workspace refuses it.
 
 Measured per size and estimator: the share of 5% tests rejecting zero effect (target <= 5%), the
 share of 95% intervals covering the truth (target >= 90%), the median interval width, and the
-share of empty intervals (RMSPE-ratio test only).
+share of empty intervals (RMSPE-ratio test only). Rows ``<method>:placebo_variance`` use the
+same placebos' standard error (Arkhangelsky et al. 2021, Algorithm 4; ``few_desa(...,
+interval="placebo_variance")``): reject when |estimate| > 1.96 se, interval estimate +- 1.96
+se. With 200 draws a true 5% rejection rate is observed within 2.0-8.0% (binomial 95%).
+
+``--all-units-check`` adds, for the zero-effect panel, the placebo test in the form that is exact
+under random assignment (Abadie et al. 2010, section 4: "shifting California to the donor
+pool"): the placebo sets are drawn from every unit (the partnered ones too) and each set, like
+the real cohort, is fitted on all the other units, so every assignment has the same number of
+donors (rows ``<method>:all_units``, rejection only: its inversion has no closed form). Where
+it and the package's test (placebos among the donors only) reject alike on the same draws, an
+excess over 5% is the draws', not the test's.
 
 Usage: ``python scripts/study_few_desa.py --draws 200 --jobs 2 [--district 64.02]
-[--assignment random] [--placebos 199] [--out study.json]``.
+[--assignment random] [--placebos 199] [--sizes 1,3,5] [--first-seed 18000] [--out study.json]``
+(another ``--first-seed`` draws a fresh block: seeds ``first + 1000 k + i``).
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 FIRST_SEED = 18_000
 COHORT = 2022
@@ -88,7 +101,9 @@ def with_effect(null: pd.DataFrame, treated: np.ndarray, rng: np.random.Generato
     return null.assign(nilai_idm=null["nilai_idm"] + tau), float(tau[cell].mean())
 
 
-def _synthetic_rows(null, effect, truth, seed: int, placebos: int, methods=METHODS) -> dict:
+def _synthetic_rows(
+    null, effect, truth, seed: int, placebos: int, methods=METHODS, all_units: bool = False
+) -> dict:
     """Every few-desa estimator on both panels: p-value under zero effect, interval under the effect."""
     from analysis.design import Design
     from analysis.methods.synthetic import placebo_test, synthetic_cohort
@@ -114,7 +129,57 @@ def _synthetic_rows(null, effect, truth, seed: int, placebos: int, methods=METHO
                 "n_placebos": t0.n_placebos,
                 "exact": t0.exact,
             }
+        out[f"{m}:placebo_variance"] = _variance_row(f0, f1, first, truth)
+        if all_units:
+            out[f"{m}:all_units"] = _all_units_row(f0, placebos, seed)
     return out
+
+
+def _all_units_row(fit, placebos: int, seed: int) -> dict:
+    """The zero-effect placebo test with the partnered units in every placebo's donor pool."""
+    from analysis.methods.synthetic import _fit_many, _ratio
+
+    b = fit.block
+    Y = np.vstack([b.Y0, b.Y1])
+    n, k = len(Y), len(b.Y1)
+    real = tuple(range(n - k, n))
+    rng, seen = np.random.default_rng(seed), {}
+    while len(seen) < placebos:
+        s = tuple(sorted(rng.choice(n, size=k, replace=False).tolist()))
+        if s != real:
+            seen.setdefault(s)
+    sets = np.array(list(seen))
+    masks = np.ones((len(sets), n), dtype=bool)
+    np.put_along_axis(masks, sets, False, axis=1)
+    f = _fit_many(Y, Y[sets].mean(axis=1), k, masks, b.n_pre, fit.method)
+    stats_ = {
+        "rmspe_ratio": (_ratio(f.post_rmspe, f.pre_rmspe), fit.rmspe_ratio),
+        "effect": (np.abs(f.estimate), abs(fit.estimate)),
+    }
+    out = {}
+    for name, (placebo, observed) in stats_.items():
+        p = float((1 + (placebo >= observed * (1 - 1e-12)).sum()) / (1 + len(sets)))
+        out[f"p_{name}"], out[f"reject_{name}"] = p, bool(p <= ALPHA + 1e-12)
+    return out
+
+
+def _variance_row(f0, f1, placebos, truth: float) -> dict:
+    """Normal test and interval from the placebo standard error (the same placebos)."""
+    z = 1.959963984540054
+    lo, hi = f1.estimate - z * placebos.se, f1.estimate + z * placebos.se
+    return {
+        "estimate_null": f0.estimate,
+        "p_null": float(2 * stats.norm.sf(abs(f0.estimate) / placebos.se)),
+        "reject_null": bool(abs(f0.estimate) > z * placebos.se),
+        "estimate": f1.estimate,
+        "ci_low": lo,
+        "ci_high": hi,
+        "ci_empty": False,
+        "covers": bool(lo <= truth <= hi),
+        "n_placebos": placebos.n_placebos,
+        "exact": placebos.exact,
+        "se": placebos.se,
+    }
 
 
 def _staggered_rows(null, effect, truth) -> dict:
@@ -145,15 +210,16 @@ def _staggered_rows(null, effect, truth) -> dict:
 
 
 def one_draw(task: tuple) -> dict:
-    """One draw: ``(district, k, seed, placebos, assignment, methods, staggered)`` -> results."""
-    district, k, seed, placebos, assignment, methods, staggered = task
+    """One draw: ``(district, k, seed, placebos, assignment, methods, staggered[, all_units])``."""
+    district, k, seed, placebos, assignment, methods, staggered, *rest = task
+    all_units = bool(rest and rest[0])
     pop = population(district)
     rng = np.random.default_rng(seed)
     treated = assign(pop, k, rng, assignment)
     null = pop.assign(g=np.where(pop["kode_desa"].isin(treated), COHORT, 0))
     effect, truth = with_effect(null, treated, rng)
     row = {"k": k, "seed": seed, "truth": truth, "treated": sorted(map(str, treated))}
-    row.update(_synthetic_rows(null, effect, truth, seed, placebos, methods))
+    row.update(_synthetic_rows(null, effect, truth, seed, placebos, methods, all_units))
     if staggered:
         row.update(_staggered_rows(null, effect, truth))
     return row
@@ -165,7 +231,10 @@ def summarise(rows: list[dict]) -> dict:
     for k in sorted({r["k"] for r in rows}):
         rk = [r for r in rows if r["k"] == k]
         per: dict = {}
-        keys = [*(f"{m}:{s}" for m in METHODS for s in STATISTICS), "cs_did"]
+        keys = [
+            *(f"{m}:{s}" for m in METHODS for s in (*STATISTICS, "placebo_variance")),
+            "cs_did",
+        ]
         for key in [k for k in keys if k in rk[0]]:
             got = [r[key] for r in rk if r[key].get("estimable", True)]
             width = [g["ci_high"] - g["ci_low"] for g in got if not g["ci_empty"]]
@@ -176,6 +245,14 @@ def summarise(rows: list[dict]) -> dict:
                 "median_width": float(np.median(width)) if width else None,
                 "empty_interval": _share(g["ci_empty"] for g in got),
             }
+        for m in METHODS:
+            got = [r[f"{m}:all_units"] for r in rk if f"{m}:all_units" in r]
+            if got:
+                per[f"{m}:all_units"] = {
+                    "draws": len(got),
+                    **{f"reject_zero_effect_{s}": _share(g[f"reject_{s}"] for g in got)
+                       for s in STATISTICS},
+                }  # fmt: skip
         out[str(k)] = per
     return out
 
@@ -193,13 +270,19 @@ def run(
     assignment: str,
     methods: tuple[str, ...] = METHODS,
     staggered: bool = True,
+    sizes: tuple[int, ...] = SIZES,
+    first_seed: int = FIRST_SEED,
+    all_units: bool = False,
 ) -> list[dict]:
     """Every draw of every size, in ``jobs`` processes."""
     tasks = [
-        (district, k, FIRST_SEED + 1000 * k + i, placebos, assignment, methods, staggered)
-        for k in SIZES
+        (
+            district, k, first_seed + 1000 * k + i, placebos, assignment, methods, staggered,
+            all_units,
+        )
+        for k in sizes
         for i in range(draws)
-    ]
+    ]  # fmt: skip
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             return list(ex.map(one_draw, tasks, chunksize=4))
@@ -222,14 +305,26 @@ def main() -> None:
     ap.add_argument(
         "--no-staggered", action="store_true", help="leave out the staggered estimator's rows"
     )
+    ap.add_argument("--sizes", default="1,3,5", help="cohort sizes, comma-separated")
+    ap.add_argument("--first-seed", type=int, default=FIRST_SEED, help="seed of the first draw")
+    ap.add_argument(
+        "--all-units-check",
+        action="store_true",
+        help="also the zero-effect test with the partnered desa in every placebo's donor pool",
+    )
     a = ap.parse_args()
+    sizes = tuple(int(k) for k in a.sizes.split(",") if k)
     methods = tuple(m for m in a.methods.split(",") if m)
     if unknown := set(methods) - set(METHODS):
         ap.error(f"--methods: unknown {sorted(unknown)}; use {', '.join(METHODS)}")
     t0 = time.perf_counter()
-    rows = run(a.draws, a.jobs, a.district, a.placebos, a.assignment, methods, not a.no_staggered)
+    rows = run(
+        a.draws, a.jobs, a.district, a.placebos, a.assignment, methods, not a.no_staggered,
+        sizes, a.first_seed, a.all_units_check,
+    )  # fmt: skip
     summary = {
         "district": a.district,
+        "first_seed": a.first_seed,
         "assignment": a.assignment,
         "cohort": COHORT,
         "effect": EFFECT,

@@ -116,3 +116,60 @@ def test_an_unbounded_few_desa_interval_is_not_graded(two_desa):
     ev = steps.judge_evidence(replace(d.main, few_desa=unbounded), d.outcomes, d.data)
     assert ev.grade == "not_estimable" and ev.few_reason == "ci_unbounded"
     assert "few.not_estimable" in _claims(brief.summary_html(d.data, d.main, ev, "id", ""))
+
+
+# -- subgroups of 1-4 desa (issue 18, item 2) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kukar_het():
+    data = steps.prepare(paths.EXAMPLE_DIR, "64.02", **FAST, few_desa_subgroups=True)
+    return data, steps.estimate_heterogeneity(data)
+
+
+def test_subgroups_of_one_to_four_desa_get_the_few_desa_comparison(kukar_het):
+    data, het = kukar_het
+    few = het["n_desa_subgroup"].between(1, steps.FEW_SUBGROUP_MAX)
+    assert few.sum() >= 3  # BUMN, BAZNAS, university ... (README: 1-3 desa each)
+    assert (het.loc[few, "method"] == "synthetic_did").all() and het.loc[few, "few_desa"].all()
+    assert not het.loc[~few, "few_desa"].any() and (het.loc[~few, "method"] == "cs_did").all()
+    got = het[few & het["estimable"].astype(bool)]
+    assert len(got) and (got["ci_method"] == "placebo_test_inversion").all()
+    assert got["se"].isna().all()  # its interval is the inverted placebo test, not +- z se
+    assert (got["n_treated"] <= got["n_desa_subgroup"]).all()  # its largest cohort
+    # no pre-period test: never "pre-checked"; its own grade, by the district fallback's rule
+    assert (got["n_pre_points"] == 0).all() and got["pretrend_p"].isna().all()
+    for r in got.to_dict("records"):
+        reasons = r["few_reasons"].split(",")
+        assert reasons[0] == "few_desa"
+        assert r["few_grade"] == ("suggestive" if reasons == ["few_desa"] else "insufficient")
+        misses = r["pre_max_abs"] > abs(r["estimate"])
+        assert ("pre_fit_exceeds_estimate" in reasons) == misses
+        assert r["pre_message"] == steps.FEW_PRE_MESSAGES[not misses]
+        assert ("placebo_not_rejected" in reasons) == (not r["p_value"] < 0.05)
+    # not asked (the default) or switched off: not estimated, and it says why
+    for kw in ({}, {"few_desa_subgroups": True, "few_desa_placebos": 0}):
+        off = steps.estimate_heterogeneity(
+            steps.prepare(paths.EXAMPLE_DIR, "64.02", **{**FAST, **kw})
+        )
+        assert set(off.loc[few.to_numpy(), "reason"]) == {"too_few_treated"}, kw
+        assert not off["few_desa"].any()
+
+
+def test_few_desa_subgroups_are_not_in_the_pairwise_differences(kukar_het):
+    from analysis.methods.subgroups import compare_subgroups
+
+    _, het = kukar_het
+    c = compare_subgroups(het)
+    few = set(het.loc[het["few_desa"].astype(bool), "group"])
+    assert few and not (set(c.pairs["group_a"]) | set(c.pairs["group_b"])) & few
+    for dim in c.n_few_desa:
+        rows = het[(het["dimension"] == dim) & het["estimable"].astype(bool)]
+        assert c.n_few_desa[dim] == int(rows["few_desa"].sum())
+    # a few-desa row far from the others would be "different" if it were compared
+    far = het.assign(estimate=het["estimate"].where(~het["few_desa"].astype(bool), 5.0))
+    assert compare_subgroups(far).pairs.equals(c.pairs)
+    # (their se is empty: the placebo SE is a fact, so give them one to show the rule acts)
+    compared = far.assign(few_desa=False, se=far["se"].fillna(0.01))
+    assert len(compare_subgroups(compared).pairs) > len(c.pairs)
+    assert len(compare_subgroups(compared.assign(few_desa=het["few_desa"])).pairs) == len(c.pairs)

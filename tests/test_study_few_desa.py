@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import paths
@@ -60,9 +61,45 @@ def test_a_few_draws_run_through_every_estimator(study):
             assert g["n_placebos"] == (n_desa - 1 if r["k"] == 1 else 19)
             assert g["covers"] == (g["ci_low"] <= r["truth"] <= g["ci_high"])
         assert r["cs_did"]["estimable"] and r["cs_did"]["n_clusters"] > 1
+        for m in study.METHODS:  # the placebo standard error of the same placebos
+            v, t = r[f"{m}:placebo_variance"], r[f"{m}:effect"]
+            assert v["se"] > 0 and v["n_placebos"] == t["n_placebos"]
+            assert np.isclose(v["ci_high"] - v["estimate"], 1.959964 * v["se"])
+            assert v["reject_null"] == (abs(v["estimate_null"]) > 1.959964 * v["se"])
     s = study.summarise(rows)
+    assert "synthetic_did:placebo_variance" in s["1"]
     assert set(s) == {"1", "3"} and s["1"]["did:effect"]["draws"] == 1
     assert all(0 <= v["reject_zero_effect"] <= 1 for per in s.values() for v in per.values())
+
+
+def test_the_all_units_check_puts_the_cohort_among_the_donors(study):
+    r = study.one_draw(("64.02", 3, 18_003, 19, "random", ("did",), False, True))
+    a = r["did:all_units"]
+    assert a["reject_rmspe_ratio"] == (a["p_rmspe_ratio"] <= 0.05)
+    assert 0.05 <= a["p_effect"] <= 1 and (20 * a["p_effect"]) % 1 < 1e-9  # (1 + c) / 20
+    # by hand for DiD (equal weights): a placebo set's estimate is its mean change minus the
+    # mean change of every other unit, the partnered ones included; the sets are drawn as the
+    # script draws them (the draw's seed, over all units, the real cohort last)
+    pop = study.population("64.02")
+    wide = pop.pivot(index="kode_desa", columns="tahun", values="nilai_idm")
+    change = wide.loc[:, study.COHORT :].mean(axis=1) - wide.loc[:, : study.COHORT - 1].mean(axis=1)
+    ordered = pd.concat([change.drop(r["treated"]), change.loc[r["treated"]]]).to_numpy()
+    n, real = len(ordered), tuple(range(len(ordered) - 3, len(ordered)))
+    rng, seen = np.random.default_rng(18_003), {}
+    while len(seen) < 19:
+        t = tuple(sorted(rng.choice(n, size=3, replace=False).tolist()))
+        if t != real:
+            seen.setdefault(t)
+
+    def did(idx):
+        inside = np.zeros(n, bool)
+        inside[list(idx)] = True
+        return ordered[inside].mean() - ordered[~inside].mean()
+
+    placebo = np.abs([did(t) for t in seen])
+    assert a["p_effect"] == (1 + (placebo >= abs(did(real)) * (1 - 1e-12)).sum()) / 20
+    s = study.summarise([r])
+    assert s["3"]["did:all_units"]["draws"] == 1
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis import paths
 from analysis.design import Design, analysis_panel
@@ -275,9 +276,49 @@ def test_few_desa_gives_a_results_row_with_the_placebo_inference(kukar):
     row = detail.tidy().iloc[0]
     assert row["method"] == "synthetic_control" and row["ci_method"] == "placebo_test_inversion"
     assert np.isnan(row["se"]) and row["p_value"] == detail.placebo.p_value
+    assert est.facts["placebo_se"] == detail.placebo.se > 0
     assert (row["ci_low"], row["ci_high"]) == (detail.placebo.ci_low, detail.placebo.ci_high)
     assert row["n_treated"] == 7 and "placebo_statistic=rmspe_ratio" in row["facts"]
     assert detail.leave_one_out is not None and len(detail.leave_one_out.tidy()) > 0
+    # the placebo-variance interval is asked for, and labelled as what it is
+    est2, _ = few_desa(
+        kukar, Design(), method="synthetic_control", cohort=2022, draws=99,
+        with_leave_one_out=False, interval="placebo_variance",
+    )  # fmt: skip
+    assert est2.ci_method == "placebo_variance" and est2.se == detail.placebo.se
+    assert est2.se_type == "placebo" and est.se_type == ""
+    assert np.isclose(est2.ci_high - est2.estimate, 1.959964 * est2.se, rtol=1e-6)
+    assert np.isclose(est2.p_value, 2 * stats.norm.sf(abs(est2.estimate) / est2.se))
+    assert est2.facts["placebo_p_value"] == detail.placebo.p_value
+    with pytest.raises(OptionError, match="interval='normal'"):
+        few_desa(kukar, Design(), cohort=2022, interval="normal")
+
+
+#: R synthdid's published placebo standard errors on Proposition 99 (``vcov(method =
+#: "placebo")``, 200 replications after ``set.seed(12345)``; the "paper results" vignette's
+#: Table 1 of Arkhangelsky et al. 2021): DID 17.7, SC 9.9, SDID 8.4.
+PROP99_PLACEBO_SE = {"did": 17.7, "synthetic_control": 9.9, "synthetic_did": 8.4}
+
+
+@pytest.mark.parametrize("method", list(PROP99_PLACEBO_SE))
+def test_placebo_standard_error_is_algorithm_4_as_r_synthdid(prop99, method):
+    """Every placebo here (38, exact); R draws 200 with replacement, so its figure is one draw
+    of a Monte Carlo estimate of ours: it must lie within that draw's central 95%."""
+    fit = synthetic_cohort(prop99, PROP99, method=method, donor_pool=())
+    test = placebo_test(fit)
+    e = test.placebos["estimate"].to_numpy()
+    assert test.exact and np.isclose(test.se, np.sqrt(np.mean((e - e.mean()) ** 2)))
+    rng = np.random.default_rng(12345)
+    r_style = np.array([np.std(rng.choice(e, 200)) for _ in range(4000)])
+    lo, hi = np.percentile(r_style, [2.5, 97.5])
+    assert lo < PROP99_PLACEBO_SE[method] < hi, (method, test.se, lo, hi)
+    if method == "did":  # by hand: each state's DiD against the 37 others, equal weights
+        wide = prop99[prop99["State"] != "California"].pivot(
+            index="State", columns="Year", values="PacksPerCapita"
+        )
+        change = wide.loc[:, 1989:].mean(axis=1) - wide.loc[:, :1988].mean(axis=1)
+        own = change - (change.sum() - change) / (len(change) - 1)
+        assert np.isclose(test.se, own.std(ddof=0), atol=1e-9)
 
 
 def test_synthetic_did_recovers_a_known_effect_on_a_factor_model():
@@ -299,3 +340,22 @@ def test_synthetic_did_recovers_a_known_effect_on_a_factor_model():
     sdid = synthetic_cohort(df, design, donor_pool=())
     did = synthetic_cohort(df, design, method="did", donor_pool=())
     assert abs(sdid.estimate - 1.0) < 0.15 < abs(did.estimate - 1.0)
+
+
+def test_a_placebo_cache_reuses_placebos_only_for_the_same_donors(kukar, monkeypatch):
+    from analysis.methods import synthetic
+
+    calls, fits = [], synthetic._placebo_fits
+    monkeypatch.setattr(synthetic, "_placebo_fits", lambda *a: calls.append(1) or fits(*a))
+    cache: dict = {}
+    kw = {"cohort": 2022, "draws": 49, "with_leave_one_out": False}
+    a, da = few_desa(kukar, Design(), placebo_cache=cache, **kw)
+    _, db = few_desa(kukar, Design(), placebo_cache=cache, **kw)
+    fresh, _ = few_desa(kukar, Design(), **kw)
+    assert len(cache) == 1 and len(calls) == 2  # the second call reused the first's
+    assert db.placebo.placebos.equals(da.placebo.placebos)
+    assert (a.p_value, a.ci_low) == (fresh.p_value, fresh.ci_low)
+    assert a.facts["placebo_se"] == fresh.facts["placebo_se"]
+    few_donors = kukar[kukar["kode_desa"] != kukar.loc[kukar["g"] == 0, "kode_desa"].iloc[0]]
+    few_desa(few_donors, Design(), placebo_cache=cache, **kw)
+    assert len(cache) == 2 and len(calls) == 3  # other donors: computed, not reused

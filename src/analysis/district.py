@@ -162,6 +162,12 @@ class Specification:
     few_desa_loo
         Also refit the few-desa comparison without each donor of positive weight
         (leave-one-out; one refit per donor, off by default for speed).
+    few_desa_subgroups
+        Give subgroups of 1 to 4 evaluated desa the few-desa comparison
+        (:func:`estimate_heterogeneity`) instead of "not estimated: too few partnered desa".
+        Off by default for its cost: about 1-3 s per such subgroup (a synthetic DiD fit and
+        its placebos; Kutai Kartanegara's 6 take 10.8 s instead of 0.36 s), and the example's
+        East Kalimantan has 41 of them in 7 districts.
     """
 
     covariates: tuple[str, ...] | None = None
@@ -188,6 +194,7 @@ class Specification:
     multitest: MultipleTesting = "fdr_bh"
     few_desa_placebos: int = 99
     few_desa_loo: bool = False
+    few_desa_subgroups: bool = False
 
     def __post_init__(self) -> None:
         from analysis.methods.panel import _check_options
@@ -860,12 +867,24 @@ def estimate_few_desa(data: DistrictData) -> tuple[Result, FewDesa | None]:
         when no partnered desa started within the outcome years, or the estimator's reason)
         and None.
     """
-    y = data.design.outcome
-    first = data.panel.groupby(data.design.unit)["g"].first()
+    return _few_desa_on(data, data.panel, data.design)
+
+
+def _few_desa_on(
+    data: DistrictData, panel: pd.DataFrame, design: Design, cache: dict | None = None
+) -> tuple[Result, FewDesa | None]:
+    """:func:`estimate_few_desa` on a panel of the district (the district's, or a subgroup's).
+
+    ``cache``: placebos shared by calls with the same donors, cohort year and size.
+    """
+    first = panel.groupby(design.unit)["g"].first()
     evaluated = first[(first > data.first_year) & (first <= data.last_year)]
     if evaluated.empty:
         return NotEstimable(
-            outcome=y, method="synthetic_did", estimand="ATT", reason="no_evaluated_cohort"
+            outcome=design.outcome,
+            method="synthetic_did",
+            estimand="ATT",
+            reason="no_evaluated_cohort",
         ), None
     sizes = evaluated.value_counts()
     fit = sizes[sizes.index - data.first_year >= FEW_MIN_PRE]  # cohorts with a pre-period fit
@@ -873,13 +892,14 @@ def estimate_few_desa(data: DistrictData) -> tuple[Result, FewDesa | None]:
     cohort = int(min(sizes[sizes == sizes.max()].index))
     spec = data.spec
     return few_desa(
-        data.panel,
-        data.design,
+        panel,
+        design,
         cohort=cohort,
         last_year=data.last_year,
         draws=spec.few_desa_placebos,
         seed=spec.seed,
         with_leave_one_out=spec.few_desa_loo,
+        placebo_cache=cache,
     )
 
 
@@ -1195,11 +1215,23 @@ def _below_minimum(data: DistrictData, outcome: str) -> NotEstimable | None:
 def estimate_heterogeneity(data: DistrictData, control_group: str | None = None) -> pd.DataFrame:
     """The headline estimator by partner type and by sector, adjusted across subgroups.
 
-    A subgroup is estimated only with at least ``spec.min_subgroup_desa`` evaluated partnered
-    desa in at least ``spec.min_subgroup_clusters`` kecamatan (thresholds in the columns
-    ``min_desa`` / ``min_clusters``); others are listed with ``reason`` ``"too_few_treated"``
-    (too few desa) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with the counts
-    ``n_desa_subgroup`` / ``n_kecamatan_subgroup``; their ``n_control`` is not counted (0).
+    A subgroup is estimated by the headline estimator with at least ``spec.min_subgroup_desa``
+    evaluated partnered desa in at least ``spec.min_subgroup_clusters`` kecamatan (thresholds
+    in the columns ``min_desa`` / ``min_clusters``). A subgroup of 1 to
+    ``min(min_subgroup_desa - 1, FEW_SUBGROUP_MAX)`` (4) desa gets, with
+    ``spec.few_desa_subgroups``, the district's few-desa comparison instead (issue 18:
+    synthetic DiD of its largest cohort against the never-partnered desa, placebo-in-space
+    inference, :func:`estimate_few_desa`; ``method`` ``synthetic_did``, ``few_desa`` True),
+    graded by the few-desa rule (``few_grade``, ``few_reasons``: :func:`few_desa_reasons`), with
+    ``n_pre_points`` 0 and ``pretrend_p`` NaN: it has no pre-period *test*, so it never enters
+    a "pre-checked" subgroup difference (:func:`analysis.methods.subgroups.compare_subgroups`
+    leaves it out of the pairs). Its pre-period fit is ``pre_max_abs`` (pre-period RMSPE) and
+    ``pre_message`` names the catalog sentence for it. Others are listed with ``reason``
+    ``"too_few_treated"`` (too few desa and more than ``FEW_SUBGROUP_MAX``, none, or the
+    few-desa comparison not asked: ``spec.few_desa_subgroups`` False, the default, or
+    ``few_desa_placebos=0``) or ``"too_few_clusters"`` (enough desa in too few kecamatan), with
+    the counts ``n_desa_subgroup`` / ``n_kecamatan_subgroup``; their ``n_control`` is not
+    counted (0).
 
     Parameters
     ----------
@@ -1268,11 +1300,14 @@ def _subgroup(
 ) -> tuple[Result, Staggered | None]:
     """The headline estimator for one subgroup, with its aggregation (None when not estimated).
 
-    The headline estimator for the desa partnered with one partner type or sector (or why
-    not: too few desa or kecamatan); ``tables`` keeps the shared desa-years once built.
+    The headline estimator for the desa partnered with one partner type or sector, the
+    few-desa comparison for 1 to ``FEW_SUBGROUP_MAX`` desa (or why not: too few desa or
+    kecamatan); ``tables`` keeps the shared desa-years once built.
     """
     spec = data.spec
-    if n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters:
+    few_max = min(spec.min_subgroup_desa - 1, FEW_SUBGROUP_MAX)
+    few = 0 < n_desa <= few_max and spec.few_desa_subgroups and spec.few_desa_placebos > 0
+    if not few and (n_desa < spec.min_subgroup_desa or n_kec < spec.min_subgroup_clusters):
         return NotEstimable(
             outcome=data.design.outcome,
             method=HEADLINE_METHOD,
@@ -1282,7 +1317,7 @@ def _subgroup(
             n_treated=n_desa,
             district=data.district.code,
         ), None
-    if not tables:
+    if "base" not in tables:
         ds, code = data.dataset, data.district.code
         tables["base"] = desa_years(ds.welfare, ds.villages, code)
         tables["registry"] = data.registry
@@ -1291,10 +1326,15 @@ def _subgroup(
     # too recent: as in prepare_dataset (left out, or never partnered)
     panel = panel[panel["tahun"] <= data.last_year]
     panel, _ = apply_late_exposed(panel, data.design, data.last_year, spec.late_exposed)
-    return callaway_santanna(
-        panel, data.design.with_treatment(treat), control_group, data.last_year, **spec.cs_kwargs()
-    )
+    design = data.design.with_treatment(treat)
+    if few:  # as the district's fallback: synthetic DiD of the subgroup's largest cohort
+        return _few_desa_on(data, panel, design, tables.setdefault("placebos", {}))[0], None
+    return callaway_santanna(panel, design, control_group, data.last_year, **spec.cs_kwargs())
 
+
+#: Most evaluated desa of a subgroup given the few-desa comparison (below ``min_subgroup_desa``):
+#: the few-desa calibration (``scripts/study_few_desa.py``) covers cohorts of 1 to 5 desa.
+FEW_SUBGROUP_MAX = 4
 
 #: Subgroup columns of :func:`estimate_heterogeneity` beyond the result columns.
 SUBGROUP_COLUMNS = (
@@ -1307,7 +1347,15 @@ SUBGROUP_COLUMNS = (
     "pre_detectable",
     "n_pre_points",
     "pretrend_rejects",
+    "few_desa",
+    "few_grade",
+    "few_reasons",
+    "pre_message",
 )
+
+#: Catalog sentences for a few-desa subgroup's pre-period fit (column ``pre_message``): the
+#: fit's RMSPE ``{rmspe}`` is at most the estimate, or larger than it.
+FEW_PRE_MESSAGES = {True: "subgroup.pre_few_fits", False: "subgroup.pre_few_misses"}
 
 
 def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
@@ -1316,9 +1364,23 @@ def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
     ``pretrend_rejects`` uses the headline's threshold (p < 0.10, :func:`judge_evidence`);
     ``n_pre_points`` 0 means there was nothing to check (reason ``no_event_pre_period``).
     """
+    none = {"few_desa": False, "few_grade": "", "few_reasons": "", "pre_message": ""}
+    if isinstance(r, Estimate) and r.method in FEW_METHODS:
+        reasons = few_desa_reasons(r)
+        rmspe = float(r.facts.get("pre_rmspe", np.nan))
+        out = {"pretrend_p": np.nan, "pre_max_abs": rmspe, "pre_detectable": np.nan}
+        return {
+            **out,
+            "n_pre_points": 0,
+            "pretrend_rejects": False,
+            "few_desa": True,
+            "few_grade": "suggestive" if reasons == ["few_desa"] else "insufficient",
+            "few_reasons": ",".join(reasons),
+            "pre_message": FEW_PRE_MESSAGES["pre_fit_exceeds_estimate" not in reasons],
+        }
     if agg is None or not isinstance(r, Estimate):
         out = {"pretrend_p": np.nan, "pre_max_abs": np.nan, "pre_detectable": np.nan}
-        return {**out, "n_pre_points": 0, "pretrend_rejects": False}
+        return {**out, "n_pre_points": 0, "pretrend_rejects": False, **none}
     es = agg.event_study
     n_pre = int(((es["e"] < 0) & np.isfinite(es["se"].astype(float))).sum()) if len(es) else 0
     return {
@@ -1327,6 +1389,7 @@ def _subgroup_pre_period(r: Result, agg: Staggered | None) -> dict:
         "pre_detectable": float(agg.pre_detectable),
         "n_pre_points": n_pre,
         "pretrend_rejects": bool(agg.pretrend_p < PRETREND_ALPHA),
+        **none,
     }
 
 
@@ -1506,6 +1569,29 @@ def _bounded(r: Result | None) -> bool:
     return isinstance(r, Estimate) and bool(np.isfinite(r.ci_low) and np.isfinite(r.ci_high))
 
 
+#: The few-desa estimators (``Estimate.method``) graded by :func:`few_desa_reasons`.
+FEW_METHODS = ("synthetic_did", "synthetic_control", "did")
+
+
+def few_desa_reasons(h: Estimate) -> list[str]:
+    """The reason codes of a few-desa comparison's grade (district fallback and subgroups).
+
+    Always ``few_desa`` (never "strong"); ``placebo_not_rejected`` unless the placebo test
+    rejects at 5% and can (its smallest attainable p-value is below 0.05);
+    ``pre_fit_exceeds_estimate`` when the pre-period RMSPE is larger than the estimate. Only
+    ``["few_desa"]`` is "suggestive".
+    """
+    f = h.facts or {}
+    pre_rmspe = float(f.get("pre_rmspe", np.nan))
+    p = float(f.get("placebo_p_value", h.p_value))
+    reasons = ["few_desa"]
+    if not (p < 0.05 and float(f.get("min_p_value", 1.0)) < 0.05):
+        reasons.append("placebo_not_rejected")
+    if not (pre_rmspe <= abs(h.estimate)):
+        reasons.append("pre_fit_exceeds_estimate")
+    return reasons
+
+
 def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
     """The few-desa comparison's grade: never "strong" with so few desa.
 
@@ -1514,16 +1600,13 @@ def _judge_few(h: Estimate, data: DistrictData, counts: dict) -> Evidence:
     insufficient otherwise. Used only when its interval is bounded (else the district is not
     estimable, ``few_reason`` ``ci_unbounded``). Calibrated by
     ``scripts/study_few_desa.py`` (README): with zero effect the 5% test rejects in 4.0% and
-    3.5% of 200 draws for 1 and 3 partnered desa (8.0% for 5), so a false "suggestive" is about
-    that rare where this path is used (fewer than ``min_treated`` = 3 desa).
+    3.5% of 200 draws for 1 and 3 partnered desa (5 desa: 8.0% and, on fresh draws, 3.5%; the
+    test's exact form rejects 7.5% on the first 200, so that excess is the draws'), so a false
+    "suggestive" is about that rare where this path is used (fewer than ``min_treated`` = 3).
+    The rule is :func:`few_desa_reasons`, shared with the subgroups of 1-4 desa.
     """
-    f = h.facts or {}
-    pre_rmspe = float(f.get("pre_rmspe", np.nan))
-    reasons = ["few_desa"]
-    if not (h.p_value < 0.05 and float(f.get("min_p_value", 1.0)) < 0.05):
-        reasons.append("placebo_not_rejected")
-    if not (pre_rmspe <= abs(h.estimate)):
-        reasons.append("pre_fit_exceeds_estimate")
+    pre_rmspe = float((h.facts or {}).get("pre_rmspe", np.nan))
+    reasons = few_desa_reasons(h)
     sd = float(data.panel.loc[data.panel["tahun"] == data.last_year, h.outcome].std())
     return Evidence(
         grade="suggestive" if reasons == ["few_desa"] else "insufficient",

@@ -56,11 +56,23 @@ Inference = Literal["bootstrap", "analytic"]
 BootWeights = Literal["mammen", "rademacher", "webb"]
 #: Standard error types an estimate reports (``Estimate.se_type``).
 SEType = Literal[
-    "influence_function", "CRV1", "HC1", "iid", "abadie_imbens", "hksj", "inverse_variance"
+    "influence_function",
+    "CRV1",
+    "HC1",
+    "iid",
+    "abadie_imbens",
+    "hksj",
+    "inverse_variance",
+    "placebo",
 ]
 #: How an estimate's interval was made (``Estimate.ci_method``).
 CIMethod = Literal[
-    "normal", "t", "multiplier_bootstrap", "wild_cluster_bootstrap", "placebo_test_inversion"
+    "normal",
+    "t",
+    "multiplier_bootstrap",
+    "wild_cluster_bootstrap",
+    "placebo_test_inversion",
+    "placebo_variance",
 ]
 #: Event-study intervals: pointwise, or the uniform (sup-t) band of the bootstrap.
 Band = Literal["pointwise", "uniform"]
@@ -113,6 +125,9 @@ DonorRestriction = Literal["district", "kecamatan", "mining", "plantation"]
 #: The statistic of the placebo-in-space test: the post/pre RMSPE ratio (Abadie, Diamond and
 #: Hainmueller 2010) or the absolute effect.
 PlaceboStatistic = Literal["rmspe_ratio", "effect"]
+#: The few-desa interval and p-value: the inverted placebo-in-space test, or the estimate +-
+#: z times the placebo standard error (Arkhangelsky et al. 2021, Algorithm 4).
+FewDesaInterval = Literal["placebo_test_inversion", "placebo_variance"]
 
 # -- results -----------------------------------------------------------------------------------
 #: The estimator of a result (``Estimate.method``, the ``method`` column of ``results.csv``);

@@ -10,6 +10,12 @@ holds the chance of any false "difference" at 5% under any dependence between th
 subgroups are compared with the same never- (or not-yet-) partnered desa, so their estimates are
 positively correlated; ignoring that covariance overstates the standard error of a difference,
 which makes the test conservative (it finds a difference less often, never more).
+
+Subgroups of a few desa estimated by the few-desa comparison (column ``few_desa``, synthetic DiD
+with placebo inference) are left out of the pairs: their standard error is the placebo one
+(Arkhangelsky et al. 2021, Algorithm 4), whose normal approximation is not calibrated for a
+difference, and they have no pre-period test, so no difference with them could be
+"pre-checked" (``n_few_desa`` counts them per dimension).
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ class SubgroupComparison:
         dimension) and ``pre_checked``: both groups had their own pre-period test, neither
         rejected, and neither has a pre-period gap larger than its estimate (columns ``n_pre_points``, ``pretrend_p``, ``pretrend_rejects`` of ``het``).
     n_estimated
-        Estimated subgroups per dimension (``jenis_mitra``, ``sektor``).
+        Subgroups per dimension (``jenis_mitra``, ``sektor``) estimated by the headline
+        estimator, the ones compared.
     established
         Per dimension with at least two estimated subgroups: whether some pair's adjusted
         p-value is below :data:`DIFFERENCE_ALPHA` *and* the pair is ``pre_checked``. A
@@ -60,6 +67,8 @@ class SubgroupComparison:
         Per dimension: whether some pair passes the adjusted test but is not ``pre_checked``.
     adjustment
         The adjustment used (``"holm"``).
+    n_few_desa
+        Per dimension: subgroups with a few-desa estimate, not compared (module docstring).
     """
 
     pairs: pd.DataFrame
@@ -67,6 +76,7 @@ class SubgroupComparison:
     established: dict
     unchecked: dict = field(default_factory=dict)
     adjustment: str = DIFFERENCE_ADJUSTMENT
+    n_few_desa: dict = field(default_factory=dict)
 
     def tested(self, dimension: str) -> bool:
         """Whether the dimension had at least two estimated subgroups to compare."""
@@ -108,14 +118,16 @@ def compare_subgroups(het: pd.DataFrame) -> SubgroupComparison:
     >>> round(float(c.pairs["difference"].iloc[0]), 3), c.established["jenis_mitra"]
     (0.03, False)
     """
-    rows, n_est, established, unchecked = [], {}, {}, {}
+    rows, n_est, established, unchecked, n_few = [], {}, {}, {}, {}
+    few = _few_desa_rows(het)
     if len(het):
-        ok = het[het["estimable"].astype(bool) & np.isfinite(het["se"].astype(float))]
+        ok = het[het["estimable"].astype(bool) & np.isfinite(het["se"].astype(float)) & ~few]
     else:
         ok = het
     for dim in dict.fromkeys(het["dimension"]) if len(het) else ():
         sub = ok[ok["dimension"] == dim]
         n_est[dim] = int(len(sub))
+        n_few[dim] = int((few & (het["dimension"] == dim) & het["estimable"].astype(bool)).sum())
         pairs = []
         for (_, a), (_, b) in combinations(sub.iterrows(), 2):
             diff = float(a["estimate"]) - float(b["estimate"])
@@ -135,7 +147,15 @@ def compare_subgroups(het: pd.DataFrame) -> SubgroupComparison:
         n_estimated=n_est,
         established=established,
         unchecked=unchecked,
+        n_few_desa=n_few,
     )
+
+
+def _few_desa_rows(het: pd.DataFrame) -> pd.Series:
+    """Rows estimated by the few-desa comparison (False where the column is absent)."""
+    if "few_desa" not in het:
+        return pd.Series(False, index=het.index)
+    return het["few_desa"].fillna(False).astype(bool)
 
 
 def _pre_ok(row: pd.Series) -> bool:

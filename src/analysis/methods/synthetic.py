@@ -30,6 +30,9 @@ are at most ``max_exact``, otherwise ``draws`` distinct sets drawn with a seeded
 p-value is the rank of the observed statistic among the placebos, (1 + #{placebo >= observed}) /
 (1 + placebos); the interval collects the effects the test does not reject (the placebo
 distribution does not depend on the partnered desa's outcomes, so it inverts in closed form).
+The same placebos give the placebo standard error of Arkhangelsky et al. (2021), Algorithm 4
+(R ``synthdid``'s ``vcov(method = "placebo")``): the standard deviation of the placebo
+estimates, reported with every estimate and, on request, the basis of a normal interval.
 Leave-one-out drops each donor with a positive weight in turn (Abadie, A., Diamond, A. and
 Hainmueller, J. 2015, "Comparative Politics and the Synthetic Control Method", American Journal
 of Political Science 59(2), 495-510). Known answers: California's Proposition 99 and the Basque
@@ -51,13 +54,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, stats
 
 from analysis.design import Design
 from analysis.errors import OptionError, check_option
 from analysis.methods.inference import DEFAULT_SEED
 from analysis.methods.options import (
     DonorRestriction,
+    FewDesaInterval,
     PlaceboStatistic,
     SCFit,
     SyntheticMethod,
@@ -890,7 +894,9 @@ class PlaceboTest:
     can be. ``exact``: every one of the ``n_assignments`` sets was computed; otherwise
     ``n_placebos`` distinct sets were drawn with ``seed``. ``ci_low``/``ci_high``: every constant
     effect the test at level ``alpha`` does not reject (infinite when no p-value can reach
-    ``alpha``; NaN with ``ci_empty`` when every effect is rejected).
+    ``alpha``; NaN with ``ci_empty`` when every effect is rejected). ``se``: the placebo
+    standard error (Arkhangelsky et al. 2021, Algorithm 4), the standard deviation (divisor
+    ``n_placebos``) of the placebo estimates, over every assignment when ``exact``.
     """
 
     statistic: str
@@ -905,6 +911,7 @@ class PlaceboTest:
     ci_low: float
     ci_high: float
     ci_empty: bool
+    se: float
     placebos: pd.DataFrame
     fingerprint: str = field(default="", compare=False, repr=False)
 
@@ -1050,9 +1057,20 @@ def placebo_test(
         ci_low=float(lo),
         ci_high=float(hi),
         ci_empty=bool(empty),
+        se=_placebo_se(est),
         placebos=table,
         fingerprint=_fingerprint(fit),
     )
+
+
+def _placebo_se(estimates: np.ndarray) -> float:
+    """Placebo standard error: Arkhangelsky et al. (2021), AER 111(12), Algorithm 4.
+
+    The square root of the variance (divisor the number of placebos, as R ``synthdid``'s
+    ``sqrt((r - 1) / r) * sd(...)``) of the estimates with donors treated in the partnered
+    units' place; valid when the errors are alike across units (their section 5).
+    """
+    return float(np.sqrt(np.mean((estimates - estimates.mean()) ** 2)))
 
 
 def _placebos(fit: SyntheticFit, reuse: PlaceboTest | None, max_exact: int, draws: int, seed: int):
@@ -1199,12 +1217,19 @@ def few_desa(
     seed: int = DEFAULT_SEED,
     alpha: float = 0.05,
     with_leave_one_out: bool = True,
+    interval: FewDesaInterval = "placebo_test_inversion",
+    placebo_cache: dict | None = None,
 ) -> tuple[Result, FewDesa | None]:
     """One cohort of a few partnered desa: estimate, placebo-in-space inference, leave-one-out.
 
     :func:`synthetic_cohort`, then :func:`placebo_test` and :func:`leave_one_out` (see them for
-    the papers). The estimate row reports the placebo p-value and the inverted interval
-    (``ci_method="placebo_test_inversion"``; no standard error).
+    the papers). By ``interval``, the estimate row reports either the placebo p-value and the
+    inverted interval (``ci_method="placebo_test_inversion"``; no ``se``, the placebo standard
+    error in ``facts["placebo_se"]``) or the placebo standard error of Arkhangelsky et al.
+    (2021), Algorithm 4, as its ``se`` (``se_type="placebo"``) with the normal p-value and
+    interval estimate +- z se (``ci_method="placebo_variance"``, as R synthdid's
+    ``vcov(method = "placebo")`` is used); ``facts`` keeps the placebo test's p-value and
+    interval either way.
 
     Parameters
     ----------
@@ -1216,6 +1241,12 @@ def few_desa(
         As :func:`placebo_test`.
     with_leave_one_out
         Also refit without each donor of positive weight.
+    interval
+        ``"placebo_test_inversion"`` (default) or ``"placebo_variance"`` (see above).
+    placebo_cache
+        A dict kept by the caller across calls: placebos are computed once per donors' data,
+        periods, estimator, cohort size, ``max_exact``, ``draws`` and ``seed`` (they do not
+        depend on the partnered desa), e.g. for subgroups compared with the same donors.
 
     Returns
     -------
@@ -1224,6 +1255,7 @@ def few_desa(
         reasons of :func:`synthetic_cohort`, or ``too_few_donors`` for a placebo test).
     """
     check_option("statistic", statistic, PlaceboStatistic)
+    check_option("interval", interval, FewDesaInterval)
     fit = synthetic_cohort(
         df, design, method=method, cohort=cohort, last_year=last_year, donor_pool=donor_pool,
         sc_fit=sc_fit, predictors=predictors, fit_years=fit_years,
@@ -1235,30 +1267,51 @@ def few_desa(
         detail = f"{fit.n_donors} donors for {fit.n_treated} partnered"
         return NotEstimable(**said, reason="too_few_donors", detail=detail,
                             n_treated=fit.n_treated, n_control=fit.n_donors), None  # fmt: skip
+    key = (_fingerprint(fit), max_exact, draws, seed)
+    cached = placebo_cache.get(key) if placebo_cache is not None else None
     test = placebo_test(
-        fit, statistic=statistic, max_exact=max_exact, draws=draws, seed=seed, alpha=alpha
-    )
+        fit, statistic=statistic, max_exact=max_exact, draws=draws, seed=seed, alpha=alpha,
+        reuse=cached,
+    )  # fmt: skip
+    if placebo_cache is not None:
+        placebo_cache.setdefault(key, test)
     loo = leave_one_out(fit) if with_leave_one_out else None
-    est = _few_estimate(fit, test, loo)
+    est = _few_estimate(fit, test, loo, interval)
     return est, FewDesa(estimate=est, fit=fit, placebo=test, leave_one_out=loo)
 
 
-def _few_estimate(fit: SyntheticFit, test: PlaceboTest, loo: LeaveOneOut | None) -> Estimate:
+def _few_interval(fit: SyntheticFit, test: PlaceboTest, interval: str) -> dict:
+    """The interval and p-value fields of the estimate row, by ``interval``."""
+    if interval == "placebo_test_inversion":  # no SE on the row: its interval uses none
+        return {"ci_low": test.ci_low, "ci_high": test.ci_high, "p_value": test.p_value}
+    z = float(stats.norm.ppf(1 - test.alpha / 2))
+    half = z * test.se
+    p = float(2 * stats.norm.sf(abs(fit.estimate) / test.se)) if test.se > 0 else np.nan
+    return {
+        "ci_low": fit.estimate - half,
+        "ci_high": fit.estimate + half,
+        "p_value": p,
+        "crit_value": z,
+        "se": test.se,
+        "se_type": "placebo",
+    }
+
+
+def _few_estimate(
+    fit: SyntheticFit, test: PlaceboTest, loo: LeaveOneOut | None, interval: str
+) -> Estimate:
     """The few-desa comparison as an :class:`Estimate` with the facts of how it was computed."""
     return Estimate(
         outcome=fit.outcome,
         method=fit.method,
         estimand=ESTIMANDS[fit.method],
         estimate=fit.estimate,
-        se=np.nan,
+        **{"se": np.nan, **_few_interval(fit, test, interval)},
         n_treated=fit.n_treated,
         n_control=fit.n_donors,
-        ci_low=test.ci_low,
-        ci_high=test.ci_high,
-        p_value=test.p_value,
         est_method=fit.est_method,
         control_group="nevertreated",
-        ci_method="placebo_test_inversion",
+        ci_method=interval,
         n_dropped=fit.n_dropped,
         dropped_reason=fit.dropped_reason,
         facts={
@@ -1273,6 +1326,10 @@ def _few_estimate(fit: SyntheticFit, test: PlaceboTest, loo: LeaveOneOut | None)
             "placebo_exact": test.exact,
             "seed": test.seed,
             "min_p_value": test.min_p_value,
+            "placebo_p_value": test.p_value,
+            "placebo_se": test.se,
+            "placebo_ci_low": test.ci_low,
+            "placebo_ci_high": test.ci_high,
             "ci_empty": test.ci_empty,
             "loo_low": loo.low if loo is not None else np.nan,
             "loo_high": loo.high if loo is not None else np.nan,
