@@ -367,7 +367,7 @@ def test_wald_pretest_and_balance_e_are_options(kukar):
 def test_results_are_tidy_and_short(kukar):
     main = dist.estimate_main(kukar)
     assert len(repr(main)) < 400 and len(repr(kukar)) < 300
-    assert len(main.tidy()) == 4 and "ci_method" in main.tidy()
+    assert len(main.tidy()) == 5 and "ci_method" in main.tidy()  # + TWFE and Sun-Abraham rows
     assert isinstance(main.headline, Estimate) and "<table" in main.headline._repr_html_()
     assert len(repr(main.staggered)) < 400 and "estimate" in main.staggered.tidy()
     ev = dist.judge_evidence(main, dist.estimate_outcomes(kukar), kukar)

@@ -186,15 +186,6 @@ def test_a_result_no_other_method_confirms_says_so():
     assert "caveat.methods_disagree" not in claims.holds(replace(f, grade="insufficient"))
 
 
-def test_the_main_method_it_rests_on_is_named_by_what_it_computed():
-    f = replace(BASE, n_cross_methods=4, cross_sure_pos=0, cross_year=2024, n_cells=30)
-    fell = replace(f, n_cells_reg_fallback=30)
-    assert "caveat.methods_disagree_reg" in claims.holds(fell)
-    assert "caveat.methods_disagree" not in claims.holds(fell)
-    assert "caveat.methods_disagree_reg" not in claims.holds(f)
-    assert "caveat.methods_disagree_reg" not in claims.holds(replace(fell, cross_sure_pos=1))
-
-
 def test_ended_agreements_reach_page_one_with_or_without_a_result():
     with_result = replace(BASE, n_desa_ended=2)
     assert "means.ended" in claims.holds(with_result)
@@ -202,3 +193,12 @@ def test_ended_agreements_reach_page_one_with_or_without_a_result():
     without = replace(with_result, estimable=False, reason="too_few_treated")
     assert "rec.ended_only" in claims.holds(without) and "means.ended" not in claims.holds(without)
     assert "rec.ended_only" not in claims.holds(replace(without, n_desa_ended=0))
+
+
+def test_the_detectable_size_caveat_is_said_wherever_the_interval_excludes_zero():
+    f = replace(BASE, caveats=("below_mde",), mde=0.02)
+    assert "caveat.below_mde" in claims.holds(f)
+    gap = replace(f, pre_max_abs=0.03, grade="insufficient")  # no size on the page
+    assert "caveat.below_mde" in claims.holds(gap)
+    assert "caveat.below_mde" not in claims.holds(replace(gap, ci_low=-0.01))
+    assert "caveat.below_mde" not in claims.holds(replace(f, caveats=()))

@@ -442,7 +442,10 @@ def frame_rows(table: pd.DataFrame, lang: str, label: str) -> list[dict]:
             text = w.group(r["dimension"], r["group"])
         else:
             text = str(r[label])
-        out.append(result_row(w, r, text, with_q=True, facts=_fallback_fact(w, r)))
+        row = result_row(w, r, text, with_q=True, facts=_fallback_fact(w, r))
+        if bool(r.get("few_desa")) and bool(r.get("estimable")):  # not the headline's method
+            row["note"] = "; ".join(x for x in (w.method(str(r["method"])), row["note"]) if x)
+        out.append(row)
     return out
 
 
@@ -530,7 +533,9 @@ def subgroup_pre_rows(het: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
     if not len(het) or "pretrend_p" not in het:
         return rows
     for r in het[het["estimable"].astype(bool)].to_dict("records"):
-        if not r.get("n_pre_points"):
+        if r.get("pre_message"):  # a few-desa subgroup: its synthetic twin's pre-period miss
+            check = w.t(r["pre_message"], rmspe=w.num(r.get("pre_max_abs"), 3))
+        elif not r.get("n_pre_points"):
             check = w.reason("no_event_pre_period")
         elif not np.isfinite(float(r.get("pretrend_p", np.nan))):
             check = w.t("subgroup.pre_none")
@@ -660,6 +665,9 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     """
     if k == "est_method" and (label := _headline_method(w, main)) is not None:
         return label
+    if k == "ps_model" and (used := _headline_ps_model(main)) and used != v:
+        # the district model could not be fitted: the cells' own models were used
+        return w.t("param.ps_model_used", used=w.t(f"ps_model.{used}"), asked=w.t(f"ps_model.{v}"))
     if k == "data_dir":
         return dataset_title(w, data.dataset.meta, _shown_path(v or paths.EXAMPLE_DIR))
     if k in ("last_year", "cross_section_year"):
@@ -681,6 +689,12 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     if isinstance(v, str) and w.has(f"{k}.{v}"):
         return w.t(f"{k}.{v}")
     return str(v)
+
+
+def _headline_ps_model(main: MainEstimate | None) -> str:
+    """The propensity model the headline used (``facts["ps_model"]``), "" if none or unknown."""
+    h = main.headline if main is not None else None
+    return str(h.facts.get("ps_model") or "") if isinstance(h, Estimate) else ""
 
 
 def show_provenance(

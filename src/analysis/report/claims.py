@@ -438,27 +438,18 @@ CLAIMS: tuple[Claim, ...] = (
         key="caveat.methods_disagree",
         section="headline",
         needs=("grade", "estimate", "n_cross_methods", "cross_sure_pos", "cross_sure_neg"),
-        when=lambda f: _methods_disagree(f) and f.n_cells_reg_fallback == 0,
+        when=_methods_disagree,
         args=lambda f, w: {"n": w.int(f.n_cross_methods), "year": f.cross_year or f.last_year},
-    ),
-    Claim(
-        # the page rests the result on "the main method": it says what that method computed
-        key="caveat.methods_disagree_reg",
-        section="headline",
-        needs=("grade", "estimate", "n_cross_methods", "n_cells", "n_cells_reg_fallback"),
-        when=lambda f: _methods_disagree(f) and f.n_cells_reg_fallback > 0,
-        args=lambda f, w: {
-            "n": w.int(f.n_cross_methods),
-            "year": f.cross_year or f.last_year,
-            "k": w.int(f.n_cells_reg_fallback),
-            "cells": w.int(f.n_cells),
-        },
     ),
     Claim(
         key="caveat.below_mde",
         section="headline",
         needs=("caveats", "mde", "ci_low", "ci_high"),
-        when=lambda f: f.has_result and "below_mde" in f.caveats,
+        # also where the page gives no size (an earlier gap) but the interval excludes zero:
+        # the caveat is computed there, and an official may still read the number
+        when=lambda f: (
+            (f.has_result or (f.estimable and f.excludes_zero)) and "below_mde" in f.caveats
+        ),
         args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
     ),
     # -- the effect in units an official uses -------------------------------------------------

@@ -260,7 +260,7 @@ def love_plot(balance: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """|SMD| per covariate before and after weighting, with the 0.1 threshold."""
     w = words(lang)
     b = balance.sort_values("smd", key=np.abs)
-    fig, ax = _figure(0.28 * len(b) + 1.2)
+    fig, ax = _figure(0.26 * len(b) + 1.05)
     y = np.arange(len(b))
     ax.scatter(b["smd"].abs(), y, color=PALETTE["other"], label=w.t("plot.before"), zorder=3)
     if "smd_weighted" in b:
@@ -341,7 +341,7 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
     Side by side, the two panels would not fit the width of a phone.
     """
     w = words(lang)
-    fig, axes = _figure(4.5, 2)
+    fig, axes = _figure(4.4, 2)
     short = [s.replace("SANGAT ", "S. ") for s in IDM_STATUSES]
     for ax, group, key in zip(
         axes, ("bermitra", "lainnya"), ("plot.partnered", "plot.other"), strict=True
@@ -358,7 +358,7 @@ def transitions(tr: pd.DataFrame, lang: str = "id") -> plt.Figure:
 def overlap(score: np.ndarray, treated: np.ndarray, lang: str = "id") -> plt.Figure:
     """Propensity-score histograms of partnered and other desa (density scale)."""
     w = words(lang)
-    fig, ax = _figure(2.5)
+    fig, ax = _figure(2.2)
     bins = np.linspace(0, 1, 26)
     for group, key in ((0, "other"), (1, "partnered")):
         heights, _ = np.histogram(score[treated == group], bins=bins, density=True)

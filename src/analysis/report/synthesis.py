@@ -116,11 +116,14 @@ def pretrend_failed(run: RunResults) -> dict[str, float]:
     """District names whose gap may continue an earlier one, with the pre-period test's p.
 
     Reasons :data:`EARLIER_GAP`: the pre-period test failed (``pretrend``) or a pre-period gap
-    is larger than the estimate (``pre_gap_exceeds_estimate``).
+    is larger than the estimate (``pre_gap_exceeds_estimate``). The p is given only when the
+    test failed (NaN otherwise): a p that passes would read as a failed test beside the rule.
     """
     names = {s["district"]: s["name"] for s in run.summaries}
     return {
         names[c]: float(e.get("pretrend_p", np.nan))
+        if PRETREND_FAILED in (e.get("reasons") or [])
+        else np.nan
         for c, e in _evidence(run).items()
         if set(EARLIER_GAP) & set(e.get("reasons") or [])
     }
@@ -274,7 +277,12 @@ def sentence_fields(facts: dict, lang: str) -> dict[str, str]:
             "flips": w.join(list(f["loo_flips"])),
         }
     pre = f["pretrend_failed"]
-    num["pretrend"] = w.join([f"{n} (p = {w.p(p)})" for n, p in pre.items()])
+    num["pretrend"] = w.join(
+        [
+            f"{n} ({f'p = {w.p(p)}' if np.isfinite(p) else w.t('synth.pre_gap')})"
+            for n, p in pre.items()
+        ]
+    )
     num["n_pre"] = w.int(len(pre))
     return num
 
