@@ -68,6 +68,12 @@ def _codes(reg: pd.DataFrame, g: pd.Series, year: int, last: int) -> set[str]:
     return set(rows["kode_desa"].dropna().astype(str).str.replace(".", "", regex=False))
 
 
+def _n_new(reg: pd.DataFrame, g: pd.Series, year: int, last: int) -> int:
+    """Registry rows counted from ``year`` at desa that had not partnered by ``last``."""
+    earlier = set(reg.loc[(g <= last).to_numpy(), "kode_desa"].dropna())
+    return int(((g == year).to_numpy() & ~reg["kode_desa"].isin(earlier).to_numpy()).sum())
+
+
 def _repeat(reg: pd.DataFrame, g: pd.Series, last: int) -> tuple[str, ...]:
     """Names of desa counted after ``last`` that already partnered by ``last``."""
     earlier = set(reg.loc[(g <= last).to_numpy(), "kode_desa"])
@@ -79,6 +85,7 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
     """The facts of a brief from its summary.json and results.csv and the simulated tables."""
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     cov, ev, last = s["coverage"], s["evidence"], int(s["last_year"])
+    first = int(min(cov["years"]))
     reg = rows_in_district(ds.partnerships, code)
     reg = reg[reg["status"].isin(COUNTING_STATUSES)]
     g = agreement_exposure(reg) if len(reg) else pd.Series(dtype=float)
@@ -99,11 +106,13 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
             (
                 y,
                 settle[y],
-                int((g == y).sum()),
+                _n_new(reg, g, y, last),
                 len(codes := _codes(reg, g, y, last)),
                 len({c[:6] for c in codes}),
+                y - first if y <= 2024 else 0 if y == 2025 else y - 2025,
             )
             for y in later
+            if _n_new(reg, g, y, last)
         ),  # fmt: skip
         "synthetic": bool(ds.synthetic),
         "recent_repeat": _repeat(reg, g, last) if len(reg) else (),
@@ -202,8 +211,14 @@ def _direct_rules(f: claims.Facts, shown: set[str]) -> None:
         assert f.grade in ("strong", "suggestive")
     if "caveat.naive_close" in shown:  # "adjustment did not change it" only when both agree on zero
         assert not ((f.naive_ci_low > 0 or f.naive_ci_high < 0) and not excludes)
-    for year, _, _, n_desa, _ in f.recent:
-        assert ("rec.settle_few" in shown) >= (n_desa < f.min_evaluated), year
+    for year, _, _, n_desa, _, before in f.recent:
+        few = f.min_treated <= n_desa < f.min_evaluated
+        assert ("rec.settle_few" in shown) >= few, year
+        tiny = 0 < n_desa < f.min_treated
+        assert ("rec.settle_tiny" in shown) >= (tiny and before >= 2), year
+        assert ("rec.settle_tiny.no_twin" in shown) >= (tiny and before < 2), year
+    if not any(0 < r[3] < f.min_treated for r in f.recent):
+        assert not shown & {"rec.settle_tiny", "rec.settle_tiny.no_twin"}
     result = excludes and not (rejects or gap_before)  # a difference the page stands by
     if result and "fragile_to_trend_violation" in f.caveats:
         assert "caveat.fragile" in shown

@@ -139,8 +139,13 @@ def test_real_agreements_on_simulated_data_are_marked_and_few_desa_are_said():
     assert f.synthetic and f.n_recent_from_files == 12 and f.recent_files
     assert "recent.real" in claims.holds(f)
     assert "recent.real" not in claims.holds(replace(f, synthetic=False))
-    by_year = {y: (d, k) for y, _, _, d, k in f.recent}
-    assert by_year[2026] == (3, 1)  # the MoU desa new to partnering, all in one kecamatan
+    by_year = {y: (n, d, k, pre) for y, _, n, d, k, pre in f.recent}
+    # the MoU desa new to partnering, all in one kecamatan, one Indeks Desa year before; the
+    # agreements at the repeat desa are not counted among them
+    assert by_year[2026][1:] == (3, 1, 1)
+    assert by_year[2026][0] == 9
+    assert "rec.settle_tiny" not in claims.holds(replace(f, min_treated=4))
+    assert "rec.settle_tiny.no_twin" in claims.holds(replace(f, min_treated=4))
     assert f.recent_repeat == ("Loh Sumber",)  # partnered before: a repeat partnership
     assert "rec.settle_few" in claims.holds(f)
     assert "rec.settle_few" not in claims.holds(replace(f, min_evaluated=3))

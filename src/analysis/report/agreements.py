@@ -47,6 +47,12 @@ class RecentGroup:
     #: desa of the group that already partnered in the outcome years (a repeat partnership):
     #: their new agreements cannot be judged against never-partnered desa
     repeat: tuple[str, ...] = ()
+    n_repeat: int = 0  # agreements of the group at those repeat desa
+
+    @property
+    def n_new(self) -> int:
+        """Agreements of the group at desa new to partnering (the ones a comparison can judge)."""
+        return self.n_agreements - self.n_repeat
 
     @property
     def settle(self) -> str:
@@ -159,6 +165,7 @@ def recent_agreements(
                     n_kecamatan=int(codes.str[:6].nunique()),
                     desa_codes=tuple(sorted(set(codes))),
                     repeat=tuple(sorted(set(map(str, again["nama_desa"].dropna())))),
+                    n_repeat=len(again),
                 )
             )
     names = tuple(sorted(set(map(str, uncoded["nama_desa"].dropna()))))

@@ -84,26 +84,40 @@ def recent(data: DistrictData, agreements: str = "") -> Recent:
     )
 
 
-def _recent_by_year(rec: Recent | None) -> tuple[tuple[int, str, int, int, int], ...]:
-    """(exposure year, how judged, agreements, desa, kecamatan) of the too-recent agreements.
+def _recent_by_year(
+    rec: Recent | None, first_year: int
+) -> tuple[tuple[int, str, int, int, int, int], ...]:
+    """The too-recent agreements at desa new to partnering, by exposure year.
 
-    One tuple per exposure year: the groups of one year joined, each desa counted once.
+    Each tuple is (exposure year, how judged, agreements, desa, kecamatan, years before). One tuple per exposure year: the groups of one year joined, each desa counted once, repeat
+    partnerships left out (they are named apart) and years with no new desa dropped. "Years
+    before" counts the outcome years of the same instrument before the exposure year: IDM years
+    from ``first_year`` for an IDM year, Indeks Desa years from 2025 for a later one, none for
+    the first Indeks Desa (the IDM must not be spliced onto it).
     """
     years: dict[int, list] = {}
     for g in rec.groups if rec is not None else ():
         y = years.setdefault(g.exposure_year, [g.settle, 0, set()])
-        y[1] += g.n_agreements
+        y[1] += g.n_new
         y[2] |= set(g.desa_codes)
+
+    def before(year: int, settle: str) -> int:
+        if settle == "idm":
+            return max(year - first_year, 0)
+        return 0 if settle == "first_indeks_desa" else year - (IDM_LAST_EDITION + 1)
+
     return tuple(
-        (y, s, n, len(d), len({c[:6] for c in d})) for y, (s, n, d) in sorted(years.items())
+        (y, s, n, len(d), len({c[:6] for c in d}), before(y, s))
+        for y, (s, n, d) in sorted(years.items())
+        if n > 0
     )
 
 
-def _recent_facts(rec: Recent | None, synthetic: bool) -> dict:
+def _recent_facts(rec: Recent | None, synthetic: bool, first_year: int) -> dict:
     """Facts of the too-recent agreements: by year, and how many came from agreements files."""
     groups = rec.groups if rec is not None else ()
     return {
-        "recent": _recent_by_year(rec),
+        "recent": _recent_by_year(rec, first_year),
         "synthetic": bool(synthetic),
         "n_recent_from_files": sum(g.n_from_files for g in groups),
         "recent_files": tuple(rec.files) if rec is not None else (),
@@ -171,7 +185,7 @@ def brief_facts(
         "min_treated": int(data.spec.min_treated),
         # the registry's and the agreements files' rows together (Counts): counted once
         "n_no_code": int(cov.get("n_registry_rows_without_code", 0)),
-        **_recent_facts(rec, data.dataset.synthetic),
+        **_recent_facts(rec, data.dataset.synthetic, int(data.first_year or 0)),
     }
     h = evidence.headline if evidence is not None else None
     if not isinstance(h, Estimate) or evidence is None:

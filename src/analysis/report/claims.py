@@ -47,7 +47,13 @@ rows without a code   registry rows (data registry or the extra registries) with
                       once it is made definitive
 too recent            agreements counted from after the last data year: when they can be judged
                       (the IDM year, or the Indeks Desa year against its base) and against what;
-                      ``rec.settle_few`` when a year's desa are fewer than the strong minimum
+                      counting only agreements at desa new to partnering (repeat partnerships
+                      are named apart); ``rec.settle_few`` when a year's new desa are fewer
+                      than the strong minimum, ``rec.settle_tiny`` when fewer than the
+                      staggered comparison's minimum (a synthetic twin named only when the
+                      instrument has two years before: ``rec.settle_tiny.no_twin`` otherwise);
+                      agreements counted from the first Indeks Desa year have no starting
+                      year on the same instrument and are said so
 few evaluated desa    fewer evaluated partnered desa than the strong-grade minimum: "record start
                       dates of more partnered desa" with both counts
 below the MDE         the interval includes zero: with these desa only differences of about the
@@ -68,6 +74,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
 from analysis.report.agreements import IDM_LAST_EDITION as LAST_IDM
 from analysis.schema import IDM_THRESHOLDS
 
@@ -141,8 +148,9 @@ class Facts:
     n_too_recent: int = 0
     n_no_code: int = 0
     no_code_names: tuple[str, ...] = ()  # desa names of those rows, where a file gives them
-    #: (exposure year, settle code, agreements, desa, kecamatan) of the too-recent agreements
-    recent: tuple[tuple[int, str, int, int, int], ...] = ()
+    #: (exposure year, settle code, agreements, desa, kecamatan, same-instrument years before)
+    #: of the too-recent agreements at desa new to partnering (``brief._recent_by_year``)
+    recent: tuple[tuple[int, str, int, int, int, int], ...] = ()
     synthetic: bool = False
     n_recent_from_files: int = 0  # too-recent agreements read from agreements files (not simulated)
     recent_files: tuple[str, ...] = ()
@@ -573,23 +581,49 @@ CLAIMS: tuple[Claim, ...] = (
             needs=("recent", "last_year"),
             when=lambda f, code=code: any(r[1] == code for r in f.recent),
             each=lambda f, w, code=code: [
-                {"n": w.int(n), "year": g, "base": g - 1, "last_idm": LAST_IDM}
-                for g, s, n, _, _ in f.recent
+                {
+                    "#": d,
+                    "n": w.int(n),
+                    "d": w.int(d),
+                    "year": g,
+                    "base": g - 1,
+                    "last_idm": LAST_IDM,
+                }
+                for g, s, n, d, _, _ in f.recent
                 if s == code
             ],
+            plural="#",
         )
         for code in ("idm", "first_indeks_desa", "indeks_desa")
     ),
     Claim(
         key="rec.settle_few",
         section="rec",
-        needs=("recent", "min_evaluated"),
-        when=lambda f: any(d < f.min_evaluated for _, _, _, d, _ in f.recent),
+        needs=("recent", "min_treated", "min_evaluated"),
+        when=lambda f: any(f.min_treated <= r[3] < f.min_evaluated for r in f.recent),
         each=lambda f, w: [
             {"year": g, "d": w.int(d), "k": w.int(k), "min": w.int(f.min_evaluated)}
-            for g, _, _, d, k in f.recent
-            if d < f.min_evaluated
+            for g, _, _, d, k, _ in f.recent
+            if f.min_treated <= d < f.min_evaluated
         ],
+    ),
+    *(
+        Claim(
+            # fewer new desa than the staggered comparison needs: the synthetic twin is
+            # promised only when the instrument has enough years before (synthetic.MIN_PRE_PERIODS)
+            key=f"rec.settle_tiny{suffix}",
+            section="rec",
+            needs=("recent", "min_treated"),
+            when=lambda f, twin=twin: any(
+                0 < r[3] < f.min_treated and (r[5] >= FEW_MIN_PRE) == twin for r in f.recent
+            ),
+            each=lambda f, w, twin=twin: [
+                {"year": g, "d": w.int(d), "min": w.int(f.min_treated)}
+                for g, _, _, d, _, pre in f.recent
+                if 0 < d < f.min_treated and (pre >= FEW_MIN_PRE) == twin
+            ],
+        )
+        for suffix, twin in (("", True), (".no_twin", False))
     ),
     Claim(
         key="rec.more_desa",
@@ -963,7 +997,9 @@ def shown(facts: Facts, section: str, w) -> list[Sentence]:
         if c.section != section or not c.when(facts):
             continue
         for kw in c.each(facts, w) if c.each is not None else [c.args(facts, w)]:
-            text = w.n(c.key, getattr(facts, c.plural), **kw) if c.plural else w.t(c.key, **kw)
+            # ``plural="#"``: each item's own count (its ``"#"``) selects the plural form
+            count = kw.pop("#", 0) if c.plural == "#" else getattr(facts, c.plural, 0)
+            text = w.n(c.key, count, **kw) if c.plural else w.t(c.key, **kw)
             out.append(Sentence(key=c.key, text=text))
     return out
 
