@@ -211,13 +211,15 @@ def _direct_rules(f: claims.Facts, shown: set[str]) -> None:
         assert f.grade in ("strong", "suggestive")
     if "caveat.naive_close" in shown:  # "adjustment did not change it" only when both agree on zero
         assert not ((f.naive_ci_low > 0 or f.naive_ci_high < 0) and not excludes)
-    for year, _, _, n_desa, _, before in f.recent:
+    for year, settle, _, n_desa, _, before in f.recent:
+        if settle == "first_indeks_desa":  # its own sentence says "at best an indication"
+            continue
         few = f.min_treated <= n_desa < f.min_evaluated
         assert ("rec.settle_few" in shown) >= few, year
         tiny = 0 < n_desa < f.min_treated
         assert ("rec.settle_tiny" in shown) >= (tiny and before >= 2), year
         assert ("rec.settle_tiny.no_twin" in shown) >= (tiny and before < 2), year
-    if not any(0 < r[3] < f.min_treated for r in f.recent):
+    if not any(0 < r[3] < f.min_treated and r[1] != "first_indeks_desa" for r in f.recent):
         assert not shown & {"rec.settle_tiny", "rec.settle_tiny.no_twin"}
     result = excludes and not (rejects or gap_before)  # a difference the page stands by
     if result and "fragile_to_trend_violation" in f.caveats:

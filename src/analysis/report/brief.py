@@ -42,7 +42,7 @@ from analysis.report import (
 )
 from analysis.report import figures as plots
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
-from analysis.report.claims import GLOSSARY, Facts, panel_facts, shown
+from analysis.report.claims import Facts, glossary_terms, panel_facts, shown
 
 #: Output metadata key the exporter reads (page title, language, synthetic flag, role).
 META = "analysis_page"
@@ -611,7 +611,7 @@ def caveats_html(
         lang,
         f=facts,
         say=lambda section: shown(facts, section, w),
-        glossary=GLOSSARY,
+        glossary=glossary_terms(facts),
     )
 
 

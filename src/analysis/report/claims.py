@@ -84,7 +84,17 @@ PRETREND_ALPHA = 0.10
 NOISE_Z = 1.96
 
 #: Terms of the technical appendix's glossary (catalog ``glossary.<term>`` and ``.def``).
-GLOSSARY = ("did", "interval", "pretrend", "mde", "evalue", "breakdown", "naive", "fdr")
+GLOSSARY = (
+    "did",
+    "interval",
+    "pretrend",
+    "mde",
+    "evalue",
+    "breakdown",
+    "naive",
+    "fdr",
+    "synthetic",
+)
 
 _NAN = float("nan")
 
@@ -317,6 +327,22 @@ def _band_args(f: Facts, w) -> dict:
         "hi": w.num(f.band_high, 4),
         "mean": w.num(f.mean_last, 3),
     }
+
+
+def _judged(r: tuple) -> bool:
+    """A too-recent year judged within one instrument.
+
+    Not the first Indeks Desa year: its sentence already says it can at best give an indication.
+    """
+    return r[1] != "first_indeks_desa"
+
+
+def _tiny(f: Facts, r: tuple, twin: bool) -> bool:
+    """A too-recent year with fewer new desa than the staggered comparison needs.
+
+    ``twin``: whether the instrument has the years before that a synthetic twin needs.
+    """
+    return _judged(r) and 0 < r[3] < f.min_treated and (r[5] >= FEW_MIN_PRE) == twin
 
 
 def _key(grade: str, up: bool | None) -> Callable[[Facts], bool]:
@@ -600,11 +626,13 @@ CLAIMS: tuple[Claim, ...] = (
         key="rec.settle_few",
         section="rec",
         needs=("recent", "min_treated", "min_evaluated"),
-        when=lambda f: any(f.min_treated <= r[3] < f.min_evaluated for r in f.recent),
+        when=lambda f: any(
+            _judged(r) and f.min_treated <= r[3] < f.min_evaluated for r in f.recent
+        ),
         each=lambda f, w: [
-            {"year": g, "d": w.int(d), "k": w.int(k), "min": w.int(f.min_evaluated)}
-            for g, _, _, d, k, _ in f.recent
-            if f.min_treated <= d < f.min_evaluated
+            {"year": r[0], "d": w.int(r[3]), "k": w.int(r[4]), "min": w.int(f.min_evaluated)}
+            for r in f.recent
+            if _judged(r) and f.min_treated <= r[3] < f.min_evaluated
         ],
     ),
     *(
@@ -614,14 +642,13 @@ CLAIMS: tuple[Claim, ...] = (
             key=f"rec.settle_tiny{suffix}",
             section="rec",
             needs=("recent", "min_treated"),
-            when=lambda f, twin=twin: any(
-                0 < r[3] < f.min_treated and (r[5] >= FEW_MIN_PRE) == twin for r in f.recent
-            ),
+            when=lambda f, twin=twin: any(_tiny(f, r, twin) for r in f.recent),
             each=lambda f, w, twin=twin: [
-                {"year": g, "d": w.int(d), "min": w.int(f.min_treated)}
-                for g, _, _, d, _, pre in f.recent
-                if 0 < d < f.min_treated and (pre >= FEW_MIN_PRE) == twin
+                {"#": r[3], "year": r[0], "d": w.int(r[3]), "min": w.int(f.min_treated)}
+                for r in f.recent
+                if _tiny(f, r, twin)
             ],
+            plural="#",
         )
         for suffix, twin in (("", True), (".no_twin", False))
     ),
@@ -985,6 +1012,12 @@ class Sentence:
     text: str
 
 
+def glossary_terms(facts: Facts) -> tuple[str, ...]:
+    """The glossary's terms for a page: the synthetic twin only where the page uses one."""
+    twin = facts.few or bool(facts.few_reason) or "few_desa" in facts.reasons
+    return tuple(t for t in GLOSSARY if t != "synthetic" or twin)
+
+
 def holds(facts: Facts) -> set[str]:
     """Keys of every declared claim whose condition holds for ``facts``."""
     return {c.key for c in CLAIMS if c.when(facts)}
@@ -1062,6 +1095,7 @@ __all__ = [
     "Claim",
     "Facts",
     "Sentence",
+    "glossary_terms",
     "holds",
     "panel_facts",
     "shown",
