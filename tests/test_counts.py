@@ -224,6 +224,13 @@ def test_subgroup_differences_known_answer():
     checked = het.assign(n_pre_points=3, pretrend_p=0.6, pretrend_rejects=False)
     wide = compare_subgroups(checked.assign(estimate=[0.06, 0.0, -0.01, 0.01]))
     assert wide.established == {"jenis_mitra": True} and not wide.not_established("jenis_mitra")
+    # worded: with the difference and its p; named only (no number) when the headline's own
+    # gap may continue an earlier one, since then no subgroup difference is established either
+    said = brief._established_pairs(wide, "id")["jenis_mitra"]
+    assert len(said) >= 1 and all("p disesuaikan" in t for t in said)
+    assert brief._established_pairs(wide, "id", headline_gap=True) == {}
+    named = brief._established_pairs(wide, "id", False, headline_gap=True)["jenis_mitra"]
+    assert len(named) == len(said) and not any("p disesuaikan" in t for t in named)
     # ... and not when a group has no pre-period test of its own, or its test rejects
     for untested in (
         checked.assign(n_pre_points=[0, 3, 3, 3]),
@@ -256,6 +263,7 @@ def test_subgroup_sentences_hold_their_conditions(seed, scale, monkeypatch):
     assert est["n_pre_points"].ge(0).all() and "pretrend_p" in het
     assert (est["pretrend_rejects"] == (est["pretrend_p"] < dist.PRETREND_ALPHA)).all()
     c = compare_subgroups(het)
+    gap = brief.brief_facts(data, ev).earlier_gap  # the headline's gap may continue an old one
     shown = []
     monkeypatch.setattr(brief, "_show", lambda html, **meta: shown.append(str(html)))
     for lang in ("id", "en"):
@@ -266,8 +274,9 @@ def test_subgroup_sentences_hold_their_conditions(seed, scale, monkeypatch):
         for dim in ("jenis_mitra", "sektor"):
             assert (w.t(f"subgroup.not_established.{dim}") in page) == c.not_established(dim)
             said = w.t(f"subgroup.established.{dim}", pairs="")[:30] in page
-            assert said == (c.tested(dim) and c.established[dim])
-        assert ('data-subgroup="unchecked"' in page) == any(c.unchecked.values())
+            assert said == (c.tested(dim) and c.established[dim] and not gap)
+        named = any(c.unchecked.values()) or (gap and any(c.established.values()))
+        assert ('data-subgroup="unchecked"' in page) == named
         for r in c.pairs[c.pairs["pre_checked"].astype(bool)].to_dict("records"):
             groups = est[est["dimension"] == r["dimension"]].set_index("group")
             for g in (r["group_a"], r["group_b"]):  # established only on passed own pre-tests

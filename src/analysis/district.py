@@ -1475,7 +1475,8 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     suggestive: p < 0.05 but a condition fails. insufficient: otherwise, and always when the
     pre-period test rejects or a pre-period gap exceeds the estimate (reason
     ``pre_gap_exceeds_estimate``): the gap after the start may then continue the gap before it.
-    Caveats: ``fragile_to_trend_violation`` (breakdown value below 1) and ``below_mde`` (the
+    Caveats: ``fragile_to_trend_violation`` (breakdown value computed and below 1; none when it
+    could not be computed, e.g. without a pre-period) and ``below_mde`` (the
     estimate is smaller than the minimum detectable effect, so an interval that excludes zero
     is likely to exaggerate it: Gelman and Carlin 2014, type M error). The relative-magnitudes breakdown value (Rambachan & Roth 2023)
     is carried as a fact and as a caveat when below 1; requiring Mbar >= 1 would make "strong"
@@ -1525,7 +1526,8 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
     grade, reasons = _grade(h, q, pre, counts)
     mde = mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None)
-    caveats = () if mbar >= 1 else ("fragile_to_trend_violation",)
+    # a breakdown value that could not be computed (no pre-period) is unknown, not fragile
+    caveats = ("fragile_to_trend_violation",) if np.isfinite(mbar) and mbar < 1 else ()
     if np.isfinite(mde) and abs(h.estimate) < mde:
         caveats += ("below_mde",)
     return Evidence(

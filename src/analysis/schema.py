@@ -760,3 +760,8 @@ def contract_markdown() -> str:
             )
         out.append("")
     return "\n".join(out)
+
+
+#: The title ``dataset.json`` holds for an ingested folder when none was given; pages word it
+#: in their own language (:func:`analysis.report.words.dataset_title`).
+DEFAULT_TITLE = "Ingested data"

@@ -57,7 +57,14 @@ from analysis.inputs.validate import (
     check_table,
     validate_folder,
 )
-from analysis.schema import COORDINATE_ALIASES, COORDINATES, PARTNERSHIPS, VILLAGES, WELFARE
+from analysis.schema import (
+    COORDINATE_ALIASES,
+    COORDINATES,
+    DEFAULT_TITLE,
+    PARTNERSHIPS,
+    VILLAGES,
+    WELFARE,
+)
 
 
 @dataclass
@@ -715,7 +722,7 @@ def _complete(
     report.coordinates = coordinate_facts(tables)
     report.tables = {k: int(len(v)) for k, v in tables.items()}
     meta = {
-        "title": title or "Ingested data",
+        "title": title or DEFAULT_TITLE,
         "synthetic": False,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": [{k: e[k] for k in ("name", "sha256", "kind")} for e in report.inputs],

@@ -65,9 +65,14 @@ class Counts:
     n_rows_without_code_files: int
 
     @property
-    def n_registry_rows_without_code(self) -> int:
+    def n_rows_without_code(self) -> int:
         """Rows without a desa code, of the registry and of the agreements files together."""
         return self.n_rows_without_code_registry + self.n_rows_without_code_files
+
+    @property
+    def n_registry_rows_without_code(self) -> int:
+        """Former name of :attr:`n_rows_without_code` (it counts the agreements files too)."""
+        return self.n_rows_without_code
 
     @property
     def n_desa_left_out(self) -> int:
@@ -77,7 +82,8 @@ class Counts:
     def as_dict(self) -> dict:
         """Every count by name (fields and the two totals)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["n_registry_rows_without_code"] = self.n_registry_rows_without_code
+        d["n_rows_without_code"] = self.n_rows_without_code
+        d["n_registry_rows_without_code"] = self.n_rows_without_code  # former name, kept
         d["n_desa_left_out"] = self.n_desa_left_out
         return d
 

@@ -184,7 +184,9 @@ def brief_facts(
         "n_desa_ended": int(cov.get("n_desa_ended", 0)),
         "min_treated": int(data.spec.min_treated),
         # the registry's and the agreements files' rows together (Counts): counted once
-        "n_no_code": int(cov.get("n_registry_rows_without_code", 0)),
+        "n_no_code": int(
+            cov.get("n_rows_without_code", cov.get("n_registry_rows_without_code", 0))
+        ),
         **_recent_facts(rec, data.dataset.synthetic, int(data.first_year or 0)),
     }
     h = evidence.headline if evidence is not None else None
@@ -495,6 +497,8 @@ def show_details(
     if control_group is None:
         control_group = data.spec.control_group
     comparison = compare_subgroups(het)
+    # a headline whose gap may continue an earlier one establishes no subgroup difference either
+    earlier = brief_facts(data, evidence).earlier_gap
     methods, methods_shared = method_rows(main, cross, lang, control_group)
     _show(
         render(
@@ -508,12 +512,15 @@ def show_details(
             het=frame_rows(het, lang, "group") if len(het) else [],
             het_pre=subgroup_pre_rows(het, lang),
             subgroups=comparison,
-            established=_established_pairs(comparison, lang),
-            unchecked=_established_pairs(comparison, lang, checked=False),
+            established=_established_pairs(comparison, lang, headline_gap=earlier),
+            unchecked=_established_pairs(comparison, lang, False, headline_gap=earlier),
             ev=evidence,
             h=main.headline if isinstance(main.headline, Estimate) else None,
             covariates=_covariate_words(main, data, lang),
-            spill=spillover_rows(main.spillover, lang, control_group),
+            # the distance checks re-estimate the headline: without one they have nothing to say
+            spill=spillover_rows(main.spillover, lang, control_group)
+            if isinstance(main.headline, Estimate)
+            else None,
         )
     )
 
@@ -564,27 +571,36 @@ def subgroup_pre_rows(het: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
 
 
 def _established_pairs(
-    comparison: SubgroupComparison, lang: str, checked: bool = True
+    comparison: SubgroupComparison, lang: str, checked: bool = True, headline_gap: bool = False
 ) -> dict[str, list[str]]:
     """Per dimension, the pairs whose difference holds after adjustment, worded.
 
-    ``checked``: the pairs whose two groups passed their own pre-period test (established), or
-    with ``False`` the pairs that pass the adjusted test without that check (not established).
+    ``checked``: the pairs whose two groups passed their own pre-period test (established,
+    worded with the difference and its adjusted p), or with ``False`` the pairs that pass the
+    adjusted test without that check (not established: named only, no number to act on).
+    ``headline_gap``: the headline's own gap may continue an earlier one (the pre-period test
+    rejects or a pre-period gap exceeds it); then no pair is established, and every pair that
+    passes the adjusted test is named as not established.
     """
     w = words(lang)
     out: dict[str, list[str]] = {}
     pairs = comparison.pairs
-    keep = (pairs["p_adjusted"] < DIFFERENCE_ALPHA) & (pairs["pre_checked"].astype(bool) == checked)
+    pre = pairs["pre_checked"].astype(bool) & (not headline_gap)
+    keep = (pairs["p_adjusted"] < DIFFERENCE_ALPHA) & (pre == checked)
     for r in pairs[keep].to_dict("records"):
-        out.setdefault(r["dimension"], []).append(
+        a, b = w.group(r["dimension"], r["group_a"]), w.group(r["dimension"], r["group_b"])
+        text = (
             w.t(
                 "subgroup.pair",
-                a=w.group(r["dimension"], r["group_a"]),
-                b=w.group(r["dimension"], r["group_b"]),
+                a=a,
+                b=b,
                 diff=w.num(r["difference"], 3, signed=True),
                 p=w.p(r["p_adjusted"]),
             )
+            if checked
+            else w.t("subgroup.pair_named", a=a, b=b)
         )
+        out.setdefault(r["dimension"], []).append(text)
     return out
 
 
@@ -679,6 +695,8 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     """
     if k == "est_method" and (label := _headline_method(w, main)) is not None:
         return label
+    if k == "ps_model" and (unused := _ps_unused(w, main)):
+        return unused
     if k == "ps_model" and (used := _headline_ps_model(main)) and used != v:
         # the district model could not be fitted: the cells' own models were used
         return w.t("param.ps_model_used", used=w.t(f"ps_model.{used}"), asked=w.t(f"ps_model.{v}"))
@@ -703,6 +721,24 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     if isinstance(v, str) and w.has(f"{k}.{v}"):
         return w.t(f"{k}.{v}")
     return str(v)
+
+
+def _ps_unused(w, main: MainEstimate | None) -> str:
+    """The propensity-model setting worded as unused when the headline used no propensity score.
+
+    That is when its estimator is outcome regression, or when every cell of a doubly robust or
+    weighting estimator fell back to outcome regression; "" otherwise (or without a headline).
+    """
+    h = main.headline if main is not None else None
+    if not isinstance(h, Estimate):
+        return ""
+    hf = h.facts or {}
+    n, k = int(hf.get("n_cells", 0) or 0), int(hf.get("n_cells_reg_fallback", 0) or 0)
+    if str(h.est_method) == "reg" and not k:
+        return w.t("param.ps_model_unused_reg")
+    if n and k == n:
+        return w.t("param.ps_model_unused", n=w.int(n))
+    return ""
 
 
 def _headline_ps_model(main: MainEstimate | None) -> str:

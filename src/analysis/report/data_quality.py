@@ -807,7 +807,8 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
     Returns
     -------
     dict
-        ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`),
+        ``missing`` (:func:`missing_desa_years`), ``uncoded`` (:func:`uncoded_rows`, then
+        the agreements files' rows without a code that repeat no counted agreement),
         ``unrecognised`` (:func:`unrecognised_columns`), ``ended``
         (:func:`ended_agreements`), ``agreements`` (:func:`agreements_rows` of each file, or
         ``None``), ``merged`` (:func:`agreements_merge`: the registry's and the files'
@@ -817,12 +818,19 @@ def fix_list(ds, agreements: str | Path | None = None) -> dict:
     files = paths.input_paths(str(agreements) if agreements else "")
     merged = agreements_merge(ds, agreements)
     same = {a: b for a, b in merged["duplicates"]} if merged else {}
+    rows = [r for f in files for r in agreements_rows(f, same)] if files else None
+    # the agreements files' rows without a code (not repeats) join the ingest files' rows
+    uncoded = uncoded_rows(ds.folder) + [
+        {"file": r["file"], "row": r["row"], "name": r["name"]}
+        for r in rows or ()
+        if r["code"] is None and not r.get("same_as")
+    ]
     return {
         "missing": missing_desa_years(ds),
-        "uncoded": uncoded_rows(ds.folder),
+        "uncoded": uncoded,
         "unrecognised": unrecognised_columns(ds.folder),
         "ended": ended_agreements(ds),
-        "agreements": [r for f in files for r in agreements_rows(f, same)] if files else None,
+        "agreements": rows,
         "merged": merged,
         "coordinates": coverage_facts(ds.welfare, ds.villages, ds.coordinates),
     }

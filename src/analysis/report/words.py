@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 
 from analysis.methods.options import OLD_METHOD_LABELS, method_code
 from analysis.report.catalog import languages, load
+from analysis.schema import DEFAULT_TITLE
 
 MINUS = "\u2212"
 
@@ -176,6 +177,10 @@ class Words:
         if not facts:
             return []
         facts = dict(facts)
+        # a propensity model that no cell used (every cell fell back to outcome regression)
+        n_cells = _count(facts.get("n_cells"))
+        if "ps_model" in facts and n_cells and _count(facts.get("n_cells_reg_fallback")) == n_cells:
+            facts["ps_model"] = "unused"
         # pairs that read as one fact: clusters with their number, desa left out with the reason
         if "cluster" in facts:
             unit = self._fact_value("cluster", facts["cluster"])
@@ -331,7 +336,10 @@ def dataset_title(w: Words, meta: dict, fallback: str) -> str:
     """How a page names a data folder: worded for the synthetic example, else its title."""
     if meta.get("synthetic") and meta.get("seed") is not None:
         return w.t("prov.synthetic_data", province=meta.get("province", ""), seed=meta["seed"])
-    return str(meta.get("title") or fallback)
+    title = str(meta.get("title") or "")
+    if title in ("", DEFAULT_TITLE):  # no title given at ingest: the folder, in page words
+        return w.t("prov.ingested_data", folder=fallback)
+    return title
 
 
 @lru_cache(maxsize=8)
