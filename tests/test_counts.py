@@ -226,6 +226,8 @@ def test_subgroup_differences_known_answer():
     assert wide.established == {"jenis_mitra": True} and not wide.not_established("jenis_mitra")
     # worded: with the difference and its p; named only (no number) when the headline's own
     # gap may continue an earlier one, since then no subgroup difference is established either
+    named_groups = {"a": "perusahaan", "b": "bumn", "c": "baznas", "d": "yayasan"}
+    wide.pairs[["group_a", "group_b"]] = wide.pairs[["group_a", "group_b"]].replace(named_groups)
     said = brief._established_pairs(wide, "id")["jenis_mitra"]
     assert len(said) >= 1 and all("p disesuaikan" in t for t in said)
     assert brief._established_pairs(wide, "id", headline_gap=True) == {}

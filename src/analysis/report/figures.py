@@ -248,6 +248,14 @@ def event_study(es: pd.DataFrame, lang: str = "id", outcome_label: str = "") -> 
         ax.legend(loc="upper left", fontsize=SMALLEST, frameon=False)
     ax.set_xlabel(w.t("plot.years_since"))
     ax.set_ylabel(w.t("plot.difference"))
+    # years since the start are whole numbers, in the page's notation (one point alone would
+    # otherwise get ticks such as -0.5 in English decimals)
+    if len(es):
+        e = es["e"].astype(int)
+        lo, hi = min(int(e.min()), -1), int(e.max())
+        ax.set_xlim(lo - 0.5, hi + 0.5)
+        ax.set_xticks(range(lo, hi + 1))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.int(int(round(v)))))
     if outcome_label:
         ax.set_title(outcome_label, fontsize=10, loc="left")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: w.num(v, 3)))

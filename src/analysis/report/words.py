@@ -320,7 +320,9 @@ def not_estimated(w: Words, r) -> str:
     why = w.reason(get("reason"))
     n, k = _count(get("n_desa_subgroup")), _count(get("n_kecamatan_subgroup"))
     min_n, min_k = _count(get("min_desa")), _count(get("min_clusters"))
-    if None not in (n, k, min_n, min_k):
+    if n == 0 and min_n is not None:  # the group's desa partnered from the start or too recently
+        why = w.t("note.subgroup_none", min_n=w.int(min_n))
+    elif None not in (n, k, min_n, min_k):
         why = w.n(
             "note.subgroup_counts",
             n,
