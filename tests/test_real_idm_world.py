@@ -125,3 +125,13 @@ def test_desa_partnered_from_the_first_year_are_not_counted_as_evaluated():
         ["kode_desa", "tahun"]
     )
     assert panel_facts(longer, "nilai_idm", 2024, 0.01)["n_evaluated_last"] == 3  # a, b, e
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+def test_the_real_data_briefs_keep_the_word_limits(real_run, district):
+    """The word limits of the example province (tests/test_brief_length.py) hold on real data."""
+    from test_brief_length import BEFORE_APPENDIX, DECISION_PAGE, words_of
+
+    html = (real_run / "districts" / district / "brief.html").read_text(encoding="utf-8")
+    before, decision = words_of(html)
+    assert before <= BEFORE_APPENDIX and decision <= DECISION_PAGE, (before, decision)
