@@ -230,3 +230,23 @@ def test_distance_covariates_are_measured_from_the_points_and_refused_without_th
     with pytest.raises(OptionError, match="ingest --coordinates"):
         steps.prepare(paths.EXAMPLE_DIR, "64.02", covariates=covs)
     assert steps.prepare(paths.EXAMPLE_DIR, "64.02", covariates=covs[:1]).applicable
+
+
+def test_the_near_vs_far_test_uses_t_with_the_exposed_kecamatan_less_one():
+    """Known answer: estimate 0.02, SE 0.01, near desa in 5 kecamatan -> t(4): p = 0.1161,
+    interval 0.02 +/- 2.7764 x 0.01 (scipy; a normal reference would give p = 0.0455)."""
+    from analysis.methods.results import Estimate
+    from analysis.methods.spillover import few_exposed_clusters
+
+    r = Estimate(outcome="nilai_idm", method="spillover_near", estimand="ATT", estimate=0.02,
+                 se=0.01, n_treated=12, n_control=100, ci_method="multiplier_bootstrap")  # fmt: skip
+    t = few_exposed_clusters(r, 5)
+    assert t.ci_method == "t_exposed_clusters" and t.facts["df_exposed_clusters"] == 4
+    assert t.p_value == pytest.approx(0.11612, abs=1e-5)
+    assert t.crit_value == pytest.approx(2.77645, abs=1e-5)
+    assert (t.ci_low, t.ci_high) == pytest.approx((0.02 - 0.0277645, 0.02 + 0.0277645), abs=1e-7)
+    d, pts = _kukar()  # the district's test carries the label of what was computed
+    c = check_spillover(d.panel, pts, d.design, d.spec.control_group, d.last_year,
+                        **d.spec.cs_kwargs())  # fmt: skip
+    if c.exposure.estimable:
+        assert c.exposure.ci_method == "t_exposed_clusters"

@@ -207,3 +207,17 @@ def test_the_detectable_size_caveat_is_said_wherever_the_interval_excludes_zero(
     assert "caveat.below_mde" in claims.holds(gap)
     assert "caveat.below_mde" not in claims.holds(replace(gap, ci_low=-0.01))
     assert "caveat.below_mde" not in claims.holds(replace(f, caveats=()))
+
+
+def test_partner_types_are_said_to_lack_desa_when_none_was_estimated():
+    """ "The appendix's figures by partner type are no basis" needs such figures: with no partner
+    type estimated the page says none had desa enough; unknown (-1) keeps the general sentence."""
+    for n, general, none in ((-1, True, False), (2, True, False), (0, False, True)):
+        got = claims.holds(replace(BASE, n_partner_types_estimated=n))
+        assert ("means.cannot_subgroups" in got, "means.cannot_subgroups_none" in got) == (
+            general,
+            none,
+        ), n
+    het = pd.DataFrame({"dimension": ["jenis_mitra", "sektor"], "estimable": [False, True]})
+    data = steps.prepare(paths.EXAMPLE_DIR, "64.02", inference="analytic")
+    assert brief.brief_facts(data, None, None, None, het).n_partner_types_estimated == 0

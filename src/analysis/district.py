@@ -1416,7 +1416,8 @@ class Evidence:
     """The grade of the headline (a code) and the numbers behind it; never prose.
 
     Reason codes (each keeps the grade below "strong"): ``ci_includes_zero``,
-    ``not_significant_after_adjustment``, ``pretrend`` (the pre-period test rejects),
+    ``not_significant_after_adjustment`` (the interval excludes zero but the adjusted q does
+    not pass; not listed beside ``ci_includes_zero``), ``pretrend`` (the pre-period test rejects),
     ``pre_period_underpowered`` (the pre-period could not have detected a gap as large as the
     effect), ``no_pre_period_test``, ``few_treated`` (fewer evaluated desa than
     ``min_evaluated``). Caveat codes (reported with any grade): ``fragile_to_trend_violation``
@@ -1635,7 +1636,7 @@ def _grade(h: Estimate, q: float, pre: dict, counts: dict) -> tuple[str, tuple[s
     reasons = []
     if not (h.ci_low > 0 or h.ci_high < 0):
         reasons.append("ci_includes_zero")
-    if not (q < 0.05):
+    elif not (q < 0.05):  # said only of a result the correction removed (the grade is the same)
         reasons.append("not_significant_after_adjustment")
     if not np.isfinite(pre_p):
         reasons.append("no_pre_period_test")

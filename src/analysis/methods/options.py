@@ -73,6 +73,7 @@ CIMethod = Literal[
     "wild_cluster_bootstrap",
     "placebo_test_inversion",
     "placebo_variance",
+    "t_exposed_clusters",
 ]
 #: Event-study intervals: pointwise, or the uniform (sup-t) band of the bootstrap.
 Band = Literal["pointwise", "uniform"]

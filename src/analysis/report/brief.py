@@ -166,12 +166,21 @@ def brief_facts(
     evidence: Evidence | None,
     cross: CrossSection | None = None,
     rec: Recent | None = None,
+    heterogeneity: pd.DataFrame | None = None,
 ) -> Facts:
     """The facts of one brief, computed once (:class:`analysis.report.claims.Facts`).
 
     Every sentence the brief shows is a claim on these facts (:mod:`analysis.report.claims`).
     """
     base = {"name": data.district.name, "short_name": data.district.short_name}
+    if heterogeneity is not None:  # partner types with an estimate (-1: not known here)
+        het = heterogeneity
+        est = (
+            het[(het["dimension"] == "jenis_mitra") & het["estimable"].astype(bool)]
+            if len(het)
+            else het
+        )
+        base["n_partner_types_estimated"] = int(len(est))
     if not data.applicable:
         return Facts(**base, applicable=False, reason=data.reason)
     cov = data.coverage
@@ -292,10 +301,11 @@ def summary_html(
     lang: str = "id",
     agreements: str = "",
     cross: CrossSection | None = None,
+    heterogeneity: pd.DataFrame | None = None,
 ) -> str:
     """The decision page (key message, units, conclusions, recommendations, legend) as HTML."""
     rec = recent(data, agreements) if data.applicable else None
-    facts = brief_facts(data, evidence, cross, rec)
+    facts = brief_facts(data, evidence, cross, rec, heterogeneity)
     w = words(lang)
     return render(
         "brief/summary.html.j2",
@@ -315,6 +325,7 @@ def show_summary(
     lang: str = "id",
     agreements: str = "",
     cross: CrossSection | None = None,
+    heterogeneity: pd.DataFrame | None = None,
 ) -> None:
     """The decision page, page 1 of the brief.
 
@@ -323,8 +334,11 @@ def show_summary(
 
     ``cross`` (from ``estimate_cross_section``) lets the page compare the headline with the naive
     comparison; every later output of the notebook goes into the collapsed technical appendix.
+    ``heterogeneity`` (from ``estimate_heterogeneity``) lets it say when no partner type had
+    desa enough for an estimate.
     """
-    _show(summary_html(data, main, evidence, lang, agreements, cross), role="decision")
+    html = summary_html(data, main, evidence, lang, agreements, cross, heterogeneity)
+    _show(html, role="decision")
 
 
 def _alt_event(es: pd.DataFrame, w) -> str:
@@ -356,6 +370,12 @@ def show_figures(
         figs.append(
             figure_html(plots.event_study(es, lang, olabel), _alt_event(es, w), caption, lang)
         )
+    # the balance and overlap figures belong to the single-year comparison, not the headline
+    cy = (
+        int(cross.data["tahun"].iloc[0])
+        if cross.data is not None and "tahun" in cross.data and len(cross.data)
+        else data.last_year
+    )
     if cross.balance is not None and len(cross.balance):
         b = cross.balance
         after = b["smd_weighted"].abs() if "smd_weighted" in b else b["smd"].abs()
@@ -365,7 +385,13 @@ def show_figures(
             before=w.int(int((b["smd"].abs() > 0.1).sum())),
             after=w.int(int((after > 0.1).sum())),
         )
-        figs.append(figure_html(plots.love_plot(b, lang), alt, w.t("fig.balance"), lang))
+        cap = w.t(
+            "fig.balance",
+            year=cy,
+            after=w.int(int((after > 0.1).sum())),
+            n=w.int(len(b)),
+        )
+        figs.append(figure_html(plots.love_plot(b, lang), alt, cap, lang))
     if cross.propensity is not None and cross.data is not None:
         d = cross.data["_d"].to_numpy()
         s = cross.propensity.score
@@ -374,7 +400,8 @@ def show_figures(
             med1=w.num(float(np.median(s[d == 1])), 2),
             med0=w.num(float(np.median(s[d == 0])), 2),
         )
-        figs.append(figure_html(plots.overlap(s, d, lang), alt, w.t("fig.overlap"), lang))
+        cap = w.t("fig.overlap", year=cy)
+        figs.append(figure_html(plots.overlap(s, d, lang), alt, cap, lang))
     if len(desc.transitions):
         tr = desc.transitions
         alt = w.t(
@@ -711,6 +738,9 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     if k == "agreements":
         return ", ".join(Path(x).name for x in paths.input_paths(v)) or "-"  # names, as on page 1
     if k == "covariates":
+        if v is None and not data.covariates_available:  # the default found none in the data
+            baseline = main is not None and main.baseline_used
+            return w.t("param.default_baseline" if baseline else "param.default_none")
         if v is None:
             return w.t("param.default")
         return w.join([w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in v]) or "-"

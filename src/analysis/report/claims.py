@@ -155,6 +155,7 @@ class Facts:
     min_evaluated: int = 10
     min_treated: int = 3
     n_desa_ended: int = 0  # partnered desa whose every agreement has ended (status selesai)
+    n_partner_types_estimated: int = -1  # partner types with a subgroup estimate (-1: unknown)
     n_too_recent: int = 0
     n_no_code: int = 0
     no_code_names: tuple[str, ...] = ()  # desa names of those rows, where a file gives them
@@ -584,8 +585,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="means.cannot_subgroups",
         section="can",
-        needs=("estimable",),
-        when=lambda f: f.estimable,
+        needs=("estimable", "n_partner_types_estimated"),
+        when=lambda f: f.estimable and f.n_partner_types_estimated != 0,
+    ),
+    Claim(
+        key="means.cannot_subgroups_none",
+        section="can",
+        needs=("estimable", "n_partner_types_estimated"),
+        when=lambda f: f.estimable and f.n_partner_types_estimated == 0,
     ),
     # -- recommendations (rules in the module docstring) --------------------------------------
     Claim(

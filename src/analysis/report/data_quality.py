@@ -390,10 +390,10 @@ def coordinates_section(d: dict, w: Words) -> list[str]:
         )
     )
     if d["missing"]:
-        lines += ["", w.t("dq.coord.missing", n=w.int(len(d["missing"]))), ""]
+        lines += ["", w.n("dq.coord.missing", len(d["missing"])), ""]
         lines += [f"- {_md_cell(x)}" for x in _names([f"{k} {n}" for k, n in d["missing"]])]
     if d["outside"]:
-        lines += ["", w.t("dq.coord.outside", n=w.int(len(d["outside"]))), ""]
+        lines += ["", w.n("dq.coord.outside", len(d["outside"])), ""]
         lines += [
             f"- {_md_cell(x)}"
             for x in _names([f"{k} {n} ({la:.4f}, {lo:.4f})" for k, n, la, lo in d["outside"]])

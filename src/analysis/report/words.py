@@ -339,8 +339,10 @@ def dataset_title(w: Words, meta: dict, fallback: str) -> str:
     if meta.get("synthetic") and meta.get("seed") is not None:
         return w.t("prov.synthetic_data", province=meta.get("province", ""), seed=meta["seed"])
     title = str(meta.get("title") or "")
-    if title in ("", DEFAULT_TITLE):  # no title given at ingest: the folder, in page words
-        return w.t("prov.ingested_data", folder=fallback)
+    if title in ("", DEFAULT_TITLE):  # no title given at ingest: its files, in page words
+        names = [str(e.get("name")) for e in meta.get("inputs") or () if e.get("name")]
+        shown = ", ".join(names[:4]) + (f" (+{len(names) - 4})" if len(names) > 4 else "")
+        return w.t("prov.ingested_data", folder=shown or fallback)
     return title
 
 
