@@ -527,6 +527,13 @@ def _note_value(w, key: str, value: object) -> str:
         return ", ".join(w.int(r) for r in rows[:50]) + (
             " " + w.n("dq.md.and_more", len(rows) - 50) if len(rows) > 50 else ""
         )
+    if key == "name_variants" and isinstance(value, list) and value:
+        shown = [  # the code governs; the names an official may want to correct at the source
+            w.t("dq.md.name_variant", code=v["kode_desa"], given=v["given"], official=v["official"])
+            for v in value[:20]
+        ]
+        more = " " + w.n("dq.md.and_more", len(value) - 20) if len(value) > 20 else ""
+        return f"{w.int(len(value))}: " + "; ".join(shown) + more
     if isinstance(value, list):
         if key == "years":
             return ", ".join(str(v) for v in value)

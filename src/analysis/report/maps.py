@@ -182,6 +182,14 @@ def _labels(ax, p: pd.DataFrame, km_per_in: float) -> int:
     return skipped
 
 
+def _legend_label(w, group: str, drawn: int, total: int) -> str:
+    """A group's legend entry: its count, and how many are drawn when some have no point."""
+    name = w.t(GROUP_KEYS[group])
+    if drawn == total:
+        return f"{name} ({w.int(total)})"
+    return w.t("map.legend_drawn", group=name, drawn=w.int(drawn), total=w.int(total))
+
+
 def district_map(points: pd.DataFrame, lang: str = "id") -> plt.Figure:
     """The desa drawn as points by group, kecamatan named at their desa's centroid.
 
@@ -212,7 +220,7 @@ def district_map(points: pd.DataFrame, lang: str = "id") -> plt.Figure:
             edgecolors=None if st["marker"] in UNFILLED else st["ec"],
             linewidths=0.8,
             zorder=st["z"],
-            label=f"{w.t(GROUP_KEYS[g])} ({w.int(int(counts[g]))})",
+            label=_legend_label(w, g, len(q), int(counts[g])),
         )
     km_per_in = max(spanx * 1.1 / (0.98 * WIDTH), spany * 1.1 / map_h)
     _labels(ax, p, km_per_in)
