@@ -261,7 +261,8 @@ def exposure_test(
     :data:`MIN_NEAR` near desa in at least :data:`MIN_NEAR_CLUSTERS` kecamatan (the estimator's
     count, after desa without every year are left out), as clustered inference with few
     exposed clusters over-rejects (MacKinnon and Webb 2017, "Wild Bootstrap Inference for
-    Wildly Different Cluster Sizes", J. Applied Econometrics 32(2)).
+    Wildly Different Cluster Sizes", J. Applied Econometrics 32(2)); for the same reason its
+    p-value and interval use t with the near kecamatan less one (:func:`few_exposed_clusters`).
 
     Returns
     -------
