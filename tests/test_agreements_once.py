@@ -106,7 +106,10 @@ def test_the_brief_summary_data_page_and_console_count_the_same_mou_once(run_wit
     assert cov["n_agreements"] == n_registry + coded - 4  # by id: 4 more
     brief = re.sub(r"<[^>]+>", " ", (out / "districts" / "64.02" / "brief.html").read_text("utf-8"))
     brief = " ".join(brief.split())
-    assert "12 perjanjian yang dihitung mulai 2026" in brief and "16 perjanjian" not in brief
+    # the 12 MoUs counted once (not 16); the recommendation judges the 9 at desa new to
+    # partnering, Loh Sumber's 3 being a repeat partnership
+    assert "12 perjanjian di kabupaten ini" in brief and "16 perjanjian" not in brief
+    assert "9 perjanjian di 3 desa baru (dihitung mulai 2026)" in brief
     assert "4 perjanjian dalam berkas perjanjian sudah tercatat di registri desa" in brief
     page = (out / "data_report.html").read_text("utf-8")
     said = re.search(r'<p class="agreements-merged"([^>]*)>(.*?)</p>', page, flags=re.S)

@@ -1476,10 +1476,10 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     suggestive: p < 0.05 but a condition fails. insufficient: otherwise, and always when the
     pre-period test rejects or a pre-period gap exceeds the estimate (reason
     ``pre_gap_exceeds_estimate``): the gap after the start may then continue the gap before it.
-    Caveats: ``fragile_to_trend_violation`` (breakdown value computed and below 1; none when it
-    could not be computed, e.g. without a pre-period) and ``below_mde`` (the
-    estimate is smaller than the minimum detectable effect, so an interval that excludes zero
-    is likely to exaggerate it: Gelman and Carlin 2014, type M error). The relative-magnitudes breakdown value (Rambachan & Roth 2023)
+    Caveats: ``fragile_to_trend_violation`` (breakdown value computed and below 1; none when
+    unknown, e.g. without a pre-period) and ``below_mde`` (the estimate is smaller than the
+    minimum detectable effect, so an interval that excludes zero is likely to exaggerate it:
+    Gelman and Carlin 2014, type M error). The relative-magnitudes breakdown value (Rambachan & Roth 2023)
     is carried as a fact and as a caveat when below 1; requiring Mbar >= 1 would make "strong"
     unreachable at district scale (0 of 235 simulated briefs with real effects, README). The
     grade never asserts parallel trends: it carries what the pre-period shows and the gap it
@@ -1527,7 +1527,6 @@ def judge_evidence(main: MainEstimate, outcomes: pd.DataFrame, data: DistrictDat
     mbar = main.breakdown.mbar if main.breakdown is not None else np.nan
     grade, reasons = _grade(h, q, pre, counts)
     mde = mde_from_se(h.se, df=h.n_clusters - 1 if h.n_clusters > 1 else None)
-    # a breakdown value that could not be computed (no pre-period) is unknown, not fragile
     caveats = ("fragile_to_trend_violation",) if np.isfinite(mbar) and mbar < 1 else ()
     if np.isfinite(mde) and abs(h.estimate) < mde:
         caveats += ("below_mde",)
