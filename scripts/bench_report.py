@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 
-from analysis import paths
+from analysis import paths, timing
 from analysis.batch.run import run
 from analysis.inputs.frame import districts_of_province
 
@@ -170,6 +170,8 @@ def national(jobs: int, executor: str, folder: Path) -> str:
     if not data.exists():
         write_example(data, province="all", seed=1)
     out = folder / f"run-{executor}"
+    times_file = folder / f"step-times-{executor}.jsonl"
+    os.environ[timing.ENV] = str(times_file)  # workers and kernels inherit it
     t0 = time.perf_counter()
     note = ""
     with PeakMemory() as mem:
@@ -179,6 +181,7 @@ def national(jobs: int, executor: str, folder: Path) -> str:
         except Exception as e:  # report the time even if some district fails
             note = f" ({type(e).__name__}: {str(e)[:300]})"
     t = time.perf_counter() - t0
+    del os.environ[timing.ENV]
     m = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     ok = sum(v["status"] == "ok" for v in m.get("districts", {}).values())
     steps = breakdown(out) if m else {}
@@ -191,8 +194,34 @@ def national(jobs: int, executor: str, folder: Path) -> str:
         f"{t - m.get('seconds', t):.1f} s; synthesis of {ok} districts: {synth} s",
         "  a district's time, median seconds: "
         + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()),
+        feature_cost(timing.read_times(times_file), t, m.get("workers") or jobs),
     ]
     return "\n".join(lines)
+
+
+def feature_cost(times: list[dict], wall: float, workers: int) -> str:
+    """What the spillover checks and the maps (issue 19) add to the run they were timed in.
+
+    Each step's seconds are summed over the districts; spread over the workers they are the wall
+    time the run would save without them (the districts run in parallel), so the share is that
+    saving against the rest of the run: ``(sum / workers) / (wall - sum / workers)``.
+    """
+    by: dict[str, list[float]] = {}
+    for r in times:
+        by.setdefault(r["step"], []).append(r["seconds"])
+    if not by:
+        return "  spillover checks and maps: no step times recorded"
+    total = sum(sum(v) for v in by.values())
+    saved = total / workers
+    parts = "; ".join(
+        f"{k} {sum(v):.1f} s over {len(v)} calls (median {statistics.median(v):.3f} s)"
+        for k, v in sorted(by.items())
+    )
+    return (
+        f"  spillover checks and maps (timed inside this run): {parts}; together {total:.1f} s "
+        f"of work, {saved:.1f} s of wall time over {workers} workers: "
+        f"+{100 * saved / (wall - saved):.1f}% on the run without them"
+    )
 
 
 def main() -> None:

@@ -99,3 +99,23 @@ def test_index_map_places_districts_and_counts_grades():
     assert "2 districts" in label and "suggestive 1" in label and "insufficient 1" in label
     assert "1 districts without desa points" in label
     assert "Kutai Kartanegara +0,012" in html
+
+
+def test_step_times_are_recorded_only_when_a_benchmark_asks(kukar, tmp_path, monkeypatch):
+    """``ANALYSIS_STEP_TIMES`` (set by ``bench_report.py --national``) gets one line per map,
+    and nothing is written without it: issue 19's cost is measured inside the timed run."""
+    from analysis import timing
+
+    monkeypatch.delenv(timing.ENV, raising=False)
+    plain = maps.district_map_html(kukar, "id")
+    target = tmp_path / "times.jsonl"
+    monkeypatch.setenv(timing.ENV, str(target))
+    assert maps.district_map_html(kukar, "id") == plain  # the page does not change
+    assert maps.district_map_html(kukar, "en") is not None
+    lines = timing.read_times(target)
+    assert [(r["step"], r["district"]) for r in lines] == [("map", "64.02")] * 2
+    assert all(r["seconds"] > 0 and r["cpu_seconds"] >= 0 for r in lines)
+    monkeypatch.delenv(timing.ENV)
+    maps.district_map_html(kukar, "id")
+    assert len(timing.read_times(target)) == 2
+    assert timing.read_times(tmp_path / "absent.jsonl") == []

@@ -25,6 +25,7 @@ from analysis.inputs.frame import villages_of
 from analysis.methods.spillover import desa_groups
 from analysis.report import figure_html, words
 from analysis.report.figures import DPI, SMALLEST, WIDTH
+from analysis.timing import timed
 
 KM_PER_DEG = 111.195  # on the sphere of the mean Earth radius
 #: Drawing of each group: marker, size (pt^2), face, edge, the order drawn (last on top).
@@ -261,13 +262,14 @@ def district_map_html(data: DistrictData, lang: str = "id") -> str | None:
     """The district map as a ``<figure>`` (SVG, alt text with the counts); None without desa."""
     if not data.applicable:
         return None
-    pts = district_points(data)
-    if not (pts["letak"] == "located").any():
-        return None
-    w = words(lang)
-    return figure_html(
-        district_map(pts, lang), map_alt(pts, data.district.name, lang), w.t("fig.map"), lang
-    )
+    with timed("map", data.district.code):  # issue 19's cost, recorded when a benchmark asks
+        pts = district_points(data)
+        if not (pts["letak"] == "located").any():
+            return None
+        w = words(lang)
+        return figure_html(
+            district_map(pts, lang), map_alt(pts, data.district.name, lang), w.t("fig.map"), lang
+        )
 
 
 #: Drawing of each grade on the index map (shape first, then grey): marker, size, face, edge.
@@ -371,6 +373,7 @@ def index_map(places: pd.DataFrame, lang: str = "id") -> plt.Figure:
     return fig
 
 
+@timed("index_map")  # issue 19's cost, recorded when a benchmark asks
 def index_map_html(districts: dict, rows: list[dict], lang: str = "id") -> str | None:
     """The index map as a ``<figure>``, alt text with the districts by grade; None if unplaced.
 
