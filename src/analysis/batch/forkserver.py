@@ -70,6 +70,9 @@ def _template_main() -> None:
     from analysis.inputs.validate import _frame_lookup
 
     _frame_lookup()  # the frame's codes and names as sets and dicts: plain Python, no threads
+    from analysis.inputs.coordinates import shipped_lookup
+
+    shipped_lookup()  # the shipped desa points and district boxes (pandas, no threads)
     # Everything imported so far lives as long as the kernels do: move it out of the garbage
     # collector's reach (gc.freeze), so a kernel's collections neither walk the libraries'
     # objects again nor touch (and so copy) the memory it shares with the template.

@@ -56,6 +56,24 @@ def shipped_centroids() -> pd.DataFrame:
     return df
 
 
+@lru_cache(maxsize=1)
+def shipped_lookup() -> tuple[pd.DataFrame, dict[str, Box | None]]:
+    """The shipped centroids indexed by ``kode_desa``, and each kabupaten's :class:`Box`.
+
+    Computed once per process (the report kernels' template computes it before it forks them,
+    so a district's kernel only looks its desa up: issue 19's cost).
+    """
+    ship = shipped_centroids()
+    indexed = ship.set_index("kode_desa")[["latitude", "longitude"]]
+    indexed.index.get_indexer(indexed.index[:1])  # build the hash table here, not per kernel
+    kab = ship["kode_desa"].str.slice(0, 5)
+    boxes = {
+        str(k): district_box(g["latitude"].to_numpy(), g["longitude"].to_numpy())
+        for k, g in ship.groupby(kab, sort=False)
+    }
+    return indexed, boxes
+
+
 @dataclass(frozen=True, kw_only=True)
 class Box:
     """A kabupaten's box in degrees: points outside it are listed, not drawn."""
@@ -118,8 +136,9 @@ def desa_points(desa: pd.DataFrame, user: pd.DataFrame | None = None) -> pd.Data
         the file's ``sumber`` cell) and ``letak`` (``located``, ``missing`` or ``outside``).
         Points of ``outside`` desa are kept in the table for the data-quality page.
     """
-    ship = shipped_centroids()
-    out = desa.merge(ship, on="kode_desa", how="left")
+    ship, boxes = shipped_lookup()
+    # a left join in ``desa``'s order on a fresh index, as ``merge(how="left")`` gives
+    out = desa.join(ship, on="kode_desa").reset_index(drop=True)
     out["sumber"] = np.where(out["latitude"].notna(), SHIPPED_SOURCE, None)
     if user is not None and len(user):
         u = user.drop_duplicates("kode_desa", keep="last").set_index("kode_desa")
@@ -133,13 +152,9 @@ def desa_points(desa: pd.DataFrame, user: pd.DataFrame | None = None) -> pd.Data
         ]
     out["letak"] = np.where(out["latitude"].notna(), "located", "missing")
     kab = out["kode_desa"].str.slice(0, 5)
-    ship_kab = ship["kode_desa"].str.slice(0, 5)
     for k in kab.unique():
         rows = (kab == k).to_numpy() & (out["letak"] == "located").to_numpy()
-        ref = ship[ship_kab == k]
-        box = district_box(ref["latitude"], ref["longitude"]) or district_box(
-            out.loc[rows, "latitude"], out.loc[rows, "longitude"]
-        )
+        box = boxes.get(k) or district_box(out.loc[rows, "latitude"], out.loc[rows, "longitude"])
         if box is not None and rows.any():
             inside = box.holds(out.loc[rows, "latitude"], out.loc[rows, "longitude"])
             out.loc[np.flatnonzero(rows)[~inside], "letak"] = "outside"

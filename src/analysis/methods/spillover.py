@@ -20,6 +20,7 @@ from analysis.methods.panel import MIN_TREATED, callaway_santanna
 from analysis.methods.results import (
     MIN_EVALUATED,
     MIN_SUBGROUP_CLUSTERS,
+    Estimate,
     NotEstimable,
     Result,
     to_frame,
@@ -216,8 +217,7 @@ def exclusion_estimate(
     when fewer than :data:`MIN_COMPARISON` remain.
     """
     method = EXCLUSION_RADII_KM[radius_km]
-    comp = dist["g"] == 0
-    drop = comp & ~(dist["jarak_km"] >= radius_km)  # NaN (no point) is dropped too
+    comp, drop = dist["g"] == 0, _dropped(dist, radius_km)
     n_far = int((comp & ~drop).sum())
     n_treated = int((dist["g"] > 0).sum())
     if n_far < MIN_COMPARISON:
@@ -233,6 +233,11 @@ def exclusion_estimate(
     keep = panel[~panel["kode_desa"].isin(set(dist.loc[drop, "kode_desa"]))]
     res, _ = callaway_santanna(keep, design, control_group, last_year, **cs_kwargs)
     return _renamed(res, method, n_dropped_near=int(drop.sum()))
+
+
+def _dropped(dist: pd.DataFrame, radius_km: float) -> pd.Series:
+    """The comparison desa within ``radius_km`` of a partnered desa, or without a point."""
+    return (dist["g"] == 0) & ~(dist["jarak_km"] >= radius_km)  # NaN (no point) is dropped too
 
 
 def _renamed(res: Result, method: str, **extra) -> Result:
@@ -383,10 +388,17 @@ def check_spillover(
         The exposure test's ring.
     """
     dist = _distances(panel, points, near_km)
-    excl = tuple(
-        exclusion_estimate(panel, dist, r, design, control_group, last_year, **cs_kwargs)
-        for r in EXCLUSION_RADII_KM
-    )
+    excl, fitted = [], {}
+    for r in EXCLUSION_RADII_KM:
+        left_out = frozenset(dist.loc[_dropped(dist, r), "kode_desa"])
+        same = fitted.get(left_out)
+        if isinstance(same, Estimate):  # the same desa left out: the same (seeded) fit
+            excl.append(_renamed(same, EXCLUSION_RADII_KM[r]))
+            continue
+        res = exclusion_estimate(panel, dist, r, design, control_group, last_year, **cs_kwargs)
+        fitted[left_out] = res
+        excl.append(res)
+    excl = tuple(excl)
     test, es = exposure_test(panel, dist, design, last_year, near_km, **cs_kwargs)
     return SpilloverCheck(
         distances=dist, excluded=excl, exposure=test, exposure_event_study=es, near_km=near_km
