@@ -329,8 +329,16 @@ def few_exposed_clusters(res: Result, n_exposed: int) -> Result:
         ci_low=res.estimate - crit * res.se,
         ci_high=res.estimate + crit * res.se,
         p_value=float(2 * stats.t.sf(abs(res.estimate / res.se), df)),
-        facts={**res.facts, "df_exposed_clusters": df},
+        # the interval uses the analytic standard error: the bootstrap's draws are not its facts
+        facts={
+            **{k: v for k, v in res.facts.items() if k not in _BOOTSTRAP_FACTS},
+            "df_exposed_clusters": df,
+        },
     )
+
+
+#: Facts of the multiplier bootstrap, which the t interval of the exposure test does not use.
+_BOOTSTRAP_FACTS = ("draws", "seed", "boot_weights", "se_bootstrap")
 
 
 @dataclass(frozen=True, kw_only=True)
