@@ -101,7 +101,7 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
         "n_evaluated": int(cov["n_desa_evaluated"]),
         "n_desa_ended": int(cov.get("n_desa_ended", 0)),
         "min_treated": int(s["specification"]["min_treated"]),
-        "n_no_code": int(cov["n_registry_rows_without_code"]),
+        "n_no_code": int(cov["n_rows_without_code"]),
         "recent": tuple(
             (
                 y,
@@ -179,6 +179,7 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
         band_high=hi,
         n_evaluated_last=len(vals),
         n_status_change=int(changed),
+        first_cohort=int(min((first[d] for d in evaluated & set(wl["kode_desa"])), default=0)),
     )
 
 

@@ -221,3 +221,105 @@ def test_partner_types_are_said_to_lack_desa_when_none_was_estimated():
     het = pd.DataFrame({"dimension": ["jenis_mitra", "sektor"], "estimable": [False, True]})
     data = steps.prepare(paths.EXAMPLE_DIR, "64.02", inference="analytic")
     assert brief.brief_facts(data, None, None, None, het).n_partner_types_estimated == 0
+
+
+def test_waiting_is_not_advised_once_the_idm_has_ended():
+    """With the IDM's last edition in the data, no later IDM year can add desa or years: the
+    recommendations say that only agreements up to that year not yet recorded can help."""
+    from analysis.report.agreements import IDM_LAST_EDITION as LAST
+
+    few = replace(BASE, n_evaluated=8, grade="insufficient", ci_low=-0.01, mde=0.05)
+    for last, final in ((LAST - 1, False), (LAST, True)):
+        said = claims.holds(replace(few, last_year=last))
+        assert ("rec.more_desa" in said, "rec.more_desa.final" in said) == (not final, final)
+        assert ("rec.mde_smaller" in said, "rec.mde_smaller.final" in said) == (not final, final)
+    near = replace(few, last_year=LAST, mde=0.01)
+    assert {"rec.mde_near.final"} <= claims.holds(near)
+    assert "rec.mde_near" not in claims.holds(near)
+    # an Indeks Desa outcome is not the IDM: later years can come
+    assert "rec.more_desa" in claims.holds(replace(few, last_year=LAST + 2, outcome="indeks_desa"))
+
+
+def test_only_the_start_year_after_partnering_is_said():
+    said = claims.holds(replace(BASE, last_year=2024, first_cohort=2024))
+    assert {"means.only_start_year", "method.same_comparison"} <= said
+    for f in (
+        replace(BASE, last_year=2024, first_cohort=2022),
+        replace(BASE, last_year=2024, first_cohort=0),
+        replace(BASE, last_year=2024, first_cohort=2024, estimable=False),
+        replace(BASE, last_year=2024, first_cohort=2024, headline_method="synthetic_did"),
+    ):
+        assert "means.only_start_year" not in claims.holds(f)
+    panel = pd.DataFrame(
+        {"tahun": [2023, 2024] * 3, "g": [2024, 2024, 0, 0, 2023, 2023], "nilai_idm": 0.7}
+    )
+    assert claims.panel_facts(panel, "nilai_idm", 2024, 0.01)["first_cohort"] == 2024
+
+
+def test_regression_alone_is_said_on_page_one_when_every_cell_fell_back():
+    f = replace(BASE, est_method_requested="dr", n_cells=30, n_cells_reg_fallback=30)
+    assert "caveat.regression_only" in claims.holds(f)
+    for g in (
+        replace(f, n_cells_reg_fallback=29),
+        replace(f, est_method_requested="reg"),
+        replace(f, n_cells=0, n_cells_reg_fallback=0),
+        replace(f, estimable=False),
+    ):
+        assert "caveat.regression_only" not in claims.holds(g)
+    text = {s.key: s.text for s in claims.shown(f, "headline", words("en"))}
+    assert "caveat.regression_only" in text
+
+
+def test_the_glossary_defines_only_terms_the_page_uses():
+    none = claims.glossary_terms(replace(BASE, estimable=False, reason="too_few_treated"))
+    assert not {"evalue", "breakdown", "pretrend", "mde", "naive"} & set(none)
+    bare = claims.glossary_terms(replace(BASE, pretrend_p=float("nan")))
+    assert "pretrend" not in bare and "evalue" not in bare and "breakdown" not in bare
+    full = replace(
+        BASE,
+        caveats=("fragile_to_trend_violation",),
+        breakdown_mbar=0.5,
+        e_value=1.6,
+        mde=0.02,
+        naive_estimate=0.03,
+    )
+    assert {"pretrend", "mde", "evalue", "breakdown", "naive", "did"} <= set(
+        claims.glossary_terms(full)
+    )
+    assert "evalue" not in claims.glossary_terms(replace(full, ci_low=-0.01))
+
+
+def test_the_fragile_warning_gives_how_small_a_departure_breaks_the_result():
+    f = replace(BASE, caveats=("fragile_to_trend_violation",), breakdown_mbar=0.109375)
+    text = {s.key: s.text for s in claims.shown(f, "headline", words("id"))}["caveat.fragile"]
+    assert words("id").num(0.109375, 2) in text
+
+
+def test_settings_say_the_estimator_did_not_run_without_a_main_estimate():
+    w = words("id")
+    none = SimpleNamespace(headline=None)
+    for k, v in (("est_method", "dr"), ("ps_model", "pooled")):
+        said = brief._setting(w, None, k, v, none)
+        assert said == w.t("param.not_run", asked=w.t(f"{k}.{v}"))
+    assert brief._setting(w, None, "est_method", "dr", None) == w.t("est_method.dr")  # asked
+
+
+def test_the_synthesis_gives_every_reason_and_the_test_beside_a_larger_gap():
+    from analysis.report import synthesis
+
+    w = words("id")
+    e = {"grade": "suggestive", "reasons": ["pre_period_underpowered", "few_treated"]}
+    cell = synthesis._grade_cell(w, {**e, "pretrend_p": 0.23}, True)
+    assert w.t("why.few_treated") in cell and w.t("why.pre_period_underpowered") in cell
+    assert synthesis._grade_cell(w, {"grade": "strong", "reasons": []}, True) == w.t(
+        "grade_short.strong"
+    )
+    gap = {"grade": "insufficient", "reasons": ["pre_gap_exceeds_estimate"], "pretrend_p": 0.765}
+    pre = synthesis._pre_check(w, gap)
+    assert w.p(0.765) in pre and w.t("synth.pre_gap") in pre
+
+
+def test_an_event_study_with_one_point_after_gives_its_value():
+    w = words("id")
+    es = pd.DataFrame({"e": [0], "att": [0.003]})
+    assert brief._alt_event(es, w) == w.t("alt.event_one", n_pre=w.int(0), value=w.num(0.003))

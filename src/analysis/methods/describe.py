@@ -80,10 +80,13 @@ class Counts:
         return self.n_desa_from_start + self.n_desa_no_data
 
     def as_dict(self) -> dict:
-        """Every count by name (fields and the two totals)."""
+        """Every count by name (fields and the two totals).
+
+        The former name ``n_registry_rows_without_code`` stays an attribute only: in a table
+        beside ``n_rows_without_code_registry`` it read as a registry count it is not.
+        """
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["n_rows_without_code"] = self.n_rows_without_code
-        d["n_registry_rows_without_code"] = self.n_rows_without_code  # former name, kept
         d["n_desa_left_out"] = self.n_desa_left_out
         return d
 

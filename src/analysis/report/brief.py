@@ -343,6 +343,12 @@ def show_summary(
 
 def _alt_event(es: pd.DataFrame, w) -> str:
     pre, post = es[es["e"] < 0], es[es["e"] >= 0]
+    if len(post) == 1:  # one point after: its value, not a range from it to itself
+        return w.t(
+            "alt.event_one",
+            n_pre=w.int(len(pre)),
+            value=w.num(float(post["att"].iloc[0])),
+        )
     return w.t(
         "alt.event",
         n_pre=w.int(len(pre)),
@@ -536,6 +542,14 @@ def show_details(
             methods=methods,
             methods_shared=methods_shared,
             outcomes=frame_rows(outcomes, lang, "outcome"),
+            # the ungraded-indicators sentence only beside another indicator's estimate
+            others_estimated=bool(
+                len(outcomes)
+                and (
+                    outcomes["estimable"].astype(bool)
+                    & (outcomes["outcome"] != data.design.outcome)
+                ).any()
+            ),
             het=frame_rows(het, lang, "group") if len(het) else [],
             het_pre=subgroup_pre_rows(het, lang),
             subgroups=comparison,
@@ -564,8 +578,10 @@ def _covariate_words(main: MainEstimate, data: DistrictData, lang: str) -> str:
     w = words(lang)
     used = main.covariates_used
     if used:
-        names = w.join([w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in used])
-        return w.t("details.covariates_used", names=names)
+        names = [w.code("covariate", c) if w.has(f"covariate.{c}") else c for c in used]
+        if main.baseline_used:  # the starting value of the indicator is adjusted for too
+            names.append(w.t("details.baseline_name", outcome=w.outcome(data.design.outcome)))
+        return w.t("details.covariates_used", names=w.join(names))
     if data.spec.covariates is None and not data.covariates_available:
         key = (
             "details.covariates_none_baseline" if main.baseline_used else "details.covariates_none"
@@ -718,8 +734,13 @@ def _headline_method(w, main: MainEstimate | None) -> str | None:
 def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None = None) -> str:
     """One setting of the analysis as a reader may see it (codes worded, paths shortened).
 
-    The estimator is the one computed for the headline, with its fallback count (``main``).
+    The estimator is the one computed for the headline, with its fallback count (``main``);
+    without a staggered headline estimate, the estimator and its propensity model are said to be
+    asked for and not run.
     """
+    if k in ("est_method", "ps_model") and _not_run(main):
+        asked = w.t(f"{k}.{v}") if isinstance(v, str) and w.has(f"{k}.{v}") else str(v)
+        return w.t("param.not_run", asked=asked)
     if k == "est_method" and (label := _headline_method(w, main)) is not None:
         return label
     if k == "ps_model" and (unused := _ps_unused(w, main)):
@@ -751,6 +772,11 @@ def _setting(w, data: DistrictData, k: str, v: object, main: MainEstimate | None
     if isinstance(v, str) and w.has(f"{k}.{v}"):
         return w.t(f"{k}.{v}")
     return str(v)
+
+
+def _not_run(main: MainEstimate | None) -> bool:
+    """The staggered headline was asked for and not estimated (``main`` given, no estimate)."""
+    return main is not None and not isinstance(getattr(main, "headline", None), Estimate)
 
 
 def _ps_unused(w, main: MainEstimate | None) -> str:

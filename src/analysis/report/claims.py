@@ -74,6 +74,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.design import OUTCOMES
 from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
 from analysis.report.agreements import IDM_LAST_EDITION as LAST_IDM
 from analysis.schema import IDM_THRESHOLDS
@@ -149,6 +150,9 @@ class Facts:
     band_high: float = _NAN
     n_status_change: int = 0
     n_evaluated_last: int = 0
+    #: the earliest exposure year among the evaluated desa (0: none); equal to ``last_year``,
+    #: only the year the partnerships started is observed after partnering
+    first_cohort: int = 0
     mandiri_share: float = 0.0
     carried_share: float = 0.0
     n_evaluated: int = 0
@@ -233,6 +237,31 @@ class Facts:
     def supports_size(self) -> bool:
         """The grade lets the page put the effect in units (strong or suggestive evidence)."""
         return self.estimable and self.grade in ("strong", "suggestive") and not self.earlier_gap
+
+    @property
+    def idm_complete(self) -> bool:
+        """The outcome is on the IDM and its last edition is in the data.
+
+        No later IDM year can add years or desa (the Indeks Desa that follows must not be
+        spliced onto it).
+        """
+        return self.outcome in OUTCOMES and self.last_year >= LAST_IDM
+
+    @property
+    def only_start_year(self) -> bool:
+        """The staggered headline sees only the start year after partnering (no later year)."""
+        return self.estimable and not self.few and self.first_cohort == self.last_year > 0
+
+    @property
+    def regression_only(self) -> bool:
+        """The doubly robust headline fell back to outcome regression in every cell."""
+        return (
+            self.estimable
+            and not self.few
+            and self.est_method_requested == "dr"
+            and self.n_cells > 0
+            and self.n_cells_reg_fallback == self.n_cells
+        )
 
     @property
     def naive_gap(self) -> float:
@@ -461,6 +490,14 @@ CLAIMS: tuple[Claim, ...] = (
         section="headline",
         needs=("caveats", "breakdown_mbar"),
         when=lambda f: f.has_result and "fragile_to_trend_violation" in f.caveats,
+        args=lambda f, w: {"m": w.num(f.breakdown_mbar, 2)},
+    ),
+    Claim(
+        # page 1 says what was computed when the doubly robust estimator ran nowhere
+        key="caveat.regression_only",
+        section="headline",
+        needs=("est_method_requested", "n_cells", "n_cells_reg_fallback"),
+        when=lambda f: f.regression_only,
     ),
     Claim(
         key="caveat.pre_gap_larger",
@@ -583,6 +620,13 @@ CLAIMS: tuple[Claim, ...] = (
         plural="n_desa_ended",
     ),
     Claim(
+        key="means.only_start_year",
+        section="can",
+        needs=("estimable", "first_cohort", "last_year"),
+        when=lambda f: f.only_start_year,
+        args=lambda f, w: {"year": f.last_year},
+    ),
+    Claim(
         key="means.cannot_subgroups",
         section="can",
         needs=("estimable", "n_partner_types_estimated"),
@@ -662,27 +706,43 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="rec.more_desa",
         section="rec",
-        needs=("n_evaluated", "min_evaluated"),
-        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated,
+        needs=("n_evaluated", "min_evaluated", "outcome", "last_year"),
+        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated and not f.idm_complete,
         args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_evaluated)},
     ),
     Claim(
-        key="rec.mde_smaller",
+        # the IDM ended: waiting adds no IDM year, later partnerships count on the Indeks Desa
+        key="rec.more_desa.final",
         section="rec",
-        needs=("mde", "estimate", "ci_low", "ci_high"),
-        when=lambda f: (
-            f.estimable and not f.excludes_zero and _finite(f.mde) and abs(f.estimate) < f.mde
-        ),
-        args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
+        needs=("n_evaluated", "min_evaluated", "outcome", "last_year"),
+        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated and f.idm_complete,
+        args=lambda f, w: {
+            "n": w.int(f.n_evaluated),
+            "min": w.int(f.min_evaluated),
+            "last_idm": LAST_IDM,
+        },
     ),
-    Claim(
-        key="rec.mde_near",
-        section="rec",
-        needs=("mde", "estimate", "ci_low", "ci_high"),
-        when=lambda f: (
-            f.estimable and not f.excludes_zero and _finite(f.mde) and abs(f.estimate) >= f.mde
-        ),
-        args=lambda f, w: {"mde": _eff(w, f, f.mde), "est": _eff(w, f, f.estimate)},
+    *(
+        Claim(
+            # "more years" helps only while the IDM continues (``.final``: its last edition is in)
+            key=f"rec.mde_{size}{'.final' if final else ''}",
+            section="rec",
+            needs=("mde", "estimate", "ci_low", "ci_high", "outcome", "last_year"),
+            when=lambda f, smaller=smaller, final=final: (
+                f.estimable
+                and not f.excludes_zero
+                and _finite(f.mde)
+                and (abs(f.estimate) < f.mde) == smaller
+                and f.idm_complete == final
+            ),
+            args=lambda f, w: {
+                "mde": _eff(w, f, f.mde),
+                "est": _eff(w, f, f.estimate),
+                "last_idm": LAST_IDM,
+            },
+        )
+        for size, smaller in (("smaller", True), ("near", False))
+        for final in (False, True)
     ),
     Claim(
         key="rec.pretrend",
@@ -741,6 +801,14 @@ CLAIMS: tuple[Claim, ...] = (
         section="method",
         needs=("estimable", "headline_method"),
         when=lambda f: f.estimable and not f.few,
+    ),
+    Claim(
+        # one cohort, one year after: the staggered, TWFE, Sun-Abraham and unadjusted rows are
+        # the same two-year comparison, so their agreement is not a robustness check
+        key="method.same_comparison",
+        section="method",
+        needs=("estimable", "first_cohort", "last_year"),
+        when=lambda f: f.only_start_year,
     ),
     Claim(
         key="method_text.few",
@@ -1020,10 +1088,44 @@ class Sentence:
     text: str
 
 
+#: The sentences that use a glossary term: the term is defined only on a page showing one of
+#: them (``"estimate"``: any estimate; ``"naive"``: the unadjusted comparison was computed).
+GLOSSARY_USES: dict[str, tuple[str, ...]] = {
+    "did": ("estimate",),
+    "interval": ("estimate",),
+    "pretrend": ("pretrend", "key.pretrend", "means.can.pretrend", "rec.pretrend"),
+    "mde": (
+        "mde",
+        "caveat.below_mde",
+        "rec.mde_smaller",
+        "rec.mde_smaller.final",
+        "rec.mde_near",
+        "rec.mde_near.final",
+    ),
+    "evalue": ("evalue.point",),
+    "breakdown": ("sens.breakdown", "sens.no_breakdown", "caveat.fragile"),
+    "naive": ("naive",),
+    "fdr": ("estimate",),
+}
+
+
 def glossary_terms(facts: Facts) -> tuple[str, ...]:
-    """The glossary's terms for a page: the synthetic twin only where the page uses one."""
+    """The glossary's terms for a page: only those a sentence or table of the page uses.
+
+    A term is kept when one of its :data:`GLOSSARY_USES` holds; the synthetic twin where the
+    page uses one (its result, or its reason for not running).
+    """
+    used = holds(facts)
+    if facts.estimable:
+        used.add("estimate")
+    if facts.estimable and _finite(facts.naive_estimate):
+        used.add("naive")
     twin = facts.few or bool(facts.few_reason) or "few_desa" in facts.reasons
-    return tuple(t for t in GLOSSARY if t != "synthetic" or twin)
+    return tuple(
+        t
+        for t in GLOSSARY
+        if (t == "synthetic" and twin) or any(k in used for k in GLOSSARY_USES.get(t, ()))
+    )
 
 
 def holds(facts: Facts) -> set[str]:
@@ -1088,6 +1190,9 @@ def panel_facts(panel: pd.DataFrame, outcome: str, last_year: int, estimate: flo
         ev = last[(last["g"] > first_year) & (last["g"] <= last_year)]["nilai_idm"].dropna()
         out["n_evaluated_last"] = len(ev)
         out["n_status_change"] = status_changes(ev.to_numpy(), estimate)
+    if "g" in last and len(last):
+        cohorts = last.loc[(last["g"] > first_year) & (last["g"] <= last_year), "g"]
+        out["first_cohort"] = int(cohorts.min()) if len(cohorts) else 0
     if "status_idm" in last and len(last):
         out["mandiri_share"] = float((last["status_idm"] == "MANDIRI").mean())
     return out
@@ -1097,6 +1202,7 @@ __all__ = [
     "BY_KEY",
     "CLAIMS",
     "GLOSSARY",
+    "GLOSSARY_USES",
     "NOISE_Z",
     "PRETREND_ALPHA",
     "SPILLOVER_ALPHA",

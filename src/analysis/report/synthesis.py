@@ -130,19 +130,39 @@ def pretrend_failed(run: RunResults) -> dict[str, float]:
 
 
 def _pre_check(w, e: dict) -> str:
-    """A district's check of the years before the start, worded for the districts table."""
+    """A district's check of the years before the start, worded for the districts table.
+
+    The test's own result (failed, passed but weak, passed, none) and, when the largest
+    pre-period gap exceeds the estimate, that too: a test that passes does not hide the gap.
+    """
     reasons = set(e.get("reasons") or [])
     p = e.get("pretrend_p")
+    tested = p is not None and np.isfinite(float(p))
     if PRETREND_FAILED in reasons:
-        return w.t("synth.pretrend_failed", p=w.p(p))
-    if "pre_gap_exceeds_estimate" in reasons:
-        return w.t("synth.pre_gap")
-    if p is not None and np.isfinite(float(p)) and "pre_period_underpowered" in reasons:
+        test = w.t("synth.pretrend_failed", p=w.p(p))
+    elif tested and "pre_period_underpowered" in reasons:
         # not rejecting says little when the test could only see gaps larger than the estimate
-        return w.t("synth.pretrend_weak", p=w.p(p))
-    if p is not None and np.isfinite(float(p)):
-        return w.t("synth.pretrend_passed", p=w.p(p))
-    return w.t("synth.pretrend_none")
+        test = w.t("synth.pretrend_weak", p=w.p(p))
+    elif tested:
+        test = w.t("synth.pretrend_passed", p=w.p(p))
+    else:
+        test = w.t("synth.pretrend_none")
+    if "pre_gap_exceeds_estimate" in reasons:
+        return f"{test}; {w.t('synth.pre_gap')}"
+    return test
+
+
+def _grade_cell(w, e: dict, applicable: bool) -> str:
+    """The grade, with every reason it is not *strong* (the brief's ``why.*`` words)."""
+    if not applicable:
+        return w.t("index.na")
+    if not e.get("grade"):
+        return ""
+    grade = w.t(f"grade_short.{e['grade']}")
+    why = [w.t(f"why.{r}") for r in e.get("reasons") or [] if w.has(f"why.{r}")]
+    if e["grade"] in ("suggestive", "insufficient") and why:
+        return w.t("synth.grade_why", grade=grade, why=w.join(why))
+    return grade
 
 
 def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
@@ -160,13 +180,7 @@ def _rows(run: RunResults, outcome: str, lang: str) -> list[dict]:
         row["href"] = f"districts/{r['district']}/brief.html"
         e = evidence.get(r["district"], {})
         applicable = applies.get(r["district"], True)
-        row["grade"] = (
-            w.t("index.na")
-            if not applicable
-            else w.t(f"grade_short.{e['grade']}")
-            if e.get("grade")
-            else ""
-        )
+        row["grade"] = _grade_cell(w, e, applicable)
         row["pretrend"] = _pre_check(w, e) if e.get("grade") not in (None, "not_estimable") else ""
         rows.append(row)
     return rows
