@@ -547,41 +547,27 @@ CLAIMS: tuple[Claim, ...] = (
         when=lambda f: f.supports_size and f.has_band,
         args=_band_args,
     ),
-    Claim(
-        key="units.status_change",
-        section="units",
-        needs=("estimate", "n_status_change", "n_evaluated_last"),
-        when=lambda f: (
-            f.supports_size
-            and f.has_band
-            and f.positive
-            and f.n_evaluated_last > 0
-            and f.n_status_change > 0
-        ),
-        args=lambda f, w: {
-            "k": w.int(f.n_status_change),
-            "m": w.int(f.n_evaluated_last),
-            "est": _eff(w, f, f.estimate),
-            "last": f.last_year,
-        },
-    ),
-    Claim(
-        key="units.status_change_neg",
-        section="units",
-        needs=("estimate", "n_status_change", "n_evaluated_last"),
-        when=lambda f: (
-            f.supports_size
-            and f.has_band
-            and not f.positive
-            and f.n_evaluated_last > 0
-            and f.n_status_change > 0
-        ),
-        args=lambda f, w: {
-            "k": w.int(f.n_status_change),
-            "m": w.int(f.n_evaluated_last),
-            "est": _eff(w, f, f.estimate),
-            "last": f.last_year,
-        },
+    *(
+        Claim(
+            # "k of m would change status": up for a positive estimate, down for a negative one
+            key=key,
+            section="units",
+            needs=("estimate", "n_status_change", "n_evaluated_last"),
+            when=lambda f, up=up: (
+                f.supports_size
+                and f.has_band
+                and f.positive == up
+                and f.n_evaluated_last > 0
+                and f.n_status_change > 0
+            ),
+            args=lambda f, w: {
+                "k": w.int(f.n_status_change),
+                "m": w.int(f.n_evaluated_last),
+                "est": _eff(w, f, f.estimate),
+                "last": f.last_year,
+            },
+        )
+        for key, up in (("units.status_change", True), ("units.status_change_neg", False))
     ),
     Claim(
         key="units.status_none",

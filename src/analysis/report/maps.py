@@ -229,6 +229,11 @@ def district_map(points: pd.DataFrame, lang: str = "id") -> plt.Figure:
         _scale_bar(ax, x, y, w)
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_axis_off()
+    return _with_legend(fig)
+
+
+def _with_legend(fig: plt.Figure) -> plt.Figure:
+    """The maps' legend: lower left, one column, the smallest legible text, no frame."""
     fig.legend(
         loc="lower left",
         bbox_to_anchor=(0.01, 0.0),
@@ -360,17 +365,7 @@ def index_map(places: pd.DataFrame, lang: str = "id") -> plt.Figure:
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.12)
     ax.set_axis_off()
-    fig.legend(
-        loc="lower left",
-        bbox_to_anchor=(0.01, 0.0),
-        ncol=1,
-        frameon=False,
-        fontsize=SMALLEST,
-        handletextpad=0.3,
-        borderaxespad=0.1,
-        labelspacing=0.3,
-    )
-    return fig
+    return _with_legend(fig)
 
 
 @timed("index_map")  # issue 19's cost, recorded when a benchmark asks
