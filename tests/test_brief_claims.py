@@ -100,6 +100,7 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
         "carried_share": float(cov["carried_forward_share"]),
         "n_evaluated": int(cov["n_desa_evaluated"]),
         "n_desa_ended": int(cov.get("n_desa_ended", 0)),
+        "n_from_start": int(cov["n_desa_from_start"]),
         "min_treated": int(s["specification"]["min_treated"]),
         "n_no_code": int(cov["n_rows_without_code"]),
         "recent": tuple(

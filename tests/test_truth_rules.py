@@ -323,3 +323,23 @@ def test_an_event_study_with_one_point_after_gives_its_value():
     w = words("id")
     es = pd.DataFrame({"e": [0], "att": [0.003]})
     assert brief._alt_event(es, w) == w.t("alt.event_one", n_pre=w.int(0), value=w.num(0.003))
+
+
+def test_a_sure_unadjusted_difference_that_adjustment_removes_is_said():
+    """No result to overstate, yet the unadjusted comparison alone excludes zero and lies
+    beyond its own noise from the headline: the page says adjustment removed it."""
+    f = replace(
+        BASE,
+        grade="insufficient",
+        ci_low=-0.013,
+        ci_high=0.021,
+        estimate=0.004,
+        naive_estimate=0.043,
+        naive_se=0.0143,
+        naive_ci_low=0.015,
+        naive_ci_high=0.071,
+    )
+    assert "caveat.naive_gone" in claims.holds(f)
+    assert not {"caveat.naive_larger", "caveat.naive_close_sure"} & claims.holds(f)
+    assert "caveat.naive_gone" not in claims.holds(replace(f, naive_estimate=0.01))  # close
+    assert "caveat.naive_gone" not in claims.holds(replace(f, naive_ci_low=-0.001))  # not sure

@@ -191,6 +191,7 @@ def brief_facts(
         "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
         "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
         "n_desa_ended": int(cov.get("n_desa_ended", 0)),
+        "n_from_start": int(cov.get("n_desa_from_start", 0)),
         "min_treated": int(data.spec.min_treated),
         # the registry's and the agreements files' rows together (Counts): counted once
         "n_no_code": int(

@@ -67,6 +67,7 @@ not estimable         record agreements with desa code and start date
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.design import OUTCOMES
+from analysis.design import EXPOSURE_CUTOFF_MONTH, OUTCOMES
 from analysis.methods.synthetic import MIN_PRE_PERIODS as FEW_MIN_PRE
 from analysis.report.agreements import IDM_LAST_EDITION as LAST_IDM
 from analysis.schema import IDM_THRESHOLDS
@@ -98,6 +99,20 @@ GLOSSARY = (
 )
 
 _NAN = float("nan")
+#: The last start date that counts towards the IDM's last edition (a start from July counts
+#: towards the next year's: :data:`analysis.design.EXPOSURE_CUTOFF_MONTH`).
+LAST_COUNTING_START = dt.date(LAST_IDM, EXPOSURE_CUTOFF_MONTH, 1) - dt.timedelta(days=1)
+#: The first IDM edition (Kemendesa PDTT: 2015).
+FIRST_IDM = 2015
+
+
+def _window(f: Facts, w) -> dict:
+    """The start dates an unrecorded agreement needs to add an evaluated desa to the IDM panel.
+
+    After the first year's cut-off and by the last edition's (the panel's last edition is in).
+    """
+    first = dt.date(f.first_year, EXPOSURE_CUTOFF_MONTH, 1)
+    return {"start": w.date(first), "cutoff": w.date(LAST_COUNTING_START)}
 
 
 def _finite(x: object) -> bool:
@@ -159,6 +174,7 @@ class Facts:
     min_evaluated: int = 10
     min_treated: int = 3
     n_desa_ended: int = 0  # partnered desa whose every agreement has ended (status selesai)
+    n_from_start: int = 0  # partnered desa counted from the panel's first year (not evaluated)
     n_partner_types_estimated: int = -1  # partner types with a subgroup estimate (-1: unknown)
     n_too_recent: int = 0
     n_no_code: int = 0
@@ -246,6 +262,20 @@ class Facts:
         spliced onto it).
         """
         return self.outcome in OUTCOMES and self.last_year >= LAST_IDM
+
+    @property
+    def short_panel(self) -> bool:
+        """Fewer than 3 IDM years, and earlier editions exist (:data:`FIRST_IDM`).
+
+        Adding them allows a trend check before partnering and evaluates desa partnered from
+        the first year.
+        """
+        return (
+            self.applicable
+            and self.outcome in OUTCOMES
+            and 0 < self.last_year - self.first_year + 1 < 3
+            and self.first_year > FIRST_IDM
+        )
 
     @property
     def only_start_year(self) -> bool:
@@ -486,6 +516,13 @@ CLAIMS: tuple[Claim, ...] = (
         args=_why,
     ),
     Claim(
+        # the key message gives the earlier gap; a range over zero is said too
+        key="headline.ci_zero_too",
+        section="headline",
+        needs=("ci_low", "ci_high", "pretrend_p", "pre_max_abs", "estimate"),
+        when=lambda f: f.estimable and f.earlier_gap and not f.excludes_zero,
+    ),
+    Claim(
         key="caveat.fragile",
         section="headline",
         needs=("caveats", "breakdown_mbar"),
@@ -601,8 +638,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="means.ended",
         section="can",
-        needs=("estimable", "n_desa_ended"),
+        needs=("estimable", "n_desa_ended", "n_evaluated"),
         when=lambda f: f.estimable and f.n_desa_ended > 0,
+        args=lambda f, w: {"m": w.int(f.n_evaluated)},
         plural="n_desa_ended",
     ),
     Claim(
@@ -693,7 +731,12 @@ CLAIMS: tuple[Claim, ...] = (
         key="rec.more_desa",
         section="rec",
         needs=("n_evaluated", "min_evaluated", "outcome", "last_year"),
-        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated and not f.idm_complete,
+        when=lambda f: (
+            f.estimable
+            and f.n_evaluated < f.min_evaluated
+            and not f.idm_complete
+            and "no_pre_period_test" not in f.reasons
+        ),
         args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_evaluated)},
     ),
     Claim(
@@ -701,11 +744,16 @@ CLAIMS: tuple[Claim, ...] = (
         key="rec.more_desa.final",
         section="rec",
         needs=("n_evaluated", "min_evaluated", "outcome", "last_year"),
-        when=lambda f: f.estimable and f.n_evaluated < f.min_evaluated and f.idm_complete,
+        when=lambda f: (
+            f.estimable
+            and f.n_evaluated < f.min_evaluated
+            and f.idm_complete
+            and "no_pre_period_test" not in f.reasons
+        ),
         args=lambda f, w: {
             "n": w.int(f.n_evaluated),
             "min": w.int(f.min_evaluated),
-            "last_idm": LAST_IDM,
+            **_window(f, w),
         },
     ),
     *(
@@ -725,6 +773,7 @@ CLAIMS: tuple[Claim, ...] = (
                 "mde": _eff(w, f, f.mde),
                 "est": _eff(w, f, f.estimate),
                 "last_idm": LAST_IDM,
+                **_window(f, w),
             },
         )
         for size, smaller in (("smaller", True), ("near", False))
@@ -754,8 +803,42 @@ CLAIMS: tuple[Claim, ...] = (
         key="rec.not_estimable.few",
         section="rec",
         needs=("estimable", "reason", "n_evaluated", "min_treated"),
-        when=lambda f: f.applicable and not f.estimable and f.reason == "too_few_treated",
+        when=lambda f: (
+            f.applicable
+            and not f.estimable
+            and f.reason == "too_few_treated"
+            and not f.idm_complete
+        ),
         args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_treated)},
+    ),
+    Claim(
+        # the IDM ended: only agreements started in the window can add a desa
+        key="rec.not_estimable.few.final",
+        section="rec",
+        needs=("estimable", "reason", "n_evaluated", "min_treated", "first_year", "last_year"),
+        when=lambda f: (
+            f.applicable and not f.estimable and f.reason == "too_few_treated" and f.idm_complete
+        ),
+        args=lambda f, w: {"n": w.int(f.n_evaluated), "min": w.int(f.min_treated), **_window(f, w)},
+    ),
+    Claim(
+        # two IDM years: earlier editions give a trend check and evaluate the first year's desa
+        key="rec.earlier_years",
+        section="rec",
+        needs=("first_year", "last_year", "outcome", "n_from_start"),
+        when=lambda f: f.short_panel,
+        args=lambda f, w: {
+            "first": f.first_year,
+            "first_idm": FIRST_IDM,
+            "also": w.n(
+                "rec.earlier_years.from_start",
+                f.n_from_start,
+                n=w.int(f.n_from_start),
+                first=f.first_year,
+            )
+            if f.n_from_start
+            else "",
+        },
     ),
     Claim(
         # without a result, the page still says that the partnered desa's agreements are over
@@ -887,6 +970,16 @@ CLAIMS: tuple[Claim, ...] = (
         section="method",
         needs=("naive_estimate", "naive_se", "estimate"),
         when=lambda f: f.naive_known and f.naive_gap < -f.naive_noise and f.has_result,
+        args=_naive_args,
+    ),
+    Claim(
+        # no result to overstate, but the unadjusted comparison alone looks sure, and apart
+        key="caveat.naive_gone",
+        section="method",
+        needs=("naive_estimate", "naive_se", "estimate", "naive_ci_low", "naive_ci_high"),
+        when=lambda f: (
+            f.naive_known and abs(f.naive_gap) > f.naive_noise and f.naive_only_excludes_zero
+        ),
         args=_naive_args,
     ),
     Claim(

@@ -131,7 +131,18 @@ class Words:
         scale, digits = (100, 1) if outcome == "naik_status" else (1, 3)
         if lo is None or hi is None:
             return "-", "-"
-        return self.num(scale * lo, digits), self.num(scale * hi, digits)
+        return self._end(scale * lo, digits, lo > 0), self._end(scale * hi, digits, hi < 0)
+
+    def _end(self, x: float, digits: int, away_from_zero: bool) -> str:
+        """An interval's end, with up to 2 more decimals when it rounds to zero but is not.
+
+        Only on an interval that excludes zero (``away_from_zero``), so that such a range never
+        reads as touching zero; an end still zero at 2 more decimals keeps the usual digits.
+        """
+        for extra in (0, 1, 2) if away_from_zero and math.isfinite(x) else (0,):
+            if round(x, digits + extra) != 0:
+                return self.num(x, digits + extra)
+        return self.num(x, digits)
 
     # -- engine codes --------------------------------------------------------------------------
     def outcome(self, code: str) -> str:
