@@ -16,7 +16,7 @@ from analysis import paths
 
 SRC = paths.PACKAGE_DIR
 #: Shared by every stage; imports nothing outside itself.
-CORE = {"schema", "design", "errors", "paths", "files", "_moved"}
+CORE = {"schema", "design", "errors", "paths", "files", "timing", "_moved"}
 STAGES = ("inputs", "methods", "report", "batch")
 #: What each stage may import besides itself and the core.
 ALLOWED = {
