@@ -98,6 +98,8 @@ def _recomputed(out: Path, ds: Dataset, code: str, cross_facts: dict) -> claims.
         "first_year": int(min(cov["years"])),
         "last_year": last,
         "carried_share": float(cov["carried_forward_share"]),
+        "n_desa_unchanged": int(cov["n_desa_unchanged"]),
+        "unchanged_share": float(cov["unchanged_share"]),
         "n_evaluated": int(cov["n_desa_evaluated"]),
         "n_desa_ended": int(cov.get("n_desa_ended", 0)),
         "n_from_start": int(cov["n_desa_from_start"]),

@@ -343,3 +343,49 @@ def test_a_sure_unadjusted_difference_that_adjustment_removes_is_said():
     assert not {"caveat.naive_larger", "caveat.naive_close_sure"} & claims.holds(f)
     assert "caveat.naive_gone" not in claims.holds(replace(f, naive_estimate=0.01))  # close
     assert "caveat.naive_gone" not in claims.holds(replace(f, naive_ci_low=-0.001))  # not sure
+
+
+def test_a_2025_group_below_the_minimum_is_said_not_comparable():
+    """Agreements counted from 2025 have no Indeks Desa year before them: a group of fewer desa
+    than the comparison's minimum cannot be compared at all (not even as an indication)."""
+    one = replace(BASE, recent=((2025, "first_indeks_desa", 1, 1, 1, 0),), min_treated=3)
+    said = claims.holds(one)
+    assert "rec.settle_first_indeks_desa.tiny" in said
+    assert "rec.settle_first_indeks_desa" not in said
+    four = replace(one, recent=((2025, "first_indeks_desa", 6, 4, 2, 0),))
+    assert "rec.settle_first_indeks_desa" in claims.holds(four)
+    assert "rec.settle_first_indeks_desa.tiny" not in claims.holds(four)
+
+
+def test_the_compared_desa_are_those_counted_after_the_first_year():
+    w = words("en")
+    f = replace(BASE, first_year=2023, last_year=2024, n_treated=5, n_control=155)
+    text = {s.key: s.text for s in claims.shown(f, "method", w)}["compared"]
+    assert "counts from 2024 with" in text
+    g = replace(f, first_year=2018)
+    assert (
+        "counts from 2019-2024 with"
+        in {s.key: s.text for s in claims.shown(g, "method", w)}["compared"]
+    )
+
+
+def test_scores_repeated_from_the_year_before_are_said_from_one_percent():
+    from analysis.methods.describe import unchanged_values
+
+    panel = pd.DataFrame(
+        {
+            "kode_desa": ["a", "a", "b", "b", "c", "c"],
+            "tahun": [2023, 2024] * 3,
+            "iks": [0.7, 0.7, 0.6, 0.61, 0.5, 0.5],
+            "ike": [0.6, 0.6, 0.5, 0.5, 0.4, 0.4],
+            "ikl": [0.8, 0.8, 0.7, 0.7, 0.6, 0.6],
+            "nilai_idm": [0.7, 0.7, 0.6, 0.603, 0.5, 0.5],
+            "dibawa": [False, False, False, False, False, True],  # c's 2024 carried by the tool
+        }
+    )
+    got = unchanged_values(panel)
+    assert got["n_desa_unchanged"] == 1 and got["n_desa_years_unchanged"] == 1
+    assert got["unchanged_share"] == pytest.approx(1 / 3)
+    f = replace(BASE, n_desa_unchanged=54, unchanged_share=0.28)
+    assert "caveat.unchanged" in claims.holds(f)
+    assert "caveat.unchanged" not in claims.holds(replace(f, unchanged_share=0.0009))

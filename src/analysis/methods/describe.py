@@ -213,7 +213,42 @@ def coverage(
         else 0.0
     )
     out["n_desa_evaluable"] = out["n_desa_evaluated"]  # former name, kept for readers of it
+    out |= unchanged_values(panel)
     return out
+
+
+#: The scores compared by :func:`unchanged_values` (all of them equal: a value not updated).
+UNCHANGED_COLUMNS = ("iks", "ike", "ikl", "nilai_idm")
+
+
+def unchanged_values(panel: pd.DataFrame) -> dict:
+    """Desa-years whose every score equals the desa's previous year, not carried by this workspace.
+
+    The ministry's workbooks sometimes repeat a desa's previous scores (a survey not redone);
+    identical IKS, IKE, IKL and IDM to four decimals in consecutive years is counted here, apart
+    from the values the workspace itself carried forward (``dibawa``).
+
+    Returns
+    -------
+    dict
+        ``n_desa_unchanged`` (desa with at least one such year), ``n_desa_years_unchanged`` and
+        ``unchanged_share`` (of the desa-years that have a previous year).
+    """
+    cols = [c for c in UNCHANGED_COLUMNS if c in panel]
+    if len(cols) < len(UNCHANGED_COLUMNS) or not len(panel):
+        return {"n_desa_unchanged": 0, "n_desa_years_unchanged": 0, "unchanged_share": 0.0}
+    p = panel.sort_values(["kode_desa", "tahun"])
+    prev = p.groupby("kode_desa")[cols].shift(1)
+    has_prev = prev.notna().all(axis=1) & (p.groupby("kode_desa")["tahun"].diff() == 1)
+    same = (p[cols].round(4).to_numpy() == prev.round(4).to_numpy()).all(axis=1) & has_prev
+    if "dibawa" in p:
+        same &= ~p["dibawa"].fillna(False).astype(bool)
+    n_prev = int(has_prev.sum())
+    return {
+        "n_desa_unchanged": int(p.loc[same, "kode_desa"].nunique()),
+        "n_desa_years_unchanged": int(same.sum()),
+        "unchanged_share": float(same.sum() / n_prev) if n_prev else 0.0,
+    }
 
 
 def partnership_counts(

@@ -42,7 +42,13 @@ from analysis.report import (
 )
 from analysis.report import figures as plots
 from analysis.report.agreements import IDM_LAST_EDITION, Recent, read_agreements, recent_agreements
-from analysis.report.claims import Facts, glossary_terms, panel_facts, shown
+from analysis.report.claims import (
+    UNCHANGED_MIN_SHARE,
+    Facts,
+    glossary_terms,
+    panel_facts,
+    shown,
+)
 
 #: Output metadata key the exporter reads (page title, language, synthetic flag, role).
 META = "analysis_page"
@@ -161,6 +167,28 @@ def _cross_facts(cross: CrossSection | None, trim: float) -> dict:
     return out
 
 
+def _coverage_facts(data: DistrictData, rec: Recent | None) -> dict:
+    """The facts of a brief that come from its coverage counts and too-recent agreements."""
+    cov = data.coverage
+    return {
+        "first_year": int(data.first_year or 0),
+        "last_year": int(data.last_year or 0),
+        "carried_share": float(cov.get("carried_forward_share", 0.0)),
+        "n_desa_unchanged": int(cov.get("n_desa_unchanged", 0)),
+        "unchanged_share": float(cov.get("unchanged_share", 0.0)),
+        "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
+        "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
+        "n_desa_ended": int(cov.get("n_desa_ended", 0)),
+        "n_from_start": int(cov.get("n_desa_from_start", 0)),
+        "min_treated": int(data.spec.min_treated),
+        # the registry's and the agreements files' rows together (Counts): counted once
+        "n_no_code": int(
+            cov.get("n_rows_without_code", cov.get("n_registry_rows_without_code", 0))
+        ),
+        **_recent_facts(rec, data.dataset.synthetic, int(data.first_year or 0)),
+    }
+
+
 def brief_facts(
     data: DistrictData,
     evidence: Evidence | None,
@@ -183,22 +211,7 @@ def brief_facts(
         base["n_partner_types_estimated"] = int(len(est))
     if not data.applicable:
         return Facts(**base, applicable=False, reason=data.reason)
-    cov = data.coverage
-    base |= {
-        "first_year": int(data.first_year or 0),
-        "last_year": int(data.last_year or 0),
-        "carried_share": float(cov.get("carried_forward_share", 0.0)),
-        "n_evaluated": int(cov.get("n_desa_evaluated", cov.get("n_desa_evaluable", 0))),
-        "n_too_recent": int(cov.get("n_desa_too_recent", 0)),
-        "n_desa_ended": int(cov.get("n_desa_ended", 0)),
-        "n_from_start": int(cov.get("n_desa_from_start", 0)),
-        "min_treated": int(data.spec.min_treated),
-        # the registry's and the agreements files' rows together (Counts): counted once
-        "n_no_code": int(
-            cov.get("n_rows_without_code", cov.get("n_registry_rows_without_code", 0))
-        ),
-        **_recent_facts(rec, data.dataset.synthetic, int(data.first_year or 0)),
-    }
+    base |= _coverage_facts(data, rec)
     h = evidence.headline if evidence is not None else None
     if not isinstance(h, Estimate) or evidence is None:
         reason = getattr(h, "reason", "") or data.reason
@@ -543,6 +556,7 @@ def show_details(
             methods=methods,
             methods_shared=methods_shared,
             outcomes=frame_rows(outcomes, lang, "outcome"),
+            unchanged_min=UNCHANGED_MIN_SHARE,  # the coverage row follows caveat.unchanged's rule
             # the ungraded-indicators sentence only beside another indicator's estimate
             others_estimated=bool(
                 len(outcomes)

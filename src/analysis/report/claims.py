@@ -102,8 +102,18 @@ _NAN = float("nan")
 #: The last start date that counts towards the IDM's last edition (a start from July counts
 #: towards the next year's: :data:`analysis.design.EXPOSURE_CUTOFF_MONTH`).
 LAST_COUNTING_START = dt.date(LAST_IDM, EXPOSURE_CUTOFF_MONTH, 1) - dt.timedelta(days=1)
+#: Share of desa-years with every score equal to the year before from which the page says so.
+UNCHANGED_MIN_SHARE = 0.01
 #: The first IDM edition (Kemendesa PDTT: 2015).
 FIRST_IDM = 2015
+
+
+def _small(f: Facts, r: tuple, small: bool | None) -> bool:
+    """Whether a too-recent group ``r`` (year, code, agreements, desa, ...) has the size asked.
+
+    ``None``: any; ``True``: fewer desa than the comparison's minimum; ``False``: at least that.
+    """
+    return small is None or (r[3] < f.min_treated) == small
 
 
 def _window(f: Facts, w) -> dict:
@@ -170,6 +180,8 @@ class Facts:
     first_cohort: int = 0
     mandiri_share: float = 0.0
     carried_share: float = 0.0
+    n_desa_unchanged: int = 0  # desa with every score equal to the previous year's (not carried)
+    unchanged_share: float = 0.0  # of the desa-years with a previous year
     n_evaluated: int = 0
     min_evaluated: int = 10
     min_treated: int = 3
@@ -677,11 +689,16 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     *(
         Claim(
-            key=f"rec.settle_{code}",
+            # agreements at desa new to partnering, by the year they count from; a 2025 group
+            # below the comparison's minimum cannot be compared at all (no Indeks Desa year
+            # before it, so no synthetic twin either): ``.tiny``
+            key=key,
             section="rec",
-            needs=("recent", "last_year"),
-            when=lambda f, code=code: any(r[1] == code for r in f.recent),
-            each=lambda f, w, code=code: [
+            needs=("recent", "last_year", "min_treated"),
+            when=lambda f, code=code, small=small: any(
+                r[1] == code and _small(f, r, small) for r in f.recent
+            ),
+            each=lambda f, w, code=code, small=small: [
                 {
                     "#": d,
                     "n": w.int(n),
@@ -689,13 +706,19 @@ CLAIMS: tuple[Claim, ...] = (
                     "year": g,
                     "base": g - 1,
                     "last_idm": LAST_IDM,
+                    "min": w.int(f.min_treated),
                 }
                 for g, s, n, d, _, _ in f.recent
-                if s == code
+                if s == code and _small(f, (g, s, n, d), small)
             ],
             plural="#",
         )
-        for code in ("idm", "first_indeks_desa", "indeks_desa")
+        for key, code, small in (
+            ("rec.settle_idm", "idm", None),
+            ("rec.settle_first_indeks_desa", "first_indeks_desa", False),
+            ("rec.settle_first_indeks_desa.tiny", "first_indeks_desa", True),
+            ("rec.settle_indeks_desa", "indeks_desa", None),
+        )
     ),
     Claim(
         key="rec.settle_few",
@@ -898,6 +921,10 @@ CLAIMS: tuple[Claim, ...] = (
             "outcome": w.outcome(f.outcome),
             "first": f.first_year,
             "last": f.last_year,
+            # evaluated desa count from the year after the first (from the first: no year before)
+            "years": str(f.last_year)
+            if f.first_year + 1 >= f.last_year
+            else f"{f.first_year + 1}-{f.last_year}",
         },
     ),
     Claim(
@@ -1039,6 +1066,16 @@ CLAIMS: tuple[Claim, ...] = (
         needs=("carried_share",),
         when=lambda f: f.applicable and f.carried_share > 0,
         args=lambda f, w: {"share": w.pct(f.carried_share, 1)},
+    ),
+    Claim(
+        # scores repeated from the previous year in the source (a survey not redone), said from
+        # :data:`UNCHANGED_MIN_SHARE` of the desa-years: below it they may be chance
+        key="caveat.unchanged",
+        section="method",
+        needs=("n_desa_unchanged", "unchanged_share"),
+        when=lambda f: f.applicable and f.unchanged_share >= UNCHANGED_MIN_SHARE,
+        args=lambda f, w: {"share": w.pct(f.unchanged_share, 0)},
+        plural="n_desa_unchanged",
     ),
     Claim(
         key="caveat.causal",
