@@ -503,7 +503,7 @@ def test_printed_brief_summary_on_one_a4_page_banner_on_every_page(run_id, tmp_p
     assert "Ringkasan untuk keputusan" in one and "Yang tidak dapat disimpulkan di Kutai" in one
     # the decision page (key message, recommendations, legend of the grades) is page 1
     assert "Rekomendasi dari data ini" in one and "Tingkat bukti, dari kuat ke lemah" in one
-    assert "dengan Indeks Desa 2025, tanpa butir" in one
+    assert "terhadap Indeks Desa 2025, tanpa butir" in one
     assert "Lampiran teknis" not in one
     assert "Perjanjian yang belum dapat dinilai" not in one and "Gambar" not in one
     assert len(pages) <= 12

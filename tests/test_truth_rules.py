@@ -389,3 +389,27 @@ def test_scores_repeated_from_the_year_before_are_said_from_one_percent():
     f = replace(BASE, n_desa_unchanged=54, unchanged_share=0.28)
     assert "caveat.unchanged" in claims.holds(f)
     assert "caveat.unchanged" not in claims.holds(replace(f, unchanged_share=0.0009))
+
+
+def test_repeated_scores_reach_the_recommendations_and_simulated_repeats_say_so():
+    f = replace(BASE, n_desa_unchanged=54, unchanged_share=0.28)
+    assert "rec.unchanged" in claims.holds(f)
+    assert "rec.unchanged" not in claims.holds(replace(f, unchanged_share=0.001))
+    rep = replace(BASE, recent_repeat=("Loh Sumber",), synthetic=True)
+    assert "recent.repeat.simulated" in claims.holds(rep)
+    assert "recent.repeat" not in claims.holds(rep)
+    real = replace(rep, synthetic=False)
+    assert "recent.repeat" in claims.holds(real)
+    assert "recent.repeat.simulated" not in claims.holds(real)
+
+
+def test_the_breakdown_sentence_says_which_case_holds():
+    wide = replace(BASE, ci_low=-0.01, breakdown_mbar=0.0)
+    assert "sens.no_breakdown" in claims.holds(wide)
+    assert "sens.no_breakdown.zero" not in claims.holds(wide)
+    zero = replace(BASE, breakdown_mbar=0.0)  # the range excludes zero, breakdown 0
+    assert "sens.no_breakdown.zero" in claims.holds(zero)
+    assert "sens.no_breakdown" not in claims.holds(zero)
+    assert not {"sens.no_breakdown", "sens.no_breakdown.zero"} & claims.holds(
+        replace(BASE, breakdown_mbar=0.5)
+    )

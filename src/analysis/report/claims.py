@@ -676,6 +676,14 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     # -- recommendations (rules in the module docstring) --------------------------------------
     Claim(
+        # scores repeated from the year before (caveat.unchanged's rule): ask whether updated
+        key="rec.unchanged",
+        section="rec",
+        needs=("n_desa_unchanged", "unchanged_share"),
+        when=lambda f: f.applicable and f.unchanged_share >= UNCHANGED_MIN_SHARE,
+        plural="n_desa_unchanged",
+    ),
+    Claim(
         key="rec.record_codes",
         section="rec",
         needs=("n_no_code",),
@@ -883,8 +891,16 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="recent.repeat",
         section="recent",
-        needs=("recent_repeat",),
-        when=lambda f: bool(f.recent_repeat),
+        needs=("recent_repeat", "synthetic"),
+        when=lambda f: bool(f.recent_repeat) and not f.synthetic,
+        args=lambda f, w: {"names": w.join(list(f.recent_repeat))},
+    ),
+    Claim(
+        # on simulated data the earlier partnership that makes it a repeat is simulated too
+        key="recent.repeat.simulated",
+        section="recent",
+        needs=("recent_repeat", "synthetic"),
+        when=lambda f: bool(f.recent_repeat) and f.synthetic,
         args=lambda f, w: {"names": w.join(list(f.recent_repeat))},
     ),
     # -- the technical appendix: methods and sensitivity ---------------------------------------
@@ -1058,7 +1074,12 @@ CLAIMS: tuple[Claim, ...] = (
         section="method",
         needs=("mandiri_share",),
         when=lambda f: f.estimable and f.mandiri_share > 0,
-        args=lambda f, w: {"share": w.pct(f.mandiri_share), "last": f.last_year},
+        # MANDIRI starts where MAJU's upper bound ends (schema.IDM_THRESHOLDS)
+        args=lambda f, w: {
+            "share": w.pct(f.mandiri_share),
+            "last": f.last_year,
+            "low": w.num(dict(IDM_THRESHOLDS)["MAJU"], 4),
+        },
     ),
     Claim(
         key="caveat.carried",
@@ -1111,14 +1132,17 @@ CLAIMS: tuple[Claim, ...] = (
         args=lambda f, w: {"value": w.num(f.breakdown_mbar, 2)},
     ),
     Claim(
+        # the case that holds is said: the range already includes zero, or the value is 0
         key="sens.no_breakdown",
         section="sens",
         needs=("breakdown_mbar", "ci_low", "ci_high"),
-        when=lambda f: (
-            f.estimable
-            and _finite(f.breakdown_mbar)
-            and not (f.excludes_zero and f.breakdown_mbar > 0)
-        ),
+        when=lambda f: f.estimable and _finite(f.breakdown_mbar) and not f.excludes_zero,
+    ),
+    Claim(
+        key="sens.no_breakdown.zero",
+        section="sens",
+        needs=("breakdown_mbar", "ci_low", "ci_high"),
+        when=lambda f: f.excludes_zero and _finite(f.breakdown_mbar) and f.breakdown_mbar <= 0,
     ),
     Claim(
         key="sens.pre_detectable",
