@@ -56,7 +56,7 @@ def test_clustering_by_the_unit_gives_r_did_on_mpdta(mpdta):
     assert agg.simple[1] == pytest.approx(0.012034, abs=5e-7)
     # the bootstrap and the other estimators accept the unit as the cluster too
     b, _ = callaway_santanna(mpdta, des, covariates=(), draws=199)
-    assert b.ci_method == "multiplier_bootstrap" and b.n_clusters == 500
+    assert b.ci_method.startswith("multiplier_bootstrap") and b.n_clusters == 500
     t = twfe(mpdta, des, inference="bootstrap", draws=199)
     assert t.ci_method == "wild_cluster_bootstrap" and t.n_clusters == 500
     assert round(t.estimate, 6) == -0.036549

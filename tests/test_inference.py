@@ -280,10 +280,14 @@ def test_wild_cluster_bootstrap_rejects_a_real_effect_and_not_a_null():
 
 def test_headline_reports_both_inferences_and_the_choice(kukar):
     r = callaway_santanna(kukar.panel, kukar.design)[0]
-    assert r.ci_method == "multiplier_bootstrap" and r.facts["draws"] == 999
+    # the label says which bound made the interval: the bootstrap's, or the wider t(G-1) floor
+    assert r.ci_method in ("multiplier_bootstrap", "multiplier_bootstrap_t_floor")
+    floor = t_critical(r.n_clusters)
+    assert (r.ci_method == "multiplier_bootstrap_t_floor") == (r.crit_value <= floor + 1e-12)
+    assert r.facts["draws"] == 999
     assert np.isfinite(r.se_analytic) and np.isfinite(r.ci_low_analytic)
     row = to_frame([r]).iloc[0]
-    assert row["ci_method"] == "multiplier_bootstrap" and np.isfinite(row["p_value_analytic"])
+    assert row["ci_method"] == r.ci_method and np.isfinite(row["p_value_analytic"])
     a = callaway_santanna(kukar.panel, kukar.design, inference="analytic")[0]
     assert a.ci_method == "t" and a.crit_value == pytest.approx(t_critical(a.n_clusters))
     es = callaway_santanna(kukar.panel, kukar.design)[1].event_study

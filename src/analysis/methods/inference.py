@@ -116,6 +116,9 @@ class MultiplierBootstrap:
     crit_pointwise: np.ndarray  # per-parameter critical value, never below t(G-1)
     crit_uniform: float  # sup-t critical value over all k, never below t(G-1)
     p_value: np.ndarray  # max(bootstrap p, t(G-1) p)
+    #: per parameter: the t(G-1) bound was wider than the bootstrap's own critical value, so the
+    #: interval (and p-value) is the t one: its label says so (``ci_method``)
+    t_floor_applied: np.ndarray
     draws: int
     weights: str
     seed: int
@@ -175,6 +178,7 @@ def multiplier_bootstrap(
     return MultiplierBootstrap(
         se=se,
         crit_pointwise=np.maximum(np.atleast_1d(crit), floor),
+        t_floor_applied=~(np.atleast_1d(crit) > floor),
         crit_uniform=max(crit_u, floor) if np.isfinite(crit_u) else np.nan,
         p_value=np.maximum(p_boot, p_t),
         draws=draws,

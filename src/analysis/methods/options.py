@@ -70,6 +70,7 @@ CIMethod = Literal[
     "normal",
     "t",
     "multiplier_bootstrap",
+    "multiplier_bootstrap_t_floor",
     "wild_cluster_bootstrap",
     "placebo_test_inversion",
     "placebo_variance",

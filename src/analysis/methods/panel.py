@@ -1038,6 +1038,11 @@ def _overall_and_event_study(
     return pd.DataFrame(ov), pd.DataFrame(es), n_cl
 
 
+#: ``ci_method`` of a multiplier-bootstrap estimate whose interval is the t(G-1) floor's
+#: (the bootstrap's own critical value was smaller; :func:`analysis.methods.inference.multiplier_bootstrap`).
+BOOTSTRAP_T_FLOOR = "multiplier_bootstrap_t_floor"
+
+
 def _bootstrap_intervals(
     ov: dict,
     es: dict,
@@ -1061,7 +1066,8 @@ def _bootstrap_intervals(
     ov["se"], ov["crit_value"] = se_a, bo.crit_pointwise
     ov["se_bootstrap"] = bo.se
     ov["p_value"] = bo.p_value
-    ov["ci_method"] = "multiplier_bootstrap"
+    # the label says which bound made the interval: the bootstrap's, or the t(G-1) floor
+    ov["ci_method"] = np.where(bo.t_floor_applied, BOOTSTRAP_T_FLOOR, "multiplier_bootstrap")
     okes = ~np.isnan(es_se)
     es_cols = np.column_stack(ev["inf"])
     se_es = es_se[okes]

@@ -112,6 +112,7 @@ class Estimate:
     ``"ols"``), ``control_group``, ``se_type`` (``"influence_function"``, ``"CRV1"``, ``"HC1"``,
     ``"iid"``, ``"abadie_imbens"``), ``cluster`` and ``n_clusters``, ``ci_method``
     (``"normal"``, ``"t"`` = Student t with G - 1 df, ``"multiplier_bootstrap"``,
+    ``"multiplier_bootstrap_t_floor"`` = the bootstrap asked for, the wider t(G - 1) bound used,
     ``"wild_cluster_bootstrap"``), ``crit_value`` (the critical value the interval used),
     the analytic results beside a bootstrap headline (``*_analytic``), ``n_dropped`` /
     ``dropped_reason`` and ``facts`` (estimator-specific numbers: trimming bounds, weight range,
