@@ -218,15 +218,17 @@ def test_memory_cap_and_a_dead_kernel_are_reported_per_district(tmp_path):
     nbformat.write(nb, broken)
     out = tmp_path / "run"
     args = ["run", "--district", "64.11", "--district", "64.72", "--district", "64.74"]
+    # a cap with room for a kernel's start (a forked kernel maps about 2 GiB; at 2048 MiB it
+    # sometimes died before its first reply under load), still far below the 3 GiB asked for
     assert (
-        main([*args, "--out", str(out), "--notebook", str(broken), "--kernel-memory", "2048"]) == 1
+        main([*args, "--out", str(out), "--notebook", str(broken), "--kernel-memory", "2560"]) == 1
     )
     m = json.loads((out / "manifest.json").read_text())
     d = m["districts"]
     assert d["64.11"]["status"] == "failed" and "MemoryError" in d["64.11"]["error"]
     assert d["64.72"]["status"] == "failed" and "kernel died" in d["64.72"]["error"]
-    assert "memory cap 2048 MiB" in d["64.72"]["error"] and d["64.74"]["status"] == "ok"
-    assert m["kernel_memory_mb"] == 2048 and not _partial_files(out)
+    assert "memory cap 2560 MiB" in d["64.72"]["error"] and d["64.74"]["status"] == "ok"
+    assert m["kernel_memory_mb"] == 2560 and not _partial_files(out)
     # the notebook is saved once at the end, but a kernel that dies leaves what ran until then
     died = nbformat.read(out / "failed" / "64.72.error.ipynb", as_version=4)
     assert any(c.get("execution_count") for c in died.cells if c.cell_type == "code")
